@@ -1,0 +1,363 @@
+//! [`PoolBuilder`]: choosing workers and pinning, validating every setting,
+//! and starting the worker threads.
+//!
+//! # Starting
+//!
+//! 1. Settings are resolved: explicit builder calls first, then the
+//!    environment (`COREPOOL_WORKERS`, `COREPOOL_PINNING`), then the machine.
+//! 2. The machine is read once per build on the building thread, before any
+//!    worker pins itself. A pool built *on a worker of another pool* (whose
+//!    own mask is one CPU) uses the process topology read by the last build
+//!    made on an unpinned thread instead.
+//! 3. Each worker thread pins itself, runs `on_worker_start`, and reports
+//!    back; `build` waits for every report. A failed pin or a panicking hook
+//!    shuts the half-built pool down and becomes a [`BuildError`].
+
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::{Arc, OnceLock};
+
+use crossbeam_deque::Worker as Deque;
+
+use crate::error::{BuildError, payload_message};
+use crate::pool::{Pinning, Pool, Shared};
+use crate::registry::Registry;
+use crate::sleep::MAX_WORKERS;
+use crate::task::JobRef;
+use crate::topology::{self, Topology};
+use crate::worker::WorkerThread;
+
+/// Environment variable read when [`PoolBuilder::workers`] is not called:
+/// a positive integer.
+pub const ENV_WORKERS: &str = "COREPOOL_WORKERS";
+/// Environment variable read when [`PoolBuilder::pinning`] is not called:
+/// `none` or `physical`.
+pub const ENV_PINNING: &str = "COREPOOL_PINNING";
+
+type NameFn = Box<dyn FnMut(usize) -> String>;
+type StartFn = Arc<dyn Fn(usize) + Send + Sync>;
+
+/// Configures and builds a [`Pool`]. Every setting is optional; every bad
+/// setting is reported by [`build`](PoolBuilder::build) as a [`BuildError`].
+///
+/// ```
+/// use corepool::{Pinning, Pool};
+///
+/// let pool = Pool::builder()
+///     .workers(2)
+///     .pinning(Pinning::None)
+///     .thread_name(|i| format!("crunch-{i}"))
+///     .stack_size(4 << 20)
+///     .on_worker_start(|i| assert!(i < 2))
+///     .build()?;
+/// assert_eq!(pool.workers(), 2);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
+#[must_use = "a builder does nothing until .build() is called"]
+pub struct PoolBuilder {
+    workers: Option<usize>,
+    pinning: Option<Pinning>,
+    thread_name: Option<NameFn>,
+    stack_size: Option<usize>,
+    on_worker_start: Option<StartFn>,
+    topology: Option<Topology>,
+}
+
+impl fmt::Debug for PoolBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PoolBuilder")
+            .field("workers", &self.workers)
+            .field("pinning", &self.pinning)
+            .field("stack_size", &self.stack_size)
+            .field("topology", &self.topology)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for PoolBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The last topology read on an unpinned thread (step 2 of the module docs).
+static PROCESS_TOPOLOGY: OnceLock<parking_lot::Mutex<Option<Topology>>> = OnceLock::new();
+
+fn process_topology() -> Result<Topology, BuildError> {
+    let cache = PROCESS_TOPOLOGY.get_or_init(|| parking_lot::Mutex::new(None));
+    if WorkerThread::current().is_some() {
+        if let Some(topology) = cache.lock().clone() {
+            return Ok(topology);
+        }
+    }
+    let topology = Topology::detect()?;
+    *cache.lock() = Some(topology.clone());
+    Ok(topology)
+}
+
+fn env_workers() -> Result<Option<usize>, BuildError> {
+    let Some(value) = std::env::var_os(ENV_WORKERS) else {
+        return Ok(None);
+    };
+    let bad = |value: String| BuildError::BadEnv {
+        var: ENV_WORKERS,
+        value,
+        reason: "expected a positive integer",
+    };
+    let value = value
+        .into_string()
+        .map_err(|v| bad(v.to_string_lossy().into_owned()))?;
+    match value.trim().parse::<usize>() {
+        Ok(0) | Err(_) => Err(bad(value)),
+        Ok(n) => Ok(Some(n)),
+    }
+}
+
+fn env_pinning() -> Result<Option<Pinning>, BuildError> {
+    let Some(value) = std::env::var_os(ENV_PINNING) else {
+        return Ok(None);
+    };
+    let bad = |value: String| BuildError::BadEnv {
+        var: ENV_PINNING,
+        value,
+        reason: "expected `none` or `physical`",
+    };
+    let value = value
+        .into_string()
+        .map_err(|v| bad(v.to_string_lossy().into_owned()))?;
+    match value.trim().to_ascii_lowercase().as_str() {
+        "none" => Ok(Some(Pinning::None)),
+        "physical" => Ok(Some(Pinning::PhysicalCores)),
+        _ => Err(bad(value)),
+    }
+}
+
+/// The pinning to apply and the CPU of each worker.
+struct Plan {
+    applied: Pinning,
+    cpus: Vec<Option<usize>>,
+}
+
+fn plan(pinning: Pinning, workers: Option<usize>, topology: &Topology) -> Result<Plan, BuildError> {
+    let cores = topology.physical_cpus();
+    let (applied, targets): (Pinning, Vec<usize>) = match pinning {
+        Pinning::None => (Pinning::None, Vec::new()),
+        Pinning::PhysicalCores => (Pinning::PhysicalCores, cores.clone()),
+        Pinning::Cpus(list) => {
+            if list.is_empty() {
+                return Err(BuildError::EmptyCpuList);
+            }
+            for (i, &cpu) in list.iter().enumerate() {
+                if list[..i].contains(&cpu) {
+                    return Err(BuildError::DuplicateCpu { cpu });
+                }
+                if !topology.allowed_cpus().contains(&cpu) {
+                    return Err(BuildError::CpuNotAllowed {
+                        cpu,
+                        allowed: topology.allowed_cpus().to_vec(),
+                    });
+                }
+            }
+            (Pinning::Cpus(list.clone()), list)
+        }
+    };
+    let n = match workers {
+        Some(0) => return Err(BuildError::ZeroWorkers),
+        Some(n) => n,
+        None if targets.is_empty() => cores.len().max(1),
+        None => targets.len(),
+    };
+    if n > MAX_WORKERS {
+        return Err(BuildError::TooManyWorkers {
+            asked: n,
+            max: MAX_WORKERS,
+        });
+    }
+    if targets.is_empty() || !topology::PINNING_SUPPORTED {
+        // Off Linux pinning degrades to none, and `Pool::pinning` says so.
+        return Ok(Plan {
+            applied: Pinning::None,
+            cpus: vec![None; n],
+        });
+    }
+    let cpus = (0..n).map(|i| Some(targets[i % targets.len()])).collect();
+    Ok(Plan { applied, cpus })
+}
+
+/// What a worker reports once it has started: its CPU, or why it failed.
+type Started = Result<(), BuildError>;
+
+fn start_worker(index: usize, cpu: Option<usize>, hook: Option<&StartFn>) -> Started {
+    if let Some(cpu) = cpu {
+        topology::pin_current_thread(cpu)?;
+    }
+    if let Some(hook) = hook {
+        panic::catch_unwind(AssertUnwindSafe(|| hook(index))).map_err(|payload| {
+            BuildError::WorkerStartPanicked {
+                index,
+                message: payload_message(payload.as_ref())
+                    .unwrap_or("Box<dyn Any>")
+                    .to_owned(),
+            }
+        })?;
+    }
+    Ok(())
+}
+
+impl PoolBuilder {
+    /// A builder with every setting at its default.
+    pub fn new() -> PoolBuilder {
+        PoolBuilder {
+            workers: None,
+            pinning: None,
+            thread_name: None,
+            stack_size: None,
+            on_worker_start: None,
+            topology: None,
+        }
+    }
+
+    /// How many worker threads to start. Default: `COREPOOL_WORKERS` if set,
+    /// else one per physical core this process may use (one per CPU listed in
+    /// [`Pinning::Cpus`]). With more workers than cores, workers are pinned
+    /// round-robin. `0` is a [`BuildError::ZeroWorkers`].
+    pub fn workers(mut self, workers: usize) -> PoolBuilder {
+        self.workers = Some(workers);
+        self
+    }
+
+    /// Where to pin the workers. Default: `COREPOOL_PINNING` if set, else
+    /// [`Pinning::PhysicalCores`].
+    pub fn pinning(mut self, pinning: Pinning) -> PoolBuilder {
+        self.pinning = Some(pinning);
+        self
+    }
+
+    /// Names worker `i`'s thread. Default: `corepool-{i}`.
+    pub fn thread_name(mut self, name: impl FnMut(usize) -> String + 'static) -> PoolBuilder {
+        self.thread_name = Some(Box::new(name));
+        self
+    }
+
+    /// Stack size of each worker thread, in bytes. Default: the standard
+    /// library's (2 MiB unless `RUST_MIN_STACK` says otherwise).
+    pub fn stack_size(mut self, bytes: usize) -> PoolBuilder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Runs `hook(index)` on each worker after it pinned itself and before it
+    /// takes any task, like the `initializer` of Python's pools. A panic in
+    /// the hook makes [`build`](PoolBuilder::build) fail with
+    /// [`BuildError::WorkerStartPanicked`].
+    pub fn on_worker_start(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> PoolBuilder {
+        self.on_worker_start = Some(Arc::new(hook));
+        self
+    }
+
+    /// Uses `topology` instead of reading the machine: for tests, and for
+    /// callers who computed it themselves.
+    ///
+    /// ```
+    /// use corepool::{Pinning, Pool, topology::Topology};
+    ///
+    /// let machine = Topology::detect()?;
+    /// let pool = Pool::builder().topology(machine.clone()).pinning(Pinning::None).build()?;
+    /// assert_eq!(pool.workers(), machine.physical_cpus().len());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn topology(mut self, topology: Topology) -> PoolBuilder {
+        self.topology = Some(topology);
+        self
+    }
+
+    /// Validates the settings, starts the workers, and waits until each has
+    /// pinned itself and run the start hook.
+    ///
+    /// ```
+    /// use corepool::{BuildError, Pinning, Pool};
+    ///
+    /// let err = Pool::builder().pinning(Pinning::Cpus(vec![])).build().unwrap_err();
+    /// assert!(matches!(err, BuildError::EmptyCpuList));
+    /// ```
+    pub fn build(self) -> Result<Pool, BuildError> {
+        let pinning = match self.pinning {
+            Some(pinning) => pinning,
+            None => env_pinning()?.unwrap_or_default(),
+        };
+        let workers = match self.workers {
+            Some(n) => Some(n),
+            None => env_workers()?,
+        };
+        let topology = match self.topology {
+            Some(topology) => topology,
+            None => process_topology()?,
+        };
+        let Plan { applied, cpus } = plan(pinning, workers, &topology)?;
+        let n = cpus.len();
+
+        let deques: Vec<Deque<JobRef>> = (0..n).map(|_| Deque::new_lifo()).collect();
+        let registry = Arc::new(Registry::new(deques.iter().map(Deque::stealer).collect()));
+        let (report, reports) = crossbeam_channel::bounded::<(usize, Started)>(n);
+        let mut name = self.thread_name;
+        let mut threads = Vec::with_capacity(n);
+        let mut failure = None;
+        for (index, deque) in deques.into_iter().enumerate() {
+            let mut thread = std::thread::Builder::new().name(match name.as_mut() {
+                Some(name) => name(index),
+                None => format!("corepool-{index}"),
+            });
+            if let Some(bytes) = self.stack_size {
+                thread = thread.stack_size(bytes);
+            }
+            let (registry_for_worker, report, cpu) =
+                (registry.clone(), report.clone(), cpus[index]);
+            let hook = self.on_worker_start.clone();
+            let spawned = thread.spawn(move || {
+                let started = start_worker(index, cpu, hook.as_ref());
+                // The builder is waiting on this channel; it cannot be gone.
+                let _ = report.send((index, started));
+                drop(report);
+                WorkerThread::new(index, deque, registry_for_worker).run();
+            });
+            match spawned {
+                Ok(handle) => threads.push(handle),
+                Err(source) => {
+                    failure = Some(BuildError::Spawn { index, source });
+                    // Workers that never started count as exited, so that
+                    // shutting the half-built pool down does not wait for them.
+                    for _ in index..n {
+                        registry.worker_exited();
+                    }
+                    break;
+                }
+            }
+        }
+        drop(report);
+        let spawned = threads.len();
+        registry.set_threads(threads);
+        let mut reported = Vec::with_capacity(spawned);
+        for _ in 0..spawned {
+            match reports.recv() {
+                Ok(report) => reported.push(report),
+                Err(_) => break,
+            }
+        }
+        reported.sort_by_key(|(index, _)| *index);
+        if failure.is_none() {
+            failure = reported.into_iter().find_map(|(_, started)| started.err());
+        }
+        let pool = Pool::from_shared(Shared {
+            registry,
+            pinning: applied,
+            cpus,
+        });
+        match failure {
+            None => Ok(pool),
+            Some(err) => {
+                pool.shutdown();
+                Err(err)
+            }
+        }
+    }
+}

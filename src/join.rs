@@ -1,0 +1,208 @@
+//! Fork-join: [`Pool::join`] runs two closures, potentially in parallel, the
+//! way rayon's `join` does — with no heap allocation on the fast path.
+//!
+//! # The protocol, on a worker
+//!
+//! 1. The second closure `b` is wrapped in a [`StackJob`] on the caller's
+//!    stack and a pointer to it is pushed on the worker's own deque, where
+//!    idle workers may steal it. The push wakes a sleeping worker only when
+//!    nobody is searching (`Sleep::notify_one`).
+//! 2. The caller runs `a` itself, catching a panic.
+//! 3. It pops its deque. Popping its own job back means nobody stole `b`: it
+//!    runs `b` inline, no atomics beyond the deque's own. Popping another job
+//!    (something `a` pushed and left behind) runs that and pops again.
+//! 4. An empty deque means `b` was stolen: the caller runs other work until
+//!    the thief marks the job done (`help_until`), then reads `b`'s result.
+//! 5. Only then is a panic from `a` or `b` re-raised: `b` may borrow the
+//!    caller's stack, so the caller never unwinds while `b` may still run.
+//!
+//! The thief marks the job done with a release store after writing the
+//! result, and wakes the owner through a clone of the owner's `Thread` taken
+//! *before* that store, so it never touches the job after the owner may have
+//! returned. Called from a thread outside the pool, `join` moves the whole
+//! fork-join into the pool (one task) and blocks until it is done.
+
+use std::cell::UnsafeCell;
+use std::panic::{self, AssertUnwindSafe};
+use std::time::Instant;
+
+use crate::pool::Pool;
+use crate::sync::{AtomicUsize, Ordering};
+use crate::task::{Job, JobRef, StackRef};
+use crate::worker::{Waitable, WorkerThread};
+
+const PENDING: usize = 0;
+const DONE: usize = 1;
+
+/// The second half of a `join`, on the stack of the worker that forked it.
+struct StackJob<'w, F, R> {
+    state: AtomicUsize,
+    func: UnsafeCell<Option<F>>,
+    result: UnsafeCell<Option<std::thread::Result<R>>>,
+    /// The forking worker's thread; it outlives the job (the owner blocks in
+    /// `join` until the job is done), and is cloned only by a thief.
+    owner: &'w std::thread::Thread,
+}
+
+// SAFETY: `func` is taken by exactly one thread, the one that popped or stole
+// the job (the deque hands each entry out once), and moved there: `F: Send`.
+// `result` is written by that thread before the release store of DONE and read
+// by the owner after an acquire load of DONE (or by the owner itself when it
+// ran the job inline): `R: Send`.
+unsafe impl<F: Send, R: Send> Sync for StackJob<'_, F, R> {}
+
+impl<F: FnOnce() -> R + Send, R: Send> StackJob<'_, F, R> {
+    /// Runs the closure on the current thread and stores its outcome.
+    fn execute(&self) {
+        // SAFETY: only the one thread that took this job out of a deque calls
+        // `execute`, once (see the `Sync` impl).
+        let func = unsafe { (*self.func.get()).take() }.expect("join half run twice");
+        let outcome = panic::catch_unwind(AssertUnwindSafe(func));
+        // SAFETY: as above; the owner reads `result` only after DONE.
+        unsafe { *self.result.get() = Some(outcome) };
+    }
+
+    /// Takes the outcome after the job ran.
+    fn into_outcome(self) -> std::thread::Result<R> {
+        self.result.into_inner().expect("join half never ran")
+    }
+}
+
+impl<F: FnOnce() -> R + Send, R: Send> Job for StackJob<'_, F, R> {
+    /// Run by a thief.
+    fn run(&self) {
+        self.execute();
+        let owner = self.owner.clone();
+        // Release: pairs with the acquire load in `is_done`; publishes the
+        // result. After this store the owner may return and free the job.
+        self.state.store(DONE, Ordering::Release);
+        owner.unpark();
+    }
+
+    fn abort(&self, _how: crate::task::Abort) -> bool {
+        false
+    }
+}
+
+impl<F, R> Waitable for StackJob<'_, F, R> {
+    fn is_done(&self) -> bool {
+        // Acquire: pairs with the release store in `run`.
+        self.state.load(Ordering::Acquire) == DONE
+    }
+
+    fn block_until(&self, deadline: Option<Instant>) -> bool {
+        loop {
+            if self.is_done() {
+                return true;
+            }
+            match deadline {
+                None => std::thread::park(),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return self.is_done();
+                    }
+                    std::thread::park_timeout(deadline - now);
+                }
+            }
+        }
+    }
+}
+
+impl WorkerThread {
+    /// Steps 1–5 of the module docs.
+    fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        let job_b = StackJob {
+            state: AtomicUsize::new(PENDING),
+            func: UnsafeCell::new(Some(b)),
+            result: UnsafeCell::new(None),
+            owner: self.thread(),
+        };
+        let job_ptr = &job_b as *const StackJob<'_, B, RB> as *const ();
+        // SAFETY: `job_b` lives on this frame, which does not return before
+        // the job has run: below we either run it inline after popping it
+        // back, or wait until the thief marks it DONE.
+        let job_ref = JobRef::Stack(unsafe { StackRef::new(&job_b) });
+        self.push_local(job_ref);
+        self.registry().sleep.notify_one();
+
+        let result_a = panic::catch_unwind(AssertUnwindSafe(a));
+
+        while !job_b.is_done() {
+            match self.pop_local() {
+                Some(JobRef::Stack(job)) if job.points_to(job_ptr) => {
+                    job_b.execute();
+                    break;
+                }
+                Some(other) => self.execute(other),
+                None => {
+                    self.help_until(&job_b, None);
+                    break;
+                }
+            }
+        }
+        let result_b = job_b.into_outcome();
+        match (result_a, result_b) {
+            (Ok(ra), Ok(rb)) => (ra, rb),
+            (Err(payload), _) | (_, Err(payload)) => panic::resume_unwind(payload),
+        }
+    }
+}
+
+impl Pool {
+    /// Runs `a` and `b`, potentially in parallel, and returns both results:
+    /// fork-join for recursive divide and conquer.
+    ///
+    /// On a worker, `a` runs on the calling thread while `b` waits on the
+    /// worker's deque for an idle worker to steal it; if nobody does, the
+    /// caller runs `b` itself after `a`, with no heap allocation. Called from
+    /// outside the pool, the whole join moves into the pool and the caller
+    /// blocks until it is done.
+    ///
+    /// If either closure panics, `join` waits for the other one and then
+    /// re-raises the panic (`a`'s first).
+    ///
+    /// ```
+    /// use corepool::Pool;
+    ///
+    /// fn fib(pool: &Pool, n: u64) -> u64 {
+    ///     if n < 2 {
+    ///         return n;
+    ///     }
+    ///     let (a, b) = pool.join(|| fib(pool, n - 1), || fib(pool, n - 2));
+    ///     a + b
+    /// }
+    ///
+    /// let pool = Pool::new().unwrap();
+    /// assert_eq!(fib(&pool, 20), 6765);
+    /// ```
+    pub fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        if let Some(worker) = WorkerThread::current() {
+            if std::ptr::eq(worker.registry(), &**self.registry()) {
+                return worker.join(a, b);
+            }
+        }
+        self.scope(|s| {
+            let both = s.submit(move || {
+                let worker = WorkerThread::current().expect("scoped tasks run on workers");
+                worker.join(a, b)
+            });
+            match both.join() {
+                Ok(pair) => pair,
+                Err(err) => panic::resume_unwind(err.into_panic()),
+            }
+        })
+    }
+}

@@ -1,0 +1,66 @@
+//! # corepool
+//!
+//! A work-stealing task pool with one worker pinned to each physical core,
+//! and the handles Python programmers know from `concurrent.futures`:
+//! [`Pool::submit`] a closure and get a [`Task`] to [`join`](Task::join),
+//! [`wait_timeout`](Task::wait_timeout), [`cancel`](Task::cancel) or `.await`;
+//! borrow the caller's data with [`Pool::scope`]; shut down with
+//! [`Pool::shutdown`] or [`Pool::shutdown_now`].
+//!
+//! ```
+//! use corepool::Pool;
+//!
+//! let pool = Pool::new()?;                       // one pinned worker per physical core
+//! let task = pool.submit(|| (1..=20u64).product::<u64>());
+//! assert_eq!(task.join().unwrap(), 2_432_902_008_176_640_000);
+//!
+//! let err = pool.submit(|| -> u64 { panic!("no value") }).join().unwrap_err();
+//! assert!(err.is_panic());                       // the pool and its workers live on
+//!
+//! let mut data = vec![1u32; 4096];
+//! pool.scope(|s| {
+//!     for chunk in data.chunks_mut(512) {
+//!         let _ = s.submit(move || chunk.iter_mut().for_each(|x| *x += 1));
+//!     }
+//! });
+//! assert!(data.iter().all(|&x| x == 2));
+//! # Ok::<(), corepool::BuildError>(())
+//! ```
+//!
+//! ## How it schedules
+//!
+//! Each worker owns a LIFO deque (`crossbeam-deque`); the pool has one global
+//! injector. A worker pops its own deque, then takes a batch from the
+//! injector, then steals half of a random victim's deque, then spins briefly
+//! and parks. Tasks submitted on a worker go to its own deque; tasks from
+//! other threads go to the injector. An idle pool's workers are all parked:
+//! it burns no CPU. The parking protocol is written out in `src/sleep.rs`,
+//! the task state machine in `src/task.rs`, shutdown in `src/registry.rs`.
+
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+mod builder;
+mod completion;
+mod error;
+mod join;
+mod map;
+mod pool;
+mod registry;
+mod scope;
+mod sleep;
+mod sync;
+mod task;
+pub mod topology;
+mod util;
+mod worker;
+
+pub use builder::{ENV_PINNING, ENV_WORKERS, PoolBuilder};
+pub use completion::{
+    AsCompleted, Completed, Timeout, WaitFor, Waited, Within, as_completed, wait,
+};
+pub use error::{BuildError, TaskError};
+pub use map::{MAX_CHUNK, Map, MapUnordered, TARGET_CHUNK_TIME};
+pub use pool::{Pinning, Pool, PoolStats, WorkerStats};
+pub use scope::{Scope, ScopedTask};
+pub use task::Task;

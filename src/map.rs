@@ -1,0 +1,516 @@
+//! Many items through one closure: [`Pool::map`] (results in input order, as
+//! `Executor.map`) and [`Pool::map_unordered`] (in completion order, as
+//! `Pool.imap_unordered`), and the same on a [`Scope`] for borrowed data.
+//!
+//! # Chunking and the window
+//!
+//! The input is read lazily, on the consuming thread, one *chunk* at a time;
+//! each chunk is one task that runs the closure over its items. At most
+//! `window` chunks are in flight (default: four per worker), so an endless
+//! input or a billion-line file is mapped in bounded memory; a chunk is
+//! submitted each time the consumer takes one.
+//!
+//! Chunk sizes adapt, as joblib's automatic batch size does: the first chunks
+//! hold one item; each finished chunk reports how long it took, and the next
+//! chunk size moves toward the size that would take [`TARGET_CHUNK_TIME`]
+//! (doubling at most per step, never above [`MAX_CHUNK`]). Cheap items end up
+//! in large chunks, so per-task overhead vanishes; expensive items stay one
+//! per task, so they spread over every worker. `chunk_size(n)` fixes the size.
+//!
+//! # Panics and dropping
+//!
+//! A panic in the closure stops its chunk; the results before it are
+//! delivered, and the panic is re-raised (`resume_unwind`) on the consuming
+//! thread when iteration reaches the item that panicked. Dropping the iterator
+//! cancels every chunk that has not started.
+
+use std::any::Any;
+use std::collections::{HashMap, VecDeque};
+use std::fmt;
+use std::iter::Fuse;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::completion::ReadyQueue;
+use crate::pool::{Pool, submit_cell};
+use crate::scope::{Scope, ScopeLatch};
+use crate::task::{Handle, wait_until};
+
+/// How long one chunk should take when chunk sizes adapt: long enough that a
+/// task's own cost (well under a microsecond) is noise, short enough that
+/// workers stay balanced at the end of the input.
+pub const TARGET_CHUNK_TIME: Duration = Duration::from_micros(200);
+
+/// The largest automatic chunk, in items.
+pub const MAX_CHUNK: usize = 1 << 16;
+
+/// What one chunk task hands back.
+struct ChunkOut<T> {
+    values: Vec<T>,
+    panic: Option<Box<dyn Any + Send>>,
+    elapsed: Duration,
+}
+
+/// Reads the input and submits chunks; shared by the ordered and unordered
+/// iterators.
+struct Feeder<'a, I: Iterator, F> {
+    pool: Pool,
+    scope: Option<&'a ScopeLatch>,
+    input: Fuse<I>,
+    f: Arc<F>,
+    fixed: Option<usize>,
+    next_size: usize,
+    window: usize,
+}
+
+impl<'a, I, F, T> Feeder<'a, I, F>
+where
+    I: Iterator,
+    I::Item: Send + 'a,
+    F: Fn(I::Item) -> T + Send + Sync + 'a,
+    T: Send + 'a,
+{
+    fn new(pool: Pool, scope: Option<&'a ScopeLatch>, input: I, f: F) -> Self {
+        let window = 4 * pool.workers();
+        Feeder {
+            pool,
+            scope,
+            input: input.fuse(),
+            f: Arc::new(f),
+            fixed: None,
+            next_size: 1,
+            window,
+        }
+    }
+
+    /// Reads the next chunk of input and submits it; `None` at the end.
+    fn submit_next(&mut self) -> Option<(usize, Handle<'a, ChunkOut<T>>)> {
+        let size = self.fixed.unwrap_or(self.next_size);
+        let items: Vec<I::Item> = self.input.by_ref().take(size).collect();
+        if items.is_empty() {
+            return None;
+        }
+        let len = items.len();
+        let f = self.f.clone();
+        let job = move || {
+            let start = Instant::now();
+            let mut values = Vec::with_capacity(items.len());
+            let panic = panic::catch_unwind(AssertUnwindSafe(|| {
+                for item in items {
+                    values.push(f(item));
+                }
+            }))
+            .err();
+            ChunkOut {
+                values,
+                panic,
+                elapsed: start.elapsed(),
+            }
+        };
+        Some((len, submit_cell(self.pool.registry(), job, self.scope)))
+    }
+
+    /// Learns from a finished chunk of `len` items that took `elapsed`.
+    fn learn(&mut self, len: usize, elapsed: Duration) {
+        if self.fixed.is_some() || len == 0 {
+            return;
+        }
+        let per_item = elapsed.as_nanos().max(1) / len as u128;
+        let ideal =
+            (TARGET_CHUNK_TIME.as_nanos() / per_item.max(1)).clamp(1, MAX_CHUNK as u128) as usize;
+        self.next_size = if ideal > self.next_size {
+            ideal.min(self.next_size * 2)
+        } else {
+            ideal.max(self.next_size / 2).max(1)
+        };
+    }
+
+    fn input_hint(&self) -> (usize, Option<usize>) {
+        self.input.size_hint()
+    }
+}
+
+/// The result of waiting for a chunk: its values, or the reason there are none.
+fn collect_chunk<T: Send>(handle: Handle<'_, ChunkOut<T>>) -> ChunkOut<T> {
+    match handle.join() {
+        Ok(out) => out,
+        // The chunk closure catches the user's panics itself, and the
+        // iterator never cancels a chunk it still waits for, so only a pool
+        // that shut down can leave a chunk without output.
+        Err(err) if err.is_shutdown() => panic!("Pool::map: the pool was shut down while mapping"),
+        Err(err) => panic::resume_unwind(err.into_panic()),
+    }
+}
+
+/// Ordered results of [`Pool::map`] or [`Scope::map`].
+#[must_use = "iterators are lazy: nothing is submitted until the first next()"]
+pub struct Map<'a, I: Iterator, F, T> {
+    feeder: Feeder<'a, I, F>,
+    in_flight: VecDeque<(usize, Handle<'a, ChunkOut<T>>)>,
+    in_flight_items: usize,
+    current: std::vec::IntoIter<T>,
+    panic: Option<Box<dyn Any + Send>>,
+}
+
+impl<'a, I, F, T> Map<'a, I, F, T>
+where
+    I: Iterator,
+    I::Item: Send + 'a,
+    F: Fn(I::Item) -> T + Send + Sync + 'a,
+    T: Send + 'a,
+{
+    fn new(pool: Pool, scope: Option<&'a ScopeLatch>, input: I, f: F) -> Self {
+        Map {
+            feeder: Feeder::new(pool, scope, input, f),
+            in_flight: VecDeque::new(),
+            in_flight_items: 0,
+            current: Vec::new().into_iter(),
+            panic: None,
+        }
+    }
+
+    /// Fixes the number of items per task instead of adapting it.
+    ///
+    /// # Panics
+    ///
+    /// If `items` is 0, as [`slice::chunks`] does.
+    pub fn chunk_size(mut self, items: usize) -> Self {
+        assert!(items > 0, "chunk_size must be positive");
+        self.feeder.fixed = Some(items);
+        self
+    }
+
+    /// Sets how many chunks may be in flight at once (default: four per
+    /// worker). Memory in use is bounded by `window` chunks of input and
+    /// results.
+    ///
+    /// # Panics
+    ///
+    /// If `chunks` is 0.
+    pub fn window(mut self, chunks: usize) -> Self {
+        assert!(chunks > 0, "window must be positive");
+        self.feeder.window = chunks;
+        self
+    }
+
+    fn fill(&mut self) {
+        while self.in_flight.len() < self.feeder.window {
+            match self.feeder.submit_next() {
+                Some((len, handle)) => {
+                    self.in_flight_items += len;
+                    self.in_flight.push_back((len, handle));
+                }
+                None => break,
+            }
+        }
+    }
+}
+
+impl<'a, I, F, T> Iterator for Map<'a, I, F, T>
+where
+    I: Iterator,
+    I::Item: Send + 'a,
+    F: Fn(I::Item) -> T + Send + Sync + 'a,
+    T: Send + 'a,
+{
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        loop {
+            if let Some(value) = self.current.next() {
+                return Some(value);
+            }
+            if let Some(payload) = self.panic.take() {
+                panic::resume_unwind(payload);
+            }
+            self.fill();
+            let (len, handle) = self.in_flight.pop_front()?;
+            self.in_flight_items -= len;
+            let out = collect_chunk(handle);
+            self.feeder.learn(out.values.len().max(1), out.elapsed);
+            self.fill();
+            self.current = out.values.into_iter();
+            self.panic = out.panic;
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let here = self.current.len() + self.in_flight_items;
+        let (lo, hi) = self.feeder.input_hint();
+        (
+            here.saturating_add(lo),
+            hi.and_then(|hi| hi.checked_add(here)),
+        )
+    }
+}
+
+impl<'a, I, F, T> ExactSizeIterator for Map<'a, I, F, T>
+where
+    I: ExactSizeIterator,
+    I::Item: Send + 'a,
+    F: Fn(I::Item) -> T + Send + Sync + 'a,
+    T: Send + 'a,
+{
+}
+
+impl<I: Iterator, F, T> Drop for Map<'_, I, F, T> {
+    fn drop(&mut self) {
+        for (_, handle) in &self.in_flight {
+            handle.cancel_chunk();
+        }
+    }
+}
+
+impl<I: Iterator, F, T> fmt::Debug for Map<'_, I, F, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Map")
+            .field("chunks_in_flight", &self.in_flight.len())
+            .field("items_in_flight", &self.in_flight_items)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Results of [`Pool::map_unordered`] or [`Scope::map_unordered`], in
+/// completion order.
+#[must_use = "iterators are lazy: nothing is submitted until the first next()"]
+pub struct MapUnordered<'a, I: Iterator, F, T> {
+    feeder: Feeder<'a, I, F>,
+    in_flight: HashMap<usize, (usize, Handle<'a, ChunkOut<T>>)>,
+    in_flight_items: usize,
+    next_id: usize,
+    ready: Arc<ReadyQueue>,
+    current: std::vec::IntoIter<T>,
+    panic: Option<Box<dyn Any + Send>>,
+}
+
+impl<'a, I, F, T> MapUnordered<'a, I, F, T>
+where
+    I: Iterator,
+    I::Item: Send + 'a,
+    F: Fn(I::Item) -> T + Send + Sync + 'a,
+    T: Send + 'a,
+{
+    fn new(pool: Pool, scope: Option<&'a ScopeLatch>, input: I, f: F) -> Self {
+        MapUnordered {
+            feeder: Feeder::new(pool, scope, input, f),
+            in_flight: HashMap::new(),
+            in_flight_items: 0,
+            next_id: 0,
+            ready: Arc::new(ReadyQueue::default()),
+            current: Vec::new().into_iter(),
+            panic: None,
+        }
+    }
+
+    /// Fixes the number of items per task; see [`Map::chunk_size`].
+    ///
+    /// # Panics
+    ///
+    /// If `items` is 0.
+    pub fn chunk_size(mut self, items: usize) -> Self {
+        assert!(items > 0, "chunk_size must be positive");
+        self.feeder.fixed = Some(items);
+        self
+    }
+
+    /// Sets how many chunks may be in flight at once; see [`Map::window`].
+    ///
+    /// # Panics
+    ///
+    /// If `chunks` is 0.
+    pub fn window(mut self, chunks: usize) -> Self {
+        assert!(chunks > 0, "window must be positive");
+        self.feeder.window = chunks;
+        self
+    }
+
+    fn fill(&mut self) {
+        while self.in_flight.len() < self.feeder.window {
+            match self.feeder.submit_next() {
+                Some((len, handle)) => {
+                    let id = self.next_id;
+                    self.next_id += 1;
+                    self.ready.watch(id, handle.header());
+                    self.in_flight_items += len;
+                    self.in_flight.insert(id, (len, handle));
+                }
+                None => break,
+            }
+        }
+    }
+}
+
+impl<'a, I, F, T> Iterator for MapUnordered<'a, I, F, T>
+where
+    I: Iterator,
+    I::Item: Send + 'a,
+    F: Fn(I::Item) -> T + Send + Sync + 'a,
+    T: Send + 'a,
+{
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        loop {
+            if let Some(value) = self.current.next() {
+                return Some(value);
+            }
+            if let Some(payload) = self.panic.take() {
+                panic::resume_unwind(payload);
+            }
+            self.fill();
+            if self.in_flight.is_empty() {
+                return None;
+            }
+            let id = loop {
+                if let Some(id) = self.ready.pop() {
+                    break id;
+                }
+                wait_until(&*self.ready, None);
+            };
+            let Some((len, handle)) = self.in_flight.remove(&id) else {
+                continue;
+            };
+            self.in_flight_items -= len;
+            let out = collect_chunk(handle);
+            self.feeder.learn(out.values.len().max(1), out.elapsed);
+            self.fill();
+            self.current = out.values.into_iter();
+            self.panic = out.panic;
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let here = self.current.len() + self.in_flight_items;
+        let (lo, hi) = self.feeder.input_hint();
+        (
+            here.saturating_add(lo),
+            hi.and_then(|hi| hi.checked_add(here)),
+        )
+    }
+}
+
+impl<'a, I, F, T> ExactSizeIterator for MapUnordered<'a, I, F, T>
+where
+    I: ExactSizeIterator,
+    I::Item: Send + 'a,
+    F: Fn(I::Item) -> T + Send + Sync + 'a,
+    T: Send + 'a,
+{
+}
+
+impl<I: Iterator, F, T> Drop for MapUnordered<'_, I, F, T> {
+    fn drop(&mut self) {
+        for (_, handle) in self.in_flight.values() {
+            handle.cancel_chunk();
+        }
+    }
+}
+
+impl<I: Iterator, F, T> fmt::Debug for MapUnordered<'_, I, F, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MapUnordered")
+            .field("chunks_in_flight", &self.in_flight.len())
+            .field("items_in_flight", &self.in_flight_items)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pool {
+    /// Maps `f` over `items` on the pool and yields the results **in input
+    /// order**, like Python's `Executor.map`.
+    ///
+    /// The input is read lazily with a bounded window of chunks in flight, so
+    /// an endless input works (`pool.map(0.., f).take(n)`); chunk sizes adapt
+    /// to the cost of an item (see [`Map::chunk_size`] to fix them). A panic
+    /// in `f` is re-raised here when iteration reaches its item; the results
+    /// before it are delivered first. Dropping the iterator cancels the chunks
+    /// that have not started. The iterator is an [`ExactSizeIterator`] when
+    /// the input is, so progress bars can show a length.
+    ///
+    /// Nothing is submitted until the first call to `next`.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::new()?;
+    /// let squares: Vec<u64> = pool.map(0..1000u64, |x| x * x).collect();
+    /// assert_eq!(squares[999], 998_001);
+    /// let firsts: Vec<u64> = pool.map(0u64.., |x| x + 1).take(3).collect();
+    /// assert_eq!(firsts, [1, 2, 3]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn map<I, F, T>(&self, items: I, f: F) -> Map<'static, I::IntoIter, F, T>
+    where
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        F: Fn(I::Item) -> T + Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        Map::new(self.clone(), None, items.into_iter(), f)
+    }
+
+    /// Like [`map`](Pool::map), but yields each result as soon as its chunk
+    /// finishes (completion order, like `Pool.imap_unordered`).
+    ///
+    /// ```
+    /// let pool = corepool::Pool::new()?;
+    /// let mut out: Vec<u32> = pool.map_unordered(1..=5u32, |x| x * 2).collect();
+    /// out.sort();
+    /// assert_eq!(out, [2, 4, 6, 8, 10]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn map_unordered<I, F, T>(&self, items: I, f: F) -> MapUnordered<'static, I::IntoIter, F, T>
+    where
+        I: IntoIterator,
+        I::Item: Send + 'static,
+        F: Fn(I::Item) -> T + Send + Sync + 'static,
+        T: Send + 'static,
+    {
+        MapUnordered::new(self.clone(), None, items.into_iter(), f)
+    }
+}
+
+impl<'scope> Scope<'scope, '_> {
+    /// [`Pool::map`] for borrowed items and closures.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::new()?;
+    /// let words = vec![String::from("ab"), String::from("cde")];
+    /// let lens: Vec<usize> = pool.scope(|s| s.map(&words, |w| w.len()).collect());
+    /// assert_eq!(lens, [2, 3]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn map<I, F, T>(&'scope self, items: I, f: F) -> Map<'scope, I::IntoIter, F, T>
+    where
+        I: IntoIterator,
+        I::Item: Send + 'scope,
+        F: Fn(I::Item) -> T + Send + Sync + 'scope,
+        T: Send + 'scope,
+    {
+        Map::new(
+            self.pool().clone(),
+            Some(self.latch()),
+            items.into_iter(),
+            f,
+        )
+    }
+
+    /// [`Pool::map_unordered`] for borrowed items and closures.
+    pub fn map_unordered<I, F, T>(
+        &'scope self,
+        items: I,
+        f: F,
+    ) -> MapUnordered<'scope, I::IntoIter, F, T>
+    where
+        I: IntoIterator,
+        I::Item: Send + 'scope,
+        F: Fn(I::Item) -> T + Send + Sync + 'scope,
+        T: Send + 'scope,
+    {
+        MapUnordered::new(
+            self.pool().clone(),
+            Some(self.latch()),
+            items.into_iter(),
+            f,
+        )
+    }
+}

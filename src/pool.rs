@@ -1,0 +1,318 @@
+//! [`Pool`], the handle users hold: submitting, shutting down, looking inside.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::builder::PoolBuilder;
+use crate::error::BuildError;
+use crate::registry::Registry;
+use crate::scope::ScopeLatch;
+use crate::sync::Ordering;
+use crate::task::{Abort, Handle, Job, JobRef, Task, TaskCell};
+
+/// Where a pool's workers are pinned.
+///
+/// ```
+/// use corepool::{Pinning, Pool};
+///
+/// let pool = Pool::builder().pinning(Pinning::None).build().unwrap();
+/// assert_eq!(pool.pinning(), &Pinning::None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Pinning {
+    /// Workers are not pinned; the OS scheduler places them.
+    None,
+    /// One worker per physical core this process may use, each pinned to one
+    /// logical CPU of its core (hyper-thread siblings share a core and get one
+    /// worker). The default.
+    #[default]
+    PhysicalCores,
+    /// Worker `i` is pinned to `cpus[i % cpus.len()]`; by default there is one
+    /// worker per listed CPU. Every CPU must be in the process's affinity mask.
+    Cpus(Vec<usize>),
+}
+
+/// What happened on one worker so far; see [`Pool::stats`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkerStats {
+    /// The worker's index, `0..pool.workers()`.
+    pub index: usize,
+    /// The logical CPU the worker is pinned to, if it is pinned.
+    pub cpu: Option<usize>,
+    /// Tasks this worker has taken from a queue and started (or aborted
+    /// during `shutdown_now`); a task is counted before it runs, so every task
+    /// whose handle has been joined is counted.
+    pub tasks_run: u64,
+    /// Tasks this worker has stolen from other workers' deques.
+    pub tasks_stolen: u64,
+    /// How often this worker has parked (gone to sleep for lack of work).
+    pub times_parked: u64,
+}
+
+/// A snapshot of every worker's counters; see [`Pool::stats`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PoolStats {
+    /// One entry per worker, in index order.
+    pub workers: Vec<WorkerStats>,
+}
+
+impl PoolStats {
+    /// Tasks run, summed over all workers.
+    pub fn tasks_run(&self) -> u64 {
+        self.workers.iter().map(|w| w.tasks_run).sum()
+    }
+
+    /// Tasks stolen, summed over all workers.
+    pub fn tasks_stolen(&self) -> u64 {
+        self.workers.iter().map(|w| w.tasks_stolen).sum()
+    }
+
+    /// Times parked, summed over all workers.
+    pub fn times_parked(&self) -> u64 {
+        self.workers.iter().map(|w| w.times_parked).sum()
+    }
+}
+
+/// The part of a pool that `Pool` clones share; dropping the last clone
+/// shuts the pool down.
+pub(crate) struct Shared {
+    pub(crate) registry: Arc<Registry>,
+    pub(crate) pinning: Pinning,
+    pub(crate) cpus: Vec<Option<usize>>,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.registry.shutdown(false);
+    }
+}
+
+/// A work-stealing pool of worker threads, one pinned to each physical core.
+///
+/// `Pool` is a cheap [`Clone`] handle: every clone submits to the same
+/// workers, and tasks that submit subtasks carry a clone. The pool shuts down
+/// gracefully (as [`shutdown`](Pool::shutdown)) when its last clone is dropped.
+///
+/// ```
+/// use corepool::Pool;
+///
+/// let pool = Pool::builder().workers(2).build()?;
+/// let tasks: Vec<_> = (0..10u64).map(|i| pool.submit(move || i * i)).collect();
+/// let squares: Vec<u64> = tasks.into_iter().map(|t| t.join().unwrap()).collect();
+/// assert_eq!(squares[9], 81);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
+#[derive(Clone)]
+pub struct Pool {
+    shared: Arc<Shared>,
+}
+
+impl Pool {
+    /// A pool with the default settings: one worker per physical core this
+    /// process may use, each pinned to its core, unless `COREPOOL_WORKERS` or
+    /// `COREPOOL_PINNING` say otherwise.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::new()?;
+    /// assert!(pool.workers() >= 1);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn new() -> Result<Pool, BuildError> {
+        PoolBuilder::new().build()
+    }
+
+    /// A builder to choose the worker count, pinning, thread names, stack
+    /// size and a start hook.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(3).build()?;
+    /// assert_eq!(pool.workers(), 3);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn builder() -> PoolBuilder {
+        PoolBuilder::new()
+    }
+
+    pub(crate) fn from_shared(shared: Shared) -> Pool {
+        Pool {
+            shared: Arc::new(shared),
+        }
+    }
+
+    pub(crate) fn registry(&self) -> &Arc<Registry> {
+        &self.shared.registry
+    }
+
+    /// How many worker threads the pool has.
+    pub fn workers(&self) -> usize {
+        self.shared.registry.workers()
+    }
+
+    /// The pinning actually applied: [`Pinning::None`] off Linux, whatever was
+    /// asked for.
+    pub fn pinning(&self) -> &Pinning {
+        &self.shared.pinning
+    }
+
+    /// Runs `f` on a worker and returns a handle to its result, like
+    /// `Executor.submit`.
+    ///
+    /// Called on one of this pool's workers, the task goes to that worker's
+    /// own deque (other workers steal it if they are idle); from any other
+    /// thread it goes to the pool's shared queue. After
+    /// [`shutdown`](Pool::shutdown), `f` is dropped without running and the
+    /// handle answers [`TaskError::is_shutdown`](crate::TaskError::is_shutdown).
+    ///
+    /// ```
+    /// let pool = corepool::Pool::new()?;
+    /// let task = pool.submit(|| 6 * 7);
+    /// assert_eq!(task.join().unwrap(), 42);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn submit<F, T>(&self, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        Task::from_handle(submit_cell(&self.shared.registry, f, None))
+    }
+
+    /// Stops accepting tasks, lets every queued task run, and returns when
+    /// every worker thread has exited. Tasks submitted afterwards are refused.
+    /// Calling it again, or on another clone, is harmless.
+    ///
+    /// Called on one of the pool's own workers (inside a task), it cannot wait
+    /// for the workers, itself included: it stops new submissions and returns,
+    /// and the workers exit by themselves once the queues are empty.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::new()?;
+    /// let task = pool.submit(|| 1);
+    /// pool.shutdown();
+    /// assert_eq!(task.join().unwrap(), 1);
+    /// assert!(pool.submit(|| 2).join().unwrap_err().is_shutdown());
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn shutdown(&self) {
+        self.shared.registry.shutdown(false);
+    }
+
+    /// Stops accepting tasks, cancels every task that has not started, waits
+    /// for the running ones, and returns how many tasks it cancelled. Handles
+    /// of cancelled tasks answer
+    /// [`TaskError::is_cancelled`](crate::TaskError::is_cancelled).
+    ///
+    /// On a worker thread it does not wait, as [`shutdown`](Pool::shutdown).
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(1).build()?;
+    /// let (started_tx, started) = std::sync::mpsc::channel();
+    /// let (release, release_rx) = std::sync::mpsc::channel::<()>();
+    /// let running = pool.submit(move || {
+    ///     started_tx.send(()).unwrap();
+    ///     release_rx.recv().unwrap();
+    /// });
+    /// started.recv().unwrap(); // the only worker is busy now
+    /// let queued: Vec<_> = (0..5).map(|_| pool.submit(|| ())).collect();
+    /// let releaser = std::thread::spawn(move || release.send(()).unwrap());
+    /// assert_eq!(pool.shutdown_now(), 5);
+    /// releaser.join().unwrap();
+    /// assert!(running.join().is_ok());
+    /// assert!(queued.into_iter().all(|t| t.join().unwrap_err().is_cancelled()));
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn shutdown_now(&self) -> usize {
+        self.shared.registry.shutdown(true)
+    }
+
+    /// Whether [`shutdown`](Pool::shutdown) or
+    /// [`shutdown_now`](Pool::shutdown_now) has been called.
+    pub fn is_shutdown(&self) -> bool {
+        self.shared.registry.is_shutdown()
+    }
+
+    /// Per-worker counters: the CPU each worker is pinned to, tasks run, tasks
+    /// stolen, times parked. The counters are read without stopping the
+    /// workers, so they may be a few tasks behind.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// pool.submit(|| ()).join().unwrap();
+    /// let stats = pool.stats();
+    /// assert_eq!(stats.workers.len(), 2);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn stats(&self) -> PoolStats {
+        let registry = &self.shared.registry;
+        let workers = (0..registry.workers())
+            .map(|index| {
+                let counters = &registry.counters[index].0;
+                WorkerStats {
+                    index,
+                    cpu: self.shared.cpus[index],
+                    tasks_run: counters.run.load(Ordering::Relaxed),
+                    tasks_stolen: counters.stolen.load(Ordering::Relaxed),
+                    times_parked: registry.sleep.times_parked(index),
+                }
+            })
+            .collect();
+        PoolStats { workers }
+    }
+}
+
+/// Allocates a task's cell, queues it (or refuses it after shutdown) and
+/// returns the typed handle. One allocation; the queue's reference is a
+/// reference-count increment of the same cell.
+pub(crate) fn submit_cell<'a, F, T>(
+    registry: &Registry,
+    f: F,
+    scope: Option<&'a ScopeLatch>,
+) -> Handle<'a, T>
+where
+    F: FnOnce() -> T + Send + 'a,
+    T: Send + 'a,
+{
+    if registry.is_shutdown() {
+        drop(f);
+        return Handle::new(Arc::new(TaskCell::<F, T>::refused()));
+    }
+    let scope = match scope {
+        Some(latch) => {
+            latch.add_task();
+            latch as *const ScopeLatch
+        }
+        None => std::ptr::null(),
+    };
+    let cell = Arc::new(TaskCell::new(f, scope));
+    let job: Arc<dyn Job + 'a> = cell.clone();
+    // SAFETY: only the lifetime bound of the trait object changes. For
+    // `'a = 'static` this is the identity. For a scope's tasks (`'a` shorter),
+    // the scope does not return before every task it submitted has ended
+    // (scope.rs), and a queue never touches a job's closure or result after
+    // the job has ended, so no reference into `'a` data is used after `'a`.
+    let job = unsafe { std::mem::transmute::<Arc<dyn Job + 'a>, Arc<dyn Job>>(job) };
+    let job = JobRef::Heap(job);
+    if !registry.push(job) {
+        let _ = Job::abort(&*cell, Abort::Refused);
+    }
+    Handle::new(cell)
+}
+
+// A pool's invariants never depend on user code finishing: tasks run inside
+// `catch_unwind`, and no lock is held while user code runs. A panic that
+// unwinds past a `&Pool` leaves it fully usable.
+impl std::panic::UnwindSafe for Pool {}
+impl std::panic::RefUnwindSafe for Pool {}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("workers", &self.workers())
+            .field("pinning", &self.shared.pinning)
+            .field("cpus", &self.shared.cpus)
+            .field("shutdown", &self.is_shutdown())
+            .finish()
+    }
+}

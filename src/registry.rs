@@ -1,0 +1,209 @@
+//! The state one pool's workers share: the global injector, every worker's
+//! stealer, the parking lot, counters, and the shutdown sequence.
+//!
+//! # Submitting
+//!
+//! A task submitted on one of the pool's own workers goes to that worker's
+//! deque (cache-hot, no contention); from any other thread it goes to the
+//! injector. Either way the pusher then runs [`Sleep::notify_one`], which wakes
+//! a sleeper if nobody is searching.
+//!
+//! # Submit racing with shutdown
+//!
+//! Nothing may be left in a queue that no worker will ever look at, and
+//! nothing submitted after shutdown may run. A submit first checks the
+//! `SHUTDOWN` bit (a cheap early refusal), then pushes, then — inside
+//! `notify_one`, after a `SeqCst` fence — loads the bit again. A worker that
+//! finds no work and sees `SHUTDOWN` runs a `SeqCst` fence and scans every
+//! queue once more before it exits. Either the submitter's second load sees
+//! `SHUTDOWN` and it takes its task back with a `SCHEDULED -> REFUSED`
+//! compare-exchange (if a draining worker started it first, it simply runs:
+//! that submit is ordered before the shutdown), or its fence precedes the
+//! shutdown in the `SeqCst` order, and then the exiting worker's last scan,
+//! which comes after its own fence, sees the task and runs it.
+//!
+//! # Shutting down
+//!
+//! 1. Set `SHUTDOWN` and wake every sleeping worker ([`Sleep::shutdown`]).
+//!    From here on every submit is refused.
+//! 2. `shutdown_now` only: set `cancelling`, so workers abort instead of run
+//!    whatever they take from a queue, and abort every queued task itself.
+//! 3. Workers drain the queues (running or aborting each task), and each
+//!    exits when a scan after seeing `SHUTDOWN` finds nothing; on its way out
+//!    it counts itself in `exited`.
+//! 4. The caller waits until every worker has exited and joins the threads.
+//!    On one of the pool's own worker threads (a task that calls `shutdown`
+//!    or drops the last `Pool`), waiting for itself would deadlock, so it
+//!    stops after step 2: the workers finish and exit on their own.
+
+use crossbeam_deque::{Injector, Steal, Stealer};
+
+use crate::sleep::Sleep;
+use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::task::JobRef;
+use crate::util::Padded;
+use crate::worker::WorkerThread;
+
+/// Counters one worker writes and anyone may read.
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) run: AtomicU64,
+    pub(crate) stolen: AtomicU64,
+}
+
+impl Counters {
+    /// Adds to a counter only its owning worker writes: a plain load and
+    /// store, no locked read-modify-write on the hot path.
+    pub(crate) fn bump(counter: &AtomicU64, by: u64) {
+        counter.store(counter.load(Ordering::Relaxed) + by, Ordering::Relaxed);
+    }
+}
+
+/// One pool's shared state.
+#[derive(Debug)]
+pub(crate) struct Registry {
+    pub(crate) injector: Injector<JobRef>,
+    pub(crate) stealers: Box<[Stealer<JobRef>]>,
+    pub(crate) sleep: Sleep,
+    pub(crate) counters: Box<[Padded<Counters>]>,
+    /// Set by `shutdown_now`: workers abort what they take instead of running it.
+    cancelling: AtomicBool,
+    /// Tasks aborted by `shutdown_now`, by whichever thread aborted them.
+    cancelled: AtomicUsize,
+    /// Workers that have left their loop, and a condvar to wait for the count.
+    exited: Mutex<usize>,
+    exited_cond: Condvar,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
+
+impl Registry {
+    pub(crate) fn new(stealers: Vec<Stealer<JobRef>>) -> Registry {
+        let workers = stealers.len();
+        Registry {
+            injector: Injector::new(),
+            stealers: stealers.into_boxed_slice(),
+            sleep: Sleep::new(workers),
+            counters: (0..workers).map(|_| Padded(Counters::default())).collect(),
+            cancelling: AtomicBool::new(false),
+            cancelled: AtomicUsize::new(0),
+            exited: Mutex::new(0),
+            exited_cond: Condvar::new(),
+            threads: Mutex::new(Vec::with_capacity(workers)),
+        }
+    }
+
+    pub(crate) fn workers(&self) -> usize {
+        self.stealers.len()
+    }
+
+    pub(crate) fn set_threads(&self, threads: Vec<std::thread::JoinHandle<()>>) {
+        *self.threads.lock() = threads;
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.sleep.is_shutdown()
+    }
+
+    /// Queues `job` and wakes a worker if needed. Returns `false` when the
+    /// pool shut down meanwhile: the caller must then try to take the task
+    /// back with `abort(Abort::Refused)` (see the module docs).
+    #[inline]
+    pub(crate) fn push(&self, job: JobRef) -> bool {
+        match WorkerThread::current() {
+            Some(worker) if std::ptr::eq(worker.registry(), self) => worker.push_local(job),
+            _ => self.injector.push(job),
+        }
+        !self.sleep.notify_one()
+    }
+
+    /// Whether any shared queue holds a task.
+    pub(crate) fn has_work(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    /// Takes one task from the injector or any worker's deque, for a thread
+    /// that is not a worker (it has no deque to steal a batch into).
+    fn steal_any(&self) -> Option<JobRef> {
+        loop {
+            let mut retry = false;
+            match self.injector.steal() {
+                Steal::Success(job) => return Some(job),
+                Steal::Retry => retry = true,
+                Steal::Empty => {}
+            }
+            for stealer in self.stealers.iter() {
+                match stealer.steal() {
+                    Steal::Success(job) => return Some(job),
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
+                }
+            }
+            if !retry {
+                return None;
+            }
+        }
+    }
+
+    /// Runs `job`, or aborts it if `shutdown_now` is in progress.
+    #[inline]
+    pub(crate) fn execute(&self, job: JobRef) {
+        if self.cancelling.load(Ordering::Relaxed) && self.cancel(&job) {
+            return;
+        }
+        job.run();
+    }
+
+    /// Cancels a queued task for `shutdown_now`; `false` if it must run.
+    fn cancel(&self, job: &JobRef) -> bool {
+        let cancelled = job.try_cancel();
+        if cancelled {
+            self.cancelled.fetch_add(1, Ordering::Relaxed);
+        }
+        cancelled
+    }
+
+    /// Steps 1–4 of the module docs. Returns the tasks cancelled by this pool
+    /// so far when `now`.
+    pub(crate) fn shutdown(&self, now: bool) -> usize {
+        self.sleep.shutdown();
+        if now {
+            self.cancelling.store(true, Ordering::Relaxed);
+            while let Some(job) = self.steal_any() {
+                if !self.cancel(&job) {
+                    // A fork-join half whose owner waits for it: run it.
+                    job.run();
+                }
+            }
+        }
+        let on_own_worker = matches!(
+            WorkerThread::current(),
+            Some(worker) if std::ptr::eq(worker.registry(), self)
+        );
+        if !on_own_worker {
+            self.wait_for_workers();
+        }
+        self.cancelled.load(Ordering::Relaxed)
+    }
+
+    fn wait_for_workers(&self) {
+        {
+            let mut exited = self.exited.lock();
+            while *exited < self.workers() {
+                self.exited_cond.wait(&mut exited);
+            }
+        }
+        let threads = std::mem::take(&mut *self.threads.lock());
+        for thread in threads {
+            // A worker's loop never unwinds (tasks and their drops are caught),
+            // so a join error could only come from a bug; nothing to return.
+            let _ = thread.join();
+        }
+    }
+
+    /// Called by each worker as the last thing it does.
+    pub(crate) fn worker_exited(&self) {
+        let mut exited = self.exited.lock();
+        *exited += 1;
+        self.exited_cond.notify_all();
+    }
+}

@@ -1,0 +1,239 @@
+//! Borrowing work: [`Pool::scope`] and the handles of scoped tasks.
+//!
+//! # How a scope keeps borrowed data alive long enough
+//!
+//! 1. Every task submitted through a [`Scope`] points to the scope's latch and
+//!    is counted in it before it is queued.
+//! 2. A task's last touch of anything that may borrow from `'env` (its
+//!    closure, its result, a panic payload) happens before it counts itself
+//!    done: the runner drops a detached result first, an aborted task's
+//!    closure is dropped first (see the rules in `task.rs`).
+//! 3. The scope's handles cannot leave the closure passed to `scope` (the
+//!    closure is generic over `'scope`), so when it returns every handle has
+//!    been joined or dropped, and dropping one takes its result with it.
+//! 4. `scope` then waits until the latch counts zero — running other queued
+//!    work meanwhile when it is called on a worker — and only then returns.
+//!
+//! The final decrement wakes the waiting thread through a `Thread` handle
+//! cloned *before* the decrement, so nothing touches the latch after its
+//! count reaches zero (the latch lives on the stack of `scope`).
+
+use std::any::Any;
+use std::fmt;
+use std::marker::PhantomData;
+use std::panic::{self, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use crate::error::TaskError;
+use crate::pool::{Pool, submit_cell};
+use crate::sync::{AtomicUsize, Mutex, Ordering};
+use crate::task::{Handle, forget_payload, wait_until};
+use crate::worker::Waitable;
+
+/// Counts a scope's unfinished tasks and keeps the first unobserved panic.
+pub(crate) struct ScopeLatch {
+    pending: AtomicUsize,
+    owner: std::thread::Thread,
+    panic: Mutex<Option<Box<dyn Any + Send>>>,
+}
+
+impl ScopeLatch {
+    fn new() -> ScopeLatch {
+        ScopeLatch {
+            pending: AtomicUsize::new(0),
+            owner: std::thread::current(),
+            panic: Mutex::new(None),
+        }
+    }
+
+    pub(crate) fn add_task(&self) {
+        self.pending.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Step 2's "done"; the caller's last use of the latch.
+    pub(crate) fn task_done(&self) {
+        let owner = self.owner.clone();
+        // AcqRel: release publishes the task's effects to the scope's acquire
+        // load in `is_done`; after this decrement the latch may be gone.
+        if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+            owner.unpark();
+        }
+    }
+
+    /// Keeps the first panic nobody observed through a handle.
+    pub(crate) fn record_panic(&self, payload: Box<dyn Any + Send>) {
+        let mut slot = self.panic.lock();
+        if slot.is_none() {
+            *slot = Some(payload);
+        } else {
+            drop(slot);
+            forget_payload(payload);
+        }
+    }
+}
+
+impl Waitable for ScopeLatch {
+    fn is_done(&self) -> bool {
+        // Acquire: pairs with the release half of `task_done`'s fetch_sub.
+        self.pending.load(Ordering::Acquire) == 0
+    }
+
+    fn block_until(&self, deadline: Option<Instant>) -> bool {
+        // Only the owner thread waits; `task_done` unparks it. Spurious
+        // wake-ups just loop.
+        loop {
+            if self.is_done() {
+                return true;
+            }
+            match deadline {
+                None => std::thread::park(),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return self.is_done();
+                    }
+                    std::thread::park_timeout(deadline - now);
+                }
+            }
+        }
+    }
+}
+
+/// A scope for tasks that borrow from the caller's stack; see
+/// [`Pool::scope`].
+pub struct Scope<'scope, 'env: 'scope> {
+    pool: Pool,
+    latch: ScopeLatch,
+    /// Invariant in `'scope`, as `std::thread::Scope`.
+    _scope: PhantomData<&'scope mut &'scope ()>,
+    _env: PhantomData<&'env mut &'env ()>,
+}
+
+impl fmt::Debug for Scope<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scope")
+            .field("pending", &self.latch.pending.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'scope> Scope<'scope, '_> {
+    /// Runs `f` on the pool; `f` may borrow anything that outlives the scope.
+    /// The returned handle works like [`Task`](crate::Task); dropping it
+    /// detaches the task, which the scope still waits for.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::new()?;
+    /// let words = vec!["a", "bb", "ccc"];
+    /// let total = pool.scope(|s| {
+    ///     let lens: Vec<_> = words.iter().map(|w| s.submit(move || w.len())).collect();
+    ///     lens.into_iter().map(|t| t.join().unwrap()).sum::<usize>()
+    /// });
+    /// assert_eq!(total, 6);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn submit<F, T>(&'scope self, f: F) -> ScopedTask<'scope, T>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        ScopedTask {
+            handle: submit_cell(self.pool.registry(), f, Some(&self.latch)),
+        }
+    }
+
+    /// The pool this scope runs on.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    pub(crate) fn latch(&self) -> &ScopeLatch {
+        &self.latch
+    }
+}
+
+/// The handle of a task submitted in a [`Scope`]: the same operations as
+/// [`Task`](crate::Task), for a task that may borrow.
+///
+/// Dropping it detaches the task; the scope still waits for it, and
+/// re-raises its panic if it panicked.
+#[must_use = "dropping a ScopedTask detaches it: the task still runs, but its result is lost"]
+pub struct ScopedTask<'scope, T> {
+    handle: Handle<'scope, T>,
+}
+
+impl<'scope, T: Send + 'scope> ScopedTask<'scope, T> {
+    /// Blocks until the task ends and returns its value or why there is none.
+    /// A panic returned here is observed: the scope does not re-raise it.
+    pub fn join(self) -> Result<T, TaskError> {
+        self.handle.join()
+    }
+
+    /// Whether the task has ended. Never blocks.
+    pub fn is_finished(&self) -> bool {
+        self.handle.is_finished()
+    }
+
+    /// Waits at most `timeout` for the task to end and says whether it has.
+    pub fn wait_timeout(&self, timeout: Duration) -> bool {
+        self.handle.wait_until(Instant::now().checked_add(timeout))
+    }
+
+    /// Cancels the task if it has not started; see [`Task::cancel`](crate::Task::cancel).
+    pub fn cancel(&self) -> bool {
+        self.handle.cancel()
+    }
+}
+
+impl<T> fmt::Debug for ScopedTask<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScopedTask").finish_non_exhaustive()
+    }
+}
+
+impl Pool {
+    /// Runs `f` with a [`Scope`] whose tasks may borrow non-`'static` data,
+    /// like [`std::thread::scope`], and returns when every task submitted in
+    /// it has ended.
+    ///
+    /// If a scoped task panics and its panic is not taken through its
+    /// handle's `join`, `scope` re-raises the first such panic after all its
+    /// tasks have ended; a panic in `f` itself is re-raised the same way.
+    /// Called on one of the pool's workers, `scope` runs other queued work
+    /// while it waits.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::new()?;
+    /// let mut data = vec![1u64; 10_000];
+    /// pool.scope(|s| {
+    ///     for chunk in data.chunks_mut(1000) {
+    ///         let _ = s.submit(move || chunk.iter_mut().for_each(|x| *x *= 2));
+    ///     }
+    /// });
+    /// assert!(data.iter().all(|&x| x == 2));
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn scope<'env, F, R>(&self, f: F) -> R
+    where
+        F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> R,
+    {
+        let scope = Scope {
+            pool: self.clone(),
+            latch: ScopeLatch::new(),
+            _scope: PhantomData,
+            _env: PhantomData,
+        };
+        let result = panic::catch_unwind(AssertUnwindSafe(|| f(&scope)));
+        wait_until(&scope.latch, None);
+        let task_panic = scope.latch.panic.lock().take();
+        match result {
+            Err(payload) => panic::resume_unwind(payload),
+            Ok(value) => {
+                if let Some(payload) = task_panic {
+                    panic::resume_unwind(payload);
+                }
+                value
+            }
+        }
+    }
+}

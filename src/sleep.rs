@@ -1,0 +1,306 @@
+//! Parking and waking idle workers without losing a wake-up and without
+//! waking more workers than there is work for.
+//!
+//! # The protocol
+//!
+//! One atomic word, `state`, counts the workers that are *searching* (looking
+//! for work, not yet asleep) and *sleeping* (parked), and carries the pool's
+//! `SHUTDOWN` bit. A mutex-protected list, `idle`, names the sleeping workers;
+//! the sleeping count only changes with that lock held, so list and count
+//! agree. Each worker has a parker: a `notified` flag under a mutex with a
+//! condition variable.
+//!
+//! A worker is in one of three states: *running* a task (not counted),
+//! *searching*, or *sleeping*.
+//!
+//! 1. **Push.** Whoever pushes a task (into the injector or a worker's own
+//!    deque) then calls [`Sleep::notify_one`]: a `SeqCst` fence, a load of
+//!    `state`, and a wake only when *no* worker is searching and some worker
+//!    sleeps. A searcher will find the task; waking a second thread for it
+//!    would only burn CPU.
+//! 2. **Search.** A running worker whose own deque is empty counts itself
+//!    searching ([`Sleep::start_searching`]) and looks in the injector and the
+//!    other workers' deques.
+//! 3. **Found.** A searcher that finds work stops searching
+//!    ([`Sleep::stop_searching`]). If it was the last searcher and the queues
+//!    still hold work, it wakes one more worker (the waking chain of tokio's
+//!    "last searcher wakes the next"), so a burst ramps up one thread at a
+//!    time instead of all at once.
+//! 4. **Sleep.** A searcher that found nothing, under the `idle` lock, adds
+//!    itself to `idle` and turns its searching count into a sleeping count in
+//!    one `SeqCst` read-modify-write; then, after a `SeqCst` fence, it looks
+//!    at the queues (and the `SHUTDOWN` bit) once more. If there is work, it
+//!    takes itself off `idle` again, unless a waker took it off already, in
+//!    which case a wake-up is on its way and it parks to consume it.
+//! 5. **Wake.** A waker takes the `idle` lock, pops one sleeper, turns one
+//!    sleeping count into a searching count *on the sleeper's behalf* (so the
+//!    next push sees a searcher and does not wake another), and sets that
+//!    sleeper's `notified` flag under its parker mutex.
+//!
+//! # Why no wake-up is lost
+//!
+//! The race that matters: a worker decides to sleep just as a task is
+//! pushed. The pusher does *push; fence; load state*; the sleeper does
+//! *update state; fence; look at the queues*. The two `SeqCst` fences are
+//! totally ordered. If the pusher's fence comes first, the sleeper's look
+//! after its own fence sees the pushed task and it does not sleep. If the
+//! sleeper's fence comes first, the pusher's load sees the sleeper counted as
+//! sleeping, and it wakes someone unless a searcher remains. A remaining
+//! searcher either finds the task, or goes to sleep through step 4 itself (and
+//! the same argument applies to it), or finds other work and, being the last
+//! searcher, looks at the queues after its own `SeqCst` update and fence
+//! (step 3) and wakes a worker for the task. So the last worker to stop
+//! searching always sees every task pushed before it stopped, and every task
+//! pushed after that sees no searcher and wakes a sleeper.
+//!
+//! Parking itself cannot miss its wake: the `notified` flag is set under the
+//! parker's mutex and checked under it before waiting.
+//!
+//! Shutdown sets `SHUTDOWN` with a `SeqCst` read-modify-write and then wakes
+//! every sleeper under the `idle` lock. A worker on its way to sleep either
+//! was already on `idle` (and is woken) or adds itself after that, and then
+//! its look after the fence sees `SHUTDOWN`.
+
+use crate::sync::{AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, fence};
+use crate::util::Padded;
+
+const ONE_SEARCHING: usize = 1;
+const SEARCHING_MASK: usize = 0xFFFF;
+const ONE_SLEEPING: usize = 1 << 16;
+const SLEEPING_SHIFT: usize = 16;
+const SLEEPING_MASK: usize = 0xFFFF << SLEEPING_SHIFT;
+const SHUTDOWN: usize = 1 << 32;
+
+/// The most workers a pool may have (the counters are 16 bits wide).
+pub(crate) const MAX_WORKERS: usize = SEARCHING_MASK;
+
+fn searching(word: usize) -> usize {
+    word & SEARCHING_MASK
+}
+
+fn sleeping(word: usize) -> usize {
+    (word & SLEEPING_MASK) >> SLEEPING_SHIFT
+}
+
+/// One worker's bed.
+#[derive(Debug, Default)]
+struct Parker {
+    notified: Mutex<bool>,
+    cond: Condvar,
+    /// How often this worker parked; written by its owner only.
+    parked: AtomicU64,
+}
+
+impl Parker {
+    fn park(&self) {
+        self.parked
+            .store(self.parked.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        let mut notified = self.notified.lock();
+        while !*notified {
+            self.cond.wait(&mut notified);
+        }
+        *notified = false;
+    }
+
+    fn unpark(&self) {
+        let mut notified = self.notified.lock();
+        *notified = true;
+        self.cond.notify_one();
+    }
+}
+
+/// What a worker should do after [`Sleep::sleep`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub(crate) enum Wake {
+    /// It saw work before parking, or was woken: it is searching again.
+    Search,
+    /// The pool is shutting down: drain what is left, then exit.
+    Shutdown,
+}
+
+/// The parking lot of one pool.
+#[derive(Debug)]
+pub(crate) struct Sleep {
+    state: AtomicUsize,
+    idle: Mutex<Vec<usize>>,
+    parkers: Box<[Padded<Parker>]>,
+}
+
+impl Sleep {
+    /// A parking lot for `workers` workers, all of which start out searching.
+    pub(crate) fn new(workers: usize) -> Sleep {
+        assert!(workers <= MAX_WORKERS);
+        Sleep {
+            state: AtomicUsize::new(workers * ONE_SEARCHING),
+            idle: Mutex::new(Vec::with_capacity(workers)),
+            parkers: (0..workers).map(|_| Padded(Parker::default())).collect(),
+        }
+    }
+
+    /// Step 1, after a push. Returns `true` if the pool is shutting down, so
+    /// the pusher can take its task back.
+    #[inline]
+    pub(crate) fn notify_one(&self) -> bool {
+        // SeqCst fence: pairs with the fence in `sleep` and `stop_searching`
+        // (see "Why no wake-up is lost"); an AcqRel ordering would let the
+        // push's store and this load be reordered.
+        fence(Ordering::SeqCst);
+        let word = self.state.load(Ordering::Relaxed);
+        if searching(word) == 0 && sleeping(word) > 0 {
+            self.wake_one();
+        }
+        word & SHUTDOWN != 0
+    }
+
+    /// Whether `shutdown` has been called.
+    pub(crate) fn is_shutdown(&self) -> bool {
+        // SeqCst: pairs with the `fetch_or(SHUTDOWN)` in `shutdown`; see the
+        // submit/shutdown race in `registry.rs`.
+        self.state.load(Ordering::SeqCst) & SHUTDOWN != 0
+    }
+
+    /// Step 2.
+    pub(crate) fn start_searching(&self) {
+        self.state.fetch_add(ONE_SEARCHING, Ordering::Relaxed);
+    }
+
+    /// Step 3. `has_work` looks at the shared queues; it is called only when
+    /// this was the last searcher.
+    pub(crate) fn stop_searching(&self, has_work: impl FnOnce() -> bool) {
+        // SeqCst: ordered against the pushers' fences, as in `sleep`.
+        let prev = self.state.fetch_sub(ONE_SEARCHING, Ordering::SeqCst);
+        debug_assert!(searching(prev) > 0);
+        if searching(prev) == 1 {
+            fence(Ordering::SeqCst);
+            if has_work() {
+                self.wake_one();
+            }
+        }
+    }
+
+    /// Step 4: the searcher `index` found nothing and goes to sleep, unless
+    /// `has_work` sees work after it has announced itself.
+    pub(crate) fn sleep(&self, index: usize, has_work: impl FnOnce() -> bool) -> Wake {
+        {
+            let mut idle = self.idle.lock();
+            idle.push(index);
+            // SeqCst: totally ordered with the pushers' fences (module docs).
+            self.state
+                .fetch_add(ONE_SLEEPING.wrapping_sub(ONE_SEARCHING), Ordering::SeqCst);
+        }
+        // SeqCst fence: pairs with the fence in `notify_one`.
+        fence(Ordering::SeqCst);
+        let shutdown = self.state.load(Ordering::Relaxed) & SHUTDOWN != 0;
+        if shutdown || has_work() {
+            let mut idle = self.idle.lock();
+            if let Some(pos) = idle.iter().position(|&i| i == index) {
+                idle.swap_remove(pos);
+                self.state
+                    .fetch_add(ONE_SEARCHING.wrapping_sub(ONE_SLEEPING), Ordering::SeqCst);
+                return if shutdown {
+                    Wake::Shutdown
+                } else {
+                    Wake::Search
+                };
+            }
+            // A waker already took us off the list and counted us searching;
+            // its unpark is on the way: consume it so it is not left over.
+        }
+        self.parkers[index].0.park();
+        if self.is_shutdown() {
+            Wake::Shutdown
+        } else {
+            Wake::Search
+        }
+    }
+
+    /// How often worker `index` has parked.
+    pub(crate) fn times_parked(&self, index: usize) -> u64 {
+        self.parkers[index].0.parked.load(Ordering::Relaxed)
+    }
+
+    /// Step 5: wakes one sleeper, if any.
+    #[cold]
+    fn wake_one(&self) {
+        let index = {
+            let mut idle = self.idle.lock();
+            let Some(index) = idle.pop() else { return };
+            self.state
+                .fetch_add(ONE_SEARCHING.wrapping_sub(ONE_SLEEPING), Ordering::SeqCst);
+            index
+        };
+        self.parkers[index].0.unpark();
+    }
+
+    /// Sets `SHUTDOWN` and wakes every sleeper. Returns `false` if it was set
+    /// already.
+    pub(crate) fn shutdown(&self) -> bool {
+        // SeqCst: ordered with the fence a pusher runs after its push (the
+        // submit/shutdown race in `registry.rs`) and with the sleepers' fence.
+        let prev = self.state.fetch_or(SHUTDOWN, Ordering::SeqCst);
+        self.wake_all();
+        prev & SHUTDOWN == 0
+    }
+
+    fn wake_all(&self) {
+        let sleepers: Vec<usize> = {
+            let mut idle = self.idle.lock();
+            let sleepers = std::mem::take(&mut *idle);
+            let n = sleepers.len();
+            self.state.fetch_add(
+                (n * ONE_SEARCHING).wrapping_sub(n * ONE_SLEEPING),
+                Ordering::SeqCst,
+            );
+            sleepers
+        };
+        for index in sleepers {
+            self.parkers[index].0.unpark();
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counter_fields_do_not_overlap() {
+        assert_eq!(SEARCHING_MASK & SLEEPING_MASK, 0);
+        assert_eq!(SLEEPING_MASK & SHUTDOWN, 0);
+        let word = 3 * ONE_SEARCHING + 5 * ONE_SLEEPING + SHUTDOWN;
+        assert_eq!(searching(word), 3);
+        assert_eq!(sleeping(word), 5);
+    }
+
+    #[test]
+    fn sleep_with_work_in_sight_returns_at_once() {
+        let sleep = Sleep::new(1);
+        assert_eq!(sleep.sleep(0, || true), Wake::Search);
+        let word = sleep.state.load(Ordering::Relaxed);
+        assert_eq!((searching(word), sleeping(word)), (1, 0));
+    }
+
+    #[test]
+    fn a_push_wakes_a_sleeper_only_without_searchers() {
+        let sleep = std::sync::Arc::new(Sleep::new(2));
+        // worker 1 stays searching; worker 0 goes to sleep on a thread.
+        let s = sleep.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sleeper = std::thread::spawn(move || {
+            tx.send(s.sleep(0, || false)).unwrap();
+        });
+        // Wait until the sleeper is on the idle list.
+        while sleep.idle.lock().is_empty() {
+            std::thread::yield_now();
+        }
+        assert!(!sleep.notify_one());
+        assert!(rx.try_recv().is_err(), "a searcher exists: nobody is woken");
+        sleep.stop_searching(|| false); // worker 1 runs something now
+        assert!(!sleep.notify_one());
+        assert_eq!(rx.recv().unwrap(), Wake::Search);
+        sleeper.join().unwrap();
+        let word = sleep.state.load(Ordering::Relaxed);
+        assert_eq!((searching(word), sleeping(word)), (1, 0));
+    }
+}

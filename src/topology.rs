@@ -1,0 +1,453 @@
+//! Which CPUs this process may use, grouped into physical cores, and pinning
+//! threads to them.
+//!
+//! # What is read
+//!
+//! 1. The **affinity mask** of the calling thread (`sched_getaffinity(0)`),
+//!    read once when a pool is built, before any worker pins itself. It
+//!    reflects `taskset`, cgroup cpusets and container limits.
+//! 2. `sys/devices/system/cpu/online`: offline CPUs are dropped (a mask may
+//!    name CPUs that are not online).
+//! 3. Per CPU, `sys/devices/system/cpu/cpuN/topology/physical_package_id` and
+//!    `core_id`: CPUs with the same (package, core) pair are hyper-thread
+//!    siblings of one physical core. Core ids repeat across packages and may
+//!    have holes. A CPU without a topology directory counts as its own core.
+//! 4. The **cgroup CPU quota** of this process: v2 `cpu.max`, or v1
+//!    `cpu.cfs_quota_us` / `cpu.cfs_period_us`, in the process's cgroup
+//!    (from `proc/self/cgroup`) and every ancestor; the smallest wins.
+//!
+//! Every path is read under a root directory (`/` for the real machine), so
+//! tests point [`Topology::from_root`] at fake trees. Missing files mean "no
+//! information" (every CPU online, no quota); a file that exists but cannot be
+//! parsed is a [`TopologyError::Parse`] naming the file.
+//!
+//! # The worker count
+//!
+//! [`Topology::physical_cpus`] gives one CPU per physical core (the lowest
+//! allowed CPU of each core), in core order, then keeps only `floor(quota)`
+//! cores when a quota is set (never fewer than one), as
+//! `std::thread::available_parallelism` rounds a quota down: a CPU-bound pool
+//! with more threads than its quota only gets throttled.
+//!
+//! Off Linux there is no mask to read and no pinning: every CPU counts as
+//! its own core and [`pin_current_thread`] does nothing.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Why the topology could not be read or a thread could not be pinned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TopologyError {
+    /// `sched_getaffinity` or `sched_setaffinity` failed.
+    #[error("{}: {source}", match .cpu { Some(cpu) => format!("cannot pin thread to CPU {cpu}"), None => "cannot read the affinity mask".to_owned() })]
+    Affinity {
+        /// The CPU a pin was asked for; `None` when reading the mask.
+        cpu: Option<usize>,
+        /// The operating system's error.
+        source: io::Error,
+    },
+    /// A topology or cgroup file exists but its content makes no sense.
+    #[error("cannot parse {}: {content:?}", .path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What it held.
+        content: String,
+    },
+    /// The affinity mask names no CPU that is online.
+    #[error("this process may not run on any online CPU")]
+    NoCpus,
+}
+
+/// One physical core and the allowed logical CPUs (hyper-threads) on it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Core {
+    /// The package (socket) id.
+    pub package: usize,
+    /// The core id within its package (`usize::MAX - cpu` for a CPU without
+    /// topology information, so it never collides).
+    pub core: usize,
+    /// The allowed logical CPUs of this core, ascending, never empty.
+    pub cpus: Vec<usize>,
+}
+
+/// The CPUs this process may use, grouped into physical cores, and its CPU
+/// quota.
+///
+/// ```
+/// let machine = corepool::topology::Topology::detect()?;
+/// assert!(!machine.physical_cpus().is_empty());
+/// assert!(machine.physical_cpus().iter().all(|c| machine.allowed_cpus().contains(c)));
+/// # Ok::<(), corepool::topology::TopologyError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Topology {
+    allowed: Vec<usize>,
+    cores: Vec<Core>,
+    quota: Option<f64>,
+}
+
+/// Whether this platform supports pinning threads (Linux only).
+pub const PINNING_SUPPORTED: bool = cfg!(target_os = "linux");
+
+impl Topology {
+    /// The real machine: the calling thread's affinity mask, grouped into
+    /// cores with the files under `/`.
+    pub fn detect() -> Result<Topology, TopologyError> {
+        if PINNING_SUPPORTED {
+            Topology::from_root("/", &current_thread_cpus()?)
+        } else {
+            let n = std::thread::available_parallelism().map_or(1, usize::from);
+            let allowed: Vec<usize> = (0..n).collect();
+            let cores = allowed
+                .iter()
+                .map(|&cpu| Core {
+                    package: 0,
+                    core: cpu,
+                    cpus: vec![cpu],
+                })
+                .collect();
+            Ok(Topology {
+                allowed,
+                cores,
+                quota: None,
+            })
+        }
+    }
+
+    /// The topology described by the files under `root` (laid out like `/`),
+    /// for a process whose affinity mask is `allowed`.
+    ///
+    /// ```
+    /// use corepool::topology::Topology;
+    ///
+    /// // Two physical cores with two hyper-threads each: CPUs 0/2 and 1/3.
+    /// let root = std::env::temp_dir().join(format!("corepool-doc-{}", std::process::id()));
+    /// for cpu in 0..4 {
+    ///     let dir = root.join(format!("sys/devices/system/cpu/cpu{cpu}/topology"));
+    ///     std::fs::create_dir_all(&dir).unwrap();
+    ///     std::fs::write(dir.join("core_id"), format!("{}", cpu % 2)).unwrap();
+    ///     std::fs::write(dir.join("physical_package_id"), "0").unwrap();
+    /// }
+    /// let topology = Topology::from_root(&root, &[0, 1, 2, 3])?;
+    /// assert_eq!(topology.physical_cpus(), [0, 1]);
+    /// assert_eq!(topology.cores()[0].cpus, [0, 2]);
+    /// # std::fs::remove_dir_all(&root).ok();
+    /// # Ok::<(), corepool::topology::TopologyError>(())
+    /// ```
+    pub fn from_root(root: impl AsRef<Path>, allowed: &[usize]) -> Result<Topology, TopologyError> {
+        let root = root.as_ref();
+        let cpu_dir = root.join("sys/devices/system/cpu");
+        let mut allowed: Vec<usize> = allowed.to_vec();
+        allowed.sort_unstable();
+        allowed.dedup();
+        if let Some(online) = read_optional(&cpu_dir.join("online"))? {
+            let online = parse_cpu_list(&online.1).ok_or_else(|| parse_error(&online))?;
+            allowed.retain(|cpu| online.contains(cpu));
+        }
+        if allowed.is_empty() {
+            return Err(TopologyError::NoCpus);
+        }
+        let mut cores: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
+        for &cpu in &allowed {
+            let topology = cpu_dir.join(format!("cpu{cpu}/topology"));
+            let package = read_number(&topology.join("physical_package_id"))?;
+            let core = read_number(&topology.join("core_id"))?;
+            let key = match (package, core) {
+                (Some(package), Some(core)) => (package, core),
+                _ => (package.unwrap_or(0), usize::MAX - cpu),
+            };
+            cores.entry(key).or_default().push(cpu);
+        }
+        let cores = cores
+            .into_iter()
+            .map(|((package, core), cpus)| Core {
+                package,
+                core,
+                cpus,
+            })
+            .collect();
+        let quota = cgroup_quota(root)?;
+        Ok(Topology {
+            allowed,
+            cores,
+            quota,
+        })
+    }
+
+    /// The CPUs this process may run on, ascending, offline ones removed.
+    pub fn allowed_cpus(&self) -> &[usize] {
+        &self.allowed
+    }
+
+    /// The physical cores, sorted by (package, core).
+    pub fn cores(&self) -> &[Core] {
+        &self.cores
+    }
+
+    /// The cgroup CPU quota in CPUs (e.g. `Some(1.5)`); `None` if unlimited.
+    pub fn cpu_quota(&self) -> Option<f64> {
+        self.quota
+    }
+
+    /// One CPU per physical core (the lowest allowed CPU of each), in core
+    /// order, limited to `floor(quota)` cores but never fewer than one.
+    pub fn physical_cpus(&self) -> Vec<usize> {
+        let limit = match self.quota {
+            Some(quota) => (quota.floor() as usize).max(1),
+            None => usize::MAX,
+        };
+        self.cores
+            .iter()
+            .take(limit)
+            .map(|core| core.cpus[0])
+            .collect()
+    }
+}
+
+/// Parses the kernel's CPU-list syntax (`0-3,8,10-11`); `None` if malformed.
+/// Surrounding whitespace is ignored; an empty list is valid.
+///
+/// ```
+/// use corepool::topology::parse_cpu_list;
+///
+/// assert_eq!(parse_cpu_list("0-3,8\n"), Some(vec![0, 1, 2, 3, 8]));
+/// assert_eq!(parse_cpu_list(""), Some(vec![]));
+/// assert_eq!(parse_cpu_list("3-1"), None);
+/// ```
+pub fn parse_cpu_list(list: &str) -> Option<Vec<usize>> {
+    let list = list.trim();
+    let mut cpus = Vec::new();
+    if list.is_empty() {
+        return Some(cpus);
+    }
+    for part in list.split(',') {
+        let part = part.trim();
+        match part.split_once('-') {
+            Some((lo, hi)) => {
+                let (lo, hi): (usize, usize) = (lo.trim().parse().ok()?, hi.trim().parse().ok()?);
+                if lo > hi {
+                    return None;
+                }
+                cpus.extend(lo..=hi);
+            }
+            None => cpus.push(part.parse().ok()?),
+        }
+    }
+    cpus.sort_unstable();
+    cpus.dedup();
+    Some(cpus)
+}
+
+/// A file's path and content, or `None` if it does not exist.
+fn read_optional(path: &Path) -> Result<Option<(PathBuf, String)>, TopologyError> {
+    match fs::read_to_string(path) {
+        Ok(content) => Ok(Some((path.to_owned(), content))),
+        // Missing, or unreadable (sysfs may deny): no information.
+        Err(_) => Ok(None),
+    }
+}
+
+fn parse_error((path, content): &(PathBuf, String)) -> TopologyError {
+    TopologyError::Parse {
+        path: path.clone(),
+        content: content.clone(),
+    }
+}
+
+fn read_number(path: &Path) -> Result<Option<usize>, TopologyError> {
+    match read_optional(path)? {
+        None => Ok(None),
+        Some(file) => file
+            .1
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| parse_error(&file)),
+    }
+}
+
+/// The smallest CPU quota on the path from this process's cgroup to the
+/// root, in CPUs.
+fn cgroup_quota(root: &Path) -> Result<Option<f64>, TopologyError> {
+    let Some((_, membership)) = read_optional(&root.join("proc/self/cgroup"))? else {
+        return Ok(None);
+    };
+    let mut quota: Option<f64> = None;
+    let mut keep_smallest = |q: Option<f64>| {
+        if let Some(q) = q {
+            quota = Some(quota.map_or(q, |old| old.min(q)));
+        }
+    };
+    for line in membership.lines() {
+        let mut fields = line.splitn(3, ':');
+        let (Some(_id), Some(controllers), Some(path)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let relative = path.trim_start_matches('/');
+        if controllers.is_empty() {
+            // cgroup v2.
+            for dir in ancestors(&root.join("sys/fs/cgroup"), relative) {
+                keep_smallest(v2_quota(&dir.join("cpu.max"))?);
+            }
+        } else if controllers.split(',').any(|c| c == "cpu") {
+            for mount in ["cpu,cpuacct", "cpu", "cpuacct,cpu"] {
+                for dir in ancestors(&root.join("sys/fs/cgroup").join(mount), relative) {
+                    keep_smallest(v1_quota(&dir)?);
+                }
+            }
+        }
+    }
+    Ok(quota)
+}
+
+/// `base/relative`, then each parent up to and including `base`.
+fn ancestors(base: &Path, relative: &str) -> Vec<PathBuf> {
+    let mut dirs = vec![base.to_owned()];
+    let mut dir = base.to_owned();
+    for part in relative.split('/').filter(|p| !p.is_empty()) {
+        dir.push(part);
+        dirs.push(dir.clone());
+    }
+    dirs
+}
+
+/// cgroup v2 `cpu.max`: `max 100000` (no limit) or `150000 100000`.
+fn v2_quota(path: &Path) -> Result<Option<f64>, TopologyError> {
+    let Some(file) = read_optional(path)? else {
+        return Ok(None);
+    };
+    let mut fields = file.1.split_whitespace();
+    match (fields.next(), fields.next(), fields.next()) {
+        (Some("max"), _, None) => Ok(None),
+        (Some(quota), Some(period), None) => match (quota.parse::<f64>(), period.parse::<f64>()) {
+            (Ok(q), Ok(p)) if q > 0.0 && p > 0.0 => Ok(Some(q / p)),
+            _ => Err(parse_error(&file)),
+        },
+        _ => Err(parse_error(&file)),
+    }
+}
+
+/// cgroup v1 `cpu.cfs_quota_us` (`-1` = no limit) over `cpu.cfs_period_us`.
+fn v1_quota(dir: &Path) -> Result<Option<f64>, TopologyError> {
+    let Some(quota_file) = read_optional(&dir.join("cpu.cfs_quota_us"))? else {
+        return Ok(None);
+    };
+    let quota: i64 = quota_file
+        .1
+        .trim()
+        .parse()
+        .map_err(|_| parse_error(&quota_file))?;
+    if quota < 0 {
+        return Ok(None);
+    }
+    let Some(period_file) = read_optional(&dir.join("cpu.cfs_period_us"))? else {
+        return Ok(None);
+    };
+    let period: u64 = period_file
+        .1
+        .trim()
+        .parse()
+        .map_err(|_| parse_error(&period_file))?;
+    if quota == 0 || period == 0 {
+        return Err(parse_error(&quota_file));
+    }
+    Ok(Some(quota as f64 / period as f64))
+}
+
+/// Pins the calling thread to `cpu` alone. Returns `Ok(true)` when pinned,
+/// `Ok(false)` off Linux (nothing is done).
+///
+/// ```
+/// use corepool::topology::{Topology, current_thread_cpus, pin_current_thread};
+///
+/// let cpu = Topology::detect()?.allowed_cpus()[0];
+/// std::thread::spawn(move || {
+///     if pin_current_thread(cpu).unwrap() {
+///         assert_eq!(current_thread_cpus().unwrap(), [cpu]);
+///     }
+/// })
+/// .join()
+/// .unwrap();
+/// # Ok::<(), corepool::topology::TopologyError>(())
+/// ```
+pub fn pin_current_thread(cpu: usize) -> Result<bool, TopologyError> {
+    sys::pin(cpu).map_err(|source| TopologyError::Affinity {
+        cpu: Some(cpu),
+        source,
+    })
+}
+
+/// The calling thread's affinity mask, ascending. Off Linux: every CPU,
+/// `0..available_parallelism()`.
+///
+/// ```
+/// let cpus = corepool::topology::current_thread_cpus()?;
+/// assert!(!cpus.is_empty());
+/// # Ok::<(), corepool::topology::TopologyError>(())
+/// ```
+pub fn current_thread_cpus() -> Result<Vec<usize>, TopologyError> {
+    sys::mask().map_err(|source| TopologyError::Affinity { cpu: None, source })
+}
+
+#[cfg(target_os = "linux")]
+mod sys {
+    use std::io;
+    use std::mem;
+
+    pub(super) fn pin(cpu: usize) -> io::Result<bool> {
+        if cpu >= libc::CPU_SETSIZE as usize {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "CPU number beyond CPU_SETSIZE",
+            ));
+        }
+        // SAFETY: `cpu_set_t` is a plain bit array for which all-zero is the
+        // empty set.
+        let mut set: libc::cpu_set_t = unsafe { mem::zeroed() };
+        // SAFETY: `cpu < CPU_SETSIZE`, checked above, so the bit is in bounds.
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+        // SAFETY: `set` is a valid, initialised `cpu_set_t` of the size passed;
+        // pid 0 is the calling thread.
+        let rc = unsafe { libc::sched_setaffinity(0, mem::size_of::<libc::cpu_set_t>(), &set) };
+        if rc == 0 {
+            Ok(true)
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
+    pub(super) fn mask() -> io::Result<Vec<usize>> {
+        // SAFETY: all-zero is a valid (empty) `cpu_set_t`.
+        let mut set: libc::cpu_set_t = unsafe { mem::zeroed() };
+        // SAFETY: `set` is writable and as large as the size passed; pid 0 is
+        // the calling thread.
+        let rc = unsafe { libc::sched_getaffinity(0, mem::size_of::<libc::cpu_set_t>(), &mut set) };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: every index is below CPU_SETSIZE, within the set.
+        Ok((0..libc::CPU_SETSIZE as usize)
+            .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
+            .collect())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod sys {
+    use std::io;
+
+    pub(super) fn pin(_cpu: usize) -> io::Result<bool> {
+        Ok(false)
+    }
+
+    pub(super) fn mask() -> io::Result<Vec<usize>> {
+        let n = std::thread::available_parallelism().map_or(1, usize::from);
+        Ok((0..n).collect())
+    }
+}

@@ -1,0 +1,246 @@
+//! The worker thread: its deque, its loop (pop, take a batch from the
+//! injector, steal, park), and helping while a task on it waits for another.
+
+use std::cell::Cell;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_deque::{Steal, Worker as Deque};
+
+use crate::registry::{Counters, Registry};
+use crate::sleep::Wake;
+use crate::sync::{Ordering, fence};
+use crate::task::JobRef;
+use crate::util::XorShift;
+
+/// How many extra rounds a worker looks for work before it parks. Each round
+/// is a full scan plus a short spin; a few hundred nanoseconds in all, enough
+/// to catch a task pushed right behind the one just finished, far too short
+/// to burn measurable CPU when idle.
+const SPIN_ROUNDS: u32 = 3;
+
+/// How long a waiting worker first blocks on the awaited task before it looks
+/// for other work again; it doubles each time nothing turns up, up to
+/// [`HELP_POLL_MAX`]. A task finishing wakes the waiter at once: the poll only
+/// bounds how late it notices *new* work while every other worker is busy.
+const HELP_POLL_MIN: Duration = Duration::from_micros(50);
+const HELP_POLL_MAX: Duration = Duration::from_millis(5);
+
+/// Something a thread can wait for: a task, a scope's latch.
+pub(crate) trait Waitable {
+    /// Whether it is done; never blocks.
+    fn is_done(&self) -> bool;
+    /// Blocks until it is done or `deadline` passes; returns whether it is done.
+    fn block_until(&self, deadline: Option<Instant>) -> bool;
+}
+
+thread_local! {
+    static CURRENT: Cell<*const WorkerThread> = const { Cell::new(std::ptr::null()) };
+}
+
+/// A worker's own state, living on its thread's stack for the thread's life.
+pub(crate) struct WorkerThread {
+    index: usize,
+    deque: Deque<JobRef>,
+    registry: Arc<Registry>,
+    rng: XorShift,
+    thread: std::thread::Thread,
+}
+
+impl std::fmt::Debug for WorkerThread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerThread")
+            .field("index", &self.index)
+            .finish()
+    }
+}
+
+/// Clears `CURRENT` when the worker's loop ends, however it ends.
+struct ResetCurrent;
+
+impl Drop for ResetCurrent {
+    fn drop(&mut self) {
+        CURRENT.with(|current| current.set(std::ptr::null()));
+    }
+}
+
+impl WorkerThread {
+    pub(crate) fn new(index: usize, deque: Deque<JobRef>, registry: Arc<Registry>) -> Self {
+        WorkerThread {
+            index,
+            deque,
+            registry,
+            rng: XorShift::new(index as u64 + 1),
+            thread: std::thread::current(),
+        }
+    }
+
+    /// The worker running on this thread, if this is a pool's worker thread.
+    #[inline]
+    pub(crate) fn current() -> Option<&'static WorkerThread> {
+        let ptr = CURRENT.with(Cell::get);
+        // SAFETY: `CURRENT` is non-null only while `run` executes on this
+        // thread, and `run` borrows the `WorkerThread` for that whole time;
+        // every caller of `current` runs inside `run` (it is a task, or a
+        // function a task called). `WorkerThread` is `!Sync` (its deque is),
+        // so the reference cannot reach another thread.
+        unsafe { ptr.as_ref() }
+    }
+
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    #[inline]
+    pub(crate) fn push_local(&self, job: JobRef) {
+        self.deque.push(job);
+    }
+
+    #[inline]
+    pub(crate) fn pop_local(&self) -> Option<JobRef> {
+        self.deque.pop()
+    }
+
+    /// This worker's thread handle, cloned once at start.
+    pub(crate) fn thread(&self) -> &std::thread::Thread {
+        &self.thread
+    }
+
+    /// The worker's loop; returns when the pool has shut down and every queue
+    /// it can see is empty.
+    pub(crate) fn run(&self) {
+        CURRENT.with(|current| current.set(self));
+        let _reset = ResetCurrent;
+        let sleep = &self.registry.sleep;
+        // Workers start out counted as searching (see `Sleep::new`).
+        let mut searching = true;
+        loop {
+            if let Some(job) = self.deque.pop() {
+                if searching {
+                    searching = false;
+                    sleep.stop_searching(|| self.registry.has_work());
+                }
+                self.execute(job);
+                continue;
+            }
+            if !searching {
+                searching = true;
+                sleep.start_searching();
+            }
+            if let Some(job) = self.search() {
+                searching = false;
+                sleep.stop_searching(|| self.registry.has_work());
+                self.execute(job);
+                continue;
+            }
+            if sleep.is_shutdown() {
+                // SeqCst fence: pairs with the submitter's fence in
+                // `Sleep::notify_one` (submit/shutdown race, registry.rs).
+                fence(Ordering::SeqCst);
+                if let Some(job) = self.steal_shared() {
+                    self.execute(job);
+                    continue;
+                }
+                break;
+            }
+            match sleep.sleep(self.index, || self.registry.has_work()) {
+                Wake::Search | Wake::Shutdown => {}
+            }
+        }
+        // Leave the searching count as we found it: nobody else will.
+        if searching {
+            sleep.stop_searching(|| false);
+        }
+        self.registry.worker_exited();
+    }
+
+    #[inline]
+    pub(crate) fn execute(&self, job: JobRef) {
+        // Counted before it runs, so that a caller who joined a task sees it
+        // counted.
+        Counters::bump(&self.registry.counters[self.index].0.run, 1);
+        self.registry.execute(job);
+    }
+
+    /// The shared queues, then a few short spins over them again.
+    fn search(&self) -> Option<JobRef> {
+        for round in 0..=SPIN_ROUNDS {
+            if let Some(job) = self.steal_shared() {
+                return Some(job);
+            }
+            if round < SPIN_ROUNDS {
+                for _ in 0..(32 << round) {
+                    std::hint::spin_loop();
+                }
+            }
+        }
+        None
+    }
+
+    /// One pass: a batch from the injector, then a batch stolen from another
+    /// worker, starting at a random victim.
+    fn steal_shared(&self) -> Option<JobRef> {
+        let registry = &*self.registry;
+        loop {
+            let mut retry = false;
+            match registry.injector.steal_batch_and_pop(&self.deque) {
+                Steal::Success(job) => return Some(job),
+                Steal::Retry => retry = true,
+                Steal::Empty => {}
+            }
+            let n = registry.stealers.len();
+            let start = if n > 1 { self.rng.below(n) } else { 0 };
+            for victim in (start..n).chain(0..start) {
+                if victim == self.index {
+                    continue;
+                }
+                let before = self.deque.len();
+                match registry.stealers[victim].steal_batch_and_pop(&self.deque) {
+                    Steal::Success(job) => {
+                        let taken = 1 + self.deque.len().saturating_sub(before);
+                        Counters::bump(&registry.counters[self.index].0.stolen, taken as u64);
+                        return Some(job);
+                    }
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
+                }
+            }
+            if !retry {
+                return None;
+            }
+        }
+    }
+
+    /// Any task this worker could run now: its own deque first.
+    pub(crate) fn find_work(&self) -> Option<JobRef> {
+        self.deque.pop().or_else(|| self.steal_shared())
+    }
+
+    /// Runs other tasks until the task behind `header` has ended or
+    /// `deadline` passes; returns whether it ended.
+    pub(crate) fn help_until(&self, header: &dyn Waitable, deadline: Option<Instant>) -> bool {
+        let mut poll = HELP_POLL_MIN;
+        loop {
+            if header.is_done() {
+                return true;
+            }
+            if let Some(job) = self.find_work() {
+                self.execute(job);
+                poll = HELP_POLL_MIN;
+                continue;
+            }
+            let now = Instant::now();
+            if deadline.is_some_and(|deadline| now >= deadline) {
+                return false;
+            }
+            let poll_until = match deadline {
+                Some(deadline) => deadline.min(now + poll),
+                None => now + poll,
+            };
+            if header.block_until(Some(poll_until)) {
+                return true;
+            }
+            poll = (poll * 2).min(HELP_POLL_MAX);
+        }
+    }
+}

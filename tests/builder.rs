@@ -1,0 +1,107 @@
+//! The builder's settings: worker count, names, stack size, start hook.
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use common::watchdog;
+use corepool::{BuildError, Pinning, Pool};
+
+#[test]
+fn zero_workers_is_an_error_not_a_panic() {
+    let err = Pool::builder().workers(0).build().unwrap_err();
+    assert!(matches!(err, BuildError::ZeroWorkers));
+}
+
+#[test]
+fn too_many_workers_is_an_error() {
+    let err = Pool::builder()
+        .workers(1 << 20)
+        .pinning(Pinning::None)
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err, BuildError::TooManyWorkers { asked, .. } if asked == 1 << 20),
+        "{err}"
+    );
+}
+
+#[test]
+fn thread_names_and_stack_size_are_applied() {
+    watchdog(60, || {
+        let pool = Pool::builder()
+            .workers(2)
+            .thread_name(|i| format!("cruncher-{i}"))
+            .stack_size(8 << 20)
+            .build()
+            .unwrap();
+        let name = pool.submit(|| std::thread::current().name().unwrap().to_owned());
+        assert!(name.join().unwrap().starts_with("cruncher-"));
+        // A deep recursion that needs more than the default 2 MiB stack.
+        let deep = pool.submit(|| {
+            fn down(n: u32) -> u32 {
+                let pad = std::hint::black_box([0u8; 1024]);
+                if n == 0 {
+                    pad[0] as u32
+                } else {
+                    down(n - 1) + (pad[1] as u32)
+                }
+            }
+            down(4000)
+        });
+        assert_eq!(deep.join().unwrap(), 0);
+    });
+}
+
+#[test]
+fn default_thread_names_carry_the_index() {
+    watchdog(60, || {
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let name = pool.submit(|| std::thread::current().name().map(str::to_owned));
+        assert_eq!(name.join().unwrap().as_deref(), Some("corepool-0"));
+    });
+}
+
+#[test]
+fn on_worker_start_runs_once_per_worker_before_any_task() {
+    watchdog(60, || {
+        let started = Arc::new(Mutex::new(Vec::new()));
+        let s = started.clone();
+        let pool = Pool::builder()
+            .workers(3)
+            .on_worker_start(move |i| s.lock().unwrap().push(i))
+            .build()
+            .unwrap();
+        // `build` returns only after every hook ran.
+        let mut seen = started.lock().unwrap().clone();
+        seen.sort_unstable();
+        assert_eq!(seen, [0, 1, 2]);
+        pool.submit(|| ()).join().unwrap();
+        assert_eq!(started.lock().unwrap().len(), 3);
+    });
+}
+
+#[test]
+fn a_panicking_start_hook_fails_the_build() {
+    watchdog(60, || {
+        let err = Pool::builder()
+            .workers(2)
+            .on_worker_start(|i| {
+                if i == 1 {
+                    panic!("cannot open the database");
+                }
+            })
+            .build()
+            .unwrap_err();
+        match &err {
+            BuildError::WorkerStartPanicked { index, message } => {
+                assert_eq!(*index, 1);
+                assert_eq!(message, "cannot open the database");
+            }
+            other => panic!("expected WorkerStartPanicked, got {other:?}"),
+        }
+        assert_eq!(
+            err.to_string(),
+            "on_worker_start panicked on worker 1: cannot open the database"
+        );
+    });
+}

@@ -1,0 +1,132 @@
+//! Helpers shared by the integration tests: a watchdog for anything that
+//! could hang, and drop counters that prove values are freed exactly once.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// Runs `body` on its own thread and aborts the whole test process if it has
+/// not finished within `secs` seconds: a deadlock fails loudly instead of
+/// hanging CI. A panic in `body` is re-raised here.
+pub fn watchdog<R: Send + 'static>(secs: u64, body: impl FnOnce() -> R + Send + 'static) -> R {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let runner = std::thread::spawn(move || {
+        let result = body();
+        let _ = tx.send(());
+        result
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match runner.join() {
+            Ok(result) => result,
+            Err(payload) => std::panic::resume_unwind(payload),
+        },
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            eprintln!("watchdog: test still running after {secs} s: deadlock? aborting");
+            std::process::abort();
+        }
+    }
+}
+
+/// Counts how many values were created and how many dropped.
+#[derive(Clone, Default)]
+pub struct DropCounter {
+    created: Arc<AtomicUsize>,
+    dropped: Arc<AtomicUsize>,
+}
+
+impl DropCounter {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A new tracked value.
+    pub fn token(&self) -> Token {
+        self.created.fetch_add(1, Ordering::SeqCst);
+        Token {
+            dropped: self.dropped.clone(),
+        }
+    }
+
+    pub fn created(&self) -> usize {
+        self.created.load(Ordering::SeqCst)
+    }
+
+    pub fn dropped(&self) -> usize {
+        self.dropped.load(Ordering::SeqCst)
+    }
+
+    /// Every value created has been dropped, each exactly once (a double drop
+    /// would push `dropped` past `created`).
+    pub fn assert_all_dropped_once(&self) {
+        assert_eq!(self.dropped(), self.created(), "created vs dropped");
+    }
+}
+
+/// A value whose drop is counted.
+pub struct Token {
+    dropped: Arc<AtomicUsize>,
+}
+
+impl Drop for Token {
+    fn drop(&mut self) {
+        self.dropped.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A one-shot gate: tasks `wait` on it until the test `open`s it.
+#[derive(Clone, Default)]
+pub struct Gate {
+    inner: Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
+}
+
+impl Gate {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn open(&self) {
+        let (lock, cond) = &*self.inner;
+        *lock.lock().unwrap() = true;
+        cond.notify_all();
+    }
+
+    pub fn wait(&self) {
+        let (lock, cond) = &*self.inner;
+        let mut open = lock.lock().unwrap();
+        while !*open {
+            open = cond.wait(open).unwrap();
+        }
+    }
+}
+
+/// Polls `what` (yielding between tries) until it holds; the caller's
+/// watchdog bounds the wait. For conditions no channel can announce, such as
+/// "every worker has parked".
+pub fn eventually(mut what: impl FnMut() -> bool) {
+    while !what() {
+        std::thread::yield_now();
+    }
+}
+
+/// A minimal single-future executor, so the tests need no async runtime.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct ThreadWaker(std::thread::Thread);
+    impl Wake for ThreadWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+
+    let mut future = std::pin::pin!(future);
+    let waker = Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        match future.as_mut().poll(&mut cx) {
+            Poll::Ready(value) => return value,
+            Poll::Pending => std::thread::park(),
+        }
+    }
+}

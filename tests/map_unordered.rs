@@ -1,0 +1,59 @@
+//! `Pool::map_unordered`: every result once, in completion order.
+mod common;
+
+use std::sync::mpsc;
+
+use common::watchdog;
+use corepool::Pool;
+
+#[test]
+fn yields_every_result_exactly_once() {
+    watchdog(60, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        let mut out: Vec<u32> = pool.map_unordered(0..5000u32, |x| x ^ 0x55).collect();
+        out.sort_unstable();
+        let mut expected: Vec<u32> = (0..5000u32).map(|x| x ^ 0x55).collect();
+        expected.sort_unstable();
+        assert_eq!(out, expected);
+    });
+}
+
+#[test]
+fn a_fast_item_overtakes_a_slow_one() {
+    watchdog(60, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        // Item 0 blocks until item 1 has been yielded to the consumer.
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let release_rx = std::sync::Mutex::new(release_rx);
+        let mut it = pool
+            .map_unordered(0..2u32, move |x| {
+                if x == 0 {
+                    release_rx.lock().unwrap().recv().unwrap();
+                }
+                x
+            })
+            .chunk_size(1);
+        assert_eq!(it.next(), Some(1), "the finished item comes first");
+        release_tx.send(()).unwrap();
+        assert_eq!(it.next(), Some(0));
+        assert_eq!(it.next(), None);
+    });
+}
+
+#[test]
+fn a_panic_is_re_raised_on_the_consumer() {
+    watchdog(60, || {
+        let pool = Pool::new().unwrap();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.map_unordered(0..50u32, |x| if x == 30 { panic!("thirty") } else { x })
+                .count()
+        }))
+        .unwrap_err();
+        assert_eq!(caught.downcast_ref::<&str>(), Some(&"thirty"));
+        assert_eq!(
+            pool.map_unordered(0..3u8, |x| x).count(),
+            3,
+            "the pool still works"
+        );
+    });
+}

@@ -1,0 +1,64 @@
+//! `join` on a worker runs other queued work while it waits: nested waits
+//! cannot deadlock, even with one worker.
+mod common;
+
+use common::watchdog;
+use corepool::Pool;
+
+fn sum_tree(pool: &Pool, depth: u32) -> u64 {
+    if depth == 0 {
+        return 1;
+    }
+    let (p1, p2) = (pool.clone(), pool.clone());
+    let left = pool.submit(move || sum_tree(&p1, depth - 1));
+    let right = pool.submit(move || sum_tree(&p2, depth - 1));
+    left.join().unwrap() + right.join().unwrap()
+}
+
+#[test]
+fn nested_submit_and_join_with_one_worker() {
+    watchdog(60, || {
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let p = pool.clone();
+        assert_eq!(pool.submit(move || sum_tree(&p, 10)).join().unwrap(), 1024);
+    });
+}
+
+#[test]
+fn nested_submit_and_join_with_two_workers() {
+    watchdog(60, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        let p = pool.clone();
+        assert_eq!(pool.submit(move || sum_tree(&p, 12)).join().unwrap(), 4096);
+    });
+}
+
+#[test]
+fn a_chain_of_nested_waits_one_deep_each() {
+    watchdog(60, || {
+        fn chain(pool: Pool, n: u32) -> u32 {
+            if n == 0 {
+                return 0;
+            }
+            let p = pool.clone();
+            pool.submit(move || chain(p, n - 1)).join().unwrap() + 1
+        }
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let p = pool.clone();
+        assert_eq!(pool.submit(move || chain(p, 200)).join().unwrap(), 200);
+    });
+}
+
+#[test]
+fn wait_timeout_on_a_worker_helps_too() {
+    watchdog(60, || {
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let p = pool.clone();
+        let outer = pool.submit(move || {
+            let inner = p.submit(|| 5);
+            while !inner.wait_timeout(std::time::Duration::from_millis(1)) {}
+            inner.join().unwrap()
+        });
+        assert_eq!(outer.join().unwrap(), 5);
+    });
+}

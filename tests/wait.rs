@@ -1,0 +1,105 @@
+//! `wait`: FIRST_COMPLETED, FIRST_PANIC, ALL_COMPLETED, with timeouts.
+mod common;
+
+use std::time::Duration;
+
+use common::{Gate, watchdog};
+use corepool::{Pool, Task, WaitFor, wait};
+
+fn gated(pool: &Pool, gate: &Gate, value: u32) -> Task<u32> {
+    let g = gate.clone();
+    pool.submit(move || {
+        g.wait();
+        value
+    })
+}
+
+#[test]
+fn first_completed_returns_at_once_when_one_is_done() {
+    watchdog(60, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        let gate = Gate::new();
+        let tasks = vec![gated(&pool, &gate, 0), pool.submit(|| 1)];
+        // No timeout: if it waited for the gated task, the watchdog would fire.
+        let waited = wait(&tasks, WaitFor::FirstCompleted, None);
+        assert_eq!(waited.done, [1]);
+        assert_eq!(waited.pending, [0]);
+        gate.open();
+        let waited = wait(&tasks, WaitFor::AllCompleted, None);
+        assert_eq!(waited.done, [0, 1]);
+        assert!(waited.pending.is_empty());
+    });
+}
+
+#[test]
+fn first_panic_returns_on_the_panic_with_successes_in_done() {
+    watchdog(60, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        let gate = Gate::new();
+        let ok = pool.submit(|| 7);
+        assert!(ok.wait_timeout(Duration::from_secs(30)));
+        let tasks = vec![
+            ok,
+            gated(&pool, &gate, 1),
+            pool.submit(|| -> u32 { panic!("bad") }),
+        ];
+        let waited = wait(&tasks, WaitFor::FirstPanic, None);
+        assert_eq!(waited.done, [0, 2]);
+        assert_eq!(waited.pending, [1]);
+        gate.open();
+    });
+}
+
+#[test]
+fn first_panic_without_a_panic_waits_for_all_and_cancelled_is_not_a_panic() {
+    watchdog(60, || {
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let gate = Gate::new();
+        let blocker = gated(&pool, &gate, 0);
+        let cancelled = pool.submit(|| 1);
+        assert!(cancelled.cancel());
+        let tasks = vec![blocker, cancelled];
+        let waited = wait(&tasks, WaitFor::FirstPanic, Some(Duration::from_millis(10)));
+        assert_eq!(waited.done, [1], "cancelled counts as done");
+        assert_eq!(waited.pending, [0], "a cancellation did not end the wait");
+        gate.open();
+        let waited = wait(&tasks, WaitFor::FirstPanic, None);
+        assert_eq!(waited.done, [0, 1]);
+    });
+}
+
+#[test]
+fn a_timeout_returns_normally_with_the_pending_ones() {
+    watchdog(60, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        let gate = Gate::new();
+        let tasks = vec![gated(&pool, &gate, 0), gated(&pool, &gate, 1)];
+        let waited = wait(
+            &tasks,
+            WaitFor::AllCompleted,
+            Some(Duration::from_millis(5)),
+        );
+        assert!(waited.done.is_empty());
+        assert_eq!(waited.pending, [0, 1]);
+        let waited = wait(&tasks, WaitFor::FirstCompleted, Some(Duration::ZERO));
+        assert_eq!(waited.pending, [0, 1]);
+        gate.open();
+        // The handles are still usable after waiting.
+        let values: Vec<u32> = tasks.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(values, [0, 1]);
+    });
+}
+
+#[test]
+fn empty_input_returns_at_once() {
+    watchdog(60, || {
+        for mode in [
+            WaitFor::FirstCompleted,
+            WaitFor::FirstPanic,
+            WaitFor::AllCompleted,
+        ] {
+            let waited = wait::<u8>(&[], mode, None);
+            assert!(waited.done.is_empty() && waited.pending.is_empty());
+        }
+    });
+}
