@@ -200,7 +200,8 @@ impl Pool {
     }
 
     /// Stops accepting tasks, cancels every task that has not started, waits
-    /// for the running ones, and returns how many tasks it cancelled. Handles
+    /// for the running ones, and returns how many tasks it cancelled (a second
+    /// call returns 0, or what was cancelled since). Handles
     /// of cancelled tasks answer
     /// [`TaskError::is_cancelled`](crate::TaskError::is_cancelled).
     ///

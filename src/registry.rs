@@ -162,8 +162,9 @@ impl Registry {
         cancelled
     }
 
-    /// Steps 1–4 of the module docs. Returns the tasks cancelled by this pool
-    /// so far when `now`.
+    /// Steps 1–4 of the module docs. Returns how many tasks were cancelled
+    /// since the last call that returned a count: over all calls, each
+    /// cancellation is counted exactly once.
     pub(crate) fn shutdown(&self, now: bool) -> usize {
         self.sleep.shutdown();
         if now {
@@ -182,7 +183,11 @@ impl Registry {
         if !on_own_worker {
             self.wait_for_workers();
         }
-        self.cancelled.load(Ordering::Relaxed)
+        if now {
+            self.cancelled.swap(0, Ordering::Relaxed)
+        } else {
+            0
+        }
     }
 
     fn wait_for_workers(&self) {
