@@ -1,0 +1,687 @@
+//! Criterion benchmarks: corepool against rayon, threadpool, a
+//! `std::thread::scope` static split and the sequential loop, in the same run
+//! and on the same inputs.
+//!
+//! ```sh
+//! cargo bench --bench pool                 # every group (a few minutes)
+//! cargo bench --bench pool -- fork_join    # one group
+//! cargo bench --bench pool -- --test       # smoke run: each benchmark once
+//! python3 benches/summarize.py             # the markdown table of medians
+//! ```
+//!
+//! Every pool is built once per group, outside the timed closures, with the
+//! same worker count: corepool's default (one pinned worker per physical core,
+//! or `COREPOOL_WORKERS`), and rayon and threadpool with as many threads.
+//!
+//! | group            | one iteration                                             | throughput unit |
+//! |------------------|-----------------------------------------------------------|-----------------|
+//! | `submit_outside` | 200,000 tiny tasks submitted from the bench thread, then waited for | task |
+//! | `spawn_inside`   | the same tasks spawned in a scope running on a worker     | task            |
+//! | `fork_join`      | fib(30) with a join at every level (1,346,268 joins)      | join            |
+//! | `map_cheap`      | ordered map of 10,000,000 cheap items into a `Vec`        | item            |
+//! | `map_heavy`      | ordered map of 200,000 items of ~2 µs into a `Vec`        | item            |
+//! | `unbalanced`     | 10,000 tasks: 99 % ~5 µs, 1 % ~2 ms, fixed seed           | task            |
+//! | `primes`         | count primes below 2,000,000 by trial division, 200 chunks | chunk          |
+//!
+//! The spin work behind "~2 µs" is a fixed number of iterations of a
+//! dependent multiply-xorshift chain, so every run and every commit does the
+//! same work; the first line this bench prints says what one iteration costs
+//! on the machine at hand. Setup facts (worker count, task counts) are also
+//! written to `corepool-meta.json` in criterion's output folder, where
+//! `benches/summarize.py` reads them.
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use corepool::Pool;
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
+use rayon::prelude::*;
+
+/// Tasks per iteration in `submit_outside` and `spawn_inside`.
+const TINY_TASKS: usize = 200_000;
+/// `fib(FIB_N)` in `fork_join`.
+const FIB_N: u64 = 30;
+/// Items in `map_cheap`.
+const CHEAP_ITEMS: usize = 10_000_000;
+/// Items in `map_heavy`.
+const HEAVY_ITEMS: usize = 200_000;
+/// Spin iterations per `map_heavy` item: about 2 µs (~2.1 ns per iteration on
+/// the 2-core development VM).
+const HEAVY_ITERS: u32 = 1_000;
+/// Tasks in `unbalanced`, of which `UNBALANCED_LONG_PERCENT` % are long.
+const UNBALANCED_TASKS: usize = 10_000;
+const UNBALANCED_LONG_PERCENT: usize = 1;
+/// Spin iterations of a short (~5 µs) and a long (~2 ms) unbalanced task.
+const SHORT_ITERS: u32 = 2_400;
+const LONG_ITERS: u32 = 950_000;
+/// Seed of the shuffle that places the long tasks.
+const UNBALANCED_SEED: u64 = 0x00C0_FFEE_2024;
+/// `primes` counts the primes below `PRIMES_LIMIT` in chunks of `PRIMES_CHUNK`.
+const PRIMES_LIMIT: u32 = 2_000_000;
+const PRIMES_CHUNK: u32 = 10_000;
+/// Chunks per worker for the hand-written threadpool ordered map.
+const THREADPOOL_CHUNKS_PER_WORKER: usize = 8;
+
+// ---------------------------------------------------------------------------
+// Work
+// ---------------------------------------------------------------------------
+
+/// A tiny task's body: nothing the optimiser can remove.
+#[inline]
+fn tiny(i: usize) {
+    black_box(i);
+}
+
+/// `iters` rounds of a dependent multiply-xorshift chain: CPU work of a fixed
+/// size that the compiler cannot shorten.
+#[inline(never)]
+fn spin(iters: u32, seed: u64) -> u64 {
+    let mut h = seed;
+    for _ in 0..iters {
+        h = h
+            .wrapping_mul(0x5851_F42D_4C95_7F2D)
+            .wrapping_add(0x1405_7B7E_F767_814F);
+        h ^= h >> 29;
+    }
+    h
+}
+
+/// The cheap map's function: a few cycles.
+#[inline]
+fn cheap(x: usize) -> u64 {
+    (x as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 7
+}
+
+/// The heavy map's function: about 2 µs.
+fn heavy(x: usize) -> u64 {
+    spin(HEAVY_ITERS, x as u64)
+}
+
+fn fib_sequential(n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    fib_sequential(n - 1) + fib_sequential(n - 2)
+}
+
+fn fib_corepool(pool: &Pool, n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    let (a, b) = pool.join(|| fib_corepool(pool, n - 1), || fib_corepool(pool, n - 2));
+    a + b
+}
+
+fn fib_rayon(n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    let (a, b) = rayon::join(|| fib_rayon(n - 1), || fib_rayon(n - 2));
+    a + b
+}
+
+/// How many joins `fib(n)` makes with a join at every level `n >= 2`.
+fn fib_joins(n: u64) -> u64 {
+    let (mut joins_prev, mut joins) = (0u64, 0u64); // joins(0), joins(1)
+    for _ in 2..=n {
+        (joins_prev, joins) = (joins, 1 + joins + joins_prev);
+    }
+    joins // fib(30): 1,346,268 = F(31) - 1
+}
+
+fn is_prime(n: u32) -> bool {
+    if n < 2 {
+        return false;
+    }
+    if n % 2 == 0 {
+        return n == 2;
+    }
+    let mut d = 3u32;
+    while d * d <= n {
+        if n % d == 0 {
+            return false;
+        }
+        d += 2;
+    }
+    true
+}
+
+/// Primes in chunk `c`: `[c * PRIMES_CHUNK, (c + 1) * PRIMES_CHUNK)`, cut at
+/// the limit.
+fn primes_in_chunk(c: usize) -> usize {
+    let lo = c as u32 * PRIMES_CHUNK;
+    let hi = (lo + PRIMES_CHUNK).min(PRIMES_LIMIT);
+    (lo..hi).filter(|&n| is_prime(n)).count()
+}
+
+fn primes_chunks() -> usize {
+    PRIMES_LIMIT.div_ceil(PRIMES_CHUNK) as usize
+}
+
+/// The unbalanced workload: spin iterations per task, long ones placed by a
+/// seeded shuffle.
+fn unbalanced_tasks() -> Vec<u32> {
+    let long = UNBALANCED_TASKS * UNBALANCED_LONG_PERCENT / 100;
+    let mut tasks: Vec<u32> = (0..UNBALANCED_TASKS)
+        .map(|i| if i < long { LONG_ITERS } else { SHORT_ITERS })
+        .collect();
+    let mut state = UNBALANCED_SEED;
+    for i in (1..tasks.len()).rev() {
+        let j = (splitmix64(&mut state) % (i as u64 + 1)) as usize;
+        tasks.swap(i, j);
+    }
+    tasks
+}
+
+fn splitmix64(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+// ---------------------------------------------------------------------------
+// Pools and helpers
+// ---------------------------------------------------------------------------
+
+/// The pools a group compares, all with the same number of workers.
+struct Pools {
+    corepool: Pool,
+    rayon: rayon::ThreadPool,
+    threadpool: threadpool::ThreadPool,
+    workers: usize,
+}
+
+impl Pools {
+    fn new() -> Pools {
+        let corepool = Pool::new().expect("build corepool");
+        let workers = corepool.workers();
+        let rayon = rayon::ThreadPoolBuilder::new()
+            .num_threads(workers)
+            .build()
+            .expect("build rayon pool");
+        let threadpool = threadpool::ThreadPool::new(workers);
+        Pools {
+            corepool,
+            rayon,
+            threadpool,
+            workers,
+        }
+    }
+}
+
+/// Counts tasks down and wakes the waiting thread at zero: what a rayon or
+/// threadpool user writes to wait for fire-and-forget tasks. One static
+/// instance, so tasks capture no `Arc` (groups run one at a time).
+struct CountLatch {
+    remaining: AtomicUsize,
+    done: Mutex<bool>,
+    cond: Condvar,
+}
+
+static LATCH: CountLatch = CountLatch {
+    remaining: AtomicUsize::new(0),
+    done: Mutex::new(false),
+    cond: Condvar::new(),
+};
+
+impl CountLatch {
+    fn reset(&self, count: usize) {
+        *self.done.lock().unwrap() = count == 0;
+        // Release: published before any task that counts down is spawned
+        // (spawning synchronises with the task start anyway).
+        self.remaining.store(count, Ordering::Release);
+    }
+
+    fn count_down(&self) {
+        // AcqRel: the last decrement sees every other task's writes and
+        // publishes them to the waiter through the mutex below.
+        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
+            *self.done.lock().unwrap() = true;
+            self.cond.notify_all();
+        }
+    }
+
+    fn wait(&self) {
+        let mut done = self.done.lock().unwrap();
+        while !*done {
+            done = self.cond.wait(done).unwrap();
+        }
+    }
+}
+
+/// Sample settings shared by every group: 10 samples of equal iteration
+/// counts (flat sampling: long iterations are not repeated 55 times as the
+/// linear mode would).
+fn configure(group: &mut BenchmarkGroup<'_, WallTime>, measurement: Duration) {
+    group
+        .sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(measurement);
+}
+
+/// Ordered map on a threadpool as its users write it: contiguous chunks, each
+/// sent back with its index over a channel, then concatenated in order.
+fn threadpool_map(
+    pool: &threadpool::ThreadPool,
+    workers: usize,
+    n: usize,
+    f: fn(usize) -> u64,
+) -> Vec<u64> {
+    let chunks = (workers * THREADPOOL_CHUNKS_PER_WORKER).min(n.max(1));
+    let per = n.div_ceil(chunks);
+    let (tx, rx) = mpsc::channel::<(usize, Vec<u64>)>();
+    let mut sent = 0;
+    for c in 0..chunks {
+        let (lo, hi) = (c * per, ((c + 1) * per).min(n));
+        if lo >= hi {
+            break;
+        }
+        let tx = tx.clone();
+        pool.execute(move || {
+            let part: Vec<u64> = (lo..hi).map(f).collect();
+            tx.send((c, part)).expect("receiver alive");
+        });
+        sent += 1;
+    }
+    let mut parts: Vec<Option<Vec<u64>>> = vec![None; sent];
+    for (c, part) in rx.iter().take(sent) {
+        parts[c] = Some(part);
+    }
+    let mut out = Vec::with_capacity(n);
+    for part in parts {
+        out.extend(part.expect("every chunk arrives"));
+    }
+    out
+}
+
+/// Ordered map as a static split over `std::thread::scope`: one thread per
+/// worker, each writing its contiguous slice of the output.
+fn scoped_map(workers: usize, n: usize, f: fn(usize) -> u64) -> Vec<u64> {
+    let mut out = vec![0u64; n];
+    let per = n.div_ceil(workers).max(1);
+    std::thread::scope(|s| {
+        for (c, slice) in out.chunks_mut(per).enumerate() {
+            s.spawn(move || {
+                let base = c * per;
+                for (j, slot) in slice.iter_mut().enumerate() {
+                    *slot = f(base + j);
+                }
+            });
+        }
+    });
+    out
+}
+
+/// Runs `body(i)` for `i in 0..n` split into `workers` contiguous ranges on
+/// scoped threads.
+fn scoped_static_split(workers: usize, n: usize, body: impl Fn(usize) + Sync) {
+    let per = n.div_ceil(workers).max(1);
+    let body = &body;
+    std::thread::scope(|s| {
+        for w in 0..workers {
+            let (lo, hi) = (w * per, ((w + 1) * per).min(n));
+            s.spawn(move || (lo..hi).for_each(body));
+        }
+    });
+}
+
+/// Where criterion writes its reports, found the way criterion finds it.
+fn criterion_home() -> std::path::PathBuf {
+    if let Some(home) = std::env::var_os("CRITERION_HOME") {
+        return home.into();
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into());
+    std::path::PathBuf::from(target).join("criterion")
+}
+
+// ---------------------------------------------------------------------------
+// Groups
+// ---------------------------------------------------------------------------
+
+/// Not a benchmark: prints the setup and records it for `summarize.py`.
+fn record_setup(_c: &mut Criterion) {
+    let pool = Pool::new().expect("build corepool");
+    let workers = pool.workers();
+    let iters = 5_000_000;
+    let best = (0..3)
+        .map(|_| {
+            let start = Instant::now();
+            black_box(spin(black_box(iters), 1));
+            start.elapsed()
+        })
+        .min()
+        .unwrap_or_default();
+    let ns_per_iter = best.as_nanos() as f64 / f64::from(iters);
+    eprintln!(
+        "corepool bench: {workers} workers (pinning {:?}); one spin iteration {ns_per_iter:.2} ns: \
+         heavy item ~{:.1} µs, unbalanced short ~{:.1} µs, long ~{:.2} ms",
+        pool.pinning(),
+        ns_per_iter * f64::from(HEAVY_ITERS) / 1e3,
+        ns_per_iter * f64::from(SHORT_ITERS) / 1e3,
+        ns_per_iter * f64::from(LONG_ITERS) / 1e6,
+    );
+    let meta = format!(
+        "{{\n  \"workers\": {workers},\n  \"pinning\": \"{:?}\",\n  \"spin_ns_per_iter\": {ns_per_iter:.3},\n  \
+         \"tiny_tasks\": {TINY_TASKS},\n  \"fib_n\": {FIB_N},\n  \"fib_joins\": {},\n  \
+         \"cheap_items\": {CHEAP_ITEMS},\n  \"heavy_items\": {HEAVY_ITEMS},\n  \
+         \"unbalanced_tasks\": {UNBALANCED_TASKS},\n  \"primes_limit\": {PRIMES_LIMIT},\n  \
+         \"primes_chunks\": {}\n}}\n",
+        pool.pinning(),
+        fib_joins(FIB_N),
+        primes_chunks(),
+    );
+    let home = criterion_home();
+    let written = std::fs::create_dir_all(&home)
+        .and_then(|()| std::fs::write(home.join("corepool-meta.json"), meta));
+    if let Err(err) = written {
+        eprintln!("corepool bench: cannot write {}: {err}", home.display());
+    }
+}
+
+/// 200,000 tiny tasks submitted from the bench thread, then waited for all.
+fn submit_outside(c: &mut Criterion) {
+    let pools = Pools::new();
+    let workers = pools.workers;
+    let mut group = c.benchmark_group("submit_outside");
+    configure(&mut group, Duration::from_secs(3));
+    group.throughput(Throughput::Elements(TINY_TASKS as u64));
+
+    group.bench_function("corepool", |b| {
+        b.iter(|| {
+            let tasks: Vec<_> = (0..TINY_TASKS)
+                .map(|i| pools.corepool.submit(move || tiny(i)))
+                .collect();
+            for task in tasks {
+                task.join().expect("tiny task");
+            }
+        })
+    });
+    group.bench_function("rayon", |b| {
+        b.iter(|| {
+            LATCH.reset(TINY_TASKS);
+            for i in 0..TINY_TASKS {
+                pools.rayon.spawn(move || {
+                    tiny(i);
+                    LATCH.count_down();
+                });
+            }
+            LATCH.wait();
+        })
+    });
+    group.bench_function("threadpool", |b| {
+        b.iter(|| {
+            LATCH.reset(TINY_TASKS);
+            for i in 0..TINY_TASKS {
+                pools.threadpool.execute(move || {
+                    tiny(i);
+                    LATCH.count_down();
+                });
+            }
+            LATCH.wait();
+        })
+    });
+    group.bench_function("std_scope", |b| {
+        b.iter(|| scoped_static_split(workers, TINY_TASKS, tiny))
+    });
+    group.bench_function("sequential", |b| b.iter(|| (0..TINY_TASKS).for_each(tiny)));
+    group.finish();
+}
+
+/// The same tiny tasks spawned from a scope that runs on a worker.
+fn spawn_inside(c: &mut Criterion) {
+    let pools = Pools::new();
+    let mut group = c.benchmark_group("spawn_inside");
+    configure(&mut group, Duration::from_secs(3));
+    group.throughput(Throughput::Elements(TINY_TASKS as u64));
+
+    // `Pool::scope` runs its closure on the calling thread, so the scope is
+    // opened inside a task to spawn from a worker, as rayon's `scope` does.
+    group.bench_function("corepool", |b| {
+        b.iter(|| {
+            let pool = pools.corepool.clone();
+            pools
+                .corepool
+                .submit(move || {
+                    pool.scope(|s| {
+                        for i in 0..TINY_TASKS {
+                            let _ = s.submit(move || tiny(i));
+                        }
+                    })
+                })
+                .join()
+                .expect("scope task");
+        })
+    });
+    // What a user writes without that trick: the scope on the bench thread,
+    // every task through the shared queue.
+    group.bench_function("corepool_scope_on_caller", |b| {
+        b.iter(|| {
+            pools.corepool.scope(|s| {
+                for i in 0..TINY_TASKS {
+                    let _ = s.submit(move || tiny(i));
+                }
+            })
+        })
+    });
+    group.bench_function("rayon", |b| {
+        b.iter(|| {
+            pools.rayon.scope(|s| {
+                for i in 0..TINY_TASKS {
+                    s.spawn(move |_| tiny(i));
+                }
+            })
+        })
+    });
+    group.finish();
+}
+
+/// fib(30) with a join at every level.
+fn fork_join(c: &mut Criterion) {
+    let pools = Pools::new();
+    let n = FIB_N;
+    let expected = fib_sequential(n);
+    let on_corepool = || {
+        let pool = pools.corepool.clone();
+        pools
+            .corepool
+            .submit(move || fib_corepool(&pool, black_box(n)))
+            .join()
+            .expect("fib task")
+    };
+    let on_rayon = || pools.rayon.install(|| fib_rayon(black_box(n)));
+    assert_eq!(on_corepool(), expected, "corepool fib");
+    assert_eq!(on_rayon(), expected, "rayon fib");
+
+    let mut group = c.benchmark_group("fork_join");
+    configure(&mut group, Duration::from_secs(3));
+    group.throughput(Throughput::Elements(fib_joins(n)));
+    group.bench_function("corepool", |b| b.iter(on_corepool));
+    group.bench_function("rayon", |b| b.iter(on_rayon));
+    group.bench_function("sequential", |b| b.iter(|| fib_sequential(black_box(n))));
+    group.finish();
+}
+
+/// Ordered map over `n` items with `f`, collected into a `Vec`, by every
+/// contender; `name` is the group. Checks every result once before timing.
+fn ordered_map(
+    c: &mut Criterion,
+    name: &str,
+    n: usize,
+    f: fn(usize) -> u64,
+    measurement: Duration,
+) {
+    let pools = Pools::new();
+    let workers = pools.workers;
+    let on_corepool = || pools.corepool.map(0..n, f).collect::<Vec<u64>>();
+    let on_rayon = || {
+        pools
+            .rayon
+            .install(|| (0..n).into_par_iter().map(f).collect::<Vec<u64>>())
+    };
+    let on_threadpool = || threadpool_map(&pools.threadpool, workers, n, f);
+    let on_scope = || scoped_map(workers, n, f);
+    let sequential = || (0..n).map(f).collect::<Vec<u64>>();
+
+    let expected = sequential();
+    assert!(on_corepool() == expected, "{name}: corepool result differs");
+    assert!(on_rayon() == expected, "{name}: rayon result differs");
+    assert!(
+        on_threadpool() == expected,
+        "{name}: threadpool result differs"
+    );
+    assert!(on_scope() == expected, "{name}: std scope result differs");
+    drop(expected);
+
+    let mut group = c.benchmark_group(name);
+    configure(&mut group, measurement);
+    group.throughput(Throughput::Elements(n as u64));
+    group.bench_function("corepool", |b| b.iter(on_corepool));
+    group.bench_function("rayon", |b| b.iter(on_rayon));
+    group.bench_function("threadpool", |b| b.iter(on_threadpool));
+    group.bench_function("std_scope", |b| b.iter(on_scope));
+    group.bench_function("sequential", |b| b.iter(sequential));
+    group.finish();
+}
+
+/// 10,000,000 cheap items.
+fn map_cheap(c: &mut Criterion) {
+    ordered_map(c, "map_cheap", CHEAP_ITEMS, cheap, Duration::from_secs(3));
+}
+
+/// 200,000 items of about 2 µs.
+fn map_heavy(c: &mut Criterion) {
+    ordered_map(c, "map_heavy", HEAVY_ITEMS, heavy, Duration::from_secs(5));
+}
+
+/// 10,000 tasks, 1 % of them 400 times longer, each submitted on its own.
+fn unbalanced(c: &mut Criterion) {
+    let pools = Pools::new();
+    let workers = pools.workers;
+    let tasks = unbalanced_tasks();
+    let tasks = &tasks[..];
+    let mut group = c.benchmark_group("unbalanced");
+    configure(&mut group, Duration::from_secs(4));
+    group.throughput(Throughput::Elements(tasks.len() as u64));
+
+    group.bench_function("corepool", |b| {
+        b.iter(|| {
+            let handles: Vec<_> = tasks
+                .iter()
+                .enumerate()
+                .map(|(i, &iters)| pools.corepool.submit(move || spin(iters, i as u64)))
+                .collect();
+            for handle in handles {
+                black_box(handle.join().expect("unbalanced task"));
+            }
+        })
+    });
+    group.bench_function("rayon", |b| {
+        b.iter(|| {
+            LATCH.reset(tasks.len());
+            for (i, &iters) in tasks.iter().enumerate() {
+                pools.rayon.spawn(move || {
+                    black_box(spin(iters, i as u64));
+                    LATCH.count_down();
+                });
+            }
+            LATCH.wait();
+        })
+    });
+    group.bench_function("threadpool", |b| {
+        b.iter(|| {
+            LATCH.reset(tasks.len());
+            for (i, &iters) in tasks.iter().enumerate() {
+                pools.threadpool.execute(move || {
+                    black_box(spin(iters, i as u64));
+                    LATCH.count_down();
+                });
+            }
+            LATCH.wait();
+        })
+    });
+    let run = |i: usize| {
+        black_box(spin(tasks[i], i as u64));
+    };
+    group.bench_function("std_scope", |b| {
+        b.iter(|| scoped_static_split(workers, tasks.len(), run))
+    });
+    group.bench_function("sequential", |b| b.iter(|| (0..tasks.len()).for_each(run)));
+    group.finish();
+}
+
+/// Count the primes below 2,000,000 by trial division, in 200 chunks.
+fn primes(c: &mut Criterion) {
+    let pools = Pools::new();
+    let workers = pools.workers;
+    let chunks = primes_chunks();
+    let on_corepool = || {
+        pools
+            .corepool
+            .map(0..chunks, primes_in_chunk)
+            .sum::<usize>()
+    };
+    let on_rayon = || {
+        pools.rayon.install(|| {
+            (0..chunks)
+                .into_par_iter()
+                .map(primes_in_chunk)
+                .sum::<usize>()
+        })
+    };
+    let on_threadpool = || {
+        let (tx, rx) = mpsc::channel();
+        for c in 0..chunks {
+            let tx = tx.clone();
+            pools.threadpool.execute(move || {
+                tx.send(primes_in_chunk(c)).expect("receiver alive");
+            });
+        }
+        rx.iter().take(chunks).sum::<usize>()
+    };
+    let on_scope = || {
+        let total = AtomicUsize::new(0);
+        scoped_static_split(workers, chunks, |c| {
+            total.fetch_add(primes_in_chunk(c), Ordering::Relaxed);
+        });
+        total.into_inner()
+    };
+    let sequential = || (0..chunks).map(primes_in_chunk).sum::<usize>();
+
+    let expected = sequential();
+    assert_eq!(on_corepool(), expected, "primes: corepool");
+    assert_eq!(on_rayon(), expected, "primes: rayon");
+    assert_eq!(on_threadpool(), expected, "primes: threadpool");
+    assert_eq!(on_scope(), expected, "primes: std scope");
+
+    let mut group = c.benchmark_group("primes");
+    configure(&mut group, Duration::from_secs(4));
+    group.throughput(Throughput::Elements(chunks as u64));
+    group.bench_function("corepool", |b| b.iter(on_corepool));
+    group.bench_function("rayon", |b| b.iter(on_rayon));
+    group.bench_function("threadpool", |b| b.iter(on_threadpool));
+    group.bench_function("std_scope", |b| b.iter(on_scope));
+    group.bench_function("sequential", |b| b.iter(sequential));
+    group.finish();
+}
+
+criterion_group!(
+    benches,
+    record_setup,
+    submit_outside,
+    spawn_inside,
+    fork_join,
+    map_cheap,
+    map_heavy,
+    unbalanced,
+    primes
+);
+criterion_main!(benches);
