@@ -1,9 +1,10 @@
-//! Multiplies two n×n matrices with one row of the result per item of
-//! `Pool::map` (adaptive chunking turns cheap rows into row blocks), and
-//! checks the answer against the sequential product.
+//! Multiplies two n×n matrices with one task per row of the result, in a
+//! `Pool::scope` so the tasks borrow the matrices and write their row in
+//! place, and checks the answer against the sequential product.
 //!
 //! Mirrors "Example 8: Matrix Multiplication" of the `ProcessPoolExecutor`
-//! tutorial (`executor.map(lambda row: multiply_row(row, matrix_b), matrix_a)`).
+//! tutorial (`executor.map(lambda row: multiply_row(row, matrix_b), matrix_a)`),
+//! without copying the matrices to each task.
 //! The matrices hold small random integers as `f64`, so every sum is exact
 //! and the grand total can be checked independently.
 //!
@@ -12,9 +13,8 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::sync::Arc;
-
 use common::{Args, XorShift, grouped, secs, speedup, timed};
+use corepool::Pool;
 
 const USAGE: &str = "matrix_rows [N] [--seed S]   (N×N matrices, default 1024)";
 
@@ -37,16 +37,42 @@ impl Matrix {
     }
 }
 
-/// Row `i` of `a × b`, in i-k-j order: it streams through `b` row by row,
-/// which the compiler vectorises.
-fn product_row(a: &Matrix, b: &Matrix, i: usize) -> Vec<f64> {
-    let mut out = vec![0.0; b.n];
+/// Row `i` of `a × b` into `out`, in i-k-j order: it streams through `b`
+/// row by row, which the compiler vectorises.
+fn product_row(a: &Matrix, b: &Matrix, i: usize, out: &mut [f64]) {
+    out.fill(0.0);
     for (k, &aik) in a.row(i).iter().enumerate() {
         for (o, &bkj) in out.iter_mut().zip(b.row(k)) {
             *o += aik * bkj;
         }
     }
-    out
+}
+
+/// `a × b` with one task per row on `pool`.
+fn parallel_product(pool: &Pool, a: &Matrix, b: &Matrix) -> Matrix {
+    let mut c = Matrix {
+        n: a.n,
+        cells: vec![0.0; a.n * a.n],
+    };
+    pool.scope(|s| {
+        for (i, row) in c.cells.chunks_mut(a.n).enumerate() {
+            // The handle is dropped: the scope waits for every task anyway.
+            let _ = s.submit(move || product_row(a, b, i, row));
+        }
+    });
+    c
+}
+
+/// `a × b` on the calling thread.
+fn sequential_product(a: &Matrix, b: &Matrix) -> Matrix {
+    let mut c = Matrix {
+        n: a.n,
+        cells: vec![0.0; a.n * a.n],
+    };
+    for (i, row) in c.cells.chunks_mut(a.n).enumerate() {
+        product_row(a, b, i, row);
+    }
+    c
 }
 
 fn main() {
@@ -59,21 +85,11 @@ fn main() {
     let pool = common::pool();
     common::banner(&pool);
     let mut rng = XorShift::new(seed);
-    let a = Arc::new(Matrix::random(n, &mut rng));
-    let b = Arc::new(Matrix::random(n, &mut rng));
+    let a = Matrix::random(n, &mut rng);
+    let b = Matrix::random(n, &mut rng);
 
-    let (parallel, t_pool) = timed(|| {
-        let (a, b) = (a.clone(), b.clone());
-        let rows = pool.map(0..n, move |i| product_row(&a, &b, i));
-        Matrix {
-            n,
-            cells: rows.flatten().collect(),
-        }
-    });
-    let (sequential, t_one) = timed(|| Matrix {
-        n,
-        cells: (0..n).flat_map(|i| product_row(&a, &b, i)).collect(),
-    });
+    let (parallel, t_pool) = timed(|| parallel_product(&pool, &a, &b));
+    let (sequential, t_one) = timed(|| sequential_product(&a, &b));
 
     // The sum of all entries of A×B is Σ_k (column k of A summed) × (row k
     // of B summed): an O(n²) check that does not multiply anything.
@@ -82,7 +98,7 @@ fn main() {
         .sum();
     let total: f64 = parallel.cells.iter().sum();
 
-    println!("{n}×{n} times {n}×{n}, one row per map item");
+    println!("{n}×{n} times {n}×{n}, one task per row");
     println!("sum of all entries: {}", grouped(total as u64));
     println!(
         "trace: {}",
