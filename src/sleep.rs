@@ -304,3 +304,154 @@ mod tests {
         assert_eq!((searching(word), sleeping(word)), (1, 0));
     }
 }
+
+/// Model checks of the parking protocol (`RUSTFLAGS="--cfg loom"`): a push
+/// racing with a worker going to sleep never leaves the work unseen, and a
+/// submit racing with shutdown is either refused or run.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+    use loom::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    /// One worker that loops until it takes the work; one pusher.
+    #[test]
+    fn a_push_racing_with_sleep_is_never_lost() {
+        loom::model(|| {
+            let sleep = Arc::new(Sleep::new(1));
+            let work = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+            let worker = {
+                let (sleep, work) = (sleep.clone(), work.clone());
+                loom::thread::spawn(move || {
+                    while work.load(Ordering::SeqCst) == 0 {
+                        let _ = sleep.sleep(0, || work.load(Ordering::SeqCst) != 0);
+                    }
+                    sleep.stop_searching(|| false);
+                })
+            };
+            work.store(1, Ordering::SeqCst);
+            sleep.notify_one();
+            // If the work were unseen while the worker sleeps, loom reports
+            // a deadlock here.
+            worker.join().unwrap();
+        });
+    }
+
+    /// Two workers, one push: whichever sleeps, the work is taken.
+    #[test]
+    fn two_workers_one_push() {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(2);
+        builder.check(|| {
+            let sleep = Arc::new(Sleep::new(2));
+            let work = Arc::new(AtomicBool::new(false));
+            let taken = Arc::new(AtomicBool::new(false));
+            let workers: Vec<_> = (0..2)
+                .map(|index| {
+                    let (sleep, work, taken) = (sleep.clone(), work.clone(), taken.clone());
+                    loom::thread::spawn(move || {
+                        loop {
+                            if work
+                                .compare_exchange(true, false, Ordering::SeqCst, Ordering::SeqCst)
+                                .is_ok()
+                            {
+                                taken.store(true, Ordering::SeqCst);
+                                // Done: let the other worker go.
+                                sleep.shutdown();
+                                break;
+                            }
+                            if sleep.sleep(index, || work.load(Ordering::SeqCst)) == Wake::Shutdown
+                            {
+                                break;
+                            }
+                        }
+                    })
+                })
+                .collect();
+            work.store(true, Ordering::SeqCst);
+            sleep.notify_one();
+            for worker in workers {
+                worker.join().unwrap();
+            }
+            assert!(taken.load(Ordering::SeqCst));
+        });
+    }
+
+    /// The submit/shutdown race of `registry.rs`: the task ends refused or
+    /// run, never stranded.
+    #[test]
+    fn submit_racing_with_shutdown_is_run_or_refused() {
+        const SCHEDULED: usize = 0;
+        const RAN: usize = 1;
+        const REFUSED: usize = 2;
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(3);
+        builder.check(|| {
+            let sleep = Arc::new(Sleep::new(1));
+            let queued = Arc::new(AtomicBool::new(false));
+            let task = Arc::new(loom::sync::atomic::AtomicUsize::new(SCHEDULED));
+            let worker = {
+                let (sleep, queued, task) = (sleep.clone(), queued.clone(), task.clone());
+                loom::thread::spawn(move || {
+                    loop {
+                        if queued
+                            .compare_exchange(true, false, Ordering::SeqCst, Ordering::SeqCst)
+                            .is_ok()
+                        {
+                            let _ = task.compare_exchange(
+                                SCHEDULED,
+                                RAN,
+                                Ordering::SeqCst,
+                                Ordering::SeqCst,
+                            );
+                            continue;
+                        }
+                        if sleep.is_shutdown() {
+                            fence(Ordering::SeqCst);
+                            if queued
+                                .compare_exchange(true, false, Ordering::SeqCst, Ordering::SeqCst)
+                                .is_ok()
+                            {
+                                let _ = task.compare_exchange(
+                                    SCHEDULED,
+                                    RAN,
+                                    Ordering::SeqCst,
+                                    Ordering::SeqCst,
+                                );
+                                continue;
+                            }
+                            break;
+                        }
+                        let _ = sleep.sleep(0, || queued.load(Ordering::SeqCst));
+                    }
+                })
+            };
+            let submitter = {
+                let (sleep, queued, task) = (sleep.clone(), queued.clone(), task.clone());
+                loom::thread::spawn(move || {
+                    if sleep.is_shutdown() {
+                        task.store(REFUSED, Ordering::SeqCst);
+                        return;
+                    }
+                    queued.store(true, Ordering::SeqCst);
+                    if sleep.notify_one() {
+                        let _ = task.compare_exchange(
+                            SCHEDULED,
+                            REFUSED,
+                            Ordering::SeqCst,
+                            Ordering::SeqCst,
+                        );
+                    }
+                })
+            };
+            sleep.shutdown();
+            submitter.join().unwrap();
+            worker.join().unwrap();
+            assert_ne!(
+                task.load(Ordering::SeqCst),
+                SCHEDULED,
+                "a task was stranded"
+            );
+        });
+    }
+}

@@ -56,15 +56,9 @@ mod loom_shim {
     #[derive(Debug, Default)]
     pub(crate) struct Condvar(loom::sync::Condvar);
 
-    /// Mirrors `parking_lot::WaitTimeoutResult`; loom never times out.
+    /// Stands in for `parking_lot::WaitTimeoutResult`; loom never times out.
     #[derive(Debug)]
     pub(crate) struct WaitTimeoutResult;
-
-    impl WaitTimeoutResult {
-        pub(crate) fn timed_out(&self) -> bool {
-            false
-        }
-    }
 
     impl Condvar {
         pub(crate) fn new() -> Self {

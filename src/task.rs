@@ -785,3 +785,110 @@ mod tests {
         assert_eq!(cell.header.stage(), Stage::Refused);
     }
 }
+
+/// Model checks of the task state machine (`RUSTFLAGS="--cfg loom"`).
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+    use loom::sync::atomic::{AtomicBool, AtomicUsize as LoomUsize};
+    use std::sync::Arc;
+
+    fn counting_cell(
+        runs: &Arc<LoomUsize>,
+    ) -> Arc<TaskCell<impl FnOnce() -> u32 + Send + use<>, u32>> {
+        let runs = runs.clone();
+        Arc::new(TaskCell::new(
+            move || {
+                runs.fetch_add(1, Ordering::SeqCst);
+                7
+            },
+            std::ptr::null(),
+        ))
+    }
+
+    #[test]
+    fn cancel_racing_with_start() {
+        loom::model(|| {
+            let runs = Arc::new(LoomUsize::new(0));
+            let cell = counting_cell(&runs);
+            let runner = {
+                let cell = cell.clone();
+                loom::thread::spawn(move || cell.run())
+            };
+            let cancelled = Job::abort(&*cell, Abort::Cancelled);
+            runner.join().unwrap();
+            let ran = runs.load(Ordering::SeqCst);
+            if cancelled {
+                assert_eq!((ran, cell.header.stage()), (0, Stage::Cancelled));
+            } else {
+                assert_eq!((ran, cell.header.stage()), (1, Stage::Complete));
+            }
+        });
+    }
+
+    #[test]
+    fn join_racing_with_completion() {
+        loom::model(|| {
+            let runs = Arc::new(LoomUsize::new(0));
+            let cell = counting_cell(&runs);
+            let handle = Handle::new(cell.clone());
+            let runner = loom::thread::spawn(move || cell.run());
+            assert_eq!(handle.join().unwrap(), 7);
+            runner.join().unwrap();
+            assert_eq!(runs.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    struct FlagWaker(AtomicBool);
+
+    impl std::task::Wake for FlagWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn waker_registration_racing_with_completion() {
+        loom::model(|| {
+            let runs = Arc::new(LoomUsize::new(0));
+            let cell = counting_cell(&runs);
+            let flag = Arc::new(FlagWaker(AtomicBool::new(false)));
+            let waker = Waker::from(flag.clone());
+            let runner = {
+                let cell = cell.clone();
+                loom::thread::spawn(move || cell.run())
+            };
+            let ready_at_once = cell.header.register_waker(&waker);
+            runner.join().unwrap();
+            // Either registration saw the end, or the runner woke the waker.
+            assert!(ready_at_once || flag.0.load(Ordering::SeqCst));
+        });
+    }
+
+    struct Counted(Arc<LoomUsize>);
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn detach_racing_with_completion() {
+        loom::model(|| {
+            let drops = Arc::new(LoomUsize::new(0));
+            let d = drops.clone();
+            let cell = Arc::new(TaskCell::new(move || Counted(d), std::ptr::null()));
+            let handle = Handle::new(cell.clone());
+            let runner = loom::thread::spawn(move || {
+                cell.run();
+                // Whatever the handle did, the runner's reference goes last
+                // or first; the result is dropped exactly once either way.
+                drop(cell);
+            });
+            drop(handle);
+            runner.join().unwrap();
+            assert_eq!(drops.load(Ordering::SeqCst), 1);
+        });
+    }
+}
