@@ -72,6 +72,27 @@ impl Waitable for ReadyQueue {
     }
 }
 
+/// A wait for the next index on a [`ReadyQueue`], which may claim and run
+/// one of the awaited tasks that has not started (on a worker thread).
+pub(crate) struct NextReady<'a> {
+    pub(crate) queue: &'a ReadyQueue,
+    pub(crate) claim: &'a dyn Fn() -> bool,
+}
+
+impl Waitable for NextReady<'_> {
+    fn is_done(&self) -> bool {
+        self.queue.is_done()
+    }
+
+    fn block_until(&self, deadline: Option<Instant>) -> bool {
+        self.queue.block_until(deadline)
+    }
+
+    fn run_inline(&self) -> bool {
+        (self.claim)()
+    }
+}
+
 /// A waker that reports one task's index to a [`ReadyQueue`].
 struct IndexWaker {
     index: usize,
@@ -348,7 +369,22 @@ pub fn wait<T: Send + 'static>(
                     done_count += 1;
                 }
             }
-            if satisfied(&done, done_count) || !wait_until(&*queue, deadline) {
+            if satisfied(&done, done_count) {
+                break;
+            }
+            let claim = || {
+                tasks
+                    .iter()
+                    .zip(&done)
+                    .any(|(t, &d)| !d && t.handle().claim())
+            };
+            if !wait_until(
+                &NextReady {
+                    queue: &queue,
+                    claim: &claim,
+                },
+                deadline,
+            ) {
                 break;
             }
         }

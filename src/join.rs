@@ -168,6 +168,12 @@ impl Pool {
     /// If either closure panics, `join` waits for the other one and then
     /// re-raises the panic (`a`'s first).
     ///
+    /// While a thief runs `b`, the caller runs other queued work, as rayon's
+    /// `join` does: first the tasks `a` left on its deque, then anything in
+    /// the pool. Such work must not block on a task that is paused lower on
+    /// the same thread's stack (a task that `join`s the very task that
+    /// called `Pool::join`); `Task::join` never picks up unrelated work.
+    ///
     /// ```
     /// use corepool::Pool;
     ///

@@ -32,7 +32,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::completion::ReadyQueue;
+use crate::completion::{NextReady, ReadyQueue};
 use crate::pool::{Pool, submit_cell};
 use crate::scope::{Scope, ScopeLatch};
 use crate::task::{Handle, wait_until};
@@ -366,7 +366,15 @@ where
                 if let Some(id) = self.ready.pop() {
                     break id;
                 }
-                wait_until(&*self.ready, None);
+                let in_flight = &self.in_flight;
+                let claim = || in_flight.values().any(|(_, handle)| handle.claim());
+                wait_until(
+                    &NextReady {
+                        queue: &self.ready,
+                        claim: &claim,
+                    },
+                    None,
+                );
             };
             let Some((len, handle)) = self.in_flight.remove(&id) else {
                 continue;

@@ -199,8 +199,8 @@ impl Pool {
     /// If a scoped task panics and its panic is not taken through its
     /// handle's `join`, `scope` re-raises the first such panic after all its
     /// tasks have ended; a panic in `f` itself is re-raised the same way.
-    /// Called on one of the pool's workers, `scope` runs other queued work
-    /// while it waits.
+    /// Called on one of the pool's workers, `scope` runs its own queued tasks
+    /// while it waits, then blocks.
     ///
     /// ```
     /// let pool = corepool::Pool::new()?;

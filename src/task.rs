@@ -331,16 +331,6 @@ impl<T> Header<T> {
     }
 }
 
-impl<T> Waitable for Header<T> {
-    fn is_done(&self) -> bool {
-        self.stage().is_terminal()
-    }
-
-    fn block_until(&self, deadline: Option<Instant>) -> bool {
-        Header::block_until(self, deadline)
-    }
-}
-
 /// Drops a panic payload whose own destructor might panic again.
 pub(crate) fn forget_payload(payload: Box<dyn std::any::Any + Send>) {
     if panic::catch_unwind(AssertUnwindSafe(move || drop(payload))).is_err() {
@@ -428,6 +418,8 @@ impl JobRef {
 pub(crate) trait Cell<T>: Send + Sync {
     fn header(&self) -> &Header<T>;
     fn abort(&self, how: Abort) -> bool;
+    /// Runs the task on this thread if nobody started or aborted it yet.
+    fn run_inline(&self);
 }
 
 /// One allocation: header, closure.
@@ -536,6 +528,10 @@ where
     fn abort(&self, how: Abort) -> bool {
         Job::abort(self, how)
     }
+
+    fn run_inline(&self) {
+        Job::run(self);
+    }
 }
 
 /// Waits until `what` is done or `deadline` passes; on a worker thread it
@@ -545,7 +541,7 @@ pub(crate) fn wait_until(what: &dyn Waitable, deadline: Option<Instant>) -> bool
         return true;
     }
     match WorkerThread::current() {
-        Some(worker) => worker.help_until(what, deadline),
+        Some(worker) => worker.wait_for(what, deadline),
         None => what.block_until(deadline),
     }
 }
@@ -579,11 +575,18 @@ impl<'a, T: Send + 'a> Handle<'a, T> {
     /// Waits until the task is terminal or the deadline passes; on a worker
     /// thread it runs other queued work meanwhile.
     pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> bool {
-        let header = self.header();
-        if header.stage().is_terminal() {
-            return true;
+        wait_until(self, deadline)
+    }
+
+    /// On a worker thread: runs the task here if it has not started yet.
+    /// Returns whether it did.
+    pub(crate) fn claim(&self) -> bool {
+        if self.header().stage() == Stage::Scheduled {
+            self.cell.run_inline();
+            true
+        } else {
+            false
         }
-        wait_until(header, deadline)
     }
 
     pub(crate) fn join(self) -> Result<T, TaskError> {
@@ -603,6 +606,20 @@ impl<'a, T: Send + 'a> Handle<'a, T> {
         } else {
             Poll::Pending
         }
+    }
+}
+
+impl<'a, T: Send + 'a> Waitable for Handle<'a, T> {
+    fn is_done(&self) -> bool {
+        self.header().stage().is_terminal()
+    }
+
+    fn block_until(&self, deadline: Option<Instant>) -> bool {
+        self.header().block_until(deadline)
+    }
+
+    fn run_inline(&self) -> bool {
+        self.claim()
     }
 }
 
@@ -640,10 +657,12 @@ impl<T> Drop for Handle<'_, T> {
 /// still runs and its result is dropped when it ends.
 ///
 /// Called on one of the pool's own worker threads, `join` and `wait_timeout`
-/// do not block the worker: it runs other queued tasks of its pool until the
-/// awaited task has ended, so nested waits cannot deadlock, even with one
-/// worker. The work it runs meanwhile can be any queued task of the pool, so
-/// do not hold a lock that such a task could want while you wait.
+/// do not leave the worker idle while there is work the awaited task needs:
+/// if the awaited task has not started, the worker runs it itself, and it
+/// runs the tasks that the task it is running submitted; then it blocks. So
+/// nested waits cannot deadlock, even with one worker, and a task that waits
+/// for tasks it did not submit cannot deadlock either (the worker never picks
+/// up unrelated work that might wait for the task paused on its own stack).
 ///
 /// ```
 /// use corepool::Pool;
@@ -684,7 +703,8 @@ impl<T: Send + 'static> Task<T> {
     /// Waits at most `timeout` for the task to end and says whether it has.
     /// The handle stays usable: call it again, or `join` it.
     ///
-    /// On a worker thread it runs other queued tasks while it waits, so it may
+    /// On a worker thread it may run the awaited task itself, or tasks the
+    /// current task submitted, while it waits (see the type's docs), so it may
     /// return later than `timeout` if one of those takes long.
     ///
     /// ```

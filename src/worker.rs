@@ -26,12 +26,18 @@ const SPIN_ROUNDS: u32 = 3;
 const HELP_POLL_MIN: Duration = Duration::from_micros(50);
 const HELP_POLL_MAX: Duration = Duration::from_millis(5);
 
-/// Something a thread can wait for: a task, a scope's latch.
+/// Something a thread can wait for: a task, a scope's latch, the first of
+/// several tasks.
 pub(crate) trait Waitable {
     /// Whether it is done; never blocks.
     fn is_done(&self) -> bool;
     /// Blocks until it is done or `deadline` passes; returns whether it is done.
     fn block_until(&self, deadline: Option<Instant>) -> bool;
+    /// Runs, on this thread, a task this wait is for that has not started
+    /// yet (taking it out of the queue's hands); `false` when there is none.
+    fn run_inline(&self) -> bool {
+        false
+    }
 }
 
 thread_local! {
@@ -45,6 +51,9 @@ pub(crate) struct WorkerThread {
     registry: Arc<Registry>,
     rng: XorShift,
     thread: std::thread::Thread,
+    /// The deque's length when the task now running on this worker started:
+    /// entries above it were pushed by that task (its descendants).
+    frame_base: Cell<usize>,
 }
 
 impl std::fmt::Debug for WorkerThread {
@@ -72,6 +81,7 @@ impl WorkerThread {
             registry,
             rng: XorShift::new(index as u64 + 1),
             thread: std::thread::current(),
+            frame_base: Cell::new(0),
         }
     }
 
@@ -159,7 +169,48 @@ impl WorkerThread {
         // Counted before it runs, so that a caller who joined a task sees it
         // counted.
         Counters::bump(&self.registry.counters[self.index].0.run, 1);
+        let outer = self.frame_base.replace(self.deque.len());
         self.registry.execute(job);
+        self.frame_base.set(outer);
+    }
+
+    /// Pops a task the running task pushed on this deque itself, if any.
+    ///
+    /// Thieves take from the other end, so while the deque is longer than it
+    /// was when the running task started, its top entry was pushed by that
+    /// task (a descendant), never by a task lower on this thread's stack.
+    fn pop_descendant(&self) -> Option<JobRef> {
+        if self.deque.len() > self.frame_base.get() {
+            self.deque.pop()
+        } else {
+            None
+        }
+    }
+
+    /// Waits for `what` on this worker without risking a deadlock: it runs
+    /// the awaited task itself if that has not started, and the tasks the
+    /// running task pushed here; otherwise it blocks.
+    ///
+    /// Running *any* queued task while waiting (as `help_until` does) can
+    /// deadlock when tasks wait on tasks they did not submit: the waiting
+    /// worker may pick up a task that waits for the very task paused below
+    /// it on this thread's stack. The awaited task and the running task's
+    /// descendants cannot close such a cycle unless the program's own
+    /// dependencies already form one.
+    pub(crate) fn wait_for(&self, what: &dyn Waitable, deadline: Option<Instant>) -> bool {
+        loop {
+            if what.is_done() {
+                return true;
+            }
+            if what.run_inline() {
+                continue;
+            }
+            if let Some(job) = self.pop_descendant() {
+                self.execute(job);
+                continue;
+            }
+            return what.block_until(deadline);
+        }
     }
 
     /// The shared queues, then a few short spins over them again.
@@ -216,15 +267,17 @@ impl WorkerThread {
         self.deque.pop().or_else(|| self.steal_shared())
     }
 
-    /// Runs other tasks until the task behind `header` has ended or
-    /// `deadline` passes; returns whether it ended.
+    /// Runs other tasks until `header` is done or `deadline` passes; returns
+    /// whether it is done. Used by `Pool::join` while a thief runs its second
+    /// half: like rayon, it runs any queued work, descendants first (see the
+    /// caveat on [`Pool::join`](crate::Pool::join)).
     pub(crate) fn help_until(&self, header: &dyn Waitable, deadline: Option<Instant>) -> bool {
         let mut poll = HELP_POLL_MIN;
         loop {
             if header.is_done() {
                 return true;
             }
-            if let Some(job) = self.find_work() {
+            if let Some(job) = self.pop_descendant().or_else(|| self.find_work()) {
                 self.execute(job);
                 poll = HELP_POLL_MIN;
                 continue;

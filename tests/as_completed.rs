@@ -25,7 +25,8 @@ fn every_index_is_yielded_once() {
 #[test]
 fn finished_tasks_come_first_then_completion_order() {
     watchdog(60, || {
-        let pool = Pool::builder().workers(2).build().unwrap();
+        // Two workers block on the gates; the third runs `done`.
+        let pool = Pool::builder().workers(3).build().unwrap();
         let (gate_a, gate_b) = (Gate::new(), Gate::new());
         let (a, b) = (gate_a.clone(), gate_b.clone());
         let slow_a = pool.submit(move || {

@@ -62,3 +62,37 @@ fn wait_timeout_on_a_worker_helps_too() {
         assert_eq!(outer.join().unwrap(), 5);
     });
 }
+
+#[test]
+fn joining_tasks_that_are_not_your_own_subtasks_does_not_deadlock() {
+    // A reduction tree built up front: each pair task joins two tasks it did
+    // not submit. A worker that ran *any* queued task while waiting could
+    // pick up a parent of the task paused on its own stack and deadlock.
+    watchdog(120, || {
+        for workers in [1, 2, 3] {
+            let pool = Pool::builder().workers(workers).build().unwrap();
+            let mut level: Vec<corepool::Task<u64>> = (0..64u64)
+                .map(|i| {
+                    pool.submit(move || std::hint::black_box((0..20_000u64).fold(i, |a, x| a ^ x)))
+                })
+                .collect();
+            let expected = (0..64u64)
+                .map(|i| (0..20_000u64).fold(i, |a, x| a ^ x))
+                .fold(0, |a, x| a ^ x);
+            while level.len() > 1 {
+                let mut next = Vec::new();
+                let mut it = level.into_iter();
+                while let Some(a) = it.next() {
+                    match it.next() {
+                        Some(b) => {
+                            next.push(pool.submit(move || a.join().unwrap() ^ b.join().unwrap()))
+                        }
+                        None => next.push(a),
+                    }
+                }
+                level = next;
+            }
+            assert_eq!(level.pop().unwrap().join().unwrap(), expected);
+        }
+    });
+}
