@@ -6,7 +6,8 @@
 //! 1. The second closure `b` is wrapped in a [`StackJob`] on the caller's
 //!    stack and a pointer to it is pushed on the worker's own deque, where
 //!    idle workers may steal it. The push wakes a sleeping worker only when
-//!    nobody is searching (`Sleep::notify_one`).
+//!    nobody is searching (`Sleep::notify_one_for_fork`: without the fence a
+//!    submit needs, since a missed wake-up here only costs parallelism).
 //! 2. The caller runs `a` itself, catching a panic.
 //! 3. It pops its deque. Popping its own job back means nobody stole `b`: it
 //!    runs `b` inline, no atomics beyond the deque's own. Popping another job
@@ -130,15 +131,23 @@ impl WorkerThread {
         // back, or wait until the thief marks it DONE.
         let job_ref = JobRef::Stack(unsafe { StackRef::new(&job_b) });
         self.push_local(job_ref);
-        self.registry().sleep.notify_one();
+        self.registry().sleep.notify_one_for_fork();
 
         let result_a = panic::catch_unwind(AssertUnwindSafe(a));
 
         while !job_b.is_done() {
             match self.pop_local() {
                 Some(JobRef::Stack(job)) if job.points_to(job_ptr) => {
-                    job_b.execute();
-                    break;
+                    // Nobody stole `b`: run it here, straight. A panic in it
+                    // may unwind from here: `a` is done and `b` is ours.
+                    // SAFETY: we popped the only reference to the job back
+                    // out of our deque, so nobody else takes the closure.
+                    let b = unsafe { (*job_b.func.get()).take() }.expect("join half run twice");
+                    let result_b = b();
+                    return match result_a {
+                        Ok(ra) => (ra, result_b),
+                        Err(payload) => panic::resume_unwind(payload),
+                    };
                 }
                 Some(other) => self.execute(other),
                 None => {

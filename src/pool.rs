@@ -217,9 +217,14 @@ impl Pool {
     /// });
     /// started.recv().unwrap(); // the only worker is busy now
     /// let queued: Vec<_> = (0..5).map(|_| pool.submit(|| ())).collect();
-    /// let releaser = std::thread::spawn(move || release.send(()).unwrap());
+    /// // Let the running task finish once the queued ones are cancelled.
+    /// let releaser = std::thread::spawn(move || {
+    ///     corepool::wait(&queued, corepool::WaitFor::AllCompleted, None);
+    ///     release.send(()).unwrap();
+    ///     queued
+    /// });
     /// assert_eq!(pool.shutdown_now(), 5);
-    /// releaser.join().unwrap();
+    /// let queued = releaser.join().unwrap();
     /// assert!(running.join().is_ok());
     /// assert!(queued.into_iter().all(|t| t.join().unwrap_err().is_cancelled()));
     /// # Ok::<(), corepool::BuildError>(())

@@ -52,11 +52,27 @@ impl ScopeLatch {
 
     /// Step 2's "done"; the caller's last use of the latch.
     pub(crate) fn task_done(&self) {
-        let owner = self.owner.clone();
-        // AcqRel: release publishes the task's effects to the scope's acquire
-        // load in `is_done`; after this decrement the latch may be gone.
-        if self.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
-            owner.unpark();
+        let mut pending = self.pending.load(Ordering::Relaxed);
+        loop {
+            // The owner's `Thread` is cloned only for what looks like the
+            // final decrement: after that decrement the latch may be gone.
+            let owner = (pending == 1).then(|| self.owner.clone());
+            // AcqRel: release publishes the task's effects to the scope's
+            // acquire load in `is_done`.
+            match self.pending.compare_exchange_weak(
+                pending,
+                pending - 1,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    if let Some(owner) = owner {
+                        owner.unpark();
+                    }
+                    return;
+                }
+                Err(actual) => pending = actual,
+            }
         }
     }
 

@@ -153,6 +153,19 @@ impl Sleep {
         word & SHUTDOWN != 0
     }
 
+    /// Step 1 for a fork-join push (`Pool::join`): the same decision without
+    /// the fence. A wake-up missed here costs parallelism, never a task: the
+    /// forking worker pops its own job back and runs it if nobody stole it.
+    /// A worker that announces itself sleeping a moment later is seen by the
+    /// next fork.
+    #[inline]
+    pub(crate) fn notify_one_for_fork(&self) {
+        let word = self.state.load(Ordering::Relaxed);
+        if searching(word) == 0 && sleeping(word) > 0 {
+            self.wake_one();
+        }
+    }
+
     /// Whether `shutdown` has been called.
     pub(crate) fn is_shutdown(&self) -> bool {
         // SeqCst: pairs with the `fetch_or(SHUTDOWN)` in `shutdown`; see the

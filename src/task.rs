@@ -593,7 +593,14 @@ impl<'a, T: Send + 'a> Handle<'a, T> {
         self.wait_until(None);
         // SAFETY: `wait_until(None)` returns only once the stage is terminal,
         // and this handle is consumed, so it is the only reader.
-        unsafe { self.header().take_result() }
+        let result = unsafe { self.header().take_result() };
+        // The result is taken: dropping the handle has nothing left to do
+        // (no `DETACHED` read-modify-write); release just the reference.
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used again and its `Drop` never runs, so
+        // the reference-counted cell is moved out exactly once.
+        drop(unsafe { std::ptr::read(&this.cell) });
+        result
     }
 
     pub(crate) fn poll_result(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>> {

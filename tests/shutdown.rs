@@ -82,9 +82,15 @@ fn shutdown_now_cancels_queued_tasks_and_waits_for_running_ones() {
                 pool.submit(move || ran.fetch_add(1, Ordering::SeqCst))
             })
             .collect();
-        let opener = std::thread::spawn(move || gate.open());
+        // Release the running task only once every queued one has ended
+        // (cancelled by shutdown_now), so none can start in between.
+        let opener = std::thread::spawn(move || {
+            corepool::wait(&queued, corepool::WaitFor::AllCompleted, None);
+            gate.open();
+            queued
+        });
         let cancelled = pool.shutdown_now();
-        opener.join().unwrap();
+        let queued = opener.join().unwrap();
         assert_eq!(cancelled, 50);
         assert_eq!(running.join().unwrap(), "ran");
         for task in queued {
