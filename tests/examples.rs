@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 /// machine; a hung one fails its test instead of the whole CI run.
 const LIMIT: Duration = Duration::from_secs(120);
 
-const EXAMPLES: [&str; 10] = [
+const EXAMPLES: [&str; 11] = [
     "factorial",
     "primes",
     "matrix_rows",
@@ -28,6 +28,7 @@ const EXAMPLES: [&str; 10] = [
     "scaling",
     "sort",
     "progress",
+    "submit_million",
 ];
 
 /// `target/<profile>/examples`, with every example built.
@@ -302,6 +303,19 @@ fn progress_finds_the_longest_collatz_chain() {
         "progress",
         &["100000"],
         &["starts at 77,031 and has 351 terms", "99,999 chains"],
+    );
+}
+
+#[test]
+fn submit_million_joins_every_task_and_compares_with_rayon() {
+    expect(
+        "submit_million",
+        &["3000", "1000"],
+        &[
+            "3,000 tiny tasks submitted from outside and joined, in batches of 1,000",
+            "corepool submit + join:",
+            "rayon spawn + latch:",
+        ],
     );
 }
 
