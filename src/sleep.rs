@@ -233,7 +233,15 @@ impl Sleep {
         self.parkers[index].0.parked.load(Ordering::Relaxed)
     }
 
-    /// Step 5: wakes one sleeper, if any.
+    /// Step 5: wakes one sleeper, if any: the one that parked last.
+    ///
+    /// Measured on this project's VM: waking the most recently parked worker,
+    /// even when it is pinned to the waker's own CPU (3–6 µs p50), beats
+    /// preferring a worker on another core (58 µs p50), whose idle virtual
+    /// CPU must first be woken by the hypervisor. Parking on
+    /// `std::thread::park` instead of a condvar woke a little faster (2.5 µs
+    /// p50) but cost more CPU while trickling (61–68 against 36–39 ms/s), so
+    /// the condvar stays.
     #[cold]
     fn wake_one(&self) {
         let index = {
@@ -406,31 +414,29 @@ mod loom_models {
             let worker = {
                 let (sleep, queued, task) = (sleep.clone(), queued.clone(), task.clone());
                 loom::thread::spawn(move || {
-                    loop {
-                        if queued
+                    // Takes the queued task, if any, and runs it (the worker's
+                    // SCHEDULED -> RUNNING compare-exchange).
+                    let take_and_run = || {
+                        let taken = queued
                             .compare_exchange(true, false, Ordering::SeqCst, Ordering::SeqCst)
-                            .is_ok()
-                        {
+                            .is_ok();
+                        if taken {
                             let _ = task.compare_exchange(
                                 SCHEDULED,
                                 RAN,
                                 Ordering::SeqCst,
                                 Ordering::SeqCst,
                             );
+                        }
+                        taken
+                    };
+                    loop {
+                        if take_and_run() {
                             continue;
                         }
                         if sleep.is_shutdown() {
                             fence(Ordering::SeqCst);
-                            if queued
-                                .compare_exchange(true, false, Ordering::SeqCst, Ordering::SeqCst)
-                                .is_ok()
-                            {
-                                let _ = task.compare_exchange(
-                                    SCHEDULED,
-                                    RAN,
-                                    Ordering::SeqCst,
-                                    Ordering::SeqCst,
-                                );
+                            if take_and_run() {
                                 continue;
                             }
                             break;
