@@ -67,32 +67,32 @@ fn wait_timeout_on_a_worker_helps_too() {
 fn joining_tasks_that_are_not_your_own_subtasks_does_not_deadlock() {
     // A reduction tree built up front: each pair task joins two tasks it did
     // not submit. A worker that ran *any* queued task while waiting could
-    // pick up a parent of the task paused on its own stack and deadlock.
+    // pick up a parent of the task paused on its own stack and deadlock
+    // (this hung within a few rounds before waiting was restricted).
+    fn leaf(i: u64) -> u64 {
+        (0..20_000u64).fold(i, |a, x| a.wrapping_mul(31).wrapping_add(x))
+    }
     watchdog(120, || {
         for workers in [1, 2, 3] {
             let pool = Pool::builder().workers(workers).build().unwrap();
-            let mut level: Vec<corepool::Task<u64>> = (0..64u64)
-                .map(|i| {
-                    pool.submit(move || std::hint::black_box((0..20_000u64).fold(i, |a, x| a ^ x)))
-                })
-                .collect();
-            let expected = (0..64u64)
-                .map(|i| (0..20_000u64).fold(i, |a, x| a ^ x))
-                .fold(0, |a, x| a ^ x);
-            while level.len() > 1 {
-                let mut next = Vec::new();
-                let mut it = level.into_iter();
-                while let Some(a) = it.next() {
-                    match it.next() {
-                        Some(b) => {
-                            next.push(pool.submit(move || a.join().unwrap() ^ b.join().unwrap()))
+            for _round in 0..20 {
+                let mut level: Vec<corepool::Task<u64>> =
+                    (0..16u64).map(|i| pool.submit(move || leaf(i))).collect();
+                while level.len() > 1 {
+                    let mut next = Vec::new();
+                    let mut it = level.into_iter();
+                    while let Some(a) = it.next() {
+                        match it.next() {
+                            Some(b) => next
+                                .push(pool.submit(move || a.join().unwrap() ^ b.join().unwrap())),
+                            None => next.push(a),
                         }
-                        None => next.push(a),
                     }
+                    level = next;
                 }
-                level = next;
+                let expected = (0..16u64).map(leaf).fold(0, |a, x| a ^ x);
+                assert_eq!(level.pop().unwrap().join().unwrap(), expected);
             }
-            assert_eq!(level.pop().unwrap().join().unwrap(), expected);
         }
     });
 }
