@@ -38,9 +38,11 @@ use crate::scope::{Scope, ScopeLatch};
 use crate::task::{Handle, wait_until};
 
 /// How long one chunk should take when chunk sizes adapt: long enough that a
-/// task's own cost (well under a microsecond) is noise, short enough that
-/// workers stay balanced at the end of the input.
-pub const TARGET_CHUNK_TIME: Duration = Duration::from_micros(200);
+/// task's own cost and the consumer's wake-up per chunk (a few microseconds)
+/// are noise, short enough that workers stay balanced at the end of the
+/// input. Measured on 2 cores: 1 ms gave a heavy map 1.92× and a cheap one
+/// 0.62× over sequential, against 1.90× and 0.51× with 200 µs.
+pub const TARGET_CHUNK_TIME: Duration = Duration::from_millis(1);
 
 /// The largest automatic chunk, in items.
 pub const MAX_CHUNK: usize = 1 << 16;
