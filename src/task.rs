@@ -72,6 +72,10 @@ const WAITER: usize = 0b1000;
 const DETACHED: usize = 0b1_0000;
 const PANICKED: usize = 0b10_0000;
 
+/// How many times a blocking waiter looks at a running task before it
+/// registers and sleeps (about a microsecond of `spin_loop` hints).
+const SPIN_BEFORE_BLOCK: u32 = 64;
+
 /// How a task was ended without running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Abort {
@@ -267,8 +271,19 @@ impl<T> Header<T> {
     /// Blocks this thread until the task is terminal or `deadline` passes.
     /// Returns whether it is terminal.
     fn block_until(&self, deadline: Option<Instant>) -> bool {
-        if self.stage().is_terminal() {
-            return true;
+        // A task that is running often ends within microseconds: look a few
+        // times before registering, which would make its worker pay for a
+        // wake-up (a futex syscall).
+        for _ in 0..SPIN_BEFORE_BLOCK {
+            match self.stage() {
+                Stage::Running => std::hint::spin_loop(),
+                stage => {
+                    if stage.is_terminal() {
+                        return true;
+                    }
+                    break;
+                }
+            }
         }
         let mut guard = self.waiters.lock();
         if Stage::of(self.state.register_waiter()).is_terminal() {
