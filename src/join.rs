@@ -29,7 +29,7 @@ use std::time::Instant;
 
 use crate::pool::Pool;
 use crate::sync::{AtomicUsize, Ordering};
-use crate::task::{Job, JobRef, StackRef};
+use crate::task::{Job, JobRef};
 use crate::worker::{Waitable, WorkerThread};
 
 const PENDING: usize = 0;
@@ -112,6 +112,7 @@ impl<F, R> Waitable for StackJob<'_, F, R> {
 
 impl WorkerThread {
     /// Steps 1–5 of the module docs.
+    #[inline]
     fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
     where
         A: FnOnce() -> RA + Send,
@@ -129,7 +130,7 @@ impl WorkerThread {
         // SAFETY: `job_b` lives on this frame, which does not return before
         // the job has run: below we either run it inline after popping it
         // back, or wait until the thief marks it DONE.
-        let job_ref = JobRef::Stack(unsafe { StackRef::new(&job_b) });
+        let job_ref = unsafe { JobRef::stack(&job_b) };
         self.push_local(job_ref);
         self.registry().sleep.notify_one_for_fork();
 
@@ -137,7 +138,9 @@ impl WorkerThread {
 
         while !job_b.is_done() {
             match self.pop_local() {
-                Some(JobRef::Stack(job)) if job.points_to(job_ptr) => {
+                Some(job) if job.points_to(job_ptr) => {
+                    // Our own stack job: nothing to release.
+                    std::mem::forget(job);
                     // Nobody stole `b`: run it here, straight. A panic in it
                     // may unwind from here: `a` is done and `b` is ours.
                     // SAFETY: we popped the only reference to the job back
@@ -197,6 +200,7 @@ impl Pool {
     /// let pool = Pool::new().unwrap();
     /// assert_eq!(fib(&pool, 20), 6765);
     /// ```
+    #[inline]
     pub fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
     where
         A: FnOnce() -> RA + Send,

@@ -299,7 +299,7 @@ where
     // (scope.rs), and a queue never touches a job's closure or result after
     // the job has ended, so no reference into `'a` data is used after `'a`.
     let job = unsafe { std::mem::transmute::<Arc<dyn Job + 'a>, Arc<dyn Job>>(job) };
-    let job = JobRef::Heap(job);
+    let job = JobRef::heap(job);
     if !registry.push(job) {
         let _ = Job::abort(&*cell, Abort::Refused);
     }

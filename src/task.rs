@@ -364,68 +364,81 @@ pub(crate) trait Job: Send + Sync {
     fn run(&self);
     /// Ends a task that has not started; `true` if this call ended it.
     fn abort(&self, how: Abort) -> bool;
+    /// Gives up the reference a [`JobRef`] held: one count of a heap cell's
+    /// `Arc`; nothing for a job on a stack.
+    ///
+    /// # Safety
+    ///
+    /// Called once per `JobRef`, after which that reference is not used.
+    unsafe fn release(&self) {}
 }
 
-/// A queued unit of work, type-erased: a heap task cell shared with its
-/// handle, or a fork-join half living on the stack of a waiting `join`.
-pub(crate) enum JobRef {
-    /// A submitted task; the queue holds one reference to its cell.
-    Heap(Arc<dyn Job>),
-    /// The second closure of a `Pool::join`, on its caller's stack.
-    Stack(StackRef),
-}
+/// A queued unit of work, type-erased, two words: a heap task cell shared
+/// with its handle (the queue owns one count of its `Arc`), or a fork-join
+/// half living on the stack of a waiting `join`.
+pub(crate) struct JobRef(std::ptr::NonNull<dyn Job>);
 
-/// A pointer to a job on the stack of a thread blocked in `Pool::join`.
-pub(crate) struct StackRef(std::ptr::NonNull<dyn Job>);
+// SAFETY: every pointee is `Send + Sync` (`Job`'s supertraits). A heap cell
+// stays alive while the `JobRef` holds its count; a stack job's owner does
+// not return until the job has run (`JobRef::stack`).
+unsafe impl Send for JobRef {}
 
-// SAFETY: the pointee is a `StackJob`, which is `Sync`; its owner does not
-// return (so the pointee stays alive) until the job has run, wherever that is.
-unsafe impl Send for StackRef {}
+impl JobRef {
+    /// The queue's reference to a submitted task's cell.
+    pub(crate) fn heap(job: Arc<dyn Job>) -> JobRef {
+        // SAFETY: `Arc::into_raw` never returns null.
+        JobRef(unsafe { std::ptr::NonNull::new_unchecked(Arc::into_raw(job).cast_mut()) })
+    }
 
-impl StackRef {
+    /// A reference to a fork-join half on its owner's stack.
+    ///
     /// # Safety
     ///
     /// `job` must stay alive and in place until it has been run, and must be
-    /// run exactly once through this reference or by its owner after taking
+    /// run exactly once: through this reference, or by its owner after taking
     /// this reference back out of the queue.
-    pub(crate) unsafe fn new(job: &dyn Job) -> StackRef {
+    pub(crate) unsafe fn stack(job: &dyn Job) -> JobRef {
         let ptr = std::ptr::NonNull::from(job);
         // SAFETY: only the trait object's lifetime bound changes; the caller
         // keeps the job alive until it has run (this function's contract).
-        StackRef(unsafe {
+        JobRef(unsafe {
             std::mem::transmute::<std::ptr::NonNull<dyn Job + '_>, std::ptr::NonNull<dyn Job>>(ptr)
         })
+    }
+
+    fn job(&self) -> &dyn Job {
+        // SAFETY: the pointee is alive while this `JobRef` exists (see the
+        // `Send` impl).
+        unsafe { self.0.as_ref() }
     }
 
     pub(crate) fn points_to(&self, job: *const ()) -> bool {
         std::ptr::addr_eq(self.0.as_ptr(), job)
     }
-}
 
-impl JobRef {
-    /// Runs the job (a heap task that was cancelled meanwhile does nothing).
+    /// Runs the job (a heap task that was cancelled meanwhile does nothing),
+    /// then gives up the reference. For a heap task whose handle is gone this
+    /// frees the cell; an uncollected result was already dropped by the
+    /// runner (rule 4).
     #[inline]
     pub(crate) fn run(self) {
-        match self {
-            JobRef::Heap(job) => {
-                job.run();
-                // Dropping the last reference drops the cell; an uncollected
-                // result was already dropped by the runner (task.rs, rule 4).
-                drop(job);
-            }
-            // SAFETY: the owner keeps the stack job alive until it has run
-            // (`StackRef::new`), and a queued `StackRef` is run exactly once.
-            JobRef::Stack(job) => unsafe { job.0.as_ref().run() },
-        }
+        let this = std::mem::ManuallyDrop::new(self);
+        this.job().run();
+        // SAFETY: `this` is not used again and its `Drop` does not run.
+        unsafe { this.job().release() };
     }
 
     /// Cancels a heap task that has not started; `false` when it had, or for
     /// a fork-join half, which is part of a task already running and must run.
     pub(crate) fn try_cancel(&self) -> bool {
-        match self {
-            JobRef::Heap(job) => job.abort(Abort::Cancelled),
-            JobRef::Stack(_) => false,
-        }
+        self.job().abort(Abort::Cancelled)
+    }
+}
+
+impl Drop for JobRef {
+    fn drop(&mut self) {
+        // SAFETY: dropping is the one release of this reference.
+        unsafe { self.job().release() };
     }
 }
 
@@ -528,6 +541,13 @@ where
         self.header.finished(prev);
         self.header.scope_done();
         true
+    }
+
+    unsafe fn release(&self) {
+        // SAFETY: every `JobRef` to a task cell comes from `JobRef::heap`,
+        // i.e. from `Arc::into_raw` of an `Arc<TaskCell<F, T>>`, and gives up
+        // its one count here, once (this function's contract).
+        unsafe { Arc::decrement_strong_count(self as *const Self) };
     }
 }
 
