@@ -184,6 +184,27 @@ fn plan(pinning: Pinning, workers: Option<usize>, topology: &Topology) -> Result
     Ok(Plan { applied, cpus })
 }
 
+/// Calls the user's `thread_name` for worker `index`, turning a panic or a
+/// name the OS cannot take (an interior NUL byte) into a [`BuildError`].
+fn checked_name(index: usize, name: &mut NameFn) -> Result<String, BuildError> {
+    let thread_name = panic::catch_unwind(AssertUnwindSafe(|| name(index))).map_err(|payload| {
+        BuildError::BadThreadName {
+            index,
+            reason: format!(
+                "thread_name panicked: {}",
+                payload_message(payload.as_ref()).unwrap_or("Box<dyn Any>")
+            ),
+        }
+    })?;
+    if thread_name.contains('\0') {
+        return Err(BuildError::BadThreadName {
+            index,
+            reason: format!("{thread_name:?} contains a NUL byte"),
+        });
+    }
+    Ok(thread_name)
+}
+
 /// What a worker reports once it has started: its CPU, or why it failed.
 type Started = Result<(), BuildError>;
 
@@ -303,10 +324,23 @@ impl PoolBuilder {
         let mut threads = Vec::with_capacity(n);
         let mut failure = None;
         for (index, deque) in deques.into_iter().enumerate() {
-            let mut thread = std::thread::Builder::new().name(match name.as_mut() {
-                Some(name) => name(index),
-                None => format!("corepool-{index}"),
-            });
+            let thread_name = match name.as_mut() {
+                Some(name) => checked_name(index, name),
+                None => Ok(format!("corepool-{index}")),
+            };
+            let thread_name = match thread_name {
+                Ok(thread_name) => thread_name,
+                Err(err) => {
+                    failure = Some(err);
+                    // Workers that never started count as exited, so that
+                    // shutting the half-built pool down does not wait for them.
+                    for _ in index..n {
+                        registry.worker_exited();
+                    }
+                    break;
+                }
+            };
+            let mut thread = std::thread::Builder::new().name(thread_name);
             if let Some(bytes) = self.stack_size {
                 thread = thread.stack_size(bytes);
             }

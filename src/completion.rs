@@ -17,6 +17,10 @@ use crate::sync::{Condvar, Mutex};
 use crate::task::{Header, Task, wait_until};
 use crate::worker::Waitable;
 
+/// How often `wait` looks at its tasks directly, in case a concurrent `wait`
+/// on the same tasks took over their wakers.
+const RECHECK: Duration = Duration::from_millis(10);
+
 /// Indices of finished tasks, in the order they finished.
 #[derive(Debug, Default)]
 pub(crate) struct ReadyQueue {
@@ -232,7 +236,13 @@ impl<T: Send + 'static> AsCompleted<T> {
                 }
                 continue;
             }
-            if !wait_until(&*self.queue, deadline) {
+            let tasks = &self.tasks;
+            let claim = || tasks.iter().flatten().any(|t| t.handle().claim());
+            let next = NextReady {
+                queue: &self.queue,
+                claim: &claim,
+            };
+            if !wait_until(&next, deadline) {
                 return Some(Err(Timeout {
                     unfinished: self.remaining,
                 }));
@@ -369,24 +379,39 @@ pub fn wait<T: Send + 'static>(
                     done_count += 1;
                 }
             }
+            // A task has one waker slot: a `wait` on the same tasks from
+            // another thread replaces our wakers. Looking at the tasks
+            // themselves at least every `RECHECK` keeps such waits correct.
+            for (index, task) in tasks.iter().enumerate() {
+                if !done[index] && task.is_finished() {
+                    done[index] = true;
+                    done_count += 1;
+                }
+            }
             if satisfied(&done, done_count) {
                 break;
             }
+            let now = Instant::now();
+            if deadline.is_some_and(|d| now >= d) {
+                break;
+            }
+            let slice = match deadline {
+                Some(d) => d.min(now + RECHECK),
+                None => now + RECHECK,
+            };
             let claim = || {
                 tasks
                     .iter()
                     .zip(&done)
                     .any(|(t, &d)| !d && t.handle().claim())
             };
-            if !wait_until(
+            let _ = wait_until(
                 &NextReady {
                     queue: &queue,
                     claim: &claim,
                 },
-                deadline,
-            ) {
-                break;
-            }
+                Some(slice),
+            );
         }
     }
     // A last look, so the answer is as fresh as possible.

@@ -62,6 +62,14 @@ pub enum BuildError {
         /// The largest supported count.
         max: usize,
     },
+    /// `thread_name` panicked or gave a name a thread cannot have.
+    #[error("bad thread name for worker {index}: {reason}")]
+    BadThreadName {
+        /// The worker's index.
+        index: usize,
+        /// What was wrong.
+        reason: String,
+    },
     /// The operating system refused to start a worker thread.
     #[error("could not spawn worker thread {index}: {source}")]
     Spawn {

@@ -38,6 +38,8 @@ const DONE: usize = 1;
 /// The second half of a `join`, on the stack of the worker that forked it.
 struct StackJob<'w, F, R> {
     state: AtomicUsize,
+    /// The frame that forked it (`WorkerThread::origin`).
+    origin: u64,
     func: UnsafeCell<Option<F>>,
     result: UnsafeCell<Option<std::thread::Result<R>>>,
     /// The forking worker's thread; it outlives the job (the owner blocks in
@@ -83,6 +85,10 @@ impl<F: FnOnce() -> R + Send, R: Send> Job for StackJob<'_, F, R> {
     fn abort(&self, _how: crate::task::Abort) -> bool {
         false
     }
+
+    fn origin(&self) -> u64 {
+        self.origin
+    }
 }
 
 impl<F, R> Waitable for StackJob<'_, F, R> {
@@ -122,6 +128,7 @@ impl WorkerThread {
     {
         let job_b = StackJob {
             state: AtomicUsize::new(PENDING),
+            origin: self.origin(),
             func: UnsafeCell::new(Some(b)),
             result: UnsafeCell::new(None),
             owner: self.thread(),
@@ -178,7 +185,14 @@ impl Pool {
     /// blocks until it is done.
     ///
     /// If either closure panics, `join` waits for the other one and then
-    /// re-raises the panic (`a`'s first).
+    /// re-raises the panic (`a`'s, unless `b` ran on this thread and panicked
+    /// too). After [`shutdown`](Pool::shutdown), a call from outside the
+    /// pool runs both closures on the calling thread.
+    ///
+    /// # Panics
+    ///
+    /// Re-raises a panic of `a` or `b`. Called from outside the pool while
+    /// another thread runs `shutdown_now`, it panics if its task is cancelled.
     ///
     /// While a thief runs `b`, the caller runs other queued work, as rayon's
     /// `join` does: first the tasks `a` left on its deque, then anything in
@@ -213,6 +227,10 @@ impl Pool {
                 return worker.join(a, b);
             }
         }
+        if self.is_shutdown() {
+            // No worker will take new work: run both halves here.
+            return (a(), b());
+        }
         self.scope(|s| {
             let both = s.submit(move || {
                 let worker = WorkerThread::current().expect("scoped tasks run on workers");
@@ -220,7 +238,10 @@ impl Pool {
             });
             match both.join() {
                 Ok(pair) => pair,
-                Err(err) => panic::resume_unwind(err.into_panic()),
+                Err(err) => match err.try_into_panic() {
+                    Ok(payload) => panic::resume_unwind(payload),
+                    Err(err) => panic!("Pool::join: {err} (the pool shut down while joining)"),
+                },
             }
         })
     }

@@ -440,6 +440,12 @@ impl Pool {
     ///
     /// Nothing is submitted until the first call to `next`.
     ///
+    /// # Panics
+    ///
+    /// Re-raises a panic of `f` at its item. Panics if the pool shuts down
+    /// while the map still needs to submit chunks (a pool that refuses work
+    /// cannot deliver the rest of the results).
+    ///
     /// ```
     /// let pool = corepool::Pool::new()?;
     /// let squares: Vec<u64> = pool.map(0..1000u64, |x| x * x).collect();

@@ -9,6 +9,7 @@ use crate::registry::Registry;
 use crate::scope::ScopeLatch;
 use crate::sync::Ordering;
 use crate::task::{Abort, Handle, Job, JobRef, Task, TaskCell};
+use crate::worker::WorkerThread;
 
 /// Where a pool's workers are pinned.
 ///
@@ -291,7 +292,11 @@ where
         }
         None => std::ptr::null(),
     };
-    let cell = Arc::new(TaskCell::new(f, scope));
+    let origin = match WorkerThread::current() {
+        Some(worker) if std::ptr::eq(worker.registry(), registry) => worker.origin(),
+        _ => 0,
+    };
+    let cell = Arc::new(TaskCell::new(f, scope, origin));
     let job: Arc<dyn Job + 'a> = cell.clone();
     // SAFETY: only the lifetime bound of the trait object changes. For
     // `'a = 'static` this is the identity. For a scope's tasks (`'a` shorter),

@@ -90,7 +90,8 @@ impl ScopeLatch {
 
 impl Waitable for ScopeLatch {
     fn is_done(&self) -> bool {
-        // Acquire: pairs with the release half of `task_done`'s fetch_sub.
+        // Acquire: pairs with the release half of `task_done`'s
+        // compare-exchange.
         self.pending.load(Ordering::Acquire) == 0
     }
 

@@ -65,13 +65,14 @@ use crate::sync::{AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, fence};
 use crate::util::Padded;
 
 const ONE_SEARCHING: usize = 1;
-const SEARCHING_MASK: usize = 0xFFFF;
-const ONE_SLEEPING: usize = 1 << 16;
-const SLEEPING_SHIFT: usize = 16;
-const SLEEPING_MASK: usize = 0xFFFF << SLEEPING_SHIFT;
-const SHUTDOWN: usize = 1 << 32;
+const SEARCHING_MASK: usize = 0x7FFF;
+const ONE_SLEEPING: usize = 1 << 15;
+const SLEEPING_SHIFT: usize = 15;
+const SLEEPING_MASK: usize = 0x7FFF << SLEEPING_SHIFT;
+/// Bit 30: fits a 32-bit `usize` too.
+const SHUTDOWN: usize = 1 << 30;
 
-/// The most workers a pool may have (the counters are 16 bits wide).
+/// The most workers a pool may have (the counters are 15 bits wide).
 pub(crate) const MAX_WORKERS: usize = SEARCHING_MASK;
 
 fn searching(word: usize) -> usize {

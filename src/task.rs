@@ -8,18 +8,18 @@
 //! thread or a waker has registered in the cell's waiter slot.
 //!
 //! ```text
-//!             try_start                complete
+//!             run: claim             complete
 //! SCHEDULED ------------> RUNNING -----------------> COMPLETE
-//!     |
-//!     | try_abort(CANCELLED)     (Task::cancel, Pool::shutdown_now)
-//!     +--------------------------> CANCELLED
-//!     | try_abort(REFUSED)       (a submit that lost the race with shutdown)
-//!     +--------------------------> REFUSED
+//!                            |
+//!                            | abort, after dropping the closure:
+//!                            +--> CANCELLED (Task::cancel, Pool::shutdown_now)
+//!                            +--> REFUSED   (a submit that lost the race with shutdown)
 //! ```
 //!
-//! 1. Only a compare-exchange out of `SCHEDULED` gives a thread the closure:
-//!    the worker that wins `try_start` runs it, the canceller that wins
-//!    `try_abort` drops it unrun. They cannot both win, so a closure runs at
+//! 1. Only a compare-exchange `SCHEDULED -> RUNNING` gives a thread the
+//!    closure: a worker that wins it runs the closure, a canceller that wins
+//!    it drops the closure unrun and only then moves the stage on to
+//!    `CANCELLED` or `REFUSED`. Only one of them can win, so a closure runs at
 //!    most once and a cancelled task never ran.
 //! 2. The runner writes the result slot, then moves `RUNNING -> COMPLETE` with
 //!    a release read-modify-write. A reader that sees a terminal stage with an
@@ -135,8 +135,9 @@ impl State {
                 return None;
             }
             // AcqRel: acquire pairs with the `fetch_or(WAITER)` release of a
-            // waiter (we must see its registration if we see its bit); release
-            // publishes the dropped closure's side effects to joiners.
+            // waiter (we must see its registration if we see its bit) and with
+            // a handle's `fetch_or(DETACHED)`; the terminal transition that
+            // follows (`complete`, or the end of `abort`) does the publishing.
             match self
                 .0
                 .compare_exchange_weak(word, word | to, Ordering::AcqRel, Ordering::Relaxed)
@@ -179,8 +180,8 @@ impl State {
     }
 }
 
-/// What the waiter slot holds: a waker from `poll`, and whether a thread is
-/// blocked on the condition variable.
+/// What the waiter slot holds: the waker of the last `poll` (or of `wait` /
+/// `as_completed`). Threads blocked in `join` wait on the cell's condvar.
 #[derive(Default)]
 struct Waiters {
     waker: Option<Waker>,
@@ -364,6 +365,9 @@ pub(crate) trait Job: Send + Sync {
     fn run(&self);
     /// Ends a task that has not started; `true` if this call ended it.
     fn abort(&self, how: Abort) -> bool;
+    /// The frame that pushed this job (see `WorkerThread::pop_descendant`);
+    /// 0 when it was not pushed by a worker.
+    fn origin(&self) -> u64;
     /// Gives up the reference a [`JobRef`] held: one count of a heap cell's
     /// `Arc`; nothing for a job on a stack.
     ///
@@ -416,6 +420,11 @@ impl JobRef {
         std::ptr::addr_eq(self.0.as_ptr(), job)
     }
 
+    /// The frame that pushed the job; see [`Job::origin`].
+    pub(crate) fn origin(&self) -> u64 {
+        self.job().origin()
+    }
+
     /// Runs the job (a heap task that was cancelled meanwhile does nothing),
     /// then gives up the reference. For a heap task whose handle is gone this
     /// frees the cell; an uncollected result was already dropped by the
@@ -454,6 +463,8 @@ pub(crate) trait Cell<T>: Send + Sync {
 pub(crate) struct TaskCell<F, T> {
     header: Header<T>,
     func: UnsafeCell<Option<F>>,
+    /// The frame that pushed it (`WorkerThread::origin`), or 0.
+    origin: u64,
 }
 
 // SAFETY: the closure is only touched by the one thread that wins the
@@ -471,10 +482,11 @@ where
 {
     /// A scheduled cell; `scope` is the latch of the scope it belongs to, or
     /// null.
-    pub(crate) fn new(func: F, scope: *const ScopeLatch) -> Self {
+    pub(crate) fn new(func: F, scope: *const ScopeLatch, origin: u64) -> Self {
         TaskCell {
             header: Header::new(SCHEDULED, scope),
             func: UnsafeCell::new(Some(func)),
+            origin,
         }
     }
 
@@ -483,6 +495,7 @@ where
         TaskCell {
             header: Header::new(REFUSED, std::ptr::null()),
             func: UnsafeCell::new(None),
+            origin: 0,
         }
     }
 
@@ -529,18 +542,37 @@ where
             Abort::Cancelled => CANCELLED,
             Abort::Refused => REFUSED,
         };
-        let Some(prev) = self.header.state.transition_from_scheduled(to) else {
+        // Claimed as if it were to run, so the stage turns terminal only
+        // after the closure is dropped: a joiner that sees CANCELLED also
+        // sees everything the closure's destructor did.
+        if self
+            .header
+            .state
+            .transition_from_scheduled(RUNNING)
+            .is_none()
+        {
             return false;
-        };
+        }
         // A panic in the closure's destructor must not unwind into the
         // canceller's caller half-way through; it is contained here.
         let func = self.take_func();
         if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(func))) {
             self.header.discard(Some(Err(payload)));
         }
+        // AcqRel: release publishes the destructor's effects to the acquire
+        // loads in `stage`; acquire pairs with a waiter's `fetch_or(WAITER)`.
+        let prev = self
+            .header
+            .state
+            .0
+            .fetch_add(to - RUNNING, Ordering::AcqRel);
         self.header.finished(prev);
         self.header.scope_done();
         true
+    }
+
+    fn origin(&self) -> u64 {
+        self.origin
     }
 
     unsafe fn release(&self) {
@@ -833,7 +865,7 @@ mod tests {
 
     #[test]
     fn run_then_abort_does_nothing() {
-        let cell = TaskCell::new(|| 5, std::ptr::null());
+        let cell = TaskCell::new(|| 5, std::ptr::null(), 0);
         cell.run();
         assert!(!Job::abort(&cell, Abort::Cancelled));
         assert_eq!(cell.header.stage(), Stage::Complete);
@@ -841,7 +873,7 @@ mod tests {
 
     #[test]
     fn abort_then_run_never_runs() {
-        let cell = TaskCell::new(|| -> u8 { panic!("must not run") }, std::ptr::null());
+        let cell = TaskCell::new(|| -> u8 { panic!("must not run") }, std::ptr::null(), 0);
         assert!(Job::abort(&cell, Abort::Refused));
         cell.run();
         assert_eq!(cell.header.stage(), Stage::Refused);
@@ -865,6 +897,7 @@ mod loom_models {
                 7
             },
             std::ptr::null(),
+            0,
         ))
     }
 
@@ -940,7 +973,7 @@ mod loom_models {
         loom::model(|| {
             let drops = Arc::new(LoomUsize::new(0));
             let d = drops.clone();
-            let cell = Arc::new(TaskCell::new(move || Counted(d), std::ptr::null()));
+            let cell = Arc::new(TaskCell::new(move || Counted(d), std::ptr::null(), 0));
             let handle = Handle::new(cell.clone());
             let runner = loom::thread::spawn(move || {
                 cell.run();

@@ -90,6 +90,10 @@ pub struct Topology {
     quota: Option<f64>,
 }
 
+/// The largest CPU number accepted in a CPU list (Linux supports at most
+/// 8,192 CPUs); it keeps a garbage range from expanding without bound.
+pub const MAX_CPU: usize = 65_535;
+
 /// Whether this platform supports pinning threads (Linux only).
 pub const PINNING_SUPPORTED: bool = cfg!(target_os = "linux");
 
@@ -208,8 +212,9 @@ impl Topology {
     }
 }
 
-/// Parses the kernel's CPU-list syntax (`0-3,8,10-11`); `None` if malformed.
-/// Surrounding whitespace is ignored; an empty list is valid.
+/// Parses the kernel's CPU-list syntax (`0-3,8,10-11`); `None` if malformed
+/// or if it names a CPU above [`MAX_CPU`]. Surrounding whitespace is
+/// ignored; an empty list is valid.
 ///
 /// ```
 /// use corepool::topology::parse_cpu_list;
@@ -219,6 +224,7 @@ impl Topology {
 /// assert_eq!(parse_cpu_list("3-1"), None);
 /// ```
 pub fn parse_cpu_list(list: &str) -> Option<Vec<usize>> {
+    let cpu = |s: &str| s.trim().parse::<usize>().ok().filter(|&c| c <= MAX_CPU);
     let list = list.trim();
     let mut cpus = Vec::new();
     if list.is_empty() {
@@ -228,13 +234,13 @@ pub fn parse_cpu_list(list: &str) -> Option<Vec<usize>> {
         let part = part.trim();
         match part.split_once('-') {
             Some((lo, hi)) => {
-                let (lo, hi): (usize, usize) = (lo.trim().parse().ok()?, hi.trim().parse().ok()?);
+                let (lo, hi) = (cpu(lo)?, cpu(hi)?);
                 if lo > hi {
                     return None;
                 }
                 cpus.extend(lo..=hi);
             }
-            None => cpus.push(part.parse().ok()?),
+            None => cpus.push(cpu(part)?),
         }
     }
     cpus.sort_unstable();

@@ -40,6 +40,10 @@ pub(crate) trait Waitable {
     }
 }
 
+/// Low bits of a frame stamp that count frames; the high bits hold the
+/// worker's index plus one, so that 0 means "not pushed by any worker".
+const FRAME_BITS: u32 = 48;
+
 thread_local! {
     static CURRENT: Cell<*const WorkerThread> = const { Cell::new(std::ptr::null()) };
 }
@@ -51,9 +55,12 @@ pub(crate) struct WorkerThread {
     registry: Arc<Registry>,
     rng: XorShift,
     thread: std::thread::Thread,
-    /// The deque's length when the task now running on this worker started:
-    /// entries above it were pushed by that task (its descendants).
-    frame_base: Cell<usize>,
+    /// The *frame* of the task now running on this worker: `index << 48 |
+    /// n`, where `n` counts the tasks this worker has started. Every task
+    /// pushed on this deque is stamped with the frame that pushed it (its
+    /// origin); see [`WorkerThread::pop_descendant`].
+    frame: Cell<u64>,
+    frames_started: Cell<u64>,
 }
 
 impl std::fmt::Debug for WorkerThread {
@@ -81,7 +88,8 @@ impl WorkerThread {
             registry,
             rng: XorShift::new(index as u64 + 1),
             thread: std::thread::current(),
-            frame_base: Cell::new(0),
+            frame: Cell::new((index as u64 + 1) << FRAME_BITS),
+            frames_started: Cell::new(0),
         }
     }
 
@@ -169,20 +177,44 @@ impl WorkerThread {
         // Counted before it runs, so that a caller who joined a task sees it
         // counted.
         Counters::bump(&self.registry.counters[self.index].0.run, 1);
-        let outer = self.frame_base.replace(self.deque.len());
-        self.registry.execute(job);
-        self.frame_base.set(outer);
+        self.in_new_frame(|| self.registry.execute(job));
     }
 
-    /// Pops a task the running task pushed on this deque itself, if any.
+    /// Runs `f` as a new frame: what it pushes is stamped as its own.
+    pub(crate) fn in_new_frame<R>(&self, f: impl FnOnce() -> R) -> R {
+        let n = self.frames_started.get() + 1;
+        self.frames_started.set(n);
+        let outer = self
+            .frame
+            .replace(((self.index as u64 + 1) << FRAME_BITS) | n);
+        let result = f();
+        self.frame.set(outer);
+        result
+    }
+
+    /// The stamp for a task pushed now: the running frame.
+    #[inline]
+    pub(crate) fn origin(&self) -> u64 {
+        self.frame.get()
+    }
+
+    /// Pops a task that the running task (or a task nested inside it on this
+    /// thread) pushed on this deque, if the top entry is one.
     ///
-    /// Thieves take from the other end, so while the deque is longer than it
-    /// was when the running task started, its top entry was pushed by that
-    /// task (a descendant), never by a task lower on this thread's stack.
+    /// Frames nest like the stack they run on: every frame started on this
+    /// worker after the running one, while it is still running, is nested
+    /// inside it. So an entry is a descendant exactly when it was stamped by
+    /// this worker with a frame number at or above the running frame's.
+    /// Entries stolen in from other workers carry their own index and never
+    /// qualify; an entry that does not qualify is pushed straight back.
     fn pop_descendant(&self) -> Option<JobRef> {
-        if self.deque.len() > self.frame_base.get() {
-            self.deque.pop()
+        let job = self.deque.pop()?;
+        let origin = job.origin();
+        let frame = self.frame.get();
+        if origin >> FRAME_BITS == frame >> FRAME_BITS && origin >= frame {
+            Some(job)
         } else {
+            self.deque.push(job);
             None
         }
     }
@@ -202,7 +234,7 @@ impl WorkerThread {
             if what.is_done() {
                 return true;
             }
-            if what.run_inline() {
+            if self.in_new_frame(|| what.run_inline()) {
                 continue;
             }
             if let Some(job) = self.pop_descendant() {

@@ -105,3 +105,35 @@ fn a_panicking_start_hook_fails_the_build() {
         );
     });
 }
+
+#[test]
+fn a_thread_name_with_a_nul_byte_or_a_panic_is_an_error() {
+    watchdog(60, || {
+        let err = Pool::builder()
+            .workers(2)
+            .thread_name(|i| format!("w\0{i}"))
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(err, BuildError::BadThreadName { index: 0, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("NUL"), "{err}");
+        let err = Pool::builder()
+            .workers(3)
+            .thread_name(|i| {
+                if i == 2 {
+                    panic!("no names left")
+                } else {
+                    format!("w{i}")
+                }
+            })
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(err, BuildError::BadThreadName { index: 2, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("no names left"), "{err}");
+    });
+}

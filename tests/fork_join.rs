@@ -87,3 +87,17 @@ fn deep_recursion_steals_work() {
         assert_eq!(sum(&pool, 0, n), n * (n - 1) / 2);
     });
 }
+
+#[test]
+fn join_after_shutdown_runs_both_halves_on_the_caller() {
+    watchdog(60, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        pool.shutdown();
+        let me = std::thread::current().id();
+        let (a, b) = pool.join(
+            || std::thread::current().id(),
+            || std::thread::current().id(),
+        );
+        assert_eq!((a, b), (me, me));
+    });
+}

@@ -96,3 +96,25 @@ fn joining_tasks_that_are_not_your_own_subtasks_does_not_deadlock() {
         }
     });
 }
+
+#[test]
+fn a_scope_still_runs_its_own_tasks_after_a_sibling_was_stolen() {
+    // T0 opens a scope on a worker; T1 (often taken in the same batch and
+    // then stolen by the other worker) waits for T0. The scope's tasks are
+    // T0's own and must be run by T0's worker even though the deque's other
+    // entries were stolen away underneath them.
+    watchdog(120, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        for _ in 0..200 {
+            let p = pool.clone();
+            let t0 = pool.submit(move || {
+                p.scope(|s| {
+                    let parts: Vec<_> = (0..4u64).map(|i| s.submit(move || i * 2)).collect();
+                    parts.into_iter().map(|t| t.join().unwrap()).sum::<u64>()
+                })
+            });
+            let t1 = pool.submit(move || t0.join().unwrap());
+            assert_eq!(t1.join().unwrap(), 12);
+        }
+    });
+}

@@ -221,6 +221,9 @@ fn cpu_list_parsing() {
     assert_eq!(parse_cpu_list("3-1"), None);
     assert_eq!(parse_cpu_list("a"), None);
     assert_eq!(parse_cpu_list("1,,2"), None);
+    // A garbage range does not expand without bound.
+    assert_eq!(parse_cpu_list("0-18446744073709551615"), None);
+    assert_eq!(parse_cpu_list("70000"), None);
 }
 
 #[test]

@@ -103,3 +103,18 @@ fn empty_input_returns_at_once() {
         }
     });
 }
+
+#[test]
+fn two_threads_waiting_on_the_same_tasks_both_return() {
+    watchdog(60, || {
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let gate = Gate::new();
+        let tasks = std::sync::Arc::new(vec![gated(&pool, &gate, 0), pool.submit(|| 1)]);
+        let (t1, t2) = (tasks.clone(), tasks.clone());
+        let a = std::thread::spawn(move || wait(&t1, WaitFor::AllCompleted, None));
+        let b = std::thread::spawn(move || wait(&t2, WaitFor::AllCompleted, None));
+        gate.open();
+        assert_eq!(a.join().unwrap().done, [0, 1]);
+        assert_eq!(b.join().unwrap().done, [0, 1]);
+    });
+}
