@@ -32,11 +32,14 @@
 
 use std::collections::VecDeque;
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::LATCH;
 use corepool::Pool;
 
 /// Settings of one run.
@@ -195,42 +198,6 @@ impl Subject {
             Subject::Condvar(thread) => drop(thread),
         }
         thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// Counts tasks down and wakes the waiting thread at zero.
-struct CountLatch {
-    remaining: AtomicUsize,
-    done: Mutex<bool>,
-    cond: Condvar,
-}
-
-static LATCH: CountLatch = CountLatch {
-    remaining: AtomicUsize::new(0),
-    done: Mutex::new(false),
-    cond: Condvar::new(),
-};
-
-impl CountLatch {
-    fn reset(&self, count: usize) {
-        *self.done.lock().unwrap() = count == 0;
-        self.remaining.store(count, Ordering::Release);
-    }
-
-    fn count_down(&self) {
-        // AcqRel: the last decrement sees every task's effects; the mutex
-        // hands them to the waiter.
-        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
-            *self.done.lock().unwrap() = true;
-            self.cond.notify_all();
-        }
-    }
-
-    fn wait(&self) {
-        let mut done = self.done.lock().unwrap();
-        while !*done {
-            done = self.cond.wait(done).unwrap();
-        }
     }
 }
 

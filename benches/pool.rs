@@ -33,9 +33,12 @@
 use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+#[path = "common/mod.rs"]
+mod common;
+
+use common::LATCH;
 use corepool::Pool;
 use criterion::measurement::WallTime;
 use criterion::{
@@ -213,46 +216,6 @@ impl Pools {
             rayon,
             threadpool,
             workers,
-        }
-    }
-}
-
-/// Counts tasks down and wakes the waiting thread at zero: what a rayon or
-/// threadpool user writes to wait for fire-and-forget tasks. One static
-/// instance, so tasks capture no `Arc` (groups run one at a time).
-struct CountLatch {
-    remaining: AtomicUsize,
-    done: Mutex<bool>,
-    cond: Condvar,
-}
-
-static LATCH: CountLatch = CountLatch {
-    remaining: AtomicUsize::new(0),
-    done: Mutex::new(false),
-    cond: Condvar::new(),
-};
-
-impl CountLatch {
-    fn reset(&self, count: usize) {
-        *self.done.lock().unwrap() = count == 0;
-        // Release: published before any task that counts down is spawned
-        // (spawning synchronises with the task start anyway).
-        self.remaining.store(count, Ordering::Release);
-    }
-
-    fn count_down(&self) {
-        // AcqRel: the last decrement sees every other task's writes and
-        // publishes them to the waiter through the mutex below.
-        if self.remaining.fetch_sub(1, Ordering::AcqRel) == 1 {
-            *self.done.lock().unwrap() = true;
-            self.cond.notify_all();
-        }
-    }
-
-    fn wait(&self) {
-        let mut done = self.done.lock().unwrap();
-        while !*done {
-            done = self.cond.wait(done).unwrap();
         }
     }
 }
