@@ -89,6 +89,11 @@ impl<F: FnOnce() -> R + Send, R: Send> Job for StackJob<'_, F, R> {
     fn origin(&self) -> u64 {
         self.origin
     }
+
+    unsafe fn execute(&self) {
+        // Nothing after `run`: its DONE store lets the owner free the job.
+        self.run();
+    }
 }
 
 impl<F, R> Waitable for StackJob<'_, F, R> {

@@ -375,6 +375,18 @@ pub(crate) trait Job: Send + Sync {
     ///
     /// Called once per `JobRef`, after which that reference is not used.
     unsafe fn release(&self) {}
+    /// Runs the job for the queue that held it and gives up the queue's
+    /// reference. A stack job overrides it: once it has run, its owner may
+    /// return and free it, so nothing may touch it afterwards.
+    ///
+    /// # Safety
+    ///
+    /// As [`Job::release`]: called once per `JobRef`, instead of dropping it.
+    unsafe fn execute(&self) {
+        self.run();
+        // SAFETY: the caller gives up its `JobRef` here (contract above).
+        unsafe { self.release() };
+    }
 }
 
 /// A queued unit of work, type-erased, two words: a heap task cell shared
@@ -432,9 +444,8 @@ impl JobRef {
     #[inline]
     pub(crate) fn run(self) {
         let this = std::mem::ManuallyDrop::new(self);
-        this.job().run();
         // SAFETY: `this` is not used again and its `Drop` does not run.
-        unsafe { this.job().release() };
+        unsafe { this.job().execute() };
     }
 
     /// Cancels a heap task that has not started; `false` when it had, or for
