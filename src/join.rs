@@ -20,7 +20,9 @@
 //! The thief marks the job done with a release store after writing the
 //! result, and wakes the owner through a clone of the owner's `Thread` taken
 //! *before* that store, so it never touches the job after the owner may have
-//! returned. Called from a thread outside the pool, `join` moves the whole
+//! returned. The store is made through raw pointers ([`DoneSignal`]) after
+//! the job's own `&self` methods have returned, so no reference to the job is
+//! alive when it may be freed. Called from a thread outside the pool, `join` moves the whole
 //! fork-join into the pool (one task) and blocks until it is done.
 
 use std::cell::UnsafeCell;
@@ -54,9 +56,37 @@ struct StackJob<'w, F, R> {
 // ran the job inline): `R: Send`.
 unsafe impl<F: Send, R: Send> Sync for StackJob<'_, F, R> {}
 
+/// How a stolen half tells its owner it has run: raw pointers, used by
+/// `JobRef::run` after the job's own methods have returned, because the DONE
+/// store lets the owner free the job at once.
+pub(crate) struct DoneSignal {
+    state: *const AtomicUsize,
+    owner: *const std::thread::Thread,
+}
+
+impl DoneSignal {
+    /// Marks the job done and wakes its owner.
+    ///
+    /// # Safety
+    ///
+    /// The job must have run, and both pointers must still be valid: the
+    /// owner waits in `join` until this store.
+    pub(crate) unsafe fn fire(self) {
+        // SAFETY: the owner's `Thread` lives in its `WorkerThread`, alive
+        // while the owner waits (this function's contract); cloned before the
+        // store, after which nothing here may touch the job or the owner.
+        let owner = unsafe { (*self.owner).clone() };
+        // SAFETY: as above, the job is alive until this store.
+        // Release: pairs with the acquire load in `is_done`; publishes the
+        // result.
+        unsafe { (*self.state).store(DONE, Ordering::Release) };
+        owner.unpark();
+    }
+}
+
 impl<F: FnOnce() -> R + Send, R: Send> StackJob<'_, F, R> {
     /// Runs the closure on the current thread and stores its outcome.
-    fn execute(&self) {
+    fn compute(&self) {
         // SAFETY: only the one thread that took this job out of a deque calls
         // `execute`, once (see the `Sync` impl).
         let func = unsafe { (*self.func.get()).take() }.expect("join half run twice");
@@ -72,14 +102,17 @@ impl<F: FnOnce() -> R + Send, R: Send> StackJob<'_, F, R> {
 }
 
 impl<F: FnOnce() -> R + Send, R: Send> Job for StackJob<'_, F, R> {
-    /// Run by a thief.
+    /// Run by a thief (or by `shutdown_now`); `JobRef::run` then fires the
+    /// job's [`DoneSignal`].
     fn run(&self) {
-        self.execute();
-        let owner = self.owner.clone();
-        // Release: pairs with the acquire load in `is_done`; publishes the
-        // result. After this store the owner may return and free the job.
-        self.state.store(DONE, Ordering::Release);
-        owner.unpark();
+        self.compute();
+    }
+
+    fn done_signal(&self) -> Option<DoneSignal> {
+        Some(DoneSignal {
+            state: &self.state,
+            owner: self.owner,
+        })
     }
 
     fn abort(&self, _how: crate::task::Abort) -> bool {
@@ -91,7 +124,7 @@ impl<F: FnOnce() -> R + Send, R: Send> Job for StackJob<'_, F, R> {
     }
 
     unsafe fn execute(&self) {
-        // Nothing after `run`: its DONE store lets the owner free the job.
+        // Nothing to release: the job lives on its owner's stack.
         self.run();
     }
 }

@@ -50,18 +50,27 @@ impl ScopeLatch {
         self.pending.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// Step 2's "done"; the caller's last use of the latch.
-    pub(crate) fn task_done(&self) {
-        let mut pending = self.pending.load(Ordering::Relaxed);
+    /// Step 2's "done"; the caller's last use of the latch. It takes a raw
+    /// pointer: after the final decrement the scope may return and free the
+    /// latch, so no reference to it may be alive across that decrement.
+    ///
+    /// # Safety
+    ///
+    /// `this` points to a live latch that counts the calling task.
+    pub(crate) unsafe fn task_done(this: *const ScopeLatch) {
+        // SAFETY: the latch is alive until our decrement (contract above).
+        let pending = unsafe { &(*this).pending };
+        let mut count = pending.load(Ordering::Relaxed);
         loop {
             // The owner's `Thread` is cloned only for what looks like the
             // final decrement: after that decrement the latch may be gone.
-            let owner = (pending == 1).then(|| self.owner.clone());
+            // SAFETY: as above, before the decrement.
+            let owner = (count == 1).then(|| unsafe { (*this).owner.clone() });
             // AcqRel: release publishes the task's effects to the scope's
             // acquire load in `is_done`.
-            match self.pending.compare_exchange_weak(
-                pending,
-                pending - 1,
+            match pending.compare_exchange_weak(
+                count,
+                count - 1,
                 Ordering::AcqRel,
                 Ordering::Relaxed,
             ) {
@@ -71,7 +80,7 @@ impl ScopeLatch {
                     }
                     return;
                 }
-                Err(actual) => pending = actual,
+                Err(actual) => count = actual,
             }
         }
     }

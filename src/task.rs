@@ -237,8 +237,10 @@ impl<T> Header<T> {
 
     /// Rule 5: the last touch of a scoped task.
     fn scope_done(&self) {
-        if let Some(scope) = self.scope() {
-            scope.task_done();
+        if !self.scope.is_null() {
+            // SAFETY: a non-null `scope` points to a latch that outlives every
+            // task of its scope until this call, the task's last use of it.
+            unsafe { ScopeLatch::task_done(self.scope) };
         }
     }
 
@@ -375,6 +377,11 @@ pub(crate) trait Job: Send + Sync {
     ///
     /// Called once per `JobRef`, after which that reference is not used.
     unsafe fn release(&self) {}
+    /// For a fork-join half: how to tell its owner it has run (see
+    /// `join.rs`); `None` for heap tasks, which signal through their state.
+    fn done_signal(&self) -> Option<crate::join::DoneSignal> {
+        None
+    }
     /// Runs the job for the queue that held it and gives up the queue's
     /// reference. A stack job overrides it: once it has run, its owner may
     /// return and free it, so nothing may touch it afterwards.
@@ -444,8 +451,14 @@ impl JobRef {
     #[inline]
     pub(crate) fn run(self) {
         let this = std::mem::ManuallyDrop::new(self);
+        let signal = this.job().done_signal();
         // SAFETY: `this` is not used again and its `Drop` does not run.
         unsafe { this.job().execute() };
+        if let Some(signal) = signal {
+            // SAFETY: the stack job has run; its owner waits for this signal
+            // and keeps the job and its `Thread` alive until it fires.
+            unsafe { signal.fire() };
+        }
     }
 
     /// Cancels a heap task that has not started; `false` when it had, or for
