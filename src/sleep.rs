@@ -210,6 +210,9 @@ impl Sleep {
             let mut idle = self.idle.lock();
             if let Some(pos) = idle.iter().position(|&i| i == index) {
                 idle.swap_remove(pos);
+                // SeqCst, as every change of the counts: a pusher's load
+                // after its fence must see this worker as searching again
+                // (or not), in one total order with the other transitions.
                 self.state
                     .fetch_add(ONE_SEARCHING.wrapping_sub(ONE_SLEEPING), Ordering::SeqCst);
                 return if shutdown {
@@ -248,6 +251,8 @@ impl Sleep {
         let index = {
             let mut idle = self.idle.lock();
             let Some(index) = idle.pop() else { return };
+            // SeqCst: counted as searching before it wakes, so the next
+            // pusher (after its fence) sees a searcher and wakes nobody else.
             self.state
                 .fetch_add(ONE_SEARCHING.wrapping_sub(ONE_SLEEPING), Ordering::SeqCst);
             index
@@ -270,6 +275,7 @@ impl Sleep {
             let mut idle = self.idle.lock();
             let sleepers = std::mem::take(&mut *idle);
             let n = sleepers.len();
+            // SeqCst: as in `wake_one`, for every sleeper at once.
             self.state.fetch_add(
                 (n * ONE_SEARCHING).wrapping_sub(n * ONE_SLEEPING),
                 Ordering::SeqCst,
