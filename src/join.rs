@@ -32,7 +32,7 @@ use std::time::Instant;
 use crate::pool::Pool;
 use crate::sync::{AtomicUsize, Ordering};
 use crate::task::{Job, JobRef};
-use crate::worker::{Waitable, WorkerThread};
+use crate::worker::{Waitable, WorkerThread, park_until};
 
 const PENDING: usize = 0;
 const DONE: usize = 1;
@@ -136,21 +136,8 @@ impl<F, R> Waitable for StackJob<'_, F, R> {
     }
 
     fn block_until(&self, deadline: Option<Instant>) -> bool {
-        loop {
-            if self.is_done() {
-                return true;
-            }
-            match deadline {
-                None => std::thread::park(),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return self.is_done();
-                    }
-                    std::thread::park_timeout(deadline - now);
-                }
-            }
-        }
+        // The thief unparks the owner after its DONE store.
+        park_until(|| self.is_done(), deadline)
     }
 }
 
@@ -260,10 +247,8 @@ impl Pool {
         RA: Send,
         RB: Send,
     {
-        if let Some(worker) = WorkerThread::current() {
-            if std::ptr::eq(worker.registry(), &**self.registry()) {
-                return worker.join(a, b);
-            }
+        if let Some(worker) = self.registry().own_worker() {
+            return worker.join(a, b);
         }
         if self.is_shutdown() {
             // No worker will take new work: run both halves here.

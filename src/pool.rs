@@ -9,7 +9,6 @@ use crate::registry::Registry;
 use crate::scope::ScopeLatch;
 use crate::sync::Ordering;
 use crate::task::{Abort, Handle, Job, JobRef, Task, TaskCell};
-use crate::worker::WorkerThread;
 
 /// Where a pool's workers are pinned.
 ///
@@ -292,10 +291,9 @@ where
         }
         None => std::ptr::null(),
     };
-    let origin = match WorkerThread::current() {
-        Some(worker) if std::ptr::eq(worker.registry(), registry) => worker.origin(),
-        _ => 0,
-    };
+    // One thread-local lookup serves both the origin stamp and the push.
+    let local = registry.own_worker();
+    let origin = local.map_or(0, |worker| worker.origin());
     let cell = Arc::new(TaskCell::new(f, scope, origin));
     let job: Arc<dyn Job + 'a> = cell.clone();
     // SAFETY: only the lifetime bound of the trait object changes. For
@@ -305,7 +303,7 @@ where
     // the job has ended, so no reference into `'a` data is used after `'a`.
     let job = unsafe { std::mem::transmute::<Arc<dyn Job + 'a>, Arc<dyn Job>>(job) };
     let job = JobRef::heap(job);
-    if !registry.push(job) {
+    if !registry.push(job, local) {
         let _ = Job::abort(&*cell, Abort::Refused);
     }
     Handle::new(cell)

@@ -104,14 +104,22 @@ impl Registry {
         self.sleep.is_shutdown()
     }
 
-    /// Queues `job` and wakes a worker if needed. Returns `false` when the
-    /// pool shut down meanwhile: the caller must then try to take the task
-    /// back with `abort(Abort::Refused)` (see the module docs).
+    /// The worker running on this thread, if it is one of this pool's.
     #[inline]
-    pub(crate) fn push(&self, job: JobRef) -> bool {
-        match WorkerThread::current() {
-            Some(worker) if std::ptr::eq(worker.registry(), self) => worker.push_local(job),
-            _ => self.injector.push(job),
+    pub(crate) fn own_worker(&self) -> Option<&'static WorkerThread> {
+        WorkerThread::current().filter(|worker| std::ptr::eq(worker.registry(), self))
+    }
+
+    /// Queues `job` on `local`'s deque (this thread's worker, from
+    /// [`Registry::own_worker`]) or else on the injector, and wakes a worker
+    /// if needed. Returns `false` when the pool shut down meanwhile: the
+    /// caller must then try to take the task back with
+    /// `abort(Abort::Refused)` (see the module docs).
+    #[inline]
+    pub(crate) fn push(&self, job: JobRef, local: Option<&WorkerThread>) -> bool {
+        match local {
+            Some(worker) => worker.push_local(job),
+            None => self.injector.push(job),
         }
         !self.sleep.notify_one()
     }
@@ -176,11 +184,7 @@ impl Registry {
                 }
             }
         }
-        let on_own_worker = matches!(
-            WorkerThread::current(),
-            Some(worker) if std::ptr::eq(worker.registry(), self)
-        );
-        if !on_own_worker {
+        if self.own_worker().is_none() {
             self.wait_for_workers();
         }
         if now {

@@ -28,7 +28,7 @@ use crate::error::TaskError;
 use crate::pool::{Pool, submit_cell};
 use crate::sync::{AtomicUsize, Mutex, Ordering};
 use crate::task::{Handle, forget_payload, wait_until};
-use crate::worker::Waitable;
+use crate::worker::{Waitable, park_until};
 
 /// Counts a scope's unfinished tasks and keeps the first unobserved panic.
 pub(crate) struct ScopeLatch {
@@ -105,23 +105,8 @@ impl Waitable for ScopeLatch {
     }
 
     fn block_until(&self, deadline: Option<Instant>) -> bool {
-        // Only the owner thread waits; `task_done` unparks it. Spurious
-        // wake-ups just loop.
-        loop {
-            if self.is_done() {
-                return true;
-            }
-            match deadline {
-                None => std::thread::park(),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return self.is_done();
-                    }
-                    std::thread::park_timeout(deadline - now);
-                }
-            }
-        }
+        // Only the owner thread waits; `task_done` unparks it.
+        park_until(|| self.is_done(), deadline)
     }
 }
 

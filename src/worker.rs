@@ -44,6 +44,27 @@ pub(crate) trait Waitable {
 /// worker's index plus one, so that 0 means "not pushed by any worker".
 const FRAME_BITS: u32 = 48;
 
+/// Parks this thread until `is_done()` holds or `deadline` passes, for waits
+/// whose completion `unpark`s this thread (a scope's owner, a fork's owner).
+/// Spurious wake-ups just loop. Returns whether it is done.
+pub(crate) fn park_until(is_done: impl Fn() -> bool, deadline: Option<Instant>) -> bool {
+    loop {
+        if is_done() {
+            return true;
+        }
+        match deadline {
+            None => std::thread::park(),
+            Some(deadline) => {
+                let now = Instant::now();
+                if now >= deadline {
+                    return is_done();
+                }
+                std::thread::park_timeout(deadline - now);
+            }
+        }
+    }
+}
+
 thread_local! {
     static CURRENT: Cell<*const WorkerThread> = const { Cell::new(std::ptr::null()) };
 }
@@ -301,15 +322,15 @@ impl WorkerThread {
 
     /// Runs other tasks until `header` is done or `deadline` passes; returns
     /// whether it is done. Used by `Pool::join` while a thief runs its second
-    /// half: like rayon, it runs any queued work, descendants first (see the
-    /// caveat on [`Pool::join`](crate::Pool::join)).
+    /// half: like rayon, it runs any queued work, its own deque's newest
+    /// entries first (see the caveat on [`Pool::join`](crate::Pool::join)).
     pub(crate) fn help_until(&self, header: &dyn Waitable, deadline: Option<Instant>) -> bool {
         let mut poll = HELP_POLL_MIN;
         loop {
             if header.is_done() {
                 return true;
             }
-            if let Some(job) = self.pop_descendant().or_else(|| self.find_work()) {
+            if let Some(job) = self.find_work() {
                 self.execute(job);
                 poll = HELP_POLL_MIN;
                 continue;
