@@ -250,22 +250,11 @@ impl Pool {
         if let Some(worker) = self.registry().own_worker() {
             return worker.join(a, b);
         }
-        if self.is_shutdown() {
-            // No worker will take new work: run both halves here.
-            return (a(), b());
-        }
-        self.scope(|s| {
-            let both = s.submit(move || {
-                let worker = WorkerThread::current().expect("scoped tasks run on workers");
-                worker.join(a, b)
-            });
-            match both.join() {
-                Ok(pair) => pair,
-                Err(err) => match err.try_into_panic() {
-                    Ok(payload) => panic::resume_unwind(payload),
-                    Err(err) => panic!("Pool::join: {err} (the pool shut down while joining)"),
-                },
-            }
+        // Outside the pool: one hop onto a worker; after a shutdown `install`
+        // runs the closure here, so both halves run on the caller.
+        self.install(move || {
+            let worker = WorkerThread::current().expect("install runs on a worker");
+            worker.join(a, b)
         })
     }
 }

@@ -325,3 +325,61 @@ impl fmt::Debug for Pool {
             .finish()
     }
 }
+
+impl Pool {
+    /// Runs `f` on one of this pool's workers and returns its value, so that
+    /// `join`, `scope` and `map` called inside `f` start on a worker (no
+    /// cross-thread hop per task). Called on one of this pool's own workers it
+    /// simply calls `f`. A panic in `f` is re-raised here.
+    ///
+    /// After [`shutdown`](Pool::shutdown) (or if the hop is cancelled by
+    /// [`shutdown_now`](Pool::shutdown_now)), `f` runs on the calling thread:
+    /// `install` always returns `f`'s value.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let here = pool.install(|| corepool::Pool::current_worker_index());
+    /// assert!(matches!(here, Some(0 | 1)));
+    /// assert_eq!(pool.install(|| 6 * 7), 42);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn install<F, R>(&self, f: F) -> R
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
+        if self.registry().own_worker().is_some() {
+            return f();
+        }
+        // The closure waits in a slot the task takes it from, so that a hop
+        // refused (shutdown) or cancelled (shutdown_now) hands it back here.
+        let slot = parking_lot::Mutex::new(Some(f));
+        let outcome = self.scope(|s| {
+            s.submit(|| slot.lock().take().map(|f| f()))
+                .join()
+                .map_err(|err| err.try_into_panic())
+        });
+        match outcome {
+            Ok(Some(value)) => value,
+            Err(Ok(payload)) => std::panic::resume_unwind(payload),
+            // Refused or cancelled before it started: run it here.
+            Ok(None) | Err(Err(_)) => match slot.into_inner() {
+                Some(f) => f(),
+                None => unreachable!("the install closure was taken but did not finish"),
+            },
+        }
+    }
+
+    /// The index (`0..workers`) of the worker running the current code, when
+    /// it runs on a worker of some pool; `None` on any other thread.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(1).build()?;
+    /// assert_eq!(corepool::Pool::current_worker_index(), None);
+    /// assert_eq!(pool.install(corepool::Pool::current_worker_index), Some(0));
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn current_worker_index() -> Option<usize> {
+        crate::worker::WorkerThread::current().map(|worker| worker.index())
+    }
+}

@@ -130,6 +130,12 @@ impl WorkerThread {
         &self.registry
     }
 
+    /// This worker's index in its pool, `0..workers`.
+    #[inline]
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
     #[inline]
     pub(crate) fn push_local(&self, job: JobRef) {
         self.deque.push(job);
