@@ -43,6 +43,7 @@
 mod builder;
 mod completion;
 mod error;
+mod job;
 mod join;
 mod map;
 mod pool;
@@ -52,7 +53,9 @@ mod sleep;
 mod sync;
 mod task;
 pub mod topology;
+mod unwind;
 mod util;
+mod wait;
 mod worker;
 
 pub use builder::{ENV_PINNING, ENV_WORKERS, PoolBuilder};

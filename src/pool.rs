@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use crate::builder::PoolBuilder;
 use crate::error::BuildError;
+use crate::job::HeapJob;
 use crate::registry::Registry;
 use crate::scope::ScopeLatch;
 use crate::sync::Ordering;
-use crate::task::{Abort, Handle, Job, JobRef, Task, TaskCell};
+use crate::task::{Abort, Cell, Handle, Task, TaskCell};
+use crate::unwind;
 
 /// Where a pool's workers are pinned.
 ///
@@ -179,6 +181,31 @@ impl Pool {
         Task::from_handle(submit_cell(&self.shared.registry, f, None))
     }
 
+    /// Runs `f` on a worker with no handle and no result slot: fire and
+    /// forget, like rayon's `spawn` but without aborting on a panic. The
+    /// cheapest way to start work; use [`submit`](Pool::submit) to get a
+    /// result or to cancel. A panic in `f` is reported by the panic hook (as
+    /// on any thread) and then dropped: the pool and its workers live on.
+    /// After [`shutdown`](Pool::shutdown), `f` is dropped without running.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::new()?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// for i in 0..4u32 {
+    ///     let tx = tx.clone();
+    ///     pool.spawn(move || tx.send(i * i).unwrap());
+    /// }
+    /// drop(tx);
+    /// assert_eq!(rx.iter().sum::<u32>(), 14);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn spawn<F>(&self, f: F)
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        spawn_job(&self.shared.registry, f, None);
+    }
+
     /// Stops accepting tasks, lets every queued task run, and returns when
     /// every worker thread has exited. Tasks submitted afterwards are refused.
     /// Calling it again, or on another clone, is harmless.
@@ -281,32 +308,62 @@ where
     T: Send + 'a,
 {
     if registry.is_shutdown() {
-        drop(f);
+        unwind::drop_contained(f);
         return Handle::new(Arc::new(TaskCell::<F, T>::refused()));
     }
-    let scope = match scope {
-        Some(latch) => {
-            latch.add_task();
-            latch as *const ScopeLatch
-        }
-        None => std::ptr::null(),
-    };
     // One thread-local lookup serves both the origin stamp and the push.
     let local = registry.own_worker();
     let origin = local.map_or(0, |worker| worker.origin());
-    let cell = Arc::new(TaskCell::new(f, scope, origin));
-    let job: Arc<dyn Job + 'a> = cell.clone();
-    // SAFETY: only the lifetime bound of the trait object changes. For
-    // `'a = 'static` this is the identity. For a scope's tasks (`'a` shorter),
+    let scope_ptr = scope.map_or(std::ptr::null(), |latch| {
+        latch.add_task();
+        latch as *const ScopeLatch
+    });
+    let cell = Arc::new(TaskCell::new(f, scope_ptr, registry.id(), origin));
+    // SAFETY: for `'a = 'static` nothing is borrowed. For a scope's tasks,
     // the scope does not return before every task it submitted has ended
     // (scope.rs), and a queue never touches a job's closure or result after
-    // the job has ended, so no reference into `'a` data is used after `'a`.
-    let job = unsafe { std::mem::transmute::<Arc<dyn Job + 'a>, Arc<dyn Job>>(job) };
-    let job = JobRef::heap(job);
+    // the job has ended.
+    let job = unsafe { TaskCell::new_ref(&cell) };
+    if let Some(latch) = scope.filter(|latch| latch.wants_foreign(local.is_some())) {
+        // SAFETY: as above.
+        latch.add_foreign(unsafe { TaskCell::new_ref(&cell) });
+    }
     if !registry.push(job, local) {
-        let _ = Job::abort(&*cell, Abort::Refused);
+        // Shutdown raced with the push (registry.rs): take the task back,
+        // unless a draining worker started it already.
+        let _ = Cell::abort(&*cell, Abort::Refused);
     }
     Handle::new(cell)
+}
+
+/// Queues a spawned job (no handle, no result slot), or drops it after
+/// shutdown. A job spawned into a scope from outside the pool while the
+/// scope's owner is a worker takes the task-cell path instead, so that the
+/// owner can find it (scope.rs, step 5).
+pub(crate) fn spawn_job<'a, F>(registry: &Registry, f: F, scope: Option<&'a ScopeLatch>)
+where
+    F: FnOnce() + Send + 'a,
+{
+    if registry.is_shutdown() {
+        unwind::drop_contained(f);
+        return;
+    }
+    let local = registry.own_worker();
+    if let Some(latch) = scope.filter(|latch| latch.wants_foreign(local.is_some())) {
+        drop(submit_cell(registry, f, Some(latch)));
+        return;
+    }
+    let origin = local.map_or(0, |worker| worker.origin());
+    let scope_ptr = scope.map_or(std::ptr::null(), |latch| {
+        latch.add_task();
+        latch as *const ScopeLatch
+    });
+    // SAFETY: a non-null latch counts the job (just added) and outlives it
+    // (the scope waits); whatever `f` borrows outlives the scope.
+    let job = unsafe { HeapJob::new_ref(f, scope_ptr, origin) };
+    if !registry.push(job, local) {
+        registry.refused_after_push();
+    }
 }
 
 // A pool's invariants never depend on user code finishing: tasks run inside
