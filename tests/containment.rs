@@ -79,9 +79,7 @@ fn pool_still_serves(pool: &Pool) {
 #[test]
 fn nested_panicking_payloads_of_detached_tasks_leave_the_pool_serving() {
     if !is_child() {
-        return in_child(
-            "nested_panicking_payloads_of_detached_tasks_leave_the_pool_serving_child",
-        );
+        in_child("nested_panicking_payloads_of_detached_tasks_leave_the_pool_serving_child");
     }
 }
 
@@ -104,7 +102,7 @@ fn nested_panicking_payloads_of_detached_tasks_leave_the_pool_serving_child() {
 #[test]
 fn nested_panicking_payload_under_a_join_does_not_unwind_the_join() {
     if !is_child() {
-        return in_child("nested_panicking_payload_under_a_join_does_not_unwind_the_join_child");
+        in_child("nested_panicking_payload_under_a_join_does_not_unwind_the_join_child");
     }
 }
 
@@ -139,9 +137,7 @@ fn nested_panicking_payload_under_a_join_does_not_unwind_the_join_child() {
 #[test]
 fn nested_panicking_payload_in_a_scope_is_reraised_after_every_task_ended() {
     if !is_child() {
-        return in_child(
-            "nested_panicking_payload_in_a_scope_is_reraised_after_every_task_ended_child",
-        );
+        in_child("nested_panicking_payload_in_a_scope_is_reraised_after_every_task_ended_child");
     }
 }
 
@@ -185,7 +181,7 @@ fn nested_panicking_payload_in_a_scope_is_reraised_after_every_task_ended_child(
 #[test]
 fn a_panicking_waker_with_a_panicking_payload_is_contained() {
     if !is_child() {
-        return in_child("a_panicking_waker_with_a_panicking_payload_is_contained_child");
+        in_child("a_panicking_waker_with_a_panicking_payload_is_contained_child");
     }
 }
 
