@@ -41,8 +41,11 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod builder;
+mod cancel;
 mod completion;
 mod error;
+mod global;
+mod group;
 mod job;
 mod join;
 mod map;
@@ -59,10 +62,13 @@ mod wait;
 mod worker;
 
 pub use builder::{ENV_PINNING, ENV_WORKERS, PoolBuilder};
+pub use cancel::is_cancelled;
 pub use completion::{
     AsCompleted, Completed, Timeout, WaitFor, Waited, Within, as_completed, wait,
 };
 pub use error::{BuildError, TaskError};
+pub use global::{default_pool, join, scope, set_default_pool, spawn};
+pub use group::{GroupError, TaskGroup};
 pub use map::{MAX_CHUNK, Map, MapUnordered, TARGET_CHUNK_TIME};
 pub use pool::{Pinning, Pool, PoolStats, WorkerStats};
 pub use scope::{Scope, ScopedTask};

@@ -138,9 +138,27 @@ impl Pool {
     }
 
     pub(crate) fn from_shared(shared: Shared) -> Pool {
-        Pool {
-            shared: Arc::new(shared),
-        }
+        let shared = Arc::new(shared);
+        let _ = shared.registry.handle.set(Arc::downgrade(&shared));
+        Pool { shared }
+    }
+
+    /// The pool whose worker is running the current code (inside a task,
+    /// `install`, `join` or `scope` on that pool), or `None` on any other
+    /// thread. It is a clone of the pool's handle: tasks can submit more work
+    /// without a `&Pool` being passed down.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// assert!(corepool::Pool::current().is_none());
+    /// let inside = pool.install(|| corepool::Pool::current().unwrap().workers());
+    /// assert_eq!(inside, 2);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn current() -> Option<Pool> {
+        let worker = crate::worker::WorkerThread::current()?;
+        let shared = worker.registry().handle.get()?.upgrade()?;
+        Some(Pool { shared })
     }
 
     pub(crate) fn registry(&self) -> &Arc<Registry> {

@@ -79,6 +79,9 @@ pub(crate) struct Registry {
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// The worker threads' ids, kept after `threads` is emptied by a join.
     worker_ids: Mutex<Vec<std::thread::ThreadId>>,
+    /// The pool handle's shared part, for `Pool::current` (set once, by
+    /// `Pool::from_shared`); weak, so that workers do not keep the pool up.
+    pub(crate) handle: std::sync::OnceLock<std::sync::Weak<crate::pool::Shared>>,
 }
 
 impl Registry {
@@ -95,6 +98,7 @@ impl Registry {
             exited_cond: Condvar::new(),
             threads: Mutex::new(Vec::with_capacity(workers)),
             worker_ids: Mutex::new(Vec::new()),
+            handle: std::sync::OnceLock::new(),
         }
     }
 

@@ -62,6 +62,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use crate::cancel;
 use crate::error::TaskError;
 use crate::job::JobVtable;
 // The builder names the queue entry type through this module.
@@ -81,6 +82,11 @@ const STAGE: usize = 0b111;
 const WAITER: usize = 0b1000;
 const DETACHED: usize = 0b1_0000;
 const PANICKED: usize = 0b10_0000;
+/// `Task::cancel` was called while the task ran (cooperative cancellation).
+const CANCEL_REQUESTED: usize = 0b100_0000;
+/// The running task saw a cancellation through `is_cancelled`: it ends
+/// `CANCELLED`, not `COMPLETE`.
+const CANCEL_SEEN: usize = 0b1000_0000;
 
 /// How many times a blocking waiter looks at a running task before it
 /// registers and sleeps (about a microsecond of `spin_loop` hints).
@@ -166,6 +172,12 @@ impl State {
         // `fetch_or(WAITER)` and a handle's `fetch_or(DETACHED)`, so we see
         // their registration and can read the slot to drop it.
         self.0.fetch_add(to - RUNNING + flag, Ordering::AcqRel)
+    }
+
+    /// Asks a running task to stop (cooperative cancellation).
+    fn request_cancel(&self) {
+        // Relaxed: a hint; the task reads it with `observe_cancel`.
+        self.0.fetch_or(CANCEL_REQUESTED, Ordering::Relaxed);
     }
 
     /// Marks the handle as gone and returns the word as it was.
@@ -385,6 +397,22 @@ impl<T> Header<T> {
     }
 }
 
+/// `is_cancelled` for the running task whose state word is `state`, and
+/// whose group's flag reads `group`: records that the task saw it, so that it
+/// ends `CANCELLED`. Called only on the thread running the task.
+pub(crate) fn observe_cancel(state: &AtomicUsize, group: bool) -> bool {
+    let word = state.load(Ordering::Relaxed);
+    if word & CANCEL_SEEN != 0 {
+        return true;
+    }
+    if group || word & CANCEL_REQUESTED != 0 {
+        // Relaxed: read back by this same thread when the run ends.
+        state.fetch_or(CANCEL_SEEN, Ordering::Relaxed);
+        return true;
+    }
+    false
+}
+
 /// What a handle needs from a cell whose closure type it does not know.
 pub(crate) trait Cell<T>: Send + Sync {
     fn header(&self) -> &Header<T>;
@@ -512,12 +540,29 @@ where
             return;
         }
         let Some(func) = self.take_func() else { return };
-        let outcome = unwind::halt_unwinding(func);
-        let flag = if outcome.is_err() { PANICKED } else { 0 };
-        // SAFETY: we are the runner (RUNNING is ours); no handle reads the
-        // slot until it sees COMPLETE, which `finish` below publishes.
-        unsafe { *self.header.result.get() = Some(outcome) };
-        let prev = self.header.state.finish(COMPLETE, flag);
+        let outcome = {
+            let _running = cancel::enter_task(&self.header.state.0);
+            unwind::halt_unwinding(func)
+        };
+        let (to, flag) = match outcome {
+            Err(_) => (COMPLETE, PANICKED),
+            // Only this thread sets CANCEL_SEEN, during the run.
+            Ok(_) if self.header.state.0.load(Ordering::Relaxed) & CANCEL_SEEN != 0 => {
+                (CANCELLED, 0)
+            }
+            Ok(_) => (COMPLETE, 0),
+        };
+        if to == CANCELLED {
+            // The task stopped because it was asked to: its value is not a
+            // result. Dropped before the stage turns terminal, as an
+            // aborted closure is.
+            self.header.discard(Some(outcome));
+        } else {
+            // SAFETY: we are the runner (RUNNING is ours); no handle reads
+            // the slot until it sees COMPLETE, which `finish` publishes.
+            unsafe { *self.header.result.get() = Some(outcome) };
+        }
+        let prev = self.header.state.finish(to, flag);
         if prev & DETACHED != 0 {
             // SAFETY: the handle is gone (rule 4) and saw no terminal stage
             // when it left, so nobody else will read the slot.
@@ -595,7 +640,15 @@ impl<'a, T: Send + 'a> Handle<'a, T> {
     }
 
     pub(crate) fn cancel(&self) -> bool {
-        self.cell.abort(Abort::Cancelled)
+        if self.cell.abort(Abort::Cancelled) {
+            return true;
+        }
+        self.header().state.request_cancel();
+        false
+    }
+
+    pub(crate) fn is_running(&self) -> bool {
+        self.header().stage() == Stage::Running
     }
 
     /// Waits until the task is terminal or the deadline passes; on a worker
@@ -773,7 +826,10 @@ impl<T: Send + 'static> Task<T> {
     /// Cancels the task if it has not started: returns `true` and the closure
     /// is dropped without ever running; `join` then answers
     /// [`TaskError::is_cancelled`]. Returns `false` when the task is running
-    /// or has ended; it then finishes as usual.
+    /// or has ended. A running task is asked to stop: inside it,
+    /// [`is_cancelled`](crate::is_cancelled) answers `true`, and if it then
+    /// returns it is reported cancelled; a task that never asks finishes as
+    /// usual.
     ///
     /// ```
     /// use corepool::Pool;
@@ -791,6 +847,83 @@ impl<T: Send + 'static> Task<T> {
         self.handle.cancel()
     }
 
+    /// Whether the task is running now (started, not yet ended), like
+    /// `Future.running()`. Never blocks.
+    ///
+    /// ```
+    /// use corepool::Pool;
+    /// use std::sync::mpsc::channel;
+    ///
+    /// let pool = Pool::builder().workers(1).build()?;
+    /// let (started_tx, started) = channel();
+    /// let (release, release_rx) = channel::<()>();
+    /// let task = pool.submit(move || {
+    ///     started_tx.send(()).unwrap();
+    ///     release_rx.recv().unwrap();
+    /// });
+    /// started.recv().unwrap();
+    /// assert!(task.is_running());
+    /// release.send(()).unwrap();
+    /// task.join().unwrap();
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn is_running(&self) -> bool {
+        self.handle.is_running()
+    }
+
+    /// Waits at most `timeout` for the result, like `Future.result(timeout)`:
+    /// `Ok` with what [`join`](Task::join) would return, or `Err` with the
+    /// handle itself when the time ran out, to wait again or cancel.
+    ///
+    /// ```
+    /// use corepool::Pool;
+    /// use std::time::Duration;
+    ///
+    /// let pool = Pool::builder().workers(1).build()?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let task = pool.submit(move || rx.recv().map(|()| 7).unwrap_or(0));
+    /// let task = task.join_timeout(Duration::from_millis(1)).unwrap_err();
+    /// tx.send(()).unwrap();
+    /// assert_eq!(task.join_timeout(Duration::from_secs(60)).unwrap().unwrap(), 7);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn join_timeout(self, timeout: Duration) -> Result<Result<T, TaskError>, Task<T>> {
+        if self.wait_timeout(timeout) {
+            Ok(self.join())
+        } else {
+            Err(self)
+        }
+    }
+
+    /// Runs `callback` once when the task ends (finished, panicked,
+    /// cancelled or refused), on the thread that ends it; at once, on this
+    /// thread, if it has ended already. Like `Future.add_done_callback`,
+    /// several callbacks may be added. A panic in `callback` is contained
+    /// (reported by the panic hook, then dropped). The callback should be
+    /// short: it runs on a pool worker.
+    ///
+    /// ```
+    /// use corepool::Pool;
+    /// use std::sync::mpsc::channel;
+    ///
+    /// let pool = Pool::new()?;
+    /// let (tx, rx) = channel();
+    /// let task = pool.submit(|| 6 * 7);
+    /// task.on_done(move || tx.send("done").unwrap());
+    /// assert_eq!(rx.recv().unwrap(), "done");
+    /// assert_eq!(task.join().unwrap(), 42);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn on_done<C>(&self, callback: C)
+    where
+        C: FnOnce() + Send + 'static,
+    {
+        let waker = Waker::from(Arc::new(DoneCallback(Mutex::new(Some(callback)))));
+        if self.handle.header().register(&waker, None).is_none() {
+            waker.wake();
+        }
+    }
+
     /// Blocks until the task ends and returns its value, or why there is none.
     ///
     /// ```
@@ -801,6 +934,20 @@ impl<T: Send + 'static> Task<T> {
     /// ```
     pub fn join(self) -> Result<T, TaskError> {
         self.handle.join()
+    }
+}
+
+/// A done callback, as a waker that runs it the first time it is woken.
+struct DoneCallback<C>(Mutex<Option<C>>);
+
+impl<C: FnOnce() + Send + 'static> std::task::Wake for DoneCallback<C> {
+    fn wake(self: Arc<Self>) {
+        let callback = self.0.lock().take();
+        if let Some(callback) = callback {
+            if let Err(payload) = unwind::halt_unwinding(callback) {
+                unwind::drop_payload(payload);
+            }
+        }
     }
 }
 
@@ -828,7 +975,10 @@ mod tests {
     #[test]
     fn stage_bits_do_not_overlap_the_flags() {
         for stage in [SCHEDULED, RUNNING, COMPLETE, CANCELLED, REFUSED] {
-            assert_eq!(stage & (WAITER | DETACHED | PANICKED), 0);
+            assert_eq!(
+                stage & (WAITER | DETACHED | PANICKED | CANCEL_REQUESTED | CANCEL_SEEN),
+                0
+            );
             assert_eq!(stage & STAGE, stage);
             assert_eq!(Stage::of(stage | WAITER | DETACHED), Stage::of(stage));
         }
