@@ -40,6 +40,7 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+mod blocking;
 mod builder;
 mod cancel;
 mod completion;
@@ -61,6 +62,7 @@ mod util;
 mod wait;
 mod worker;
 
+pub use blocking::{BLOCKING_KEEP_ALIVE, MAX_BLOCKING_THREADS};
 pub use builder::{ENV_PINNING, ENV_WORKERS, PoolBuilder};
 pub use cancel::is_cancelled;
 pub use completion::{

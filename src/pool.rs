@@ -199,6 +199,51 @@ impl Pool {
         Task::from_handle(submit_cell(&self.shared.registry, f, None))
     }
 
+    /// Runs `f` on the pool's blocking lane: threads beside the pinned
+    /// workers, unpinned, started on demand (at most
+    /// [`MAX_BLOCKING_THREADS`](crate::MAX_BLOCKING_THREADS)) and retired
+    /// after [`BLOCKING_KEEP_ALIVE`](crate::BLOCKING_KEEP_ALIVE) idle. Use it
+    /// for work that waits — sleeping, file or network I/O, a lock, a child
+    /// process — so that it never holds a pinned worker; use
+    /// [`submit`](Pool::submit) for CPU-bound work. The handle is the same
+    /// [`Task`]: `join`, `cancel`, `as_completed` and `wait` work as usual.
+    /// [`shutdown`](Pool::shutdown) waits for the lane's tasks too.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = corepool::Pool::builder().workers(1).build()?;
+    /// let slow = pool.submit_blocking(|| {
+    ///     std::thread::sleep(Duration::from_millis(10)); // I/O stand-in
+    ///     "read"
+    /// });
+    /// // The only pinned worker is free meanwhile.
+    /// assert_eq!(pool.submit(|| 2 + 2).join().unwrap(), 4);
+    /// assert_eq!(slow.join().unwrap(), "read");
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn submit_blocking<F, T>(&self, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let registry = &self.shared.registry;
+        if registry.is_shutdown() {
+            unwind::drop_contained(f);
+            return Task::from_handle(Handle::new(Arc::new(TaskCell::<F, T>::refused())));
+        }
+        // Pool identity 0: a worker waiting on it never runs it inline.
+        let cell = Arc::new(TaskCell::new(f, std::ptr::null(), 0, 0));
+        // SAFETY: `'static` closure and result: nothing is borrowed.
+        let job = unsafe { TaskCell::new_ref(&cell) };
+        let lane = registry.blocking.get_or_init(Default::default);
+        if let Err(job) = lane.submit(job) {
+            let _ = Cell::abort(&*cell, Abort::Refused);
+            drop(job);
+        }
+        Task::from_handle(Handle::new(cell))
+    }
+
     /// Runs `f` on a worker with no handle and no result slot: fire and
     /// forget, like rayon's `spawn` but without aborting on a panic. The
     /// cheapest way to start work; use [`submit`](Pool::submit) to get a

@@ -41,6 +41,7 @@
 
 use crossbeam_deque::{Injector, Steal, Stealer};
 
+use crate::blocking::BlockingLane;
 use crate::job::JobRef;
 use crate::sleep::Sleep;
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
@@ -82,6 +83,8 @@ pub(crate) struct Registry {
     /// The pool handle's shared part, for `Pool::current` (set once, by
     /// `Pool::from_shared`); weak, so that workers do not keep the pool up.
     pub(crate) handle: std::sync::OnceLock<std::sync::Weak<crate::pool::Shared>>,
+    /// The blocking lane, started by the first `submit_blocking`.
+    pub(crate) blocking: std::sync::OnceLock<std::sync::Arc<BlockingLane>>,
 }
 
 impl Registry {
@@ -99,6 +102,7 @@ impl Registry {
             threads: Mutex::new(Vec::with_capacity(workers)),
             worker_ids: Mutex::new(Vec::new()),
             handle: std::sync::OnceLock::new(),
+            blocking: std::sync::OnceLock::new(),
         }
     }
 
@@ -198,6 +202,10 @@ impl Registry {
             while let Some(job) = self.steal_any() {
                 self.cancel(job);
             }
+        }
+        if let Some(lane) = self.blocking.get() {
+            let cancelled = lane.shutdown(now);
+            self.cancelled.fetch_add(cancelled, Ordering::Relaxed);
         }
         if !self.is_worker_thread() {
             self.wait_for_workers();
