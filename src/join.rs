@@ -3,21 +3,34 @@
 //!
 //! # The protocol, on a worker
 //!
+//! Publishing `b` for thieves on every join (rayon's way) costs a deque push
+//! and pop, with crossbeam's `SeqCst` fence, even when no worker is idle to
+//! steal it. corepool publishes lazily, in the spirit of heartbeat scheduling
+//! (chili, Forte), with the heartbeat being demand: a join publishes only
+//! when some worker is hungry (searching or asleep), and then it publishes
+//! the *oldest* unpublished join on its thread — the biggest piece of work a
+//! thief can take, which is what keeps deep recursions scaling.
+//!
 //! 1. The second closure `b` is wrapped in a [`StackJob`] on the caller's
-//!    stack and a pointer to it is pushed on the worker's own deque, where
-//!    idle workers may steal it. The push wakes a sleeping worker only when
-//!    nobody is searching (`Sleep::notify_one_for_fork`: without the fence a
-//!    submit needs, since a missed wake-up here only costs parallelism).
-//! 2. The caller runs `a` itself, catching a panic.
-//! 3. It pops its deque. Popping its own job back means nobody stole `b`: it
-//!    runs `b` inline, no atomics beyond the deque's own. Popping another job
-//!    (something `a` pushed and left behind) runs that and pops again.
+//!    stack, whose head ([`JoinFrame`]) is linked into the worker's list of
+//!    running joins. If `Sleep::is_hungry` (one relaxed load), the oldest
+//!    unpublished frame on the list is pushed on the worker's deque and a
+//!    sleeper woken (`Sleep::notify_one_for_fork`, no fence: a missed
+//!    wake-up only costs parallelism). Frames are published oldest first, so
+//!    the published ones are a prefix of the list and sit on the deque in
+//!    the order their joins will end.
+//! 2. The caller runs `a` itself, catching a panic, then unlinks its frame
+//!    (every newer join has returned and unlinked itself).
+//! 3. Not published: nobody else can see `b`; it runs inline. Published: the
+//!    caller pops its deque. Popping its own job back means nobody stole
+//!    `b`: it runs `b` inline. Popping another job (something `a` pushed and
+//!    left behind) runs that and pops again.
 //! 4. An empty deque means `b` was stolen: the caller runs other work until
 //!    the thief marks the job done (`help_until`), then reads `b`'s result.
 //! 5. Only then is a panic from `a` or `b` re-raised (`a`'s if both
 //!    panicked; `b` runs even when `a` panicked): `b` may borrow the caller's
 //!    stack, so the caller never unwinds while `b` may still run. An
-//!    [`AbortIfPanic`] guard covers the frame from the push until `b` is done
+//!    [`AbortIfPanic`] guard covers the frame from the link until `b` is done
 //!    or taken back, in case anything else ever unwinds there.
 //!
 //! The thief marks the job done with a release store after writing the
@@ -29,7 +42,7 @@
 //! outside the pool, `join` hops into the pool once (`Pool::install`) and
 //! blocks until both halves are done.
 
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
 use std::ptr::NonNull;
 use std::time::Instant;
 
@@ -43,8 +56,24 @@ use crate::worker::WorkerThread;
 const PENDING: usize = 0;
 const DONE: usize = 1;
 
+/// The type-erased head of a fork-join frame: a link in the worker's list of
+/// running joins, and what it takes to publish the frame's second half.
+pub(crate) struct JoinFrame {
+    /// The next older frame on this thread, or null.
+    parent: *const JoinFrame,
+    /// Whether the half was pushed on the deque (published for stealing).
+    promoted: Cell<bool>,
+    /// The `StackJob` this frame heads (set once it is in place), and its
+    /// table.
+    job: Cell<NonNull<()>>,
+    vtable: &'static JobVtable,
+}
+
 /// The second half of a `join`, on the stack of the worker that forked it.
+/// `repr(C)` with the frame first, so a frame pointer is the job pointer.
+#[repr(C)]
 struct StackJob<'w, F, R> {
+    frame: JoinFrame,
     state: AtomicUsize,
     /// The frame that forked it (`WorkerThread::origin`).
     origin: u64,
@@ -56,19 +85,6 @@ struct StackJob<'w, F, R> {
 }
 
 impl<F: FnOnce() -> R + Send, R: Send> StackJob<'_, F, R> {
-    /// A queue reference to this job; nothing is counted or owned.
-    ///
-    /// # Safety
-    ///
-    /// The job must stay alive and in place until it has run: its owner
-    /// either takes the reference back out of its deque (and forgets it), or
-    /// waits until the job is DONE.
-    unsafe fn as_job_ref(&self) -> JobRef {
-        // SAFETY: a reference is never null; the caller keeps the job alive;
-        // `F` and `R` are `Send`.
-        unsafe { JobRef::new(NonNull::from(self).cast(), Self::VTABLE) }
-    }
-
     const VTABLE: &'static JobVtable = &JobVtable {
         execute: Self::execute,
         cancel: Self::cancel,
@@ -152,6 +168,32 @@ fn rejoin<RA, RB>(a: Result<RA, Payload>, b: Result<RB, Payload>) -> (RA, RB) {
 }
 
 impl WorkerThread {
+    /// Publishes the oldest frame of this thread whose half is not published
+    /// yet, if any, and wakes a sleeper for it (step 1).
+    #[cold]
+    fn promote_oldest(&self) {
+        let mut oldest: *const JoinFrame = std::ptr::null();
+        let mut frame = self.newest_join.get();
+        // SAFETY: every frame on the list lives on this thread's stack, in a
+        // `join` call that has not returned (it unlinks itself first), and is
+        // only touched by this thread.
+        while let Some(f) = unsafe { frame.as_ref() } {
+            if f.promoted.get() {
+                break;
+            }
+            oldest = frame;
+            frame = f.parent;
+        }
+        // SAFETY: as above.
+        if let Some(f) = unsafe { oldest.as_ref() } {
+            f.promoted.set(true);
+            // SAFETY: the frame's job stays in place until it has run: its
+            // `join` waits for it once promoted (step 3).
+            self.push_local(unsafe { JobRef::new(f.job.get(), f.vtable) });
+            self.registry().sleep.notify_one_for_fork();
+        }
+    }
+
     /// Steps 1–5 of the module docs.
     #[inline]
     pub(crate) fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
@@ -162,24 +204,44 @@ impl WorkerThread {
         RB: Send,
     {
         let job_b = StackJob {
+            frame: JoinFrame {
+                parent: self.newest_join.get(),
+                promoted: Cell::new(false),
+                job: Cell::new(NonNull::dangling()),
+                vtable: StackJob::<B, RB>::VTABLE,
+            },
             state: AtomicUsize::new(PENDING),
             origin: self.origin(),
             func: UnsafeCell::new(Some(b)),
             result: UnsafeCell::new(None),
             owner: self.thread(),
         };
+        // `job_b` does not move from here on: its frame may point to it.
         let job_ptr = &job_b as *const StackJob<'_, B, RB> as *const ();
-        // From the push until `b` has run or been taken back, the queue points
-        // into this frame: nothing may unwind out of it meanwhile.
+        job_b.frame.job.set(NonNull::from(&job_b).cast());
+        // From the link until `b` has run or been taken back, this frame is
+        // reachable from the worker and maybe from the deque: nothing may
+        // unwind out of it meanwhile.
         let guard = AbortIfPanic;
-        // SAFETY: `job_b` lives on this frame, which does not return before
-        // the job has run: below we either take it back from the deque, or
-        // wait until the thief marks it DONE.
-        self.push_local(unsafe { job_b.as_job_ref() });
-        self.registry().sleep.notify_one_for_fork();
+        self.newest_join.set(&job_b.frame);
+        if self.registry().sleep.is_hungry() {
+            self.promote_oldest();
+        }
 
         let result_a = unwind::halt_unwinding(a);
 
+        // Every newer frame has returned and unlinked itself.
+        self.newest_join.set(job_b.frame.parent);
+        if !job_b.frame.promoted.get() {
+            // Never published: nobody else can see `b`.
+            std::mem::forget(guard);
+            // SAFETY: the job was never queued, so this thread alone has it.
+            let b = unsafe { (*job_b.func.get()).take() }.expect("join half run twice");
+            return match result_a {
+                Ok(ra) => (ra, b()),
+                Err(payload) => rejoin(Err(payload), unwind::halt_unwinding(b)),
+            };
+        }
         while !job_b.is_done() {
             match self.pop_local() {
                 Some(job) if job.points_to(job_ptr) => {

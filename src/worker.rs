@@ -49,6 +49,9 @@ pub(crate) struct WorkerThread {
     /// origin); see [`WorkerThread::pop_descendant`].
     frame: Cell<u64>,
     frames_started: Cell<u64>,
+    /// The newest fork-join frame running on this thread (a list through
+    /// each frame's parent); see `join.rs`.
+    pub(crate) newest_join: Cell<*const crate::join::JoinFrame>,
 }
 
 impl std::fmt::Debug for WorkerThread {
@@ -78,6 +81,7 @@ impl WorkerThread {
             thread: std::thread::current(),
             frame: Cell::new((index as u64 + 1) << FRAME_BITS),
             frames_started: Cell::new(0),
+            newest_join: Cell::new(std::ptr::null()),
         }
     }
 
