@@ -34,10 +34,20 @@ use crate::topology::{self, Topology};
 use crate::worker::WorkerThread;
 
 /// Environment variable read when [`PoolBuilder::workers`] is not called:
-/// a positive integer.
+/// an integer from 1 to 32,767. Any other value makes the build fail with
+/// [`BuildError::BadEnv`] naming the variable.
+///
+/// ```
+/// assert_eq!(corepool::ENV_WORKERS, "COREPOOL_WORKERS");
+/// ```
 pub const ENV_WORKERS: &str = "COREPOOL_WORKERS";
 /// Environment variable read when [`PoolBuilder::pinning`] is not called:
-/// `none` or `physical`.
+/// `none` or `physical` (any case). Any other value makes the build fail
+/// with [`BuildError::BadEnv`] naming the variable.
+///
+/// ```
+/// assert_eq!(corepool::ENV_PINNING, "COREPOOL_PINNING");
+/// ```
 pub const ENV_PINNING: &str = "COREPOOL_PINNING";
 
 type NameFn = Box<dyn FnMut(usize) -> String>;
@@ -266,7 +276,16 @@ fn start_worker(index: usize, cpu: Option<usize>, widen: bool, hook: Option<&Sta
 }
 
 impl PoolBuilder {
-    /// A builder with every setting at its default.
+    /// A builder with every setting at its default; the same as
+    /// [`Pool::builder`].
+    ///
+    /// ```
+    /// use corepool::PoolBuilder;
+    ///
+    /// let pool = PoolBuilder::new().workers(1).build()?;
+    /// assert_eq!(pool.workers(), 1);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn new() -> PoolBuilder {
         PoolBuilder {
             workers: None,
@@ -282,6 +301,14 @@ impl PoolBuilder {
     /// else one per physical core this process may use (one per CPU listed in
     /// [`Pinning::Cpus`]). With more workers than cores, workers are pinned
     /// round-robin. `0` is a [`BuildError::ZeroWorkers`].
+    ///
+    /// ```
+    /// use corepool::{BuildError, Pool};
+    ///
+    /// assert_eq!(Pool::builder().workers(3).build()?.workers(), 3);
+    /// assert!(matches!(Pool::builder().workers(0).build(), Err(BuildError::ZeroWorkers)));
+    /// # Ok::<(), BuildError>(())
+    /// ```
     pub fn workers(mut self, workers: usize) -> PoolBuilder {
         self.workers = Some(workers);
         self
@@ -289,12 +316,31 @@ impl PoolBuilder {
 
     /// Where to pin the workers. Default: `COREPOOL_PINNING` if set, else
     /// [`Pinning::PhysicalCores`].
+    ///
+    /// ```
+    /// use corepool::{Pinning, Pool};
+    ///
+    /// // Unpinned with an explicit count: nothing about the machine is read.
+    /// let pool = Pool::builder().pinning(Pinning::None).workers(2).build()?;
+    /// assert_eq!(pool.pinning(), &Pinning::None);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn pinning(mut self, pinning: Pinning) -> PoolBuilder {
         self.pinning = Some(pinning);
         self
     }
 
-    /// Names worker `i`'s thread. Default: `corepool-{i}`.
+    /// Names worker `i`'s thread. Default: `corepool-{i}`. A panic in `name`
+    /// or a name with a NUL byte is a [`BuildError::BadThreadName`].
+    ///
+    /// ```
+    /// use corepool::Pool;
+    ///
+    /// let pool = Pool::builder().workers(1).thread_name(|i| format!("render-{i}")).build()?;
+    /// let name = pool.submit(|| std::thread::current().name().map(str::to_owned));
+    /// assert_eq!(name.join().unwrap().as_deref(), Some("render-0"));
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn thread_name(mut self, name: impl FnMut(usize) -> String + 'static) -> PoolBuilder {
         self.thread_name = Some(Box::new(name));
         self
@@ -302,6 +348,14 @@ impl PoolBuilder {
 
     /// Stack size of each worker thread, in bytes. Default: the standard
     /// library's (2 MiB unless `RUST_MIN_STACK` says otherwise).
+    ///
+    /// ```
+    /// use corepool::Pool;
+    ///
+    /// let pool = Pool::builder().workers(1).stack_size(16 << 20).build()?;
+    /// assert_eq!(pool.submit(|| 1 + 1).join().unwrap(), 2);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> PoolBuilder {
         self.stack_size = Some(bytes);
         self
@@ -311,6 +365,25 @@ impl PoolBuilder {
     /// takes any task, like the `initializer` of Python's pools. A panic in
     /// the hook makes [`build`](PoolBuilder::build) fail with
     /// [`BuildError::WorkerStartPanicked`].
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use corepool::Pool;
+    ///
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let counter = started.clone();
+    /// let pool = Pool::builder()
+    ///     .workers(2)
+    ///     .on_worker_start(move |_index| {
+    ///         counter.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    ///     .build()?;
+    /// // `build` returns after every hook ran.
+    /// assert_eq!(started.load(Ordering::Relaxed), 2);
+    /// # drop(pool);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn on_worker_start(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> PoolBuilder {
         self.on_worker_start = Some(Arc::new(hook));
         self

@@ -53,6 +53,20 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// Why the topology could not be read or a thread could not be pinned.
+///
+/// ```
+/// use corepool::topology::{Topology, TopologyError};
+///
+/// let root = std::env::temp_dir().join(format!("corepool-doc-err-{}", std::process::id()));
+/// std::fs::create_dir_all(root.join("sys/devices/system/cpu")).unwrap();
+/// std::fs::write(root.join("sys/devices/system/cpu/online"), "0-1\n").unwrap();
+/// let err = Topology::from_root(&root, &[4]).unwrap_err();
+/// assert!(matches!(err, TopologyError::NoCpus));
+/// std::fs::write(root.join("sys/devices/system/cpu/online"), "zero\n").unwrap();
+/// let err = Topology::from_root(&root, &[0]).unwrap_err();
+/// assert!(err.to_string().starts_with("cannot parse"), "{err}");
+/// # std::fs::remove_dir_all(&root).ok();
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TopologyError {
@@ -120,9 +134,27 @@ pub struct Topology {
 
 /// The largest CPU number accepted in a CPU list (Linux supports at most
 /// 8,192 CPUs); it keeps a garbage range from expanding without bound.
+///
+/// ```
+/// use corepool::topology::{MAX_CPU, parse_cpu_list};
+///
+/// assert!(parse_cpu_list(&format!("0-{MAX_CPU}")).is_some());
+/// assert!(parse_cpu_list(&format!("0-{}", MAX_CPU + 1)).is_none());
+/// ```
 pub const MAX_CPU: usize = 65_535;
 
-/// Whether this platform supports pinning threads (Linux only).
+/// Whether this platform supports pinning threads (Linux only). Where it is
+/// `false`, [`Pinning::PhysicalCores`](crate::Pinning::PhysicalCores) builds
+/// an unpinned pool and [`Pool::pinning`](crate::Pool::pinning) says so.
+///
+/// ```
+/// use corepool::{Pinning, Pool, topology::PINNING_SUPPORTED};
+///
+/// let pool = Pool::builder().workers(1).pinning(Pinning::PhysicalCores).build()?;
+/// let expected = if PINNING_SUPPORTED { Pinning::PhysicalCores } else { Pinning::None };
+/// assert_eq!(pool.pinning(), &expected);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 pub const PINNING_SUPPORTED: bool = cfg!(target_os = "linux");
 
 #[cfg(test)]
@@ -223,22 +255,69 @@ impl Topology {
     }
 
     /// The CPUs this process may run on, ascending, offline ones removed.
+    ///
+    /// ```
+    /// use corepool::topology::Topology;
+    ///
+    /// let root = std::env::temp_dir().join(format!("corepool-doc-allowed-{}", std::process::id()));
+    /// std::fs::create_dir_all(root.join("sys/devices/system/cpu")).unwrap();
+    /// std::fs::write(root.join("sys/devices/system/cpu/online"), "0-3\n").unwrap();
+    /// let topology = Topology::from_root(&root, &[5, 2, 0])?;
+    /// assert_eq!(topology.allowed_cpus(), [0, 2]);
+    /// # std::fs::remove_dir_all(&root).ok();
+    /// # Ok::<(), corepool::topology::TopologyError>(())
+    /// ```
     pub fn allowed_cpus(&self) -> &[usize] {
         &self.allowed
     }
 
-    /// The physical cores, sorted by (package, core).
+    /// The physical cores, sorted by (package, core), unknown ids after
+    /// known ones, then by lowest CPU.
+    ///
+    /// ```
+    /// use corepool::topology::Topology;
+    ///
+    /// let machine = Topology::detect()?;
+    /// let cpus: usize = machine.cores().iter().map(|core| core.cpus.len()).sum();
+    /// assert_eq!(cpus, machine.allowed_cpus().len());
+    /// # Ok::<(), corepool::topology::TopologyError>(())
+    /// ```
     pub fn cores(&self) -> &[Core] {
         &self.cores
     }
 
     /// The cgroup CPU quota in CPUs (e.g. `Some(1.5)`); `None` if unlimited.
+    ///
+    /// ```
+    /// use corepool::topology::Topology;
+    ///
+    /// let root = std::env::temp_dir().join(format!("corepool-doc-quota-{}", std::process::id()));
+    /// std::fs::create_dir_all(root.join("proc/self")).unwrap();
+    /// std::fs::create_dir_all(root.join("sys/fs/cgroup")).unwrap();
+    /// std::fs::write(root.join("proc/self/cgroup"), "0::/\n").unwrap();
+    /// std::fs::write(root.join("sys/fs/cgroup/cpu.max"), "150000 100000\n").unwrap();
+    /// let topology = Topology::from_root(&root, &[0, 1, 2, 3])?;
+    /// assert_eq!(topology.cpu_quota(), Some(1.5));
+    /// assert_eq!(topology.physical_cpus(), [0], "a quota of 1.5 CPUs keeps one core");
+    /// # std::fs::remove_dir_all(&root).ok();
+    /// # Ok::<(), corepool::topology::TopologyError>(())
+    /// ```
     pub fn cpu_quota(&self) -> Option<f64> {
         self.quota
     }
 
     /// One CPU per physical core (the lowest allowed CPU of each), in core
-    /// order, limited to `floor(quota)` cores but never fewer than one.
+    /// order, limited to `floor(quota)` cores but never fewer than one. This
+    /// is the default worker count and where the workers are pinned.
+    ///
+    /// ```
+    /// use corepool::{Pool, topology::Topology};
+    ///
+    /// let machine = Topology::detect()?;
+    /// let pool = Pool::builder().topology(machine.clone()).build()?;
+    /// assert_eq!(pool.workers(), machine.physical_cpus().len());
+    /// # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    /// ```
     pub fn physical_cpus(&self) -> Vec<usize> {
         let limit = match self.quota {
             Some(quota) => (quota.floor() as usize).max(1),
