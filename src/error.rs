@@ -21,7 +21,7 @@ use crate::topology::TopologyError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
-    /// `workers(0)`, or `COREPOOL_WORKERS=0`.
+    /// `workers(0)`. (`COREPOOL_WORKERS=0` is a [`BadEnv`](Self::BadEnv).)
     #[error("a pool needs at least one worker, 0 were asked for")]
     ZeroWorkers,
     /// `Pinning::Cpus(vec![])`.
@@ -41,7 +41,22 @@ pub enum BuildError {
         /// The CPUs the process may use.
         allowed: Vec<usize>,
     },
-    /// An environment override held a value that cannot be used.
+    /// An environment override held a value that cannot be used; the
+    /// message names the variable.
+    ///
+    /// ```
+    /// use corepool::BuildError;
+    ///
+    /// let err = BuildError::BadEnv {
+    ///     var: corepool::ENV_WORKERS,
+    ///     value: "100000".into(),
+    ///     reason: "expected an integer from 1 to 32767",
+    /// };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     r#"environment variable COREPOOL_WORKERS="100000" is invalid: expected an integer from 1 to 32767"#
+    /// );
+    /// ```
     #[error("environment variable {var}={value:?} is invalid: {reason}")]
     BadEnv {
         /// The variable's name, e.g. `COREPOOL_WORKERS`.
@@ -54,7 +69,9 @@ pub enum BuildError {
     /// Reading the machine's topology or applying an affinity mask failed.
     #[error(transparent)]
     Topology(#[from] TopologyError),
-    /// More workers than a pool supports.
+    /// More workers than a pool supports, asked with
+    /// [`workers`](crate::PoolBuilder::workers). (Too large a
+    /// `COREPOOL_WORKERS` is a [`BadEnv`](Self::BadEnv) naming the variable.)
     #[error("{asked} workers were asked for; a pool supports at most {max}")]
     TooManyWorkers {
         /// The count asked for.
