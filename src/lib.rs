@@ -46,6 +46,8 @@ mod error;
 mod join;
 mod map;
 mod pool;
+#[cfg(all(unix, feature = "process"))]
+pub mod process;
 mod registry;
 mod scope;
 mod sleep;
