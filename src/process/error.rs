@@ -9,7 +9,7 @@ use crate::BuildError;
 /// names the task (its id and the function's signature) and says what
 /// happened; callers branch with the `is_*` predicates.
 ///
-/// ```no_run
+/// ```
 /// use corepool::process::{self, ProcessPool};
 ///
 /// fn crash(_: ()) -> u32 {
@@ -153,7 +153,7 @@ impl ProcessError {
 
     /// The task's id: its pool numbers tasks from 0 in submission order.
     ///
-    /// ```no_run
+    /// ```
     /// # fn f(_: ()) {} corepool::process::init();
     /// let pool = corepool::process::ProcessPool::new().unwrap();
     /// let task = pool.submit(f, ());
@@ -165,7 +165,7 @@ impl ProcessError {
 
     /// The task function's signature, such as `fn(u64) -> u64`.
     ///
-    /// ```no_run
+    /// ```
     /// # fn f(_: ()) -> u8 { panic!() } corepool::process::init();
     /// let pool = corepool::process::ProcessPool::new().unwrap();
     /// assert_eq!(pool.submit(f, ()).join().unwrap_err().signature(), "fn(()) -> u8");

@@ -122,9 +122,14 @@ fn marker() -> Option<(i32, u32)> {
 /// the process.
 ///
 /// ```
+/// fn increment(x: u32) -> u32 {
+///     x + 1
+/// }
+///
 /// fn main() {
-///     corepool::process::init();
-///     // ... the program, which may build a ProcessPool
+///     corepool::process::init(); // first: a worker never gets past this line
+///     let pool = corepool::process::ProcessPool::builder().workers(1).build().unwrap();
+///     assert_eq!(pool.submit(increment, 1).join().unwrap(), 2);
 /// }
 /// ```
 pub fn init() {
