@@ -7,12 +7,18 @@
 //! only the worker process running the task dies, the pool starts another,
 //! and the summary lists what happened to each input.
 //!
-//! usage: `cargo run --release --features process --example process_crash -- [TASKS] [--every N]`
+//! `--measure` then times, on one worker: a tiny task's round trip (submit
+//! and join), how long after a crash the next task's result is back (the
+//! worker's replacement included), and how late a hung task's timeout ends
+//! it.
+//!
+//! usage: `cargo run --release --features process --example process_crash -- [TASKS] [--every N] [--measure]`
 
 #[path = "common/mod.rs"]
 mod common;
 
 use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use common::{Args, secs, timed};
 use corepool::process::{self, ProcessPool};
@@ -46,9 +52,97 @@ fn digit_sum((n, every): (u64, u64)) -> u64 {
     sum
 }
 
+fn noop(x: u64) -> u64 {
+    x
+}
+
+fn crash(_: u64) -> u64 {
+    std::process::abort()
+}
+
+fn hang(_: u64) -> u64 {
+    loop {
+        std::thread::park();
+    }
+}
+
+/// The median and the largest of `samples`, for printing.
+fn median_max(mut samples: Vec<Duration>) -> (Duration, Duration) {
+    samples.sort_unstable();
+    (samples[samples.len() / 2], samples[samples.len() - 1])
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+/// Round trip, crash replacement and timeout lateness, on one worker.
+fn measure() {
+    let pool = match ProcessPool::builder().workers(1).build() {
+        Ok(pool) => pool,
+        Err(err) => {
+            eprintln!("error: cannot start the process pool: {err}");
+            std::process::exit(1);
+        }
+    };
+    let round = |x| {
+        let start = Instant::now();
+        let _ = pool.submit(noop, x).join();
+        start.elapsed()
+    };
+    for x in 0..1000 {
+        round(x);
+    }
+    let trips: Vec<Duration> = (0..20_000).map(round).collect();
+    let (median, max) = median_max(trips);
+    println!(
+        "round trip of a tiny task (submit + join), 20,000 runs: median {}, max {}",
+        us(median),
+        us(max)
+    );
+
+    let replaced: Vec<Duration> = (0..50)
+        .map(|_| {
+            let _ = pool.submit(crash, 0).join();
+            round(1)
+        })
+        .collect();
+    let (median, max) = median_max(replaced);
+    println!(
+        "after a crash, the next task's result back in (worker replaced), 50 crashes: median {}, max {}",
+        us(median),
+        us(max)
+    );
+
+    let timeout = Duration::from_millis(20);
+    let late: Vec<Duration> = (0..20)
+        .map(|_| {
+            let task = pool.submit_timeout(hang, 0, timeout);
+            // The timeout counts from the moment the task is sent.
+            while !task.is_running() {
+                std::thread::yield_now();
+            }
+            let start = Instant::now();
+            let _ = task.join();
+            start.elapsed().saturating_sub(timeout)
+        })
+        .collect();
+    let (median, max) = median_max(late);
+    println!(
+        "a hung task's error back after its 20 ms timeout, 20 runs: median {} late, max {} late",
+        us(median),
+        us(max)
+    );
+}
+
 fn main() {
     process::init();
     let mut args = Args::parse(USAGE);
+    if args.flag("--measure") {
+        args.finish();
+        measure();
+        return;
+    }
     let every: u64 = args.option("--every", 10);
     let tasks: u64 = args.next_or("TASKS", 200);
     args.check(every >= 1, "--every must be at least 1");

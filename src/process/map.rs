@@ -439,7 +439,12 @@ where
             failed |= tasks[index].failed();
         }
     }
-    // Tasks that ended meanwhile count too.
+    // Tasks that ended meanwhile count too; the others forget this queue,
+    // so that waiting again and again on a long task does not pile up
+    // watchers.
+    for task in tasks {
+        task.unwatch(&queue);
+    }
     while let Some(index) = queue.pop(Some(Instant::now())) {
         done[index] = true;
     }

@@ -437,11 +437,15 @@ fn run(
     job.with_arg(&mut |arg| frame = wire::call_frame(job.id(), job.function(), arg));
     let mut p = process.take().expect("started above");
     if wire::send_all(&p.stream, &frame).is_err() {
-        // The process died while idle: the task never reached it. Reap it
-        // and send the task to a new one, once.
+        // The process died while idle (the task never reached it), or a
+        // `cancel` killed it just now. Reap it; send the task to a new
+        // process, once, unless it was cancelled meanwhile.
         ctl.forget_pid();
         let _ = p.child.kill();
         let _ = p.child.wait();
+        if job.is_done() {
+            return true;
+        }
         match shared.spawn(index) {
             Ok(new) => p = new,
             Err(reason) => {
@@ -486,8 +490,10 @@ fn run(
         Err(ReadError::Timeout) => {
             ctl.forget_pid();
             let _ = p.child.kill();
-            let _ = p.child.wait();
+            // The task's fate is settled: report it before waiting for the
+            // kernel to tear the process down.
             job.fail(ErrorKind::Timeout(timeout.unwrap_or_default()));
+            let _ = p.child.wait();
         }
         Err(ReadError::Closed) => {
             ctl.forget_pid();

@@ -149,6 +149,8 @@ pub(crate) trait Job: Send + Sync {
     fn fail(&self, kind: ErrorKind);
     /// Cancels the task if it is queued; true if it was.
     fn cancel_queued(&self) -> bool;
+    /// Whether the task has ended.
+    fn is_done(&self) -> bool;
     /// Cancels the task if it has not ended, killing its process if it runs.
     fn cancel(&self) -> bool;
 }
@@ -297,6 +299,10 @@ impl<R: DeserializeOwned + Send> Job for Slot<R> {
 
     fn cancel_queued(&self) -> bool {
         Slot::cancel_queued(self)
+    }
+
+    fn is_done(&self) -> bool {
+        matches!(lock(&self.state).phase, Phase::Done(_))
     }
 
     fn cancel(&self) -> bool {
@@ -518,6 +524,13 @@ impl<R: DeserializeOwned + Send + 'static> ProcessTask<R> {
         } else {
             state.watchers.push((queue.clone(), index));
         }
+    }
+
+    /// Stops telling `queue` (a `wait` that returned).
+    pub(crate) fn unwatch(&self, queue: &Arc<ReadyQueue>) {
+        lock(&self.slot.state)
+            .watchers
+            .retain(|(q, _)| !Arc::ptr_eq(q, queue));
     }
 
     /// Whether the task ended with an error other than a cancellation.

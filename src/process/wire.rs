@@ -16,7 +16,7 @@
 use std::io::{self, Read};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::call::{FnRef, Status};
 
@@ -216,17 +216,13 @@ fn wait_readable(stream: &UnixStream, deadline: Instant) -> Result<(), ReadError
         if now >= deadline {
             return Err(ReadError::Timeout);
         }
-        // Round up, so the wait never ends just before the deadline and
-        // turns into a series of zero-length polls.
         let left = deadline - now;
-        let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
         let mut fd = libc::pollfd {
             fd: stream.as_raw_fd(),
             events: libc::POLLIN,
             revents: 0,
         };
-        // SAFETY: `fd` is one valid `pollfd` that lives for the call.
-        let n = unsafe { libc::poll(&mut fd, 1, ms) };
+        let n = poll_for(&mut fd, left);
         if n > 0 {
             return Ok(());
         }
@@ -239,11 +235,35 @@ fn wait_readable(stream: &UnixStream, deadline: Instant) -> Result<(), ReadError
     }
 }
 
+/// `poll(2)` on one descriptor for at most `left`: `ppoll` with the exact
+/// time on Linux, else `poll` with the time rounded up to a millisecond.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn poll_for(fd: &mut libc::pollfd, left: Duration) -> libc::c_int {
+    let secs = left.as_secs().min(i32::MAX as u64);
+    let time = libc::timespec {
+        tv_sec: secs as libc::time_t,
+        tv_nsec: left.subsec_nanos() as _,
+    };
+    // SAFETY: `fd` is one valid `pollfd` and `time` a valid `timespec`, both
+    // living for the call; a null signal mask leaves the mask unchanged.
+    unsafe { libc::ppoll(fd, 1, &time, std::ptr::null()) }
+}
+
+/// `poll(2)` on one descriptor for at most `left`: `ppoll` with the exact
+/// time on Linux, else `poll` with the time rounded up to a millisecond.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn poll_for(fd: &mut libc::pollfd, left: Duration) -> libc::c_int {
+    // Round up, so the wait never ends just before the deadline and turns
+    // into a series of zero-length polls.
+    let ms = left.as_micros().div_ceil(1000).min(i32::MAX as u128) as libc::c_int;
+    // SAFETY: `fd` is one valid `pollfd` that lives for the call.
+    unsafe { libc::poll(fd, 1, ms) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Write;
-    use std::time::Duration;
 
     #[test]
     fn a_frame_round_trips_and_a_silent_peer_times_out() {
