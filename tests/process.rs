@@ -611,6 +611,10 @@ fn main() {
         }
     }
     println!("{passed} passed, {failed} failed");
+    if passed + failed == 0 {
+        eprintln!("no test matches {filter:?}");
+        std::process::exit(1);
+    }
     if failed > 0 {
         std::process::exit(1);
     }

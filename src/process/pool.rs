@@ -215,8 +215,10 @@ impl ProcessPoolBuilder {
                 queue: VecDeque::new(),
                 closed: false,
                 running: vec![None; n],
+                live: 0,
             }),
             work: Condvar::new(),
+            exited: Condvar::new(),
             next_id: AtomicU64::new(0),
             workers: (0..n).map(|_| Arc::new(WorkerCtl::default())).collect(),
             threads: Mutex::new(Vec::new()),
@@ -234,7 +236,10 @@ impl ProcessPoolBuilder {
                 .name(format!("corepool-process-{index}"))
                 .spawn(move || supervise(&shared, index, report));
             match spawned {
-                Ok(thread) => lock(&pool.owner.shared.threads).push(thread),
+                Ok(thread) => {
+                    lock(&pool.owner.shared.state).live += 1;
+                    lock(&pool.owner.shared.threads).push(thread);
+                }
                 Err(err) => {
                     failure = Some(ProcessBuildError::Worker {
                         index,
@@ -324,6 +329,8 @@ struct State {
     closed: bool,
     /// The task each supervisor is running, for `terminate`.
     running: Vec<Option<Arc<dyn Job>>>,
+    /// Supervisor threads that have not exited yet.
+    live: usize,
 }
 
 /// What the pool's handles and its supervisors share.
@@ -333,6 +340,8 @@ struct Shared {
     state: Mutex<State>,
     /// Supervisors sleep here for work; `submit` and `shutdown` wake them.
     work: Condvar,
+    /// `shutdown` callers sleep here until `live` is 0.
+    exited: Condvar,
     next_id: AtomicU64,
     workers: Vec<Arc<WorkerCtl>>,
     threads: Mutex<Vec<JoinHandle<()>>>,
@@ -407,6 +416,8 @@ fn supervise(shared: &Shared, index: usize, report: mpsc::Sender<(usize, Result<
         ctl.forget_pid();
         p.retire();
     }
+    lock(&shared.state).live -= 1;
+    shared.exited.notify_all();
 }
 
 /// Runs `job` on worker `index`'s process; false if it did not run (it was
@@ -539,6 +550,11 @@ fn close(shared: &Shared, cancel: bool) -> usize {
     let threads = std::mem::take(&mut *lock(&shared.threads));
     for thread in threads {
         let _ = thread.join();
+    }
+    // Another caller may have taken the threads to join: wait for them too.
+    let mut state = lock(&shared.state);
+    while state.live > 0 {
+        state = shared.exited.wait(state).unwrap_or_else(|e| e.into_inner());
     }
     count
 }
