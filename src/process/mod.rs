@@ -68,6 +68,15 @@
 //!    worker is killed if its parent dies (`PR_SET_PDEATHSIG`), and each is
 //!    pinned to one physical core unless `Pinning::None` is asked.
 //!
+//! # In tests
+//!
+//! A worker re-executes the test binary, so the binary needs a `main` that
+//! calls [`init`] first: declare the test with `harness = false` in
+//! `Cargo.toml` and write a small `main` that runs the test functions (this
+//! crate's `tests/process.rs` does). Under libtest's own `main`, a worker
+//! would run the tests again instead of serving, and building the pool
+//! fails with [`ProcessBuildError::InitNotCalled`] in the worker.
+//!
 //! A crash is blamed on the task the worker was running. A worker that dies
 //! while idle is noticed when the next task is sent to it; that task is
 //! sent to a fresh worker instead.
