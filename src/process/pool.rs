@@ -824,6 +824,9 @@ impl ProcessPool {
 
     /// Refuses new tasks, waits for every queued and running task, then
     /// ends the worker processes. Harmless twice; any clone may call it.
+    /// A task that never returns and has no timeout keeps it waiting (as it
+    /// keeps the drop of the last clone waiting); [`terminate`](Self::terminate)
+    /// kills such tasks.
     ///
     /// ```
     /// # fn main() {
