@@ -51,6 +51,8 @@ mod job;
 mod join;
 mod map;
 mod pool;
+#[cfg(all(unix, feature = "process"))]
+pub mod process;
 mod registry;
 mod scope;
 mod sleep;
