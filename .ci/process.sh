@@ -12,8 +12,8 @@ export RUST_BACKTRACE=0
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "cargo clippy --all-targets --all-features -- -D warnings"
-cargo clippy --all-targets --all-features -- -D warnings
+step "cargo clippy --all-targets --features process -- -D warnings"
+cargo clippy --all-targets --features process -- -D warnings
 
 step "process pool tests (debug)"
 cargo test --features process --test process
