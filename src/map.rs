@@ -32,7 +32,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::completion::{NextReady, ReadyQueue};
+use crate::completion::{NextReady, ReadyQueue, Timeout};
 use crate::pool::{Pool, submit_cell};
 use crate::scope::{Scope, ScopeLatch};
 use crate::task::Handle;
@@ -209,6 +209,127 @@ where
             }
         }
     }
+
+    /// Gives the whole iteration a deadline of `timeout` from now, like
+    /// `Executor.map(..., timeout=...)`: it yields `Ok(value)` as before and,
+    /// if the deadline passes while it waits for a chunk, one
+    /// `Err(Timeout)` and then nothing; the chunks not started are
+    /// cancelled when it is dropped.
+    ///
+    /// ```
+    /// use corepool::{Pool, Timeout};
+    /// use std::time::Duration;
+    ///
+    /// let pool = Pool::builder().workers(1).build()?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let rx = std::sync::Mutex::new(rx);
+    /// let mut out = pool
+    ///     .map(0..3u32, move |i| if i == 1 { rx.lock().unwrap().recv().unwrap(); i } else { i })
+    ///     .chunk_size(1)
+    ///     .within(Duration::from_millis(20));
+    /// assert_eq!(out.next().unwrap().unwrap(), 0);
+    /// assert!(matches!(out.next().unwrap(), Err(Timeout { .. })));
+    /// assert!(out.next().is_none());
+    /// tx.send(()).unwrap();
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn within(self, timeout: Duration) -> MapWithin<'a, I, F, T> {
+        MapWithin {
+            deadline: Instant::now().checked_add(timeout),
+            map: self,
+            timed_out: false,
+        }
+    }
+
+    /// The next value, or `Err` when `deadline` passes first.
+    fn next_until(&mut self, deadline: Option<Instant>) -> Option<Result<T, Timeout>> {
+        loop {
+            if let Some(value) = self.current.next() {
+                return Some(Ok(value));
+            }
+            if let Some(payload) = self.panic.take() {
+                panic::resume_unwind(payload);
+            }
+            self.fill();
+            let (_, front) = self.in_flight.front()?;
+            if deadline.is_none() {
+                // With a deadline the consumer stays free to notice it.
+                help_with_chunks(front, self.in_flight.iter().rev().map(|(_, h)| h));
+            }
+            if !front.wait_until(deadline) {
+                return Some(Err(Timeout {
+                    unfinished: self.in_flight_items,
+                }));
+            }
+            let (len, handle) = self.in_flight.pop_front()?;
+            self.in_flight_items -= len;
+            let out = collect_chunk(handle);
+            self.feeder.learn(out.values.len().max(1), out.elapsed);
+            self.fill();
+            self.current = out.values.into_iter();
+            self.panic = out.panic;
+        }
+    }
+}
+
+/// On a thread that is not a pool worker (the usual consumer of a map), runs
+/// chunks here instead of sleeping while `front` is not done: `front` itself
+/// if no worker took it yet, else the newest chunk nobody started. So a map
+/// never loses to the sequential loop for want of a free worker. A worker
+/// consumer needs none of this: its wait already runs the chunks it waits
+/// for (`WorkerThread::wait_for`). Not used under a deadline (`within`),
+/// where the consumer must stay free to notice it.
+fn help_with_chunks<'h, 'a: 'h, T: Send + 'a>(
+    front: &'h Handle<'a, ChunkOut<T>>,
+    others: impl Iterator<Item = &'h Handle<'a, ChunkOut<T>>> + Clone,
+) {
+    if WorkerThread::current().is_some() {
+        return;
+    }
+    while !front.is_finished() {
+        if front.run_here() {
+            return;
+        }
+        if !others.clone().any(|h| h.run_here()) {
+            return;
+        }
+    }
+}
+
+/// [`Map`] with a deadline; see [`Map::within`].
+#[must_use = "iterators are lazy"]
+pub struct MapWithin<'a, I: Iterator, F, T> {
+    map: Map<'a, I, F, T>,
+    deadline: Option<Instant>,
+    timed_out: bool,
+}
+
+impl<'a, I, F, T> Iterator for MapWithin<'a, I, F, T>
+where
+    I: Iterator,
+    I::Item: Send + 'a,
+    F: Fn(I::Item) -> T + Send + Sync + 'a,
+    T: Send + 'a,
+{
+    type Item = Result<T, Timeout>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.timed_out {
+            return None;
+        }
+        let item = self.map.next_until(self.deadline);
+        self.timed_out = matches!(item, Some(Err(_)));
+        item
+    }
+}
+
+impl<I: Iterator, F, T> fmt::Debug for MapWithin<'_, I, F, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MapWithin")
+            .field("map", &self.map)
+            .field("timed_out", &self.timed_out)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a, I, F, T> Iterator for Map<'a, I, F, T>
@@ -221,22 +342,8 @@ where
     type Item = T;
 
     fn next(&mut self) -> Option<T> {
-        loop {
-            if let Some(value) = self.current.next() {
-                return Some(value);
-            }
-            if let Some(payload) = self.panic.take() {
-                panic::resume_unwind(payload);
-            }
-            self.fill();
-            let (len, handle) = self.in_flight.pop_front()?;
-            self.in_flight_items -= len;
-            let out = collect_chunk(handle);
-            self.feeder.learn(out.values.len().max(1), out.elapsed);
-            self.fill();
-            self.current = out.values.into_iter();
-            self.panic = out.panic;
-        }
+        self.next_until(None)
+            .map(|r| r.unwrap_or_else(|_| unreachable!("no deadline, no timeout")))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -369,6 +476,13 @@ where
             let id = loop {
                 if let Some(id) = self.ready.pop() {
                     break id;
+                }
+                // Off the pool, run an unstarted chunk here rather than sleep
+                // (see `help_with_chunks`).
+                if WorkerThread::current().is_none()
+                    && self.in_flight.values().any(|(_, handle)| handle.run_here())
+                {
+                    continue;
                 }
                 let in_flight = &self.in_flight;
                 let claim = |worker: &WorkerThread| {

@@ -669,6 +669,18 @@ impl<'a, T: Send + 'a> Handle<'a, T> {
         }
     }
 
+    /// Runs the task on this thread, whatever thread it is, if it has not
+    /// started yet; for owners that would otherwise sleep waiting for it
+    /// (the consumer of a map). Returns whether it did.
+    pub(crate) fn run_here(&self) -> bool {
+        if self.header().stage() == Stage::Scheduled {
+            self.cell.run_inline();
+            true
+        } else {
+            false
+        }
+    }
+
     pub(crate) fn join(self) -> Result<T, TaskError> {
         self.wait_until(None);
         // SAFETY: `wait_until(None)` returns only once the stage is terminal,

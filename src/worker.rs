@@ -274,13 +274,20 @@ impl WorkerThread {
         None
     }
 
-    /// One pass: a batch from the injector, then a batch stolen from another
-    /// worker, starting at a random victim.
+    /// One pass: one task from the injector, then a batch stolen from
+    /// another worker, starting at a random victim.
+    ///
+    /// The injector is taken from one task at a time, so that tasks submitted
+    /// from outside start in submission order whatever the number of workers
+    /// (a batch moved into one worker's LIFO deque would start as 0, 12, 1,
+    /// 13, … on two workers), and the last long task of a batch is never
+    /// queued behind others on a busy worker. A single steal costs one
+    /// compare-exchange, as a batch does.
     fn steal_shared(&self) -> Option<JobRef> {
         let registry = &*self.registry;
         loop {
             let mut retry = false;
-            match registry.injector.steal_batch_and_pop(&self.deque) {
+            match registry.injector.steal() {
                 Steal::Success(job) => return Some(job),
                 Steal::Retry => retry = true,
                 Steal::Empty => {}

@@ -156,3 +156,52 @@ fn map_inside_a_task_does_not_deadlock_with_one_worker() {
         assert_eq!(total.join().unwrap(), 124_750);
     });
 }
+
+/// The consumer runs chunks itself when no worker takes them: a map completes
+/// even while the pool's only worker is blocked.
+#[test]
+fn the_consumer_runs_chunks_while_every_worker_is_busy() {
+    common::watchdog(60, || {
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let gate = common::Gate::new();
+        let (busy_tx, busy) = std::sync::mpsc::channel();
+        let g = gate.clone();
+        let blocker = pool.submit(move || {
+            busy_tx.send(()).unwrap();
+            g.wait();
+        });
+        busy.recv().unwrap();
+        let out: Vec<u64> = pool.map(0..1000u64, |x| x * 2).collect();
+        assert_eq!(out, (0..1000u64).map(|x| x * 2).collect::<Vec<_>>());
+        let mut unordered: Vec<u64> = pool.map_unordered(0..100u64, |x| x + 1).collect();
+        unordered.sort_unstable();
+        assert_eq!(unordered, (1..=100u64).collect::<Vec<_>>());
+        gate.open();
+        blocker.join().unwrap();
+    });
+}
+
+/// `within`: values before the deadline, then one timeout, then nothing.
+#[test]
+fn a_map_with_a_deadline_reports_the_timeout_once() {
+    common::watchdog(60, || {
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let gate = common::Gate::new();
+        let g = gate.clone();
+        let mut out = pool
+            .map(0..4u32, move |i| {
+                if i == 2 {
+                    g.wait();
+                }
+                i
+            })
+            .chunk_size(1)
+            .window(1)
+            .within(std::time::Duration::from_millis(50));
+        assert_eq!(out.next().unwrap().unwrap(), 0);
+        assert_eq!(out.next().unwrap().unwrap(), 1);
+        assert!(out.next().unwrap().is_err());
+        assert!(out.next().is_none());
+        gate.open();
+    });
+}
