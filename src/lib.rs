@@ -73,7 +73,7 @@ pub use completion::{
 pub use error::{BuildError, TaskError};
 pub use global::{default_pool, join, scope, set_default_pool, spawn};
 pub use group::{GroupError, TaskGroup};
-pub use map::{MAX_CHUNK, Map, MapUnordered, MapWithin, TARGET_CHUNK_TIME};
+pub use map::{MAX_CHUNK, Map, MapUnordered, MapUnorderedWithin, MapWithin, TARGET_CHUNK_TIME};
 pub use pool::{Pinning, Pool, PoolStats, WorkerStats};
 pub use scope::{Scope, ScopedTask};
 pub use task::Task;

@@ -323,6 +323,42 @@ where
     }
 }
 
+/// [`MapUnordered`] with a deadline; see [`MapUnordered::within`].
+#[must_use = "iterators are lazy"]
+pub struct MapUnorderedWithin<'a, I: Iterator, F, T> {
+    map: MapUnordered<'a, I, F, T>,
+    deadline: Option<Instant>,
+    timed_out: bool,
+}
+
+impl<'a, I, F, T> Iterator for MapUnorderedWithin<'a, I, F, T>
+where
+    I: Iterator,
+    I::Item: Send + 'a,
+    F: Fn(I::Item) -> T + Send + Sync + 'a,
+    T: Send + 'a,
+{
+    type Item = Result<T, Timeout>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.timed_out {
+            return None;
+        }
+        let item = self.map.next_until(self.deadline);
+        self.timed_out = matches!(item, Some(Err(_)));
+        item
+    }
+}
+
+impl<I: Iterator, F, T> fmt::Debug for MapUnorderedWithin<'_, I, F, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MapUnorderedWithin")
+            .field("map", &self.map)
+            .field("timed_out", &self.timed_out)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<I: Iterator, F, T> fmt::Debug for MapWithin<'_, I, F, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MapWithin")
@@ -450,21 +486,32 @@ where
             }
         }
     }
-}
 
-impl<'a, I, F, T> Iterator for MapUnordered<'a, I, F, T>
-where
-    I: Iterator,
-    I::Item: Send + 'a,
-    F: Fn(I::Item) -> T + Send + Sync + 'a,
-    T: Send + 'a,
-{
-    type Item = T;
+    /// [`Map::within`] for completion order: values as chunks finish, then
+    /// one `Err(Timeout)` if the deadline passes first, then nothing.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = corepool::Pool::new()?;
+    /// let all: Result<Vec<u32>, _> =
+    ///     pool.map_unordered(0..10u32, |x| x + 1).within(Duration::from_secs(60)).collect();
+    /// assert_eq!(all.unwrap().len(), 10);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn within(self, timeout: Duration) -> MapUnorderedWithin<'a, I, F, T> {
+        MapUnorderedWithin {
+            deadline: Instant::now().checked_add(timeout),
+            map: self,
+            timed_out: false,
+        }
+    }
 
-    fn next(&mut self) -> Option<T> {
+    /// The next value, or `Err` when `deadline` passes first.
+    fn next_until(&mut self, deadline: Option<Instant>) -> Option<Result<T, Timeout>> {
         loop {
             if let Some(value) = self.current.next() {
-                return Some(value);
+                return Some(Ok(value));
             }
             if let Some(payload) = self.panic.take() {
                 panic::resume_unwind(payload);
@@ -479,7 +526,8 @@ where
                 }
                 // Off the pool, run an unstarted chunk here rather than sleep
                 // (see `help_with_chunks`).
-                if WorkerThread::current().is_none()
+                if deadline.is_none()
+                    && WorkerThread::current().is_none()
                     && self.in_flight.values().any(|(_, handle)| handle.run_here())
                 {
                     continue;
@@ -488,13 +536,15 @@ where
                 let claim = |worker: &WorkerThread| {
                     in_flight.values().any(|(_, handle)| handle.claim(worker))
                 };
-                wait_until(
-                    &NextReady {
-                        queue: &self.ready,
-                        claim: &claim,
-                    },
-                    None,
-                );
+                let next = NextReady {
+                    queue: &self.ready,
+                    claim: &claim,
+                };
+                if !wait_until(&next, deadline) {
+                    return Some(Err(Timeout {
+                        unfinished: self.in_flight_items,
+                    }));
+                }
             };
             let Some((len, handle)) = self.in_flight.remove(&id) else {
                 continue;
@@ -506,6 +556,21 @@ where
             self.current = out.values.into_iter();
             self.panic = out.panic;
         }
+    }
+}
+
+impl<'a, I, F, T> Iterator for MapUnordered<'a, I, F, T>
+where
+    I: Iterator,
+    I::Item: Send + 'a,
+    F: Fn(I::Item) -> T + Send + Sync + 'a,
+    T: Send + 'a,
+{
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        self.next_until(None)
+            .map(|r| r.unwrap_or_else(|_| unreachable!("no deadline, no timeout")))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

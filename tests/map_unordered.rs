@@ -57,3 +57,27 @@ fn a_panic_is_re_raised_on_the_consumer() {
         );
     });
 }
+
+/// `within` on the unordered map: what finished, then one timeout.
+#[test]
+fn an_unordered_map_with_a_deadline_reports_the_timeout_once() {
+    common::watchdog(60, || {
+        let pool = corepool::Pool::builder().workers(1).build().unwrap();
+        let gate = common::Gate::new();
+        let g = gate.clone();
+        let out: Vec<_> = pool
+            .map_unordered(0..3u32, move |i| {
+                if i == 2 {
+                    g.wait();
+                }
+                i
+            })
+            .chunk_size(1)
+            .within(std::time::Duration::from_millis(50))
+            .collect();
+        gate.open();
+        assert_eq!(out.len(), 3, "{out:?}");
+        assert!(out[..2].iter().all(Result::is_ok));
+        assert!(out[2].is_err());
+    });
+}
