@@ -407,30 +407,38 @@ fn spawn_inside(c: &mut Criterion) {
     group.throughput(Throughput::Elements(TINY_TASKS as u64));
 
     // `Pool::scope` runs its closure on the calling thread, so the scope is
-    // opened inside a task to spawn from a worker, as rayon's `scope` does.
+    // opened on a worker with `install`, as rayon's `scope` does; `spawn`
+    // is the handle-less way, as rayon's.
     group.bench_function("corepool", |b| {
         b.iter(|| {
-            let pool = pools.corepool.clone();
-            pools
-                .corepool
-                .submit(move || {
-                    pool.scope(|s| {
-                        for i in 0..TINY_TASKS {
-                            let _ = s.submit(move || tiny(i));
-                        }
-                    })
+            pools.corepool.install(|| {
+                pools.corepool.scope(|s| {
+                    for i in 0..TINY_TASKS {
+                        s.spawn(move |_| tiny(i));
+                    }
                 })
-                .join()
-                .expect("scope task");
+            })
         })
     });
-    // What a user writes without that trick: the scope on the bench thread,
+    // With a handle per task (`submit`), dropped at once.
+    group.bench_function("corepool_submit", |b| {
+        b.iter(|| {
+            pools.corepool.install(|| {
+                pools.corepool.scope(|s| {
+                    for i in 0..TINY_TASKS {
+                        let _ = s.submit(move || tiny(i));
+                    }
+                })
+            })
+        })
+    });
+    // What a user writes without `install`: the scope on the bench thread,
     // every task through the shared queue.
     group.bench_function("corepool_scope_on_caller", |b| {
         b.iter(|| {
             pools.corepool.scope(|s| {
                 for i in 0..TINY_TASKS {
-                    let _ = s.submit(move || tiny(i));
+                    s.spawn(move |_| tiny(i));
                 }
             })
         })
@@ -453,12 +461,9 @@ fn fork_join(c: &mut Criterion) {
     let n = FIB_N;
     let expected = fib_sequential(n);
     let on_corepool = || {
-        let pool = pools.corepool.clone();
         pools
             .corepool
-            .submit(move || fib_corepool(&pool, black_box(n)))
-            .join()
-            .expect("fib task")
+            .install(|| fib_corepool(&pools.corepool, black_box(n)))
     };
     let on_rayon = || pools.rayon.install(|| fib_rayon(black_box(n)));
     assert_eq!(on_corepool(), expected, "corepool fib");
