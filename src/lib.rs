@@ -45,6 +45,7 @@ mod completion;
 mod error;
 mod join;
 mod map;
+pub mod par;
 mod pool;
 mod registry;
 mod scope;
@@ -61,6 +62,7 @@ pub use completion::{
 };
 pub use error::{BuildError, TaskError};
 pub use map::{MAX_CHUNK, Map, MapUnordered, TARGET_CHUNK_TIME};
+pub use par::{IntoPar, Par};
 pub use pool::{Pinning, Pool, PoolStats, WorkerStats};
 pub use scope::{Scope, ScopedTask};
 pub use task::Task;
