@@ -172,3 +172,25 @@ impl Ord for Tie {
         self.0.cmp(&other.0)
     }
 }
+
+#[test]
+fn zero_sized_items_and_results() {
+    let pool = pool(2);
+    let units: Vec<()> = pool.par(0..100_000u32).map(|_| ()).collect();
+    assert_eq!(units.len(), 100_000);
+    let back: Vec<u8> = pool.par(units).map(|()| 1u8).collect();
+    assert_eq!(back.len(), 100_000);
+    assert!(back.iter().all(|&b| b == 1));
+}
+
+#[test]
+fn a_min_len_longer_than_the_input_makes_one_piece() {
+    let pool = pool(4);
+    let on: Vec<Option<usize>> = pool
+        .par(0..1000u32)
+        .with_min_len(501)
+        .map(|_| Pool::current_worker_index())
+        .collect();
+    // Too short to split: one piece, on the calling thread.
+    assert!(on.iter().all(Option::is_none));
+}
