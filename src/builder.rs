@@ -5,17 +5,23 @@
 //!
 //! 1. Settings are resolved: explicit builder calls first, then the
 //!    environment (`COREPOOL_WORKERS`, `COREPOOL_PINNING`), then the machine.
-//! 2. The machine is read once per build on the building thread, before any
-//!    worker pins itself. A pool built *on a worker of another pool* (whose
-//!    own mask is one CPU) uses the process topology read by the last build
-//!    made on an unpinned thread instead.
-//! 3. Each worker thread pins itself, runs `on_worker_start`, and reports
-//!    back; `build` waits for every report. A failed pin or a panicking hook
-//!    shuts the half-built pool down and becomes a [`BuildError`].
+//! 2. The machine ([`Topology::detect`]) is read at most once per build, and
+//!    only when a setting needs it: the default worker count, physical-core
+//!    pinning, or checking a [`Pinning::Cpus`] list. `.pinning(Pinning::None)`
+//!    with an explicit `.workers(n)` reads nothing. The machine is read from
+//!    the *process's* affinity mask ([`topology::process_cpus`]), never the
+//!    building thread's alone, so a pool built inside a task (on a worker
+//!    pinned to one CPU) or on a thread spawned from one is sized and pinned
+//!    like one built on the main thread.
+//! 3. Each worker thread pins itself (or, unpinned, widens the mask it
+//!    inherited from a pinned building thread to the process's), runs
+//!    `on_worker_start`, and reports back; `build` waits for every report. A
+//!    failed pin or a panicking hook shuts the half-built pool down and
+//!    becomes a [`BuildError`].
 
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use crossbeam_deque::Worker as Deque;
 
@@ -28,10 +34,20 @@ use crate::topology::{self, Topology};
 use crate::worker::WorkerThread;
 
 /// Environment variable read when [`PoolBuilder::workers`] is not called:
-/// a positive integer.
+/// an integer from 1 to 32,767. Any other value makes the build fail with
+/// [`BuildError::BadEnv`] naming the variable.
+///
+/// ```
+/// assert_eq!(corepool::ENV_WORKERS, "COREPOOL_WORKERS");
+/// ```
 pub const ENV_WORKERS: &str = "COREPOOL_WORKERS";
 /// Environment variable read when [`PoolBuilder::pinning`] is not called:
-/// `none` or `physical`.
+/// `none` or `physical` (any case). Any other value makes the build fail
+/// with [`BuildError::BadEnv`] naming the variable.
+///
+/// ```
+/// assert_eq!(corepool::ENV_PINNING, "COREPOOL_PINNING");
+/// ```
 pub const ENV_PINNING: &str = "COREPOOL_PINNING";
 
 type NameFn = Box<dyn FnMut(usize) -> String>;
@@ -80,20 +96,22 @@ impl Default for PoolBuilder {
     }
 }
 
-/// The last topology read on an unpinned thread (step 2 of the module docs).
-static PROCESS_TOPOLOGY: OnceLock<parking_lot::Mutex<Option<Topology>>> = OnceLock::new();
+/// The machine's topology, read on first use (step 2 of the module docs).
+struct Machine(Option<Topology>);
 
-fn process_topology() -> Result<Topology, BuildError> {
-    let cache = PROCESS_TOPOLOGY.get_or_init(|| parking_lot::Mutex::new(None));
-    if WorkerThread::current().is_some() {
-        if let Some(topology) = cache.lock().clone() {
-            return Ok(topology);
-        }
+impl Machine {
+    fn get(&mut self) -> Result<&Topology, BuildError> {
+        let topology = match self.0.take() {
+            Some(topology) => topology,
+            None => Topology::detect()?,
+        };
+        Ok(self.0.insert(topology))
     }
-    let topology = Topology::detect()?;
-    *cache.lock() = Some(topology.clone());
-    Ok(topology)
 }
+
+/// What `BadEnv` says of a `COREPOOL_WORKERS` value that is not a worker
+/// count; the bound is `MAX_WORKERS` (a unit test keeps the two equal).
+const WORKERS_RANGE: &str = "expected an integer from 1 to 32767";
 
 fn env_workers() -> Result<Option<usize>, BuildError> {
     let Some(value) = std::env::var_os(ENV_WORKERS) else {
@@ -102,14 +120,14 @@ fn env_workers() -> Result<Option<usize>, BuildError> {
     let bad = |value: String| BuildError::BadEnv {
         var: ENV_WORKERS,
         value,
-        reason: "expected a positive integer",
+        reason: WORKERS_RANGE,
     };
     let value = value
         .into_string()
         .map_err(|v| bad(v.to_string_lossy().into_owned()))?;
     match value.trim().parse::<usize>() {
-        Ok(0) | Err(_) => Err(bad(value)),
-        Ok(n) => Ok(Some(n)),
+        Ok(n) if (1..=MAX_WORKERS).contains(&n) => Ok(Some(n)),
+        _ => Err(bad(value)),
     }
 }
 
@@ -138,23 +156,40 @@ struct Plan {
     cpus: Vec<Option<usize>>,
 }
 
-fn plan(pinning: Pinning, workers: Option<usize>, topology: &Topology) -> Result<Plan, BuildError> {
-    let cores = topology.physical_cpus();
+fn plan(
+    pinning: Pinning,
+    workers: Option<usize>,
+    machine: &mut Machine,
+) -> Result<Plan, BuildError> {
+    // An explicit count is checked before anything is read.
+    match workers {
+        Some(0) => return Err(BuildError::ZeroWorkers),
+        Some(n) if n > MAX_WORKERS => {
+            return Err(BuildError::TooManyWorkers {
+                asked: n,
+                max: MAX_WORKERS,
+            });
+        }
+        _ => {}
+    }
     let (applied, targets): (Pinning, Vec<usize>) = match pinning {
         Pinning::None => (Pinning::None, Vec::new()),
-        Pinning::PhysicalCores => (Pinning::PhysicalCores, cores.clone()),
+        // Off Linux nothing is pinned, so only a default count needs cores.
+        Pinning::PhysicalCores if !topology::PINNING_SUPPORTED => (Pinning::None, Vec::new()),
+        Pinning::PhysicalCores => (Pinning::PhysicalCores, machine.get()?.physical_cpus()),
         Pinning::Cpus(list) => {
             if list.is_empty() {
                 return Err(BuildError::EmptyCpuList);
             }
+            let allowed = machine.get()?.allowed_cpus();
             for (i, &cpu) in list.iter().enumerate() {
                 if list[..i].contains(&cpu) {
                     return Err(BuildError::DuplicateCpu { cpu });
                 }
-                if !topology.allowed_cpus().contains(&cpu) {
+                if !allowed.contains(&cpu) {
                     return Err(BuildError::CpuNotAllowed {
                         cpu,
-                        allowed: topology.allowed_cpus().to_vec(),
+                        allowed: allowed.to_vec(),
                     });
                 }
             }
@@ -162,9 +197,8 @@ fn plan(pinning: Pinning, workers: Option<usize>, topology: &Topology) -> Result
         }
     };
     let n = match workers {
-        Some(0) => return Err(BuildError::ZeroWorkers),
         Some(n) => n,
-        None if targets.is_empty() => cores.len().max(1),
+        None if targets.is_empty() => machine.get()?.physical_cpus().len().max(1),
         None => targets.len(),
     };
     if n > MAX_WORKERS {
@@ -208,9 +242,25 @@ fn checked_name(index: usize, name: &mut NameFn) -> Result<String, BuildError> {
 /// What a worker reports once it has started: its CPU, or why it failed.
 type Started = Result<(), BuildError>;
 
-fn start_worker(index: usize, cpu: Option<usize>, hook: Option<&StartFn>) -> Started {
+/// Whether unpinned workers must widen the mask they inherit: the building
+/// thread's mask is narrower than the process's (it is a pinned worker, or a
+/// thread spawned from one). Reads no file; if a mask cannot be read, the
+/// workers keep what they inherit.
+fn inherits_a_narrow_mask() -> bool {
+    if !topology::PINNING_SUPPORTED {
+        return false;
+    }
+    match (topology::current_thread_cpus(), topology::process_cpus()) {
+        (Ok(thread), Ok(process)) => thread != process,
+        _ => false,
+    }
+}
+
+fn start_worker(index: usize, cpu: Option<usize>, widen: bool, hook: Option<&StartFn>) -> Started {
     if let Some(cpu) = cpu {
         topology::pin_current_thread(cpu)?;
+    } else if widen {
+        topology::unpin_current_thread()?;
     }
     if let Some(hook) = hook {
         panic::catch_unwind(AssertUnwindSafe(|| hook(index))).map_err(|payload| {
@@ -226,7 +276,16 @@ fn start_worker(index: usize, cpu: Option<usize>, hook: Option<&StartFn>) -> Sta
 }
 
 impl PoolBuilder {
-    /// A builder with every setting at its default.
+    /// A builder with every setting at its default; the same as
+    /// [`Pool::builder`].
+    ///
+    /// ```
+    /// use corepool::PoolBuilder;
+    ///
+    /// let pool = PoolBuilder::new().workers(1).build()?;
+    /// assert_eq!(pool.workers(), 1);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn new() -> PoolBuilder {
         PoolBuilder {
             workers: None,
@@ -242,6 +301,14 @@ impl PoolBuilder {
     /// else one per physical core this process may use (one per CPU listed in
     /// [`Pinning::Cpus`]). With more workers than cores, workers are pinned
     /// round-robin. `0` is a [`BuildError::ZeroWorkers`].
+    ///
+    /// ```
+    /// use corepool::{BuildError, Pool};
+    ///
+    /// assert_eq!(Pool::builder().workers(3).build()?.workers(), 3);
+    /// assert!(matches!(Pool::builder().workers(0).build(), Err(BuildError::ZeroWorkers)));
+    /// # Ok::<(), BuildError>(())
+    /// ```
     pub fn workers(mut self, workers: usize) -> PoolBuilder {
         self.workers = Some(workers);
         self
@@ -249,12 +316,31 @@ impl PoolBuilder {
 
     /// Where to pin the workers. Default: `COREPOOL_PINNING` if set, else
     /// [`Pinning::PhysicalCores`].
+    ///
+    /// ```
+    /// use corepool::{Pinning, Pool};
+    ///
+    /// // Unpinned with an explicit count: nothing about the machine is read.
+    /// let pool = Pool::builder().pinning(Pinning::None).workers(2).build()?;
+    /// assert_eq!(pool.pinning(), &Pinning::None);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn pinning(mut self, pinning: Pinning) -> PoolBuilder {
         self.pinning = Some(pinning);
         self
     }
 
-    /// Names worker `i`'s thread. Default: `corepool-{i}`.
+    /// Names worker `i`'s thread. Default: `corepool-{i}`. A panic in `name`
+    /// or a name with a NUL byte is a [`BuildError::BadThreadName`].
+    ///
+    /// ```
+    /// use corepool::Pool;
+    ///
+    /// let pool = Pool::builder().workers(1).thread_name(|i| format!("render-{i}")).build()?;
+    /// let name = pool.submit(|| std::thread::current().name().map(str::to_owned));
+    /// assert_eq!(name.join().unwrap().as_deref(), Some("render-0"));
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn thread_name(mut self, name: impl FnMut(usize) -> String + 'static) -> PoolBuilder {
         self.thread_name = Some(Box::new(name));
         self
@@ -262,6 +348,14 @@ impl PoolBuilder {
 
     /// Stack size of each worker thread, in bytes. Default: the standard
     /// library's (2 MiB unless `RUST_MIN_STACK` says otherwise).
+    ///
+    /// ```
+    /// use corepool::Pool;
+    ///
+    /// let pool = Pool::builder().workers(1).stack_size(16 << 20).build()?;
+    /// assert_eq!(pool.submit(|| 1 + 1).join().unwrap(), 2);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn stack_size(mut self, bytes: usize) -> PoolBuilder {
         self.stack_size = Some(bytes);
         self
@@ -271,6 +365,25 @@ impl PoolBuilder {
     /// takes any task, like the `initializer` of Python's pools. A panic in
     /// the hook makes [`build`](PoolBuilder::build) fail with
     /// [`BuildError::WorkerStartPanicked`].
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    /// use corepool::Pool;
+    ///
+    /// let started = Arc::new(AtomicUsize::new(0));
+    /// let counter = started.clone();
+    /// let pool = Pool::builder()
+    ///     .workers(2)
+    ///     .on_worker_start(move |_index| {
+    ///         counter.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    ///     .build()?;
+    /// // `build` returns after every hook ran.
+    /// assert_eq!(started.load(Ordering::Relaxed), 2);
+    /// # drop(pool);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn on_worker_start(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> PoolBuilder {
         self.on_worker_start = Some(Arc::new(hook));
         self
@@ -310,12 +423,10 @@ impl PoolBuilder {
             Some(n) => Some(n),
             None => env_workers()?,
         };
-        let topology = match self.topology {
-            Some(topology) => topology,
-            None => process_topology()?,
-        };
-        let Plan { applied, cpus } = plan(pinning, workers, &topology)?;
+        let mut machine = Machine(self.topology);
+        let Plan { applied, cpus } = plan(pinning, workers, &mut machine)?;
         let n = cpus.len();
+        let widen = cpus.contains(&None) && inherits_a_narrow_mask();
 
         let deques: Vec<Deque<JobRef>> = (0..n).map(|_| Deque::new_lifo()).collect();
         let registry = Arc::new(Registry::new(deques.iter().map(Deque::stealer).collect()));
@@ -348,7 +459,7 @@ impl PoolBuilder {
                 (registry.clone(), report.clone(), cpus[index]);
             let hook = self.on_worker_start.clone();
             let spawned = thread.spawn(move || {
-                let started = start_worker(index, cpu, hook.as_ref());
+                let started = start_worker(index, cpu, widen, hook.as_ref());
                 // The builder is waiting on this channel; it cannot be gone.
                 let _ = report.send((index, started));
                 drop(report);
@@ -393,5 +504,53 @@ impl PoolBuilder {
                 Err(err)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::DETECTS;
+
+    /// How many times `build` read the machine.
+    fn detects(builder: PoolBuilder) -> usize {
+        let before = DETECTS.with(|count| count.get());
+        let pool = builder.build().expect("build");
+        pool.shutdown();
+        DETECTS.with(|count| count.get()) - before
+    }
+
+    #[test]
+    fn unpinned_with_an_explicit_count_reads_no_topology() {
+        let unpinned = || PoolBuilder::new().pinning(Pinning::None);
+        assert_eq!(detects(unpinned().workers(2)), 0);
+        assert_eq!(detects(unpinned()), 1, "the default count needs the cores");
+        let given = Topology::detect().expect("detect");
+        assert_eq!(detects(PoolBuilder::new().topology(given)), 0);
+        if topology::PINNING_SUPPORTED {
+            assert_eq!(detects(PoolBuilder::new().workers(1)), 1);
+        }
+    }
+
+    #[test]
+    fn bad_counts_are_errors_before_anything_is_read() {
+        let before = DETECTS.with(|count| count.get());
+        assert!(matches!(
+            PoolBuilder::new().workers(0).build(),
+            Err(BuildError::ZeroWorkers)
+        ));
+        assert!(matches!(
+            PoolBuilder::new().workers(MAX_WORKERS + 1).build(),
+            Err(BuildError::TooManyWorkers { .. })
+        ));
+        assert_eq!(DETECTS.with(|count| count.get()), before);
+    }
+
+    #[test]
+    fn the_env_range_names_the_real_bound() {
+        assert!(
+            WORKERS_RANGE.ends_with(&format!(" {MAX_WORKERS}")),
+            "{WORKERS_RANGE}"
+        );
     }
 }

@@ -1,11 +1,14 @@
 //! Taking results as tasks finish: [`as_completed`] and [`wait`], like
 //! Python's `concurrent.futures.as_completed` and `wait`.
 //!
-//! Both register a waker on each unfinished task; the waker pushes the task's
-//! index onto a [`ReadyQueue`], which the caller waits on (running other
-//! queued work meanwhile when it is a pool worker). A task that has finished
-//! already is put on the queue at once, before any other, so finished tasks
-//! come first.
+//! Both put a waker in each unfinished task's waiter list (`task.rs`); the
+//! waker pushes the task's index onto a [`ReadyQueue`] and unparks the thread
+//! waiting on it (running work the wait needs meanwhile when it is a pool
+//! worker). A task that has finished already is put on the queue at once,
+//! before any other, so finished tasks come first. Any number of `wait`s and
+//! `as_completed`s may watch the same tasks: each has its own waker in the
+//! list, so none steals another's wake-up, and none polls on a timer. A
+//! `wait` takes its wakers out again when it returns.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -13,66 +16,66 @@ use std::task::{Wake, Waker};
 use std::time::{Duration, Instant};
 
 use crate::error::TaskError;
-use crate::sync::{Condvar, Mutex};
-use crate::task::{Header, Task, wait_until};
-use crate::worker::Waitable;
+use crate::sync::{Mutex, Thread, current_thread};
+use crate::task::{Header, Task};
+use crate::wait::{Waitable, park_until, wait_until};
+use crate::worker::WorkerThread;
 
-/// How often `wait` looks at its tasks directly, in case a concurrent `wait`
-/// on the same tasks took over their wakers.
-const RECHECK: Duration = Duration::from_millis(10);
-
-/// Indices of finished tasks, in the order they finished.
+/// Indices of finished tasks, in the order they finished, and the thread
+/// waiting for the next one.
 #[derive(Debug, Default)]
 pub(crate) struct ReadyQueue {
-    ready: Mutex<VecDeque<usize>>,
-    cond: Condvar,
+    inner: Mutex<Ready>,
+}
+
+#[derive(Debug, Default)]
+struct Ready {
+    indices: VecDeque<usize>,
+    waiter: Option<Thread>,
 }
 
 impl ReadyQueue {
     pub(crate) fn push(&self, index: usize) {
-        self.ready.lock().push_back(index);
-        self.cond.notify_all();
+        let waiter = {
+            let mut inner = self.inner.lock();
+            inner.indices.push_back(index);
+            inner.waiter.clone()
+        };
+        if let Some(thread) = waiter {
+            thread.unpark();
+        }
     }
 
     pub(crate) fn pop(&self) -> Option<usize> {
-        self.ready.lock().pop_front()
+        self.inner.lock().indices.pop_front()
     }
 
     /// Has the task behind `header` push `index` here when it ends (at once
-    /// if it has ended already).
-    pub(crate) fn watch<T>(self: &Arc<Self>, index: usize, header: &Header<T>) {
+    /// if it has ended already). Returns the key of the waker to remove with
+    /// `Header::deregister`, or `None` when it had ended.
+    pub(crate) fn watch<T>(self: &Arc<Self>, index: usize, header: &Header<T>) -> Option<u64> {
         let waker = Waker::from(Arc::new(IndexWaker {
             index,
             queue: self.clone(),
         }));
-        if header.register_waker(&waker) {
+        let key = header.register(&waker, None);
+        if key.is_none() {
             self.push(index);
         }
+        key
     }
 }
 
 impl Waitable for ReadyQueue {
     fn is_done(&self) -> bool {
-        !self.ready.lock().is_empty()
+        !self.inner.lock().indices.is_empty()
     }
 
     fn block_until(&self, deadline: Option<Instant>) -> bool {
-        let mut ready = self.ready.lock();
-        loop {
-            if !ready.is_empty() {
-                return true;
-            }
-            match deadline {
-                None => self.cond.wait(&mut ready),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
-                        return false;
-                    }
-                    let _ = self.cond.wait_for(&mut ready, deadline - now);
-                }
-            }
-        }
+        // The iterator may move between threads between waits: name the
+        // waiting thread each time.
+        self.inner.lock().waiter = Some(current_thread());
+        park_until(|| self.is_done(), deadline)
     }
 }
 
@@ -80,7 +83,7 @@ impl Waitable for ReadyQueue {
 /// one of the awaited tasks that has not started (on a worker thread).
 pub(crate) struct NextReady<'a> {
     pub(crate) queue: &'a ReadyQueue,
-    pub(crate) claim: &'a dyn Fn() -> bool,
+    pub(crate) claim: &'a dyn Fn(&WorkerThread) -> bool,
 }
 
 impl Waitable for NextReady<'_> {
@@ -92,8 +95,8 @@ impl Waitable for NextReady<'_> {
         self.queue.block_until(deadline)
     }
 
-    fn run_inline(&self) -> bool {
-        (self.claim)()
+    fn run_inline(&self, worker: &WorkerThread) -> bool {
+        (self.claim)(worker)
     }
 }
 
@@ -129,8 +132,10 @@ pub type Completed<T> = (usize, Result<T, TaskError>);
 /// [`as_completed`].
 #[must_use = "iterators are lazy"]
 #[derive(Debug)]
-pub struct AsCompleted<T> {
+pub struct AsCompleted<T: Send + 'static> {
     tasks: Vec<Option<Task<T>>>,
+    /// The key of each task's waker in its waiter list, while registered.
+    keys: Vec<Option<u64>>,
     queue: Arc<ReadyQueue>,
     remaining: usize,
 }
@@ -166,13 +171,15 @@ pub fn as_completed<T: Send + 'static>(tasks: impl IntoIterator<Item = Task<T>>)
             unfinished.push(index);
         }
     }
+    let mut keys = vec![None; tasks.len()];
     for index in unfinished {
         let task = tasks[index].as_ref().expect("just filled");
-        queue.watch(index, task.handle().header());
+        keys[index] = queue.watch(index, task.handle().header());
     }
     let remaining = tasks.len();
     AsCompleted {
         tasks,
+        keys,
         queue,
         remaining,
     }
@@ -214,12 +221,22 @@ impl<T: Send + 'static> AsCompleted<T> {
     }
 
     /// The tasks not yielded yet, with their indices, ascending.
-    pub fn into_pending(self) -> Vec<(usize, Task<T>)> {
-        self.tasks
+    pub fn into_pending(mut self) -> Vec<(usize, Task<T>)> {
+        self.forget_wakers();
+        std::mem::take(&mut self.tasks)
             .into_iter()
             .enumerate()
             .filter_map(|(i, t)| t.map(|t| (i, t)))
             .collect()
+    }
+
+    /// Takes this iterator's wakers out of the tasks still unyielded.
+    fn forget_wakers(&mut self) {
+        for (task, key) in self.tasks.iter().zip(&mut self.keys) {
+            if let (Some(task), Some(key)) = (task, key.take()) {
+                task.handle().header().deregister(key);
+            }
+        }
     }
 
     fn next_until(&mut self, deadline: Option<Instant>) -> Option<Result<Completed<T>, Timeout>> {
@@ -231,13 +248,15 @@ impl<T: Send + 'static> AsCompleted<T> {
                 // A task is reported once, but a waker could fire after an
                 // earlier "already finished" push; skip what was taken.
                 if let Some(task) = self.tasks[index].take() {
+                    self.keys[index] = None;
                     self.remaining -= 1;
                     return Some(Ok((index, task.join())));
                 }
                 continue;
             }
             let tasks = &self.tasks;
-            let claim = || tasks.iter().flatten().any(|t| t.handle().claim());
+            let claim =
+                |worker: &WorkerThread| tasks.iter().flatten().any(|t| t.handle().claim(worker));
             let next = NextReady {
                 queue: &self.queue,
                 claim: &claim,
@@ -266,10 +285,16 @@ impl<T: Send + 'static> Iterator for AsCompleted<T> {
 
 impl<T: Send + 'static> ExactSizeIterator for AsCompleted<T> {}
 
+impl<T: Send + 'static> Drop for AsCompleted<T> {
+    fn drop(&mut self) {
+        self.forget_wakers();
+    }
+}
+
 /// [`as_completed`] with a deadline; see [`AsCompleted::within`].
 #[must_use = "iterators are lazy"]
 #[derive(Debug)]
-pub struct Within<T> {
+pub struct Within<T: Send + 'static> {
     inner: AsCompleted<T>,
     deadline: Option<Instant>,
     timed_out: bool,
@@ -347,14 +372,8 @@ pub fn wait<T: Send + 'static>(
 ) -> Waited {
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     let queue = Arc::new(ReadyQueue::default());
-    let mut done = vec![false; tasks.len()];
-    let mut done_count = 0;
-    for (index, task) in tasks.iter().enumerate() {
-        if task.is_finished() {
-            done[index] = true;
-            done_count += 1;
-        }
-    }
+    let mut done: Vec<bool> = tasks.iter().map(Task::is_finished).collect();
+    let mut done_count = done.iter().filter(|&&d| d).count();
     let satisfied = |done: &[bool], done_count: usize| match mode {
         WaitFor::AllCompleted => done_count == tasks.len(),
         WaitFor::FirstCompleted => done_count > 0 || tasks.is_empty(),
@@ -367,11 +386,14 @@ pub fn wait<T: Send + 'static>(
         }
     };
     if !satisfied(&done, done_count) {
-        for (index, task) in tasks.iter().enumerate() {
-            if !done[index] {
-                queue.watch(index, task.handle().header());
-            }
-        }
+        let keys: Vec<Option<u64>> = tasks
+            .iter()
+            .enumerate()
+            .map(|(index, task)| match done[index] {
+                true => None,
+                false => queue.watch(index, task.handle().header()),
+            })
+            .collect();
         loop {
             while let Some(index) = queue.pop() {
                 if !done[index] {
@@ -379,39 +401,29 @@ pub fn wait<T: Send + 'static>(
                     done_count += 1;
                 }
             }
-            // A task has one waker slot: a `wait` on the same tasks from
-            // another thread replaces our wakers. Looking at the tasks
-            // themselves at least every `RECHECK` keeps such waits correct.
-            for (index, task) in tasks.iter().enumerate() {
-                if !done[index] && task.is_finished() {
-                    done[index] = true;
-                    done_count += 1;
-                }
-            }
             if satisfied(&done, done_count) {
                 break;
             }
-            let now = Instant::now();
-            if deadline.is_some_and(|d| now >= d) {
-                break;
-            }
-            let slice = match deadline {
-                Some(d) => d.min(now + RECHECK),
-                None => now + RECHECK,
-            };
-            let claim = || {
+            let claim = |worker: &WorkerThread| {
                 tasks
                     .iter()
                     .zip(&done)
-                    .any(|(t, &d)| !d && t.handle().claim())
+                    .any(|(t, &d)| !d && t.handle().claim(worker))
             };
-            let _ = wait_until(
-                &NextReady {
-                    queue: &queue,
-                    claim: &claim,
-                },
-                Some(slice),
-            );
+            let next = NextReady {
+                queue: &queue,
+                claim: &claim,
+            };
+            if !wait_until(&next, deadline) {
+                break;
+            }
+        }
+        // Our wakers leave the tasks that have not ended, so that waiting
+        // again and again does not grow their lists.
+        for (task, key) in tasks.iter().zip(keys) {
+            if let Some(key) = key {
+                task.handle().header().deregister(key);
+            }
         }
     }
     // A last look, so the answer is as fresh as possible.

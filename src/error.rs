@@ -21,7 +21,7 @@ use crate::topology::TopologyError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BuildError {
-    /// `workers(0)`, or `COREPOOL_WORKERS=0`.
+    /// `workers(0)`. (`COREPOOL_WORKERS=0` is a [`BadEnv`](Self::BadEnv).)
     #[error("a pool needs at least one worker, 0 were asked for")]
     ZeroWorkers,
     /// `Pinning::Cpus(vec![])`.
@@ -41,7 +41,22 @@ pub enum BuildError {
         /// The CPUs the process may use.
         allowed: Vec<usize>,
     },
-    /// An environment override held a value that cannot be used.
+    /// An environment override held a value that cannot be used; the
+    /// message names the variable.
+    ///
+    /// ```
+    /// use corepool::BuildError;
+    ///
+    /// let err = BuildError::BadEnv {
+    ///     var: corepool::ENV_WORKERS,
+    ///     value: "100000".into(),
+    ///     reason: "expected an integer from 1 to 32767",
+    /// };
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     r#"environment variable COREPOOL_WORKERS="100000" is invalid: expected an integer from 1 to 32767"#
+    /// );
+    /// ```
     #[error("environment variable {var}={value:?} is invalid: {reason}")]
     BadEnv {
         /// The variable's name, e.g. `COREPOOL_WORKERS`.
@@ -54,7 +69,9 @@ pub enum BuildError {
     /// Reading the machine's topology or applying an affinity mask failed.
     #[error(transparent)]
     Topology(#[from] TopologyError),
-    /// More workers than a pool supports.
+    /// More workers than a pool supports, asked with
+    /// [`workers`](crate::PoolBuilder::workers). (Too large a
+    /// `COREPOOL_WORKERS` is a [`BadEnv`](Self::BadEnv) naming the variable.)
     #[error("{asked} workers were asked for; a pool supports at most {max}")]
     TooManyWorkers {
         /// The count asked for.
@@ -100,20 +117,98 @@ pub enum BuildError {
 /// assert_eq!(err.panic_message(), Some("boom"));
 /// assert_eq!(err.to_string(), "task panicked: boom");
 /// ```
+///
+/// `TaskError` is `Send + Sync + 'static` and an [`Error`](std::error::Error),
+/// so `?` turns it into a `Box<dyn Error + Send + Sync>` (or an
+/// `anyhow::Error`), and it can be downcast back:
+///
+/// ```
+/// use corepool::{Pool, TaskError};
+///
+/// fn total(pool: &Pool) -> Result<u64, Box<dyn std::error::Error + Send + Sync>> {
+///     let task = pool.submit(|| -> u64 { panic!("disk on fire") });
+///     Ok(task.join()?)
+/// }
+///
+/// let pool = Pool::builder().workers(1).build()?;
+/// let err = total(&pool).unwrap_err();
+/// assert_eq!(err.to_string(), "task panicked: disk on fire");
+/// let err = err.downcast::<TaskError>().unwrap();
+/// assert_eq!(*err.into_panic().downcast::<&str>().unwrap(), "disk on fire");
+/// # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+/// ```
 pub struct TaskError {
     kind: Kind,
 }
 
 enum Kind {
-    Panicked(Box<dyn Any + Send + 'static>),
+    Panicked(Payload),
     Cancelled,
     Shutdown,
 }
 
+/// A panic payload, kept so that `&TaskError` can be shared between threads.
+///
+/// The two payloads `panic!` makes, `&'static str` and `String`, are taken
+/// out of their box and kept as they are (both `Sync`), so
+/// [`TaskError::panic_message`] can lend them through `&self`; the box is
+/// rebuilt, holding the same type and value, when the payload is handed
+/// back. Any other payload is only `Send`; it is kept in an [`Exclusive`],
+/// which nothing reaches through a shared reference.
+enum Payload {
+    Str(&'static str),
+    String(String),
+    Other(Exclusive<Box<dyn Any + Send + 'static>>),
+}
+
+impl Payload {
+    fn new(payload: Box<dyn Any + Send + 'static>) -> Payload {
+        let payload = match payload.downcast::<&'static str>() {
+            Ok(s) => return Payload::Str(*s),
+            Err(payload) => payload,
+        };
+        match payload.downcast::<String>() {
+            Ok(s) => Payload::String(*s),
+            Err(payload) => Payload::Other(Exclusive(payload)),
+        }
+    }
+
+    fn message(&self) -> Option<&str> {
+        match self {
+            Payload::Str(s) => Some(s),
+            Payload::String(s) => Some(s),
+            Payload::Other(_) => None,
+        }
+    }
+
+    fn into_box(self) -> Box<dyn Any + Send + 'static> {
+        match self {
+            Payload::Str(s) => Box::new(s),
+            Payload::String(s) => Box::new(s),
+            Payload::Other(Exclusive(payload)) => payload,
+        }
+    }
+}
+
+/// A `T` that can only be reached by value: there is no method, trait
+/// implementation or field access that reads the `T` through `&Exclusive<T>`
+/// (the field is private to this module, and only `into_box` moves it out, by
+/// value). The same idea as the `sync_wrapper` crate and the unstable
+/// `std::sync::Exclusive`.
+struct Exclusive<T>(T);
+
+// SAFETY: `Sync` means `&Exclusive<T>` may be used from several threads at
+// once. Through a shared reference nothing touches the `T` (see the type's
+// docs: no `&self` method, no derived trait, and this module never reads
+// `.0` through a shared reference), so sharing one gives no thread any
+// access to the `T`, whatever `T` is. The `T` is only reached by moving the
+// `Exclusive` (and so the `T`) to one thread, which `T: Send` allows.
+unsafe impl<T: Send> Sync for Exclusive<T> {}
+
 impl TaskError {
     pub(crate) fn panicked(payload: Box<dyn Any + Send + 'static>) -> Self {
         TaskError {
-            kind: Kind::Panicked(payload),
+            kind: Kind::Panicked(Payload::new(payload)),
         }
     }
 
@@ -131,29 +226,84 @@ impl TaskError {
 
     /// The task's closure panicked; [`panic_message`](Self::panic_message)
     /// and [`into_panic`](Self::into_panic) give the payload.
+    ///
+    /// ```
+    /// use corepool::Pool;
+    ///
+    /// let pool = Pool::builder().workers(1).build()?;
+    /// let err = pool.submit(|| -> u8 { panic!("no") }).join().unwrap_err();
+    /// assert!(err.is_panic() && !err.is_cancelled() && !err.is_shutdown());
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self.kind, Kind::Panicked(_))
     }
 
     /// The task was cancelled before it started; its closure never ran.
+    ///
+    /// ```
+    /// use corepool::Pool;
+    /// use std::sync::mpsc;
+    ///
+    /// let pool = Pool::builder().workers(1).build()?;
+    /// // Keep the only worker busy so the second task cannot start.
+    /// let (release, hold) = mpsc::channel::<()>();
+    /// let (started, running) = mpsc::channel();
+    /// let busy = pool.submit(move || {
+    ///     started.send(()).unwrap();
+    ///     hold.recv().unwrap();
+    /// });
+    /// running.recv().unwrap();
+    /// let waiting = pool.submit(|| 1);
+    /// assert!(waiting.cancel());
+    /// release.send(()).unwrap();
+    /// busy.join().unwrap();
+    /// let err = waiting.join().unwrap_err();
+    /// assert!(err.is_cancelled());
+    /// assert_eq!(err.to_string(), "task was cancelled before it started");
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self.kind, Kind::Cancelled)
     }
 
     /// The task was submitted after its pool shut down; its closure never ran.
+    ///
+    /// ```
+    /// use corepool::Pool;
+    ///
+    /// let pool = Pool::builder().workers(1).build()?;
+    /// pool.shutdown();
+    /// let err = pool.submit(|| 1).join().unwrap_err();
+    /// assert!(err.is_shutdown());
+    /// assert_eq!(err.to_string(), "task was refused: the pool has shut down");
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn is_shutdown(&self) -> bool {
         matches!(self.kind, Kind::Shutdown)
     }
 
     /// The panic message when the payload is a `&str` or a `String`.
+    ///
+    /// ```
+    /// use corepool::Pool;
+    ///
+    /// let pool = Pool::builder().workers(1).build()?;
+    /// let err = pool.submit(|| -> u8 { panic!("row {} is bad", 7) }).join().unwrap_err();
+    /// assert_eq!(err.panic_message(), Some("row 7 is bad"));
+    /// let err = pool.submit(|| std::panic::panic_any(7_u8)).join().unwrap_err();
+    /// assert_eq!(err.panic_message(), None);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn panic_message(&self) -> Option<&str> {
         match &self.kind {
-            Kind::Panicked(payload) => payload_message(payload.as_ref()),
+            Kind::Panicked(payload) => payload.message(),
             _ => None,
         }
     }
 
-    /// The panic payload, for [`std::panic::resume_unwind`].
+    /// The panic payload, for [`std::panic::resume_unwind`]. A `&str` or
+    /// `String` payload comes back as the same type and value, in a new box.
     ///
     /// # Panics
     ///
@@ -176,9 +326,23 @@ impl TaskError {
     }
 
     /// The panic payload, or the error itself when it is not a panic.
+    ///
+    /// ```
+    /// use corepool::Pool;
+    ///
+    /// let pool = Pool::builder().workers(1).build()?;
+    /// let err = pool.submit(|| -> u8 { panic!("{}", String::from("owned")) }).join().unwrap_err();
+    /// let payload = err.try_into_panic().unwrap();
+    /// assert_eq!(*payload.downcast::<String>().unwrap(), "owned");
+    ///
+    /// pool.shutdown();
+    /// let err = pool.submit(|| ()).join().unwrap_err();
+    /// assert!(err.try_into_panic().unwrap_err().is_shutdown());
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, TaskError> {
         match self.kind {
-            Kind::Panicked(payload) => Ok(payload),
+            Kind::Panicked(payload) => Ok(payload.into_box()),
             kind => Err(TaskError { kind }),
         }
     }
@@ -196,7 +360,7 @@ pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> Option<&str> {
 impl fmt::Display for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            Kind::Panicked(payload) => match payload_message(payload.as_ref()) {
+            Kind::Panicked(payload) => match payload.message() {
                 Some(message) => write!(f, "task panicked: {message}"),
                 None => f.write_str("task panicked with a non-string payload"),
             },
@@ -211,7 +375,7 @@ impl fmt::Debug for TaskError {
         match &self.kind {
             Kind::Panicked(payload) => f
                 .debug_struct("TaskError::Panicked")
-                .field("message", &payload_message(payload.as_ref()))
+                .field("message", &payload.message())
                 .finish(),
             Kind::Cancelled => f.write_str("TaskError::Cancelled"),
             Kind::Shutdown => f.write_str("TaskError::Shutdown"),
@@ -220,3 +384,12 @@ impl fmt::Debug for TaskError {
 }
 
 impl std::error::Error for TaskError {}
+
+// Every public error type can cross threads and be boxed as
+// `Box<dyn Error + Send + Sync>` (`Timeout` is checked in tests/error_traits.rs).
+const _: fn() = || {
+    fn assert<T: Send + Sync + 'static + std::error::Error>() {}
+    assert::<TaskError>();
+    assert::<BuildError>();
+    assert::<TopologyError>();
+};

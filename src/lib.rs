@@ -40,27 +40,40 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+mod blocking;
 mod builder;
+mod cancel;
 mod completion;
 mod error;
+mod global;
+mod group;
+mod job;
 mod join;
 mod map;
 pub mod par;
 mod pool;
+#[cfg(all(unix, feature = "process"))]
+pub mod process;
 mod registry;
 mod scope;
 mod sleep;
 mod sync;
 mod task;
 pub mod topology;
+mod unwind;
 mod util;
+mod wait;
 mod worker;
 
+pub use blocking::{BLOCKING_KEEP_ALIVE, MAX_BLOCKING_THREADS};
 pub use builder::{ENV_PINNING, ENV_WORKERS, PoolBuilder};
+pub use cancel::is_cancelled;
 pub use completion::{
     AsCompleted, Completed, Timeout, WaitFor, Waited, Within, as_completed, wait,
 };
 pub use error::{BuildError, TaskError};
+pub use global::{default_pool, join, scope, set_default_pool, spawn};
+pub use group::{GroupError, TaskGroup};
 pub use map::{MAX_CHUNK, Map, MapUnordered, TARGET_CHUNK_TIME};
 pub use par::{IntoPar, Par};
 pub use pool::{Pinning, Pool, PoolStats, WorkerStats};

@@ -35,7 +35,9 @@ use std::time::{Duration, Instant};
 use crate::completion::{NextReady, ReadyQueue};
 use crate::pool::{Pool, submit_cell};
 use crate::scope::{Scope, ScopeLatch};
-use crate::task::{Handle, wait_until};
+use crate::task::Handle;
+use crate::wait::wait_until;
+use crate::worker::WorkerThread;
 
 /// How long one chunk should take when chunk sizes adapt: long enough that a
 /// task's own cost and the consumer's wake-up per chunk (a few microseconds)
@@ -259,7 +261,7 @@ where
 impl<I: Iterator, F, T> Drop for Map<'_, I, F, T> {
     fn drop(&mut self) {
         for (_, handle) in &self.in_flight {
-            handle.cancel_chunk();
+            handle.cancel_quietly();
         }
     }
 }
@@ -333,7 +335,7 @@ where
                 Some((len, handle)) => {
                     let id = self.next_id;
                     self.next_id += 1;
-                    self.ready.watch(id, handle.header());
+                    let _ = self.ready.watch(id, handle.header());
                     self.in_flight_items += len;
                     self.in_flight.insert(id, (len, handle));
                 }
@@ -369,7 +371,9 @@ where
                     break id;
                 }
                 let in_flight = &self.in_flight;
-                let claim = || in_flight.values().any(|(_, handle)| handle.claim());
+                let claim = |worker: &WorkerThread| {
+                    in_flight.values().any(|(_, handle)| handle.claim(worker))
+                };
                 wait_until(
                     &NextReady {
                         queue: &self.ready,
@@ -412,7 +416,7 @@ where
 impl<I: Iterator, F, T> Drop for MapUnordered<'_, I, F, T> {
     fn drop(&mut self) {
         for (_, handle) in self.in_flight.values() {
-            handle.cancel_chunk();
+            handle.cancel_quietly();
         }
     }
 }

@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use crate::builder::PoolBuilder;
 use crate::error::BuildError;
+use crate::job::HeapJob;
 use crate::registry::Registry;
 use crate::scope::ScopeLatch;
 use crate::sync::Ordering;
-use crate::task::{Abort, Handle, Job, JobRef, Task, TaskCell};
+use crate::task::{Abort, Cell, Handle, Task, TaskCell};
+use crate::unwind;
 
 /// Where a pool's workers are pinned.
 ///
@@ -136,9 +138,27 @@ impl Pool {
     }
 
     pub(crate) fn from_shared(shared: Shared) -> Pool {
-        Pool {
-            shared: Arc::new(shared),
-        }
+        let shared = Arc::new(shared);
+        let _ = shared.registry.handle.set(Arc::downgrade(&shared));
+        Pool { shared }
+    }
+
+    /// The pool whose worker is running the current code (inside a task,
+    /// `install`, `join` or `scope` on that pool), or `None` on any other
+    /// thread. It is a clone of the pool's handle: tasks can submit more work
+    /// without a `&Pool` being passed down.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// assert!(corepool::Pool::current().is_none());
+    /// let inside = pool.install(|| corepool::Pool::current().unwrap().workers());
+    /// assert_eq!(inside, 2);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn current() -> Option<Pool> {
+        let worker = crate::worker::WorkerThread::current()?;
+        let shared = worker.registry().handle.get()?.upgrade()?;
+        Some(Pool { shared })
     }
 
     pub(crate) fn registry(&self) -> &Arc<Registry> {
@@ -177,6 +197,76 @@ impl Pool {
         T: Send + 'static,
     {
         Task::from_handle(submit_cell(&self.shared.registry, f, None))
+    }
+
+    /// Runs `f` on the pool's blocking lane: threads beside the pinned
+    /// workers, unpinned, started on demand (at most
+    /// [`MAX_BLOCKING_THREADS`](crate::MAX_BLOCKING_THREADS)) and retired
+    /// after [`BLOCKING_KEEP_ALIVE`](crate::BLOCKING_KEEP_ALIVE) idle. Use it
+    /// for work that waits — sleeping, file or network I/O, a lock, a child
+    /// process — so that it never holds a pinned worker; use
+    /// [`submit`](Pool::submit) for CPU-bound work. The handle is the same
+    /// [`Task`]: `join`, `cancel`, `as_completed` and `wait` work as usual.
+    /// [`shutdown`](Pool::shutdown) waits for the lane's tasks too.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = corepool::Pool::builder().workers(1).build()?;
+    /// let slow = pool.submit_blocking(|| {
+    ///     std::thread::sleep(Duration::from_millis(10)); // I/O stand-in
+    ///     "read"
+    /// });
+    /// // The only pinned worker is free meanwhile.
+    /// assert_eq!(pool.submit(|| 2 + 2).join().unwrap(), 4);
+    /// assert_eq!(slow.join().unwrap(), "read");
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn submit_blocking<F, T>(&self, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let registry = &self.shared.registry;
+        if registry.is_shutdown() {
+            unwind::drop_contained(f);
+            return Task::from_handle(Handle::new(Arc::new(TaskCell::<F, T>::refused())));
+        }
+        // Pool identity 0: a worker waiting on it never runs it inline.
+        let cell = Arc::new(TaskCell::new(f, std::ptr::null(), 0, 0));
+        // SAFETY: `'static` closure and result: nothing is borrowed.
+        let job = unsafe { TaskCell::new_ref(&cell) };
+        let lane = registry.blocking.get_or_init(Default::default);
+        if let Err(job) = lane.submit(job) {
+            let _ = Cell::abort(&*cell, Abort::Refused);
+            drop(job);
+        }
+        Task::from_handle(Handle::new(cell))
+    }
+
+    /// Runs `f` on a worker with no handle and no result slot: fire and
+    /// forget, like rayon's `spawn` but without aborting on a panic. The
+    /// cheapest way to start work; use [`submit`](Pool::submit) to get a
+    /// result or to cancel. A panic in `f` is reported by the panic hook (as
+    /// on any thread) and then dropped: the pool and its workers live on.
+    /// After [`shutdown`](Pool::shutdown), `f` is dropped without running.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::new()?;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// for i in 0..4u32 {
+    ///     let tx = tx.clone();
+    ///     pool.spawn(move || tx.send(i * i).unwrap());
+    /// }
+    /// drop(tx);
+    /// assert_eq!(rx.iter().sum::<u32>(), 14);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn spawn<F>(&self, f: F)
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        spawn_job(&self.shared.registry, f, None);
     }
 
     /// Stops accepting tasks, lets every queued task run, and returns when
@@ -281,32 +371,62 @@ where
     T: Send + 'a,
 {
     if registry.is_shutdown() {
-        drop(f);
+        unwind::drop_contained(f);
         return Handle::new(Arc::new(TaskCell::<F, T>::refused()));
     }
-    let scope = match scope {
-        Some(latch) => {
-            latch.add_task();
-            latch as *const ScopeLatch
-        }
-        None => std::ptr::null(),
-    };
     // One thread-local lookup serves both the origin stamp and the push.
     let local = registry.own_worker();
     let origin = local.map_or(0, |worker| worker.origin());
-    let cell = Arc::new(TaskCell::new(f, scope, origin));
-    let job: Arc<dyn Job + 'a> = cell.clone();
-    // SAFETY: only the lifetime bound of the trait object changes. For
-    // `'a = 'static` this is the identity. For a scope's tasks (`'a` shorter),
+    let scope_ptr = scope.map_or(std::ptr::null(), |latch| {
+        latch.add_task();
+        latch as *const ScopeLatch
+    });
+    let cell = Arc::new(TaskCell::new(f, scope_ptr, registry.id(), origin));
+    // SAFETY: for `'a = 'static` nothing is borrowed. For a scope's tasks,
     // the scope does not return before every task it submitted has ended
     // (scope.rs), and a queue never touches a job's closure or result after
-    // the job has ended, so no reference into `'a` data is used after `'a`.
-    let job = unsafe { std::mem::transmute::<Arc<dyn Job + 'a>, Arc<dyn Job>>(job) };
-    let job = JobRef::heap(job);
+    // the job has ended.
+    let job = unsafe { TaskCell::new_ref(&cell) };
+    if let Some(latch) = scope.filter(|latch| latch.wants_foreign(local.is_some())) {
+        // SAFETY: as above.
+        latch.add_foreign(unsafe { TaskCell::new_ref(&cell) });
+    }
     if !registry.push(job, local) {
-        let _ = Job::abort(&*cell, Abort::Refused);
+        // Shutdown raced with the push (registry.rs): take the task back,
+        // unless a draining worker started it already.
+        let _ = Cell::abort(&*cell, Abort::Refused);
     }
     Handle::new(cell)
+}
+
+/// Queues a spawned job (no handle, no result slot), or drops it after
+/// shutdown. A job spawned into a scope from outside the pool while the
+/// scope's owner is a worker takes the task-cell path instead, so that the
+/// owner can find it (scope.rs, step 5).
+pub(crate) fn spawn_job<'a, F>(registry: &Registry, f: F, scope: Option<&'a ScopeLatch>)
+where
+    F: FnOnce() + Send + 'a,
+{
+    if registry.is_shutdown() {
+        unwind::drop_contained(f);
+        return;
+    }
+    let local = registry.own_worker();
+    if let Some(latch) = scope.filter(|latch| latch.wants_foreign(local.is_some())) {
+        drop(submit_cell(registry, f, Some(latch)));
+        return;
+    }
+    let origin = local.map_or(0, |worker| worker.origin());
+    let scope_ptr = scope.map_or(std::ptr::null(), |latch| {
+        latch.add_task();
+        latch as *const ScopeLatch
+    });
+    // SAFETY: a non-null latch counts the job (just added) and outlives it
+    // (the scope waits); whatever `f` borrows outlives the scope.
+    let job = unsafe { HeapJob::new_ref(f, scope_ptr, origin) };
+    if !registry.push(job, local) {
+        registry.refused_after_push();
+    }
 }
 
 // A pool's invariants never depend on user code finishing: tasks run inside

@@ -33,14 +33,18 @@
 //!    it counts itself in `exited`.
 //! 4. The caller waits until every worker has exited and joins the threads.
 //!    On one of the pool's own worker threads (a task that calls `shutdown`
-//!    or drops the last `Pool`), waiting for itself would deadlock, so it
-//!    stops after step 2: the workers finish and exit on their own.
+//!    or drops the last `Pool`, or a worker's thread-local destructor after
+//!    its loop ended), waiting for itself would deadlock, so it stops after
+//!    step 2: the workers finish and exit on their own. Worker threads are
+//!    recognised by their thread id, which does not depend on thread-local
+//!    state that may already be torn down.
 
 use crossbeam_deque::{Injector, Steal, Stealer};
 
+use crate::blocking::BlockingLane;
+use crate::job::JobRef;
 use crate::sleep::Sleep;
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
-use crate::task::JobRef;
 use crate::util::Padded;
 use crate::worker::WorkerThread;
 
@@ -74,6 +78,13 @@ pub(crate) struct Registry {
     exited: Mutex<usize>,
     exited_cond: Condvar,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// The worker threads' ids, kept after `threads` is emptied by a join.
+    worker_ids: Mutex<Vec<std::thread::ThreadId>>,
+    /// The pool handle's shared part, for `Pool::current` (set once, by
+    /// `Pool::from_shared`); weak, so that workers do not keep the pool up.
+    pub(crate) handle: std::sync::OnceLock<std::sync::Weak<crate::pool::Shared>>,
+    /// The blocking lane, started by the first `submit_blocking`.
+    pub(crate) blocking: std::sync::OnceLock<std::sync::Arc<BlockingLane>>,
 }
 
 impl Registry {
@@ -89,6 +100,9 @@ impl Registry {
             exited: Mutex::new(0),
             exited_cond: Condvar::new(),
             threads: Mutex::new(Vec::with_capacity(workers)),
+            worker_ids: Mutex::new(Vec::new()),
+            handle: std::sync::OnceLock::new(),
+            blocking: std::sync::OnceLock::new(),
         }
     }
 
@@ -96,12 +110,20 @@ impl Registry {
         self.stealers.len()
     }
 
+    /// Keeps the workers' join handles, and their ids (see
+    /// `is_worker_thread`); called before the pool is handed to anyone.
     pub(crate) fn set_threads(&self, threads: Vec<std::thread::JoinHandle<()>>) {
+        *self.worker_ids.lock() = threads.iter().map(|t| t.thread().id()).collect();
         *self.threads.lock() = threads;
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {
         self.sleep.is_shutdown()
+    }
+
+    /// This registry's address, as an identity for task cells.
+    pub(crate) fn id(&self) -> usize {
+        self as *const Registry as usize
     }
 
     /// The worker running on this thread, if it is one of this pool's.
@@ -152,22 +174,22 @@ impl Registry {
         }
     }
 
-    /// Runs `job`, or aborts it if `shutdown_now` is in progress.
+    /// Runs `job`, or cancels it if `shutdown_now` is in progress.
     #[inline]
     pub(crate) fn execute(&self, job: JobRef) {
-        if self.cancelling.load(Ordering::Relaxed) && self.cancel(&job) {
-            return;
+        if self.cancelling.load(Ordering::Relaxed) {
+            self.cancel(job);
+        } else {
+            job.execute();
         }
-        job.run();
     }
 
-    /// Cancels a queued task for `shutdown_now`; `false` if it must run.
-    fn cancel(&self, job: &JobRef) -> bool {
-        let cancelled = job.try_cancel();
-        if cancelled {
+    /// Cancels a queued job for `shutdown_now` (a fork-join half runs: its
+    /// owner waits for it), counting what was cancelled.
+    fn cancel(&self, job: JobRef) {
+        if job.cancel() {
             self.cancelled.fetch_add(1, Ordering::Relaxed);
         }
-        cancelled
     }
 
     /// Steps 1–4 of the module docs. Returns how many tasks were cancelled
@@ -178,13 +200,14 @@ impl Registry {
         if now {
             self.cancelling.store(true, Ordering::Relaxed);
             while let Some(job) = self.steal_any() {
-                if !self.cancel(&job) {
-                    // A fork-join half whose owner waits for it: run it.
-                    job.run();
-                }
+                self.cancel(job);
             }
         }
-        if self.own_worker().is_none() {
+        if let Some(lane) = self.blocking.get() {
+            let cancelled = lane.shutdown(now);
+            self.cancelled.fetch_add(cancelled, Ordering::Relaxed);
+        }
+        if !self.is_worker_thread() {
             self.wait_for_workers();
         }
         if now {
@@ -194,18 +217,47 @@ impl Registry {
         }
     }
 
-    fn wait_for_workers(&self) {
-        {
-            let mut exited = self.exited.lock();
-            while *exited < self.workers() {
-                self.exited_cond.wait(&mut exited);
-            }
+    /// Whether this thread is one of this pool's workers, even after its
+    /// loop ended (a thread-local destructor dropping the last `Pool`): such
+    /// a thread must never wait for the workers to exit, itself included.
+    fn is_worker_thread(&self) -> bool {
+        if self.own_worker().is_some() {
+            return true;
         }
+        let me = std::thread::current().id();
+        self.worker_ids.lock().contains(&me)
+    }
+
+    fn wait_for_workers(&self) {
+        self.wait_exited();
         let threads = std::mem::take(&mut *self.threads.lock());
         for thread in threads {
-            // A worker's loop never unwinds (tasks and their drops are caught),
+            // A worker's loop never unwinds (it aborts if anything escapes),
             // so a join error could only come from a bug; nothing to return.
             let _ = thread.join();
+        }
+    }
+
+    fn wait_exited(&self) {
+        let mut exited = self.exited.lock();
+        while *exited < self.workers() {
+            self.exited_cond.wait(&mut exited);
+        }
+    }
+
+    /// A spawned job was pushed just as the pool shut down (the race in the
+    /// module docs) and cannot be taken back by itself. A worker of this pool
+    /// will still drain its own deque. From any other thread: once every
+    /// worker has exited, whatever is left in the queues would be stranded,
+    /// so it is cancelled here (its closure dropped unrun, its scope told).
+    #[cold]
+    pub(crate) fn refused_after_push(&self) {
+        if self.is_worker_thread() {
+            return;
+        }
+        self.wait_exited();
+        while let Some(job) = self.steal_any() {
+            let _ = job.cancel();
         }
     }
 

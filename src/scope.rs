@@ -11,43 +11,74 @@
 //! 3. The scope's handles cannot leave the closure passed to `scope` (the
 //!    closure is generic over `'scope`), so when it returns every handle has
 //!    been joined or dropped, and dropping one takes its result with it.
-//! 4. `scope` then waits until the latch counts zero — running other queued
-//!    work meanwhile when it is called on a worker — and only then returns.
+//! 4. `scope` then waits until the latch counts zero — running its own
+//!    queued tasks meanwhile when it is called on a worker — and only then
+//!    returns. An `AbortIfPanic` guard makes sure nothing unwinds out of
+//!    `scope` before that.
+//! 5. A task submitted into a scope from a thread that is not one of the
+//!    pool's workers goes to the injector. When the scope's owner is itself a
+//!    worker of the pool, a second reference to the task is also listed on
+//!    the latch, and the owner is unparked: waiting, it runs listed tasks
+//!    that have not started (a task cell runs once whichever reference runs
+//!    it). So a scope waiting on the only worker still finds its tasks.
 //!
 //! The final decrement wakes the waiting thread through a `Thread` handle
 //! cloned *before* the decrement, so nothing touches the latch after its
 //! count reaches zero (the latch lives on the stack of `scope`).
 
-use std::any::Any;
 use std::fmt;
 use std::marker::PhantomData;
-use std::panic::{self, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use crate::error::TaskError;
-use crate::pool::{Pool, submit_cell};
-use crate::sync::{AtomicUsize, Mutex, Ordering};
-use crate::task::{Handle, forget_payload, wait_until};
-use crate::worker::{Waitable, park_until};
+use crate::job::JobRef;
+use crate::pool::{Pool, spawn_job, submit_cell};
+use crate::registry::Registry;
+use crate::sync::{AtomicUsize, Mutex, Ordering, Thread, current_thread};
+use crate::task::Handle;
+use crate::unwind::{self, AbortIfPanic, Payload};
+use crate::wait::{Waitable, park_until, wait_until};
+use crate::worker::WorkerThread;
 
 /// Counts a scope's unfinished tasks and keeps the first unobserved panic.
 pub(crate) struct ScopeLatch {
     pending: AtomicUsize,
-    owner: std::thread::Thread,
-    panic: Mutex<Option<Box<dyn Any + Send>>>,
+    owner: Thread,
+    panic: Mutex<Option<Payload>>,
+    /// Whether the scope's owner is a worker of the scope's pool: its tasks
+    /// submitted from other threads are then also listed in `foreign`.
+    owner_is_worker: bool,
+    /// Step 5: second references to tasks queued on the injector, so that the
+    /// owner, waiting, can run them itself.
+    foreign: Mutex<Vec<JobRef>>,
 }
 
 impl ScopeLatch {
-    fn new() -> ScopeLatch {
+    fn new(registry: &Registry) -> ScopeLatch {
         ScopeLatch {
             pending: AtomicUsize::new(0),
-            owner: std::thread::current(),
+            owner: current_thread(),
             panic: Mutex::new(None),
+            owner_is_worker: registry.own_worker().is_some(),
+            foreign: Mutex::new(Vec::new()),
         }
     }
 
     pub(crate) fn add_task(&self) {
         self.pending.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether a task submitted from this thread must also be listed with
+    /// [`ScopeLatch::add_foreign`] (step 5).
+    pub(crate) fn wants_foreign(&self, from_own_worker: bool) -> bool {
+        self.owner_is_worker && !from_own_worker
+    }
+
+    /// Step 5: lists a second reference to a task queued on the injector and
+    /// wakes the owner, who may be waiting with nothing else to run.
+    pub(crate) fn add_foreign(&self, job: JobRef) {
+        self.foreign.lock().push(job);
+        self.owner.unpark();
     }
 
     /// Step 2's "done"; the caller's last use of the latch. It takes a raw
@@ -86,14 +117,18 @@ impl ScopeLatch {
     }
 
     /// Keeps the first panic nobody observed through a handle.
-    pub(crate) fn record_panic(&self, payload: Box<dyn Any + Send>) {
+    pub(crate) fn record_panic(&self, payload: Payload) {
         let mut slot = self.panic.lock();
         if slot.is_none() {
             *slot = Some(payload);
         } else {
             drop(slot);
-            forget_payload(payload);
+            unwind::drop_payload(payload);
         }
+    }
+
+    fn has_foreign(&self) -> bool {
+        !self.foreign.lock().is_empty()
     }
 }
 
@@ -105,8 +140,23 @@ impl Waitable for ScopeLatch {
     }
 
     fn block_until(&self, deadline: Option<Instant>) -> bool {
-        // Only the owner thread waits; `task_done` unparks it.
-        park_until(|| self.is_done(), deadline)
+        // Only the owner thread waits; `task_done` and `add_foreign` unpark
+        // it.
+        park_until(|| self.is_done() || self.has_foreign(), deadline);
+        self.is_done()
+    }
+
+    fn run_inline(&self, worker: &WorkerThread) -> bool {
+        // Foreign entries exist only when the owner is a worker of the scope's
+        // pool, and only the owner waits on the latch.
+        let job = self.foreign.lock().pop();
+        match job {
+            Some(job) => {
+                worker.execute(job);
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -128,7 +178,7 @@ impl fmt::Debug for Scope<'_, '_> {
     }
 }
 
-impl<'scope> Scope<'scope, '_> {
+impl<'scope, 'env> Scope<'scope, 'env> {
     /// Runs `f` on the pool; `f` may borrow anything that outlives the scope.
     /// The returned handle works like [`Task`](crate::Task); dropping it
     /// detaches the task, which the scope still waits for.
@@ -151,6 +201,36 @@ impl<'scope> Scope<'scope, '_> {
         ScopedTask {
             handle: submit_cell(self.pool.registry(), f, Some(&self.latch)),
         }
+    }
+
+    /// Runs `f` on the pool with no handle and no result slot (fire and
+    /// forget within the scope): the cheapest way to start borrowed work. `f`
+    /// gets the scope, so it can spawn more work into it without naming the
+    /// scope's lifetimes. A panic in `f` is re-raised by the scope.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let pool = corepool::Pool::new()?;
+    /// let count = AtomicUsize::new(0);
+    /// pool.scope(|s| {
+    ///     for _ in 0..4 {
+    ///         s.spawn(|s| {
+    ///             count.fetch_add(1, Ordering::Relaxed);
+    ///             s.spawn(|_| {
+    ///                 count.fetch_add(10, Ordering::Relaxed);
+    ///             });
+    ///         });
+    ///     }
+    /// });
+    /// assert_eq!(count.into_inner(), 44);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn spawn<F>(&'scope self, f: F)
+    where
+        F: FnOnce(&'scope Scope<'scope, 'env>) + Send + 'scope,
+    {
+        spawn_job(self.pool.registry(), move || f(self), Some(&self.latch));
     }
 
     /// The pool this scope runs on.
@@ -230,18 +310,27 @@ impl Pool {
     {
         let scope = Scope {
             pool: self.clone(),
-            latch: ScopeLatch::new(),
+            latch: ScopeLatch::new(self.registry()),
             _scope: PhantomData,
             _env: PhantomData,
         };
-        let result = panic::catch_unwind(AssertUnwindSafe(|| f(&scope)));
+        // Until every task has ended, queued work points into `scope`:
+        // nothing may unwind out of this frame meanwhile.
+        let guard = AbortIfPanic;
+        let result = unwind::halt_unwinding(|| f(&scope));
         wait_until(&scope.latch, None);
+        std::mem::forget(guard);
         let task_panic = scope.latch.panic.lock().take();
         match result {
-            Err(payload) => panic::resume_unwind(payload),
+            Err(payload) => {
+                if let Some(second) = task_panic {
+                    unwind::drop_payload(second);
+                }
+                std::panic::resume_unwind(payload)
+            }
             Ok(value) => {
                 if let Some(payload) = task_panic {
-                    panic::resume_unwind(payload);
+                    std::panic::resume_unwind(payload);
                 }
                 value
             }

@@ -167,6 +167,15 @@ impl Sleep {
         }
     }
 
+    /// Whether some worker is looking for work or asleep: a fork-join then
+    /// publishes a half for it to steal (`join.rs`). One relaxed load of a
+    /// word that only changes when workers go idle or wake.
+    #[inline]
+    pub(crate) fn is_hungry(&self) -> bool {
+        let word = self.state.load(Ordering::Relaxed);
+        searching(word) > 0 || sleeping(word) > 0
+    }
+
     /// Whether `shutdown` has been called.
     pub(crate) fn is_shutdown(&self) -> bool {
         // SeqCst: pairs with the `fetch_or(SHUTDOWN)` in `shutdown`; see the

@@ -14,6 +14,18 @@ pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering
 #[cfg(not(loom))]
 pub(crate) use parking_lot::{Condvar, Mutex};
 
+#[cfg(not(loom))]
+pub(crate) use std::thread::{Thread, current as current_thread, park, park_timeout};
+
+#[cfg(loom)]
+pub(crate) use loom::thread::{Thread, current as current_thread, park};
+
+/// loom has no clock: a timed park is modelled as an untimed one.
+#[cfg(loom)]
+pub(crate) fn park_timeout(_timeout: std::time::Duration) {
+    loom::thread::park();
+}
+
 #[cfg(loom)]
 pub(crate) use self::loom_shim::{Condvar, Mutex};
 

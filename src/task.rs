@@ -1,11 +1,12 @@
 //! The task cell: one heap allocation holding a closure, its state in one
-//! atomic word, and the slot its result is written to; and [`Task`], the
-//! handle a caller keeps.
+//! atomic word, the slot its result is written to and the list of its
+//! waiters; and [`Task`], the handle a caller keeps.
 //!
 //! # The state word
 //!
-//! The low three bits are the task's *stage*; bit 3 (`WAITER`) says that a
-//! thread or a waker has registered in the cell's waiter slot.
+//! The low three bits are the task's *stage*; the bits above are flags:
+//! `WAITER` (someone registered in the waiter list), `DETACHED` (the handle is
+//! gone), `PANICKED` (the result is a panic).
 //!
 //! ```text
 //!             run: claim             complete
@@ -25,15 +26,17 @@
 //!    a release read-modify-write. A reader that sees a terminal stage with an
 //!    acquire load owns the result slot (there is one handle; `join` and
 //!    `poll` take it through `&mut`/`self`).
-//! 3. Waking without a lock on the fast path: a waiter locks the waiter slot,
-//!    stores its waker or marks itself, sets `WAITER` with `fetch_or` and only
-//!    then checks the stage. The finisher's transition to a terminal stage is
-//!    a read-modify-write too, so the two are ordered in the word's
-//!    modification order: either the finisher sees `WAITER` (and takes the
-//!    lock to wake, which waits until the waiter is really waiting), or the
-//!    waiter's `fetch_or` sees the terminal stage and does not wait. No
-//!    wake-up is lost, and a task nobody waits on never touches the lock.
-//!
+//! 3. Waiting: any number of waiters (blocked threads, `async` pollers,
+//!    `as_completed` and `wait`) each put a [`Waker`] in the cell's waiter
+//!    list, under its lock, then set `WAITER` with `fetch_or` and only then
+//!    look at the stage. The finisher's move to a terminal stage is a
+//!    read-modify-write of the same word, so the two are ordered: either the
+//!    finisher sees `WAITER` and takes the lock (which waits until the waiter
+//!    has finished registering) to take the whole list and wake every waker,
+//!    or the waiter's `fetch_or` sees the terminal stage, takes its entry out
+//!    again and does not wait. No wake-up is lost, and a task nobody waits on
+//!    never touches the lock. A waiter that gives up (a timeout) removes its
+//!    entry by key.
 //! 4. Detaching: dropping the handle sets `DETACHED` with `fetch_or`. If the
 //!    task had ended, the handle drops the result itself; otherwise the runner
 //!    sees `DETACHED` in the word its `complete` replaced and drops the result
@@ -45,22 +48,30 @@
 //!
 //! Races considered: cancel against start (rule 1); join against completion
 //! and waker registration against completion (rule 3); detach against
-//! completion (rule 4). The cell's memory itself is reference-counted: the
-//! queue's reference and the handle each hold one.
+//! completion (rule 4). The cell's memory is reference-counted: the queue's
+//! [`JobRef`] and the handle each hold one count, and the queue's count is
+//! given up by a function that holds only a raw pointer (see `job.rs`), never
+//! from inside a method borrowing the cell.
 
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::future::Future;
-use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use crate::cancel;
 use crate::error::TaskError;
+use crate::job::JobVtable;
+// The builder names the queue entry type through this module.
+pub(crate) use crate::job::JobRef;
 use crate::scope::ScopeLatch;
-use crate::sync::{AtomicUsize, Condvar, Mutex, Ordering};
-use crate::worker::{Waitable, WorkerThread};
+use crate::sync::{AtomicUsize, Mutex, Ordering, park, park_timeout};
+use crate::unwind::{self, Payload};
+use crate::wait::{Waitable, thread_waker, wait_until};
+use crate::worker::WorkerThread;
 
 const SCHEDULED: usize = 0;
 const RUNNING: usize = 1;
@@ -71,6 +82,11 @@ const STAGE: usize = 0b111;
 const WAITER: usize = 0b1000;
 const DETACHED: usize = 0b1_0000;
 const PANICKED: usize = 0b10_0000;
+/// `Task::cancel` was called while the task ran (cooperative cancellation).
+const CANCEL_REQUESTED: usize = 0b100_0000;
+/// The running task saw a cancellation through `is_cancelled`: it ends
+/// `CANCELLED`, not `COMPLETE`.
+const CANCEL_SEEN: usize = 0b1000_0000;
 
 /// How many times a blocking waiter looks at a running task before it
 /// registers and sleeps (about a microsecond of `spin_loop` hints).
@@ -119,53 +135,54 @@ impl State {
         State(AtomicUsize::new(stage))
     }
 
-    /// Acquire: pairs with the release in `complete`/`try_abort`, so a
-    /// terminal stage seen here makes the result slot readable.
-    fn stage(&self) -> Stage {
-        Stage::of(self.0.load(Ordering::Acquire))
+    /// Acquire: pairs with the release in `complete`/`abort`, so a terminal
+    /// stage seen here makes the result slot readable.
+    fn word(&self) -> usize {
+        self.0.load(Ordering::Acquire)
     }
 
-    /// `SCHEDULED -> to`, keeping the `WAITER` bit. Returns the previous word
-    /// when this call made the transition.
+    /// `SCHEDULED -> RUNNING`, keeping the flags. Whether this call made it.
     #[must_use]
-    fn transition_from_scheduled(&self, to: usize) -> Option<usize> {
+    fn claim(&self) -> bool {
         let mut word = self.0.load(Ordering::Relaxed);
         loop {
             if word & STAGE != SCHEDULED {
-                return None;
+                return false;
             }
-            // AcqRel: acquire pairs with the `fetch_or(WAITER)` release of a
-            // waiter (we must see its registration if we see its bit) and with
-            // a handle's `fetch_or(DETACHED)`; the terminal transition that
-            // follows (`complete`, or the end of `abort`) does the publishing.
-            match self
-                .0
-                .compare_exchange_weak(word, word | to, Ordering::AcqRel, Ordering::Relaxed)
-            {
-                Ok(_) => return Some(word),
+            // Acquire: the claimer then owns the closure slot, written before
+            // the cell was published. The terminal transition that follows
+            // (`complete`, or the end of `abort`) does the publishing.
+            match self.0.compare_exchange_weak(
+                word,
+                word | RUNNING,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
                 Err(actual) => word = actual,
             }
         }
     }
 
-    /// `RUNNING -> COMPLETE`, marking `PANICKED` if the closure panicked;
-    /// only the runner calls it. Returns the old word.
-    fn complete(&self, panicked: bool) -> usize {
-        let flag = if panicked { PANICKED } else { 0 };
-        // AcqRel: release publishes the result slot to the acquire loads in
-        // `stage`; acquire pairs with a waiter's `fetch_or(WAITER)`.
-        self.0
-            .fetch_add(COMPLETE - RUNNING + flag, Ordering::AcqRel)
+    /// `RUNNING -> to` (a terminal stage), plus `flag`; only the claimer
+    /// calls it. Returns the old word.
+    fn finish(&self, to: usize, flag: usize) -> usize {
+        // AcqRel: release publishes the result slot (or the closure's drop)
+        // to the acquire loads in `word`; acquire pairs with a waiter's
+        // `fetch_or(WAITER)` and a handle's `fetch_or(DETACHED)`, so we see
+        // their registration and can read the slot to drop it.
+        self.0.fetch_add(to - RUNNING + flag, Ordering::AcqRel)
     }
 
-    /// Whether the task ended by panicking.
-    fn panicked(&self) -> bool {
-        self.0.load(Ordering::Acquire) & PANICKED != 0
+    /// Asks a running task to stop (cooperative cancellation).
+    fn request_cancel(&self) {
+        // Relaxed: a hint; the task reads it with `observe_cancel`.
+        self.0.fetch_or(CANCEL_REQUESTED, Ordering::Relaxed);
     }
 
     /// Marks the handle as gone and returns the word as it was.
     fn detach(&self) -> usize {
-        // AcqRel: release pairs with the acquire half of `complete` (the
+        // AcqRel: release pairs with the acquire half of `finish` (the
         // runner then drops the result); acquire pairs with its release (we
         // then may read the result slot to drop it).
         self.0.fetch_or(DETACHED, Ordering::AcqRel)
@@ -180,58 +197,56 @@ impl State {
     }
 }
 
-/// What the waiter slot holds: the waker of the last `poll` (or of `wait` /
-/// `as_completed`). Threads blocked in `join` wait on the cell's condvar.
+/// The waiters of one task: wakers with the keys their owners remove them by.
 #[derive(Default)]
 struct Waiters {
-    waker: Option<Waker>,
+    list: Vec<(u64, Waker)>,
+    next_key: u64,
 }
 
 /// The typed part of a cell that handles use, whatever its closure type.
 pub(crate) struct Header<T> {
     state: State,
     waiters: Mutex<Waiters>,
-    cond: Condvar,
-    result: UnsafeCell<Option<std::thread::Result<T>>>,
+    result: UnsafeCell<Option<Result<T, Payload>>>,
     /// The scope this task belongs to, or null (rule 5).
     scope: *const ScopeLatch,
+    /// The pool's registry, as an address: identity only, never dereferenced.
+    pool: usize,
 }
 
 impl<T> Header<T> {
-    fn new(stage: usize, scope: *const ScopeLatch) -> Self {
+    fn new(stage: usize, scope: *const ScopeLatch, pool: usize) -> Self {
         Header {
             state: State::new(stage),
             waiters: Mutex::new(Waiters::default()),
-            cond: Condvar::new(),
             result: UnsafeCell::new(None),
             scope,
+            pool,
         }
     }
 
     fn scope(&self) -> Option<&ScopeLatch> {
         // SAFETY: a non-null `scope` points to a latch that outlives every
         // task of its scope: `Scope` waits for the latch to count every task
-        // done before it returns, and `done` is the last use (rule 5).
+        // done before it returns, and `scope_done` is the last use (rule 5).
         unsafe { self.scope.as_ref() }
     }
 
     /// Drops a result nobody will collect. A panic payload goes to the scope,
     /// if any, to be re-raised there; a destructor that panics is contained.
-    fn discard(&self, outcome: Option<std::thread::Result<T>>) {
-        match outcome {
-            Some(Err(payload)) => match self.scope() {
-                Some(scope) => scope.record_panic(payload),
-                None => forget_payload(payload),
+    fn discard(&self, outcome: Option<Result<T, Payload>>) {
+        let payload = match outcome {
+            Some(Err(payload)) => payload,
+            Some(Ok(value)) => match unwind::halt_unwinding(move || drop(value)) {
+                Ok(()) => return,
+                Err(payload) => payload,
             },
-            Some(Ok(value)) => {
-                if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(value))) {
-                    match self.scope() {
-                        Some(scope) => scope.record_panic(payload),
-                        None => forget_payload(payload),
-                    }
-                }
-            }
-            None => {}
+            None => return,
+        };
+        match self.scope() {
+            Some(scope) => scope.record_panic(payload),
+            None => unwind::drop_payload(payload),
         }
     }
 
@@ -245,29 +260,79 @@ impl<T> Header<T> {
     }
 
     pub(crate) fn stage(&self) -> Stage {
-        self.state.stage()
+        Stage::of(self.state.word())
     }
 
     /// Whether the task ended by panicking (its result is a panic).
     pub(crate) fn panicked(&self) -> bool {
-        self.state.panicked()
+        self.state.word() & PANICKED != 0
     }
 
-    /// Wakes whoever registered, after a transition to a terminal stage whose
-    /// previous word was `prev`.
+    /// Whether `worker` belongs to this task's pool.
+    fn runs_on(&self, worker: &WorkerThread) -> bool {
+        self.pool == worker.registry() as *const _ as usize
+    }
+
+    /// Wakes every registered waiter, after a transition to a terminal stage
+    /// whose previous word was `prev`.
     fn finished(&self, prev: usize) {
         if prev & WAITER == 0 {
             return;
         }
-        let waker = {
-            let mut waiters = self.waiters.lock();
-            self.cond.notify_all();
-            waiters.waker.take()
-        };
-        if let Some(waker) = waker {
+        let list = std::mem::take(&mut self.waiters.lock().list);
+        for (_, waker) in list {
             // A panicking waker is the user's bug, but it must not unwind
-            // through a worker or a canceller; it is dropped here.
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| waker.wake()));
+            // through a worker or a canceller.
+            if let Err(payload) = unwind::halt_unwinding(move || waker.wake()) {
+                unwind::drop_payload(payload);
+            }
+        }
+    }
+
+    /// Puts `waker` in the waiter list (replacing the entry `key` if it is
+    /// still there) and returns its key; `None` when the task has ended (the
+    /// waker is then not kept).
+    pub(crate) fn register(&self, waker: &Waker, key: Option<u64>) -> Option<u64> {
+        if self.stage().is_terminal() {
+            return None;
+        }
+        let mut waiters = self.waiters.lock();
+        let existing = key.and_then(|key| waiters.list.iter().position(|(k, _)| *k == key));
+        let key = match existing {
+            Some(pos) => {
+                let entry = &mut waiters.list[pos];
+                if !entry.1.will_wake(waker) {
+                    entry.1 = waker.clone();
+                }
+                entry.0
+            }
+            None => {
+                let key = waiters.next_key;
+                waiters.next_key += 1;
+                waiters.list.push((key, waker.clone()));
+                key
+            }
+        };
+        if Stage::of(self.state.register_waiter()).is_terminal() {
+            // The finisher may already have taken the list; if not, we leave.
+            waiters.list.retain(|(k, _)| *k != key);
+            return None;
+        }
+        Some(key)
+    }
+
+    /// Takes the entry `key` out of the waiter list, if it is still there.
+    pub(crate) fn deregister(&self, key: u64) {
+        let removed = {
+            let mut waiters = self.waiters.lock();
+            waiters
+                .list
+                .iter()
+                .position(|(k, _)| *k == key)
+                .map(|pos| waiters.list.swap_remove(pos))
+        };
+        if let Some((_, waker)) = removed {
+            unwind::drop_contained(waker);
         }
     }
 
@@ -275,7 +340,7 @@ impl<T> Header<T> {
     /// Returns whether it is terminal.
     fn block_until(&self, deadline: Option<Instant>) -> bool {
         // A task that is running often ends within microseconds: look a few
-        // times before registering, which would make its worker pay for a
+        // times before registering, which would make its runner pay for a
         // wake-up (a futex syscall).
         for _ in 0..SPIN_BEFORE_BLOCK {
             match self.stage() {
@@ -288,43 +353,26 @@ impl<T> Header<T> {
                 }
             }
         }
-        let mut guard = self.waiters.lock();
-        if Stage::of(self.state.register_waiter()).is_terminal() {
+        let Some(key) = self.register(&thread_waker(), None) else {
             return true;
-        }
+        };
         loop {
+            if self.stage().is_terminal() {
+                // The finisher took the list (or will): nothing to remove.
+                return true;
+            }
             match deadline {
-                None => self.cond.wait(&mut guard),
+                None => park(),
                 Some(deadline) => {
                     let now = Instant::now();
                     if now >= deadline {
+                        self.deregister(key);
                         return self.stage().is_terminal();
                     }
-                    let _ = self.cond.wait_for(&mut guard, deadline - now);
+                    park_timeout(deadline - now);
                 }
             }
-            if self.stage().is_terminal() {
-                return true;
-            }
         }
-    }
-
-    /// Registers `waker` to be woken when the task ends. Returns `true` when
-    /// it has ended already (the waker is then not kept).
-    pub(crate) fn register_waker(&self, waker: &Waker) -> bool {
-        if self.stage().is_terminal() {
-            return true;
-        }
-        let mut waiters = self.waiters.lock();
-        match &waiters.waker {
-            Some(old) if old.will_wake(waker) => {}
-            _ => waiters.waker = Some(waker.clone()),
-        }
-        if Stage::of(self.state.register_waiter()).is_terminal() {
-            waiters.waker = None;
-            return true;
-        }
-        false
     }
 
     /// Takes the outcome of a terminal task.
@@ -349,130 +397,20 @@ impl<T> Header<T> {
     }
 }
 
-/// Drops a panic payload whose own destructor might panic again.
-pub(crate) fn forget_payload(payload: Box<dyn std::any::Any + Send>) {
-    if panic::catch_unwind(AssertUnwindSafe(move || drop(payload))).is_err() {
-        // A payload whose destructor panics, inside a payload whose destructor
-        // panicked: leak the second one rather than abort.
+/// `is_cancelled` for the running task whose state word is `state`, and
+/// whose group's flag reads `group`: records that the task saw it, so that it
+/// ends `CANCELLED`. Called only on the thread running the task.
+pub(crate) fn observe_cancel(state: &AtomicUsize, group: bool) -> bool {
+    let word = state.load(Ordering::Relaxed);
+    if word & CANCEL_SEEN != 0 {
+        return true;
     }
-}
-
-/// A task as the scheduler sees it: something to run once or to abort.
-///
-/// Invariant: a `JobRef` in a queue is either run or aborted; either way the
-/// cell reaches a terminal stage (running or aborting a task that is no
-/// longer `SCHEDULED` does nothing).
-pub(crate) trait Job: Send + Sync {
-    /// Runs the closure if nobody ran or aborted it yet.
-    fn run(&self);
-    /// Ends a task that has not started; `true` if this call ended it.
-    fn abort(&self, how: Abort) -> bool;
-    /// The frame that pushed this job (see `WorkerThread::pop_descendant`);
-    /// 0 when it was not pushed by a worker.
-    fn origin(&self) -> u64;
-    /// Gives up the reference a [`JobRef`] held: one count of a heap cell's
-    /// `Arc`; nothing for a job on a stack.
-    ///
-    /// # Safety
-    ///
-    /// Called once per `JobRef`, after which that reference is not used.
-    unsafe fn release(&self) {}
-    /// For a fork-join half: how to tell its owner it has run (see
-    /// `join.rs`); `None` for heap tasks, which signal through their state.
-    fn done_signal(&self) -> Option<crate::join::DoneSignal> {
-        None
+    if group || word & CANCEL_REQUESTED != 0 {
+        // Relaxed: read back by this same thread when the run ends.
+        state.fetch_or(CANCEL_SEEN, Ordering::Relaxed);
+        return true;
     }
-    /// Runs the job for the queue that held it and gives up the queue's
-    /// reference. A stack job overrides it: once it has run, its owner may
-    /// return and free it, so nothing may touch it afterwards.
-    ///
-    /// # Safety
-    ///
-    /// As [`Job::release`]: called once per `JobRef`, instead of dropping it.
-    unsafe fn execute(&self) {
-        self.run();
-        // SAFETY: the caller gives up its `JobRef` here (contract above).
-        unsafe { self.release() };
-    }
-}
-
-/// A queued unit of work, type-erased, two words: a heap task cell shared
-/// with its handle (the queue owns one count of its `Arc`), or a fork-join
-/// half living on the stack of a waiting `join`.
-pub(crate) struct JobRef(std::ptr::NonNull<dyn Job>);
-
-// SAFETY: every pointee is `Send + Sync` (`Job`'s supertraits). A heap cell
-// stays alive while the `JobRef` holds its count; a stack job's owner does
-// not return until the job has run (`JobRef::stack`).
-unsafe impl Send for JobRef {}
-
-impl JobRef {
-    /// The queue's reference to a submitted task's cell.
-    pub(crate) fn heap(job: Arc<dyn Job>) -> JobRef {
-        // SAFETY: `Arc::into_raw` never returns null.
-        JobRef(unsafe { std::ptr::NonNull::new_unchecked(Arc::into_raw(job).cast_mut()) })
-    }
-
-    /// A reference to a fork-join half on its owner's stack.
-    ///
-    /// # Safety
-    ///
-    /// `job` must stay alive and in place until it has been run, and must be
-    /// run exactly once: through this reference, or by its owner after taking
-    /// this reference back out of the queue.
-    pub(crate) unsafe fn stack(job: &dyn Job) -> JobRef {
-        let ptr = std::ptr::NonNull::from(job);
-        // SAFETY: only the trait object's lifetime bound changes; the caller
-        // keeps the job alive until it has run (this function's contract).
-        JobRef(unsafe {
-            std::mem::transmute::<std::ptr::NonNull<dyn Job + '_>, std::ptr::NonNull<dyn Job>>(ptr)
-        })
-    }
-
-    fn job(&self) -> &dyn Job {
-        // SAFETY: the pointee is alive while this `JobRef` exists (see the
-        // `Send` impl).
-        unsafe { self.0.as_ref() }
-    }
-
-    pub(crate) fn points_to(&self, job: *const ()) -> bool {
-        std::ptr::addr_eq(self.0.as_ptr(), job)
-    }
-
-    /// The frame that pushed the job; see [`Job::origin`].
-    pub(crate) fn origin(&self) -> u64 {
-        self.job().origin()
-    }
-
-    /// Runs the job (a heap task that was cancelled meanwhile does nothing),
-    /// then gives up the reference. For a heap task whose handle is gone this
-    /// frees the cell; an uncollected result was already dropped by the
-    /// runner (rule 4).
-    #[inline]
-    pub(crate) fn run(self) {
-        let this = std::mem::ManuallyDrop::new(self);
-        let signal = this.job().done_signal();
-        // SAFETY: `this` is not used again and its `Drop` does not run.
-        unsafe { this.job().execute() };
-        if let Some(signal) = signal {
-            // SAFETY: the stack job has run; its owner waits for this signal
-            // and keeps the job and its `Thread` alive until it fires.
-            unsafe { signal.fire() };
-        }
-    }
-
-    /// Cancels a heap task that has not started; `false` when it had, or for
-    /// a fork-join half, which is part of a task already running and must run.
-    pub(crate) fn try_cancel(&self) -> bool {
-        self.job().abort(Abort::Cancelled)
-    }
-}
-
-impl Drop for JobRef {
-    fn drop(&mut self) {
-        // SAFETY: dropping is the one release of this reference.
-        unsafe { self.job().release() };
-    }
+    false
 }
 
 /// What a handle needs from a cell whose closure type it does not know.
@@ -494,7 +432,8 @@ pub(crate) struct TaskCell<F, T> {
 // SAFETY: the closure is only touched by the one thread that wins the
 // transition out of SCHEDULED (rule 1), and moved to that thread, so `F: Send`
 // suffices; the result is written by the runner before a release and read by
-// the one handle after an acquire (rule 2), so `T: Send` suffices.
+// the one handle after an acquire (rule 2), so `T: Send` suffices. The scope
+// pointer is only used for the latch's thread-safe methods.
 unsafe impl<F: Send, T: Send> Sync for TaskCell<F, T> {}
 // SAFETY: as above; the cell owns an `F` and a `T`, both `Send`.
 unsafe impl<F: Send, T: Send> Send for TaskCell<F, T> {}
@@ -504,11 +443,11 @@ where
     F: FnOnce() -> T + Send,
     T: Send,
 {
-    /// A scheduled cell; `scope` is the latch of the scope it belongs to, or
-    /// null.
-    pub(crate) fn new(func: F, scope: *const ScopeLatch, origin: u64) -> Self {
+    /// A scheduled cell of the pool whose registry is at `pool`; `scope` is
+    /// the latch of the scope it belongs to, or null.
+    pub(crate) fn new(func: F, scope: *const ScopeLatch, pool: usize, origin: u64) -> Self {
         TaskCell {
-            header: Header::new(SCHEDULED, scope),
+            header: Header::new(SCHEDULED, scope, pool),
             func: UnsafeCell::new(Some(func)),
             origin,
         }
@@ -517,10 +456,76 @@ where
     /// A cell that was refused at once (its closure is dropped by the caller).
     pub(crate) fn refused() -> Self {
         TaskCell {
-            header: Header::new(REFUSED, std::ptr::null()),
+            header: Header::new(REFUSED, std::ptr::null(), 0),
             func: UnsafeCell::new(None),
             origin: 0,
         }
+    }
+
+    /// A queue reference holding one count of `cell`.
+    ///
+    /// # Safety
+    ///
+    /// Whatever `F` and `T` borrow must stay alive until the task has ended
+    /// (for a scope's tasks: the scope waits for them; see `scope.rs`). After
+    /// that the queue touches nothing but the counts and the empty slots.
+    pub(crate) unsafe fn new_ref(cell: &Arc<Self>) -> JobRef {
+        let ptr = Arc::into_raw(cell.clone());
+        // SAFETY: `Arc::into_raw` is never null; the count it carries keeps
+        // the cell alive until a table function gives it up; the cell is
+        // `Send + Sync`.
+        unsafe { JobRef::new(NonNull::new_unchecked(ptr.cast_mut().cast()), Self::VTABLE) }
+    }
+
+    const VTABLE: &'static JobVtable = &JobVtable {
+        execute: Self::execute_ref,
+        cancel: Self::cancel_ref,
+        release: Self::release_ref,
+        origin: Self::origin_ref,
+    };
+
+    /// # Safety
+    ///
+    /// `ptr` comes from `new_ref` and its count has not been given up.
+    unsafe fn borrow<'c>(ptr: NonNull<()>) -> &'c Self {
+        // SAFETY: the count `ptr` carries keeps the cell alive; callers end
+        // the borrow before they give the count up.
+        unsafe { ptr.cast::<Self>().as_ref() }
+    }
+
+    /// # Safety
+    ///
+    /// As `borrow`; gives up the count. No borrow of the cell may be alive.
+    unsafe fn give_up(ptr: NonNull<()>) {
+        // SAFETY: `ptr` came from `Arc::into_raw` of an `Arc<Self>`, and its
+        // count is given up here, once.
+        drop(unsafe { Arc::from_raw(ptr.cast::<Self>().as_ptr().cast_const()) });
+    }
+
+    unsafe fn execute_ref(ptr: NonNull<()>) {
+        // SAFETY: the vtable's contract; the borrow ends with the statement.
+        unsafe { Self::borrow(ptr) }.run();
+        // SAFETY: no borrow is alive any more.
+        unsafe { Self::give_up(ptr) };
+    }
+
+    unsafe fn cancel_ref(ptr: NonNull<()>) -> bool {
+        // SAFETY: as in `execute_ref`.
+        let cancelled = unsafe { Self::borrow(ptr) }.abort(Abort::Cancelled);
+        // SAFETY: as in `execute_ref`.
+        unsafe { Self::give_up(ptr) };
+        cancelled
+    }
+
+    unsafe fn release_ref(ptr: NonNull<()>) {
+        // A queue torn down with the task in it: the task must still end.
+        // SAFETY: as in `cancel_ref`.
+        let _ = unsafe { Self::cancel_ref(ptr) };
+    }
+
+    unsafe fn origin_ref(ptr: NonNull<()>) -> u64 {
+        // SAFETY: as in `execute_ref`.
+        unsafe { Self::borrow(ptr) }.origin
     }
 
     fn take_func(&self) -> Option<F> {
@@ -528,29 +533,36 @@ where
         // SCHEDULED, which gives it the closure slot exclusively (rule 1).
         unsafe { (*self.func.get()).take() }
     }
-}
 
-impl<F, T> Job for TaskCell<F, T>
-where
-    F: FnOnce() -> T + Send,
-    T: Send,
-{
+    /// Runs the closure if nobody ran or aborted it yet.
     fn run(&self) {
-        if self
-            .header
-            .state
-            .transition_from_scheduled(RUNNING)
-            .is_none()
-        {
+        if !self.header.state.claim() {
             return;
         }
         let Some(func) = self.take_func() else { return };
-        let outcome = panic::catch_unwind(AssertUnwindSafe(func));
-        let panicked = outcome.is_err();
-        // SAFETY: we are the runner (RUNNING is ours); no handle reads the
-        // slot until it sees COMPLETE, which `complete` below publishes.
-        unsafe { *self.header.result.get() = Some(outcome) };
-        let prev = self.header.state.complete(panicked);
+        let outcome = {
+            let _running = cancel::enter_task(&self.header.state.0);
+            unwind::halt_unwinding(func)
+        };
+        let (to, flag) = match outcome {
+            Err(_) => (COMPLETE, PANICKED),
+            // Only this thread sets CANCEL_SEEN, during the run.
+            Ok(_) if self.header.state.0.load(Ordering::Relaxed) & CANCEL_SEEN != 0 => {
+                (CANCELLED, 0)
+            }
+            Ok(_) => (COMPLETE, 0),
+        };
+        if to == CANCELLED {
+            // The task stopped because it was asked to: its value is not a
+            // result. Dropped before the stage turns terminal, as an
+            // aborted closure is.
+            self.header.discard(Some(outcome));
+        } else {
+            // SAFETY: we are the runner (RUNNING is ours); no handle reads
+            // the slot until it sees COMPLETE, which `finish` publishes.
+            unsafe { *self.header.result.get() = Some(outcome) };
+        }
+        let prev = self.header.state.finish(to, flag);
         if prev & DETACHED != 0 {
             // SAFETY: the handle is gone (rule 4) and saw no terminal stage
             // when it left, so nobody else will read the slot.
@@ -561,6 +573,7 @@ where
         self.header.scope_done();
     }
 
+    /// Ends a task that has not started; `true` if this call ended it.
     fn abort(&self, how: Abort) -> bool {
         let to = match how {
             Abort::Cancelled => CANCELLED,
@@ -569,41 +582,19 @@ where
         // Claimed as if it were to run, so the stage turns terminal only
         // after the closure is dropped: a joiner that sees CANCELLED also
         // sees everything the closure's destructor did.
-        if self
-            .header
-            .state
-            .transition_from_scheduled(RUNNING)
-            .is_none()
-        {
+        if !self.header.state.claim() {
             return false;
         }
         // A panic in the closure's destructor must not unwind into the
         // canceller's caller half-way through; it is contained here.
         let func = self.take_func();
-        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || drop(func))) {
+        if let Err(payload) = unwind::halt_unwinding(move || drop(func)) {
             self.header.discard(Some(Err(payload)));
         }
-        // AcqRel: release publishes the destructor's effects to the acquire
-        // loads in `stage`; acquire pairs with a waiter's `fetch_or(WAITER)`.
-        let prev = self
-            .header
-            .state
-            .0
-            .fetch_add(to - RUNNING, Ordering::AcqRel);
+        let prev = self.header.state.finish(to, 0);
         self.header.finished(prev);
         self.header.scope_done();
         true
-    }
-
-    fn origin(&self) -> u64 {
-        self.origin
-    }
-
-    unsafe fn release(&self) {
-        // SAFETY: every `JobRef` to a task cell comes from `JobRef::heap`,
-        // i.e. from `Arc::into_raw` of an `Arc<TaskCell<F, T>>`, and gives up
-        // its one count here, once (this function's contract).
-        unsafe { Arc::decrement_strong_count(self as *const Self) };
     }
 }
 
@@ -617,23 +608,11 @@ where
     }
 
     fn abort(&self, how: Abort) -> bool {
-        Job::abort(self, how)
+        TaskCell::abort(self, how)
     }
 
     fn run_inline(&self) {
-        Job::run(self);
-    }
-}
-
-/// Waits until `what` is done or `deadline` passes; on a worker thread it
-/// runs other queued work meanwhile. Returns whether `what` is done.
-pub(crate) fn wait_until(what: &dyn Waitable, deadline: Option<Instant>) -> bool {
-    if what.is_done() {
-        return true;
-    }
-    match WorkerThread::current() {
-        Some(worker) => worker.wait_for(what, deadline),
-        None => what.block_until(deadline),
+        self.run();
     }
 }
 
@@ -641,6 +620,8 @@ pub(crate) fn wait_until(what: &dyn Waitable, deadline: Option<Instant>) -> bool
 /// cell that may borrow for `'a`.
 pub(crate) struct Handle<'a, T> {
     cell: Arc<dyn Cell<T> + 'a>,
+    /// The key of the waker `poll` registered, if any.
+    poll_key: Option<u64>,
 }
 
 impl<'a, T: Send + 'a> Handle<'a, T> {
@@ -648,11 +629,10 @@ impl<'a, T: Send + 'a> Handle<'a, T> {
     where
         F: FnOnce() -> T + Send + 'a,
     {
-        Handle { cell }
-    }
-
-    pub(crate) fn header(&self) -> &Header<T> {
-        self.cell.header()
+        Handle {
+            cell,
+            poll_key: None,
+        }
     }
 
     pub(crate) fn is_finished(&self) -> bool {
@@ -660,19 +640,28 @@ impl<'a, T: Send + 'a> Handle<'a, T> {
     }
 
     pub(crate) fn cancel(&self) -> bool {
-        self.cell.abort(Abort::Cancelled)
+        if self.cell.abort(Abort::Cancelled) {
+            return true;
+        }
+        self.header().state.request_cancel();
+        false
+    }
+
+    pub(crate) fn is_running(&self) -> bool {
+        self.header().stage() == Stage::Running
     }
 
     /// Waits until the task is terminal or the deadline passes; on a worker
-    /// thread it runs other queued work meanwhile.
+    /// thread it runs work the task needs meanwhile.
     pub(crate) fn wait_until(&self, deadline: Option<Instant>) -> bool {
         wait_until(self, deadline)
     }
 
-    /// On a worker thread: runs the task here if it has not started yet.
-    /// Returns whether it did.
-    pub(crate) fn claim(&self) -> bool {
-        if self.header().stage() == Stage::Scheduled {
+    /// On a worker of the task's own pool: runs the task here if it has not
+    /// started yet. Returns whether it did.
+    pub(crate) fn claim(&self, worker: &WorkerThread) -> bool {
+        let header = self.header();
+        if header.runs_on(worker) && header.stage() == Stage::Scheduled {
             self.cell.run_inline();
             true
         } else {
@@ -695,42 +684,54 @@ impl<'a, T: Send + 'a> Handle<'a, T> {
     }
 
     pub(crate) fn poll_result(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>> {
-        if self.header().register_waker(cx.waker()) {
-            // SAFETY: `register_waker` returned true only after seeing a
-            // terminal stage; `&mut self` makes this the only reader. A
-            // second poll after `Ready` finds the slot empty and panics, as
-            // futures may.
-            Poll::Ready(unsafe { self.header().take_result() })
-        } else {
-            Poll::Pending
+        match self.cell.header().register(cx.waker(), self.poll_key) {
+            Some(key) => {
+                self.poll_key = Some(key);
+                Poll::Pending
+            }
+            None => {
+                self.poll_key = None;
+                // SAFETY: `register` returned `None` only after seeing a
+                // terminal stage; `&mut self` makes this the only reader. A
+                // second poll after `Ready` finds the slot empty and panics,
+                // as futures may.
+                Poll::Ready(unsafe { self.header().take_result() })
+            }
         }
+    }
+}
+
+impl<T> Handle<'_, T> {
+    pub(crate) fn header(&self) -> &Header<T> {
+        self.cell.header()
+    }
+
+    /// `cancel` for an owner that is being dropped and wants no result.
+    pub(crate) fn cancel_quietly(&self) {
+        let _ = self.cell.abort(Abort::Cancelled);
     }
 }
 
 impl<'a, T: Send + 'a> Waitable for Handle<'a, T> {
     fn is_done(&self) -> bool {
-        self.header().stage().is_terminal()
+        self.is_finished()
     }
 
     fn block_until(&self, deadline: Option<Instant>) -> bool {
         self.header().block_until(deadline)
     }
 
-    fn run_inline(&self) -> bool {
-        self.claim()
-    }
-}
-
-impl<T> Handle<'_, T> {
-    /// `cancel` for an owner that is being dropped and wants no result.
-    pub(crate) fn cancel_chunk(&self) {
-        let _ = self.cell.abort(Abort::Cancelled);
+    fn run_inline(&self, worker: &WorkerThread) -> bool {
+        self.claim(worker)
     }
 }
 
 impl<T> Drop for Handle<'_, T> {
     fn drop(&mut self) {
         let header = self.cell.header();
+        if let Some(key) = self.poll_key {
+            header.deregister(key);
+        }
         let prev = header.state.detach();
         if Stage::of(prev).is_terminal() && prev & DETACHED == 0 {
             // SAFETY: the stage was terminal when we detached (acquire), and
@@ -825,7 +826,10 @@ impl<T: Send + 'static> Task<T> {
     /// Cancels the task if it has not started: returns `true` and the closure
     /// is dropped without ever running; `join` then answers
     /// [`TaskError::is_cancelled`]. Returns `false` when the task is running
-    /// or has ended; it then finishes as usual.
+    /// or has ended. A running task is asked to stop: inside it,
+    /// [`is_cancelled`](crate::is_cancelled) answers `true`, and if it then
+    /// returns it is reported cancelled; a task that never asks finishes as
+    /// usual.
     ///
     /// ```
     /// use corepool::Pool;
@@ -843,6 +847,83 @@ impl<T: Send + 'static> Task<T> {
         self.handle.cancel()
     }
 
+    /// Whether the task is running now (started, not yet ended), like
+    /// `Future.running()`. Never blocks.
+    ///
+    /// ```
+    /// use corepool::Pool;
+    /// use std::sync::mpsc::channel;
+    ///
+    /// let pool = Pool::builder().workers(1).build()?;
+    /// let (started_tx, started) = channel();
+    /// let (release, release_rx) = channel::<()>();
+    /// let task = pool.submit(move || {
+    ///     started_tx.send(()).unwrap();
+    ///     release_rx.recv().unwrap();
+    /// });
+    /// started.recv().unwrap();
+    /// assert!(task.is_running());
+    /// release.send(()).unwrap();
+    /// task.join().unwrap();
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn is_running(&self) -> bool {
+        self.handle.is_running()
+    }
+
+    /// Waits at most `timeout` for the result, like `Future.result(timeout)`:
+    /// `Ok` with what [`join`](Task::join) would return, or `Err` with the
+    /// handle itself when the time ran out, to wait again or cancel.
+    ///
+    /// ```
+    /// use corepool::Pool;
+    /// use std::time::Duration;
+    ///
+    /// let pool = Pool::builder().workers(1).build()?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let task = pool.submit(move || rx.recv().map(|()| 7).unwrap_or(0));
+    /// let task = task.join_timeout(Duration::from_millis(1)).unwrap_err();
+    /// tx.send(()).unwrap();
+    /// assert_eq!(task.join_timeout(Duration::from_secs(60)).unwrap().unwrap(), 7);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn join_timeout(self, timeout: Duration) -> Result<Result<T, TaskError>, Task<T>> {
+        if self.wait_timeout(timeout) {
+            Ok(self.join())
+        } else {
+            Err(self)
+        }
+    }
+
+    /// Runs `callback` once when the task ends (finished, panicked,
+    /// cancelled or refused), on the thread that ends it; at once, on this
+    /// thread, if it has ended already. Like `Future.add_done_callback`,
+    /// several callbacks may be added. A panic in `callback` is contained
+    /// (reported by the panic hook, then dropped). The callback should be
+    /// short: it runs on a pool worker.
+    ///
+    /// ```
+    /// use corepool::Pool;
+    /// use std::sync::mpsc::channel;
+    ///
+    /// let pool = Pool::new()?;
+    /// let (tx, rx) = channel();
+    /// let task = pool.submit(|| 6 * 7);
+    /// task.on_done(move || tx.send("done").unwrap());
+    /// assert_eq!(rx.recv().unwrap(), "done");
+    /// assert_eq!(task.join().unwrap(), 42);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn on_done<C>(&self, callback: C)
+    where
+        C: FnOnce() + Send + 'static,
+    {
+        let waker = Waker::from(Arc::new(DoneCallback(Mutex::new(Some(callback)))));
+        if self.handle.header().register(&waker, None).is_none() {
+            waker.wake();
+        }
+    }
+
     /// Blocks until the task ends and returns its value, or why there is none.
     ///
     /// ```
@@ -853,6 +934,20 @@ impl<T: Send + 'static> Task<T> {
     /// ```
     pub fn join(self) -> Result<T, TaskError> {
         self.handle.join()
+    }
+}
+
+/// A done callback, as a waker that runs it the first time it is woken.
+struct DoneCallback<C>(Mutex<Option<C>>);
+
+impl<C: FnOnce() + Send + 'static> std::task::Wake for DoneCallback<C> {
+    fn wake(self: Arc<Self>) {
+        let callback = self.0.lock().take();
+        if let Some(callback) = callback {
+            if let Err(payload) = unwind::halt_unwinding(callback) {
+                unwind::drop_payload(payload);
+            }
+        }
     }
 }
 
@@ -868,7 +963,7 @@ impl<T: Send + 'static> Future for Task<T> {
 impl<T> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Task")
-            .field("stage", &self.handle.cell.header().stage())
+            .field("stage", &self.handle.header().stage())
             .finish()
     }
 }
@@ -878,29 +973,70 @@ mod tests {
     use super::*;
 
     #[test]
-    fn stage_bits_do_not_overlap_the_waiter_flag() {
+    fn stage_bits_do_not_overlap_the_flags() {
         for stage in [SCHEDULED, RUNNING, COMPLETE, CANCELLED, REFUSED] {
-            assert_eq!(stage & (WAITER | DETACHED | PANICKED), 0);
+            assert_eq!(
+                stage & (WAITER | DETACHED | PANICKED | CANCEL_REQUESTED | CANCEL_SEEN),
+                0
+            );
             assert_eq!(stage & STAGE, stage);
-            assert_eq!(Stage::of(stage | WAITER), Stage::of(stage));
+            assert_eq!(Stage::of(stage | WAITER | DETACHED), Stage::of(stage));
         }
         assert_eq!(COMPLETE - RUNNING + RUNNING, COMPLETE);
     }
 
     #[test]
     fn run_then_abort_does_nothing() {
-        let cell = TaskCell::new(|| 5, std::ptr::null(), 0);
+        let cell = TaskCell::new(|| 5, std::ptr::null(), 0, 0);
         cell.run();
-        assert!(!Job::abort(&cell, Abort::Cancelled));
+        assert!(!cell.abort(Abort::Cancelled));
         assert_eq!(cell.header.stage(), Stage::Complete);
     }
 
     #[test]
     fn abort_then_run_never_runs() {
-        let cell = TaskCell::new(|| -> u8 { panic!("must not run") }, std::ptr::null(), 0);
-        assert!(Job::abort(&cell, Abort::Refused));
+        let cell = TaskCell::new(|| -> u8 { panic!("must not run") }, std::ptr::null(), 0, 0);
+        assert!(cell.abort(Abort::Refused));
         cell.run();
         assert_eq!(cell.header.stage(), Stage::Refused);
+    }
+
+    #[test]
+    fn a_queue_reference_runs_the_cell_and_frees_it_last() {
+        let cell = Arc::new(TaskCell::new(|| 7_u32, std::ptr::null(), 0, 0));
+        // SAFETY: nothing is borrowed.
+        let job = unsafe { TaskCell::new_ref(&cell) };
+        assert_eq!(Arc::strong_count(&cell), 2);
+        let handle = Handle::new(cell);
+        job.execute();
+        assert_eq!(handle.join().unwrap(), 7);
+    }
+
+    #[test]
+    fn a_dropped_queue_reference_cancels_its_task() {
+        let cell = Arc::new(TaskCell::new(|| 7_u32, std::ptr::null(), 0, 0));
+        // SAFETY: nothing is borrowed.
+        let job = unsafe { TaskCell::new_ref(&cell) };
+        let handle = Handle::new(cell);
+        drop(job);
+        assert!(handle.join().unwrap_err().is_cancelled());
+    }
+
+    #[test]
+    fn every_waiter_is_woken_and_a_timed_out_one_leaves_the_list() {
+        let cell = Arc::new(TaskCell::new(|| 1_u8, std::ptr::null(), 0, 0));
+        let header = &cell.header;
+        let first = header.register(&thread_waker(), None).unwrap();
+        let second = header.register(&thread_waker(), None).unwrap();
+        assert_ne!(first, second);
+        header.deregister(first);
+        assert_eq!(header.waiters.lock().list.len(), 1);
+        // Re-registering under a live key replaces the entry.
+        assert_eq!(header.register(&thread_waker(), Some(second)), Some(second));
+        assert_eq!(header.waiters.lock().list.len(), 1);
+        cell.run();
+        assert!(header.waiters.lock().list.is_empty());
+        assert_eq!(header.register(&thread_waker(), None), None);
     }
 }
 
@@ -922,6 +1058,7 @@ mod loom_models {
             },
             std::ptr::null(),
             0,
+            0,
         ))
     }
 
@@ -934,7 +1071,7 @@ mod loom_models {
                 let cell = cell.clone();
                 loom::thread::spawn(move || cell.run())
             };
-            let cancelled = Job::abort(&*cell, Abort::Cancelled);
+            let cancelled = cell.abort(Abort::Cancelled);
             runner.join().unwrap();
             let ran = runs.load(Ordering::SeqCst);
             if cancelled {
@@ -945,16 +1082,43 @@ mod loom_models {
         });
     }
 
+    /// A blocked `join` (register a thread waker, park) racing with the run
+    /// through a queue reference that frees its count: the joiner is woken
+    /// and gets the value; loom reports a deadlock if a wake-up is lost.
     #[test]
     fn join_racing_with_completion() {
         loom::model(|| {
             let runs = Arc::new(LoomUsize::new(0));
             let cell = counting_cell(&runs);
-            let handle = Handle::new(cell.clone());
-            let runner = loom::thread::spawn(move || cell.run());
+            // SAFETY: nothing is borrowed.
+            let job = unsafe { TaskCell::new_ref(&cell) };
+            let handle = Handle::new(cell);
+            let runner = loom::thread::spawn(move || job.execute());
             assert_eq!(handle.join().unwrap(), 7);
             runner.join().unwrap();
             assert_eq!(runs.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    /// Two threads blocked on the same task: both are woken.
+    #[test]
+    fn two_waiters_racing_with_completion() {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(2);
+        builder.check(|| {
+            let runs = Arc::new(LoomUsize::new(0));
+            let cell = counting_cell(&runs);
+            let other = {
+                let cell = cell.clone();
+                loom::thread::spawn(move || assert!(cell.header.block_until(None)))
+            };
+            let runner = {
+                let cell = cell.clone();
+                loom::thread::spawn(move || cell.run())
+            };
+            assert!(cell.header.block_until(None));
+            other.join().unwrap();
+            runner.join().unwrap();
         });
     }
 
@@ -977,7 +1141,7 @@ mod loom_models {
                 let cell = cell.clone();
                 loom::thread::spawn(move || cell.run())
             };
-            let ready_at_once = cell.header.register_waker(&waker);
+            let ready_at_once = cell.header.register(&waker, None).is_none();
             runner.join().unwrap();
             // Either registration saw the end, or the runner woke the waker.
             assert!(ready_at_once || flag.0.load(Ordering::SeqCst));
@@ -997,14 +1161,13 @@ mod loom_models {
         loom::model(|| {
             let drops = Arc::new(LoomUsize::new(0));
             let d = drops.clone();
-            let cell = Arc::new(TaskCell::new(move || Counted(d), std::ptr::null(), 0));
-            let handle = Handle::new(cell.clone());
-            let runner = loom::thread::spawn(move || {
-                cell.run();
-                // Whatever the handle did, the runner's reference goes last
-                // or first; the result is dropped exactly once either way.
-                drop(cell);
-            });
+            let cell = Arc::new(TaskCell::new(move || Counted(d), std::ptr::null(), 0, 0));
+            // SAFETY: nothing is borrowed.
+            let job = unsafe { TaskCell::new_ref(&cell) };
+            let handle = Handle::new(cell);
+            // Whichever of the run and the detach comes last, the result is
+            // dropped exactly once and the cell freed by the last count.
+            let runner = loom::thread::spawn(move || job.execute());
             drop(handle);
             runner.join().unwrap();
             assert_eq!(drops.load(Ordering::SeqCst), 1);

@@ -3,23 +3,38 @@
 //!
 //! # What is read
 //!
-//! 1. The **affinity mask** of the calling thread (`sched_getaffinity(0)`),
-//!    read once when a pool is built, before any worker pins itself. It
-//!    reflects `taskset`, cgroup cpusets and container limits.
+//! 1. The **process's affinity mask** ([`process_cpus`]): the union of the
+//!    main thread's mask (`sched_getaffinity(getpid())`, which Linux answers
+//!    for the thread whose id is the process id) and the calling thread's
+//!    (`sched_getaffinity(0)`). It reflects `taskset`, cgroup cpusets and
+//!    container limits, and it does not shrink when the calling thread is
+//!    pinned: a pool built inside a task (whose worker is pinned to one CPU),
+//!    or on a thread spawned from one (which inherits that mask), sees the
+//!    same CPUs as one built on the main thread. Both masks are masks some
+//!    thread of this process runs under, so the union never names a CPU the
+//!    process may not use. No file is read for it.
 //! 2. `sys/devices/system/cpu/online`: offline CPUs are dropped (a mask may
 //!    name CPUs that are not online).
-//! 3. Per CPU, `sys/devices/system/cpu/cpuN/topology/physical_package_id` and
-//!    `core_id`: CPUs with the same (package, core) pair are hyper-thread
-//!    siblings of one physical core. Core ids repeat across packages and may
-//!    have holes. A CPU without a topology directory counts as its own core.
+//! 3. Per CPU, in `sys/devices/system/cpu/cpuN/topology/`: the hyper-thread
+//!    siblings (`core_cpus_list`, or its older name `thread_siblings_list`),
+//!    and `physical_package_id` and `core_id`. CPUs that list each other as
+//!    siblings share one physical core. A CPU without a siblings list is
+//!    grouped with the CPUs that have the same (package, core) pair, when
+//!    both ids are known; core ids repeat across packages and may have holes.
+//!    An id of `-1` (some powerpc and arm64 kernels) or a missing file means
+//!    "unknown", and a CPU that cannot be grouped counts as its own core.
 //! 4. The **cgroup CPU quota** of this process: v2 `cpu.max`, or v1
 //!    `cpu.cfs_quota_us` / `cpu.cfs_period_us`, in the process's cgroup
 //!    (from `proc/self/cgroup`) and every ancestor; the smallest wins.
 //!
 //! Every path is read under a root directory (`/` for the real machine), so
 //! tests point [`Topology::from_root`] at fake trees. Missing files mean "no
-//! information" (every CPU online, no quota); a file that exists but cannot be
-//! parsed is a [`TopologyError::Parse`] naming the file.
+//! information" (every CPU online, no quota, siblings unknown); a file that
+//! exists but cannot be parsed is a [`TopologyError::Parse`] naming the file.
+//!
+//! Nothing here is read unless a build needs it: a pool with
+//! [`Pinning::None`](crate::Pinning::None) and an explicit worker count
+//! reads no file.
 //!
 //! # The worker count
 //!
@@ -38,13 +53,28 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 /// Why the topology could not be read or a thread could not be pinned.
+///
+/// ```
+/// use corepool::topology::{Topology, TopologyError};
+///
+/// let root = std::env::temp_dir().join(format!("corepool-doc-err-{}", std::process::id()));
+/// std::fs::create_dir_all(root.join("sys/devices/system/cpu")).unwrap();
+/// std::fs::write(root.join("sys/devices/system/cpu/online"), "0-1\n").unwrap();
+/// let err = Topology::from_root(&root, &[4]).unwrap_err();
+/// assert!(matches!(err, TopologyError::NoCpus));
+/// std::fs::write(root.join("sys/devices/system/cpu/online"), "zero\n").unwrap();
+/// let err = Topology::from_root(&root, &[0]).unwrap_err();
+/// assert!(err.to_string().starts_with("cannot parse"), "{err}");
+/// # std::fs::remove_dir_all(&root).ok();
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TopologyError {
     /// `sched_getaffinity` or `sched_setaffinity` failed.
-    #[error("{}: {source}", match .cpu { Some(cpu) => format!("cannot pin thread to CPU {cpu}"), None => "cannot read the affinity mask".to_owned() })]
+    #[error("{}: {source}", match .cpu { Some(cpu) => format!("cannot pin thread to CPU {cpu}"), None => "cannot read or set the affinity mask".to_owned() })]
     Affinity {
-        /// The CPU a pin was asked for; `None` when reading the mask.
+        /// The CPU a pin was asked for; `None` when reading the mask or
+        /// widening a thread's mask to the process's ([`unpin_current_thread`]).
         cpu: Option<usize>,
         /// The operating system's error.
         source: io::Error,
@@ -63,13 +93,25 @@ pub enum TopologyError {
 }
 
 /// One physical core and the allowed logical CPUs (hyper-threads) on it.
+///
+/// ```
+/// use corepool::topology::Topology;
+///
+/// let machine = Topology::detect()?;
+/// for core in machine.cores() {
+///     assert!(!core.cpus.is_empty());
+///     println!("package {:?} core {:?}: CPUs {:?}", core.package, core.core, core.cpus);
+/// }
+/// # Ok::<(), corepool::topology::TopologyError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Core {
-    /// The package (socket) id.
-    pub package: usize,
-    /// The core id within its package (`usize::MAX - cpu` for a CPU without
-    /// topology information, so it never collides).
-    pub core: usize,
+    /// The package (socket) id of the core's lowest CPU; `None` when the
+    /// kernel does not say (no file, or `-1`).
+    pub package: Option<usize>,
+    /// The core id within its package of the core's lowest CPU; `None` when
+    /// the kernel does not say (no file, or `-1`).
+    pub core: Option<usize>,
     /// The allowed logical CPUs of this core, ascending, never empty.
     pub cpus: Vec<usize>,
 }
@@ -92,25 +134,69 @@ pub struct Topology {
 
 /// The largest CPU number accepted in a CPU list (Linux supports at most
 /// 8,192 CPUs); it keeps a garbage range from expanding without bound.
+///
+/// ```
+/// use corepool::topology::{MAX_CPU, parse_cpu_list};
+///
+/// assert!(parse_cpu_list(&format!("0-{MAX_CPU}")).is_some());
+/// assert!(parse_cpu_list(&format!("0-{}", MAX_CPU + 1)).is_none());
+/// ```
 pub const MAX_CPU: usize = 65_535;
 
-/// Whether this platform supports pinning threads (Linux only).
+/// Whether this platform supports pinning threads (Linux only). Where it is
+/// `false`, [`Pinning::PhysicalCores`](crate::Pinning::PhysicalCores) builds
+/// an unpinned pool and [`Pool::pinning`](crate::Pool::pinning) says so.
+///
+/// ```
+/// use corepool::{Pinning, Pool, topology::PINNING_SUPPORTED};
+///
+/// let pool = Pool::builder().workers(1).pinning(Pinning::PhysicalCores).build()?;
+/// let expected = if PINNING_SUPPORTED { Pinning::PhysicalCores } else { Pinning::None };
+/// assert_eq!(pool.pinning(), &expected);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 pub const PINNING_SUPPORTED: bool = cfg!(target_os = "linux");
 
+#[cfg(test)]
+thread_local! {
+    /// How many times this thread called [`Topology::detect`], so unit tests
+    /// can check that a build reads nothing it does not need.
+    pub(crate) static DETECTS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 impl Topology {
-    /// The real machine: the calling thread's affinity mask, grouped into
-    /// cores with the files under `/`.
+    /// The real machine: the process's affinity mask ([`process_cpus`]),
+    /// grouped into cores with the files under `/`. The same on every thread
+    /// of the process, pinned or not.
+    ///
+    /// ```
+    /// use corepool::topology::{Topology, current_thread_cpus, pin_current_thread};
+    ///
+    /// let machine = Topology::detect()?;
+    /// let cpu = machine.allowed_cpus()[0];
+    /// // A thread pinned to one CPU still sees the whole process.
+    /// let seen = std::thread::spawn(move || {
+    ///     pin_current_thread(cpu)?;
+    ///     Topology::detect()
+    /// })
+    /// .join()
+    /// .unwrap()?;
+    /// assert_eq!(seen, machine);
+    /// # Ok::<(), corepool::topology::TopologyError>(())
+    /// ```
     pub fn detect() -> Result<Topology, TopologyError> {
+        #[cfg(test)]
+        DETECTS.with(|count| count.set(count.get() + 1));
         if PINNING_SUPPORTED {
-            Topology::from_root("/", &current_thread_cpus()?)
+            Topology::from_root("/", &process_cpus()?)
         } else {
             let n = std::thread::available_parallelism().map_or(1, usize::from);
             let allowed: Vec<usize> = (0..n).collect();
             let cores = allowed
                 .iter()
                 .map(|&cpu| Core {
-                    package: 0,
-                    core: cpu,
+                    package: None,
+                    core: None,
                     cpus: vec![cpu],
                 })
                 .collect();
@@ -155,25 +241,11 @@ impl Topology {
         if allowed.is_empty() {
             return Err(TopologyError::NoCpus);
         }
-        let mut cores: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
-        for &cpu in &allowed {
-            let topology = cpu_dir.join(format!("cpu{cpu}/topology"));
-            let package = read_number(&topology.join("physical_package_id"))?;
-            let core = read_number(&topology.join("core_id"))?;
-            let key = match (package, core) {
-                (Some(package), Some(core)) => (package, core),
-                _ => (package.unwrap_or(0), usize::MAX - cpu),
-            };
-            cores.entry(key).or_default().push(cpu);
-        }
-        let cores = cores
-            .into_iter()
-            .map(|((package, core), cpus)| Core {
-                package,
-                core,
-                cpus,
-            })
-            .collect();
+        let cpus = allowed
+            .iter()
+            .map(|&cpu| CpuInfo::read(&cpu_dir.join(format!("cpu{cpu}/topology")), cpu))
+            .collect::<Result<Vec<_>, _>>()?;
+        let cores = group_into_cores(&cpus);
         let quota = cgroup_quota(root)?;
         Ok(Topology {
             allowed,
@@ -183,22 +255,69 @@ impl Topology {
     }
 
     /// The CPUs this process may run on, ascending, offline ones removed.
+    ///
+    /// ```
+    /// use corepool::topology::Topology;
+    ///
+    /// let root = std::env::temp_dir().join(format!("corepool-doc-allowed-{}", std::process::id()));
+    /// std::fs::create_dir_all(root.join("sys/devices/system/cpu")).unwrap();
+    /// std::fs::write(root.join("sys/devices/system/cpu/online"), "0-3\n").unwrap();
+    /// let topology = Topology::from_root(&root, &[5, 2, 0])?;
+    /// assert_eq!(topology.allowed_cpus(), [0, 2]);
+    /// # std::fs::remove_dir_all(&root).ok();
+    /// # Ok::<(), corepool::topology::TopologyError>(())
+    /// ```
     pub fn allowed_cpus(&self) -> &[usize] {
         &self.allowed
     }
 
-    /// The physical cores, sorted by (package, core).
+    /// The physical cores, sorted by (package, core), unknown ids after
+    /// known ones, then by lowest CPU.
+    ///
+    /// ```
+    /// use corepool::topology::Topology;
+    ///
+    /// let machine = Topology::detect()?;
+    /// let cpus: usize = machine.cores().iter().map(|core| core.cpus.len()).sum();
+    /// assert_eq!(cpus, machine.allowed_cpus().len());
+    /// # Ok::<(), corepool::topology::TopologyError>(())
+    /// ```
     pub fn cores(&self) -> &[Core] {
         &self.cores
     }
 
     /// The cgroup CPU quota in CPUs (e.g. `Some(1.5)`); `None` if unlimited.
+    ///
+    /// ```
+    /// use corepool::topology::Topology;
+    ///
+    /// let root = std::env::temp_dir().join(format!("corepool-doc-quota-{}", std::process::id()));
+    /// std::fs::create_dir_all(root.join("proc/self")).unwrap();
+    /// std::fs::create_dir_all(root.join("sys/fs/cgroup")).unwrap();
+    /// std::fs::write(root.join("proc/self/cgroup"), "0::/\n").unwrap();
+    /// std::fs::write(root.join("sys/fs/cgroup/cpu.max"), "150000 100000\n").unwrap();
+    /// let topology = Topology::from_root(&root, &[0, 1, 2, 3])?;
+    /// assert_eq!(topology.cpu_quota(), Some(1.5));
+    /// assert_eq!(topology.physical_cpus(), [0], "a quota of 1.5 CPUs keeps one core");
+    /// # std::fs::remove_dir_all(&root).ok();
+    /// # Ok::<(), corepool::topology::TopologyError>(())
+    /// ```
     pub fn cpu_quota(&self) -> Option<f64> {
         self.quota
     }
 
     /// One CPU per physical core (the lowest allowed CPU of each), in core
-    /// order, limited to `floor(quota)` cores but never fewer than one.
+    /// order, limited to `floor(quota)` cores but never fewer than one. This
+    /// is the default worker count and where the workers are pinned.
+    ///
+    /// ```
+    /// use corepool::{Pool, topology::Topology};
+    ///
+    /// let machine = Topology::detect()?;
+    /// let pool = Pool::builder().topology(machine.clone()).build()?;
+    /// assert_eq!(pool.workers(), machine.physical_cpus().len());
+    /// # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    /// ```
     pub fn physical_cpus(&self) -> Vec<usize> {
         let limit = match self.quota {
             Some(quota) => (quota.floor() as usize).max(1),
@@ -248,6 +367,100 @@ pub fn parse_cpu_list(list: &str) -> Option<Vec<usize>> {
     Some(cpus)
 }
 
+/// What sysfs says about one allowed CPU.
+struct CpuInfo {
+    cpu: usize,
+    package: Option<usize>,
+    core: Option<usize>,
+    /// The CPUs sharing its physical core (itself included), when listed.
+    siblings: Option<Vec<usize>>,
+}
+
+impl CpuInfo {
+    /// Reads `dir` (`.../cpuN/topology`); missing files and `-1` ids are
+    /// `None`, garbage is a [`TopologyError::Parse`].
+    fn read(dir: &Path, cpu: usize) -> Result<CpuInfo, TopologyError> {
+        let mut siblings = None;
+        for name in ["core_cpus_list", "thread_siblings_list"] {
+            if let Some(file) = read_optional(&dir.join(name))? {
+                let list = parse_cpu_list(&file.1).ok_or_else(|| parse_error(&file))?;
+                siblings = Some(list);
+                break;
+            }
+        }
+        Ok(CpuInfo {
+            cpu,
+            package: read_id(&dir.join("physical_package_id"))?,
+            core: read_id(&dir.join("core_id"))?,
+            siblings,
+        })
+    }
+}
+
+/// Groups `cpus` (ascending) into physical cores: CPUs that list one another
+/// as siblings, or, for CPUs without a siblings list, that share a known
+/// (package, core) pair. A union-find over the CPUs' indices, each class
+/// rooted at its lowest index.
+fn group_into_cores(cpus: &[CpuInfo]) -> Vec<Core> {
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    fn merge(parent: &mut [usize], a: usize, b: usize) {
+        let (a, b) = (root(parent, a), root(parent, b));
+        parent[a.max(b)] = a.min(b);
+    }
+    let mut parent: Vec<usize> = (0..cpus.len()).collect();
+    let mut by_ids: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+    for (i, info) in cpus.iter().enumerate() {
+        match (&info.siblings, info.package, info.core) {
+            (Some(siblings), _, _) => {
+                for sibling in siblings {
+                    if let Ok(j) = cpus.binary_search_by_key(sibling, |c| c.cpu) {
+                        merge(&mut parent, i, j);
+                    }
+                }
+            }
+            (None, Some(package), Some(core)) => {
+                let first = *by_ids.entry((package, core)).or_insert(i);
+                merge(&mut parent, i, first);
+            }
+            // Nothing known: its own core.
+            (None, _, _) => {}
+        }
+    }
+    let mut classes: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..cpus.len() {
+        let r = root(&mut parent, i);
+        classes.entry(r).or_default().push(i);
+    }
+    let mut cores: Vec<Core> = classes
+        .into_values()
+        .map(|members| {
+            let first = &cpus[members[0]];
+            Core {
+                package: first.package,
+                core: first.core,
+                cpus: members.iter().map(|&i| cpus[i].cpu).collect(),
+            }
+        })
+        .collect();
+    // By (package, core), unknown ids after known ones, then by lowest CPU.
+    cores.sort_by_key(|c| {
+        (
+            c.package.is_none(),
+            c.package,
+            c.core.is_none(),
+            c.core,
+            c.cpus[0],
+        )
+    });
+    cores
+}
+
 /// A file's path and content, or `None` if it does not exist.
 fn read_optional(path: &Path) -> Result<Option<(PathBuf, String)>, TopologyError> {
     match fs::read_to_string(path) {
@@ -264,15 +477,15 @@ fn parse_error((path, content): &(PathBuf, String)) -> TopologyError {
     }
 }
 
-fn read_number(path: &Path) -> Result<Option<usize>, TopologyError> {
-    match read_optional(path)? {
-        None => Ok(None),
-        Some(file) => file
-            .1
-            .trim()
-            .parse()
-            .map(Some)
-            .map_err(|_| parse_error(&file)),
+/// A topology id: `None` when the file is missing or holds a negative number
+/// (the kernel's "unknown"), a [`TopologyError::Parse`] when not an integer.
+fn read_id(path: &Path) -> Result<Option<usize>, TopologyError> {
+    let Some(file) = read_optional(path)? else {
+        return Ok(None);
+    };
+    match file.1.trim().parse::<i64>() {
+        Ok(id) => Ok(usize::try_from(id).ok()),
+        Err(_) => Err(parse_error(&file)),
     }
 }
 
@@ -398,7 +611,57 @@ pub fn pin_current_thread(cpu: usize) -> Result<bool, TopologyError> {
 /// # Ok::<(), corepool::topology::TopologyError>(())
 /// ```
 pub fn current_thread_cpus() -> Result<Vec<usize>, TopologyError> {
-    sys::mask().map_err(|source| TopologyError::Affinity { cpu: None, source })
+    sys::thread_mask().map_err(|source| TopologyError::Affinity { cpu: None, source })
+}
+
+/// The process's affinity mask, ascending: the union of the main thread's
+/// mask and the calling thread's (see the [module docs](self)), so a thread
+/// pinned to one CPU (a worker, or a thread spawned from a task) still gets
+/// every CPU the process may use. Offline CPUs are not removed here;
+/// [`Topology::detect`] removes them. Reads no file. Off Linux: every CPU,
+/// `0..available_parallelism()`.
+///
+/// ```
+/// use corepool::topology::{current_thread_cpus, pin_current_thread, process_cpus};
+///
+/// let process = process_cpus()?;
+/// assert!(current_thread_cpus()?.iter().all(|cpu| process.contains(cpu)));
+/// let cpu = process[0];
+/// let seen = std::thread::spawn(move || {
+///     pin_current_thread(cpu)?;
+///     process_cpus()
+/// })
+/// .join()
+/// .unwrap()?;
+/// assert_eq!(seen, process);
+/// # Ok::<(), corepool::topology::TopologyError>(())
+/// ```
+pub fn process_cpus() -> Result<Vec<usize>, TopologyError> {
+    sys::process_mask().map_err(|source| TopologyError::Affinity { cpu: None, source })
+}
+
+/// Widens the calling thread's affinity mask to the process's
+/// ([`process_cpus`]), undoing a pin it inherited (a thread spawned from a
+/// pinned worker runs on that worker's CPU alone). Returns `Ok(true)` when
+/// the mask was set, `Ok(false)` off Linux (nothing is done).
+///
+/// ```
+/// use corepool::topology::{current_thread_cpus, pin_current_thread, process_cpus, unpin_current_thread};
+///
+/// let process = process_cpus()?;
+/// let mask = std::thread::spawn(move || {
+///     pin_current_thread(process[0])?;
+///     unpin_current_thread()?;
+///     current_thread_cpus()
+/// })
+/// .join()
+/// .unwrap()?;
+/// assert_eq!(mask, process_cpus()?);
+/// # Ok::<(), corepool::topology::TopologyError>(())
+/// ```
+pub fn unpin_current_thread() -> Result<bool, TopologyError> {
+    let cpus = process_cpus()?;
+    sys::set_mask(&cpus).map_err(|source| TopologyError::Affinity { cpu: None, source })
 }
 
 #[cfg(target_os = "linux")]
@@ -407,17 +670,25 @@ mod sys {
     use std::mem;
 
     pub(super) fn pin(cpu: usize) -> io::Result<bool> {
-        if cpu >= libc::CPU_SETSIZE as usize {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "CPU number beyond CPU_SETSIZE",
-            ));
-        }
+        set_mask(&[cpu])
+    }
+
+    /// Sets the calling thread's mask to `cpus`.
+    pub(super) fn set_mask(cpus: &[usize]) -> io::Result<bool> {
         // SAFETY: `cpu_set_t` is a plain bit array for which all-zero is the
         // empty set.
         let mut set: libc::cpu_set_t = unsafe { mem::zeroed() };
-        // SAFETY: `cpu < CPU_SETSIZE`, checked above, so the bit is in bounds.
-        unsafe { libc::CPU_SET(cpu, &mut set) };
+        for &cpu in cpus {
+            if cpu >= libc::CPU_SETSIZE as usize {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "CPU number beyond CPU_SETSIZE",
+                ));
+            }
+            // SAFETY: `cpu < CPU_SETSIZE`, checked above, so the bit is in
+            // bounds.
+            unsafe { libc::CPU_SET(cpu, &mut set) };
+        }
         // SAFETY: `set` is a valid, initialised `cpu_set_t` of the size passed;
         // pid 0 is the calling thread.
         let rc = unsafe { libc::sched_setaffinity(0, mem::size_of::<libc::cpu_set_t>(), &set) };
@@ -428,12 +699,14 @@ mod sys {
         }
     }
 
-    pub(super) fn mask() -> io::Result<Vec<usize>> {
+    /// The mask of thread `tid` (0: the calling thread).
+    fn mask_of(tid: libc::pid_t) -> io::Result<Vec<usize>> {
         // SAFETY: all-zero is a valid (empty) `cpu_set_t`.
         let mut set: libc::cpu_set_t = unsafe { mem::zeroed() };
-        // SAFETY: `set` is writable and as large as the size passed; pid 0 is
-        // the calling thread.
-        let rc = unsafe { libc::sched_getaffinity(0, mem::size_of::<libc::cpu_set_t>(), &mut set) };
+        // SAFETY: `set` is writable and as large as the size passed; `tid` is
+        // only an id, which the kernel looks up (or answers ESRCH).
+        let rc =
+            unsafe { libc::sched_getaffinity(tid, mem::size_of::<libc::cpu_set_t>(), &mut set) };
         if rc != 0 {
             return Err(io::Error::last_os_error());
         }
@@ -441,6 +714,29 @@ mod sys {
         Ok((0..libc::CPU_SETSIZE as usize)
             .filter(|&cpu| unsafe { libc::CPU_ISSET(cpu, &set) })
             .collect())
+    }
+
+    pub(super) fn thread_mask() -> io::Result<Vec<usize>> {
+        mask_of(0)
+    }
+
+    /// The calling thread's mask united with the main thread's. Linux looks
+    /// a pid up as a thread id, and the main thread's id is the process id,
+    /// so `sched_getaffinity(getpid())` is the main thread's mask. Should
+    /// that lookup fail (a main thread that exited), the calling thread's
+    /// mask alone is the answer.
+    pub(super) fn process_mask() -> io::Result<Vec<usize>> {
+        let mut cpus = thread_mask()?;
+        let main = libc::pid_t::try_from(std::process::id()).map_or_else(
+            |_| Err(io::Error::from(io::ErrorKind::InvalidInput)),
+            mask_of,
+        );
+        if let Ok(main) = main {
+            cpus.extend(main);
+            cpus.sort_unstable();
+            cpus.dedup();
+        }
+        Ok(cpus)
     }
 }
 
@@ -452,8 +748,16 @@ mod sys {
         Ok(false)
     }
 
-    pub(super) fn mask() -> io::Result<Vec<usize>> {
+    pub(super) fn set_mask(_cpus: &[usize]) -> io::Result<bool> {
+        Ok(false)
+    }
+
+    pub(super) fn thread_mask() -> io::Result<Vec<usize>> {
         let n = std::thread::available_parallelism().map_or(1, usize::from);
         Ok((0..n).collect())
+    }
+
+    pub(super) fn process_mask() -> io::Result<Vec<usize>> {
+        thread_mask()
     }
 }

@@ -7,11 +7,13 @@ use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Steal, Worker as Deque};
 
+use crate::job::JobRef;
 use crate::registry::{Counters, Registry};
 use crate::sleep::Wake;
 use crate::sync::{Ordering, fence};
-use crate::task::JobRef;
+use crate::unwind::AbortIfPanic;
 use crate::util::XorShift;
+use crate::wait::Waitable;
 
 /// How many extra rounds a worker looks for work before it parks. Each round
 /// is a full scan plus a short spin; a few hundred nanoseconds in all, enough
@@ -26,44 +28,9 @@ const SPIN_ROUNDS: u32 = 3;
 const HELP_POLL_MIN: Duration = Duration::from_micros(50);
 const HELP_POLL_MAX: Duration = Duration::from_millis(5);
 
-/// Something a thread can wait for: a task, a scope's latch, the first of
-/// several tasks.
-pub(crate) trait Waitable {
-    /// Whether it is done; never blocks.
-    fn is_done(&self) -> bool;
-    /// Blocks until it is done or `deadline` passes; returns whether it is done.
-    fn block_until(&self, deadline: Option<Instant>) -> bool;
-    /// Runs, on this thread, a task this wait is for that has not started
-    /// yet (taking it out of the queue's hands); `false` when there is none.
-    fn run_inline(&self) -> bool {
-        false
-    }
-}
-
 /// Low bits of a frame stamp that count frames; the high bits hold the
 /// worker's index plus one, so that 0 means "not pushed by any worker".
 const FRAME_BITS: u32 = 48;
-
-/// Parks this thread until `is_done()` holds or `deadline` passes, for waits
-/// whose completion `unpark`s this thread (a scope's owner, a fork's owner).
-/// Spurious wake-ups just loop. Returns whether it is done.
-pub(crate) fn park_until(is_done: impl Fn() -> bool, deadline: Option<Instant>) -> bool {
-    loop {
-        if is_done() {
-            return true;
-        }
-        match deadline {
-            None => std::thread::park(),
-            Some(deadline) => {
-                let now = Instant::now();
-                if now >= deadline {
-                    return is_done();
-                }
-                std::thread::park_timeout(deadline - now);
-            }
-        }
-    }
-}
 
 thread_local! {
     static CURRENT: Cell<*const WorkerThread> = const { Cell::new(std::ptr::null()) };
@@ -82,6 +49,9 @@ pub(crate) struct WorkerThread {
     /// origin); see [`WorkerThread::pop_descendant`].
     frame: Cell<u64>,
     frames_started: Cell<u64>,
+    /// The newest fork-join frame running on this thread (a list through
+    /// each frame's parent); see `join.rs`.
+    pub(crate) newest_join: Cell<*const crate::join::JoinFrame>,
 }
 
 impl std::fmt::Debug for WorkerThread {
@@ -111,6 +81,7 @@ impl WorkerThread {
             thread: std::thread::current(),
             frame: Cell::new((index as u64 + 1) << FRAME_BITS),
             frames_started: Cell::new(0),
+            newest_join: Cell::new(std::ptr::null()),
         }
     }
 
@@ -156,6 +127,10 @@ impl WorkerThread {
     pub(crate) fn run(&self) {
         CURRENT.with(|current| current.set(self));
         let _reset = ResetCurrent;
+        // Every task and every drop of user data is contained below; if
+        // anything escaped anyway, jobs pointing into other workers' frames
+        // could be left behind: abort rather than unwind or hang.
+        let guard = AbortIfPanic;
         let sleep = &self.registry.sleep;
         // Workers start out counted as searching (see `Sleep::new`).
         let mut searching = true;
@@ -196,6 +171,7 @@ impl WorkerThread {
         if searching {
             sleep.stop_searching(|| false);
         }
+        std::mem::forget(guard);
         self.registry.worker_exited();
     }
 
@@ -233,7 +209,9 @@ impl WorkerThread {
     /// inside it. So an entry is a descendant exactly when it was stamped by
     /// this worker with a frame number at or above the running frame's.
     /// Entries stolen in from other workers carry their own index and never
-    /// qualify; an entry that does not qualify is pushed straight back.
+    /// qualify; an entry that does not qualify is pushed straight back, and
+    /// sleepers are told: a thief that looked while it was out of the deque
+    /// may have gone to sleep, and this worker is about to block.
     fn pop_descendant(&self) -> Option<JobRef> {
         let job = self.deque.pop()?;
         let origin = job.origin();
@@ -242,6 +220,7 @@ impl WorkerThread {
             Some(job)
         } else {
             self.deque.push(job);
+            let _ = self.registry.sleep.notify_one();
             None
         }
     }
@@ -256,19 +235,27 @@ impl WorkerThread {
     /// it on this thread's stack. The awaited task and the running task's
     /// descendants cannot close such a cycle unless the program's own
     /// dependencies already form one.
+    ///
+    /// Only this pool's work runs here: a task of another pool that this
+    /// worker waits for is left to that pool's workers.
     pub(crate) fn wait_for(&self, what: &dyn Waitable, deadline: Option<Instant>) -> bool {
         loop {
             if what.is_done() {
                 return true;
             }
-            if self.in_new_frame(|| what.run_inline()) {
+            if self.in_new_frame(|| what.run_inline(self)) {
                 continue;
             }
             if let Some(job) = self.pop_descendant() {
                 self.execute(job);
                 continue;
             }
-            return what.block_until(deadline);
+            if what.block_until(deadline) {
+                return true;
+            }
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return false;
+            }
         }
     }
 

@@ -29,7 +29,18 @@ fn environment_overrides_defaults_and_bad_values_are_errors() {
             "explicit wins"
         );
 
-        for bad in ["0", "-1", "lots", ""] {
+        // Out of range (a pool supports at most 32,767 workers) or not a
+        // number: each is a BadEnv naming the variable, never an error that
+        // leaves the reader to guess where the count came from.
+        for bad in [
+            "0",
+            "-1",
+            "lots",
+            "",
+            "100000",
+            "32768",
+            "99999999999999999999999",
+        ] {
             set(ENV_WORKERS, bad);
             match Pool::new().unwrap_err() {
                 BuildError::BadEnv { var, value, .. } => {
@@ -38,7 +49,11 @@ fn environment_overrides_defaults_and_bad_values_are_errors() {
                 }
                 other => panic!("expected BadEnv for {bad:?}, got {other:?}"),
             }
+            let msg = Pool::new().unwrap_err().to_string();
+            assert!(msg.contains("COREPOOL_WORKERS"), "{msg}");
+            assert!(msg.contains("32767"), "says what is allowed: {msg}");
         }
+
         let msg = Pool::new().unwrap_err().to_string();
         assert!(msg.contains("COREPOOL_WORKERS"), "{msg}");
         unset(ENV_WORKERS);

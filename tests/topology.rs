@@ -35,6 +35,26 @@ impl FakeRoot {
         )
     }
 
+    /// Writes the two id files verbatim (e.g. `-1`).
+    fn cpu_raw(&self, cpu: usize, package: &str, core: &str) -> &Self {
+        self.write(
+            &format!("sys/devices/system/cpu/cpu{cpu}/topology/physical_package_id"),
+            &format!("{package}\n"),
+        )
+        .write(
+            &format!("sys/devices/system/cpu/cpu{cpu}/topology/core_id"),
+            &format!("{core}\n"),
+        )
+    }
+
+    /// Writes `cpuN/topology/<file>` (a siblings list).
+    fn siblings(&self, cpu: usize, file: &str, list: &str) -> &Self {
+        self.write(
+            &format!("sys/devices/system/cpu/cpu{cpu}/topology/{file}"),
+            &format!("{list}\n"),
+        )
+    }
+
     /// `n` cores with hyper-thread pairs numbered as Linux does on x86:
     /// cpu i and cpu i+n are siblings.
     fn smt_pairs(name: &str, n: usize) -> FakeRoot {
@@ -81,8 +101,17 @@ fn two_sockets_with_repeating_core_ids() {
     }
     let t = Topology::from_root(&root.0, &(0..8).collect::<Vec<_>>()).unwrap();
     assert_eq!(t.physical_cpus(), [0, 1, 2, 3]);
-    let keys: Vec<(usize, usize)> = t.cores().iter().map(|c| (c.package, c.core)).collect();
-    assert_eq!(keys, [(0, 0), (0, 1), (1, 0), (1, 1)]);
+    let keys: Vec<(Option<usize>, Option<usize>)> =
+        t.cores().iter().map(|c| (c.package, c.core)).collect();
+    assert_eq!(
+        keys,
+        [
+            (Some(0), Some(0)),
+            (Some(0), Some(1)),
+            (Some(1), Some(0)),
+            (Some(1), Some(1))
+        ]
+    );
 }
 
 #[test]
@@ -200,6 +229,110 @@ fn a_cpu_without_topology_is_its_own_core() {
     let root = FakeRoot::smt_pairs("missing", 2); // cpus 0..4, 0/2 and 1/3 siblings
     let t = Topology::from_root(&root.0, &[0, 1, 2, 3, 9]).unwrap();
     assert_eq!(t.physical_cpus(), [0, 1, 9]);
+}
+
+#[test]
+fn minus_one_ids_mean_unknown_not_a_parse_error() {
+    // Some powerpc and arm64 kernels: no package, and sometimes no core id.
+    let root = FakeRoot::new("minus-one");
+    root.cpu_raw(0, "-1", "0").cpu_raw(1, "-1", "1");
+    root.cpu_raw(2, "0", "-1").cpu_raw(3, "-1", "-1");
+    let t = Topology::from_root(&root.0, &[0, 1, 2, 3]).unwrap();
+    // Without both ids nothing can be grouped: every CPU is its own core.
+    assert_eq!(t.cores().len(), 4);
+    assert_eq!(t.physical_cpus(), [2, 0, 1, 3], "known ids first");
+    assert_eq!(t.cores()[0].package, Some(0));
+    assert_eq!(t.cores()[0].core, None);
+    assert_eq!(t.cores()[1].package, None);
+    assert_eq!(t.cores()[1].core, Some(0));
+}
+
+#[test]
+fn siblings_lists_group_cpus_whatever_the_ids_say() {
+    // A -1 package with siblings lists: the lists decide.
+    let root = FakeRoot::new("siblings");
+    for cpu in 0..4 {
+        root.cpu_raw(cpu, "-1", "-1").siblings(
+            cpu,
+            "thread_siblings_list",
+            &format!("{},{}", cpu % 2, cpu % 2 + 2),
+        );
+    }
+    let t = Topology::from_root(&root.0, &[0, 1, 2, 3]).unwrap();
+    assert_eq!(t.cores().len(), 2);
+    assert_eq!(t.cores()[0].cpus, [0, 2]);
+    assert_eq!(t.cores()[1].cpus, [1, 3]);
+    assert_eq!(t.physical_cpus(), [0, 1]);
+
+    // Ids that repeat across clusters (one core per cluster, as on some
+    // arm64 boards) would merge CPUs that the siblings lists keep apart.
+    let root = FakeRoot::new("clusters");
+    for cpu in 0..4 {
+        root.cpu(cpu, 0, 0)
+            .siblings(cpu, "core_cpus_list", &format!("{cpu}"));
+    }
+    let t = Topology::from_root(&root.0, &[0, 1, 2, 3]).unwrap();
+    assert_eq!(t.physical_cpus(), [0, 1, 2, 3]);
+
+    // `core_cpus_list` (the newer name) wins over `thread_siblings_list`.
+    let root = FakeRoot::new("both-lists");
+    for cpu in 0..2 {
+        root.cpu(cpu, 0, cpu)
+            .siblings(cpu, "core_cpus_list", "0-1")
+            .siblings(cpu, "thread_siblings_list", &format!("{cpu}"));
+    }
+    let t = Topology::from_root(&root.0, &[0, 1]).unwrap();
+    assert_eq!(t.cores().len(), 1);
+    assert_eq!(t.cores()[0].cpus, [0, 1]);
+}
+
+#[test]
+fn siblings_outside_the_mask_are_ignored() {
+    let root = FakeRoot::new("siblings-mask");
+    for cpu in 0..8 {
+        root.siblings(
+            cpu,
+            "thread_siblings_list",
+            &format!("{},{}", cpu % 4, cpu % 4 + 4),
+        );
+    }
+    // CPU 4's sibling 0 is not allowed; 1 and 5 share a core.
+    let t = Topology::from_root(&root.0, &[1, 4, 5]).unwrap();
+    assert_eq!(t.cores().len(), 2);
+    assert_eq!(t.physical_cpus(), [1, 4]);
+    assert_eq!(t.cores()[0].cpus, [1, 5]);
+}
+
+#[test]
+fn missing_directories_mean_one_core_per_cpu() {
+    // No sysfs at all: every CPU online and its own core.
+    let root = FakeRoot::new("empty");
+    let t = Topology::from_root(&root.0, &[3, 1, 2]).unwrap();
+    assert_eq!(t.allowed_cpus(), [1, 2, 3]);
+    assert_eq!(t.physical_cpus(), [1, 2, 3]);
+    assert!(
+        t.cores()
+            .iter()
+            .all(|c| c.package.is_none() && c.core.is_none())
+    );
+    // A cpu directory without a topology directory.
+    let root = FakeRoot::new("no-topology-dir");
+    root.write("sys/devices/system/cpu/cpu0/online", "1\n");
+    root.cpu(1, 0, 0);
+    let t = Topology::from_root(&root.0, &[0, 1]).unwrap();
+    assert_eq!(t.physical_cpus(), [1, 0]);
+}
+
+#[test]
+fn a_garbage_siblings_list_is_a_parse_error_naming_it() {
+    let root = FakeRoot::smt_pairs("garbage-siblings", 2);
+    root.siblings(1, "thread_siblings_list", "1-x");
+    match Topology::from_root(&root.0, &[0, 1]).unwrap_err() {
+        TopologyError::Parse { path, .. } => {
+            assert!(path.ends_with("cpu1/topology/thread_siblings_list"));
+        }
+        other => panic!("expected Parse, got {other:?}"),
+    }
 }
 
 #[test]

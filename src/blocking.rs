@@ -1,0 +1,167 @@
+//! The blocking lane: [`Pool::submit_blocking`] runs blocking or I/O-bound
+//! work on threads beside the pinned workers, as tokio's `spawn_blocking` or
+//! a `ThreadPoolExecutor` next to a process pool.
+//!
+//! # When to use which
+//!
+//! - [`Pool::submit`] for CPU-bound work: one pinned worker per core, so
+//!   CPU work never oversubscribes the machine.
+//! - [`Pool::submit_blocking`] for work that waits (sleeps, file and network
+//!   I/O, a lock held elsewhere, a child process): it would hold a pinned
+//!   worker idle. Lane threads are unpinned, created on demand up to a bound
+//!   ([`MAX_BLOCKING_THREADS`]) and retire after [`BLOCKING_KEEP_ALIVE`]
+//!   idle. Both lanes give the same [`Task`], usable with `as_completed` and
+//!   `wait`.
+//!
+//! # The protocol
+//!
+//! One mutex guards the queue and three counts: `threads` (alive), `idle`
+//! (waiting on the condvar and not yet promised a job) and `wakeups`
+//! (promises made to idle threads).
+//!
+//! 1. Submit: push the job; if a thread is idle, promise it the job (`idle -=
+//!    1`, `wakeups += 1`, notify one); else start a thread if under the bound;
+//!    else the job waits until a thread finishes one.
+//! 2. A thread pops jobs until the queue is empty, then counts itself idle
+//!    and waits. Woken with a promise pending, it takes the promise and pops
+//!    again. Timed out with no promise, it stops counting itself idle and
+//!    exits (`threads -= 1`): every job pushed before that was promised to
+//!    someone or seen by a thread that is not idle.
+//! 3. Shutdown: refuse new jobs, wake everyone; threads drain the queue and
+//!    exit; `shutdown` joins them (`shutdown_now` cancels the queued jobs
+//!    first). A lane thread that shuts its own pool down does not join
+//!    itself.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::job::JobRef;
+use crate::sync::{Condvar, Mutex};
+
+/// The most threads the blocking lane of one pool runs at once.
+pub const MAX_BLOCKING_THREADS: usize = 512;
+
+/// How long an idle blocking-lane thread waits for work before it exits.
+pub const BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+#[derive(Default)]
+struct LaneState {
+    queue: VecDeque<JobRef>,
+    threads: usize,
+    idle: usize,
+    wakeups: usize,
+    shutdown: bool,
+    handles: Vec<std::thread::JoinHandle<()>>,
+    spawned: usize,
+}
+
+/// One pool's blocking lane.
+#[derive(Default)]
+pub(crate) struct BlockingLane {
+    state: Mutex<LaneState>,
+    cond: Condvar,
+}
+
+impl std::fmt::Debug for BlockingLane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockingLane").finish_non_exhaustive()
+    }
+}
+
+impl BlockingLane {
+    /// Step 1. Returns the job back when the lane has shut down.
+    pub(crate) fn submit(self: &Arc<Self>, job: JobRef) -> Result<(), JobRef> {
+        let mut state = self.state.lock();
+        if state.shutdown {
+            return Err(job);
+        }
+        state.queue.push_back(job);
+        if state.idle > 0 {
+            state.idle -= 1;
+            state.wakeups += 1;
+            self.cond.notify_one();
+        } else if state.threads < MAX_BLOCKING_THREADS {
+            let index = state.spawned;
+            let lane = self.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("corepool-blocking-{index}"))
+                .spawn(move || lane.run());
+            match spawned {
+                Ok(handle) => {
+                    state.threads += 1;
+                    state.spawned += 1;
+                    state.handles.retain(|h| !h.is_finished());
+                    state.handles.push(handle);
+                }
+                // No thread could be started: the job waits for a running
+                // lane thread; with none at all, it is handed back.
+                Err(_) if state.threads == 0 => return Err(state.queue.pop_back().unwrap()),
+                Err(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Step 2: a lane thread's life.
+    fn run(&self) {
+        let mut state = self.state.lock();
+        loop {
+            if let Some(job) = state.queue.pop_front() {
+                drop(state);
+                // Panics are contained by the task cell.
+                job.execute();
+                state = self.state.lock();
+                continue;
+            }
+            if state.shutdown {
+                break;
+            }
+            state.idle += 1;
+            let deadline = Instant::now() + BLOCKING_KEEP_ALIVE;
+            loop {
+                let now = Instant::now();
+                if state.wakeups > 0 {
+                    state.wakeups -= 1;
+                    break;
+                }
+                if state.shutdown || now >= deadline {
+                    state.idle -= 1;
+                    break;
+                }
+                let _ = self.cond.wait_for(&mut state, deadline - now);
+            }
+            if state.queue.is_empty() && (state.shutdown || Instant::now() >= deadline) {
+                break;
+            }
+        }
+        state.threads -= 1;
+    }
+
+    /// Step 3. Returns how many queued jobs `now` cancelled.
+    pub(crate) fn shutdown(&self, now: bool) -> usize {
+        let (cancelled, handles) = {
+            let mut state = self.state.lock();
+            state.shutdown = true;
+            let queued: Vec<JobRef> = if now {
+                state.queue.drain(..).collect()
+            } else {
+                Vec::new()
+            };
+            self.cond.notify_all();
+            let me = std::thread::current().id();
+            let handles: Vec<_> = std::mem::take(&mut state.handles)
+                .into_iter()
+                .filter(|h| h.thread().id() != me)
+                .collect();
+            (queued, handles)
+        };
+        let count = cancelled.into_iter().map(JobRef::cancel);
+        let count = count.filter(|&cancelled| cancelled).count();
+        for handle in handles {
+            // Lane threads never unwind (tasks are contained).
+            let _ = handle.join();
+        }
+        count
+    }
+}

@@ -1,0 +1,255 @@
+//! Fail-fast task groups: [`Pool::group`] and [`TaskGroup`], like Python's
+//! `asyncio.TaskGroup` or joblib's `Parallel`, over a scope (so tasks may
+//! borrow).
+//!
+//! # How failing fast works
+//!
+//! 1. Every task of a group is a scoped job whose wrapper first looks at the
+//!    group's `cancelled` flag: a task that has not started when the group is
+//!    cancelled never runs its closure (it is counted as cancelled).
+//! 2. A running task sees the flag through [`is_cancelled`](crate::is_cancelled)
+//!    (the wrapper enters the group for the run; see `cancel.rs`).
+//! 3. The first task to fail — return `Err`, or panic — stores its error in
+//!    the group's slot under a lock and sets the flag (`TaskGroup::cancel`
+//!    sets it without an error). Later failures are dropped.
+//! 4. [`Pool::group`] returns once every task has ended (the scope waits),
+//!    with the first error, or the closure's value.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::error::TaskError;
+use crate::pool::Pool;
+use crate::scope::Scope;
+use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::unwind;
+
+/// Why a [`Pool::group`] failed: the first task that returned `Err`, or the
+/// first that panicked.
+///
+/// ```
+/// use corepool::GroupError;
+///
+/// let err: GroupError<String> = GroupError::Failed("disk full".into());
+/// assert_eq!(err.to_string(), "a task of the group failed: disk full");
+/// assert_eq!(err.into_failure().as_deref(), Some("disk full"));
+/// ```
+#[derive(Debug)]
+pub enum GroupError<E> {
+    /// A task returned this error first.
+    Failed(E),
+    /// A task panicked first; the error carries its payload.
+    Panicked(TaskError),
+}
+
+impl<E> GroupError<E> {
+    /// The task's own error, if the group failed on an `Err`.
+    pub fn into_failure(self) -> Option<E> {
+        match self {
+            GroupError::Failed(err) => Some(err),
+            GroupError::Panicked(_) => None,
+        }
+    }
+
+    /// Whether the group failed because a task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self, GroupError::Panicked(_))
+    }
+}
+
+impl<E: fmt::Display> fmt::Display for GroupError<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GroupError::Failed(err) => write!(f, "a task of the group failed: {err}"),
+            GroupError::Panicked(err) => write!(f, "a task of the group failed: {err}"),
+        }
+    }
+}
+
+impl<E: std::error::Error + 'static> std::error::Error for GroupError<E> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            GroupError::Failed(err) => Some(err),
+            GroupError::Panicked(_) => None,
+        }
+    }
+}
+
+/// What a group's tasks share; lives on the frame of [`Pool::group`].
+struct GroupState<E> {
+    cancelled: AtomicBool,
+    first_error: Mutex<Option<GroupError<E>>>,
+    skipped: AtomicUsize,
+}
+
+impl<E> GroupState<E> {
+    /// Step 3.
+    fn fail(&self, error: GroupError<E>) {
+        let mut slot = self.first_error.lock();
+        if slot.is_none() {
+            *slot = Some(error);
+            // Relaxed: a stop hint; the error itself is read after the
+            // scope has waited for every task (which orders everything).
+            self.cancelled.store(true, Ordering::Relaxed);
+        } else {
+            drop(slot);
+            unwind::drop_contained(error);
+        }
+    }
+}
+
+/// A fail-fast group of tasks; see [`Pool::group`].
+pub struct TaskGroup<'scope, 'env, E> {
+    scope: &'scope Scope<'scope, 'env>,
+    state: Arc<GroupState<E>>,
+}
+
+impl<E> fmt::Debug for TaskGroup<'_, '_, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TaskGroup")
+            .field("cancelled", &self.is_cancelled())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E> TaskGroup<'_, '_, E> {
+    /// Cancels the group: tasks that have not started never run, running
+    /// ones see [`is_cancelled`](crate::is_cancelled). Without a task error,
+    /// [`Pool::group`] still returns the closure's value.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(1).build()?;
+    /// let ran = std::sync::atomic::AtomicUsize::new(0);
+    /// let out = pool.group(|g| {
+    ///     g.cancel();
+    ///     g.spawn(|| {
+    ///         ran.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    ///         Ok::<(), String>(())
+    ///     });
+    ///     "cancelled"
+    /// });
+    /// assert_eq!(out.unwrap(), "cancelled");
+    /// assert_eq!(ran.into_inner(), 0);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn cancel(&self) {
+        // Relaxed: see `GroupState::fail`.
+        self.state.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the group was cancelled: by a failed task or by
+    /// [`cancel`](TaskGroup::cancel).
+    pub fn is_cancelled(&self) -> bool {
+        self.state.cancelled.load(Ordering::Relaxed)
+    }
+
+    /// How many tasks were skipped so far because the group was cancelled
+    /// before they started.
+    pub fn skipped(&self) -> usize {
+        self.state.skipped.load(Ordering::Relaxed)
+    }
+}
+
+impl<'scope, 'env, E: Send + 'scope> TaskGroup<'scope, 'env, E> {
+    /// Runs `f` on the pool as a task of the group. If it returns `Err` or
+    /// panics, and no task failed before, the group is cancelled and that
+    /// error is what [`Pool::group`] returns. If the group is cancelled before
+    /// `f` starts, `f` never runs.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::new()?;
+    /// let mut sizes = vec![0usize; 3];
+    /// let words = ["a", "bb", "ccc"];
+    /// pool.group(|g| {
+    ///     for (slot, word) in sizes.iter_mut().zip(words) {
+    ///         g.spawn(move || {
+    ///             *slot = word.len();
+    ///             Ok::<(), std::io::Error>(())
+    ///         });
+    ///     }
+    /// })?;
+    /// assert_eq!(sizes, [1, 2, 3]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn spawn<F>(&self, f: F)
+    where
+        F: FnOnce() -> Result<(), E> + Send + 'scope,
+    {
+        let state = self.state.clone();
+        self.scope.spawn(move |_| {
+            // Relaxed: see `GroupState::fail`.
+            if state.cancelled.load(Ordering::Relaxed) {
+                state.skipped.fetch_add(1, Ordering::Relaxed);
+                unwind::drop_contained(f);
+                return;
+            }
+            let outcome = {
+                let _entered = crate::cancel::enter_group(&state.cancelled);
+                unwind::halt_unwinding(f)
+            };
+            match outcome {
+                Ok(Ok(())) => {}
+                Ok(Err(err)) => state.fail(GroupError::Failed(err)),
+                Err(payload) => state.fail(GroupError::Panicked(TaskError::panicked(payload))),
+            }
+        });
+    }
+}
+
+impl Pool {
+    /// Runs `f` with a fail-fast [`TaskGroup`] whose tasks may borrow, and
+    /// returns when every task of the group has ended: `Ok` with `f`'s value,
+    /// or the first task error ([`GroupError::Failed`]) or panic
+    /// ([`GroupError::Panicked`]). The first failure cancels the group: tasks
+    /// not started never run, running ones see
+    /// [`is_cancelled`](crate::is_cancelled). A panic in `f` itself is
+    /// re-raised after every task has ended, as with [`Pool::scope`].
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let ok = AtomicUsize::new(0);
+    /// let result = pool.group(|g| {
+    ///     for i in 0..100u32 {
+    ///         let ok = &ok;
+    ///         g.spawn(move || {
+    ///             if i == 3 {
+    ///                 return Err(format!("item {i} is bad"));
+    ///             }
+    ///             ok.fetch_add(1, Ordering::Relaxed);
+    ///             Ok(())
+    ///         });
+    ///     }
+    /// });
+    /// let err = result.unwrap_err();
+    /// assert_eq!(err.into_failure().unwrap(), "item 3 is bad");
+    /// assert!(ok.into_inner() < 100);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn group<'env, F, R, E>(&self, f: F) -> Result<R, GroupError<E>>
+    where
+        F: for<'scope> FnOnce(&TaskGroup<'scope, 'env, E>) -> R,
+        E: Send + 'env,
+    {
+        let state = Arc::new(GroupState {
+            cancelled: AtomicBool::new(false),
+            first_error: Mutex::new(None),
+            skipped: AtomicUsize::new(0),
+        });
+        let value = self.scope(|scope| {
+            f(&TaskGroup {
+                scope,
+                state: state.clone(),
+            })
+        });
+        let first_error = state.first_error.lock().take();
+        match first_error {
+            Some(error) => {
+                unwind::drop_contained(value);
+                Err(error)
+            }
+            None => Ok(value),
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! A pool of worker processes: tasks that may crash, hang or leak run
+//! isolated, and can be killed. Unix only; behind the cargo feature
+//! `process`.
+//!
+//! ```
+//! use corepool::process::{self, ProcessPool};
+//!
+//! fn checked_sqrt(x: i64) -> i64 {
+//!     if x < 0 {
+//!         std::process::abort(); // a crash takes only its own worker down
+//!     }
+//!     (x as f64).sqrt() as i64
+//! }
+//!
+//! fn main() {
+//!     process::init(); // first line of main: in a worker, serves tasks and exits
+//!     let pool = ProcessPool::builder().workers(2).build().unwrap();
+//!     assert_eq!(pool.submit(checked_sqrt, 81).join().unwrap(), 9);
+//!     let err = pool.submit(checked_sqrt, -1).join().unwrap_err();
+//!     assert_eq!(err.signal(), Some(libc::SIGABRT));
+//!     assert_eq!(pool.submit(checked_sqrt, 16).join().unwrap(), 4); // a new worker
+//! }
+//! ```
+//!
+//! # When to use it
+//!
+//! The thread pool ([`Pool`](crate::Pool)) is faster in every other way: a
+//! task there costs well under a microsecond, closures borrow data, nothing
+//! is copied. Pick the process pool when a task may take the program down
+//! or never give its thread back: code that segfaults or aborts (a C
+//! library, `unsafe`), that leaks, that may hang (a timeout kills it), or
+//! that needs a memory limit. A round trip here costs tens of microseconds
+//! and the argument and result are copied through a socket, so make tasks
+//! coarse (milliseconds of work, not nanoseconds).
+//!
+//! # How it works
+//!
+//! 1. **Workers are this executable, started afresh.** A pool starts each
+//!    worker by `execve` of the file this process runs, with its
+//!    arguments and a marker variable, [`ENV_WORKER`], never by a bare
+//!    `fork` of a multi-threaded process (which copies only one thread and
+//!    leaves other threads' locks held). `main` calls [`init`] first: in
+//!    the parent it returns at once; in a worker it serves tasks and exits.
+//! 2. **A task is a named function and its argument.** `submit(f, arg)`
+//!    takes `f: fn(A) -> R` — a `fn` item or a closure that captures
+//!    nothing — and sends the function's address as an offset from an
+//!    anchor function of the executable, with a trampoline monomorphised
+//!    for `A` and `R`; `src/process/call.rs` gives the safety argument (the
+//!    same file, same layout; a handshake fingerprint; only offsets of real
+//!    `fn(A) -> R` values are ever sent). The argument and result travel
+//!    with serde in postcard's compact binary format; one that cannot be
+//!    encoded or decoded is an error naming the task, never a panic.
+//! 3. **One socket per worker.** Each worker gets one end of a Unix socket
+//!    pair (a bidirectional pipe) on a descriptor named by the marker; the
+//!    frames are listed in `src/process/wire.rs`. The worker's standard
+//!    output and error are the parent's; its standard input is empty.
+//! 4. **One supervisor thread per worker** in the parent sends a task,
+//!    sleeps in `poll(2)` until the reply, the worker's death or the task's
+//!    deadline, and replaces a worker that died, was killed, timed out or
+//!    has run its `tasks_per_child`. Nothing spins; an idle pool is
+//!    sleeping threads and sleeping processes. The protocol, with its
+//!    races, is written at the top of `src/process/pool.rs`; a task's life
+//!    at the top of `src/process/task.rs`.
+//! 5. **Isolation.** A worker that dies of a signal or exits ends its task
+//!    with [`ErrorKind::Signal`] or [`ErrorKind::Exit`]; a panic in a task
+//!    is caught in the worker ([`ErrorKind::Panic`], the worker lives on;
+//!    with `panic = "abort"` it is a `SIGABRT` crash instead). On Linux a
+//!    worker is killed if its parent dies (`PR_SET_PDEATHSIG`), and each is
+//!    pinned to one physical core unless `Pinning::None` is asked.
+//!
+//! # In tests
+//!
+//! A worker re-executes the test binary, so the binary needs a `main` that
+//! calls [`init`] first: declare the test with `harness = false` in
+//! `Cargo.toml` and write a small `main` that runs the test functions (this
+//! crate's `tests/process.rs` does). Under libtest's own `main`, a worker
+//! would run the tests again instead of serving, and building the pool
+//! fails with [`ProcessBuildError::InitNotCalled`] in the worker.
+//!
+//! A crash is blamed on the task the worker was running. A worker that dies
+//! while idle is noticed when the next task is sent to it; that task is
+//! sent to a fresh worker instead.
+
+mod call;
+mod child;
+mod error;
+mod map;
+mod pool;
+mod spawn;
+mod task;
+mod wire;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+pub use error::{ErrorKind, ProcessBuildError, ProcessError};
+pub use map::{
+    ProcessAsCompleted, ProcessCompleted, ProcessMap, ProcessMapUnordered, as_completed, wait,
+};
+pub use pool::{DEFAULT_HANDSHAKE_TIMEOUT, MAX_PROCESS_WORKERS, ProcessPool, ProcessPoolBuilder};
+pub use task::ProcessTask;
+
+/// The marker variable a pool sets for its worker processes:
+/// `<descriptor>:<parent pid>`.
+///
+/// ```
+/// assert_eq!(corepool::process::ENV_WORKER, "COREPOOL_PROCESS_WORKER");
+/// ```
+pub const ENV_WORKER: &str = "COREPOOL_PROCESS_WORKER";
+
+/// Set in a worker process once [`init`] has taken over; a worker that
+/// builds a pool of its own (inside a task) is then fine.
+static SERVING: AtomicBool = AtomicBool::new(false);
+
+/// The marker of this process, if it is a worker started by its parent:
+/// `(descriptor, parent pid)`. A marker inherited by some other program (a
+/// task that starts a process) names a parent that is not ours and is
+/// ignored.
+fn marker() -> Option<(i32, u32)> {
+    let value = std::env::var(ENV_WORKER).ok()?;
+    let (fd, parent) = value.split_once(':')?;
+    let (fd, parent): (i32, u32) = (fd.parse().ok()?, parent.parse().ok()?);
+    // SAFETY: getppid has no preconditions.
+    let ours = unsafe { libc::getppid() } as u32;
+    (fd > 2 && parent == ours).then_some((fd, parent))
+}
+
+/// Makes this program usable as a process-pool worker: call it first in
+/// `main`. In the parent (no marker) it returns at once and costs one
+/// environment look-up. In a worker started by a [`ProcessPool`] it never
+/// returns: it serves tasks until the pool closes its socket, then exits
+/// the process.
+///
+/// ```
+/// fn increment(x: u32) -> u32 {
+///     x + 1
+/// }
+///
+/// fn main() {
+///     corepool::process::init(); // first: a worker never gets past this line
+///     let pool = corepool::process::ProcessPool::builder().workers(1).build().unwrap();
+///     assert_eq!(pool.submit(increment, 1).join().unwrap(), 2);
+/// }
+/// ```
+pub fn init() {
+    if let Some((fd, parent)) = marker() {
+        // Relaxed: read only by this thread, in `init_was_skipped`, from a
+        // task this thread runs.
+        SERVING.store(true, Ordering::Relaxed);
+        child::serve(fd, parent);
+    }
+}
+
+/// Whether this process is a worker whose `main` built a pool without
+/// calling [`init`] first (which would start workers without end).
+pub(crate) fn init_was_skipped() -> bool {
+    // Relaxed: see `init`.
+    marker().is_some() && !SERVING.load(Ordering::Relaxed)
+}

@@ -1,0 +1,932 @@
+//! [`ProcessPool`], its builder, and the supervisor thread that drives each
+//! worker process.
+//!
+//! # One supervisor per worker
+//!
+//! Each worker slot has a parent-side thread, its supervisor, which owns the
+//! worker process and its socket. The supervisor loops:
+//!
+//! 1. Sleep on the pool's condvar until the queue has a task or the pool is
+//!    closed and drained (then retire the process and exit).
+//! 2. Make sure a process is alive (start one if the last one died or was
+//!    recycled), then move the task from Queued to Running. A task cancelled
+//!    while queued is skipped here.
+//! 3. Send the call. If the send fails, the process died while idle (the
+//!    task never reached it): reap it, start another, send again once.
+//! 4. Sleep in `poll(2)` until the reply arrives, the socket closes, or the
+//!    task's deadline passes (a timeout counts from the moment the task is
+//!    sent). Then exactly one of:
+//!    - reply: end the task with it (the result is decoded here, in the
+//!      parent, with the task's own type); if a `cancel` killed the process
+//!      meanwhile, or the process has run its `tasks_per_child`, replace it;
+//!    - closed: the process died running the task; reap it and end the task
+//!      with its signal or exit code;
+//!    - deadline: kill the process, reap it, end the task with a timeout.
+//! 5. A replaced process is started again at once unless the pool is
+//!    closing, so the next task does not wait for it.
+//!
+//! The process id is cleared from the slot's [`WorkerCtl`] (under its lock)
+//! before the process is reaped, and `cancel` kills only under that lock
+//! while the id is set: so a kill never reaches a recycled process id.
+//! Ending a task is first-wins (see `task.rs`), so a task that is cancelled,
+//! times out and crashes at once still ends exactly once.
+//!
+//! # Shutdown
+//!
+//! `shutdown` closes the queue to new tasks, wakes every supervisor, and
+//! joins them: each runs what is queued, then closes its socket (the worker
+//! reads the end and exits) and reaps its process. `shutdown_now` first
+//! cancels every queued task; `terminate` also cancels (kills) the running
+//! ones. Dropping the last clone of a pool is `shutdown`.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, mpsc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::call::{FnRef, Status};
+use super::error::{ErrorKind, ProcessBuildError};
+use super::map::{ProcessMap, ProcessMapUnordered};
+use super::spawn::{self, WorkerProcess};
+use super::task::{Job, ProcessTask, Slot, WorkerCtl, lock};
+use super::wire::{self, Fields, KIND_CALL, ReadError};
+use crate::topology::{PINNING_SUPPORTED, Topology};
+use crate::{BuildError, Pinning};
+
+/// The most workers a process pool may have.
+pub const MAX_PROCESS_WORKERS: usize = 1024;
+
+/// How long a new worker process may take to answer the handshake, by
+/// default.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Settings for a [`ProcessPool`]; from [`ProcessPool::builder`].
+///
+/// ```
+/// # fn main() {
+/// use corepool::Pinning;
+/// use corepool::process::{self, ProcessPool};
+/// use std::time::Duration;
+///
+/// process::init();
+/// let pool = ProcessPool::builder()
+///     .workers(2)                          // default: one per physical core
+///     .pinning(Pinning::None)              // default: Pinning::PhysicalCores
+///     .timeout(Duration::from_secs(60))    // per task; default: none
+///     .tasks_per_child(1000)               // recycle a worker after 1000 tasks
+///     .memory_limit(1 << 30)               // RLIMIT_AS of each worker, bytes
+///     .build()
+///     .unwrap();
+/// assert_eq!(pool.workers(), 2);
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use = "a builder does nothing until .build()"]
+pub struct ProcessPoolBuilder {
+    workers: Option<usize>,
+    pinning: Option<Pinning>,
+    timeout: Option<Duration>,
+    tasks_per_child: Option<usize>,
+    memory_limit: Option<u64>,
+    handshake_timeout: Option<Duration>,
+}
+
+impl ProcessPoolBuilder {
+    /// The number of worker processes; by default one per physical core this
+    /// process may use (or per CPU of `Pinning::Cpus`). Zero is a
+    /// [`BuildError::ZeroWorkers`].
+    ///
+    /// ```
+    /// let err = corepool::process::ProcessPool::builder().workers(0).build().unwrap_err();
+    /// assert!(err.to_string().contains("at least one worker"));
+    /// ```
+    pub fn workers(mut self, workers: usize) -> ProcessPoolBuilder {
+        self.workers = Some(workers);
+        self
+    }
+
+    /// Where the worker processes are pinned: one per physical core by
+    /// default, as the thread pool's workers are; `Pinning::None` leaves
+    /// them to the scheduler. Off Linux nothing is pinned.
+    ///
+    /// ```
+    /// use corepool::Pinning;
+    /// let err = corepool::process::ProcessPool::builder()
+    ///     .pinning(Pinning::Cpus(vec![]))
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("empty CPU list"));
+    /// ```
+    pub fn pinning(mut self, pinning: Pinning) -> ProcessPoolBuilder {
+        self.pinning = Some(pinning);
+        self
+    }
+
+    /// The default timeout of every task, counted from the moment a worker
+    /// receives it: a task still running then has its worker process
+    /// killed and ends with [`ErrorKind::Timeout`]. None by default;
+    /// [`ProcessPool::submit_timeout`] sets one per task.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let builder = corepool::process::ProcessPool::builder().timeout(Duration::from_secs(5));
+    /// # drop(builder);
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> ProcessPoolBuilder {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Replaces each worker process after it has run `tasks` tasks, like
+    /// `multiprocessing.Pool(maxtasksperchild=...)`: memory a task leaks
+    /// goes with the process. Zero means never (the default).
+    ///
+    /// ```
+    /// let builder = corepool::process::ProcessPool::builder().tasks_per_child(100);
+    /// # drop(builder);
+    /// ```
+    pub fn tasks_per_child(mut self, tasks: usize) -> ProcessPoolBuilder {
+        self.tasks_per_child = (tasks > 0).then_some(tasks);
+        self
+    }
+
+    /// Limits each worker process's address space to `bytes`
+    /// (`setrlimit(RLIMIT_AS)`): a task that allocates past it fails to
+    /// allocate, which aborts its process (the task ends as a crash with
+    /// `SIGABRT`) and the worker is replaced. Zero means no limit (the
+    /// default).
+    ///
+    /// ```
+    /// let builder = corepool::process::ProcessPool::builder().memory_limit(512 << 20);
+    /// # drop(builder);
+    /// ```
+    pub fn memory_limit(mut self, bytes: u64) -> ProcessPoolBuilder {
+        self.memory_limit = (bytes > 0).then_some(bytes);
+        self
+    }
+
+    /// How long a new worker process may take to start and answer the
+    /// handshake ([`DEFAULT_HANDSHAKE_TIMEOUT`] by default).
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// let builder = corepool::process::ProcessPool::builder().handshake_timeout(Duration::from_secs(5));
+    /// # drop(builder);
+    /// ```
+    pub fn handshake_timeout(mut self, timeout: Duration) -> ProcessPoolBuilder {
+        self.handshake_timeout = Some(timeout);
+        self
+    }
+
+    /// Starts the worker processes and waits for each to be ready. Every bad
+    /// setting is a [`ProcessBuildError`], and so is a worker that cannot
+    /// start (for example because `main` does not call
+    /// [`init`](super::init) first).
+    ///
+    /// ```
+    /// # fn main() {
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::builder().workers(1).build().unwrap();
+    /// assert_eq!(pool.workers(), 1);
+    /// # }
+    /// ```
+    pub fn build(self) -> Result<ProcessPool, ProcessBuildError> {
+        if super::init_was_skipped() {
+            return Err(ProcessBuildError::InitNotCalled);
+        }
+        let (applied, cpus) = plan(self.pinning.unwrap_or_default(), self.workers)?;
+        let n = cpus.len();
+        let config = Config {
+            cpus,
+            timeout: self.timeout,
+            tasks_per_child: self.tasks_per_child,
+            memory_limit: self.memory_limit,
+            handshake: self.handshake_timeout.unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT),
+        };
+        let shared = Arc::new(Shared {
+            config,
+            pinning: applied,
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                closed: false,
+                running: vec![None; n],
+                live: 0,
+            }),
+            work: Condvar::new(),
+            exited: Condvar::new(),
+            next_id: AtomicU64::new(0),
+            workers: (0..n).map(|_| Arc::new(WorkerCtl::default())).collect(),
+            threads: Mutex::new(Vec::new()),
+        });
+        let pool = ProcessPool {
+            owner: Arc::new(Owner {
+                shared: shared.clone(),
+            }),
+        };
+        let (report, reports) = mpsc::channel();
+        let mut failure = None;
+        for index in 0..n {
+            let (shared, report) = (shared.clone(), report.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("corepool-process-{index}"))
+                .spawn(move || supervise(&shared, index, report));
+            match spawned {
+                Ok(thread) => {
+                    lock(&pool.owner.shared.state).live += 1;
+                    lock(&pool.owner.shared.threads).push(thread);
+                }
+                Err(err) => {
+                    failure = Some(ProcessBuildError::Worker {
+                        index,
+                        reason: format!("cannot start its supervisor thread: {err}"),
+                    });
+                    break;
+                }
+            }
+        }
+        drop(report);
+        for (index, started) in reports {
+            if let (None, Err(reason)) = (&failure, started) {
+                failure = Some(ProcessBuildError::Worker { index, reason });
+            }
+        }
+        match failure {
+            None => Ok(pool),
+            Some(err) => {
+                pool.shutdown_now();
+                Err(err)
+            }
+        }
+    }
+}
+
+/// The pinning actually applied and the CPU of each worker.
+fn plan(
+    pinning: Pinning,
+    workers: Option<usize>,
+) -> Result<(Pinning, Vec<Option<usize>>), BuildError> {
+    if workers == Some(0) {
+        return Err(BuildError::ZeroWorkers);
+    }
+    let topology = Topology::detect()?;
+    let (applied, list) = match pinning {
+        Pinning::None => (Pinning::None, Vec::new()),
+        Pinning::PhysicalCores => (Pinning::PhysicalCores, topology.physical_cpus()),
+        Pinning::Cpus(list) => {
+            if list.is_empty() {
+                return Err(BuildError::EmptyCpuList);
+            }
+            for (i, &cpu) in list.iter().enumerate() {
+                if list[..i].contains(&cpu) {
+                    return Err(BuildError::DuplicateCpu { cpu });
+                }
+                if !topology.allowed_cpus().contains(&cpu) {
+                    return Err(BuildError::CpuNotAllowed {
+                        cpu,
+                        allowed: topology.allowed_cpus().to_vec(),
+                    });
+                }
+            }
+            (Pinning::Cpus(list.clone()), list)
+        }
+    };
+    let n = match workers {
+        Some(n) => n,
+        None if !list.is_empty() => list.len(),
+        None => topology.physical_cpus().len().max(1),
+    };
+    if n > MAX_PROCESS_WORKERS {
+        return Err(BuildError::TooManyWorkers {
+            asked: n,
+            max: MAX_PROCESS_WORKERS,
+        });
+    }
+    if !PINNING_SUPPORTED || list.is_empty() {
+        return Ok((Pinning::None, vec![None; n]));
+    }
+    Ok((
+        applied,
+        (0..n).map(|i| Some(list[i % list.len()])).collect(),
+    ))
+}
+
+#[derive(Debug)]
+struct Config {
+    cpus: Vec<Option<usize>>,
+    timeout: Option<Duration>,
+    tasks_per_child: Option<usize>,
+    memory_limit: Option<u64>,
+    handshake: Duration,
+}
+
+struct State {
+    queue: VecDeque<Arc<dyn Job>>,
+    closed: bool,
+    /// The task each supervisor is running, for `terminate`.
+    running: Vec<Option<Arc<dyn Job>>>,
+    /// Supervisor threads that have not exited yet.
+    live: usize,
+}
+
+/// What the pool's handles and its supervisors share.
+struct Shared {
+    config: Config,
+    pinning: Pinning,
+    state: Mutex<State>,
+    /// Supervisors sleep here for work; `submit` and `shutdown` wake them.
+    work: Condvar,
+    /// `shutdown` callers sleep here until `live` is 0.
+    exited: Condvar,
+    next_id: AtomicU64,
+    workers: Vec<Arc<WorkerCtl>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Shared {
+    /// The next task for supervisor `index`; `None` once the pool is closed
+    /// and its queue empty.
+    fn next_job(&self, index: usize) -> Option<Arc<dyn Job>> {
+        let mut state = lock(&self.state);
+        loop {
+            if let Some(job) = state.queue.pop_front() {
+                state.running[index] = Some(job.clone());
+                return Some(job);
+            }
+            if state.closed {
+                return None;
+            }
+            state = self.work.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn is_closed(&self) -> bool {
+        lock(&self.state).closed
+    }
+
+    fn spawn(&self, index: usize) -> Result<WorkerProcess, String> {
+        let config = &self.config;
+        let process = spawn::spawn(config.cpus[index], config.memory_limit, config.handshake)?;
+        self.workers[index].set_pid(Some(process.pid()));
+        Ok(process)
+    }
+}
+
+/// The body of supervisor thread `index`; see the module docs.
+fn supervise(shared: &Shared, index: usize, report: mpsc::Sender<(usize, Result<(), String>)>) {
+    let mut process = match shared.spawn(index) {
+        Ok(p) => {
+            let _ = report.send((index, Ok(())));
+            Some(p)
+        }
+        Err(reason) => {
+            let _ = report.send((index, Err(reason)));
+            None
+        }
+    };
+    drop(report);
+    let ctl = &shared.workers[index];
+    let mut ran = 0usize;
+    let mut body = Vec::new();
+    while let Some(job) = shared.next_job(index) {
+        let ran_here = run(shared, index, &mut process, &*job, &mut body);
+        ran += usize::from(ran_here);
+        let recycle = shared.config.tasks_per_child.is_some_and(|n| ran >= n);
+        if recycle {
+            if let Some(p) = process.take() {
+                ctl.forget_pid();
+                p.retire();
+            }
+        }
+        if process.is_none() {
+            ran = 0;
+            if !shared.is_closed() {
+                // Replace it now, so the next task does not wait; a failure
+                // here is retried when the next task needs a process.
+                process = shared.spawn(index).ok();
+            }
+        }
+        lock(&shared.state).running[index] = None;
+    }
+    if let Some(p) = process.take() {
+        ctl.forget_pid();
+        p.retire();
+    }
+    lock(&shared.state).live -= 1;
+    shared.exited.notify_all();
+}
+
+/// Runs `job` on worker `index`'s process; false if it did not run (it was
+/// cancelled first, or no process could be started). `process` is left
+/// `None` when the process must not run another task (it died, was killed,
+/// or spoke garbage).
+fn run(
+    shared: &Shared,
+    index: usize,
+    process: &mut Option<WorkerProcess>,
+    job: &dyn Job,
+    body: &mut Vec<u8>,
+) -> bool {
+    let ctl = &shared.workers[index];
+    if process.is_none() {
+        match shared.spawn(index) {
+            Ok(p) => *process = Some(p),
+            Err(reason) => {
+                job.fail(ErrorKind::Spawn(reason));
+                return false;
+            }
+        }
+    }
+    if !job.start(ctl) {
+        return false;
+    }
+    let mut frame = Vec::new();
+    job.with_arg(&mut |arg| frame = wire::call_frame(job.id(), job.function(), arg));
+    let mut p = process.take().expect("started above");
+    if wire::send_all(&p.stream, &frame).is_err() {
+        // The process died while idle (the task never reached it), or a
+        // `cancel` killed it just now. Reap it; send the task to a new
+        // process, once, unless it was cancelled meanwhile.
+        ctl.forget_pid();
+        let _ = p.child.kill();
+        let _ = p.child.wait();
+        if job.is_done() {
+            return true;
+        }
+        match shared.spawn(index) {
+            Ok(new) => p = new,
+            Err(reason) => {
+                job.fail(ErrorKind::Spawn(reason));
+                return true;
+            }
+        }
+        ctl.set_running(Some(job.id()));
+        // A failure here shows up as a closed socket below.
+        let _ = wire::send_all(&p.stream, &frame);
+    }
+    drop(frame);
+    let timeout = job.timeout().or(shared.config.timeout);
+    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+    match wire::read_frame(&mut p.stream, body, deadline) {
+        Ok(()) => {
+            let killed = ctl.finish_running();
+            let mut fields = Fields::new(body);
+            let reply = (
+                fields.u8(),
+                fields.u64(),
+                fields.u8().and_then(Status::from_byte),
+            );
+            match reply {
+                (Some(KIND_CALL), Some(id), Some(status)) if id == job.id() => {
+                    job.reply(status, fields.rest());
+                    if killed {
+                        ctl.forget_pid();
+                        let _ = p.child.wait();
+                    } else {
+                        *process = Some(p);
+                    }
+                }
+                _ => {
+                    job.fail(ErrorKind::Protocol("a malformed reply".into()));
+                    ctl.forget_pid();
+                    let _ = p.child.kill();
+                    let _ = p.child.wait();
+                }
+            }
+        }
+        Err(ReadError::Timeout) => {
+            ctl.forget_pid();
+            let _ = p.child.kill();
+            // The task's fate is settled: report it before waiting for the
+            // kernel to tear the process down.
+            job.fail(ErrorKind::Timeout(timeout.unwrap_or_default()));
+            let _ = p.child.wait();
+        }
+        Err(ReadError::Closed) => {
+            ctl.forget_pid();
+            let pid = p.pid();
+            let status = p.child.wait().ok();
+            job.fail(spawn::death(pid, status));
+        }
+        Err(ReadError::Other(why)) => {
+            ctl.forget_pid();
+            let _ = p.child.kill();
+            let _ = p.child.wait();
+            job.fail(ErrorKind::Protocol(why));
+        }
+    }
+    true
+}
+
+/// Shuts the pool down when the last [`ProcessPool`] clone is dropped.
+struct Owner {
+    shared: Arc<Shared>,
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        close(&self.shared, false);
+    }
+}
+
+/// Closes the queue (cancelling what is queued if `cancel`), wakes and joins
+/// the supervisors; the number of tasks cancelled.
+fn close(shared: &Shared, cancel: bool) -> usize {
+    let cancelled = {
+        let mut state = lock(&shared.state);
+        state.closed = true;
+        if cancel {
+            std::mem::take(&mut state.queue)
+        } else {
+            VecDeque::new()
+        }
+    };
+    shared.work.notify_all();
+    let count = cancelled.iter().filter(|job| job.cancel_queued()).count();
+    let threads = std::mem::take(&mut *lock(&shared.threads));
+    for thread in threads {
+        let _ = thread.join();
+    }
+    // Another caller may have taken the threads to join: wait for them too.
+    let mut state = lock(&shared.state);
+    while state.live > 0 {
+        state = shared.exited.wait(state).unwrap_or_else(|e| e.into_inner());
+    }
+    count
+}
+
+/// A pool of worker processes running named functions of this executable,
+/// with the thread pool's handles: [`submit`](ProcessPool::submit) gives a
+/// [`ProcessTask`] to join, wait for or cancel; [`map`](ProcessMap) and
+/// [`map_unordered`](ProcessMapUnordered) stream results; a task that
+/// crashes, hangs or leaks takes only its own worker process down.
+///
+/// `main` must call [`init`](super::init) first. `ProcessPool` is a cheap
+/// `Clone` handle; the pool shuts down (as [`shutdown`](Self::shutdown))
+/// when the last clone is dropped.
+///
+/// ```
+/// # fn main() {
+/// use corepool::process::{self, ProcessPool};
+///
+/// fn collatz_steps(mut n: u64) -> u32 {
+///     let mut steps = 0;
+///     while n != 1 {
+///         n = if n % 2 == 0 { n / 2 } else { 3 * n + 1 };
+///         steps += 1;
+///     }
+///     steps
+/// }
+///
+/// process::init(); // returns at once here; in a worker it serves tasks
+/// let pool = ProcessPool::builder().workers(2).build().unwrap();
+/// assert_eq!(pool.submit(collatz_steps, 27).join().unwrap(), 111);
+/// let steps: Vec<u32> = pool.map(collatz_steps, 1..=5u64).map(Result::unwrap).collect();
+/// assert_eq!(steps, [0, 1, 7, 2, 5]);
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct ProcessPool {
+    owner: Arc<Owner>,
+}
+
+impl fmt::Debug for ProcessPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProcessPool")
+            .field("workers", &self.workers())
+            .field("pinning", &self.pinning())
+            .field("closed", &self.is_shutdown())
+            .finish()
+    }
+}
+
+impl ProcessPool {
+    /// A pool with the default settings: one worker process per physical
+    /// core, pinned to it.
+    ///
+    /// ```
+    /// # fn main() {
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::new().unwrap();
+    /// assert!(pool.workers() >= 1);
+    /// # }
+    /// ```
+    pub fn new() -> Result<ProcessPool, ProcessBuildError> {
+        ProcessPool::builder().build()
+    }
+
+    /// A builder, to choose the settings.
+    ///
+    /// ```
+    /// let builder = corepool::process::ProcessPool::builder().workers(3);
+    /// # drop(builder);
+    /// ```
+    pub fn builder() -> ProcessPoolBuilder {
+        ProcessPoolBuilder::default()
+    }
+
+    fn shared(&self) -> &Shared {
+        &self.owner.shared
+    }
+
+    /// The number of worker processes.
+    ///
+    /// ```
+    /// # fn main() {
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::builder().workers(2).build().unwrap();
+    /// assert_eq!(pool.workers(), 2);
+    /// # }
+    /// ```
+    pub fn workers(&self) -> usize {
+        self.shared().workers.len()
+    }
+
+    /// The pinning applied: `Pinning::None` off Linux or when asked.
+    ///
+    /// ```
+    /// # fn main() {
+    /// use corepool::Pinning;
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::builder()
+    ///     .workers(1)
+    ///     .pinning(Pinning::None)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(pool.pinning(), &Pinning::None);
+    /// # }
+    /// ```
+    pub fn pinning(&self) -> &Pinning {
+        &self.shared().pinning
+    }
+
+    /// The CPU each worker process is pinned to (`None`: not pinned), by
+    /// worker index.
+    ///
+    /// ```
+    /// # fn main() {
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::builder().workers(2).build().unwrap();
+    /// assert_eq!(pool.cpus().len(), 2);
+    /// # }
+    /// ```
+    pub fn cpus(&self) -> &[Option<usize>] {
+        &self.shared().config.cpus
+    }
+
+    /// Runs `f(arg)` in a worker process and gives a handle to its result.
+    /// `f` is a function of this executable (a `fn` item or a closure that
+    /// captures nothing); `arg` and the result travel encoded with serde
+    /// (postcard). The task is refused with [`ErrorKind::Shutdown`] after a
+    /// shutdown; an argument that cannot be encoded ends it with
+    /// [`ErrorKind::EncodeArgument`] at once.
+    ///
+    /// ```
+    /// # fn main() {
+    /// fn word_count(text: String) -> usize {
+    ///     text.split_whitespace().count()
+    /// }
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::builder().workers(1).build().unwrap();
+    /// let task = pool.submit(word_count, "one two three".to_owned());
+    /// assert_eq!(task.join().unwrap(), 3);
+    /// # }
+    /// ```
+    pub fn submit<A, R>(&self, f: fn(A) -> R, arg: A) -> ProcessTask<R>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        self.submit_with(f, &arg, None)
+    }
+
+    /// [`submit`](Self::submit) with a timeout of its own, counted from the
+    /// moment a worker receives the task: if the task is still running then,
+    /// its worker process is killed and the task ends with
+    /// [`ErrorKind::Timeout`].
+    ///
+    /// ```
+    /// # fn main() {
+    /// use std::time::Duration;
+    /// fn hang(_: ()) {
+    ///     loop {
+    ///         std::thread::park();
+    ///     }
+    /// }
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::builder().workers(1).build().unwrap();
+    /// let err = pool.submit_timeout(hang, (), Duration::from_millis(50)).join().unwrap_err();
+    /// assert!(err.is_timeout());
+    /// # }
+    /// ```
+    pub fn submit_timeout<A, R>(&self, f: fn(A) -> R, arg: A, timeout: Duration) -> ProcessTask<R>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        self.submit_with(f, &arg, Some(timeout))
+    }
+
+    pub(crate) fn submit_with<A, R>(
+        &self,
+        f: fn(A) -> R,
+        arg: &A,
+        timeout: Option<Duration>,
+    ) -> ProcessTask<R>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        let shared = self.shared();
+        // Relaxed: the id only has to be unique, and fetch_add is atomic.
+        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let signature = (std::any::type_name::<A>(), std::any::type_name::<R>());
+        let failed = |kind| ProcessTask::new(Arc::new(Slot::failed(id, signature, kind)));
+        let Some(function) = FnRef::cached(f) else {
+            return failed(ErrorKind::NotInExecutable);
+        };
+        let arg = match postcard::to_allocvec(arg) {
+            Ok(arg) => arg,
+            Err(err) => return failed(ErrorKind::EncodeArgument(err.to_string())),
+        };
+        let task = ProcessTask::new(Arc::new(Slot::new(id, signature, function, arg, timeout)));
+        let mut state = lock(&shared.state);
+        if state.closed {
+            drop(state);
+            task.job().fail(ErrorKind::Shutdown);
+        } else {
+            state.queue.push_back(task.job());
+            drop(state);
+            shared.work.notify_one();
+        }
+        task
+    }
+
+    /// Applies `f` to every item in worker processes and yields the results
+    /// in input order, like `multiprocessing.Pool.imap`: a window of tasks
+    /// runs ahead (a huge or endless input does not fill memory). Each item
+    /// is one task, one round trip to a worker: make items coarse (a block
+    /// of numbers, not a number). Each result is a `Result`, since any item
+    /// may crash its worker. Dropping the iterator cancels the tasks not
+    /// started.
+    ///
+    /// ```
+    /// # fn main() {
+    /// fn cube(x: i64) -> i64 {
+    ///     x * x * x
+    /// }
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::builder().workers(2).build().unwrap();
+    /// let cubes: Result<Vec<i64>, _> = pool.map(cube, [1, 2, 3]).collect();
+    /// assert_eq!(cubes.unwrap(), [1, 8, 27]);
+    /// # }
+    /// ```
+    pub fn map<I, A, R>(&self, f: fn(A) -> R, items: I) -> ProcessMap<I::IntoIter, A, R>
+    where
+        I: IntoIterator<Item = A>,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        ProcessMap::new(self.clone(), f, items.into_iter(), 4 * self.workers())
+    }
+
+    /// As [`map`](Self::map), but yields results as they finish, like
+    /// `imap_unordered`.
+    ///
+    /// ```
+    /// # fn main() {
+    /// fn cube(x: i64) -> i64 {
+    ///     x * x * x
+    /// }
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::builder().workers(2).build().unwrap();
+    /// let mut cubes: Vec<i64> = pool.map_unordered(cube, [1, 2, 3]).map(Result::unwrap).collect();
+    /// cubes.sort();
+    /// assert_eq!(cubes, [1, 8, 27]);
+    /// # }
+    /// ```
+    pub fn map_unordered<I, A, R>(
+        &self,
+        f: fn(A) -> R,
+        items: I,
+    ) -> ProcessMapUnordered<I::IntoIter, A, R>
+    where
+        I: IntoIterator<Item = A>,
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        ProcessMapUnordered::new(self.clone(), f, items.into_iter(), 4 * self.workers())
+    }
+
+    /// Refuses new tasks, waits for every queued and running task, then
+    /// ends the worker processes. Harmless twice; any clone may call it.
+    /// A task that never returns and has no timeout keeps it waiting (as it
+    /// keeps the drop of the last clone waiting); [`terminate`](Self::terminate)
+    /// kills such tasks.
+    ///
+    /// ```
+    /// # fn main() {
+    /// # fn one(_: ()) -> u8 { 1 }
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::builder().workers(1).build().unwrap();
+    /// let task = pool.submit(one, ());
+    /// pool.shutdown();
+    /// assert_eq!(task.join().unwrap(), 1);
+    /// assert!(pool.submit(one, ()).join().unwrap_err().is_shutdown());
+    /// # }
+    /// ```
+    pub fn shutdown(&self) {
+        close(self.shared(), false);
+    }
+
+    /// Refuses new tasks, cancels the queued ones, waits for the running
+    /// ones, then ends the worker processes; the number of tasks cancelled.
+    ///
+    /// ```
+    /// # fn main() {
+    /// # fn one(_: ()) -> u8 { 1 }
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::builder().workers(1).build().unwrap();
+    /// let tasks: Vec<_> = (0..50).map(|_| pool.submit(one, ())).collect();
+    /// let cancelled = pool.shutdown_now();
+    /// let seen = tasks.into_iter().filter(|t| { t.is_finished() } ).map(|t| t.join())
+    ///     .filter(|r| matches!(r, Err(e) if e.is_cancelled())).count();
+    /// assert_eq!(seen, cancelled);
+    /// # }
+    /// ```
+    pub fn shutdown_now(&self) -> usize {
+        close(self.shared(), true)
+    }
+
+    /// As [`shutdown_now`](Self::shutdown_now), and also cancels the running
+    /// tasks, killing their processes, like `multiprocessing.Pool.terminate`;
+    /// the number of tasks cancelled.
+    ///
+    /// ```
+    /// # fn main() {
+    /// fn hang(_: ()) {
+    ///     loop {
+    ///         std::thread::park();
+    ///     }
+    /// }
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::builder().workers(1).build().unwrap();
+    /// let task = pool.submit(hang, ());
+    /// while !task.is_running() {
+    ///     std::thread::yield_now();
+    /// }
+    /// assert_eq!(pool.terminate(), 1);
+    /// assert!(task.join().unwrap_err().is_cancelled());
+    /// # }
+    /// ```
+    pub fn terminate(&self) -> usize {
+        let shared = self.shared();
+        let queued = {
+            let mut state = lock(&shared.state);
+            state.closed = true;
+            std::mem::take(&mut state.queue)
+        };
+        let mut count = queued.iter().filter(|job| job.cancel_queued()).count();
+        let running: Vec<Arc<dyn Job>> = lock(&shared.state)
+            .running
+            .iter()
+            .flatten()
+            .cloned()
+            .collect();
+        count += running.iter().filter(|job| job.cancel()).count();
+        count + close(shared, true)
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) (or a variant) has been called.
+    ///
+    /// ```
+    /// # fn main() {
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::builder().workers(1).build().unwrap();
+    /// assert!(!pool.is_shutdown());
+    /// pool.shutdown();
+    /// assert!(pool.is_shutdown());
+    /// # }
+    /// ```
+    pub fn is_shutdown(&self) -> bool {
+        self.shared().is_closed()
+    }
+
+    /// The process id of each worker (`None` while one is being replaced),
+    /// by worker index.
+    ///
+    /// ```
+    /// # fn main() {
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::builder().workers(2).build().unwrap();
+    /// assert!(pool.worker_pids().iter().all(|pid| pid.is_some()));
+    /// # }
+    /// ```
+    pub fn worker_pids(&self) -> Vec<Option<u32>> {
+        self.shared().workers.iter().map(|w| w.pid()).collect()
+    }
+}
