@@ -7,14 +7,21 @@
 //!    once with [`Pool::install`]; on one of the pool's own workers it runs
 //!    directly. An input too short to split at all (fewer than twice the
 //!    minimum length) runs on the calling thread without a hop.
-//! 2. The splitter starts with a budget of one split per worker. Each split
-//!    halves the budget; a half that finds the budget at zero runs as one
-//!    sequential leaf. So an undisturbed call cuts the input into about
-//!    `2 × workers` leaves, as many as can run at once with slack for
-//!    uneven items, and no more.
+//! 2. The splitter starts with a budget of [`SPLITS_PER_WORKER`] splits per
+//!    worker. Each split halves the budget; a part that finds the budget at
+//!    zero runs as one sequential leaf. So an undisturbed call cuts the
+//!    input into about `2 × SPLITS_PER_WORKER × workers` leaves. Rayon
+//!    starts from one split per worker (about two leaves each), which suits
+//!    its eager `join`: every fork is on the deque at once, for any idle
+//!    worker to take. corepool's `join` publishes a fork only when a worker
+//!    is hungry *at the moment of the fork* (join.rs), so a worker that runs
+//!    out of work can only be fed at the next fork of a busy one: more,
+//!    smaller leaves bound that wait to one leaf (1/32 of the input on two
+//!    workers). An unpublished fork costs a few nanoseconds, so the extra
+//!    leaves cost nothing measurable on inputs worth splitting.
 //! 3. When the second half of a split runs on another worker than the one
 //!    that forked it, it was stolen: some worker was idle. The stolen half
-//!    resets its budget to (at least) the worker count, so it splits again
+//!    resets its budget to (at least) the starting budget, so it splits again
 //!    and feeds the idle workers. This is rayon's adaptive splitter
 //!    (`rayon/src/iter/plumbing/mod.rs`, `Splitter::try_split`).
 //! 4. A part shorter than twice the minimum length is never split, whatever
@@ -46,13 +53,16 @@ pub(crate) trait Consumer<P>: Sync {
     fn combine(&self, left: Self::Output, right: Self::Output) -> Self::Output;
 }
 
+/// The starting split budget per worker (step 2).
+pub(crate) const SPLITS_PER_WORKER: usize = 8;
+
 /// The split budget of steps 2–4.
 #[derive(Debug, Clone, Copy)]
 struct Splitter {
     /// Splits left before this part becomes a leaf.
     splits: usize,
-    /// The budget a stolen part gets back: the pool's worker count.
-    workers: usize,
+    /// The budget a stolen part gets back: the starting budget.
+    reset: usize,
     /// Parts shorter than twice this are never split (≥ 1).
     min_len: usize,
 }
@@ -65,7 +75,7 @@ impl Splitter {
             return false;
         }
         if stolen {
-            self.splits = self.workers.max(self.splits / 2);
+            self.splits = self.reset.max(self.splits / 2);
             true
         } else if self.splits > 0 {
             self.splits /= 2;
@@ -91,10 +101,10 @@ where
             // Step 6: the pool has shut down and `install` ran us here.
             return consumer.leaf(input);
         }
-        let workers = pool.workers();
+        let budget = pool.workers().saturating_mul(SPLITS_PER_WORKER);
         let splitter = Splitter {
-            splits: workers,
-            workers,
+            splits: budget,
+            reset: budget,
             min_len,
         };
         split(pool, splitter, false, input, consumer)
@@ -134,7 +144,7 @@ mod tests {
     use super::Splitter;
 
     #[test]
-    fn an_undisturbed_split_makes_about_two_leaves_per_worker() {
+    fn an_undisturbed_split_makes_about_two_leaves_per_unit_of_budget() {
         fn leaves(mut s: Splitter, len: usize) -> usize {
             if s.try_split(len, false) {
                 leaves(s, len / 2) + leaves(s, len - len / 2)
@@ -142,14 +152,15 @@ mod tests {
                 1
             }
         }
-        let s = |workers| Splitter {
-            splits: workers,
-            workers,
+        let s = |budget| Splitter {
+            splits: budget,
+            reset: budget,
             min_len: 1,
         };
         assert_eq!(leaves(s(2), 1 << 20), 4);
         assert_eq!(leaves(s(4), 1 << 20), 8);
         assert_eq!(leaves(s(1), 1 << 20), 2);
+        assert_eq!(leaves(s(16), 1 << 20), 32);
         // Never below the minimum length.
         assert_eq!(leaves(s(64), 5), 5);
         assert_eq!(leaves(s(64), 1), 1);
@@ -159,7 +170,7 @@ mod tests {
     fn a_stolen_part_gets_its_budget_back() {
         let mut s = Splitter {
             splits: 0,
-            workers: 4,
+            reset: 4,
             min_len: 1,
         };
         assert!(!s.try_split(100, false));

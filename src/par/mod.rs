@@ -27,9 +27,11 @@
 //!   length → `par`; an iterator, an endless input, or results to consume
 //!   while others are computed → `map`*.
 //! - **Nothing to tune.** The input is split by fork-join on [`Pool::join`],
-//!   adaptively, as rayon's splitter does (`drive.rs`): about two pieces per
-//!   worker up front, and a piece that another worker steals splits again,
-//!   so idle workers get work and busy ones are not interrupted. There is no
+//!   adaptively, as rayon's splitter does (`drive.rs`): a fixed number of
+//!   pieces per worker up front (16, enough that a worker running out of
+//!   work waits at most one small piece for a fork to take), and a piece
+//!   that another worker steals splits again, so idle workers get work and
+//!   busy ones are not interrupted. There is no
 //!   chunk size to guess; [`Par::with_min_len`] exists for items so cheap
 //!   that even a few thousand per piece are not worth a join, and is rarely
 //!   needed.
