@@ -17,8 +17,9 @@
 //!    is hungry *at the moment of the fork* (join.rs), so a worker that runs
 //!    out of work can only be fed at the next fork of a busy one: more,
 //!    smaller leaves bound that wait to one leaf (1/32 of the input on two
-//!    workers). An unpublished fork costs a few nanoseconds, so the extra
-//!    leaves cost nothing measurable on inputs worth splitting.
+//!    workers). An unpublished fork is a frame link and one relaxed load
+//!    (join.rs), so the extra leaves should cost little on inputs worth
+//!    splitting (not yet measured on a quiet machine).
 //! 3. When the second half of a split runs on another worker than the one
 //!    that forked it, it was stolen: some worker was idle. The stolen half
 //!    resets its budget to (at least) the starting budget, so it splits again
