@@ -40,6 +40,11 @@
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
+/// The README's code blocks, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 mod blocking;
 mod builder;
 mod cancel;
@@ -50,6 +55,7 @@ mod group;
 mod job;
 mod join;
 mod map;
+pub mod par;
 mod pool;
 #[cfg(all(unix, feature = "process"))]
 pub mod process;
@@ -74,6 +80,7 @@ pub use error::{BuildError, TaskError};
 pub use global::{default_pool, join, scope, set_default_pool, spawn};
 pub use group::{GroupError, TaskGroup};
 pub use map::{MAX_CHUNK, Map, MapUnordered, MapUnorderedWithin, MapWithin, TARGET_CHUNK_TIME};
+pub use par::{IntoPar, Par};
 pub use pool::{Pinning, Pool, PoolStats, WorkerStats};
 pub use scope::{Scope, ScopedTask};
 pub use task::Task;

@@ -1,0 +1,172 @@
+//! Mapping into a `Vec`: each leaf writes its results straight into its own
+//! part of the output's uninitialised buffer.
+//!
+//! # Why this is sound
+//!
+//! 1. The output `Vec` is allocated with capacity `n` (the input's exact
+//!    length) and length 0; `base` is its buffer pointer, taken once, and
+//!    every pointer written through is derived from it.
+//! 2. The driver only cuts: a [`Target`] pairs a part of the input with the
+//!    address of its first output slot, and [`Target::split_at`] gives the
+//!    left part the first `i` slots and the right part the slots from
+//!    `start + i`. Parts are therefore disjoint and each lies inside
+//!    `base..base + n`, by induction from the whole (`base`, `n` items).
+//! 3. A leaf writes the slot `start + i` only for `i < len` (the loop zips
+//!    the input with `0..len`), each exactly once, and counts what it wrote
+//!    in a [`Written`] guard. The guard owns exactly those elements: dropped
+//!    (a panic in the user's closure unwinds through it), it drops them, once.
+//! 4. Two guards merge only when the right one starts where the left one
+//!    ends; the right guard is then forgotten, so every written element is
+//!    owned by exactly one guard at any time. `Pool::join` drops the result
+//!    of the half that did not panic while re-raising the other half's panic
+//!    (drive.rs, step 5), so on a panic every written element is dropped
+//!    exactly once and the `Vec` — still of length 0 — frees only its buffer.
+//!    It is never returned: the panic propagates out of `collect`.
+//! 5. Only when the final guard covers `base..base + n` is it forgotten and
+//!    the length set to `n`. If it does not (a producer broke its contract),
+//!    the guard drops what was written and `collect` panics: never is an
+//!    unwritten slot exposed.
+//!
+//! A panic while dropping an element during such an unwind aborts the
+//! process, as any panic during unwinding does.
+
+use std::marker::PhantomData;
+
+use super::drive::Consumer;
+use super::source::{Divisible, MapFn, Producer};
+
+/// A raw output pointer that may cross to another worker.
+#[derive(Clone, Copy)]
+pub(super) struct SendPtr<R>(*mut R);
+
+// SAFETY: the pointer is only written through by the one leaf that owns its
+// part of the buffer (module docs, step 2), and what is written is an `R`
+// that moves to the thread collecting the `Vec`: `R: Send` is what that needs.
+unsafe impl<R: Send> Send for SendPtr<R> {}
+
+/// A part of the input and the output slot of its first item.
+pub(super) struct Target<R, P> {
+    start: SendPtr<R>,
+    input: P,
+}
+
+impl<R: Send, P: Divisible> Divisible for Target<R, P> {
+    #[inline]
+    fn part_len(&self) -> usize {
+        self.input.part_len()
+    }
+
+    #[inline]
+    fn split_at(self, index: usize) -> (Self, Self) {
+        let (left, right) = self.input.split_at(index);
+        // Step 2: the right part's slots start `index` after the left's.
+        // `wrapping_add` is plain address arithmetic; the result stays inside
+        // the buffer because `index <= len`.
+        let right_start = SendPtr(self.start.0.wrapping_add(index));
+        (
+            Target {
+                start: self.start,
+                input: left,
+            },
+            Target {
+                start: right_start,
+                input: right,
+            },
+        )
+    }
+}
+
+/// The elements a leaf (or several adjacent leaves) have written: `len`
+/// initialised elements from `start`, owned by this guard (step 3).
+pub(super) struct Written<R> {
+    start: *mut R,
+    len: usize,
+    _owns: PhantomData<R>,
+}
+
+// SAFETY: the guard owns `len` values of `R` and moves with them to the
+// thread that combines results: `R: Send` is what that needs.
+unsafe impl<R: Send> Send for Written<R> {}
+
+impl<R> Drop for Written<R> {
+    fn drop(&mut self) {
+        let written = std::ptr::slice_from_raw_parts_mut(self.start, self.len);
+        // SAFETY: the guard owns exactly these `len` initialised elements
+        // (steps 3 and 4), and is dropped once, so they are dropped once.
+        unsafe { std::ptr::drop_in_place(written) };
+    }
+}
+
+/// The collector: maps each item with `map` and writes it in place.
+pub(super) struct Collect<'a, F> {
+    pub(super) map: &'a F,
+}
+
+impl<R, P, F> Consumer<Target<R, P>> for Collect<'_, F>
+where
+    R: Send,
+    P: Producer,
+    F: MapFn<P::Item, Out = R>,
+{
+    type Output = Written<R>;
+
+    #[inline]
+    fn leaf(&self, part: Target<R, P>) -> Written<R> {
+        let Target { start, input } = part;
+        let len = input.part_len();
+        let mut written = Written {
+            start: start.0,
+            len: 0,
+            _owns: PhantomData,
+        };
+        for (i, item) in (0..len).zip(input.into_iter()) {
+            let value = self.map.call(item);
+            // SAFETY: `i < len`, so `start + i` is a slot of this part of the
+            // buffer, which no other leaf touches (step 2); it is written
+            // here once and then owned by `written` (step 3).
+            unsafe { written.start.add(i).write(value) };
+            written.len = i + 1;
+        }
+        written
+    }
+
+    #[inline]
+    fn combine(&self, mut left: Written<R>, right: Written<R>) -> Written<R> {
+        if left.start.wrapping_add(left.len) == right.start {
+            // Step 4: the right guard's elements move to the left guard.
+            left.len += right.len;
+            std::mem::forget(right);
+        }
+        // Otherwise a part was short (a broken producer): `right` drops its
+        // elements here and the final length check in `collect_vec` fails.
+        left
+    }
+}
+
+/// Collects `input`, mapped by `map`, into a `Vec` (steps 1 and 5).
+pub(super) fn collect_vec<R, P, F>(pool: &crate::Pool, input: P, min_len: usize, map: &F) -> Vec<R>
+where
+    R: Send,
+    P: Producer,
+    F: MapFn<P::Item, Out = R>,
+{
+    let n = input.part_len();
+    let mut out: Vec<R> = Vec::with_capacity(n);
+    let base = out.as_mut_ptr();
+    let target = Target {
+        start: SendPtr(base),
+        input,
+    };
+    let written = super::drive::drive(pool, target, min_len, &Collect { map });
+    assert!(
+        written.start == base && written.len == n,
+        "corepool::par: an input produced {} items where it promised {n}",
+        written.len
+    );
+    std::mem::forget(written);
+    // SAFETY: the forgotten guard owned exactly the `n` initialised elements
+    // at `base..base + n` (step 5), the buffer has capacity `n`; ownership
+    // passes to the `Vec`.
+    unsafe { out.set_len(n) };
+    out
+}

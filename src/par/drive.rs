@@ -1,0 +1,185 @@
+//! The driver: splits a [`Divisible`] input by fork-join on
+//! [`Pool::join`] and combines the leaves' results.
+//!
+//! # The protocol
+//!
+//! 1. A call from outside the pool (or from a worker of another pool) hops in
+//!    once with [`Pool::install`]; on one of the pool's own workers it runs
+//!    directly. An input too short to split at all (fewer than twice the
+//!    minimum length) runs on the calling thread without a hop.
+//! 2. The splitter starts with a budget of [`SPLITS_PER_WORKER`] splits per
+//!    worker. Each split halves the budget; a part that finds the budget at
+//!    zero runs as one sequential leaf. So an undisturbed call cuts the
+//!    input into about `2 × SPLITS_PER_WORKER × workers` leaves. Rayon
+//!    starts from one split per worker (about two leaves each), which suits
+//!    its eager `join`: every fork is on the deque at once, for any idle
+//!    worker to take. corepool's `join` publishes a fork only when a worker
+//!    is hungry *at the moment of the fork* (join.rs), so a worker that runs
+//!    out of work can only be fed at the next fork of a busy one: more,
+//!    smaller leaves bound that wait to one leaf (1/32 of the input on two
+//!    workers). An unpublished fork is a frame link and one relaxed load
+//!    (join.rs), so the extra leaves should cost little on inputs worth
+//!    splitting (not yet measured on a quiet machine).
+//! 3. When the second half of a split runs on another worker than the one
+//!    that forked it, it was stolen: some worker was idle. The stolen half
+//!    resets its budget to (at least) the starting budget, so it splits again
+//!    and feeds the idle workers. This is rayon's adaptive splitter
+//!    (`rayon/src/iter/plumbing/mod.rs`, `Splitter::try_split`).
+//! 4. A part shorter than twice the minimum length is never split, whatever
+//!    the budget, so tiny inputs are not cut into pieces worth less than a
+//!    join (default minimum: 1 item; [`Par::with_min_len`](super::Par::with_min_len)
+//!    raises it).
+//! 5. Panics: `Pool::join` runs both halves to the end before it re-raises a
+//!    panic of either, dropping the other half's result while it unwinds, so
+//!    a panicking leaf never leaves another leaf running on borrowed data, and
+//!    finished leaves' results (such as the collector's written elements) are
+//!    dropped exactly once.
+//! 6. After the pool has shut down, `install` runs its closure on the
+//!    calling thread: the driver sees that it is not on a worker and runs the
+//!    whole input as one leaf there.
+
+use super::source::Divisible;
+use crate::pool::Pool;
+
+/// What to do with the input: a sequential leaf, and how two leaves'
+/// results combine (left first).
+pub(crate) trait Consumer<P>: Sync {
+    /// A leaf's result.
+    type Output: Send;
+
+    /// Consumes one part of the input sequentially.
+    fn leaf(&self, part: P) -> Self::Output;
+
+    /// Combines the results of two adjacent parts, `left` before `right`.
+    fn combine(&self, left: Self::Output, right: Self::Output) -> Self::Output;
+}
+
+/// The starting split budget per worker (step 2).
+pub(crate) const SPLITS_PER_WORKER: usize = 8;
+
+/// The split budget of steps 2–4.
+#[derive(Debug, Clone, Copy)]
+struct Splitter {
+    /// Splits left before this part becomes a leaf.
+    splits: usize,
+    /// The budget a stolen part gets back: the starting budget.
+    reset: usize,
+    /// Parts shorter than twice this are never split (≥ 1).
+    min_len: usize,
+}
+
+impl Splitter {
+    /// Whether a part of `len` items should be split, spending budget.
+    #[inline]
+    fn try_split(&mut self, len: usize, stolen: bool) -> bool {
+        if len / 2 < self.min_len {
+            return false;
+        }
+        if stolen {
+            self.splits = self.reset.max(self.splits / 2);
+            true
+        } else if self.splits > 0 {
+            self.splits /= 2;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Runs `consumer` over `input` on `pool`, split adaptively (steps 1–6).
+pub(crate) fn drive<P, C>(pool: &Pool, input: P, min_len: usize, consumer: &C) -> C::Output
+where
+    P: Divisible,
+    C: Consumer<P>,
+{
+    let min_len = min_len.max(1);
+    if input.part_len() / 2 < min_len {
+        return consumer.leaf(input);
+    }
+    pool.install(|| {
+        if pool.registry().own_worker().is_none() {
+            // Step 6: the pool has shut down and `install` ran us here.
+            return consumer.leaf(input);
+        }
+        let budget = pool.workers().saturating_mul(SPLITS_PER_WORKER);
+        let splitter = Splitter {
+            splits: budget,
+            reset: budget,
+            min_len,
+        };
+        split(pool, splitter, false, input, consumer)
+    })
+}
+
+/// One level of the recursion: split `part` and fork, or run it as a leaf.
+fn split<P, C>(
+    pool: &Pool,
+    mut splitter: Splitter,
+    stolen: bool,
+    part: P,
+    consumer: &C,
+) -> C::Output
+where
+    P: Divisible,
+    C: Consumer<P>,
+{
+    let len = part.part_len();
+    if !splitter.try_split(len, stolen) {
+        return consumer.leaf(part);
+    }
+    let (left, right) = part.split_at(len / 2);
+    let forked_on = Pool::current_worker_index();
+    let (left, right) = pool.join(
+        || split(pool, splitter, false, left, consumer),
+        || {
+            let stolen = Pool::current_worker_index() != forked_on;
+            split(pool, splitter, stolen, right, consumer)
+        },
+    );
+    consumer.combine(left, right)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Splitter;
+
+    #[test]
+    fn an_undisturbed_split_makes_about_two_leaves_per_unit_of_budget() {
+        fn leaves(mut s: Splitter, len: usize) -> usize {
+            if s.try_split(len, false) {
+                leaves(s, len / 2) + leaves(s, len - len / 2)
+            } else {
+                1
+            }
+        }
+        let s = |budget| Splitter {
+            splits: budget,
+            reset: budget,
+            min_len: 1,
+        };
+        assert_eq!(leaves(s(2), 1 << 20), 4);
+        assert_eq!(leaves(s(4), 1 << 20), 8);
+        assert_eq!(leaves(s(1), 1 << 20), 2);
+        assert_eq!(leaves(s(16), 1 << 20), 32);
+        // Never below the minimum length.
+        assert_eq!(leaves(s(64), 5), 5);
+        assert_eq!(leaves(s(64), 1), 1);
+    }
+
+    #[test]
+    fn a_stolen_part_gets_its_budget_back() {
+        let mut s = Splitter {
+            splits: 0,
+            reset: 4,
+            min_len: 1,
+        };
+        assert!(!s.try_split(100, false));
+        assert!(s.try_split(100, true));
+        assert_eq!(s.splits, 4);
+        let mut short = s;
+        assert!(!short.try_split(1, true));
+        let mut long_min = Splitter { min_len: 60, ..s };
+        assert!(!long_min.try_split(100, true));
+    }
+}
