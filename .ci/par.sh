@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CI for `Pool::par` (src/par/): its tests several times in release (they
-# race pieces across workers), and one smoke run of benches/par.rs, which
+# race pieces across workers), and one smoke run of bench/benches/par.rs, which
 # checks every contender's result against the sequential version.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,5 +18,5 @@ for _ in 1 2 3 4 5; do
     cargo test --release "${tests[@]}"
 done
 
-printf '\n== benches/par.rs smoke run (each benchmark once, results checked)\n'
-cargo bench --bench par -- --test
+printf '\n== bench/benches/par.rs smoke run (each benchmark once, results checked)\n'
+cargo bench -p corepool-bench --bench par -- --test

@@ -2,7 +2,7 @@
 //! output against known answers, and that a bad argument gives exit code 2
 //! and a one-line usage error.
 //!
-//! The examples are built once (`cargo build --examples`, in the profile
+//! The examples are built once (`cargo build --workspace --examples`, in the profile
 //! these tests run in) and run as plain processes, each killed if it takes
 //! longer than `LIMIT`.
 
@@ -36,7 +36,7 @@ fn examples_dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
         let mut build = Command::new(env!("CARGO"));
-        build.args(["build", "--quiet", "--examples"]);
+        build.args(["build", "--quiet", "--workspace", "--examples"]);
         if !cfg!(debug_assertions) {
             build.arg("--release");
         }
@@ -44,7 +44,10 @@ fn examples_dir() -> &'static PathBuf {
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .expect("run cargo build");
-        assert!(status.success(), "cargo build --examples failed");
+        assert!(
+            status.success(),
+            "cargo build --workspace --examples failed"
+        );
         // This test binary is target/<profile>/deps/examples-<hash>.
         let exe = std::env::current_exe().expect("the test binary's path");
         let profile_dir = exe

@@ -11,7 +11,7 @@ from `benches/pool.rs`) and `corepool-idle.json` (from `benches/idle.rs`).
     python3 benches/summarize.py --chart benches/chart.png
 
 The criterion folder is found as criterion finds it: $CRITERION_HOME, else
-$CARGO_TARGET_DIR/criterion, else target/criterion next to this folder; or
+$CARGO_TARGET_DIR/criterion, else the workspace's target/criterion; or
 name it with --criterion-dir. The PNG bar chart needs matplotlib; without it
 the chart is skipped with a message and the tables are still printed.
 Standard library only otherwise.
@@ -66,7 +66,7 @@ def criterion_dir(explicit):
         return Path(os.environ["CRITERION_HOME"])
     if os.environ.get("CARGO_TARGET_DIR"):
         return Path(os.environ["CARGO_TARGET_DIR"]) / "criterion"
-    return Path(__file__).resolve().parent.parent / "target" / "criterion"
+    return Path(__file__).resolve().parent.parent.parent / "target" / "criterion"
 
 
 def load_json(path):

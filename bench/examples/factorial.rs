@@ -10,7 +10,7 @@
 //!
 //! usage: `cargo run --release --example factorial -- [N] [--leaves L]`
 
-#[path = "common/mod.rs"]
+#[path = "../../examples/common/mod.rs"]
 mod common;
 
 use common::{Args, grouped, secs, speedup, timed};

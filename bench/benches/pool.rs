@@ -3,10 +3,10 @@
 //! and on the same inputs.
 //!
 //! ```sh
-//! cargo bench --bench pool                 # every group (a few minutes)
-//! cargo bench --bench pool -- fork_join    # one group
-//! cargo bench --bench pool -- --test       # smoke run: each benchmark once
-//! python3 benches/summarize.py             # the markdown table of medians
+//! cargo bench -p corepool-bench --bench pool                 # every group (a few minutes)
+//! cargo bench -p corepool-bench --bench pool -- fork_join    # one group
+//! cargo bench -p corepool-bench --bench pool -- --test       # smoke run: each benchmark once
+//! python3 bench/benches/summarize.py             # the markdown table of medians
 //! ```
 //!
 //! Every pool is built once per group, outside the timed closures, with the
@@ -302,7 +302,9 @@ fn criterion_home() -> std::path::PathBuf {
     if let Some(home) = std::env::var_os("CRITERION_HOME") {
         return home.into();
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into());
+    // The workspace's target folder: this package sits one level below it.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").into());
     std::path::PathBuf::from(target).join("criterion")
 }
 

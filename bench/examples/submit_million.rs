@@ -5,7 +5,7 @@
 //!
 //! Usage: `cargo run --release --example submit_million -- [TASKS] [BATCH]`
 
-#[path = "common/mod.rs"]
+#[path = "../../examples/common/mod.rs"]
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

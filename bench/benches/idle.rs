@@ -4,9 +4,9 @@
 //! std `Condvar` that is handed each task.
 //!
 //! ```sh
-//! cargo bench --bench idle                 # full run, about 30 s
-//! cargo bench --bench idle -- --quick      # smoke run, a few seconds
-//! COREPOOL_BENCH_QUICK=1 cargo bench --bench idle
+//! cargo bench -p corepool-bench --bench idle                 # full run, about 30 s
+//! cargo bench -p corepool-bench --bench idle -- --quick      # smoke run, a few seconds
+//! COREPOOL_BENCH_QUICK=1 cargo bench -p corepool-bench --bench idle
 //! ```
 //!
 //! Run without `--bench` (as `cargo test --benches` does) it takes the quick
@@ -330,7 +330,9 @@ fn criterion_home() -> std::path::PathBuf {
     if let Some(home) = std::env::var_os("CRITERION_HOME") {
         return home.into();
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR").unwrap_or_else(|| "target".into());
+    // The workspace's target folder: this package sits one level below it.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/../target").into());
     std::path::PathBuf::from(target).join("criterion")
 }
 

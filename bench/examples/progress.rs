@@ -9,7 +9,7 @@
 //!
 //! usage: `cargo run --release --example progress -- [N]`
 
-#[path = "common/mod.rs"]
+#[path = "../../examples/common/mod.rs"]
 mod common;
 
 use common::{Args, grouped, secs, timed};
