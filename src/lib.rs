@@ -41,6 +41,8 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod builder;
+#[cfg(feature = "mpi")]
+pub mod cluster;
 mod completion;
 mod error;
 mod join;
