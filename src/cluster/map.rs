@@ -605,8 +605,8 @@ where
         let mut link = cluster.link.borrow_mut();
         if self.pump(cluster, &mut link) {
             link.event();
-        } else if let Some(done) = link.pause_on(&self.rx) {
-            self.local_done(done);
+        } else {
+            link.wait();
         }
     }
 
@@ -834,10 +834,12 @@ where
             .enumerate()
             .map(|(p, input)| {
                 let (f, tx, at) = (self.f.clone(), self.tx.clone(), first);
+                let owner = std::thread::current();
                 first += part_len(&input) as u64;
                 cluster.pool().submit(move || {
                     let out = source::run_local::<S, F, T>(&*f, input, at);
                     let _ = tx.send((id, p, out));
+                    owner.unpark();
                 })
             })
             .collect();
@@ -968,10 +970,11 @@ where
                         .into_iter()
                         .enumerate()
                         .map(|(p, input)| {
-                            let (f, tx) = (f.clone(), tx.clone());
+                            let (f, tx, owner) = (f.clone(), tx.clone(), std::thread::current());
                             cluster.pool().submit(move || {
                                 let out = source::run_encoded::<S, F, T>(&*f, input);
                                 let _ = tx.send((id, p, out));
+                                owner.unpark();
                             })
                         })
                         .collect();
@@ -1001,8 +1004,8 @@ where
         any |= link.progress();
         if any {
             link.event();
-        } else if let Some(done) = link.pause_on(&rx) {
-            finish_part(&mut chunks, &mut link, done);
+        } else {
+            link.wait();
         }
     }
 }
