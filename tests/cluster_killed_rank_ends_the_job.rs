@@ -52,13 +52,15 @@ fn a_panic_on_the_communication_thread_aborts_the_job() {
             "np={np}\n{}",
             job.all()
         );
-        if cluster_common::flavour() == cluster_common::Flavour::OpenMpi {
-            assert!(
-                job.stderr.contains(&format!("errorcode {ABORT_CODE}")),
-                "np={np}\n{}",
-                job.all()
-            );
-        }
+        // mpirun passes the abort code on (its help text saying so is
+        // sometimes lost: Open MPI 4.1.4 logs "Data unpack" errors instead),
+        // unless it dies itself on the way out (4.1.4 sometimes segfaults in
+        // its PMIx finalisation after an abort).
+        assert!(
+            job.code == Some(ABORT_CODE) || job.code.is_none(),
+            "np={np}\n{}",
+            job.all()
+        );
     }
 }
 

@@ -54,7 +54,7 @@ static RANK: OnceLock<usize> = OnceLock::new();
 /// Launch it with `mpirun` (see the README's "Past one machine"); run
 /// without `mpirun` it is a job of one rank.
 ///
-/// ```no_run
+/// ```
 /// use corepool::cluster::Cluster;
 ///
 /// let cluster = Cluster::init()?;
@@ -138,7 +138,7 @@ impl Cluster {
     /// this process, [`ClusterError::ThreadLevel`] if the library gives less
     /// than `Funneled`, [`ClusterError::Pool`] if the pool cannot be built.
     ///
-    /// ```no_run
+    /// ```
     /// let cluster = corepool::cluster::Cluster::init()?;
     /// println!("rank {} of {}: {} workers", cluster.rank(), cluster.size(), cluster.pool().workers());
     /// # Ok::<(), corepool::cluster::ClusterError>(())
@@ -217,7 +217,7 @@ impl Cluster {
 
     /// This rank's number, `0..size()`.
     ///
-    /// ```no_run
+    /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
     /// assert!(cluster.rank() < cluster.size());
     /// # Ok::<(), corepool::cluster::ClusterError>(())
@@ -228,7 +228,7 @@ impl Cluster {
 
     /// How many ranks the job has.
     ///
-    /// ```no_run
+    /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
     /// assert!(cluster.size() >= 1);
     /// # Ok::<(), corepool::cluster::ClusterError>(())
@@ -239,7 +239,7 @@ impl Cluster {
 
     /// Whether this is rank 0, the one that gets the results of a map.
     ///
-    /// ```no_run
+    /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
     /// assert_eq!(cluster.is_root(), cluster.rank() == 0);
     /// # Ok::<(), corepool::cluster::ClusterError>(())
@@ -250,7 +250,7 @@ impl Cluster {
 
     /// This rank's number among the ranks on its node.
     ///
-    /// ```no_run
+    /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
     /// assert!(cluster.node_rank() < cluster.node_size());
     /// # Ok::<(), corepool::cluster::ClusterError>(())
@@ -261,7 +261,7 @@ impl Cluster {
 
     /// How many ranks share this rank's node.
     ///
-    /// ```no_run
+    /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
     /// assert!(cluster.node_size() <= cluster.size());
     /// # Ok::<(), corepool::cluster::ClusterError>(())
@@ -272,7 +272,7 @@ impl Cluster {
 
     /// How this rank's pool was sized.
     ///
-    /// ```no_run
+    /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
     /// if let Some(n) = cluster.node_share().workers() {
     ///     assert_eq!(cluster.pool().workers(), n);
@@ -285,7 +285,7 @@ impl Cluster {
 
     /// The thread level MPI provided (at least `Funneled`).
     ///
-    /// ```no_run
+    /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
     /// assert!(cluster.threading() >= mpi::Threading::Funneled);
     /// # Ok::<(), corepool::cluster::ClusterError>(())
@@ -297,7 +297,7 @@ impl Cluster {
     /// This rank's pool: the cluster map runs its chunks here, and it is an
     /// ordinary [`Pool`] for local work too.
     ///
-    /// ```no_run
+    /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
     /// assert_eq!(cluster.pool().submit(|| 6 * 7).join().unwrap(), 42);
     /// # Ok::<(), corepool::cluster::ClusterError>(())
@@ -310,7 +310,7 @@ impl Cluster {
     /// messages never mix with the map's), for collectives of your own
     /// between maps.
     ///
-    /// ```no_run
+    /// ```
     /// use mpi::collective::CommunicatorCollectives;
     ///
     /// # let cluster = corepool::cluster::Cluster::init()?;
@@ -329,7 +329,7 @@ impl Cluster {
     /// Aborts the whole job (`MPI_Abort`) with `code`, after printing
     /// `message` to stderr.
     ///
-    /// ```no_run
+    /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
     /// if cluster.size() > 64 {
     ///     cluster.abort(2, "this job is sized for at most 64 ranks");
@@ -357,7 +357,7 @@ impl Cluster {
     /// other ranks its first `next()` (or its drop) serves chunks until the
     /// root says stop, and it yields nothing.
     ///
-    /// ```no_run
+    /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
     /// let words = ["corepool", "mpi", "ranks"];
     /// let lengths: Vec<usize> = cluster
@@ -380,7 +380,7 @@ impl Cluster {
 
     /// As [`map`](Cluster::map), results in completion order.
     ///
-    /// ```no_run
+    /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
     /// let mut sizes: Vec<u64> = cluster
     ///     .map_unordered(vec![3u64, 1, 2], |n| n * 10)
@@ -406,7 +406,7 @@ impl Cluster {
     /// form to use for anything indexed (a slice every rank has, rows of a
     /// matrix, blocks of numbers).
     ///
-    /// ```no_run
+    /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
     /// let table = std::sync::Arc::new(vec![2u64, 3, 5, 7]);  // every rank builds it
     /// let t = table.clone();
@@ -428,7 +428,7 @@ impl Cluster {
 
     /// As [`map_range`](Cluster::map_range), results in completion order.
     ///
-    /// ```no_run
+    /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
     /// let total: u64 = cluster
     ///     .map_range_unordered(1..101, |x| x)

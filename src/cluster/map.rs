@@ -85,7 +85,7 @@ const PREFETCH: usize = 2;
 /// before iterating serves the map to its end first, since the root counts
 /// on every rank.
 ///
-/// ```no_run
+/// ```
 /// # let cluster = corepool::cluster::Cluster::init()?;
 /// let map = cluster
 ///     .map_range(0..1_000_000, |x| x % 7)
@@ -174,7 +174,7 @@ where
     /// Fixes the number of items per chunk instead of adapting it (the root
     /// decides; on other ranks this does nothing).
     ///
-    /// ```no_run
+    /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
     /// let n = cluster.map_range(0..10, |x| x).chunk_size(3).count();
     /// assert_eq!(n, if cluster.is_root() { 10 } else { 0 });
@@ -194,7 +194,7 @@ where
     /// (default: four per rank). A window under two per rank leaves ranks
     /// waiting.
     ///
-    /// ```no_run
+    /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
     /// let n = cluster.map_range(0..10, |x| x).window(2).count();
     /// assert_eq!(n, if cluster.is_root() { 10 } else { 0 });
@@ -214,7 +214,7 @@ where
     /// many ranks, a root that only feeds answers faster. A job of one rank
     /// always works.
     ///
-    /// ```no_run
+    /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
     /// let n = cluster.map_range(0..10, |x| x).root_works(false).count();
     /// assert_eq!(n, if cluster.is_root() { 10 } else { 0 });

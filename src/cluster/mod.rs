@@ -11,7 +11,7 @@
 //! a time, so the round trip is hidden), run them on their pools and send
 //! the results back. The root's pool works too.
 //!
-//! ```no_run
+//! ```
 //! use corepool::cluster::Cluster;
 //!
 //! fn is_prime(n: u64) -> bool {

@@ -64,9 +64,11 @@ impl Job {
 
     /// Whether the watchdog had to kill it: `timeout` exits with 124 (or
     /// 137 after its `-k` KILL), but `mpirun` itself answers 137 when a
-    /// rank was killed, so the time tells them apart.
+    /// rank was killed, so the time tells them apart. (No exit code at all
+    /// means `mpirun` died of a signal: Open MPI 4.1.4's sometimes
+    /// segfaults in `PMIx_server_finalize` after an `MPI_Abort`.)
     pub fn timed_out(&self) -> bool {
-        self.code == Some(124) || self.code.is_none() || self.elapsed >= self.limit
+        self.code == Some(124) || self.elapsed >= self.limit
     }
 }
 
