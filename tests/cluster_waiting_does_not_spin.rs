@@ -107,6 +107,7 @@ fn child_idle() {
     let n = 5000;
     let start = Instant::now();
     let cpu = thread_cpu();
+    let before = cluster.stats();
     let count = cluster
         .map_range(0..n, ident)
         .root_works(false)
@@ -116,8 +117,12 @@ fn child_idle() {
         assert_eq!(count, n as usize);
         let per = (thread_cpu() - cpu).as_secs_f64() * 1e6 / n as f64;
         let wall = start.elapsed().as_secs_f64() * 1e6 / n as f64;
+        let after = cluster.stats();
+        let parks = (after.parks - before.parks) as f64 / n as f64;
+        let busy = (after.busy - before.busy).as_secs_f64() * 1e6 / n as f64;
         println!(
-            "root: {per:.1} µs CPU per chunk, {wall:.1} µs wall per chunk (one-item chunks, rank 1 works)"
+            "root: {busy:.1} µs busy per chunk; {per:.1} µs CPU and {wall:.1} µs wall per chunk \
+             with waiting, {parks:.2} parks per chunk (one-item chunks, rank 1 works)"
         );
         println!("idle ok");
     }

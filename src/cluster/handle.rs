@@ -21,7 +21,7 @@ use super::error::ClusterError;
 use super::map::ClusterMap;
 use super::share::{self, NodeShare};
 use super::source::{Indices, Items};
-use super::wire::Link;
+use super::wire::{ClusterStats, Link};
 use crate::topology::Topology;
 use crate::{ENV_PINNING, ENV_WORKERS, Pinning, Pool};
 
@@ -304,6 +304,22 @@ impl Cluster {
     /// ```
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+
+    /// What this rank's communication thread has done so far: messages,
+    /// bytes, and how often it parked while waiting.
+    ///
+    /// ```
+    /// # let cluster = corepool::cluster::Cluster::init()?;
+    /// let before = cluster.stats();
+    /// let _ = cluster.map_range(0..10, |x| x).count();
+    /// if cluster.size() > 1 {
+    ///     assert!(cluster.stats().messages_sent > before.messages_sent);
+    /// }
+    /// # Ok::<(), corepool::cluster::ClusterError>(())
+    /// ```
+    pub fn stats(&self) -> ClusterStats {
+        self.link.borrow().stats
     }
 
     /// The cluster's communicator (a duplicate of `MPI_COMM_WORLD`, so user

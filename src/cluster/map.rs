@@ -50,7 +50,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use serde::Serialize;
@@ -603,7 +603,9 @@ where
     /// One round of the protocol, or one pause if nothing happened.
     fn step(&mut self, cluster: &Cluster) {
         let mut link = cluster.link.borrow_mut();
+        let start = Instant::now();
         if self.pump(cluster, &mut link) {
+            link.stats.busy += start.elapsed();
             link.event();
         } else {
             link.wait();
@@ -943,6 +945,7 @@ where
     };
 
     loop {
+        let start = Instant::now();
         let mut any = false;
         while let Ok(done) = rx.try_recv() {
             finish_part(&mut chunks, &mut link, done);
@@ -1003,6 +1006,7 @@ where
         }
         any |= link.progress();
         if any {
+            link.stats.busy += start.elapsed();
             link.event();
         } else {
             link.wait();

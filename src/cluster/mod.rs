@@ -65,3 +65,4 @@ pub use map::{CHUNK_TIME, ClusterMap, MAX_CLUSTER_CHUNK};
 pub use mpi::Threading;
 pub use share::NodeShare;
 pub use source::{Indices, Items, Source};
+pub use wire::ClusterStats;

@@ -237,6 +237,33 @@ pub(crate) fn chunk_header(chunk: u64, start: u64, len: u32, capacity: usize) ->
     m
 }
 
+/// What this rank's communication thread has done since the cluster
+/// started; read it with [`Cluster::stats`](super::Cluster::stats).
+///
+/// ```
+/// let stats = corepool::cluster::ClusterStats::default();
+/// assert_eq!(stats.messages_sent + stats.parks, 0);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClusterStats {
+    /// Protocol messages sent.
+    pub messages_sent: u64,
+    /// Protocol messages received.
+    pub messages_received: u64,
+    /// Bytes in the messages sent.
+    pub bytes_sent: u64,
+    /// Bytes in the messages received.
+    pub bytes_received: u64,
+    /// Times the thread parked while it waited (each park is a wake-up
+    /// later: what an idle rank costs).
+    pub parks: u64,
+    /// Time spent in rounds of the protocol that found something to do
+    /// (messages, chunks, results), not waiting: on the root, divided by
+    /// the chunks, what one chunk costs it.
+    pub busy: Duration,
+}
+
 /// A send in flight: MPI reads `buf` until `MPI_Test` says it is done.
 struct InFlight {
     request: ffi::MPI_Request,
@@ -249,6 +276,7 @@ struct InFlight {
 pub(crate) struct Link {
     comm: SimpleCommunicator,
     in_flight: Vec<InFlight>,
+    pub(crate) stats: ClusterStats,
     last_event: Instant,
 }
 
@@ -266,6 +294,7 @@ impl Link {
         Link {
             comm,
             in_flight: Vec::new(),
+            stats: ClusterStats::default(),
             last_event: Instant::now(),
         }
     }
@@ -311,6 +340,8 @@ impl Link {
         // With MPI_ERRORS_ARE_FATAL (the default) a failed send has already
         // aborted the job; this catches an errhandler someone changed.
         assert_eq!(rc, 0, "corepool cluster: MPI_Isend failed with code {rc}");
+        self.stats.messages_sent += 1;
+        self.stats.bytes_sent += count as u64;
         self.in_flight.push(flight);
     }
 
@@ -342,6 +373,8 @@ impl Link {
             .any_process()
             .immediate_matched_probe_with_tag(TAG)?;
         let (bytes, status) = matched.matched_receive_vec::<u8>();
+        self.stats.messages_received += 1;
+        self.stats.bytes_received += bytes.len() as u64;
         Some((status.source_rank() as usize, bytes))
     }
 
@@ -368,12 +401,13 @@ impl Link {
     /// [`FIRST_PAUSE`] and [`LONGEST_PAUSE`]: a reply waits at most an
     /// eighth longer than it took, and a thread idle for a while wakes 20
     /// times a second. Work finishing on the pool unparks it at once.
-    pub(crate) fn wait(&self) {
+    pub(crate) fn wait(&mut self) {
         let idle = self.last_event.elapsed();
         if idle < SPIN {
             std::hint::spin_loop();
             return;
         }
+        self.stats.parks += 1;
         std::thread::park_timeout((idle / 8).clamp(FIRST_PAUSE, LONGEST_PAUSE));
     }
 }
