@@ -369,7 +369,11 @@ impl Cluster {
     /// window of chunks, as the local map; see [`ClusterMap`].
     ///
     /// Every rank must call it, with the same closure, in the same order as
-    /// its other maps. On the root the iterator yields the results; on the
+    /// its other maps. "The same closure" means the same closure expression
+    /// in the source, not merely the same code: each map carries a hash of
+    /// its item, result and closure type names, and the root aborts the job
+    /// if a rank's differs (write `let f = |x| ...;` once and pass `f` on
+    /// every branch). On the root the iterator yields the results; on the
     /// other ranks its first `next()` (or its drop) serves chunks until the
     /// root says stop, and it yields nothing.
     ///
