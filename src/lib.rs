@@ -48,6 +48,8 @@ struct ReadmeDoctests;
 mod blocking;
 mod builder;
 mod cancel;
+#[cfg(feature = "mpi")]
+pub mod cluster;
 mod completion;
 mod error;
 mod global;

@@ -1,0 +1,505 @@
+//! The cluster handle: MPI initialised once, this rank's pool sized to its
+//! share of the node, and the panic hook that turns a panic on the
+//! communication thread into a clean job abort instead of a hang.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::marker::PhantomData;
+use std::ops::Range;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::ThreadId;
+
+use mpi::Threading;
+use mpi::collective::CommunicatorCollectives;
+use mpi::environment::Universe;
+use mpi::topology::{Communicator, SimpleCommunicator};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::error::ClusterError;
+use super::map::ClusterMap;
+use super::share::{self, NodeShare};
+use super::source::{Indices, Items};
+use super::wire::{ClusterStats, Link};
+use crate::topology::Topology;
+use crate::{ENV_PINNING, ENV_WORKERS, Pinning, Pool};
+
+/// The exit code of a job aborted because a rank panicked on the thread that
+/// owns its [`Cluster`].
+pub const ABORT_CODE: i32 = 101;
+
+/// The thread that owns the cluster: a panic there aborts the job.
+static OWNER: OnceLock<ThreadId> = OnceLock::new();
+/// Whether MPI is up and a panic on [`OWNER`] must abort the job. Stored
+/// with Release after `MPI_Init_thread` (and before `MPI_Finalize` with
+/// `false`); the hook's Acquire load pairs with them, so an armed hook
+/// sees an initialised MPI.
+static ARMED: AtomicBool = AtomicBool::new(false);
+/// The rank, for the hook's message.
+static RANK: OnceLock<usize> = OnceLock::new();
+
+/// One rank of an MPI job: its place in the job and its pool, and the
+/// cluster-wide [`map`](Cluster::map). Every rank runs the same program
+/// (SPMD) and makes the same `map` calls in the same order; the root (rank 0)
+/// gets the results, the others serve chunks until the root says stop.
+///
+/// There is one `Cluster` per process: MPI is initialised by [`init`] and
+/// finalised when the `Cluster` is dropped. The thread that called `init` is
+/// the only one that talks to MPI (thread level `Funneled`), so a `Cluster`
+/// is neither `Send` nor `Sync`. A panic on that thread aborts the whole job
+/// with exit code [`ABORT_CODE`] (`MPI_Abort`), since a rank that unwinds
+/// out of the protocol would leave the others waiting for it.
+///
+/// Launch it with `mpirun` (see the README's "Past one machine"); run
+/// without `mpirun` it is a job of one rank.
+///
+/// ```
+/// use corepool::cluster::Cluster;
+///
+/// let cluster = Cluster::init()?;
+/// let squares: Vec<u64> = cluster
+///     .map_range(0..1000, |x| x * x)
+///     .collect::<Result<_, _>>()?;
+/// if cluster.is_root() {
+///     assert_eq!(squares.len(), 1000);     // the root gets every result, in order
+/// } else {
+///     assert!(squares.is_empty());         // the others served chunks
+/// }
+/// # Ok::<(), corepool::cluster::ClusterError>(())
+/// ```
+///
+/// [`init`]: Cluster::init
+pub struct Cluster {
+    // Dropped in this order: the pool (its workers finish), the link (its
+    // sends complete, its communicator is freed), then MPI is finalised.
+    pool: Pool,
+    pub(crate) link: RefCell<Link>,
+    /// Messages for a later map that arrived during an earlier one.
+    pub(crate) stash: RefCell<VecDeque<(usize, Vec<u8>)>>,
+    /// How many maps this rank has started.
+    pub(crate) maps: Cell<u64>,
+    /// Whether a map is under way on this rank.
+    pub(crate) busy: Cell<bool>,
+    rank: usize,
+    size: usize,
+    node_rank: usize,
+    node_size: usize,
+    share: NodeShare,
+    threading: Threading,
+    _universe: Universe,
+    /// MPI calls come from the thread that initialised it (`Funneled`).
+    _not_send: PhantomData<*const ()>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("rank", &self.rank)
+            .field("size", &self.size)
+            .field("node_rank", &self.node_rank)
+            .field("node_size", &self.node_size)
+            .field("share", &self.share)
+            .field("workers", &self.pool.workers())
+            .field("threading", &self.threading)
+            .finish_non_exhaustive()
+    }
+}
+
+fn level_name(level: Threading) -> &'static str {
+    match level {
+        Threading::Single => "Single",
+        Threading::Funneled => "Funneled",
+        Threading::Serialized => "Serialized",
+        Threading::Multiple => "Multiple",
+    }
+}
+
+impl Cluster {
+    /// Initialises MPI (thread level `Funneled`: this thread talks to MPI,
+    /// the pool's workers compute), finds this rank's place on its node and
+    /// builds its pool:
+    ///
+    /// - If `COREPOOL_WORKERS` or `COREPOOL_PINNING` is set, the pool's
+    ///   defaults, which read them ([`NodeShare::Environment`]).
+    /// - If the launcher bound the ranks (their affinity masks differ, as
+    ///   with Open MPI's default `--bind-to core` for two ranks), one worker
+    ///   per physical core of this rank's mask ([`NodeShare::Bound`]).
+    /// - Otherwise the node's physical cores are split among the ranks on
+    ///   it (`MPI_Comm_split_type(MPI_COMM_TYPE_SHARED)`), contiguous
+    ///   slices of near-equal size ([`NodeShare::Cores`]); with more ranks
+    ///   than cores, one unpinned worker each ([`NodeShare::Oversubscribed`]).
+    ///
+    /// `init` is collective: every rank must call it.
+    ///
+    /// # Errors
+    ///
+    /// [`ClusterError::AlreadyInitialized`] if MPI was initialised before in
+    /// this process, [`ClusterError::ThreadLevel`] if the library gives less
+    /// than `Funneled`, [`ClusterError::Pool`] if the pool cannot be built.
+    ///
+    /// ```
+    /// let cluster = corepool::cluster::Cluster::init()?;
+    /// println!("rank {} of {}: {} workers", cluster.rank(), cluster.size(), cluster.pool().workers());
+    /// # Ok::<(), corepool::cluster::ClusterError>(())
+    /// ```
+    pub fn init() -> Result<Cluster, ClusterError> {
+        let (universe, threading) = mpi::initialize_with_threading(Threading::Funneled)
+            .ok_or(ClusterError::AlreadyInitialized)?;
+        if threading < Threading::Funneled {
+            return Err(ClusterError::ThreadLevel {
+                needed: level_name(Threading::Funneled),
+                provided: level_name(threading),
+            });
+        }
+        let world = universe.world();
+        let rank = world.rank() as usize;
+        let size = world.size() as usize;
+        let comm = world.duplicate();
+
+        let node = world.split_shared(world.rank());
+        let node_rank = node.rank() as usize;
+        let node_size = node.size() as usize;
+        // Every rank takes part in the collective below, even one whose
+        // topology cannot be read, so no rank is left waiting in it.
+        let topology = Topology::detect();
+        let mine = match &topology {
+            Ok(t) => share::mask_hash(t.allowed_cpus()),
+            Err(_) => 0,
+        };
+        let mut masks = vec![0u64; node_size];
+        node.all_gather_into(&mine, &mut masks[..]);
+        drop(node);
+        let topology = topology.map_err(crate::BuildError::from)?;
+
+        let env_set =
+            std::env::var_os(ENV_WORKERS).is_some() || std::env::var_os(ENV_PINNING).is_some();
+        let share = if env_set {
+            NodeShare::Environment
+        } else if masks.iter().any(|&m| m != mine) {
+            NodeShare::Bound
+        } else {
+            share::split(&topology.physical_cpus(), node_rank, node_size)
+        };
+        let name = move |i: usize| format!("corepool-r{rank}-{i}");
+        let pool = match &share {
+            NodeShare::Environment | NodeShare::Bound => {
+                Pool::builder().thread_name(name).build()?
+            }
+            NodeShare::Cores(cores) => Pool::builder()
+                .pinning(Pinning::Cpus(cores.clone()))
+                .thread_name(name)
+                .build()?,
+            NodeShare::Oversubscribed => Pool::builder()
+                .workers(1)
+                .pinning(Pinning::None)
+                .thread_name(name)
+                .build()?,
+        };
+
+        arm_panic_hook(rank);
+        Ok(Cluster {
+            pool,
+            link: RefCell::new(Link::new(comm)),
+            stash: RefCell::new(VecDeque::new()),
+            maps: Cell::new(0),
+            busy: Cell::new(false),
+            rank,
+            size,
+            node_rank,
+            node_size,
+            share,
+            threading,
+            _universe: universe,
+            _not_send: PhantomData,
+        })
+    }
+
+    /// This rank's number, `0..size()`.
+    ///
+    /// ```
+    /// # let cluster = corepool::cluster::Cluster::init()?;
+    /// assert!(cluster.rank() < cluster.size());
+    /// # Ok::<(), corepool::cluster::ClusterError>(())
+    /// ```
+    pub fn rank(&self) -> usize {
+        self.rank
+    }
+
+    /// How many ranks the job has.
+    ///
+    /// ```
+    /// # let cluster = corepool::cluster::Cluster::init()?;
+    /// assert!(cluster.size() >= 1);
+    /// # Ok::<(), corepool::cluster::ClusterError>(())
+    /// ```
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Whether this is rank 0, the one that gets the results of a map.
+    ///
+    /// ```
+    /// # let cluster = corepool::cluster::Cluster::init()?;
+    /// assert_eq!(cluster.is_root(), cluster.rank() == 0);
+    /// # Ok::<(), corepool::cluster::ClusterError>(())
+    /// ```
+    pub fn is_root(&self) -> bool {
+        self.rank == 0
+    }
+
+    /// This rank's number among the ranks on its node.
+    ///
+    /// ```
+    /// # let cluster = corepool::cluster::Cluster::init()?;
+    /// assert!(cluster.node_rank() < cluster.node_size());
+    /// # Ok::<(), corepool::cluster::ClusterError>(())
+    /// ```
+    pub fn node_rank(&self) -> usize {
+        self.node_rank
+    }
+
+    /// How many ranks share this rank's node.
+    ///
+    /// ```
+    /// # let cluster = corepool::cluster::Cluster::init()?;
+    /// assert!(cluster.node_size() <= cluster.size());
+    /// # Ok::<(), corepool::cluster::ClusterError>(())
+    /// ```
+    pub fn node_size(&self) -> usize {
+        self.node_size
+    }
+
+    /// How this rank's pool was sized.
+    ///
+    /// ```
+    /// # let cluster = corepool::cluster::Cluster::init()?;
+    /// if let Some(n) = cluster.node_share().workers() {
+    ///     assert_eq!(cluster.pool().workers(), n);
+    /// }
+    /// # Ok::<(), corepool::cluster::ClusterError>(())
+    /// ```
+    pub fn node_share(&self) -> &NodeShare {
+        &self.share
+    }
+
+    /// The thread level MPI provided (at least `Funneled`).
+    ///
+    /// ```
+    /// # let cluster = corepool::cluster::Cluster::init()?;
+    /// assert!(cluster.threading() >= mpi::Threading::Funneled);
+    /// # Ok::<(), corepool::cluster::ClusterError>(())
+    /// ```
+    pub fn threading(&self) -> Threading {
+        self.threading
+    }
+
+    /// This rank's pool: the cluster map runs its chunks here, and it is an
+    /// ordinary [`Pool`] for local work too.
+    ///
+    /// ```
+    /// # let cluster = corepool::cluster::Cluster::init()?;
+    /// assert_eq!(cluster.pool().submit(|| 6 * 7).join().unwrap(), 42);
+    /// # Ok::<(), corepool::cluster::ClusterError>(())
+    /// ```
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// What this rank's communication thread has done so far: messages,
+    /// bytes, and how often it parked while waiting.
+    ///
+    /// ```
+    /// # let cluster = corepool::cluster::Cluster::init()?;
+    /// let before = cluster.stats();
+    /// let _ = cluster.map_range(0..10, |x| x).count();
+    /// if cluster.size() > 1 {
+    ///     assert!(cluster.stats().messages_sent > before.messages_sent);
+    /// }
+    /// # Ok::<(), corepool::cluster::ClusterError>(())
+    /// ```
+    pub fn stats(&self) -> ClusterStats {
+        self.link.borrow().stats
+    }
+
+    /// The cluster's communicator (a duplicate of `MPI_COMM_WORLD`, so user
+    /// messages never mix with the map's), for collectives of your own
+    /// between maps.
+    ///
+    /// ```
+    /// use mpi::collective::CommunicatorCollectives;
+    ///
+    /// # let cluster = corepool::cluster::Cluster::init()?;
+    /// cluster.with_comm(|comm| comm.barrier());
+    /// # Ok::<(), corepool::cluster::ClusterError>(())
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If called from inside a map's iteration (the map owns the
+    /// communicator then).
+    pub fn with_comm<R>(&self, f: impl FnOnce(&SimpleCommunicator) -> R) -> R {
+        f(self.link.borrow().comm())
+    }
+
+    /// Aborts the whole job (`MPI_Abort`) with `code`, after printing
+    /// `message` to stderr.
+    ///
+    /// ```
+    /// # let cluster = corepool::cluster::Cluster::init()?;
+    /// if cluster.size() > 64 {
+    ///     cluster.abort(2, "this job is sized for at most 64 ranks");
+    /// }
+    /// # Ok::<(), corepool::cluster::ClusterError>(())
+    /// ```
+    pub fn abort(&self, code: i32, message: &str) -> ! {
+        eprintln!(
+            "corepool cluster: rank {}: {message}; aborting the MPI job",
+            self.rank
+        );
+        self.link.borrow().comm().abort(code)
+    }
+
+    /// Every item through `f` across the ranks, results on the root in input
+    /// order, as [`Pool::map`]. Only the root reads `items` (the other ranks'
+    /// are dropped unread) and sends them in chunks, encoded with postcard;
+    /// each result comes back at its item as `Ok(value)` or a
+    /// [`ClusterError`] (a panic, or a value that failed to encode or
+    /// decode), which names the item and the rank. Lazy, with a bounded
+    /// window of chunks, as the local map; see [`ClusterMap`].
+    ///
+    /// Every rank must call it, with the same closure, in the same order as
+    /// its other maps. "The same closure" means the same closure expression
+    /// in the source, not merely the same code: each map carries a hash of
+    /// its item, result and closure type names, and the root aborts the job
+    /// if a rank's differs (write `let f = |x| ...;` once and pass `f` on
+    /// every branch). On the root the iterator yields the results; on the
+    /// other ranks its first `next()` (or its drop) serves chunks until the
+    /// root says stop, and it yields nothing.
+    ///
+    /// ```
+    /// # let cluster = corepool::cluster::Cluster::init()?;
+    /// let words = ["corepool", "mpi", "ranks"];
+    /// let lengths: Vec<usize> = cluster
+    ///     .map(words.map(String::from), |w: String| w.len())
+    ///     .collect::<Result<_, _>>()?;
+    /// if cluster.is_root() {
+    ///     assert_eq!(lengths, [8, 3, 5]);
+    /// }
+    /// # Ok::<(), corepool::cluster::ClusterError>(())
+    /// ```
+    pub fn map<I, F, T>(&self, items: I, f: F) -> ClusterMap<'_, Items<I::IntoIter>, F, T>
+    where
+        I: IntoIterator,
+        I::Item: Serialize + DeserializeOwned + Send + 'static,
+        F: Fn(I::Item) -> T + Send + Sync + 'static,
+        T: Serialize + DeserializeOwned + Send + 'static,
+    {
+        ClusterMap::new(self, Items::new(items), f, true)
+    }
+
+    /// As [`map`](Cluster::map), results in completion order.
+    ///
+    /// ```
+    /// # let cluster = corepool::cluster::Cluster::init()?;
+    /// let mut sizes: Vec<u64> = cluster
+    ///     .map_unordered(vec![3u64, 1, 2], |n| n * 10)
+    ///     .collect::<Result<_, _>>()?;
+    /// sizes.sort();
+    /// if cluster.is_root() {
+    ///     assert_eq!(sizes, [10, 20, 30]);
+    /// }
+    /// # Ok::<(), corepool::cluster::ClusterError>(())
+    /// ```
+    pub fn map_unordered<I, F, T>(&self, items: I, f: F) -> ClusterMap<'_, Items<I::IntoIter>, F, T>
+    where
+        I: IntoIterator,
+        I::Item: Serialize + DeserializeOwned + Send + 'static,
+        F: Fn(I::Item) -> T + Send + Sync + 'static,
+        T: Serialize + DeserializeOwned + Send + 'static,
+    {
+        ClusterMap::new(self, Items::new(items), f, false)
+    }
+
+    /// `f` over every value of `range`, results on the root in order. Every
+    /// rank knows the range, so only the bounds of each chunk travel: the
+    /// form to use for anything indexed (a slice every rank has, rows of a
+    /// matrix, blocks of numbers).
+    ///
+    /// ```
+    /// # let cluster = corepool::cluster::Cluster::init()?;
+    /// let table = std::sync::Arc::new(vec![2u64, 3, 5, 7]);  // every rank builds it
+    /// let t = table.clone();
+    /// let doubled: Vec<u64> = cluster
+    ///     .map_range(0..table.len() as u64, move |i| 2 * t[i as usize])
+    ///     .collect::<Result<_, _>>()?;
+    /// if cluster.is_root() {
+    ///     assert_eq!(doubled, [4, 6, 10, 14]);
+    /// }
+    /// # Ok::<(), corepool::cluster::ClusterError>(())
+    /// ```
+    pub fn map_range<F, T>(&self, range: Range<u64>, f: F) -> ClusterMap<'_, Indices, F, T>
+    where
+        F: Fn(u64) -> T + Send + Sync + 'static,
+        T: Serialize + DeserializeOwned + Send + 'static,
+    {
+        ClusterMap::new(self, Indices::new(range), f, true)
+    }
+
+    /// As [`map_range`](Cluster::map_range), results in completion order.
+    ///
+    /// ```
+    /// # let cluster = corepool::cluster::Cluster::init()?;
+    /// let total: u64 = cluster
+    ///     .map_range_unordered(1..101, |x| x)
+    ///     .map(|r| r.unwrap())
+    ///     .sum();
+    /// if cluster.is_root() {
+    ///     assert_eq!(total, 5050);
+    /// }
+    /// # Ok::<(), corepool::cluster::ClusterError>(())
+    /// ```
+    pub fn map_range_unordered<F, T>(
+        &self,
+        range: Range<u64>,
+        f: F,
+    ) -> ClusterMap<'_, Indices, F, T>
+    where
+        F: Fn(u64) -> T + Send + Sync + 'static,
+        T: Serialize + DeserializeOwned + Send + 'static,
+    {
+        ClusterMap::new(self, Indices::new(range), f, false)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // Pairs with the hook's Acquire load: after this, a panic on this
+        // thread unwinds normally (MPI is about to be finalised).
+        ARMED.store(false, Ordering::Release);
+    }
+}
+
+/// Installs (once per process) a panic hook that aborts the MPI job when the
+/// thread that owns the cluster panics, after the usual message.
+fn arm_panic_hook(rank: usize) {
+    let _ = RANK.set(rank);
+    if OWNER.set(std::thread::current().id()).is_ok() {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            previous(info);
+            // Pairs with the Release stores in `arm_panic_hook` and `Drop`.
+            let armed = ARMED.load(Ordering::Acquire);
+            if armed && OWNER.get() == Some(&std::thread::current().id()) {
+                let rank = RANK.get().copied().unwrap_or(0);
+                eprintln!(
+                    "corepool cluster: rank {rank} panicked on its communication thread; \
+                     aborting the MPI job (exit code {ABORT_CODE})"
+                );
+                SimpleCommunicator::world().abort(ABORT_CODE);
+            }
+        }));
+    }
+    // Pairs with the hook's Acquire load: MPI is initialised before this.
+    ARMED.store(true, Ordering::Release);
+}

@@ -1,0 +1,68 @@
+//! The same map across MPI ranks, one pinned pool per rank (cargo feature
+//! `mpi`).
+//!
+//! Every rank of an MPI job runs the same program (SPMD, as mpi4py's
+//! `MPICommExecutor`): it calls [`Cluster::init`], then makes the same
+//! [`map`](Cluster::map) calls with the same closures. Closures never
+//! travel; items and results travel encoded with serde and postcard, and
+//! for an index range ([`Cluster::map_range`]) only the bounds of each chunk
+//! do. The root (rank 0) gets the results, in input order or in completion
+//! order, lazily, with a bounded window; the other ranks pull chunks (two at
+//! a time, so the round trip is hidden), run them on their pools and send
+//! the results back. The root's pool works too.
+//!
+//! ```
+//! use corepool::cluster::Cluster;
+//!
+//! fn is_prime(n: u64) -> bool {
+//!     n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
+//! }
+//!
+//! let cluster = Cluster::init()?;
+//! let count = cluster
+//!     .map_range(0..100_000, is_prime)
+//!     .filter(|r| matches!(r, Ok(true)))
+//!     .count();
+//! if cluster.is_root() {
+//!     println!("{count} primes below 100,000 on {} ranks", cluster.size());
+//! }
+//! # Ok::<(), corepool::cluster::ClusterError>(())
+//! ```
+//!
+//! Launch with `mpirun -np 4 --bind-to none target/release/your-program`
+//! (as root, Open MPI also wants `OMPI_ALLOW_RUN_AS_ROOT=1
+//! OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1`). The protocol is written out in
+//! `map.rs`, the bytes on the wire in `wire.rs`.
+//!
+//! # Faults
+//!
+//! - A panic in the closure on any rank comes back at its item, on the
+//!   root, as [`ClusterError::Panicked`] with the rank and the message; the
+//!   map goes on and every rank ends normally.
+//! - An item or a result that fails to encode or decode is
+//!   [`ClusterError::Encode`] or [`ClusterError::Decode`], naming the item.
+//! - A panic on the thread that owns the [`Cluster`] (outside the closure)
+//!   aborts the whole job with `MPI_Abort` and exit code [`ABORT_CODE`]:
+//!   unwinding out of the protocol would leave the other ranks waiting.
+//! - A rank that dies (killed, or exiting without finalising MPI) is
+//!   noticed by the launcher: Open MPI's `mpirun` and MPICH's `mpiexec` end
+//!   the whole job with a non-zero exit and a message naming the rank.
+//! - While it waits, the communication thread sleeps between non-blocking
+//!   probes instead of spinning in a blocking MPI receive: it spins 20 µs
+//!   after an event, then parks for an eighth of the time since the last
+//!   event, at most 50 ms; work finishing on its pool wakes it at once.
+
+mod error;
+mod handle;
+mod map;
+mod share;
+mod source;
+mod wire;
+
+pub use error::{ClusterError, Payload};
+pub use handle::{ABORT_CODE, Cluster};
+pub use map::{CHUNK_TIME, ClusterMap, MAX_CLUSTER_CHUNK};
+pub use mpi::Threading;
+pub use share::NodeShare;
+pub use source::{Indices, Items, Source};
+pub use wire::ClusterStats;

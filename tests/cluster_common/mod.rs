@@ -1,0 +1,168 @@
+//! Launching MPI jobs from the cluster tests: `mpirun` (Open MPI or MPICH)
+//! under a `timeout` watchdog, on an example or on a test of the calling
+//! test binary (re-run under `mpirun` with `COREPOOL_CLUSTER_CHILD=1`).
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Set in the environment of the ranks of a child job.
+pub const CHILD: &str = "COREPOOL_CLUSTER_CHILD";
+
+/// Whether this process is a rank of a child job (else a child test returns
+/// at once: it only makes sense under `mpirun`).
+pub fn is_child() -> bool {
+    std::env::var_os(CHILD).is_some()
+}
+
+/// Which MPI launcher is installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    OpenMpi,
+    Mpich,
+}
+
+/// The launcher's flavour, from `mpirun --version`.
+pub fn flavour() -> Flavour {
+    static FLAVOUR: OnceLock<Flavour> = OnceLock::new();
+    *FLAVOUR.get_or_init(|| {
+        let out = Command::new("mpirun")
+            .arg("--version")
+            .output()
+            .expect("mpirun is not installed: run .ci/mpi.sh, which installs it");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        if text.contains("Open MPI") || text.contains("OpenRTE") {
+            Flavour::OpenMpi
+        } else {
+            Flavour::Mpich
+        }
+    })
+}
+
+/// What a job printed, how it ended and how long it took.
+#[derive(Debug)]
+pub struct Job {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+    /// The watchdog's limit.
+    pub limit: Duration,
+}
+
+impl Job {
+    /// Both streams, for assertion messages.
+    pub fn all(&self) -> String {
+        format!(
+            "exit {:?} after {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.elapsed, self.stdout, self.stderr
+        )
+    }
+
+    /// Whether the watchdog had to kill it: `timeout` exits with 124 (or
+    /// 137 after its `-k` KILL), but `mpirun` itself answers 137 when a
+    /// rank was killed, so the time tells them apart. (No exit code at all
+    /// means `mpirun` died of a signal: Open MPI 4.1.4's sometimes
+    /// segfaults in `PMIx_server_finalize` after an `MPI_Abort`.)
+    pub fn timed_out(&self) -> bool {
+        self.code == Some(124) || self.elapsed >= self.limit
+    }
+}
+
+/// Runs `exe args` on `np` ranks (unbound, oversubscribed if need be),
+/// killed by `timeout` after `limit` seconds.
+pub fn mpirun(np: usize, exe: &Path, args: &[&str], limit: u64) -> Job {
+    let mut cmd = Command::new("timeout");
+    cmd.args([
+        "-k",
+        "5",
+        &limit.to_string(),
+        "mpirun",
+        "-np",
+        &np.to_string(),
+    ]);
+    match flavour() {
+        Flavour::OpenMpi => {
+            cmd.args(["--oversubscribe", "--bind-to", "none"]);
+            cmd.env("OMPI_ALLOW_RUN_AS_ROOT", "1");
+            cmd.env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
+            // No network interfaces to probe on one machine.
+            cmd.env("OMPI_MCA_btl", "self,vader");
+        }
+        Flavour::Mpich => {
+            cmd.args(["-bind-to", "none"]);
+        }
+    }
+    cmd.arg(exe).args(args);
+    cmd.env(CHILD, "1").env("RUST_BACKTRACE", "0");
+    cmd.stdin(Stdio::null());
+    let start = Instant::now();
+    let out = cmd.output().expect("run timeout/mpirun");
+    Job {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: start.elapsed(),
+        limit: Duration::from_secs(limit),
+    }
+}
+
+/// Runs the test `name` of the calling test binary on `np` ranks.
+pub fn child(np: usize, name: &str, limit: u64) -> Job {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    mpirun(
+        np,
+        &exe,
+        &[
+            "--ignored",
+            "--exact",
+            name,
+            "--nocapture",
+            "--test-threads=1",
+        ],
+        limit,
+    )
+}
+
+/// `target/<profile>/examples`, with the cluster examples built.
+pub fn examples_dir() -> &'static PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let mut build = Command::new(env!("CARGO"));
+        build.args([
+            "build",
+            "--quiet",
+            "--features",
+            "mpi",
+            "--example",
+            "cluster_primes",
+            "--example",
+            "cluster_matrix_rows",
+        ]);
+        if !cfg!(debug_assertions) {
+            build.arg("--release");
+        }
+        let status = build
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo build");
+        assert!(
+            status.success(),
+            "cargo build of the cluster examples failed"
+        );
+        let exe = std::env::current_exe().expect("the test binary's path");
+        exe.parent()
+            .and_then(|deps| deps.parent())
+            .expect("target/<profile>")
+            .join("examples")
+    })
+}
+
+/// Runs cluster example `name` on `np` ranks.
+pub fn example(np: usize, name: &str, args: &[&str]) -> Job {
+    let exe = examples_dir().join(name);
+    mpirun(np, &exe, args, 120)
+}
