@@ -27,10 +27,18 @@
 //!    again. Timed out with no promise, it stops counting itself idle and
 //!    exits (`threads -= 1`): every job pushed before that was promised to
 //!    someone or seen by a thread that is not idle.
-//! 3. Shutdown: refuse new jobs, wake everyone; threads drain the queue and
-//!    exit; `shutdown` joins them (`shutdown_now` cancels the queued jobs
-//!    first). A lane thread that shuts its own pool down does not join
-//!    itself.
+//! 3. Shutdown, under the same lock: refuse new jobs, wake everyone
+//!    (`shutdown_now` cancels the queued jobs first); threads drain the
+//!    queue and exit, each counting itself out under the lock and signalling
+//!    `exited`. Every caller of `Pool::shutdown` that may wait then waits
+//!    for the count of live lane threads to reach zero (so two concurrent
+//!    shutdowns both wait), and joins whatever handles are left. A caller on
+//!    a lane thread or on a pool worker does not wait: a lane task may be
+//!    waiting for that very worker, and a lane thread would wait for itself.
+//!
+//! The lane exists from the pool's start (no threads until the first
+//! `submit_blocking`), so a shutdown can never miss a lane created just
+//! after it looked.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -53,6 +61,8 @@ struct LaneState {
     wakeups: usize,
     shutdown: bool,
     handles: Vec<std::thread::JoinHandle<()>>,
+    /// The live lane threads' ids.
+    ids: Vec<std::thread::ThreadId>,
     spawned: usize,
 }
 
@@ -61,6 +71,8 @@ struct LaneState {
 pub(crate) struct BlockingLane {
     state: Mutex<LaneState>,
     cond: Condvar,
+    /// Signalled when a lane thread exits.
+    exited: Condvar,
 }
 
 impl std::fmt::Debug for BlockingLane {
@@ -91,6 +103,7 @@ impl BlockingLane {
                 Ok(handle) => {
                     state.threads += 1;
                     state.spawned += 1;
+                    state.ids.push(handle.thread().id());
                     state.handles.retain(|h| !h.is_finished());
                     state.handles.push(handle);
                 }
@@ -136,32 +149,50 @@ impl BlockingLane {
             }
         }
         state.threads -= 1;
+        let me = std::thread::current().id();
+        state.ids.retain(|id| *id != me);
+        self.exited.notify_all();
     }
 
-    /// Step 3. Returns how many queued jobs `now` cancelled.
-    pub(crate) fn shutdown(&self, now: bool) -> usize {
-        let (cancelled, handles) = {
+    /// Step 3, first half: refuse new jobs and wake every thread; with `now`,
+    /// cancel the queued jobs. Returns how many it cancelled.
+    pub(crate) fn begin_shutdown(&self, now: bool) -> usize {
+        let queued: Vec<JobRef> = {
             let mut state = self.state.lock();
             state.shutdown = true;
-            let queued: Vec<JobRef> = if now {
+            self.cond.notify_all();
+            if now {
                 state.queue.drain(..).collect()
             } else {
                 Vec::new()
-            };
-            self.cond.notify_all();
-            let me = std::thread::current().id();
-            let handles: Vec<_> = std::mem::take(&mut state.handles)
-                .into_iter()
-                .filter(|h| h.thread().id() != me)
-                .collect();
-            (queued, handles)
+            }
         };
-        let count = cancelled.into_iter().map(JobRef::cancel);
-        let count = count.filter(|&cancelled| cancelled).count();
+        queued
+            .into_iter()
+            .map(JobRef::cancel)
+            .filter(|&cancelled| cancelled)
+            .count()
+    }
+
+    /// Whether this thread is one of the lane's threads.
+    pub(crate) fn is_lane_thread(&self) -> bool {
+        let me = std::thread::current().id();
+        self.state.lock().ids.contains(&me)
+    }
+
+    /// Step 3, second half: waits until every lane thread has exited, then
+    /// joins the handles left. Not on a lane thread (see step 3).
+    pub(crate) fn wait_exited(&self) {
+        let handles = {
+            let mut state = self.state.lock();
+            while state.threads > 0 {
+                self.exited.wait(&mut state);
+            }
+            std::mem::take(&mut state.handles)
+        };
         for handle in handles {
             // Lane threads never unwind (tasks are contained).
             let _ = handle.join();
         }
-        count
     }
 }

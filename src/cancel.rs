@@ -4,18 +4,23 @@
 //!
 //! Each thread knows what it is running through one thread-local pair of
 //! pointers: the state word of the task cell it runs, and the cancellation
-//! flag of the group that task belongs to. Running a task sets the pair for
-//! the duration of the run and restores the previous pair afterwards (tasks
-//! run nested on one thread while a worker waits), so the answer is always
-//! about the innermost task. The pointers are only read while the task they
-//! name is running on this thread, which keeps what they point to alive.
+//! flag of the group it runs for. Every kind of job sets the pair for the
+//! duration of its run and restores the previous pair afterwards (jobs run
+//! nested on one thread while a worker waits), so the answer is always about
+//! the innermost job: a task cell enters itself, a group job its group, a
+//! spawned job nothing, and a fork-join half the pair of the code that forked
+//! it (copied at the fork, so a thief answers for the forking task). The
+//! pointers are only read while what they name is alive: the running task,
+//! or the task that forked a half and waits for it.
 
 use std::cell::Cell;
 
 use crate::sync::{AtomicBool, AtomicUsize, Ordering};
 
-#[derive(Clone, Copy)]
-struct Running {
+/// What a thread is running, for [`is_cancelled`]; copied into a fork-join
+/// half so that a thief answers for the task that forked it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Running {
     /// The state word of the running task cell, or null (a spawned job).
     task: *const AtomicUsize,
     /// The running task's group flag, or null.
@@ -23,7 +28,7 @@ struct Running {
 }
 
 impl Running {
-    const NONE: Running = Running {
+    pub(crate) const NONE: Running = Running {
         task: std::ptr::null(),
         group: std::ptr::null(),
     };
@@ -64,12 +69,25 @@ pub(crate) fn enter_task(state: &AtomicUsize) -> Enter {
     })
 }
 
-/// Marks `flag` as the running task's group flag until the guard is dropped.
+/// Marks `flag` as the running job's group flag (a group job is a spawned
+/// job: no task cell) until the guard is dropped.
 pub(crate) fn enter_group(flag: &AtomicBool) -> Enter {
-    enter(|previous| Running {
-        task: previous.task,
+    enter(|_| Running {
+        task: std::ptr::null(),
         group: flag,
     })
+}
+
+/// Enters `running` (what another thread was running; see [`current`]) until
+/// the guard is dropped. `Running::NONE` for a job that belongs to no task.
+pub(crate) fn enter_running(running: Running) -> Enter {
+    enter(|_| running)
+}
+
+/// What this thread is running now.
+#[inline]
+pub(crate) fn current() -> Running {
+    RUNNING.try_with(Cell::get).unwrap_or(Running::NONE)
 }
 
 /// Whether the task running on this thread was asked to stop: its

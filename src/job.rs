@@ -165,7 +165,12 @@ impl<F: FnOnce() + Send> HeapJob<F> {
     unsafe fn execute(ptr: NonNull<()>) {
         // SAFETY: the vtable's contract: consumed once.
         let job = unsafe { Self::take(ptr) };
-        let outcome = unwind::halt_unwinding(job.func);
+        // A spawned job belongs to no task: `is_cancelled` answers for
+        // nothing here (a group job enters its group itself).
+        let outcome = {
+            let _running = crate::cancel::enter_running(crate::cancel::Running::NONE);
+            unwind::halt_unwinding(job.func)
+        };
         // SAFETY: the latch outlives this job until `finish` (new_ref).
         unsafe { finish(job.scope, outcome.err()) };
     }

@@ -82,6 +82,8 @@ struct StackJob<'w, F, R> {
     /// The forking worker's thread; it outlives the job (the owner waits in
     /// `join` until the job is done), and is cloned only by a thief.
     owner: &'w Thread,
+    /// What the forking code was running, for `is_cancelled` in a thief.
+    running: crate::cancel::Running,
 }
 
 impl<F: FnOnce() -> R + Send, R: Send> StackJob<'_, F, R> {
@@ -101,6 +103,7 @@ impl<F: FnOnce() -> R + Send, R: Send> StackJob<'_, F, R> {
             // SAFETY: the job is alive until the DONE store below (the owner
             // waits for it).
             let this = unsafe { &*job };
+            let _running = crate::cancel::enter_running(this.running);
             // SAFETY: only the thread that took the job out of a deque runs
             // it, once, so it takes the closure alone.
             let func = unsafe { (*this.func.get()).take() }.expect("join half run twice");
@@ -109,7 +112,10 @@ impl<F: FnOnce() -> R + Send, R: Send> StackJob<'_, F, R> {
             unsafe { *this.result.get() = Some(outcome) };
             this.owner.clone()
         };
-        // SAFETY: the job is alive until this store; no reference to it is.
+        // SAFETY: the job is alive until this store; no other reference to
+        // it is. The store takes `&AtomicUsize` while the owner may free the
+        // job right after it, as `Arc`'s final `fetch_sub` does: allowed,
+        // since the reference is not used after the atomic operation.
         // Release: pairs with the acquire load in `is_done`; publishes the
         // result.
         unsafe { (*std::ptr::addr_of!((*job).state)).store(DONE, Ordering::Release) };
@@ -215,6 +221,7 @@ impl WorkerThread {
             func: UnsafeCell::new(Some(b)),
             result: UnsafeCell::new(None),
             owner: self.thread(),
+            running: crate::cancel::current(),
         };
         // `job_b` does not move from here on: its frame may point to it.
         let job_ptr = &job_b as *const StackJob<'_, B, RB> as *const ();

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::builder::PoolBuilder;
-use crate::error::BuildError;
+use crate::error::{BuildError, TaskError};
 use crate::job::HeapJob;
 use crate::registry::Registry;
 use crate::scope::ScopeLatch;
@@ -236,8 +236,7 @@ impl Pool {
         let cell = Arc::new(TaskCell::new(f, std::ptr::null(), 0, 0));
         // SAFETY: `'static` closure and result: nothing is borrowed.
         let job = unsafe { TaskCell::new_ref(&cell) };
-        let lane = registry.blocking.get_or_init(Default::default);
-        if let Err(job) = lane.submit(job) {
+        if let Err(job) = registry.blocking.submit(job) {
             let _ = Cell::abort(&*cell, Abort::Refused);
             drop(job);
         }
@@ -472,20 +471,29 @@ impl Pool {
             return f();
         }
         // The closure waits in a slot the task takes it from, so that a hop
-        // refused (shutdown) or cancelled (shutdown_now) hands it back here.
+        // refused (shutdown) or cancelled (shutdown_now) hands it back here;
+        // its value comes back through a slot of its own, whatever stage the
+        // hop's task ends in.
         let slot = parking_lot::Mutex::new(Some(f));
-        let outcome = self.scope(|s| {
-            s.submit(|| slot.lock().take().map(|f| f()))
-                .join()
-                .map_err(|err| err.try_into_panic())
+        let out = parking_lot::Mutex::new(None);
+        let joined = self.scope(|s| {
+            s.submit(|| {
+                let f = slot.lock().take();
+                if let Some(f) = f {
+                    *out.lock() = Some(f());
+                }
+            })
+            .join()
         });
-        match outcome {
-            Ok(Some(value)) => value,
+        if let Some(value) = out.into_inner() {
+            return value;
+        }
+        match joined.map_err(TaskError::try_into_panic) {
             Err(Ok(payload)) => std::panic::resume_unwind(payload),
             // Refused or cancelled before it started: run it here.
-            Ok(None) | Err(Err(_)) => match slot.into_inner() {
+            _ => match slot.into_inner() {
                 Some(f) => f(),
-                None => unreachable!("the install closure was taken but did not finish"),
+                None => unreachable!("the install closure neither returned nor panicked"),
             },
         }
     }

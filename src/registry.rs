@@ -83,8 +83,8 @@ pub(crate) struct Registry {
     /// The pool handle's shared part, for `Pool::current` (set once, by
     /// `Pool::from_shared`); weak, so that workers do not keep the pool up.
     pub(crate) handle: std::sync::OnceLock<std::sync::Weak<crate::pool::Shared>>,
-    /// The blocking lane, started by the first `submit_blocking`.
-    pub(crate) blocking: std::sync::OnceLock<std::sync::Arc<BlockingLane>>,
+    /// The blocking lane (threads start with the first `submit_blocking`).
+    pub(crate) blocking: std::sync::Arc<BlockingLane>,
 }
 
 impl Registry {
@@ -102,7 +102,7 @@ impl Registry {
             threads: Mutex::new(Vec::with_capacity(workers)),
             worker_ids: Mutex::new(Vec::new()),
             handle: std::sync::OnceLock::new(),
-            blocking: std::sync::OnceLock::new(),
+            blocking: std::sync::Arc::new(BlockingLane::default()),
         }
     }
 
@@ -203,11 +203,12 @@ impl Registry {
                 self.cancel(job);
             }
         }
-        if let Some(lane) = self.blocking.get() {
-            let cancelled = lane.shutdown(now);
-            self.cancelled.fetch_add(cancelled, Ordering::Relaxed);
-        }
-        if !self.is_worker_thread() {
+        let cancelled = self.blocking.begin_shutdown(now);
+        self.cancelled.fetch_add(cancelled, Ordering::Relaxed);
+        // A worker or a lane thread never waits: it could be waiting for
+        // itself, or for a lane task that waits for it.
+        if !self.is_worker_thread() && !self.blocking.is_lane_thread() {
+            self.blocking.wait_exited();
             self.wait_for_workers();
         }
         if now {
@@ -247,24 +248,41 @@ impl Registry {
 
     /// A spawned job was pushed just as the pool shut down (the race in the
     /// module docs) and cannot be taken back by itself. A worker of this pool
-    /// will still drain its own deque. From any other thread: once every
-    /// worker has exited, whatever is left in the queues would be stranded,
-    /// so it is cancelled here (its closure dropped unrun, its scope told).
+    /// drains its own deque before it exits. Otherwise: if every worker has
+    /// exited, whatever is left in the queues would be stranded, so it is
+    /// cancelled here (its closure dropped unrun, its scope told); if one has
+    /// not, the last worker to exit does that after counting itself out
+    /// (`worker_exited`), and the `exited` lock orders the two looks.
     #[cold]
     pub(crate) fn refused_after_push(&self) {
-        if self.is_worker_thread() {
+        if self.own_worker().is_some() {
             return;
         }
-        self.wait_exited();
+        let all_exited = *self.exited.lock() == self.workers();
+        if all_exited {
+            self.cancel_stranded();
+        }
+    }
+
+    /// Cancels whatever is left in the queues once no worker will look.
+    fn cancel_stranded(&self) {
         while let Some(job) = self.steal_any() {
             let _ = job.cancel();
         }
     }
 
     /// Called by each worker as the last thing it does.
+    /// The last worker to exit cancels what was pushed after every worker's
+    /// final look (see `refused_after_push`).
     pub(crate) fn worker_exited(&self) {
-        let mut exited = self.exited.lock();
-        *exited += 1;
-        self.exited_cond.notify_all();
+        let last = {
+            let mut exited = self.exited.lock();
+            *exited += 1;
+            self.exited_cond.notify_all();
+            *exited == self.workers()
+        };
+        if last {
+            self.cancel_stranded();
+        }
     }
 }

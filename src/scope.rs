@@ -90,6 +90,10 @@ impl ScopeLatch {
     /// `this` points to a live latch that counts the calling task.
     pub(crate) unsafe fn task_done(this: *const ScopeLatch) {
         // SAFETY: the latch is alive until our decrement (contract above).
+        // The decrement itself takes `&AtomicUsize` while the owner may free
+        // the latch right after it: the same pattern as `Arc`'s final
+        // `fetch_sub`, which the memory model allows (the reference is not
+        // used after the atomic operation; rust-lang/rust#55005).
         let pending = unsafe { &(*this).pending };
         let mut count = pending.load(Ordering::Relaxed);
         loop {

@@ -229,7 +229,10 @@ impl<T> Header<T> {
     fn scope(&self) -> Option<&ScopeLatch> {
         // SAFETY: a non-null `scope` points to a latch that outlives every
         // task of its scope: `Scope` waits for the latch to count every task
-        // done before it returns, and `scope_done` is the last use (rule 5).
+        // done before it returns (rule 5). A handle may use it after the
+        // task's `scope_done` (dropping a finished result with a panicking
+        // destructor), but handles cannot outlive the scope's closure, and
+        // the latch lives until `scope` returns (rule 3 of `scope.rs`).
         unsafe { self.scope.as_ref() }
     }
 
@@ -546,7 +549,9 @@ where
         };
         let (to, flag) = match outcome {
             Err(_) => (COMPLETE, PANICKED),
-            // Only this thread sets CANCEL_SEEN, during the run.
+            // CANCEL_SEEN is set during the run, by this thread or by a thief
+            // running one of its fork-join halves, which the run waited for
+            // (the half's DONE store and its acquire load order it).
             Ok(_) if self.header.state.0.load(Ordering::Relaxed) & CANCEL_SEEN != 0 => {
                 (CANCELLED, 0)
             }
