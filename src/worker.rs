@@ -42,7 +42,7 @@ pub(crate) struct WorkerThread {
     deque: Deque<JobRef>,
     registry: Arc<Registry>,
     rng: XorShift,
-    thread: std::thread::Thread,
+    thread: crate::sync::Thread,
     /// The *frame* of the task now running on this worker: `index << 48 |
     /// n`, where `n` counts the tasks this worker has started. Every task
     /// pushed on this deque is stamped with the frame that pushed it (its
@@ -78,7 +78,7 @@ impl WorkerThread {
             deque,
             registry,
             rng: XorShift::new(index as u64 + 1),
-            thread: std::thread::current(),
+            thread: crate::sync::current_thread(),
             frame: Cell::new((index as u64 + 1) << FRAME_BITS),
             frames_started: Cell::new(0),
             newest_join: Cell::new(std::ptr::null()),
@@ -118,7 +118,7 @@ impl WorkerThread {
     }
 
     /// This worker's thread handle, cloned once at start.
-    pub(crate) fn thread(&self) -> &std::thread::Thread {
+    pub(crate) fn thread(&self) -> &crate::sync::Thread {
         &self.thread
     }
 
