@@ -54,6 +54,7 @@ mod completion;
 mod error;
 mod global;
 mod group;
+mod install;
 mod job;
 mod join;
 mod map;

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::builder::PoolBuilder;
-use crate::error::{BuildError, TaskError};
+use crate::error::BuildError;
 use crate::job::HeapJob;
 use crate::registry::Registry;
 use crate::scope::ScopeLatch;
@@ -446,58 +446,6 @@ impl fmt::Debug for Pool {
 }
 
 impl Pool {
-    /// Runs `f` on one of this pool's workers and returns its value, so that
-    /// `join`, `scope` and `map` called inside `f` start on a worker (no
-    /// cross-thread hop per task). Called on one of this pool's own workers it
-    /// simply calls `f`. A panic in `f` is re-raised here.
-    ///
-    /// After [`shutdown`](Pool::shutdown) (or if the hop is cancelled by
-    /// [`shutdown_now`](Pool::shutdown_now)), `f` runs on the calling thread:
-    /// `install` always returns `f`'s value.
-    ///
-    /// ```
-    /// let pool = corepool::Pool::builder().workers(2).build()?;
-    /// let here = pool.install(|| corepool::Pool::current_worker_index());
-    /// assert!(matches!(here, Some(0 | 1)));
-    /// assert_eq!(pool.install(|| 6 * 7), 42);
-    /// # Ok::<(), corepool::BuildError>(())
-    /// ```
-    pub fn install<F, R>(&self, f: F) -> R
-    where
-        F: FnOnce() -> R + Send,
-        R: Send,
-    {
-        if self.registry().own_worker().is_some() {
-            return f();
-        }
-        // The closure waits in a slot the task takes it from, so that a hop
-        // refused (shutdown) or cancelled (shutdown_now) hands it back here;
-        // its value comes back through a slot of its own, whatever stage the
-        // hop's task ends in.
-        let slot = parking_lot::Mutex::new(Some(f));
-        let out = parking_lot::Mutex::new(None);
-        let joined = self.scope(|s| {
-            s.submit(|| {
-                let f = slot.lock().take();
-                if let Some(f) = f {
-                    *out.lock() = Some(f());
-                }
-            })
-            .join()
-        });
-        if let Some(value) = out.into_inner() {
-            return value;
-        }
-        match joined.map_err(TaskError::try_into_panic) {
-            Err(Ok(payload)) => std::panic::resume_unwind(payload),
-            // Refused or cancelled before it started: run it here.
-            _ => match slot.into_inner() {
-                Some(f) => f(),
-                None => unreachable!("the install closure neither returned nor panicked"),
-            },
-        }
-    }
-
     /// The index (`0..workers`) of the worker running the current code, when
     /// it runs on a worker of some pool; `None` on any other thread.
     ///

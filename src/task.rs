@@ -54,6 +54,8 @@
 //! from inside a method borrowing the cell.
 
 use std::cell::UnsafeCell;
+
+use smallvec::SmallVec;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -198,9 +200,10 @@ impl State {
 }
 
 /// The waiters of one task: wakers with the keys their owners remove them by.
+/// The first waiter lives inline: the usual single `join` allocates nothing.
 #[derive(Default)]
 struct Waiters {
-    list: Vec<(u64, Waker)>,
+    list: SmallVec<[(u64, Waker); 1]>,
     next_key: u64,
 }
 
