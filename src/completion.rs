@@ -187,6 +187,15 @@ pub fn as_completed<T: Send + 'static>(tasks: impl IntoIterator<Item = Task<T>>)
 
 impl<T: Send + 'static> AsCompleted<T> {
     /// How many tasks have not been yielded yet.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::new()?;
+    /// let mut done = corepool::as_completed((0..3).map(|i| pool.submit(move || i)).collect::<Vec<_>>());
+    /// assert_eq!(done.remaining(), 3);
+    /// done.next();
+    /// assert_eq!(done.remaining(), 2);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn remaining(&self) -> usize {
         self.remaining
     }
@@ -221,6 +230,17 @@ impl<T: Send + 'static> AsCompleted<T> {
     }
 
     /// The tasks not yielded yet, with their indices, ascending.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(1).build()?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// let tasks = vec![pool.submit(move || rx.recv().is_ok())];
+    /// let pending = corepool::as_completed(tasks).into_pending();
+    /// assert_eq!(pending.len(), 1);
+    /// tx.send(()).unwrap();
+    /// assert!(pending.into_iter().all(|(_, t)| t.join().unwrap()));
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn into_pending(mut self) -> Vec<(usize, Task<T>)> {
         self.forget_wakers();
         std::mem::take(&mut self.tasks)
@@ -308,6 +328,18 @@ impl<T: Send + 'static> Within<T> {
     }
 
     /// How many tasks have not been yielded yet.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = corepool::Pool::new()?;
+    /// let tasks: Vec<_> = (0..2).map(|i| pool.submit(move || i)).collect();
+    /// let mut within = corepool::as_completed(tasks).within(Duration::from_secs(60));
+    /// assert_eq!(within.remaining(), 2);
+    /// within.next();
+    /// assert_eq!(within.remaining(), 1);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn remaining(&self) -> usize {
         self.inner.remaining
     }

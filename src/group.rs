@@ -44,6 +44,13 @@ pub enum GroupError<E> {
 
 impl<E> GroupError<E> {
     /// The task's own error, if the group failed on an `Err`.
+    ///
+    /// ```
+    /// use corepool::GroupError;
+    ///
+    /// let err: GroupError<u8> = GroupError::Failed(3);
+    /// assert_eq!(err.into_failure(), Some(3));
+    /// ```
     pub fn into_failure(self) -> Option<E> {
         match self {
             GroupError::Failed(err) => Some(err),
@@ -52,6 +59,13 @@ impl<E> GroupError<E> {
     }
 
     /// Whether the group failed because a task panicked.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(1).build()?;
+    /// let err = pool.group(|g| g.spawn(|| -> Result<(), ()> { panic!("boom") })).unwrap_err();
+    /// assert!(err.is_panic());
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self, GroupError::Panicked(_))
     }
@@ -139,12 +153,35 @@ impl<E> TaskGroup<'_, '_, E> {
 
     /// Whether the group was cancelled: by a failed task or by
     /// [`cancel`](TaskGroup::cancel).
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(1).build()?;
+    /// let seen = pool.group(|g| {
+    ///     g.spawn(|| Err::<(), _>("first failure"));
+    ///     // Wait for the failure to cancel the group.
+    ///     while !g.is_cancelled() { std::thread::yield_now(); }
+    ///     g.is_cancelled()
+    /// });
+    /// assert!(seen.is_err());
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         self.state.cancelled.load(Ordering::Relaxed)
     }
 
     /// How many tasks were skipped so far because the group was cancelled
     /// before they started.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(1).build()?;
+    /// let skipped_so_far = pool.group(|g| {
+    ///     g.cancel();
+    ///     g.spawn(|| Ok::<(), ()>(()));
+    ///     g.skipped() // the skip is counted when the task would have started
+    /// });
+    /// assert!(skipped_so_far.unwrap() <= 1);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn skipped(&self) -> usize {
         self.state.skipped.load(Ordering::Relaxed)
     }

@@ -179,6 +179,13 @@ where
     /// # Panics
     ///
     /// If `items` is 0, as [`slice::chunks`] does.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::new()?;
+    /// let out: Vec<u32> = pool.map(0..10u32, |x| x * 3).chunk_size(4).collect();
+    /// assert_eq!(out[9], 27);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn chunk_size(mut self, items: usize) -> Self {
         assert!(items > 0, "chunk_size must be positive");
         self.feeder.fixed = Some(items);
@@ -192,6 +199,13 @@ where
     /// # Panics
     ///
     /// If `chunks` is 0.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::new()?;
+    /// let out: Vec<u32> = pool.map(0..10u32, |x| x + 1).window(2).collect();
+    /// assert_eq!(out, (1..=10).collect::<Vec<_>>());
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn window(mut self, chunks: usize) -> Self {
         assert!(chunks > 0, "window must be positive");
         self.feeder.window = chunks;
@@ -445,6 +459,14 @@ where
     /// # Panics
     ///
     /// If `items` is 0.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::new()?;
+    /// let mut out: Vec<u32> = pool.map_unordered(0..10u32, |x| x * 3).chunk_size(4).collect();
+    /// out.sort();
+    /// assert_eq!(out[9], 27);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn chunk_size(mut self, items: usize) -> Self {
         assert!(items > 0, "chunk_size must be positive");
         self.feeder.fixed = Some(items);
@@ -456,6 +478,13 @@ where
     /// # Panics
     ///
     /// If `chunks` is 0.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::new()?;
+    /// let total: u32 = pool.map_unordered(0..10u32, |x| x + 1).window(2).sum();
+    /// assert_eq!(total, 55);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn window(mut self, chunks: usize) -> Self {
         assert!(chunks > 0, "window must be positive");
         self.feeder.window = chunks;
@@ -686,6 +715,15 @@ impl<'scope> Scope<'scope, '_> {
     }
 
     /// [`Pool::map_unordered`] for borrowed items and closures.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::new()?;
+    /// let words = vec!["ab", "cde"];
+    /// let mut lens: Vec<usize> = pool.scope(|s| s.map_unordered(&words, |w| w.len()).collect());
+    /// lens.sort();
+    /// assert_eq!(lens, [2, 3]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn map_unordered<I, F, T>(
         &'scope self,
         items: I,

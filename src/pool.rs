@@ -62,16 +62,38 @@ pub struct PoolStats {
 
 impl PoolStats {
     /// Tasks run, summed over all workers.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// for i in 0..10 { pool.submit(move || i).join().unwrap(); }
+    /// assert!(pool.stats().tasks_run() >= 10);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn tasks_run(&self) -> u64 {
         self.workers.iter().map(|w| w.tasks_run).sum()
     }
 
     /// Tasks stolen, summed over all workers.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let stats = pool.stats();
+    /// assert_eq!(stats.tasks_stolen(), stats.workers.iter().map(|w| w.tasks_stolen).sum::<u64>());
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn tasks_stolen(&self) -> u64 {
         self.workers.iter().map(|w| w.tasks_stolen).sum()
     }
 
     /// Times parked, summed over all workers.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(1).build()?;
+    /// let parked = pool.stats().times_parked();
+    /// pool.submit(|| ()).join().unwrap();
+    /// assert!(pool.stats().times_parked() >= parked);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn times_parked(&self) -> u64 {
         self.workers.iter().map(|w| w.times_parked).sum()
     }
@@ -166,12 +188,26 @@ impl Pool {
     }
 
     /// How many worker threads the pool has.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(3).build()?;
+    /// assert_eq!(pool.workers(), 3);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn workers(&self) -> usize {
         self.shared.registry.workers()
     }
 
     /// The pinning actually applied: [`Pinning::None`] off Linux, whatever was
     /// asked for.
+    ///
+    /// ```
+    /// use corepool::{Pinning, Pool};
+    ///
+    /// let pool = Pool::builder().pinning(Pinning::None).workers(1).build()?;
+    /// assert_eq!(pool.pinning(), &Pinning::None);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn pinning(&self) -> &Pinning {
         &self.shared.pinning
     }
@@ -324,6 +360,14 @@ impl Pool {
 
     /// Whether [`shutdown`](Pool::shutdown) or
     /// [`shutdown_now`](Pool::shutdown_now) has been called.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(1).build()?;
+    /// assert!(!pool.is_shutdown());
+    /// pool.shutdown();
+    /// assert!(pool.is_shutdown());
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn is_shutdown(&self) -> bool {
         self.shared.registry.is_shutdown()
     }

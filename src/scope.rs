@@ -238,6 +238,13 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     }
 
     /// The pool this scope runs on.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let workers = pool.scope(|s| s.pool().workers());
+    /// assert_eq!(workers, 2);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn pool(&self) -> &Pool {
         &self.pool
     }
@@ -260,21 +267,68 @@ pub struct ScopedTask<'scope, T> {
 impl<'scope, T: Send + 'scope> ScopedTask<'scope, T> {
     /// Blocks until the task ends and returns its value or why there is none.
     /// A panic returned here is observed: the scope does not re-raise it.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::new()?;
+    /// let word = String::from("borrowed");
+    /// let len = pool.scope(|s| s.submit(|| word.len()).join().unwrap());
+    /// assert_eq!(len, 8);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn join(self) -> Result<T, TaskError> {
         self.handle.join()
     }
 
     /// Whether the task has ended. Never blocks.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = corepool::Pool::new()?;
+    /// pool.scope(|s| {
+    ///     let task = s.submit(|| 1);
+    ///     task.wait_timeout(Duration::from_secs(60));
+    ///     assert!(task.is_finished());
+    /// });
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.handle.is_finished()
     }
 
     /// Waits at most `timeout` for the task to end and says whether it has.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = corepool::Pool::new()?;
+    /// let data = vec![1, 2, 3];
+    /// pool.scope(|s| {
+    ///     let task = s.submit(|| data.iter().sum::<i32>());
+    ///     assert!(task.wait_timeout(Duration::from_secs(60)));
+    ///     assert_eq!(task.join().unwrap(), 6);
+    /// });
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.handle.wait_until(Instant::now().checked_add(timeout))
     }
 
     /// Cancels the task if it has not started; see [`Task::cancel`](crate::Task::cancel).
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(1).build()?;
+    /// let (tx, rx) = std::sync::mpsc::channel::<()>();
+    /// pool.scope(|s| {
+    ///     let blocker = s.submit(move || rx.recv().unwrap());
+    ///     let queued = s.submit(|| unreachable!("cancelled"));
+    ///     assert!(queued.cancel());
+    ///     tx.send(()).unwrap();
+    ///     blocker.join().unwrap();
+    ///     assert!(queued.join().unwrap_err().is_cancelled());
+    /// });
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     pub fn cancel(&self) -> bool {
         self.handle.cancel()
     }
