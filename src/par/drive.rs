@@ -37,6 +37,12 @@
 //! 6. After the pool has shut down, `install` runs its closure on the
 //!    calling thread: the driver sees that it is not on a worker and runs the
 //!    whole input as one leaf there.
+//! 7. A leaf is walked in [`LEAF_STEPS`] pieces, combined left to right as
+//!    any two adjacent parts are. Between pieces it looks (one relaxed load)
+//!    whether a worker went hungry; if so, the rest of the leaf is split
+//!    again with a fresh budget, and its first fork is published for the
+//!    hungry worker. This bounds how long an idle worker waits for a busy
+//!    one's next fork to 1/8 of a leaf.
 
 use super::source::Divisible;
 use crate::pool::Pool;
@@ -126,7 +132,7 @@ where
 {
     let len = part.part_len();
     if !splitter.try_split(len, stolen) {
-        return consumer.leaf(part);
+        return leaf_in_steps(pool, splitter, part, consumer);
     }
     let (left, right) = part.split_at(len / 2);
     let forked_on = Pool::current_worker_index();
@@ -138,6 +144,42 @@ where
         },
     );
     consumer.combine(left, right)
+}
+
+/// How many steps a leaf is walked in (step 7).
+const LEAF_STEPS: usize = 8;
+
+/// Step 7: a leaf walked in [`LEAF_STEPS`] pieces; between two pieces, if a
+/// worker has gone hungry meanwhile, the rest is split again (with a fresh
+/// budget) so that the fork feeds it at once instead of after the whole leaf.
+fn leaf_in_steps<P, C>(pool: &Pool, splitter: Splitter, part: P, consumer: &C) -> C::Output
+where
+    P: Divisible,
+    C: Consumer<P>,
+{
+    let len = part.part_len();
+    let step = (len / LEAF_STEPS).max(splitter.min_len).max(1);
+    if len <= step {
+        return consumer.leaf(part);
+    }
+    let sleep = &pool.registry().sleep;
+    let (first, mut rest) = part.split_at(step);
+    let mut acc = consumer.leaf(first);
+    while rest.part_len() > 0 {
+        let left = rest.part_len();
+        if left / 2 >= splitter.min_len && sleep.is_hungry() {
+            let fresh = Splitter {
+                splits: splitter.reset,
+                ..splitter
+            };
+            let tail = split(pool, fresh, true, rest, consumer);
+            return consumer.combine(acc, tail);
+        }
+        let (piece, tail) = rest.split_at(step.min(left));
+        acc = consumer.combine(acc, consumer.leaf(piece));
+        rest = tail;
+    }
+    acc
 }
 
 #[cfg(test)]
