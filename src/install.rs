@@ -3,8 +3,8 @@
 //! # The protocol
 //!
 //! 1. The caller (a thread that is not one of the pool's workers) wraps the
-//!    closure in an [`InstallJob`] on its own stack and pushes a pointer to it
-//!    on the injector, as a fork-join half is pushed on a deque, under an
+//!    closure in a fork-join half's job (`join.rs`'s `StackJob`) on its own
+//!    stack and pushes a pointer to it on the injector, under an
 //!    `AbortIfPanic` guard: the queue points into this frame until the job
 //!    has run.
 //! 2. A worker runs it (or, during `shutdown_now` or when the push lost the
@@ -18,83 +18,12 @@
 //!
 //! A caller that finds the pool shut down runs the closure itself.
 
-use std::cell::UnsafeCell;
-use std::ptr::NonNull;
-use std::time::Instant;
-
-use crate::job::{JobRef, JobVtable};
+use crate::cancel::Running;
+use crate::join::StackJob;
 use crate::pool::Pool;
-use crate::sync::{AtomicUsize, Ordering, Thread, current_thread};
-use crate::unwind::{self, AbortIfPanic, Payload};
-use crate::wait::{Waitable, park_until, wait_until};
-
-const PENDING: usize = 0;
-const DONE: usize = 1;
-
-/// A closure installed into a pool, on its caller's stack.
-struct InstallJob<F, R> {
-    state: AtomicUsize,
-    func: UnsafeCell<Option<F>>,
-    result: UnsafeCell<Option<Result<R, Payload>>>,
-    owner: Thread,
-}
-
-impl<F: FnOnce() -> R + Send, R: Send> InstallJob<F, R> {
-    const VTABLE: &'static JobVtable = &JobVtable {
-        execute: Self::execute,
-        cancel: Self::cancel,
-        release: Self::execute,
-        origin: Self::origin,
-    };
-
-    /// Step 2.
-    unsafe fn execute(ptr: NonNull<()>) {
-        let job = ptr.cast::<Self>().as_ptr().cast_const();
-        let owner = {
-            // SAFETY: the job is alive until the DONE store below: its caller
-            // waits for it (step 3).
-            let this = unsafe { &*job };
-            // SAFETY: a queue hands each entry out once, so this thread alone
-            // takes the closure.
-            let func = unsafe { (*this.func.get()).take() }.expect("install job run twice");
-            let outcome = {
-                let _running = crate::cancel::enter_running(crate::cancel::Running::NONE);
-                unwind::halt_unwinding(func)
-            };
-            // SAFETY: as above; the caller reads `result` only after DONE.
-            unsafe { *this.result.get() = Some(outcome) };
-            this.owner.clone()
-        };
-        // SAFETY: the job is alive until this store, and no other reference to
-        // it is; the store's own `&AtomicUsize` is not used after it, as with
-        // `Arc`'s final `fetch_sub`. Release: pairs with the acquire load in
-        // `is_done`; publishes the result.
-        unsafe { (*std::ptr::addr_of!((*job).state)).store(DONE, Ordering::Release) };
-        owner.unpark();
-    }
-
-    /// An install is never cancelled: its caller waits for it.
-    unsafe fn cancel(ptr: NonNull<()>) -> bool {
-        // SAFETY: the vtable's contract.
-        unsafe { Self::execute(ptr) };
-        false
-    }
-
-    unsafe fn origin(_ptr: NonNull<()>) -> u64 {
-        0
-    }
-}
-
-impl<F, R> Waitable for InstallJob<F, R> {
-    fn is_done(&self) -> bool {
-        // Acquire: pairs with the release store in `execute`.
-        self.state.load(Ordering::Acquire) == DONE
-    }
-
-    fn block_until(&self, deadline: Option<Instant>) -> bool {
-        park_until(|| self.is_done(), deadline)
-    }
-}
+use crate::sync::current_thread;
+use crate::unwind::AbortIfPanic;
+use crate::wait::wait_until;
 
 impl Pool {
     /// Runs `f` on one of this pool's workers and returns its value, so that
@@ -122,18 +51,14 @@ impl Pool {
         if registry.own_worker().is_some() || registry.is_shutdown() {
             return f();
         }
-        let job = InstallJob {
-            state: AtomicUsize::new(PENDING),
-            func: UnsafeCell::new(Some(f)),
-            result: UnsafeCell::new(None),
-            owner: current_thread(),
-        };
+        let owner = current_thread();
+        // A fork-join half's job, published at once: the same hand-off.
+        let job = StackJob::new(f, &owner, Running::NONE, std::ptr::null(), 0);
         // Step 1: from the push until DONE, the injector points here.
         let guard = AbortIfPanic;
-        // SAFETY: `job` stays in place until DONE (we wait for it below);
-        // `F` and `R` are `Send`.
-        let job_ref =
-            unsafe { JobRef::new(NonNull::from(&job).cast(), InstallJob::<F, R>::VTABLE) };
+        // SAFETY: `job` stays in place until DONE (we wait for it below),
+        // and the reference is consumed once, by whoever runs it.
+        let job_ref = unsafe { job.job_ref() };
         if !registry.push(job_ref, None) {
             // Shutdown raced with the push: the job runs wherever the queue
             // is drained, here if every worker has exited already.
@@ -141,7 +66,7 @@ impl Pool {
         }
         wait_until(&job, None);
         std::mem::forget(guard);
-        match job.result.into_inner().expect("install job never ran") {
+        match job.into_outcome() {
             Ok(value) => value,
             Err(payload) => std::panic::resume_unwind(payload),
         }

@@ -72,7 +72,7 @@ pub(crate) struct JoinFrame {
 /// The second half of a `join`, on the stack of the worker that forked it.
 /// `repr(C)` with the frame first, so a frame pointer is the job pointer.
 #[repr(C)]
-struct StackJob<'w, F, R> {
+pub(crate) struct StackJob<'w, F, R> {
     frame: JoinFrame,
     state: AtomicUsize,
     /// The frame that forked it (`WorkerThread::origin`).
@@ -86,7 +86,46 @@ struct StackJob<'w, F, R> {
     running: crate::cancel::Running,
 }
 
-impl<F: FnOnce() -> R + Send, R: Send> StackJob<'_, F, R> {
+impl<'w, F: FnOnce() -> R + Send, R: Send> StackJob<'w, F, R> {
+    /// A job for `func` whose owner is the thread `owner`, which will wait
+    /// for it; `running` is what a thread running it answers for in
+    /// `is_cancelled`, `origin` the frame that pushed it (0 from outside).
+    #[inline]
+    pub(crate) fn new(
+        func: F,
+        owner: &'w Thread,
+        running: crate::cancel::Running,
+        parent: *const JoinFrame,
+        origin: u64,
+    ) -> Self {
+        StackJob {
+            frame: JoinFrame {
+                parent,
+                promoted: Cell::new(false),
+                job: Cell::new(NonNull::dangling()),
+                vtable: Self::VTABLE,
+            },
+            state: AtomicUsize::new(PENDING),
+            origin,
+            func: UnsafeCell::new(Some(func)),
+            result: UnsafeCell::new(None),
+            owner,
+            running,
+        }
+    }
+
+    /// A queue reference to this job: it owns nothing.
+    ///
+    /// # Safety
+    ///
+    /// The job must stay in place until it has run (its owner waits for
+    /// DONE), and the reference must be consumed exactly once.
+    pub(crate) unsafe fn job_ref(&self) -> JobRef {
+        // SAFETY: a reference is never null; the caller keeps the job in
+        // place until it has run; `F` and `R` are `Send`.
+        unsafe { JobRef::new(NonNull::from(self).cast(), Self::VTABLE) }
+    }
+
     const VTABLE: &'static JobVtable = &JobVtable {
         execute: Self::execute,
         cancel: Self::cancel,
@@ -141,7 +180,7 @@ impl<F: FnOnce() -> R + Send, R: Send> StackJob<'_, F, R> {
     }
 
     /// Takes the outcome after the job ran.
-    fn into_outcome(self) -> Result<R, Payload> {
+    pub(crate) fn into_outcome(self) -> Result<R, Payload> {
         self.result.into_inner().expect("join half never ran")
     }
 }
@@ -209,20 +248,13 @@ impl WorkerThread {
         RA: Send,
         RB: Send,
     {
-        let job_b = StackJob {
-            frame: JoinFrame {
-                parent: self.newest_join.get(),
-                promoted: Cell::new(false),
-                job: Cell::new(NonNull::dangling()),
-                vtable: StackJob::<B, RB>::VTABLE,
-            },
-            state: AtomicUsize::new(PENDING),
-            origin: self.origin(),
-            func: UnsafeCell::new(Some(b)),
-            result: UnsafeCell::new(None),
-            owner: self.thread(),
-            running: crate::cancel::current(),
-        };
+        let job_b = StackJob::new(
+            b,
+            self.thread(),
+            crate::cancel::current(),
+            self.newest_join.get(),
+            self.origin(),
+        );
         // `job_b` does not move from here on: its frame may point to it.
         let job_ptr = &job_b as *const StackJob<'_, B, RB> as *const ();
         job_b.frame.job.set(NonNull::from(&job_b).cast());
