@@ -248,13 +248,22 @@ impl WorkerThread {
         RA: Send,
         RB: Send,
     {
-        let job_b = StackJob::new(
-            b,
-            self.thread(),
-            crate::cancel::current(),
-            self.newest_join.get(),
-            self.origin(),
-        );
+        // Built in place (not through `StackJob::new`): this is the hottest
+        // path of fork-join.
+        let job_b = StackJob {
+            frame: JoinFrame {
+                parent: self.newest_join.get(),
+                promoted: Cell::new(false),
+                job: Cell::new(NonNull::dangling()),
+                vtable: StackJob::<B, RB>::VTABLE,
+            },
+            state: AtomicUsize::new(PENDING),
+            origin: self.origin(),
+            func: UnsafeCell::new(Some(b)),
+            result: UnsafeCell::new(None),
+            owner: self.thread(),
+            running: crate::cancel::current(),
+        };
         // `job_b` does not move from here on: its frame may point to it.
         let job_ptr = &job_b as *const StackJob<'_, B, RB> as *const ();
         job_b.frame.job.set(NonNull::from(&job_b).cast());
