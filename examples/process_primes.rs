@@ -11,33 +11,10 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use common::{Args, grouped, secs, speedup, timed};
+use common::{Args, grouped, primes_in, secs, speedup, timed};
 use corepool::process::{self, ProcessPool};
 
 const USAGE: &str = "process_primes [LIMIT] [--from START] [--block B] [--list]   (primes in START..LIMIT, default 0..10000000)";
-
-/// Whether `n` is prime, by trial division by 2, 3 and 6k ± 1.
-fn is_prime(n: u64) -> bool {
-    if n < 4 {
-        return n >= 2;
-    }
-    if n % 2 == 0 || n % 3 == 0 {
-        return false;
-    }
-    let mut d = 5;
-    while d * d <= n {
-        if n % d == 0 || n % (d + 2) == 0 {
-            return false;
-        }
-        d += 6;
-    }
-    true
-}
-
-/// The primes in `lo..hi`.
-fn primes_in((lo, hi): (u64, u64)) -> Vec<u64> {
-    (lo..hi).filter(|&n| is_prime(n)).collect()
-}
 
 fn main() {
     process::init();

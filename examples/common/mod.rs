@@ -213,3 +213,27 @@ impl XorShift {
         self.next_u64() % bound
     }
 }
+
+/// Whether `n` is prime, by trial division by 2, 3 and 6k ± 1 (the prime
+/// examples: `primes`, `process_primes`, `cluster_primes`).
+pub fn is_prime(n: u64) -> bool {
+    if n < 4 {
+        return n >= 2;
+    }
+    if n % 2 == 0 || n % 3 == 0 {
+        return false;
+    }
+    let mut d = 5;
+    while d * d <= n {
+        if n % d == 0 || n % (d + 2) == 0 {
+            return false;
+        }
+        d += 6;
+    }
+    true
+}
+
+/// The primes in `lo..hi`.
+pub fn primes_in((lo, hi): (u64, u64)) -> Vec<u64> {
+    (lo..hi).filter(|&n| is_prime(n)).collect()
+}
