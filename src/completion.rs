@@ -112,6 +112,38 @@ impl Wake for IndexWaker {
     }
 }
 
+/// A deadline for an iterator that yields `Result<_, Timeout>`: at most one
+/// `Err(Timeout)`, then nothing. Shared by `as_completed(..).within(..)` and
+/// the maps' `within`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline {
+    at: Option<Instant>,
+    passed: bool,
+}
+
+impl Deadline {
+    pub(crate) fn after(timeout: Duration) -> Deadline {
+        Deadline {
+            at: Instant::now().checked_add(timeout),
+            passed: false,
+        }
+    }
+
+    /// The next item from `next_until(deadline)`, or nothing once a timeout
+    /// was yielded.
+    pub(crate) fn next<T>(
+        &mut self,
+        next_until: impl FnOnce(Option<Instant>) -> Option<Result<T, Timeout>>,
+    ) -> Option<Result<T, Timeout>> {
+        if self.passed {
+            return None;
+        }
+        let item = next_until(self.at);
+        self.passed = matches!(item, Some(Err(_)));
+        item
+    }
+}
+
 /// The deadline of [`AsCompleted::within`] passed before every task finished.
 ///
 /// ```
@@ -224,8 +256,7 @@ impl<T: Send + 'static> AsCompleted<T> {
     pub fn within(self, timeout: Duration) -> Within<T> {
         Within {
             inner: self,
-            deadline: Instant::now().checked_add(timeout),
-            timed_out: false,
+            deadline: Deadline::after(timeout),
         }
     }
 
@@ -316,8 +347,7 @@ impl<T: Send + 'static> Drop for AsCompleted<T> {
 #[derive(Debug)]
 pub struct Within<T: Send + 'static> {
     inner: AsCompleted<T>,
-    deadline: Option<Instant>,
-    timed_out: bool,
+    deadline: Deadline,
 }
 
 impl<T: Send + 'static> Within<T> {
@@ -349,12 +379,8 @@ impl<T: Send + 'static> Iterator for Within<T> {
     type Item = Result<Completed<T>, Timeout>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.timed_out {
-            return None;
-        }
-        let item = self.inner.next_until(self.deadline);
-        self.timed_out = matches!(item, Some(Err(_)));
-        item
+        let inner = &mut self.inner;
+        self.deadline.next(|at| inner.next_until(at))
     }
 }
 

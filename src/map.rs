@@ -32,7 +32,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::completion::{NextReady, ReadyQueue, Timeout};
+use crate::completion::{Deadline, NextReady, ReadyQueue, Timeout};
 use crate::pool::{Pool, submit_cell};
 use crate::scope::{Scope, ScopeLatch};
 use crate::task::Handle;
@@ -249,9 +249,8 @@ where
     /// ```
     pub fn within(self, timeout: Duration) -> MapWithin<'a, I, F, T> {
         MapWithin {
-            deadline: Instant::now().checked_add(timeout),
+            deadline: Deadline::after(timeout),
             map: self,
-            timed_out: false,
         }
     }
 
@@ -304,8 +303,7 @@ fn help_with_chunk<T: Send>(pool: &Pool, front: &Handle<'_, ChunkOut<T>>) -> boo
 #[must_use = "iterators are lazy"]
 pub struct MapWithin<'a, I: Iterator, F, T> {
     map: Map<'a, I, F, T>,
-    deadline: Option<Instant>,
-    timed_out: bool,
+    deadline: Deadline,
 }
 
 impl<'a, I, F, T> Iterator for MapWithin<'a, I, F, T>
@@ -318,12 +316,8 @@ where
     type Item = Result<T, Timeout>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.timed_out {
-            return None;
-        }
-        let item = self.map.next_until(self.deadline);
-        self.timed_out = matches!(item, Some(Err(_)));
-        item
+        let map = &mut self.map;
+        self.deadline.next(|at| map.next_until(at))
     }
 }
 
@@ -331,8 +325,7 @@ where
 #[must_use = "iterators are lazy"]
 pub struct MapUnorderedWithin<'a, I: Iterator, F, T> {
     map: MapUnordered<'a, I, F, T>,
-    deadline: Option<Instant>,
-    timed_out: bool,
+    deadline: Deadline,
 }
 
 impl<'a, I, F, T> Iterator for MapUnorderedWithin<'a, I, F, T>
@@ -345,12 +338,8 @@ where
     type Item = Result<T, Timeout>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.timed_out {
-            return None;
-        }
-        let item = self.map.next_until(self.deadline);
-        self.timed_out = matches!(item, Some(Err(_)));
-        item
+        let map = &mut self.map;
+        self.deadline.next(|at| map.next_until(at))
     }
 }
 
@@ -358,7 +347,7 @@ impl<I: Iterator, F, T> fmt::Debug for MapUnorderedWithin<'_, I, F, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MapUnorderedWithin")
             .field("map", &self.map)
-            .field("timed_out", &self.timed_out)
+            .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
 }
@@ -367,7 +356,7 @@ impl<I: Iterator, F, T> fmt::Debug for MapWithin<'_, I, F, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MapWithin")
             .field("map", &self.map)
-            .field("timed_out", &self.timed_out)
+            .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
 }
@@ -520,9 +509,8 @@ where
     /// ```
     pub fn within(self, timeout: Duration) -> MapUnorderedWithin<'a, I, F, T> {
         MapUnorderedWithin {
-            deadline: Instant::now().checked_add(timeout),
+            deadline: Deadline::after(timeout),
             map: self,
-            timed_out: false,
         }
     }
 
