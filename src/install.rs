@@ -12,18 +12,20 @@
 //!    cancelled, its caller waits), stores the outcome, clones the caller's
 //!    `Thread`, releases DONE through a raw pointer and unparks the caller —
 //!    the same hand-off as a stolen join half (`join.rs`).
-//! 3. The caller waits for DONE (running its own pool's work meanwhile if it
-//!    is a worker of another pool) and returns the value or re-raises the
-//!    panic.
+//! 3. The caller waits for DONE and returns the value or re-raises the
+//!    panic. A caller that is a worker of another pool runs any of its own
+//!    pool's work meanwhile (`help_until`, as `Pool::join` does while a
+//!    stolen half runs): `f` may install back into the caller's pool, and
+//!    with every worker of that pool waiting here, nobody else would run it.
 //!
 //! A caller that finds the pool shut down runs the closure itself.
 
-use crate::cancel::Running;
 use crate::join::StackJob;
 use crate::pool::Pool;
 use crate::sync::current_thread;
 use crate::unwind::AbortIfPanic;
 use crate::wait::wait_until;
+use crate::worker::WorkerThread;
 
 impl Pool {
     /// Runs `f` on one of this pool's workers and returns its value, so that
@@ -53,7 +55,9 @@ impl Pool {
         }
         let owner = current_thread();
         // A fork-join half's job, published at once: the same hand-off.
-        let job = StackJob::new(f, &owner, Running::NONE, std::ptr::null(), 0);
+        // `f` is part of whatever the caller runs: `is_cancelled` inside it
+        // answers for the caller's task (which waits for it below).
+        let job = StackJob::new(f, &owner, crate::cancel::current(), std::ptr::null(), 0);
         // Step 1: from the push until DONE, the injector points here.
         let guard = AbortIfPanic;
         // SAFETY: `job` stays in place until DONE (we wait for it below),
@@ -64,7 +68,18 @@ impl Pool {
             // is drained, here if every worker has exited already.
             registry.refused_after_push();
         }
-        wait_until(&job, None);
+        match WorkerThread::current() {
+            // On a worker of another pool: that pool's work may be what `f`
+            // needs (an install back into it, nested), so the worker runs
+            // any of its own pool's work meanwhile, as `Pool::join` does
+            // while a stolen half runs (the same caveat applies).
+            Some(worker) => {
+                worker.help_until(&job, None);
+            }
+            None => {
+                wait_until(&job, None);
+            }
+        }
         std::mem::forget(guard);
         match job.into_outcome() {
             Ok(value) => value,

@@ -119,6 +119,12 @@ impl Drop for Shared {
 /// workers, and tasks that submit subtasks carry a clone. The pool shuts down
 /// gracefully (as [`shutdown`](Pool::shutdown)) when its last clone is dropped.
 ///
+/// Dropping the last clone waits for the workers as `shutdown` does, except on
+/// one of the pool's own workers or blocking-lane threads. On any other
+/// thread that one of this pool's tasks is waiting for (inside another pool's
+/// `install` called from this pool's task, say), that wait cannot end: keep a
+/// clone alive there, or call `shutdown` from the pool's own task.
+///
 /// ```
 /// use corepool::Pool;
 ///
