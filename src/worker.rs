@@ -21,9 +21,12 @@ use crate::wait::Waitable;
 /// to burn measurable CPU when idle.
 const SPIN_ROUNDS: u32 = 3;
 
-/// How many tasks a worker takes from the injector at once: one compare-
-/// exchange for several tasks (taking one at a time measured 2× slower per
-/// task submitted from outside), few enough to keep submission order.
+/// How many tasks the only worker of a one-worker pool takes from the
+/// injector at once: one compare-exchange for several tasks (taking one at a
+/// time measured 2× slower per task submitted from outside). With one worker
+/// a batch keeps submission order (the deque hands a batch back in the order
+/// it was taken); with more, workers take one task at a time, see
+/// [`WorkerThread::steal_shared`].
 const INJECTOR_BATCH: usize = 4;
 
 /// How long a waiting worker first blocks on the awaited task before it looks
@@ -279,23 +282,30 @@ impl WorkerThread {
         None
     }
 
-    /// One pass: a small batch from the injector, then a batch stolen from
-    /// another worker, starting at a random victim.
+    /// One pass: the injector, then a batch stolen from another worker,
+    /// starting at a random victim.
     ///
-    /// The injector is taken from [`INJECTOR_BATCH`] tasks at a time, not
-    /// half of it, so that tasks submitted from outside start roughly in
-    /// submission order whatever the number of workers (half the queue moved
-    /// into one worker's deque started 24 tasks as 0, 12, 1, 13, … on two
-    /// workers), and a long task is never queued behind many others on a busy
-    /// worker (and a thief can still take it from there).
+    /// Tasks submitted from outside start in submission order: with two or
+    /// more workers each takes *one* task from the injector at a time, so the
+    /// order in which tasks leave the injector is the order in which they
+    /// start (a batch parked in one worker's deque let another worker start
+    /// later tasks first: 0, 4, 1, 5, … with batches of 4 on two workers, and
+    /// a short task submitted second started after a long one submitted
+    /// third). A one-worker pool takes [`INJECTOR_BATCH`] at once: there the
+    /// batch keeps the order.
     fn steal_shared(&self) -> Option<JobRef> {
         let registry = &*self.registry;
+        let alone = registry.stealers.len() == 1;
         loop {
             let mut retry = false;
-            match registry
-                .injector
-                .steal_batch_with_limit_and_pop(&self.deque, INJECTOR_BATCH)
-            {
+            let injected = if alone {
+                registry
+                    .injector
+                    .steal_batch_with_limit_and_pop(&self.deque, INJECTOR_BATCH)
+            } else {
+                registry.injector.steal()
+            };
+            match injected {
                 Steal::Success(job) => return Some(job),
                 Steal::Retry => retry = true,
                 Steal::Empty => {}
