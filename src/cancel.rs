@@ -95,9 +95,9 @@ pub(crate) fn current() -> Running {
 /// [`TaskGroup`](crate::TaskGroup) was cancelled (a sibling failed, or the
 /// group was cancelled or dropped). `false` outside any task.
 ///
-/// A task that sees `true` here and then returns is reported cancelled
-/// ([`TaskError::is_cancelled`](crate::TaskError::is_cancelled)), not
-/// finished: its value is dropped. Checking costs a thread-local read and an
+/// A task that sees `true` here and then returns is reported stopped
+/// ([`TaskError::is_stopped`](crate::TaskError::is_stopped)), not finished
+/// and not cancelled (its closure ran): its value is dropped. Checking costs a thread-local read and an
 /// atomic load, so a loop can check every iteration.
 ///
 /// ```
@@ -117,7 +117,7 @@ pub(crate) fn current() -> Running {
 /// });
 /// started.recv().unwrap();
 /// assert!(!task.cancel(), "it is running: cancel only asks it to stop");
-/// assert!(task.join().unwrap_err().is_cancelled());
+/// assert!(task.join().unwrap_err().is_stopped());
 /// assert!(!corepool::is_cancelled());
 /// # Ok::<(), corepool::BuildError>(())
 /// ```

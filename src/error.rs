@@ -145,6 +145,7 @@ enum Kind {
     Panicked(Payload),
     Cancelled,
     Shutdown,
+    Stopped,
 }
 
 /// A panic payload, kept so that `&TaskError` can be shared between threads.
@@ -224,6 +225,12 @@ impl TaskError {
         }
     }
 
+    pub(crate) fn stopped() -> Self {
+        TaskError {
+            kind: Kind::Stopped,
+        }
+    }
+
     /// The task's closure panicked; [`panic_message`](Self::panic_message)
     /// and [`into_panic`](Self::into_panic) give the payload.
     ///
@@ -240,6 +247,12 @@ impl TaskError {
     }
 
     /// The task was cancelled before it started; its closure never ran.
+    ///
+    /// A task that was already running when [`Task::cancel`](crate::Task::cancel)
+    /// asked it to stop is never reported cancelled: if it saw the request
+    /// (through [`is_cancelled`](crate::is_cancelled())) and returned, it is
+    /// [`is_stopped`](Self::is_stopped); if it never looked, it finished as
+    /// usual.
     ///
     /// ```
     /// use corepool::Pool;
@@ -265,6 +278,37 @@ impl TaskError {
     /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self.kind, Kind::Cancelled)
+    }
+
+    /// The task was running when it was asked to stop
+    /// ([`Task::cancel`](crate::Task::cancel) returned `false`, or its group
+    /// was cancelled), saw the request through
+    /// [`is_cancelled`](crate::is_cancelled()) and returned: its closure ran
+    /// (its side effects happened) but the value it returned was dropped, as
+    /// a partial answer is not a result.
+    ///
+    /// ```
+    /// use corepool::Pool;
+    /// use std::sync::mpsc::channel;
+    ///
+    /// let pool = Pool::builder().workers(1).build()?;
+    /// let (started_tx, started) = channel();
+    /// let task = pool.submit(move || {
+    ///     started_tx.send(()).unwrap();
+    ///     while !corepool::is_cancelled() {
+    ///         std::hint::spin_loop();
+    ///     }
+    ///     "partial"
+    /// });
+    /// started.recv().unwrap();
+    /// assert!(!task.cancel(), "running: cancel only asks it to stop");
+    /// let err = task.join().unwrap_err();
+    /// assert!(err.is_stopped() && !err.is_cancelled());
+    /// assert_eq!(err.to_string(), "task stopped after a cancellation request; its value was dropped");
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn is_stopped(&self) -> bool {
+        matches!(self.kind, Kind::Stopped)
     }
 
     /// The task was submitted after its pool shut down; its closure never ran.
@@ -366,6 +410,9 @@ impl fmt::Display for TaskError {
             },
             Kind::Cancelled => f.write_str("task was cancelled before it started"),
             Kind::Shutdown => f.write_str("task was refused: the pool has shut down"),
+            Kind::Stopped => {
+                f.write_str("task stopped after a cancellation request; its value was dropped")
+            }
         }
     }
 }
@@ -379,6 +426,7 @@ impl fmt::Debug for TaskError {
                 .finish(),
             Kind::Cancelled => f.write_str("TaskError::Cancelled"),
             Kind::Shutdown => f.write_str("TaskError::Shutdown"),
+            Kind::Stopped => f.write_str("TaskError::Stopped"),
         }
     }
 }

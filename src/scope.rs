@@ -336,7 +336,12 @@ impl<'scope, T: Send + 'scope> ScopedTask<'scope, T> {
 
 impl<T> fmt::Debug for ScopedTask<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ScopedTask").finish_non_exhaustive()
+        f.debug_struct("ScopedTask")
+            .field(
+                "state",
+                &format_args!("{}", self.handle.header().describe()),
+            )
+            .finish()
     }
 }
 

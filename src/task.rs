@@ -11,7 +11,9 @@
 //! ```text
 //!             run: claim             complete
 //! SCHEDULED ------------> RUNNING -----------------> COMPLETE
-//!                            |
+//!                            |  \
+//!                            |   +-----------------> STOPPED (it saw a cancel
+//!                            |                        request and returned)
 //!                            | abort, after dropping the closure:
 //!                            +--> CANCELLED (Task::cancel, Pool::shutdown_now)
 //!                            +--> REFUSED   (a submit that lost the race with shutdown)
@@ -80,6 +82,9 @@ const RUNNING: usize = 1;
 const COMPLETE: usize = 2;
 const CANCELLED: usize = 3;
 const REFUSED: usize = 4;
+/// The task ran, saw a cancellation request through `is_cancelled`, and
+/// returned; its value was dropped (it is not a result).
+const STOPPED: usize = 5;
 const STAGE: usize = 0b111;
 const WAITER: usize = 0b1000;
 const DETACHED: usize = 0b1_0000;
@@ -87,7 +92,7 @@ const PANICKED: usize = 0b10_0000;
 /// `Task::cancel` was called while the task ran (cooperative cancellation).
 const CANCEL_REQUESTED: usize = 0b100_0000;
 /// The running task saw a cancellation through `is_cancelled`: it ends
-/// `CANCELLED`, not `COMPLETE`.
+/// `STOPPED`, not `COMPLETE`.
 const CANCEL_SEEN: usize = 0b1000_0000;
 
 /// How many times a blocking waiter looks at a running task before it
@@ -111,6 +116,7 @@ pub(crate) enum Stage {
     Complete,
     Cancelled,
     Refused,
+    Stopped,
 }
 
 impl Stage {
@@ -120,12 +126,13 @@ impl Stage {
             RUNNING => Stage::Running,
             COMPLETE => Stage::Complete,
             CANCELLED => Stage::Cancelled,
-            _ => Stage::Refused,
+            REFUSED => Stage::Refused,
+            _ => Stage::Stopped,
         }
     }
 
     pub(crate) fn is_terminal(self) -> bool {
-        matches!(self, Stage::Complete | Stage::Cancelled | Stage::Refused)
+        !matches!(self, Stage::Scheduled | Stage::Running)
     }
 }
 
@@ -274,6 +281,22 @@ impl<T> Header<T> {
         self.state.word() & PANICKED != 0
     }
 
+    /// Where the task is, and how it ended, in a word: what the handles'
+    /// `Debug` prints (`scheduled`, `running`, `returned`, `panicked`,
+    /// `cancelled`, `stopped`, `refused`).
+    pub(crate) fn describe(&self) -> &'static str {
+        let word = self.state.word();
+        match Stage::of(word) {
+            Stage::Scheduled => "scheduled",
+            Stage::Running => "running",
+            Stage::Complete if word & PANICKED != 0 => "panicked",
+            Stage::Complete => "returned",
+            Stage::Cancelled => "cancelled",
+            Stage::Refused => "refused",
+            Stage::Stopped => "stopped",
+        }
+    }
+
     /// Whether `worker` belongs to this task's pool.
     fn runs_on(&self, worker: &WorkerThread) -> bool {
         self.pool == worker.registry() as *const _ as usize
@@ -391,6 +414,7 @@ impl<T> Header<T> {
         match self.stage() {
             Stage::Cancelled => Err(TaskError::cancelled()),
             Stage::Refused => Err(TaskError::shutdown()),
+            Stage::Stopped => Err(TaskError::stopped()),
             // SAFETY: the stage is COMPLETE (acquire), so the runner's write
             // happened before and nobody writes again; the caller is the only
             // reader (this function's contract).
@@ -405,7 +429,7 @@ impl<T> Header<T> {
 
 /// `is_cancelled` for the running task whose state word is `state`, and
 /// whose group's flag reads `group`: records that the task saw it, so that it
-/// ends `CANCELLED`. Called only on the thread running the task.
+/// ends `STOPPED`. Called only on the thread running the task.
 pub(crate) fn observe_cancel(state: &AtomicUsize, group: bool) -> bool {
     let word = state.load(Ordering::Relaxed);
     if word & CANCEL_SEEN != 0 {
@@ -555,12 +579,10 @@ where
             // CANCEL_SEEN is set during the run, by this thread or by a thief
             // running one of its fork-join halves, which the run waited for
             // (the half's DONE store and its acquire load order it).
-            Ok(_) if self.header.state.0.load(Ordering::Relaxed) & CANCEL_SEEN != 0 => {
-                (CANCELLED, 0)
-            }
+            Ok(_) if self.header.state.0.load(Ordering::Relaxed) & CANCEL_SEEN != 0 => (STOPPED, 0),
             Ok(_) => (COMPLETE, 0),
         };
-        if to == CANCELLED {
+        if to == STOPPED {
             // The task stopped because it was asked to: its value is not a
             // result. Dropped before the stage turns terminal, as an
             // aborted closure is.
@@ -848,8 +870,9 @@ impl<T: Send + 'static> Task<T> {
     /// [`TaskError::is_cancelled`]. Returns `false` when the task is running
     /// or has ended. A running task is asked to stop: inside it,
     /// [`is_cancelled`](crate::is_cancelled) answers `true`, and if it then
-    /// returns it is reported cancelled; a task that never asks finishes as
-    /// usual.
+    /// returns, `join` answers [`TaskError::is_stopped`] (its closure ran; its
+    /// value is dropped). A task that never asks finishes as usual. A task
+    /// that ran is never reported cancelled.
     ///
     /// ```
     /// use corepool::Pool;
@@ -983,7 +1006,10 @@ impl<T: Send + 'static> Future for Task<T> {
 impl<T> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Task")
-            .field("stage", &self.handle.header().stage())
+            .field(
+                "state",
+                &format_args!("{}", self.handle.header().describe()),
+            )
             .finish()
     }
 }

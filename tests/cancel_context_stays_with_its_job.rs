@@ -41,7 +41,7 @@ fn a_cancelled_group_does_not_cancel_the_task_that_owns_it() {
             match outer.join() {
                 Ok(v) => assert_eq!(v, 42),
                 Err(e) => {
-                    assert!(e.is_cancelled(), "{e}");
+                    assert!(e.is_stopped(), "{e}");
                     wrongly_cancelled += 1;
                 }
             }

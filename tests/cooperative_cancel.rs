@@ -1,5 +1,6 @@
 //! Cooperative cancellation: a running task asked to stop sees
-//! `is_cancelled`, and if it returns then, its handle says cancelled. A
+//! `is_cancelled`, and if it returns then, its handle says stopped (never
+//! cancelled: its closure ran; `TaskError::is_stopped`). A
 //! proptest runs random mixes of tasks that are cancelled before they start,
 //! while they run, or never, against a model: each task ran to the end, was
 //! cancelled before it started, or stopped after seeing the request — exactly
@@ -13,7 +14,7 @@ use corepool::Pool;
 use proptest::prelude::*;
 
 #[test]
-fn a_running_task_that_sees_the_request_is_reported_cancelled() {
+fn a_running_task_that_sees_the_request_is_reported_stopped_not_cancelled() {
     watchdog(60, || {
         let pool = Pool::builder().workers(1).build().unwrap();
         let (started_tx, started) = channel();
@@ -27,7 +28,12 @@ fn a_running_task_that_sees_the_request_is_reported_cancelled() {
         started.recv().unwrap();
         assert!(task.is_running());
         assert!(!task.cancel());
-        assert!(task.join().unwrap_err().is_cancelled());
+        let err = task.join().unwrap_err();
+        assert!(err.is_stopped() && !err.is_cancelled(), "{err:?}");
+        assert_eq!(
+            err.to_string(),
+            "task stopped after a cancellation request; its value was dropped"
+        );
     });
 }
 
@@ -66,7 +72,7 @@ fn is_cancelled_is_about_the_innermost_task() {
         started.recv().unwrap();
         assert!(!outer.cancel());
         go.send(()).unwrap();
-        assert!(outer.join().unwrap_err().is_cancelled());
+        assert!(outer.join().unwrap_err().is_stopped());
         assert!(!corepool::is_cancelled());
     });
 }
@@ -140,7 +146,7 @@ proptest! {
             match plan {
                 Plan::Run => { expected_runs += 1; prop_assert_eq!(result.unwrap(), Some(1)); }
                 Plan::CancelQueued => prop_assert!(result.unwrap_err().is_cancelled()),
-                Plan::CancelRunning => { expected_runs += 1; prop_assert!(result.unwrap_err().is_cancelled()); }
+                Plan::CancelRunning => { expected_runs += 1; prop_assert!(result.unwrap_err().is_stopped()); }
             }
         }
         prop_assert_eq!(runs, expected_runs);
