@@ -16,10 +16,137 @@ use std::task::{Wake, Waker};
 use std::time::{Duration, Instant};
 
 use crate::error::TaskError;
+use crate::shared::SharedTask;
 use crate::sync::{Mutex, Thread, current_thread};
-use crate::task::{Header, Task};
+use crate::task::{Handle, Header, Task};
 use crate::wait::{Waitable, park_until, wait_until};
 use crate::worker::WorkerThread;
+
+/// A handle that [`as_completed`] and [`wait`] can watch: [`Task`],
+/// [`SharedTask`], and references to any of them, including `&dyn Watch`,
+/// so that tasks of different result types can be watched together.
+/// Sealed: the pool's handles are the only implementors.
+///
+/// ```
+/// use corepool::{Pool, Watch, WaitFor, wait};
+///
+/// let pool = Pool::new()?;
+/// let number = pool.submit(|| 7u64);
+/// let text = pool.submit(|| String::from("seven"));
+/// let both: [&dyn Watch; 2] = [&number, &text];
+/// let waited = wait(&both, WaitFor::AllCompleted, None);
+/// assert_eq!(waited.done, [0, 1]);
+/// assert_eq!((number.join().unwrap(), text.join().unwrap().as_str()), (7, "seven"));
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
+pub trait Watch: sealed::Sealed {}
+
+/// A handle that [`as_completed`] can hand back when its task ends: a
+/// [`Task`] gives its result, a [`SharedTask`] itself (as Python's
+/// `as_completed` yields the future), a reference the reference.
+pub trait Completes: Watch {
+    /// What `as_completed` yields for this handle, beside its index.
+    type Output;
+    /// Called once the task has ended.
+    #[doc(hidden)]
+    fn complete(self) -> Self::Output;
+}
+
+pub(crate) mod sealed {
+    use std::task::Waker;
+
+    /// What watching needs from a task, in std types only.
+    pub trait Sealed {
+        /// The task's cell, as an address: duplicates share it.
+        fn cell_id(&self) -> usize;
+        fn is_finished(&self) -> bool;
+        fn ended_in_panic(&self) -> bool;
+        fn register(&self, waker: &Waker) -> Option<u64>;
+        fn deregister(&self, key: u64);
+        /// On a worker of the task's pool, runs the task here if it has not
+        /// started; whether it did.
+        fn claim_here(&self) -> bool;
+    }
+}
+
+impl<'a, T: Send + 'a> sealed::Sealed for Handle<'a, T> {
+    fn cell_id(&self) -> usize {
+        self.header() as *const _ as *const () as usize
+    }
+    fn is_finished(&self) -> bool {
+        Handle::is_finished(self)
+    }
+    fn ended_in_panic(&self) -> bool {
+        self.header().panicked()
+    }
+    fn register(&self, waker: &Waker) -> Option<u64> {
+        self.header().register(waker, None)
+    }
+    fn deregister(&self, key: u64) {
+        self.header().deregister(key)
+    }
+    fn claim_here(&self) -> bool {
+        WorkerThread::current().is_some_and(|worker| self.claim(worker))
+    }
+}
+
+/// Implements the sealed trait by handing every method to `$inner`.
+macro_rules! watch_through {
+    ([$($g:tt)*] $ty:ty, |$this:ident| $inner:expr) => {
+        impl<$($g)*> sealed::Sealed for $ty {
+            fn cell_id(&self) -> usize {
+                let $this = self;
+                sealed::Sealed::cell_id($inner)
+            }
+            fn is_finished(&self) -> bool {
+                let $this = self;
+                sealed::Sealed::is_finished($inner)
+            }
+            fn ended_in_panic(&self) -> bool {
+                let $this = self;
+                sealed::Sealed::ended_in_panic($inner)
+            }
+            fn register(&self, waker: &Waker) -> Option<u64> {
+                let $this = self;
+                sealed::Sealed::register($inner, waker)
+            }
+            fn deregister(&self, key: u64) {
+                let $this = self;
+                sealed::Sealed::deregister($inner, key)
+            }
+            fn claim_here(&self) -> bool {
+                let $this = self;
+                sealed::Sealed::claim_here($inner)
+            }
+        }
+        impl<$($g)*> Watch for $ty {}
+    };
+}
+
+watch_through!([T: Send + 'static] Task<T>, |t| t.handle());
+watch_through!([T: Send + 'static] SharedTask<T>, |t| t.handle());
+watch_through!(['a, W: Watch + ?Sized] &'a W, |t| &**t);
+
+impl<T: Send + 'static> Completes for Task<T> {
+    type Output = Result<T, TaskError>;
+    fn complete(self) -> Self::Output {
+        self.join()
+    }
+}
+
+impl<T: Send + 'static> Completes for SharedTask<T> {
+    type Output = SharedTask<T>;
+    fn complete(self) -> Self::Output {
+        self
+    }
+}
+
+impl<'a, W: Watch + ?Sized> Completes for &'a W {
+    type Output = &'a W;
+    fn complete(self) -> Self::Output {
+        self
+    }
+}
 
 /// Indices of finished tasks, in the order they finished, and the thread
 /// waiting for the next one.
@@ -54,11 +181,21 @@ impl ReadyQueue {
     /// if it has ended already). Returns the key of the waker to remove with
     /// `Header::deregister`, or `None` when it had ended.
     pub(crate) fn watch<T>(self: &Arc<Self>, index: usize, header: &Header<T>) -> Option<u64> {
+        self.watch_task(index, &|waker| header.register(waker, None))
+    }
+
+    /// [`watch`](Self::watch) for any handle: `register` puts a waker in the
+    /// task's list, returning its key, or `None` when the task has ended.
+    pub(crate) fn watch_task(
+        self: &Arc<Self>,
+        index: usize,
+        register: &dyn Fn(&Waker) -> Option<u64>,
+    ) -> Option<u64> {
         let waker = Waker::from(Arc::new(IndexWaker {
             index,
             queue: self.clone(),
         }));
-        let key = header.register(&waker, None);
+        let key = register(&waker);
         if key.is_none() {
             self.push(index);
         }
@@ -148,28 +285,42 @@ impl Deadline {
 ///
 /// ```
 /// use corepool::Timeout;
-/// assert_eq!(Timeout { unfinished: 3 }.to_string(), "timed out with 3 tasks unfinished");
+/// assert_eq!(Timeout { unfinished: 3, total: 5 }.to_string(), "timed out with 3 of 5 tasks unfinished");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("timed out with {unfinished} tasks unfinished")]
+#[error("timed out with {unfinished} of {total} tasks unfinished")]
 pub struct Timeout {
-    /// How many tasks had not finished.
+    /// How many tasks (or a map's items) had not finished.
     pub unfinished: usize,
+    /// How many there were in all (for a map over an input of unknown
+    /// length: how many it had taken from the input so far).
+    pub total: usize,
 }
 
 /// One item of [`AsCompleted`]: a task's index and its outcome.
 pub type Completed<T> = (usize, Result<T, TaskError>);
 
-/// Yields `(index, result)` for each task as it finishes; see
-/// [`as_completed`].
+/// Yields `(index, outcome)` for each task as it finishes; see
+/// [`as_completed`]. `W` is the handle type: for [`Task<T>`] the outcome is
+/// its `Result<T, TaskError>`.
 #[must_use = "iterators are lazy"]
-#[derive(Debug)]
-pub struct AsCompleted<T: Send + 'static> {
-    tasks: Vec<Option<Task<T>>>,
+pub struct AsCompleted<W: Completes> {
+    tasks: Vec<Option<W>>,
     /// The key of each task's waker in its waiter list, while registered.
     keys: Vec<Option<u64>>,
     queue: Arc<ReadyQueue>,
     remaining: usize,
+    /// Distinct tasks given (duplicates count once).
+    total: usize,
+}
+
+impl<W: Completes> std::fmt::Debug for AsCompleted<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsCompleted")
+            .field("remaining", &self.remaining)
+            .field("total", &self.total)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Takes each task's result as soon as it finishes, like Python's
@@ -177,6 +328,13 @@ pub struct AsCompleted<T: Send + 'static> {
 /// where `index` is the task's position in `tasks`, in completion order; tasks
 /// finished before the call come first. Cancelled and refused tasks count as
 /// finished (their result is the error).
+///
+/// It takes any handle that [`Completes`]: [`Task`]s (yielding each result),
+/// [`SharedTask`]s (yielding the handle, as Python yields the future) or
+/// references (`&Task<T>`, `&SharedTask<T>`, `&dyn Watch` for tasks of
+/// different result types; yielding the reference). A task given twice (two
+/// clones of one shared handle) is yielded once, at its first index, as
+/// Python's `as_completed` does.
 ///
 /// For a deadline, see [`AsCompleted::within`].
 ///
@@ -191,33 +349,37 @@ pub struct AsCompleted<T: Send + 'static> {
 /// assert_eq!(seen, [(0, 0), (1, 10), (2, 20), (3, 30), (4, 40)]);
 /// # Ok::<(), corepool::BuildError>(())
 /// ```
-pub fn as_completed<T: Send + 'static>(tasks: impl IntoIterator<Item = Task<T>>) -> AsCompleted<T> {
-    let tasks: Vec<Option<Task<T>>> = tasks.into_iter().map(Some).collect();
+pub fn as_completed<W: Completes>(tasks: impl IntoIterator<Item = W>) -> AsCompleted<W> {
+    let mut seen = std::collections::HashSet::new();
+    let tasks: Vec<Option<W>> = tasks
+        .into_iter()
+        .map(|task| seen.insert(task.cell_id()).then_some(task))
+        .collect();
     let queue = Arc::new(ReadyQueue::default());
     let mut unfinished = Vec::new();
     for (index, task) in tasks.iter().enumerate() {
-        let task = task.as_ref().expect("just filled");
-        if task.is_finished() {
-            queue.push(index);
-        } else {
-            unfinished.push(index);
+        match task {
+            Some(task) if task.is_finished() => queue.push(index),
+            Some(_) => unfinished.push(index),
+            None => {}
         }
     }
     let mut keys = vec![None; tasks.len()];
     for index in unfinished {
-        let task = tasks[index].as_ref().expect("just filled");
-        keys[index] = queue.watch(index, task.handle().header());
+        let task = tasks[index].as_ref().expect("kept above");
+        keys[index] = queue.watch_task(index, &|waker| task.register(waker));
     }
-    let remaining = tasks.len();
+    let total = seen.len();
     AsCompleted {
         tasks,
         keys,
         queue,
-        remaining,
+        remaining: total,
+        total,
     }
 }
 
-impl<T: Send + 'static> AsCompleted<T> {
+impl<W: Completes> AsCompleted<W> {
     /// How many tasks have not been yielded yet.
     ///
     /// ```
@@ -246,14 +408,16 @@ impl<T: Send + 'static> AsCompleted<T> {
     /// let tasks = vec![pool.submit(|| 1), pool.submit(move || { rx.recv().unwrap(); 2 })];
     /// let mut within = as_completed(tasks).within(Duration::from_millis(20));
     /// assert_eq!(within.next().unwrap().unwrap().0, 0);
-    /// assert_eq!(within.next().unwrap().unwrap_err(), Timeout { unfinished: 1 });
+    /// let timeout = within.next().unwrap().unwrap_err();
+    /// assert_eq!(timeout, Timeout { unfinished: 1, total: 2 });
+    /// assert_eq!(timeout.to_string(), "timed out with 1 of 2 tasks unfinished");
     /// assert!(within.next().is_none());
     /// let pending = within.into_pending();
     /// tx.send(()).unwrap();
     /// assert_eq!(pending[0].0, 1);
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
-    pub fn within(self, timeout: Duration) -> Within<T> {
+    pub fn within(self, timeout: Duration) -> Within<W> {
         Within {
             inner: self,
             deadline: Deadline::after(timeout),
@@ -272,7 +436,7 @@ impl<T: Send + 'static> AsCompleted<T> {
     /// assert!(pending.into_iter().all(|(_, t)| t.join().unwrap()));
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
-    pub fn into_pending(mut self) -> Vec<(usize, Task<T>)> {
+    pub fn into_pending(mut self) -> Vec<(usize, W)> {
         self.forget_wakers();
         std::mem::take(&mut self.tasks)
             .into_iter()
@@ -285,12 +449,15 @@ impl<T: Send + 'static> AsCompleted<T> {
     fn forget_wakers(&mut self) {
         for (task, key) in self.tasks.iter().zip(&mut self.keys) {
             if let (Some(task), Some(key)) = (task, key.take()) {
-                task.handle().header().deregister(key);
+                task.deregister(key);
             }
         }
     }
 
-    fn next_until(&mut self, deadline: Option<Instant>) -> Option<Result<Completed<T>, Timeout>> {
+    fn next_until(
+        &mut self,
+        deadline: Option<Instant>,
+    ) -> Option<Result<(usize, W::Output), Timeout>> {
         if self.remaining == 0 {
             return None;
         }
@@ -301,13 +468,12 @@ impl<T: Send + 'static> AsCompleted<T> {
                 if let Some(task) = self.tasks[index].take() {
                     self.keys[index] = None;
                     self.remaining -= 1;
-                    return Some(Ok((index, task.join())));
+                    return Some(Ok((index, task.complete())));
                 }
                 continue;
             }
             let tasks = &self.tasks;
-            let claim =
-                |worker: &WorkerThread| tasks.iter().flatten().any(|t| t.handle().claim(worker));
+            let claim = |_: &WorkerThread| tasks.iter().flatten().any(|t| t.claim_here());
             let next = NextReady {
                 queue: &self.queue,
                 claim: &claim,
@@ -315,14 +481,15 @@ impl<T: Send + 'static> AsCompleted<T> {
             if !wait_until(&next, deadline) {
                 return Some(Err(Timeout {
                     unfinished: self.remaining,
+                    total: self.total,
                 }));
             }
         }
     }
 }
 
-impl<T: Send + 'static> Iterator for AsCompleted<T> {
-    type Item = Completed<T>;
+impl<W: Completes> Iterator for AsCompleted<W> {
+    type Item = (usize, W::Output);
 
     fn next(&mut self) -> Option<Self::Item> {
         self.next_until(None)
@@ -334,9 +501,9 @@ impl<T: Send + 'static> Iterator for AsCompleted<T> {
     }
 }
 
-impl<T: Send + 'static> ExactSizeIterator for AsCompleted<T> {}
+impl<W: Completes> ExactSizeIterator for AsCompleted<W> {}
 
-impl<T: Send + 'static> Drop for AsCompleted<T> {
+impl<W: Completes> Drop for AsCompleted<W> {
     fn drop(&mut self) {
         self.forget_wakers();
     }
@@ -345,15 +512,15 @@ impl<T: Send + 'static> Drop for AsCompleted<T> {
 /// [`as_completed`] with a deadline; see [`AsCompleted::within`].
 #[must_use = "iterators are lazy"]
 #[derive(Debug)]
-pub struct Within<T: Send + 'static> {
-    inner: AsCompleted<T>,
+pub struct Within<W: Completes> {
+    inner: AsCompleted<W>,
     deadline: Deadline,
 }
 
-impl<T: Send + 'static> Within<T> {
+impl<W: Completes> Within<W> {
     /// The tasks not yielded yet, with their indices, ascending; they are
     /// still running or queued and can be joined, awaited or cancelled.
-    pub fn into_pending(self) -> Vec<(usize, Task<T>)> {
+    pub fn into_pending(self) -> Vec<(usize, W)> {
         self.inner.into_pending()
     }
 
@@ -375,8 +542,8 @@ impl<T: Send + 'static> Within<T> {
     }
 }
 
-impl<T: Send + 'static> Iterator for Within<T> {
-    type Item = Result<Completed<T>, Timeout>;
+impl<W: Completes> Iterator for Within<W> {
+    type Item = Result<(usize, W::Output), Timeout>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let inner = &mut self.inner;
@@ -413,6 +580,10 @@ pub struct Waited {
 /// Passing the timeout is not an error: the answer then lists what is still
 /// pending. An empty slice returns at once.
 ///
+/// `tasks` may be [`Task`]s, [`SharedTask`]s (a task given twice is listed
+/// at both indices) or references to either, including `&dyn Watch` for tasks
+/// of different result types (see [`Watch`]).
+///
 /// ```
 /// use corepool::{Pool, WaitFor, wait};
 ///
@@ -423,14 +594,10 @@ pub struct Waited {
 /// assert!(waited.pending.is_empty());
 /// # Ok::<(), corepool::BuildError>(())
 /// ```
-pub fn wait<T: Send + 'static>(
-    tasks: &[Task<T>],
-    mode: WaitFor,
-    timeout: Option<Duration>,
-) -> Waited {
+pub fn wait<W: Watch>(tasks: &[W], mode: WaitFor, timeout: Option<Duration>) -> Waited {
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
     let queue = Arc::new(ReadyQueue::default());
-    let mut done: Vec<bool> = tasks.iter().map(Task::is_finished).collect();
+    let mut done: Vec<bool> = tasks.iter().map(|t| t.is_finished()).collect();
     let mut done_count = done.iter().filter(|&&d| d).count();
     let satisfied = |done: &[bool], done_count: usize| match mode {
         WaitFor::AllCompleted => done_count == tasks.len(),
@@ -440,7 +607,7 @@ pub fn wait<T: Send + 'static>(
                 || done
                     .iter()
                     .zip(tasks)
-                    .any(|(&d, t)| d && t.handle().header().panicked())
+                    .any(|(&d, t)| d && t.ended_in_panic())
         }
     };
     if !satisfied(&done, done_count) {
@@ -449,7 +616,7 @@ pub fn wait<T: Send + 'static>(
             .enumerate()
             .map(|(index, task)| match done[index] {
                 true => None,
-                false => queue.watch(index, task.handle().header()),
+                false => queue.watch_task(index, &|waker| task.register(waker)),
             })
             .collect();
         loop {
@@ -462,12 +629,8 @@ pub fn wait<T: Send + 'static>(
             if satisfied(&done, done_count) {
                 break;
             }
-            let claim = |worker: &WorkerThread| {
-                tasks
-                    .iter()
-                    .zip(&done)
-                    .any(|(t, &d)| !d && t.handle().claim(worker))
-            };
+            let claim =
+                |_: &WorkerThread| tasks.iter().zip(&done).any(|(t, &d)| !d && t.claim_here());
             let next = NextReady {
                 queue: &queue,
                 claim: &claim,
@@ -480,7 +643,7 @@ pub fn wait<T: Send + 'static>(
         // again and again does not grow their lists.
         for (task, key) in tasks.iter().zip(keys) {
             if let Some(key) = key {
-                task.handle().header().deregister(key);
+                task.deregister(key);
             }
         }
     }

@@ -146,7 +146,54 @@ enum Kind {
     Cancelled,
     Shutdown,
     Stopped,
+    Failed(Box<dyn std::error::Error + Send + Sync + 'static>),
+    Abandoned,
 }
+
+/// What [`Pool::try_submit`](crate::Pool::try_submit) answers once the pool
+/// is shutting down, like Python's `RuntimeError: cannot schedule new
+/// futures after shutdown`; it gives the closure back, unrun.
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(1).build()?;
+/// pool.shutdown();
+/// let err = pool.try_submit(|| 1).unwrap_err();
+/// assert_eq!(err.to_string(), "cannot submit: the pool has shut down");
+/// assert_eq!((err.into_inner())(), 1); // the closure, unrun
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
+#[derive(thiserror::Error)]
+#[error("cannot submit: the pool has shut down")]
+pub struct ShutdownError<F>(F);
+
+impl<F> ShutdownError<F> {
+    pub(crate) fn new(f: F) -> Self {
+        ShutdownError(f)
+    }
+
+    /// The closure that was not submitted.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(1).build()?;
+    /// pool.shutdown();
+    /// let f = pool.try_submit(|| "unrun").unwrap_err().into_inner();
+    /// assert_eq!(f(), "unrun");
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn into_inner(self) -> F {
+        self.0
+    }
+}
+
+impl<F> fmt::Debug for ShutdownError<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ShutdownError(..)")
+    }
+}
+
+/// A promise's failure, carried through the task cell's panic slot (the
+/// `FAILED` flag marks it) and turned into [`TaskError::is_failed`].
+pub(crate) struct Failure(pub(crate) Box<dyn std::error::Error + Send + Sync + 'static>);
 
 /// A panic payload, kept so that `&TaskError` can be shared between threads.
 ///
@@ -223,6 +270,69 @@ impl TaskError {
         TaskError {
             kind: Kind::Shutdown,
         }
+    }
+
+    /// The error for a result slot's payload: a promise's failure, or a
+    /// panic.
+    pub(crate) fn from_payload(payload: Box<dyn Any + Send + 'static>) -> Self {
+        match payload.downcast::<Failure>() {
+            Ok(failure) => TaskError {
+                kind: Kind::Failed(failure.0),
+            },
+            Err(payload) => TaskError::panicked(payload),
+        }
+    }
+
+    pub(crate) fn abandoned() -> Self {
+        TaskError {
+            kind: Kind::Abandoned,
+        }
+    }
+
+    /// The task is a [`promise`](crate::promise)'s, and the promise was
+    /// failed with [`Promise::fail`](crate::Promise::fail) (Python's
+    /// `set_exception`); [`failure`](Self::failure) gives the error.
+    ///
+    /// ```
+    /// let (promise, task) = corepool::promise::<u32>();
+    /// promise.fail("no such row").unwrap();
+    /// let err = task.join().unwrap_err();
+    /// assert!(err.is_failed() && !err.is_panic());
+    /// assert_eq!(err.failure().unwrap().to_string(), "no such row");
+    /// assert_eq!(err.to_string(), "task failed: no such row");
+    /// ```
+    pub fn is_failed(&self) -> bool {
+        matches!(self.kind, Kind::Failed(_))
+    }
+
+    /// The error a promise was failed with, if it was.
+    ///
+    /// ```
+    /// let (promise, task) = corepool::promise::<u32>();
+    /// promise.fail(std::io::Error::other("disk")).unwrap();
+    /// let err = task.join().unwrap_err();
+    /// let io = err.failure().unwrap().downcast_ref::<std::io::Error>().unwrap();
+    /// assert_eq!(io.to_string(), "disk");
+    /// ```
+    pub fn failure(&self) -> Option<&(dyn std::error::Error + Send + Sync + 'static)> {
+        match &self.kind {
+            Kind::Failed(error) => Some(&**error),
+            _ => None,
+        }
+    }
+
+    /// The task is a [`promise`](crate::promise)'s, and the promise was
+    /// dropped without a value (a broken promise).
+    ///
+    /// ```
+    /// let (promise, task) = corepool::promise::<u32>();
+    /// drop(promise);
+    /// let err = task.join().unwrap_err();
+    /// assert!(err.is_abandoned());
+    /// assert_eq!(err.to_string(), "the task's promise was dropped without a value");
+    /// ```
+    pub fn is_abandoned(&self) -> bool {
+        matches!(self.kind, Kind::Abandoned)
     }
 
     pub(crate) fn stopped() -> Self {
@@ -413,6 +523,8 @@ impl fmt::Display for TaskError {
             Kind::Stopped => {
                 f.write_str("task stopped after a cancellation request; its value was dropped")
             }
+            Kind::Failed(error) => write!(f, "task failed: {error}"),
+            Kind::Abandoned => f.write_str("the task's promise was dropped without a value"),
         }
     }
 }
@@ -427,11 +539,20 @@ impl fmt::Debug for TaskError {
             Kind::Cancelled => f.write_str("TaskError::Cancelled"),
             Kind::Shutdown => f.write_str("TaskError::Shutdown"),
             Kind::Stopped => f.write_str("TaskError::Stopped"),
+            Kind::Failed(error) => f.debug_tuple("TaskError::Failed").field(error).finish(),
+            Kind::Abandoned => f.write_str("TaskError::Abandoned"),
         }
     }
 }
 
-impl std::error::Error for TaskError {}
+impl std::error::Error for TaskError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &self.kind {
+            Kind::Failed(error) => Some(&**error),
+            _ => None,
+        }
+    }
+}
 
 // Every public error type can cross threads and be boxed as
 // `Box<dyn Error + Send + Sync>` (`Timeout` is checked in tests/error_traits.rs).

@@ -62,8 +62,10 @@ pub mod par;
 mod pool;
 #[cfg(all(unix, feature = "process"))]
 pub mod process;
+mod promise;
 mod registry;
 mod scope;
+mod shared;
 mod sleep;
 mod sync;
 mod task;
@@ -77,13 +79,15 @@ pub use blocking::{BLOCKING_KEEP_ALIVE, MAX_BLOCKING_THREADS};
 pub use builder::{ENV_PINNING, ENV_WORKERS, PoolBuilder};
 pub use cancel::is_cancelled;
 pub use completion::{
-    AsCompleted, Completed, Timeout, WaitFor, Waited, Within, as_completed, wait,
+    AsCompleted, Completed, Completes, Timeout, WaitFor, Waited, Watch, Within, as_completed, wait,
 };
-pub use error::{BuildError, TaskError};
+pub use error::{BuildError, ShutdownError, TaskError};
 pub use global::{default_pool, join, scope, set_default_pool, spawn};
 pub use group::{GroupError, TaskGroup};
 pub use map::{MAX_CHUNK, Map, MapUnordered, MapUnorderedWithin, MapWithin, TARGET_CHUNK_TIME};
 pub use par::{IntoPar, Par};
 pub use pool::{Pinning, Pool, PoolStats, WorkerStats};
+pub use promise::{Promise, promise};
 pub use scope::{Scope, ScopedTask};
+pub use shared::{Done, SharedTask};
 pub use task::Task;

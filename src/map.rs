@@ -66,6 +66,8 @@ struct Feeder<'a, I: Iterator, F> {
     fixed: Option<usize>,
     next_size: usize,
     window: usize,
+    /// Items taken from the input so far (a timeout's `total`).
+    taken: usize,
 }
 
 impl<'a, I, F, T> Feeder<'a, I, F>
@@ -84,6 +86,7 @@ where
             f: Arc::new(f),
             fixed: None,
             next_size: 1,
+            taken: 0,
             window,
         }
     }
@@ -92,6 +95,7 @@ where
     fn submit_next(&mut self) -> Option<(usize, Handle<'a, ChunkOut<T>>)> {
         let size = self.fixed.unwrap_or(self.next_size);
         let items: Vec<I::Item> = self.input.by_ref().take(size).collect();
+        self.taken += items.len();
         if items.is_empty() {
             return None;
         }
@@ -272,6 +276,7 @@ where
             if !front.wait_until(deadline) {
                 return Some(Err(Timeout {
                     unfinished: self.in_flight_items,
+                    total: self.feeder.taken,
                 }));
             }
             let (len, handle) = self.in_flight.pop_front()?;
@@ -552,6 +557,7 @@ where
                 if !wait_until(&next, deadline) {
                     return Some(Err(Timeout {
                         unfinished: self.in_flight_items,
+                        total: self.feeder.taken,
                     }));
                 }
             };

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::builder::PoolBuilder;
-use crate::error::BuildError;
+use crate::error::{BuildError, ShutdownError};
 use crate::job::HeapJob;
 use crate::registry::Registry;
 use crate::scope::ScopeLatch;
@@ -239,6 +239,31 @@ impl Pool {
         T: Send + 'static,
     {
         Task::from_handle(submit_cell(&self.shared.registry, f, None))
+    }
+
+    /// [`submit`](Pool::submit) that says no at once once the pool is
+    /// shutting down, as Python's `Executor.submit` raises after `shutdown`:
+    /// `Err` gives `f` back unrun. (A shutdown that starts while this call is
+    /// queueing the task can still refuse it; the handle then answers
+    /// [`TaskError::is_shutdown`](crate::TaskError::is_shutdown), as with
+    /// `submit`.)
+    ///
+    /// ```
+    /// let pool = corepool::Pool::new()?;
+    /// assert_eq!(pool.try_submit(|| 6 * 7).unwrap().join().unwrap(), 42);
+    /// pool.shutdown();
+    /// assert!(pool.try_submit(|| 0).is_err());
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn try_submit<F, T>(&self, f: F) -> Result<Task<T>, ShutdownError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.is_shutdown() {
+            return Err(ShutdownError::new(f));
+        }
+        Ok(self.submit(f))
     }
 
     /// Runs `f` on the pool's blocking lane: threads beside the pinned

@@ -85,12 +85,16 @@ const REFUSED: usize = 4;
 /// The task ran, saw a cancellation request through `is_cancelled`, and
 /// returned; its value was dropped (it is not a result).
 const STOPPED: usize = 5;
+/// A promise's task whose [`Promise`](crate::Promise) was dropped unset.
+const ABANDONED: usize = 6;
 const STAGE: usize = 0b111;
 const WAITER: usize = 0b1000;
 const DETACHED: usize = 0b1_0000;
 const PANICKED: usize = 0b10_0000;
 /// `Task::cancel` was called while the task ran (cooperative cancellation).
 const CANCEL_REQUESTED: usize = 0b100_0000;
+/// With `PANICKED`: the error is a promise's failure, not a panic.
+const FAILED: usize = 0b1_0000_0000;
 /// The running task saw a cancellation through `is_cancelled`: it ends
 /// `STOPPED`, not `COMPLETE`.
 const CANCEL_SEEN: usize = 0b1000_0000;
@@ -106,6 +110,8 @@ pub(crate) enum Abort {
     Cancelled,
     /// Submitted after the pool shut down.
     Refused,
+    /// A promise dropped without a value.
+    Abandoned,
 }
 
 /// The stage of a task, decoded from the state word.
@@ -117,6 +123,7 @@ pub(crate) enum Stage {
     Cancelled,
     Refused,
     Stopped,
+    Abandoned,
 }
 
 impl Stage {
@@ -127,7 +134,8 @@ impl Stage {
             COMPLETE => Stage::Complete,
             CANCELLED => Stage::Cancelled,
             REFUSED => Stage::Refused,
-            _ => Stage::Stopped,
+            STOPPED => Stage::Stopped,
+            _ => Stage::Abandoned,
         }
     }
 
@@ -289,11 +297,13 @@ impl<T> Header<T> {
         match Stage::of(word) {
             Stage::Scheduled => "scheduled",
             Stage::Running => "running",
+            Stage::Complete if word & FAILED != 0 => "failed",
             Stage::Complete if word & PANICKED != 0 => "panicked",
             Stage::Complete => "returned",
             Stage::Cancelled => "cancelled",
             Stage::Refused => "refused",
             Stage::Stopped => "stopped",
+            Stage::Abandoned => "abandoned",
         }
     }
 
@@ -410,17 +420,18 @@ impl<T> Header<T> {
     ///
     /// The caller must have seen a terminal stage through [`Header::stage`]
     /// and must be the only one taking the result (the cell's one handle).
-    unsafe fn take_result(&self) -> Result<T, TaskError> {
+    pub(crate) unsafe fn take_result(&self) -> Result<T, TaskError> {
         match self.stage() {
             Stage::Cancelled => Err(TaskError::cancelled()),
             Stage::Refused => Err(TaskError::shutdown()),
             Stage::Stopped => Err(TaskError::stopped()),
+            Stage::Abandoned => Err(TaskError::abandoned()),
             // SAFETY: the stage is COMPLETE (acquire), so the runner's write
             // happened before and nobody writes again; the caller is the only
             // reader (this function's contract).
             _ => match unsafe { (*self.result.get()).take() } {
                 Some(Ok(value)) => Ok(value),
-                Some(Err(payload)) => Err(TaskError::panicked(payload)),
+                Some(Err(payload)) => Err(TaskError::from_payload(payload)),
                 None => unreachable!("task result taken twice"),
             },
         }
@@ -587,8 +598,40 @@ where
             // result. Dropped before the stage turns terminal, as an
             // aborted closure is.
             self.header.discard(Some(outcome));
+            self.publish(to, flag, None);
         } else {
-            // SAFETY: we are the runner (RUNNING is ours); no handle reads
+            self.publish(to, flag, Some(outcome));
+        }
+    }
+
+    /// Ends a task from outside, as a promise does: if nobody ran or aborted
+    /// it, drops its closure unrun and stores `outcome` as if the closure
+    /// had produced it (`failed`: the error is a failure, not a panic).
+    /// Gives `outcome` back when the task had ended (cancelled) already.
+    pub(crate) fn settle(
+        &self,
+        outcome: Result<T, Payload>,
+        failed: bool,
+    ) -> Result<(), Result<T, Payload>> {
+        if !self.header.state.claim() {
+            return Err(outcome);
+        }
+        unwind::drop_contained(self.take_func());
+        let flag = match (&outcome, failed) {
+            (Ok(_), _) => 0,
+            (Err(_), false) => PANICKED,
+            (Err(_), true) => PANICKED | FAILED,
+        };
+        self.publish(COMPLETE, flag, Some(outcome));
+        Ok(())
+    }
+
+    /// The claimer's last steps: stores `outcome` (if any), moves the stage
+    /// to `to` with `flag`, drops the result if the handle is gone (rule 4),
+    /// wakes the waiters and tells the scope (rule 5).
+    fn publish(&self, to: usize, flag: usize, outcome: Option<Result<T, Payload>>) {
+        if let Some(outcome) = outcome {
+            // SAFETY: we are the claimer (RUNNING is ours); no handle reads
             // the slot until it sees COMPLETE, which `finish` publishes.
             unsafe { *self.header.result.get() = Some(outcome) };
         }
@@ -608,6 +651,7 @@ where
         let to = match how {
             Abort::Cancelled => CANCELLED,
             Abort::Refused => REFUSED,
+            Abort::Abandoned => ABANDONED,
         };
         // Claimed as if it were to run, so the stage turns terminal only
         // after the closure is dropped: a joiner that sees CANCELLED also
@@ -621,9 +665,7 @@ where
         if let Err(payload) = unwind::halt_unwinding(move || drop(func)) {
             self.header.discard(Some(Err(payload)));
         }
-        let prev = self.header.state.finish(to, 0);
-        self.header.finished(prev);
-        self.header.scope_done();
+        self.publish(to, 0, None);
         true
     }
 }
@@ -826,6 +868,10 @@ impl<T: Send + 'static> Task<T> {
         &self.handle
     }
 
+    pub(crate) fn into_handle(self) -> Handle<'static, T> {
+        self.handle
+    }
+
     /// Whether the task has ended: finished, panicked, cancelled or refused.
     /// Never blocks.
     ///
@@ -961,10 +1007,7 @@ impl<T: Send + 'static> Task<T> {
     where
         C: FnOnce() + Send + 'static,
     {
-        let waker = Waker::from(Arc::new(DoneCallback(Mutex::new(Some(callback)))));
-        if self.handle.header().register(&waker, None).is_none() {
-            waker.wake();
-        }
+        on_done_waker(self.handle.header(), callback);
     }
 
     /// Blocks until the task ends and returns its value, or why there is none.
@@ -977,6 +1020,18 @@ impl<T: Send + 'static> Task<T> {
     /// ```
     pub fn join(self) -> Result<T, TaskError> {
         self.handle.join()
+    }
+}
+
+/// Has `callback` run once when the task behind `header` ends (at once, here,
+/// if it has ended), contained if it panics. Serves every handle's `on_done`.
+pub(crate) fn on_done_waker<T, C>(header: &Header<T>, callback: C)
+where
+    C: FnOnce() + Send + 'static,
+{
+    let waker = Waker::from(Arc::new(DoneCallback(Mutex::new(Some(callback)))));
+    if header.register(&waker, None).is_none() {
+        waker.wake();
     }
 }
 
@@ -1020,9 +1075,11 @@ mod tests {
 
     #[test]
     fn stage_bits_do_not_overlap_the_flags() {
-        for stage in [SCHEDULED, RUNNING, COMPLETE, CANCELLED, REFUSED] {
+        for stage in [
+            SCHEDULED, RUNNING, COMPLETE, CANCELLED, REFUSED, STOPPED, ABANDONED,
+        ] {
             assert_eq!(
-                stage & (WAITER | DETACHED | PANICKED | CANCEL_REQUESTED | CANCEL_SEEN),
+                stage & (WAITER | DETACHED | PANICKED | CANCEL_REQUESTED | CANCEL_SEEN | FAILED),
                 0
             );
             assert_eq!(stage & STAGE, stage);

@@ -78,7 +78,10 @@ fn a_deadline_gives_a_typed_timeout_and_usable_leftovers() {
         assert_eq!(within.next().unwrap().unwrap().0, 0);
         assert_eq!(
             within.next().unwrap().unwrap_err(),
-            Timeout { unfinished: 1 }
+            Timeout {
+                unfinished: 1,
+                total: 2
+            }
         );
         assert!(within.next().is_none(), "nothing after the timeout");
         assert_eq!(within.remaining(), 1);

@@ -319,7 +319,7 @@ impl<R: DeserializeOwned + Send + 'static> ProcessAsCompleted<R> {
     /// let pool = corepool::process::ProcessPool::builder().workers(1).build().unwrap();
     /// let mut done = corepool::process::as_completed(vec![pool.submit(hang, ())]);
     /// let next = done.next_timeout(Duration::from_millis(20));
-    /// assert_eq!(next.unwrap().unwrap_err(), corepool::Timeout { unfinished: 1 });
+    /// assert_eq!(next.unwrap().unwrap_err(), corepool::Timeout { unfinished: 1, total: 1 });
     /// for (_, task) in done.into_pending() {
     ///     task.cancel();
     /// }
@@ -368,6 +368,7 @@ impl<R: DeserializeOwned + Send + 'static> ProcessAsCompleted<R> {
             }
             None => Some(Err(Timeout {
                 unfinished: self.remaining,
+                total: self.tasks.len(),
             })),
         }
     }
