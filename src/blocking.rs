@@ -67,8 +67,9 @@ struct LaneState {
 }
 
 /// One pool's blocking lane.
-#[derive(Default)]
 pub(crate) struct BlockingLane {
+    /// How long an idle thread waits for work before it exits.
+    keep_alive: Duration,
     state: Mutex<LaneState>,
     cond: Condvar,
     /// Signalled when a lane thread exits.
@@ -82,6 +83,15 @@ impl std::fmt::Debug for BlockingLane {
 }
 
 impl BlockingLane {
+    pub(crate) fn new(keep_alive: Duration) -> BlockingLane {
+        BlockingLane {
+            keep_alive,
+            state: Mutex::default(),
+            cond: Condvar::default(),
+            exited: Condvar::default(),
+        }
+    }
+
     /// Step 1. Returns the job back when the lane has shut down.
     pub(crate) fn submit(self: &Arc<Self>, job: JobRef) -> Result<(), JobRef> {
         let mut state = self.state.lock();
@@ -131,7 +141,7 @@ impl BlockingLane {
                 break;
             }
             state.idle += 1;
-            let deadline = Instant::now() + BLOCKING_KEEP_ALIVE;
+            let deadline = Instant::now() + self.keep_alive;
             loop {
                 let now = Instant::now();
                 if state.wakeups > 0 {

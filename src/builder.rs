@@ -22,9 +22,11 @@
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crossbeam_deque::Worker as Deque;
 
+use crate::blocking::BLOCKING_KEEP_ALIVE;
 use crate::error::{BuildError, payload_message};
 use crate::pool::{Pinning, Pool, Shared};
 use crate::registry::Registry;
@@ -77,6 +79,7 @@ pub struct PoolBuilder {
     stack_size: Option<usize>,
     on_worker_start: Option<StartFn>,
     topology: Option<Topology>,
+    blocking_keep_alive: Duration,
 }
 
 impl fmt::Debug for PoolBuilder {
@@ -86,6 +89,7 @@ impl fmt::Debug for PoolBuilder {
             .field("pinning", &self.pinning)
             .field("stack_size", &self.stack_size)
             .field("topology", &self.topology)
+            .field("blocking_keep_alive", &self.blocking_keep_alive)
             .finish_non_exhaustive()
     }
 }
@@ -294,6 +298,7 @@ impl PoolBuilder {
             stack_size: None,
             on_worker_start: None,
             topology: None,
+            blocking_keep_alive: BLOCKING_KEEP_ALIVE,
         }
     }
 
@@ -389,6 +394,27 @@ impl PoolBuilder {
         self
     }
 
+    /// How long an idle thread of the blocking lane
+    /// ([`Pool::submit_blocking`]) waits for more work before it exits.
+    /// Default: [`BLOCKING_KEEP_ALIVE`]. A zero duration retires a lane
+    /// thread as soon as the lane's queue is empty.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corepool::Pool;
+    ///
+    /// let pool = Pool::builder()
+    ///     .workers(1)
+    ///     .blocking_keep_alive(Duration::from_millis(100))
+    ///     .build()?;
+    /// assert_eq!(pool.submit_blocking(|| 2 + 2).join().unwrap(), 4);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn blocking_keep_alive(mut self, keep_alive: Duration) -> PoolBuilder {
+        self.blocking_keep_alive = keep_alive;
+        self
+    }
+
     /// Uses `topology` instead of reading the machine: for tests, and for
     /// callers who computed it themselves.
     ///
@@ -429,7 +455,10 @@ impl PoolBuilder {
         let widen = cpus.contains(&None) && inherits_a_narrow_mask();
 
         let deques: Vec<Deque<JobRef>> = (0..n).map(|_| Deque::new_lifo()).collect();
-        let registry = Arc::new(Registry::new(deques.iter().map(Deque::stealer).collect()));
+        let registry = Arc::new(Registry::new(
+            deques.iter().map(Deque::stealer).collect(),
+            self.blocking_keep_alive,
+        ));
         let (report, reports) = crossbeam_channel::bounded::<(usize, Started)>(n);
         let mut name = self.thread_name;
         let mut threads = Vec::with_capacity(n);

@@ -88,7 +88,7 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
-    pub(crate) fn new(stealers: Vec<Stealer<JobRef>>) -> Registry {
+    pub(crate) fn new(stealers: Vec<Stealer<JobRef>>, keep_alive: std::time::Duration) -> Registry {
         let workers = stealers.len();
         Registry {
             injector: Injector::new(),
@@ -102,7 +102,7 @@ impl Registry {
             threads: Mutex::new(Vec::with_capacity(workers)),
             worker_ids: Mutex::new(Vec::new()),
             handle: std::sync::OnceLock::new(),
-            blocking: std::sync::Arc::new(BlockingLane::default()),
+            blocking: std::sync::Arc::new(BlockingLane::new(keep_alive)),
         }
     }
 
