@@ -18,7 +18,12 @@ fn three_workers_on_one_listed_cpu_is_refused() {
             .pinning(Pinning::Cpus(vec![cpu]))
             .build();
         match result {
-            Err(err @ BuildError::MoreWorkersThanCpus { workers: 3, cpus: 1 }) => {
+            Err(
+                err @ BuildError::MoreWorkersThanCpus {
+                    workers: 3,
+                    cpus: 1,
+                },
+            ) => {
                 assert_eq!(
                     err.to_string(),
                     "3 workers were asked for but Pinning::Cpus lists only 1 CPU(s); \
