@@ -26,22 +26,19 @@ fn name() -> String {
     std::thread::current().name().unwrap_or("").to_owned()
 }
 
-/// The default pool was never built (by this test binary so far).
-static DEFAULT_CHECK: Mutex<()> = Mutex::new(());
-
+/// The default pool was never built (by this test binary so far). Setting
+/// it succeeds only then; later tests in this binary would see the probe as
+/// the default pool, and none of them uses it.
 fn assert_no_default_pool() {
-    let _one_at_a_time = DEFAULT_CHECK.lock().unwrap();
     let probe = Pool::builder()
         .workers(1)
         .pinning(Pinning::None)
         .build()
         .unwrap();
-    match corepool::set_default_pool(probe) {
-        Err(_) => panic!("a lane task built and used the default pool"),
-        // Setting it succeeded: nothing had built it. Later tests in this
-        // binary then see this probe as the default; none of them uses it.
-        Ok(()) => {}
-    }
+    assert!(
+        corepool::set_default_pool(probe).is_ok(),
+        "a lane task built and used the default pool"
+    );
 }
 
 #[test]
