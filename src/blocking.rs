@@ -286,3 +286,21 @@ impl BlockingLane {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::lane_name_base;
+
+    #[test]
+    fn the_lane_name_base_drops_worker_zeros_index() {
+        assert_eq!(lane_name_base("corepool-0"), "corepool");
+        assert_eq!(lane_name_base("render-0"), "render");
+        assert_eq!(lane_name_base("node_10"), "node");
+        assert_eq!(lane_name_base("gpu.0"), "gpu");
+        assert_eq!(lane_name_base("w0"), "w");
+        assert_eq!(lane_name_base("io"), "io");
+        assert_eq!(lane_name_base("0"), "0");
+        assert_eq!(lane_name_base("-0"), "-0");
+        assert_eq!(lane_name_base(""), "");
+    }
+}

@@ -206,14 +206,23 @@ impl Pool {
     /// ```
     pub fn current() -> Option<Pool> {
         let registry = match crate::worker::WorkerThread::current() {
-            Some(worker) => worker.registry_arc().clone(),
-            None => crate::blocking::current_registry()?,
+            Some(worker) => {
+                // The common case costs one upgrade, no `Arc<Registry>` clone.
+                // `handle` is set before the pool is handed to anyone, so
+                // before any task runs.
+                if let Some(shared) = worker.registry().handle.get()?.upgrade() {
+                    return Some(Pool { shared });
+                }
+                worker.registry_arc().clone()
+            }
+            None => {
+                let registry = crate::blocking::current_registry()?;
+                if let Some(shared) = registry.handle.get()?.upgrade() {
+                    return Some(Pool { shared });
+                }
+                registry
+            }
         };
-        // Set before the pool is handed to anyone, so before any task runs.
-        let handle = registry.handle.get()?;
-        if let Some(shared) = handle.upgrade() {
-            return Some(Pool { shared });
-        }
         // The last clone was dropped (elsewhere, or is being dropped): the
         // pool is shutting down. A fresh handle to the same registry; its
         // drop calls `shutdown` again, which is harmless, and on this pool's
