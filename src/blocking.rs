@@ -39,12 +39,31 @@
 //! The lane exists from the pool's start (no threads until the first
 //! `submit_blocking`), so a shutdown can never miss a lane created just
 //! after it looked.
+//!
+//! # Belonging to the pool
+//!
+//! A lane thread holds its pool's registry for as long as it runs jobs, so
+//! that [`Pool::current`](crate::Pool::current) inside a lane task is the
+//! pool (and the free `join`, `scope` and `spawn` use it, never the default
+//! pool). Lane thread `n` is named `{base}-blocking-{n}`, `base` being the
+//! pool's worker 0 name without its trailing index ([`lane_name_base`]).
+//!
+//! A lane thread is recognised as one (step 3: it must never wait for the
+//! lane, itself included) by a thread-local marker that is set when the
+//! thread starts and never cleared. It has no destructor, so it still reads
+//! true while the thread's other thread-local destructors run: one of them
+//! may drop the last `Pool` clone after the thread has left its loop and
+//! counted itself out (a task kept the clone in a `thread_local!`). Without
+//! the marker that drop would wait for the lane and join the thread's own
+//! handle, which panics inside a TLS destructor and aborts the process.
 
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::job::JobRef;
+use crate::registry::Registry;
 use crate::sync::{Condvar, Mutex};
 
 /// The most threads the blocking lane of one pool runs at once.
@@ -52,6 +71,44 @@ pub const MAX_BLOCKING_THREADS: usize = 512;
 
 /// How long an idle blocking-lane thread waits for work before it exits.
 pub const BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(10);
+
+thread_local! {
+    /// The registry of the pool whose lane thread this is, while the thread
+    /// runs the lane's loop; read by `Pool::current`.
+    static LANE_REGISTRY: RefCell<Option<Arc<Registry>>> = const { RefCell::new(None) };
+    /// The address of the lane this thread serves: set when the thread
+    /// starts, never cleared, and without a destructor, so that it can be
+    /// read from any thread-local destructor (module docs). Only compared,
+    /// never dereferenced.
+    static LANE_OF: Cell<usize> = const { Cell::new(0) };
+}
+
+/// The registry of the pool whose blocking-lane thread runs this code, if
+/// this is a lane thread inside its loop.
+pub(crate) fn current_registry() -> Option<Arc<Registry>> {
+    LANE_REGISTRY
+        .try_with(|registry| registry.borrow().clone())
+        .ok()
+        .flatten()
+}
+
+/// The prefix of the lane threads' names, from worker 0's name: the name
+/// without a trailing index (ASCII digits, and one `-`, `_` or `.` before
+/// them), or the whole name if nothing else is left. `corepool-0` gives
+/// `corepool`, `render-0` gives `render`, `io` gives `io`.
+pub(crate) fn lane_name_base(worker0: &str) -> String {
+    let digits = worker0.trim_end_matches(|c: char| c.is_ascii_digit());
+    let base = if digits.len() < worker0.len() {
+        digits.strip_suffix(['-', '_', '.']).unwrap_or(digits)
+    } else {
+        worker0
+    };
+    if base.is_empty() {
+        worker0.to_owned()
+    } else {
+        base.to_owned()
+    }
+}
 
 #[derive(Default)]
 struct LaneState {
@@ -61,14 +118,15 @@ struct LaneState {
     wakeups: usize,
     shutdown: bool,
     handles: Vec<std::thread::JoinHandle<()>>,
-    /// The live lane threads' ids.
-    ids: Vec<std::thread::ThreadId>,
     spawned: usize,
 }
 
 /// One pool's blocking lane.
-#[derive(Default)]
 pub(crate) struct BlockingLane {
+    /// How long an idle thread waits for work before it exits.
+    keep_alive: Duration,
+    /// Lane threads are named `{name_base}-blocking-{n}`.
+    name_base: String,
     state: Mutex<LaneState>,
     cond: Condvar,
     /// Signalled when a lane thread exits.
@@ -82,8 +140,23 @@ impl std::fmt::Debug for BlockingLane {
 }
 
 impl BlockingLane {
-    /// Step 1. Returns the job back when the lane has shut down.
-    pub(crate) fn submit(self: &Arc<Self>, job: JobRef) -> Result<(), JobRef> {
+    pub(crate) fn new(keep_alive: Duration, name_base: String) -> BlockingLane {
+        BlockingLane {
+            keep_alive,
+            name_base,
+            state: Mutex::default(),
+            cond: Condvar::default(),
+            exited: Condvar::default(),
+        }
+    }
+
+    /// Step 1. Returns the job back when the lane has shut down. `registry`
+    /// is the pool's (its `blocking` is `self`); a new lane thread holds it.
+    pub(crate) fn submit(
+        self: &Arc<Self>,
+        job: JobRef,
+        registry: &Arc<Registry>,
+    ) -> Result<(), JobRef> {
         let mut state = self.state.lock();
         if state.shutdown {
             return Err(job);
@@ -96,14 +169,14 @@ impl BlockingLane {
         } else if state.threads < MAX_BLOCKING_THREADS {
             let index = state.spawned;
             let lane = self.clone();
+            let registry = registry.clone();
             let spawned = std::thread::Builder::new()
-                .name(format!("corepool-blocking-{index}"))
-                .spawn(move || lane.run());
+                .name(format!("{}-blocking-{index}", self.name_base))
+                .spawn(move || lane.run(registry));
             match spawned {
                 Ok(handle) => {
                     state.threads += 1;
                     state.spawned += 1;
-                    state.ids.push(handle.thread().id());
                     state.handles.retain(|h| !h.is_finished());
                     state.handles.push(handle);
                 }
@@ -117,7 +190,19 @@ impl BlockingLane {
     }
 
     /// Step 2: a lane thread's life.
-    fn run(&self) {
+    fn run(&self, registry: Arc<Registry>) {
+        LANE_OF.with(|lane| lane.set(self as *const BlockingLane as usize));
+        LANE_REGISTRY.with(|current| *current.borrow_mut() = Some(registry));
+        // Cleared before the thread's thread-local destructors run, however
+        // the loop ends: the registry is not kept past the lane's use of it.
+        struct Clear;
+        impl Drop for Clear {
+            fn drop(&mut self) {
+                let registry = LANE_REGISTRY.with(|current| current.borrow_mut().take());
+                drop(registry);
+            }
+        }
+        let _clear = Clear;
         let mut state = self.state.lock();
         loop {
             if let Some(job) = state.queue.pop_front() {
@@ -131,7 +216,7 @@ impl BlockingLane {
                 break;
             }
             state.idle += 1;
-            let deadline = Instant::now() + BLOCKING_KEEP_ALIVE;
+            let deadline = Instant::now() + self.keep_alive;
             loop {
                 let now = Instant::now();
                 if state.wakeups > 0 {
@@ -149,8 +234,6 @@ impl BlockingLane {
             }
         }
         state.threads -= 1;
-        let me = std::thread::current().id();
-        state.ids.retain(|id| *id != me);
         self.exited.notify_all();
     }
 
@@ -174,10 +257,10 @@ impl BlockingLane {
             .count()
     }
 
-    /// Whether this thread is one of the lane's threads.
+    /// Whether this thread is (or was, and is now running its thread-local
+    /// destructors) one of the lane's threads; see the module docs.
     pub(crate) fn is_lane_thread(&self) -> bool {
-        let me = std::thread::current().id();
-        self.state.lock().ids.contains(&me)
+        LANE_OF.with(Cell::get) == self as *const BlockingLane as usize
     }
 
     /// Step 3, second half: waits until every lane thread has exited, then
@@ -190,9 +273,34 @@ impl BlockingLane {
             }
             std::mem::take(&mut state.handles)
         };
+        let me = std::thread::current().id();
         for handle in handles {
+            // Never join this very thread (callers are not lane threads, so
+            // this is only a second line of defence): dropping the handle
+            // detaches it.
+            if handle.thread().id() == me {
+                continue;
+            }
             // Lane threads never unwind (tasks are contained).
             let _ = handle.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lane_name_base;
+
+    #[test]
+    fn the_lane_name_base_drops_worker_zeros_index() {
+        assert_eq!(lane_name_base("corepool-0"), "corepool");
+        assert_eq!(lane_name_base("render-0"), "render");
+        assert_eq!(lane_name_base("node_10"), "node");
+        assert_eq!(lane_name_base("gpu.0"), "gpu");
+        assert_eq!(lane_name_base("w0"), "w");
+        assert_eq!(lane_name_base("io"), "io");
+        assert_eq!(lane_name_base("0"), "0");
+        assert_eq!(lane_name_base("-0"), "-0");
+        assert_eq!(lane_name_base(""), "");
     }
 }

@@ -20,17 +20,19 @@
 //!    becomes a [`BuildError`].
 
 use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crossbeam_deque::Worker as Deque;
 
+use crate::blocking::{BLOCKING_KEEP_ALIVE, lane_name_base};
 use crate::error::{BuildError, payload_message};
 use crate::pool::{Pinning, Pool, Shared};
-use crate::registry::Registry;
+use crate::registry::{Registry, Settings};
 use crate::sleep::MAX_WORKERS;
 use crate::task::JobRef;
 use crate::topology::{self, Topology};
+use crate::unwind;
 use crate::worker::WorkerThread;
 
 /// Environment variable read when [`PoolBuilder::workers`] is not called:
@@ -77,6 +79,7 @@ pub struct PoolBuilder {
     stack_size: Option<usize>,
     on_worker_start: Option<StartFn>,
     topology: Option<Topology>,
+    blocking_keep_alive: Duration,
 }
 
 impl fmt::Debug for PoolBuilder {
@@ -86,6 +89,7 @@ impl fmt::Debug for PoolBuilder {
             .field("pinning", &self.pinning)
             .field("stack_size", &self.stack_size)
             .field("topology", &self.topology)
+            .field("blocking_keep_alive", &self.blocking_keep_alive)
             .finish_non_exhaustive()
     }
 }
@@ -193,6 +197,13 @@ fn plan(
                     });
                 }
             }
+            // One CPU per worker: never several workers on one listed CPU.
+            if let Some(n) = workers.filter(|&n| n > list.len()) {
+                return Err(BuildError::MoreWorkersThanCpus {
+                    workers: n,
+                    cpus: list.len(),
+                });
+            }
             (Pinning::Cpus(list.clone()), list)
         }
     };
@@ -220,15 +231,16 @@ fn plan(
 
 /// Calls the user's `thread_name` for worker `index`, turning a panic or a
 /// name the OS cannot take (an interior NUL byte) into a [`BuildError`].
+/// The payload is dropped contained: a payload whose destructor panics does
+/// not make `build` panic.
 fn checked_name(index: usize, name: &mut NameFn) -> Result<String, BuildError> {
-    let thread_name = panic::catch_unwind(AssertUnwindSafe(|| name(index))).map_err(|payload| {
-        BuildError::BadThreadName {
-            index,
-            reason: format!(
-                "thread_name panicked: {}",
-                payload_message(payload.as_ref()).unwrap_or("Box<dyn Any>")
-            ),
-        }
+    let thread_name = unwind::halt_unwinding(|| name(index)).map_err(|payload| {
+        let reason = format!(
+            "thread_name panicked: {}",
+            payload_message(payload.as_ref()).unwrap_or("Box<dyn Any>")
+        );
+        unwind::drop_payload(payload);
+        BuildError::BadThreadName { index, reason }
     })?;
     if thread_name.contains('\0') {
         return Err(BuildError::BadThreadName {
@@ -237,6 +249,15 @@ fn checked_name(index: usize, name: &mut NameFn) -> Result<String, BuildError> {
         });
     }
     Ok(thread_name)
+}
+
+/// A user closure held by `build`, dropped contained however `build` ends.
+struct Contained<T>(Option<T>);
+
+impl<T> Drop for Contained<T> {
+    fn drop(&mut self) {
+        unwind::drop_contained(self.0.take());
+    }
 }
 
 /// What a worker reports once it has started: its CPU, or why it failed.
@@ -263,13 +284,14 @@ fn start_worker(index: usize, cpu: Option<usize>, widen: bool, hook: Option<&Sta
         topology::unpin_current_thread()?;
     }
     if let Some(hook) = hook {
-        panic::catch_unwind(AssertUnwindSafe(|| hook(index))).map_err(|payload| {
-            BuildError::WorkerStartPanicked {
-                index,
-                message: payload_message(payload.as_ref())
-                    .unwrap_or("Box<dyn Any>")
-                    .to_owned(),
-            }
+        // The payload is dropped contained: one whose destructor panics
+        // must not kill the worker before it reports.
+        unwind::halt_unwinding(|| hook(index)).map_err(|payload| {
+            let message = payload_message(payload.as_ref())
+                .unwrap_or("Box<dyn Any>")
+                .to_owned();
+            unwind::drop_payload(payload);
+            BuildError::WorkerStartPanicked { index, message }
         })?;
     }
     Ok(())
@@ -294,13 +316,17 @@ impl PoolBuilder {
             stack_size: None,
             on_worker_start: None,
             topology: None,
+            blocking_keep_alive: BLOCKING_KEEP_ALIVE,
         }
     }
 
     /// How many worker threads to start. Default: `COREPOOL_WORKERS` if set,
     /// else one per physical core this process may use (one per CPU listed in
-    /// [`Pinning::Cpus`]). With more workers than cores, workers are pinned
-    /// round-robin. `0` is a [`BuildError::ZeroWorkers`].
+    /// [`Pinning::Cpus`]). With [`Pinning::PhysicalCores`] and more workers
+    /// than cores, workers are pinned round-robin (several on one core).
+    /// With [`Pinning::Cpus`], more workers than listed CPUs is a
+    /// [`BuildError::MoreWorkersThanCpus`]: a CPU list gives each worker its
+    /// own CPU. `0` is a [`BuildError::ZeroWorkers`].
     ///
     /// ```
     /// use corepool::{BuildError, Pool};
@@ -331,14 +357,23 @@ impl PoolBuilder {
     }
 
     /// Names worker `i`'s thread. Default: `corepool-{i}`. A panic in `name`
-    /// or a name with a NUL byte is a [`BuildError::BadThreadName`].
+    /// or a name with a NUL byte is a [`BuildError::BadThreadName`], and the
+    /// workers already started are stopped and joined before `build` returns.
+    ///
+    /// The blocking lane's threads ([`Pool::submit_blocking`]) are named
+    /// `{base}-blocking-{n}`, where `base` is worker 0's name without its
+    /// trailing index (ASCII digits and one `-`, `_` or `.` before them):
+    /// `render-0` gives `render-blocking-0`, `corepool-0` gives
+    /// `corepool-blocking-0`, a name without an index is kept whole.
     ///
     /// ```
     /// use corepool::Pool;
     ///
     /// let pool = Pool::builder().workers(1).thread_name(|i| format!("render-{i}")).build()?;
-    /// let name = pool.submit(|| std::thread::current().name().map(str::to_owned));
-    /// assert_eq!(name.join().unwrap().as_deref(), Some("render-0"));
+    /// let name = || std::thread::current().name().map(str::to_owned);
+    /// assert_eq!(pool.submit(name).join().unwrap().as_deref(), Some("render-0"));
+    /// let lane = pool.submit_blocking(name).join().unwrap();
+    /// assert_eq!(lane.as_deref(), Some("render-blocking-0"));
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
     pub fn thread_name(mut self, name: impl FnMut(usize) -> String + 'static) -> PoolBuilder {
@@ -363,8 +398,11 @@ impl PoolBuilder {
 
     /// Runs `hook(index)` on each worker after it pinned itself and before it
     /// takes any task, like the `initializer` of Python's pools. A panic in
-    /// the hook makes [`build`](PoolBuilder::build) fail with
-    /// [`BuildError::WorkerStartPanicked`].
+    /// the hook (even with a payload whose `Drop` panics) makes
+    /// [`build`](PoolBuilder::build) fail with
+    /// [`BuildError::WorkerStartPanicked`], after every worker it started
+    /// has been stopped and joined. The hook does not run on the blocking
+    /// lane's threads.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};
@@ -386,6 +424,27 @@ impl PoolBuilder {
     /// ```
     pub fn on_worker_start(mut self, hook: impl Fn(usize) + Send + Sync + 'static) -> PoolBuilder {
         self.on_worker_start = Some(Arc::new(hook));
+        self
+    }
+
+    /// How long an idle thread of the blocking lane
+    /// ([`Pool::submit_blocking`]) waits for more work before it exits.
+    /// Default: [`BLOCKING_KEEP_ALIVE`]. A zero duration retires a lane
+    /// thread as soon as the lane's queue is empty.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use corepool::Pool;
+    ///
+    /// let pool = Pool::builder()
+    ///     .workers(1)
+    ///     .blocking_keep_alive(Duration::from_millis(100))
+    ///     .build()?;
+    /// assert_eq!(pool.submit_blocking(|| 2 + 2).join().unwrap(), 4);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn blocking_keep_alive(mut self, keep_alive: Duration) -> PoolBuilder {
+        self.blocking_keep_alive = keep_alive;
         self
     }
 
@@ -428,16 +487,35 @@ impl PoolBuilder {
         let n = cpus.len();
         let widen = cpus.contains(&None) && inherits_a_narrow_mask();
 
+        // The user's closures are dropped contained (a destructor that
+        // panics does not make `build` panic), whichever way `build` ends.
+        let mut name = Contained(self.thread_name);
+        let hook = Contained(self.on_worker_start);
+        let mut name_of = |index: usize| match name.0.as_mut() {
+            Some(name) => checked_name(index, name),
+            None => Ok(format!("corepool-{index}")),
+        };
+        // Worker 0's name is asked first: the lane threads' names derive
+        // from it. Nothing has started yet if it fails.
+        let mut first_name = Some(name_of(0)?);
         let deques: Vec<Deque<JobRef>> = (0..n).map(|_| Deque::new_lifo()).collect();
-        let registry = Arc::new(Registry::new(deques.iter().map(Deque::stealer).collect()));
+        let registry = Arc::new(Registry::new(
+            deques.iter().map(Deque::stealer).collect(),
+            Settings {
+                pinning: applied,
+                cpus,
+                keep_alive: self.blocking_keep_alive,
+                lane_name_base: lane_name_base(first_name.as_deref().unwrap_or_default()),
+            },
+        ));
+        let cpus = &registry.cpus;
         let (report, reports) = crossbeam_channel::bounded::<(usize, Started)>(n);
-        let mut name = self.thread_name;
         let mut threads = Vec::with_capacity(n);
         let mut failure = None;
         for (index, deque) in deques.into_iter().enumerate() {
-            let thread_name = match name.as_mut() {
-                Some(name) => checked_name(index, name),
-                None => Ok(format!("corepool-{index}")),
+            let thread_name = match first_name.take() {
+                Some(first) => Ok(first),
+                None => name_of(index),
             };
             let thread_name = match thread_name {
                 Ok(thread_name) => thread_name,
@@ -457,9 +535,12 @@ impl PoolBuilder {
             }
             let (registry_for_worker, report, cpu) =
                 (registry.clone(), report.clone(), cpus[index]);
-            let hook = self.on_worker_start.clone();
+            let hook = hook.0.clone();
             let spawned = thread.spawn(move || {
                 let started = start_worker(index, cpu, widen, hook.as_ref());
+                // The hook is not kept for the worker's life; were this the
+                // last reference, its captures' destructors run contained.
+                unwind::drop_contained(hook);
                 // The builder is waiting on this channel; it cannot be gone.
                 let _ = report.send((index, started));
                 drop(report);
@@ -492,11 +573,7 @@ impl PoolBuilder {
         if failure.is_none() {
             failure = reported.into_iter().find_map(|(_, started)| started.err());
         }
-        let pool = Pool::from_shared(Shared {
-            registry,
-            pinning: applied,
-            cpus,
-        });
+        let pool = Pool::from_shared(Shared { registry });
         match failure {
             None => Ok(pool),
             Some(err) => {

@@ -79,6 +79,29 @@ pub enum BuildError {
         /// The largest supported count.
         max: usize,
     },
+    /// [`Pinning::Cpus`](crate::Pinning::Cpus) lists fewer CPUs than
+    /// [`workers`](crate::PoolBuilder::workers) asked for: each worker of a
+    /// pool pinned to a CPU list gets a CPU of its own, never a shared one.
+    ///
+    /// ```
+    /// use corepool::{BuildError, Pinning, Pool};
+    ///
+    /// // A CPU this process may use, whatever the machine.
+    /// let cpu = corepool::topology::process_cpus()?[0];
+    /// let err = Pool::builder().workers(3).pinning(Pinning::Cpus(vec![cpu])).build().unwrap_err();
+    /// assert!(matches!(err, BuildError::MoreWorkersThanCpus { workers: 3, cpus: 1 }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[error(
+        "{workers} workers were asked for but Pinning::Cpus lists only {cpus} CPU(s); \
+         each worker needs its own CPU"
+    )]
+    MoreWorkersThanCpus {
+        /// The worker count asked for.
+        workers: usize,
+        /// How many CPUs the list holds.
+        cpus: usize,
+    },
     /// `thread_name` panicked or gave a name a thread cannot have.
     #[error("bad thread name for worker {index}: {reason}")]
     BadThreadName {

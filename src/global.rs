@@ -2,8 +2,10 @@
 //! [`join`], [`scope`], [`spawn`], so that a recursive function does not need
 //! a `&Pool` parameter.
 //!
-//! "The current pool" is the pool whose worker runs the calling code; on any
-//! other thread it is the default pool, built on first use with the default
+//! "The current pool" is the pool whose worker or blocking-lane thread runs
+//! the calling code ([`Pool::current`]), even while that pool shuts down: a
+//! task never falls through to the default pool because another thread
+//! dropped its pool's last clone. On any other thread it is the default pool, built on first use with the default
 //! settings ([`Pool::new`], which reads `COREPOOL_WORKERS` and
 //! `COREPOOL_PINNING`), or the one given to [`set_default_pool`] before that.
 //! The default pool lives until the process exits.
@@ -121,7 +123,9 @@ where
 }
 
 /// [`Pool::spawn`] on the current pool (the pool running this code, else the
-/// default pool).
+/// default pool). As with [`Pool::spawn`], once the current pool has shut
+/// down `f` is dropped without running (it never moves to another pool); use
+/// [`Pool::submit`] on [`Pool::current`] to get a handle that reports it.
 ///
 /// # Panics
 ///

@@ -29,8 +29,22 @@ pub enum Pinning {
     /// worker). The default.
     #[default]
     PhysicalCores,
-    /// Worker `i` is pinned to `cpus[i % cpus.len()]`; by default there is one
-    /// worker per listed CPU. Every CPU must be in the process's affinity mask.
+    /// Worker `i` is pinned to `cpus[i]`: one worker per listed CPU by
+    /// default, and never two on one CPU. [`PoolBuilder::workers`] may ask
+    /// for fewer workers (the first CPUs of the list are used), never more:
+    /// that is a [`BuildError::MoreWorkersThanCpus`]. Every CPU must be in
+    /// the process's affinity mask and appear once.
+    ///
+    /// ```
+    /// use corepool::{BuildError, Pinning, Pool};
+    ///
+    /// let cpu = corepool::topology::process_cpus()?[0];
+    /// let pool = Pool::builder().pinning(Pinning::Cpus(vec![cpu])).build()?;
+    /// assert_eq!(pool.workers(), 1);
+    /// let err = Pool::builder().workers(2).pinning(Pinning::Cpus(vec![cpu])).build();
+    /// assert!(matches!(err, Err(BuildError::MoreWorkersThanCpus { workers: 2, cpus: 1 })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     Cpus(Vec<usize>),
 }
 
@@ -103,8 +117,6 @@ impl PoolStats {
 /// shuts the pool down.
 pub(crate) struct Shared {
     pub(crate) registry: Arc<Registry>,
-    pub(crate) pinning: Pinning,
-    pub(crate) cpus: Vec<Option<usize>>,
 }
 
 impl Drop for Shared {
@@ -171,22 +183,53 @@ impl Pool {
         Pool { shared }
     }
 
-    /// The pool whose worker is running the current code (inside a task,
-    /// `install`, `join` or `scope` on that pool), or `None` on any other
-    /// thread. It is a clone of the pool's handle: tasks can submit more work
-    /// without a `&Pool` being passed down.
+    /// The pool whose worker or blocking-lane thread is running the current
+    /// code (inside a task, a [`submit_blocking`](Pool::submit_blocking)
+    /// task, `install`, `join` or `scope` on that pool), or `None` on any
+    /// other thread. It is a clone of the pool's handle: tasks can submit
+    /// more work without a `&Pool` being passed down.
+    ///
+    /// It stays `Some` while the pool shuts down, even after another thread
+    /// dropped the last clone: a task that is still running gets a handle to
+    /// its pool, which then answers [`is_shutdown`](Pool::is_shutdown) (and
+    /// refuses new tasks as any clone would). Dropping that handle on one of
+    /// the pool's own threads never waits.
     ///
     /// ```
     /// let pool = corepool::Pool::builder().workers(2).build()?;
     /// assert!(corepool::Pool::current().is_none());
     /// let inside = pool.install(|| corepool::Pool::current().unwrap().workers());
     /// assert_eq!(inside, 2);
+    /// let on_lane = pool.submit_blocking(|| corepool::Pool::current().map(|p| p.workers()));
+    /// assert_eq!(on_lane.join().unwrap(), Some(2));
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
     pub fn current() -> Option<Pool> {
-        let worker = crate::worker::WorkerThread::current()?;
-        let shared = worker.registry().handle.get()?.upgrade()?;
-        Some(Pool { shared })
+        let registry = match crate::worker::WorkerThread::current() {
+            Some(worker) => {
+                // The common case costs one upgrade, no `Arc<Registry>` clone.
+                // `handle` is set before the pool is handed to anyone, so
+                // before any task runs.
+                if let Some(shared) = worker.registry().handle.get()?.upgrade() {
+                    return Some(Pool { shared });
+                }
+                worker.registry_arc().clone()
+            }
+            None => {
+                let registry = crate::blocking::current_registry()?;
+                if let Some(shared) = registry.handle.get()?.upgrade() {
+                    return Some(Pool { shared });
+                }
+                registry
+            }
+        };
+        // The last clone was dropped (elsewhere, or is being dropped): the
+        // pool is shutting down. A fresh handle to the same registry; its
+        // drop calls `shutdown` again, which is harmless, and on this pool's
+        // workers and lane threads does not wait.
+        Some(Pool {
+            shared: Arc::new(Shared { registry }),
+        })
     }
 
     pub(crate) fn registry(&self) -> &Arc<Registry> {
@@ -215,7 +258,7 @@ impl Pool {
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
     pub fn pinning(&self) -> &Pinning {
-        &self.shared.pinning
+        &self.shared.registry.pinning
     }
 
     /// Runs `f` on a worker and returns a handle to its result, like
@@ -303,7 +346,7 @@ impl Pool {
         let cell = Arc::new(TaskCell::new(f, std::ptr::null(), 0, 0));
         // SAFETY: `'static` closure and result: nothing is borrowed.
         let job = unsafe { TaskCell::new_ref(&cell) };
-        if let Err(job) = registry.blocking.submit(job) {
+        if let Err(job) = registry.blocking.submit(job, registry) {
             let _ = Cell::abort(&*cell, Abort::Refused);
             drop(job);
         }
@@ -421,7 +464,7 @@ impl Pool {
                 let counters = &registry.counters[index].0;
                 WorkerStats {
                     index,
-                    cpu: self.shared.cpus[index],
+                    cpu: registry.cpus[index],
                     tasks_run: counters.run.load(Ordering::Relaxed),
                     tasks_stolen: counters.stolen.load(Ordering::Relaxed),
                     times_parked: registry.sleep.times_parked(index),
@@ -513,8 +556,8 @@ impl fmt::Debug for Pool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pool")
             .field("workers", &self.workers())
-            .field("pinning", &self.shared.pinning)
-            .field("cpus", &self.shared.cpus)
+            .field("pinning", &self.shared.registry.pinning)
+            .field("cpus", &self.shared.registry.cpus)
             .field("shutdown", &self.is_shutdown())
             .finish()
     }

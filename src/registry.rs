@@ -43,6 +43,7 @@ use crossbeam_deque::{Injector, Steal, Stealer};
 
 use crate::blocking::BlockingLane;
 use crate::job::JobRef;
+use crate::pool::Pinning;
 use crate::sleep::Sleep;
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::util::Padded;
@@ -63,9 +64,21 @@ impl Counters {
     }
 }
 
+/// What the builder decided, kept with the pool.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) pinning: Pinning,
+    pub(crate) cpus: Vec<Option<usize>>,
+    pub(crate) keep_alive: std::time::Duration,
+    pub(crate) lane_name_base: String,
+}
+
 /// One pool's shared state.
 #[derive(Debug)]
 pub(crate) struct Registry {
+    /// The pinning applied, and each worker's CPU.
+    pub(crate) pinning: Pinning,
+    pub(crate) cpus: Vec<Option<usize>>,
     pub(crate) injector: Injector<JobRef>,
     pub(crate) stealers: Box<[Stealer<JobRef>]>,
     pub(crate) sleep: Sleep,
@@ -88,9 +101,11 @@ pub(crate) struct Registry {
 }
 
 impl Registry {
-    pub(crate) fn new(stealers: Vec<Stealer<JobRef>>) -> Registry {
+    pub(crate) fn new(stealers: Vec<Stealer<JobRef>>, settings: Settings) -> Registry {
         let workers = stealers.len();
         Registry {
+            pinning: settings.pinning,
+            cpus: settings.cpus,
             injector: Injector::new(),
             stealers: stealers.into_boxed_slice(),
             sleep: Sleep::new(workers),
@@ -102,7 +117,10 @@ impl Registry {
             threads: Mutex::new(Vec::with_capacity(workers)),
             worker_ids: Mutex::new(Vec::new()),
             handle: std::sync::OnceLock::new(),
-            blocking: std::sync::Arc::new(BlockingLane::default()),
+            blocking: std::sync::Arc::new(BlockingLane::new(
+                settings.keep_alive,
+                settings.lane_name_base,
+            )),
         }
     }
 

@@ -109,6 +109,11 @@ impl WorkerThread {
         &self.registry
     }
 
+    /// The registry as the `Arc` this worker holds (for `Pool::current`).
+    pub(crate) fn registry_arc(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
     /// This worker's index in its pool, `0..workers`.
     #[inline]
     pub(crate) fn index(&self) -> usize {
