@@ -419,7 +419,8 @@ where
     F: FnOnce() -> T + Send + 'a,
     T: Send + 'a,
 {
-    if registry.is_shutdown() {
+    let shut = registry.is_shutdown();
+    if shut && scope.is_none() {
         unwind::drop_contained(f);
         return Handle::new(Arc::new(TaskCell::<F, T>::refused()));
     }
@@ -431,6 +432,13 @@ where
         latch as *const ScopeLatch
     });
     let cell = Arc::new(TaskCell::new(f, scope_ptr, registry.id(), origin));
+    if shut {
+        // A scope's task after shutdown runs here and now (scope.rs, "After
+        // shutdown"): a scope never loses work.
+        let handle = Handle::new(cell);
+        handle.run_here();
+        return handle;
+    }
     // SAFETY: for `'a = 'static` nothing is borrowed. For a scope's tasks,
     // the scope does not return before every task it submitted has ended
     // (scope.rs), and a queue never touches a job's closure or result after
@@ -442,27 +450,35 @@ where
     }
     if !registry.push(job, local) {
         // Shutdown raced with the push (registry.rs): take the task back,
-        // unless a draining worker started it already.
-        let _ = Cell::abort(&*cell, Abort::Refused);
+        // unless a draining worker started it already. A scope's task is
+        // taken back by running it here (the queued reference then finds
+        // it started and does nothing).
+        if scope.is_some() {
+            Cell::run_inline(&*cell);
+        } else {
+            let _ = Cell::abort(&*cell, Abort::Refused);
+        }
     }
     Handle::new(cell)
 }
 
 /// Queues a spawned job (no handle, no result slot), or drops it after
-/// shutdown. A job spawned into a scope from outside the pool while the
-/// scope's owner is a worker takes the task-cell path instead, so that the
-/// owner can find it (scope.rs, step 5).
+/// shutdown. A job spawned into a scope takes the task-cell path instead
+/// when it is spawned from a thread that is not one of the pool's workers
+/// (so that an owner that is a worker can find it, scope.rs step 5, and so
+/// that a push racing with shutdown runs it here rather than strand it) or
+/// after shutdown (it then runs here: a scope never loses work).
 pub(crate) fn spawn_job<'a, F>(registry: &Registry, f: F, scope: Option<&'a ScopeLatch>)
 where
     F: FnOnce() + Send + 'a,
 {
-    if registry.is_shutdown() {
-        unwind::drop_contained(f);
+    let local = registry.own_worker();
+    if let Some(latch) = scope.filter(|_| local.is_none() || registry.is_shutdown()) {
+        drop(submit_cell(registry, f, Some(latch)));
         return;
     }
-    let local = registry.own_worker();
-    if let Some(latch) = scope.filter(|latch| latch.wants_foreign(local.is_some())) {
-        drop(submit_cell(registry, f, Some(latch)));
+    if registry.is_shutdown() {
+        unwind::drop_contained(f);
         return;
     }
     let origin = local.map_or(0, |worker| worker.origin());
