@@ -19,16 +19,29 @@
 //!
 //! # Panics and dropping
 //!
-//! A panic in the closure stops its chunk; the results before it are
-//! delivered, and the panic is re-raised (`resume_unwind`) on the consuming
-//! thread when iteration reaches the item that panicked. Dropping the iterator
-//! cancels every chunk that has not started.
+//! A panic in the closure ends only its own item: the chunk goes on with the
+//! next item, and the panic is re-raised (`resume_unwind`) on the consuming
+//! thread when iteration reaches the item that panicked. A caller that
+//! catches it and calls `next` again gets the following items, so the results
+//! still line up with the inputs (ordered map) and no result is lost
+//! (unordered map). Dropping the iterator cancels every chunk that has not
+//! started; payloads nobody took are dropped contained (`unwind.rs`).
+//!
+//! # Where the closure runs
+//!
+//! Chunks run on the pool's workers. One exception: a consumer on a thread
+//! outside the pool, waiting for a chunk that no worker has started while
+//! every worker is busy, runs that chunk itself rather than sleep (see
+//! `help_with_chunk`): then the map never stalls behind other work. While it
+//! does, [`Pool::current`] on that thread names the mapping pool (a scoped
+//! thread-local, reset when the chunk ends), but
+//! [`Pool::current_worker_index`] is `None` and whatever `on_worker_start`
+//! set up per worker thread is absent: that state belongs to worker threads.
 
-use std::any::Any;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::iter::Fuse;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,6 +49,7 @@ use crate::completion::{Deadline, NextReady, ReadyQueue, Timeout};
 use crate::pool::{Pool, submit_cell};
 use crate::scope::{Scope, ScopeLatch};
 use crate::task::Handle;
+use crate::unwind::{self, Payload};
 use crate::wait::wait_until;
 use crate::worker::WorkerThread;
 
@@ -52,8 +66,80 @@ pub const MAX_CHUNK: usize = 1 << 16;
 /// What one chunk task hands back.
 struct ChunkOut<T> {
     values: Vec<T>,
-    panic: Option<Box<dyn Any + Send>>,
+    /// Each panicking item's payload, with how many values came before it.
+    panics: VecDeque<(usize, Payload)>,
     elapsed: Duration,
+}
+
+/// Drops values and payloads one at a time, each contained: a second panic
+/// from a destructor while the first unwinds would abort the process.
+fn drop_each<T>(values: impl Iterator<Item = T>, panics: &mut VecDeque<(usize, Payload)>) {
+    if std::mem::needs_drop::<T>() {
+        values.for_each(unwind::drop_contained);
+    }
+    for (_, payload) in panics.drain(..) {
+        unwind::drop_payload(payload);
+    }
+}
+
+impl<T> Drop for ChunkOut<T> {
+    fn drop(&mut self) {
+        drop_each(self.values.drain(..), &mut self.panics);
+    }
+}
+
+/// The chunk being handed out: its values in order, with each panic raised
+/// at its own item's place.
+struct Delivered<T> {
+    values: std::vec::IntoIter<T>,
+    /// Values of this chunk handed out so far.
+    yielded: usize,
+    panics: VecDeque<(usize, Payload)>,
+}
+
+impl<T> Delivered<T> {
+    fn empty() -> Self {
+        Delivered {
+            values: Vec::new().into_iter(),
+            yielded: 0,
+            panics: VecDeque::new(),
+        }
+    }
+
+    fn from_chunk(mut out: ChunkOut<T>) -> Self {
+        Delivered {
+            values: std::mem::take(&mut out.values).into_iter(),
+            yielded: 0,
+            panics: std::mem::take(&mut out.panics),
+        }
+    }
+
+    /// The next value of the chunk, or `None` when it is used up; re-raises
+    /// a panic when its item is next.
+    fn next(&mut self) -> Option<T> {
+        if self
+            .panics
+            .front()
+            .is_some_and(|(before, _)| *before == self.yielded)
+        {
+            if let Some((_, payload)) = self.panics.pop_front() {
+                panic::resume_unwind(payload);
+            }
+        }
+        let value = self.values.next()?;
+        self.yielded += 1;
+        Some(value)
+    }
+
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+}
+
+impl<T> Drop for Delivered<T> {
+    fn drop(&mut self) {
+        drop_each(self.values.by_ref(), &mut self.panics);
+    }
 }
 
 /// Reads the input and submits chunks; shared by the ordered and unordered
@@ -100,15 +186,20 @@ where
         let job = move || {
             let start = Instant::now();
             let mut values = Vec::with_capacity(items.len());
-            let panic = panic::catch_unwind(AssertUnwindSafe(|| {
-                for item in items {
+            let mut panics = VecDeque::new();
+            let mut items = items.into_iter();
+            // One catch per chunk while nothing panics; after a panic the
+            // chunk goes on with the next item.
+            while let Err(payload) = unwind::halt_unwinding(|| {
+                for item in items.by_ref() {
                     values.push(f(item));
                 }
-            }))
-            .err();
+            }) {
+                panics.push_back((values.len(), payload));
+            }
             ChunkOut {
                 values,
-                panic,
+                panics,
                 elapsed: start.elapsed(),
             }
         };
@@ -153,8 +244,7 @@ pub struct Map<'a, I: Iterator, F, T> {
     feeder: Feeder<'a, I, F>,
     in_flight: VecDeque<(usize, Handle<'a, ChunkOut<T>>)>,
     in_flight_items: usize,
-    current: std::vec::IntoIter<T>,
-    panic: Option<Box<dyn Any + Send>>,
+    current: Delivered<T>,
 }
 
 impl<'a, I, F, T> Map<'a, I, F, T>
@@ -169,8 +259,7 @@ where
             feeder: Feeder::new(pool, scope, input, f),
             in_flight: VecDeque::new(),
             in_flight_items: 0,
-            current: Vec::new().into_iter(),
-            panic: None,
+            current: Delivered::empty(),
         }
     }
 
@@ -260,9 +349,6 @@ where
             if let Some(value) = self.current.next() {
                 return Some(Ok(value));
             }
-            if let Some(payload) = self.panic.take() {
-                panic::resume_unwind(payload);
-            }
             self.fill();
             let (_, front) = self.in_flight.front()?;
             if deadline.is_none() {
@@ -277,10 +363,10 @@ where
             let (len, handle) = self.in_flight.pop_front()?;
             self.in_flight_items -= len;
             let out = collect_chunk(handle);
-            self.feeder.learn(out.values.len().max(1), out.elapsed);
+            let items = out.values.len() + out.panics.len();
+            self.feeder.learn(items.max(1), out.elapsed);
             self.fill();
-            self.current = out.values.into_iter();
-            self.panic = out.panic;
+            self.current = Delivered::from_chunk(out);
         }
     }
 }
@@ -420,8 +506,7 @@ pub struct MapUnordered<'a, I: Iterator, F, T> {
     in_flight_items: usize,
     next_id: usize,
     ready: Arc<ReadyQueue>,
-    current: std::vec::IntoIter<T>,
-    panic: Option<Box<dyn Any + Send>>,
+    current: Delivered<T>,
 }
 
 impl<'a, I, F, T> MapUnordered<'a, I, F, T>
@@ -438,8 +523,7 @@ where
             in_flight_items: 0,
             next_id: 0,
             ready: Arc::new(ReadyQueue::default()),
-            current: Vec::new().into_iter(),
-            panic: None,
+            current: Delivered::empty(),
         }
     }
 
@@ -520,9 +604,6 @@ where
             if let Some(value) = self.current.next() {
                 return Some(Ok(value));
             }
-            if let Some(payload) = self.panic.take() {
-                panic::resume_unwind(payload);
-            }
             self.fill();
             if self.in_flight.is_empty() {
                 return None;
@@ -560,10 +641,10 @@ where
             };
             self.in_flight_items -= len;
             let out = collect_chunk(handle);
-            self.feeder.learn(out.values.len().max(1), out.elapsed);
+            let items = out.values.len() + out.panics.len();
+            self.feeder.learn(items.max(1), out.elapsed);
             self.fill();
-            self.current = out.values.into_iter();
-            self.panic = out.panic;
+            self.current = Delivered::from_chunk(out);
         }
     }
 }
@@ -626,7 +707,9 @@ impl Pool {
     /// an endless input works (`pool.map(0.., f).take(n)`); chunk sizes adapt
     /// to the cost of an item (see [`Map::chunk_size`] to fix them). A panic
     /// in `f` is re-raised here when iteration reaches its item; the results
-    /// before it are delivered first. Dropping the iterator cancels the chunks
+    /// before it are delivered first, and a caller that catches the panic and
+    /// goes on iterating gets the results after it, still in input order
+    /// (the panic ends only its own item). Dropping the iterator cancels the chunks
     /// that have not started. The iterator is an [`ExactSizeIterator`] when
     /// the input is, so progress bars can show a length.
     ///

@@ -41,8 +41,15 @@ fn a_panicking_body_cancels_running_and_queued_tasks_then_re_raises() {
         }));
         let payload = caught.unwrap_err();
         assert_eq!(payload.downcast_ref::<&str>(), Some(&"body failed"));
-        assert!(looper_ended.load(Ordering::SeqCst), "re-raised before the running task ended");
-        assert_eq!(queued_ran.load(Ordering::SeqCst), 0, "queued tasks of a cancelled group ran");
+        assert!(
+            looper_ended.load(Ordering::SeqCst),
+            "re-raised before the running task ended"
+        );
+        assert_eq!(
+            queued_ran.load(Ordering::SeqCst),
+            0,
+            "queued tasks of a cancelled group ran"
+        );
     });
 }
 

@@ -37,7 +37,11 @@ fn many_tasks_installing_into_a_one_worker_pool_complete() {
     watchdog(120, || {
         const TASKS: u64 = 20_000;
         // Small worker stacks make an unbounded nesting overflow soon.
-        let a = Pool::builder().workers(2).stack_size(512 << 10).build().unwrap();
+        let a = Pool::builder()
+            .workers(2)
+            .stack_size(512 << 10)
+            .build()
+            .unwrap();
         let b = Pool::builder().workers(1).build().unwrap();
         let tasks: Vec<_> = (0..TASKS)
             .map(|i| {

@@ -33,7 +33,11 @@ fn pool_current_inside_a_chunk_run_by_the_consumer_is_the_pool() {
         blocker.join().unwrap();
         assert!(seen.iter().any(|s| s.0), "no chunk ran on the consumer");
         for (i, (_, current, value)) in seen.iter().enumerate() {
-            assert_eq!(*current, Some(1), "item {i}: Pool::current() inside the map closure");
+            assert_eq!(
+                *current,
+                Some(1),
+                "item {i}: Pool::current() inside the map closure"
+            );
             assert_eq!(*value, i as u32 * 2);
         }
         // Outside the closure, the consumer is still outside any pool.

@@ -68,7 +68,10 @@ fn scope_submit_after_shutdown_returns_every_value() {
                 let data: Vec<u32> = (0..16).collect();
                 p.scope(|s| {
                     let tasks: Vec<_> = data.iter().map(|x| s.submit(move || x * 3)).collect();
-                    tasks.into_iter().map(|t| t.join().unwrap()).collect::<Vec<_>>()
+                    tasks
+                        .into_iter()
+                        .map(|t| t.join().unwrap())
+                        .collect::<Vec<_>>()
                 })
             })
             .join()
@@ -131,7 +134,10 @@ fn group_after_shutdown_runs_its_tasks_and_reports_the_failure() {
             })
             .join()
             .unwrap();
-        assert!(matches!(failed, Err(GroupError::Failed("bad"))), "{failed:?}");
+        assert!(
+            matches!(failed, Err(GroupError::Failed("bad"))),
+            "{failed:?}"
+        );
         assert_eq!(all, 20);
     });
 }
