@@ -35,7 +35,7 @@ fn many_tasks_installing_into_a_one_worker_pool_complete() {
         return;
     }
     watchdog(120, || {
-        const TASKS: u64 = 20_000;
+        const TASKS: u64 = 50_000;
         // Small worker stacks make an unbounded nesting overflow soon.
         let a = Pool::builder()
             .workers(2)
