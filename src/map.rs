@@ -381,8 +381,53 @@ where
 /// helped). A worker consumer needs none of this: its wait already runs the
 /// chunks it waits for (`WorkerThread::wait_for`). Not used under a deadline
 /// (`within`), where the consumer must stay free to notice it.
+///
+/// While the chunk runs here, [`Pool::current`] on this thread names `pool`
+/// ([`lent_pool`]); worker-thread state (`on_worker_start`, the worker index)
+/// is not there.
 fn help_with_chunk<T: Send>(pool: &Pool, front: &Handle<'_, ChunkOut<T>>) -> bool {
-    WorkerThread::current().is_none() && !pool.registry().sleep.is_hungry() && front.run_here()
+    if WorkerThread::current().is_some() || pool.registry().sleep.is_hungry() {
+        return false;
+    }
+    let _lent = Lent::to(pool);
+    front.run_here()
+}
+
+thread_local! {
+    /// The pool whose map chunk this thread, which is none of its workers,
+    /// is running (`help_with_chunk`); `None` otherwise.
+    static LENT_TO: std::cell::RefCell<Option<Pool>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The pool whose map chunk this non-worker thread is running now, for
+/// [`Pool::current`].
+pub(crate) fn lent_pool() -> Option<Pool> {
+    LENT_TO
+        .try_with(|lent| lent.borrow().clone())
+        .ok()
+        .flatten()
+}
+
+/// Sets [`lent_pool`] until dropped, then restores what it was (a chunk may
+/// consume another pool's map on this thread, nested).
+struct Lent(Option<Pool>);
+
+impl Lent {
+    fn to(pool: &Pool) -> Lent {
+        let previous = LENT_TO
+            .try_with(|lent| lent.replace(Some(pool.clone())))
+            .ok()
+            .flatten();
+        Lent(previous)
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        // The map holds its own clone of the pool: this is never the last.
+        let _ = LENT_TO.try_with(|lent| lent.replace(previous));
+    }
 }
 
 /// [`Map`] with a deadline; see [`Map::within`].
@@ -715,6 +760,29 @@ impl Pool {
     ///
     /// Nothing is submitted until the first call to `next`.
     ///
+    /// # Where `f` runs
+    ///
+    /// On the pool's workers, with one exception: when the thread consuming
+    /// the iterator is not one of the pool's workers, every worker is busy
+    /// (none idle or looking for work), and the chunk it waits for has not
+    /// started, the consumer runs that chunk itself instead of sleeping, so a
+    /// map never stalls behind other work. There, [`Pool::current`] names
+    /// this pool while the chunk runs, but [`Pool::current_worker_index`] is
+    /// `None` and what [`on_worker_start`](crate::PoolBuilder::on_worker_start)
+    /// set up is missing: that hook runs once per worker thread, and its
+    /// thread-local state belongs to that thread. Keep per-thread state that
+    /// `f` needs in something `f` reaches itself (a `thread_local!` with a
+    /// lazy initialiser works on every thread).
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// // Wherever a chunk runs, `f` sees the pool it belongs to.
+    /// let seen: Vec<usize> =
+    ///     pool.map(0..4, |_| corepool::Pool::current().unwrap().workers()).collect();
+    /// assert_eq!(seen, [2, 2, 2, 2]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    ///
     /// # Panics
     ///
     /// Re-raises a panic of `f` at its item. Panics if the pool shuts down
@@ -740,7 +808,9 @@ impl Pool {
     }
 
     /// Like [`map`](Pool::map), but yields each result as soon as its chunk
-    /// finishes (completion order, like `Pool.imap_unordered`).
+    /// finishes (completion order, like `Pool.imap_unordered`). `f` runs where
+    /// [`map`](Pool::map#where-f-runs)'s does: on the workers, or on a
+    /// consumer outside the pool while every worker is busy.
     ///
     /// ```
     /// let pool = corepool::Pool::new()?;
@@ -761,7 +831,8 @@ impl Pool {
 }
 
 impl<'scope> Scope<'scope, '_> {
-    /// [`Pool::map`] for borrowed items and closures.
+    /// [`Pool::map`] for borrowed items and closures. `f` runs where
+    /// [`Pool::map`](Pool::map#where-f-runs)'s does.
     ///
     /// ```
     /// let pool = corepool::Pool::new()?;
@@ -785,7 +856,8 @@ impl<'scope> Scope<'scope, '_> {
         )
     }
 
-    /// [`Pool::map_unordered`] for borrowed items and closures.
+    /// [`Pool::map_unordered`] for borrowed items and closures. `f` runs where
+    /// [`Pool::map`](Pool::map#where-f-runs)'s does.
     ///
     /// ```
     /// let pool = corepool::Pool::new()?;

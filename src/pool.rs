@@ -174,7 +174,9 @@ impl Pool {
     /// The pool whose worker is running the current code (inside a task,
     /// `install`, `join` or `scope` on that pool), or `None` on any other
     /// thread. It is a clone of the pool's handle: tasks can submit more work
-    /// without a `&Pool` being passed down.
+    /// without a `&Pool` being passed down. A thread outside the pool that
+    /// runs a chunk of the pool's [`map`](Pool::map) itself (see there) gets
+    /// the pool too while the chunk runs.
     ///
     /// ```
     /// let pool = corepool::Pool::builder().workers(2).build()?;
@@ -184,7 +186,9 @@ impl Pool {
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
     pub fn current() -> Option<Pool> {
-        let worker = crate::worker::WorkerThread::current()?;
+        let Some(worker) = crate::worker::WorkerThread::current() else {
+            return crate::map::lent_pool();
+        };
         let shared = worker.registry().handle.get()?.upgrade()?;
         Some(Pool { shared })
     }
