@@ -289,20 +289,31 @@ impl Pool {
             first_error: Mutex::new(None),
             skipped: AtomicUsize::new(0),
         });
-        let value = self.scope(|scope| {
-            let group = TaskGroup {
-                scope,
-                state: state.clone(),
-            };
-            match unwind::halt_unwinding(|| f(&group)) {
-                Ok(value) => value,
-                Err(payload) => {
-                    // Step 5: cancel before the scope waits for the tasks.
-                    group.cancel();
-                    std::panic::resume_unwind(payload)
+        let value = unwind::halt_unwinding(|| {
+            self.scope(|scope| {
+                let group = TaskGroup {
+                    scope,
+                    state: state.clone(),
+                };
+                match unwind::halt_unwinding(|| f(&group)) {
+                    Ok(value) => value,
+                    Err(payload) => {
+                        // Step 5: cancel before the scope waits for the tasks.
+                        group.cancel();
+                        std::panic::resume_unwind(payload)
+                    }
                 }
-            }
+            })
         });
+        let value = match value {
+            Ok(value) => value,
+            Err(payload) => {
+                // The body panicked: a task's error (whose destructor may
+                // panic) is dropped contained before the panic goes on.
+                unwind::drop_contained(state.first_error.lock().take());
+                std::panic::resume_unwind(payload)
+            }
+        };
         let first_error = state.first_error.lock().take();
         match first_error {
             Some(error) => {

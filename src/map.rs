@@ -48,7 +48,7 @@ use std::time::{Duration, Instant};
 use crate::completion::{Deadline, NextReady, ReadyQueue, Timeout};
 use crate::pool::{Pool, submit_cell};
 use crate::scope::{Scope, ScopeLatch};
-use crate::task::Handle;
+use crate::task::{Handle, Stage};
 use crate::unwind::{self, Payload};
 use crate::wait::wait_until;
 use crate::worker::WorkerThread;
@@ -386,7 +386,10 @@ where
 /// ([`lent_pool`]); worker-thread state (`on_worker_start`, the worker index)
 /// is not there.
 fn help_with_chunk<T: Send>(pool: &Pool, front: &Handle<'_, ChunkOut<T>>) -> bool {
-    if WorkerThread::current().is_some() || pool.registry().sleep.is_hungry() {
+    if WorkerThread::current().is_some()
+        || pool.registry().sleep.is_hungry()
+        || front.header().stage() != Stage::Scheduled
+    {
         return false;
     }
     let _lent = Lent::to(pool);

@@ -84,3 +84,54 @@ fn a_group_body_panic_on_a_worker_cancels_too() {
         assert_eq!(outcome, (true, true));
     });
 }
+
+/// An error whose destructor panics (when not already unwinding it would be
+/// re-thrown; while unwinding, a second panic aborts the process).
+#[derive(Debug)]
+struct PanicsOnDrop;
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("error dropped");
+    }
+}
+
+const CHILD: &str = "COREPOOL_GROUP_BODY_PANIC_CHILD";
+
+/// A task fails with such an error, then the body panics: the body's panic
+/// comes back and the task's error is dropped contained. Before, dropping it
+/// while the body's panic unwound aborted the process, so the case runs in a
+/// child process.
+#[test]
+fn a_body_panic_after_a_task_error_with_a_panicking_drop_is_contained() {
+    if std::env::var_os(CHILD).is_none() {
+        let name = "a_body_panic_after_a_task_error_with_a_panicking_drop_is_contained";
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", name, "--nocapture", "--test-threads=1"])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains("1 passed"),
+            "child failed: {:?}\n{stdout}\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+        return;
+    }
+    watchdog(60, || {
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            pool.group(|g| {
+                g.spawn(|| Err(PanicsOnDrop));
+                while !g.is_cancelled() {
+                    std::thread::yield_now();
+                }
+                std::panic::panic_any("body after the failure");
+            })
+        }));
+        let payload = caught.unwrap_err();
+        assert_eq!(payload.downcast_ref::<&str>(), Some(&"body after the failure"));
+    });
+}
