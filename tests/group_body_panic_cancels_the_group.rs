@@ -132,6 +132,9 @@ fn a_body_panic_after_a_task_error_with_a_panicking_drop_is_contained() {
             })
         }));
         let payload = caught.unwrap_err();
-        assert_eq!(payload.downcast_ref::<&str>(), Some(&"body after the failure"));
+        assert_eq!(
+            payload.downcast_ref::<&str>(),
+            Some(&"body after the failure")
+        );
     });
 }

@@ -141,3 +141,46 @@ fn group_after_shutdown_runs_its_tasks_and_reports_the_failure() {
         assert_eq!(all, 20);
     });
 }
+
+#[test]
+fn scope_spawn_and_submit_racing_shutdown_lose_nothing() {
+    watchdog(120, || {
+        for round in 0..200 {
+            let pool = Pool::builder().workers(2).build().unwrap();
+            let barrier = std::sync::Barrier::new(2);
+            std::thread::scope(|threads| {
+                threads.spawn(|| {
+                    barrier.wait();
+                    if round % 2 == 0 {
+                        pool.shutdown();
+                    } else {
+                        pool.shutdown_now();
+                    }
+                });
+                barrier.wait();
+                let mut bytes = [0u8; 64];
+                let submitted = AtomicUsize::new(0);
+                pool.scope(|s| {
+                    for (i, b) in bytes.iter_mut().enumerate() {
+                        if i % 2 == 0 {
+                            s.spawn(move |_| *b = i as u8 + 1);
+                        } else {
+                            let t = s.submit(move || *b = i as u8 + 1);
+                            // shutdown_now may cancel a queued task: its
+                            // handle says so; nothing is lost silently.
+                            match t.join() {
+                                Ok(()) => {}
+                                Err(err) => assert!(err.is_cancelled(), "{err}"),
+                            }
+                            submitted.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                });
+                if round % 2 == 0 {
+                    assert!(filled(&bytes), "round {round}: {bytes:?}");
+                }
+                assert_eq!(submitted.into_inner(), 32);
+            });
+        }
+    });
+}
