@@ -93,7 +93,8 @@ pub(crate) fn current() -> Running {
 /// Whether the task running on this thread was asked to stop: its
 /// [`Task::cancel`](crate::Task::cancel) was called while it ran, or its
 /// [`TaskGroup`](crate::TaskGroup) was cancelled (a sibling failed, or the
-/// group was cancelled or dropped). `false` outside any task.
+/// group was cancelled, or the group's body panicked). `false` outside
+/// any task.
 ///
 /// A task that sees `true` here and then returns is reported stopped
 /// ([`TaskError::is_stopped`](crate::TaskError::is_stopped)), not finished

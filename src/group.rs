@@ -14,6 +14,15 @@
 //!    sets it without an error). Later failures are dropped.
 //! 4. [`Pool::group`] returns once every task has ended (the scope waits),
 //!    with the first error, or the closure's value.
+//! 5. A panic in the body (the closure passed to `group`) is caught at once
+//!    and cancels the group as `TaskGroup::cancel` does — the group's handle
+//!    is being dropped by unwinding, and a dropped group counts as cancelled
+//!    — so running tasks see `is_cancelled` and end, queued ones are
+//!    skipped; the scope then waits for the running tasks and re-raises the
+//!    body's panic.
+//! 6. After the pool's shutdown the group's tasks run on the calling thread
+//!    as they are spawned (as every scope's do; see `scope.rs`), so a failure
+//!    is still reported and nothing is lost.
 
 use std::fmt;
 use std::sync::Arc;
@@ -239,8 +248,14 @@ impl Pool {
     /// or the first task error ([`GroupError::Failed`]) or panic
     /// ([`GroupError::Panicked`]). The first failure cancels the group: tasks
     /// not started never run, running ones see
-    /// [`is_cancelled`](crate::is_cancelled). A panic in `f` itself is
-    /// re-raised after every task has ended, as with [`Pool::scope`].
+    /// [`is_cancelled`](crate::is_cancelled). A panic in `f` itself cancels
+    /// the group the same way, at once (the group is dropped by the unwinding,
+    /// and a dropped group counts as cancelled), and is re-raised once the
+    /// tasks already running have ended, as with [`Pool::scope`].
+    ///
+    /// After [`shutdown`](Pool::shutdown) the tasks run on the calling thread
+    /// as they are spawned (see [`Pool::scope`]): the result is the same,
+    /// nothing is skipped silently.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};
@@ -274,12 +289,31 @@ impl Pool {
             first_error: Mutex::new(None),
             skipped: AtomicUsize::new(0),
         });
-        let value = self.scope(|scope| {
-            f(&TaskGroup {
-                scope,
-                state: state.clone(),
+        let value = unwind::halt_unwinding(|| {
+            self.scope(|scope| {
+                let group = TaskGroup {
+                    scope,
+                    state: state.clone(),
+                };
+                match unwind::halt_unwinding(|| f(&group)) {
+                    Ok(value) => value,
+                    Err(payload) => {
+                        // Step 5: cancel before the scope waits for the tasks.
+                        group.cancel();
+                        std::panic::resume_unwind(payload)
+                    }
+                }
             })
         });
+        let value = match value {
+            Ok(value) => value,
+            Err(payload) => {
+                // The body panicked: a task's error (whose destructor may
+                // panic) is dropped contained before the panic goes on.
+                unwind::drop_contained(state.first_error.lock().take());
+                std::panic::resume_unwind(payload)
+            }
+        };
         let first_error = state.first_error.lock().take();
         match first_error {
             Some(error) => {

@@ -17,8 +17,22 @@
 //!    pool's work meanwhile (`help_until`, as `Pool::join` does while a
 //!    stolen half runs): `f` may install back into the caller's pool, and
 //!    with every worker of that pool waiting here, nobody else would run it.
+//! 4. Helping is bounded. The work a waiting worker picks up may itself
+//!    install into a busy pool and help again, nested on the same stack; with
+//!    many such tasks that nesting grew until the stack overflowed. A
+//!    thread-local count of the helping installs on this thread's stack
+//!    stops it: past [`MAX_HELPING_INSTALLS`], an install waits as
+//!    `Task::join` does (`WorkerThread::wait_for`): it runs only the tasks
+//!    that the task calling it pushed on its own deque, then blocks. The
+//!    frames below it are installs that wait on the other pool, which does
+//!    not wait on them, so the innermost ones end and the stack unwinds.
+//!    Only a program whose installs bounce between two pools more than
+//!    `MAX_HELPING_INSTALLS` levels deep, on a pool whose every worker is
+//!    that deep, would need more helping than this gives.
 //!
 //! A caller that finds the pool shut down runs the closure itself.
+
+use std::cell::Cell;
 
 use crate::join::StackJob;
 use crate::pool::Pool;
@@ -26,6 +40,36 @@ use crate::sync::current_thread;
 use crate::unwind::AbortIfPanic;
 use crate::wait::wait_until;
 use crate::worker::WorkerThread;
+
+/// How many installs may help (run other work of the caller's pool while
+/// they wait) nested on one thread's stack; deeper ones only wait (step 4).
+const MAX_HELPING_INSTALLS: u32 = 32;
+
+thread_local! {
+    /// Helping installs now on this thread's stack.
+    static HELPING_INSTALLS: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Counts one helping install until dropped (however the wait ends).
+struct Helping;
+
+impl Helping {
+    /// Enters a helping install, or `None` past the limit.
+    fn enter() -> Option<Helping> {
+        let depth = HELPING_INSTALLS.with(Cell::get);
+        if depth >= MAX_HELPING_INSTALLS {
+            return None;
+        }
+        HELPING_INSTALLS.with(|count| count.set(depth + 1));
+        Some(Helping)
+    }
+}
+
+impl Drop for Helping {
+    fn drop(&mut self) {
+        HELPING_INSTALLS.with(|count| count.set(count.get() - 1));
+    }
+}
 
 impl Pool {
     /// Runs `f` on one of this pool's workers and returns its value, so that
@@ -36,6 +80,12 @@ impl Pool {
     ///
     /// On a pool that has shut down, `f` runs on the calling thread:
     /// `install` always returns `f`'s value.
+    ///
+    /// Called on a worker of *another* pool, the worker runs its own pool's
+    /// queued work while it waits (`f` may install back into that pool). Such
+    /// helping nests at most 32 installs deep on one worker; a deeper install
+    /// runs only the tasks its caller submitted, then blocks, so many tasks
+    /// that each install into a busy pool cannot overflow a worker's stack.
     ///
     /// ```
     /// let pool = corepool::Pool::builder().workers(2).build()?;
@@ -73,9 +123,15 @@ impl Pool {
             // needs (an install back into it, nested), so the worker runs
             // any of its own pool's work meanwhile, as `Pool::join` does
             // while a stolen half runs (the same caveat applies).
-            Some(worker) => {
-                worker.help_until(&job, None);
-            }
+            Some(worker) => match Helping::enter() {
+                Some(_helping) => {
+                    worker.help_until(&job, None);
+                }
+                // Step 4: too deep to pick up unrelated work.
+                None => {
+                    worker.wait_for(&job, None);
+                }
+            },
             None => {
                 wait_until(&job, None);
             }

@@ -19,23 +19,37 @@
 //!
 //! # Panics and dropping
 //!
-//! A panic in the closure stops its chunk; the results before it are
-//! delivered, and the panic is re-raised (`resume_unwind`) on the consuming
-//! thread when iteration reaches the item that panicked. Dropping the iterator
-//! cancels every chunk that has not started.
+//! A panic in the closure ends only its own item: the chunk goes on with the
+//! next item, and the panic is re-raised (`resume_unwind`) on the consuming
+//! thread when iteration reaches the item that panicked. A caller that
+//! catches it and calls `next` again gets the following items, so the results
+//! still line up with the inputs (ordered map) and no result is lost
+//! (unordered map). Dropping the iterator cancels every chunk that has not
+//! started; payloads nobody took are dropped contained (`unwind.rs`).
+//!
+//! # Where the closure runs
+//!
+//! Chunks run on the pool's workers. One exception: a consumer on a thread
+//! outside the pool, waiting for a chunk that no worker has started while
+//! every worker is busy, runs that chunk itself rather than sleep (see
+//! `help_with_chunk`): then the map never stalls behind other work. While it
+//! does, [`Pool::current`] on that thread names the mapping pool (a scoped
+//! thread-local, reset when the chunk ends), but
+//! [`Pool::current_worker_index`] is `None` and whatever `on_worker_start`
+//! set up per worker thread is absent: that state belongs to worker threads.
 
-use std::any::Any;
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::iter::Fuse;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::completion::{Deadline, NextReady, ReadyQueue, Timeout};
 use crate::pool::{Pool, submit_cell};
 use crate::scope::{Scope, ScopeLatch};
-use crate::task::Handle;
+use crate::task::{Handle, Stage};
+use crate::unwind::{self, Payload};
 use crate::wait::wait_until;
 use crate::worker::WorkerThread;
 
@@ -52,8 +66,80 @@ pub const MAX_CHUNK: usize = 1 << 16;
 /// What one chunk task hands back.
 struct ChunkOut<T> {
     values: Vec<T>,
-    panic: Option<Box<dyn Any + Send>>,
+    /// Each panicking item's payload, with how many values came before it.
+    panics: VecDeque<(usize, Payload)>,
     elapsed: Duration,
+}
+
+/// Drops values and payloads one at a time, each contained: a second panic
+/// from a destructor while the first unwinds would abort the process.
+fn drop_each<T>(values: impl Iterator<Item = T>, panics: &mut VecDeque<(usize, Payload)>) {
+    if std::mem::needs_drop::<T>() {
+        values.for_each(unwind::drop_contained);
+    }
+    for (_, payload) in panics.drain(..) {
+        unwind::drop_payload(payload);
+    }
+}
+
+impl<T> Drop for ChunkOut<T> {
+    fn drop(&mut self) {
+        drop_each(self.values.drain(..), &mut self.panics);
+    }
+}
+
+/// The chunk being handed out: its values in order, with each panic raised
+/// at its own item's place.
+struct Delivered<T> {
+    values: std::vec::IntoIter<T>,
+    /// Values of this chunk handed out so far.
+    yielded: usize,
+    panics: VecDeque<(usize, Payload)>,
+}
+
+impl<T> Delivered<T> {
+    fn empty() -> Self {
+        Delivered {
+            values: Vec::new().into_iter(),
+            yielded: 0,
+            panics: VecDeque::new(),
+        }
+    }
+
+    fn from_chunk(mut out: ChunkOut<T>) -> Self {
+        Delivered {
+            values: std::mem::take(&mut out.values).into_iter(),
+            yielded: 0,
+            panics: std::mem::take(&mut out.panics),
+        }
+    }
+
+    /// The next value of the chunk, or `None` when it is used up; re-raises
+    /// a panic when its item is next.
+    fn next(&mut self) -> Option<T> {
+        if self
+            .panics
+            .front()
+            .is_some_and(|(before, _)| *before == self.yielded)
+        {
+            if let Some((_, payload)) = self.panics.pop_front() {
+                panic::resume_unwind(payload);
+            }
+        }
+        let value = self.values.next()?;
+        self.yielded += 1;
+        Some(value)
+    }
+
+    fn len(&self) -> usize {
+        self.values.len()
+    }
+}
+
+impl<T> Drop for Delivered<T> {
+    fn drop(&mut self) {
+        drop_each(self.values.by_ref(), &mut self.panics);
+    }
 }
 
 /// Reads the input and submits chunks; shared by the ordered and unordered
@@ -104,15 +190,20 @@ where
         let job = move || {
             let start = Instant::now();
             let mut values = Vec::with_capacity(items.len());
-            let panic = panic::catch_unwind(AssertUnwindSafe(|| {
-                for item in items {
+            let mut panics = VecDeque::new();
+            let mut items = items.into_iter();
+            // One catch per chunk while nothing panics; after a panic the
+            // chunk goes on with the next item.
+            while let Err(payload) = unwind::halt_unwinding(|| {
+                for item in items.by_ref() {
                     values.push(f(item));
                 }
-            }))
-            .err();
+            }) {
+                panics.push_back((values.len(), payload));
+            }
             ChunkOut {
                 values,
-                panic,
+                panics,
                 elapsed: start.elapsed(),
             }
         };
@@ -157,8 +248,7 @@ pub struct Map<'a, I: Iterator, F, T> {
     feeder: Feeder<'a, I, F>,
     in_flight: VecDeque<(usize, Handle<'a, ChunkOut<T>>)>,
     in_flight_items: usize,
-    current: std::vec::IntoIter<T>,
-    panic: Option<Box<dyn Any + Send>>,
+    current: Delivered<T>,
 }
 
 impl<'a, I, F, T> Map<'a, I, F, T>
@@ -173,8 +263,7 @@ where
             feeder: Feeder::new(pool, scope, input, f),
             in_flight: VecDeque::new(),
             in_flight_items: 0,
-            current: Vec::new().into_iter(),
-            panic: None,
+            current: Delivered::empty(),
         }
     }
 
@@ -264,9 +353,6 @@ where
             if let Some(value) = self.current.next() {
                 return Some(Ok(value));
             }
-            if let Some(payload) = self.panic.take() {
-                panic::resume_unwind(payload);
-            }
             self.fill();
             let (_, front) = self.in_flight.front()?;
             if deadline.is_none() {
@@ -282,10 +368,10 @@ where
             let (len, handle) = self.in_flight.pop_front()?;
             self.in_flight_items -= len;
             let out = collect_chunk(handle);
-            self.feeder.learn(out.values.len().max(1), out.elapsed);
+            let items = out.values.len() + out.panics.len();
+            self.feeder.learn(items.max(1), out.elapsed);
             self.fill();
-            self.current = out.values.into_iter();
-            self.panic = out.panic;
+            self.current = Delivered::from_chunk(out);
         }
     }
 }
@@ -300,8 +386,56 @@ where
 /// helped). A worker consumer needs none of this: its wait already runs the
 /// chunks it waits for (`WorkerThread::wait_for`). Not used under a deadline
 /// (`within`), where the consumer must stay free to notice it.
+///
+/// While the chunk runs here, [`Pool::current`] on this thread names `pool`
+/// ([`lent_pool`]); worker-thread state (`on_worker_start`, the worker index)
+/// is not there.
 fn help_with_chunk<T: Send>(pool: &Pool, front: &Handle<'_, ChunkOut<T>>) -> bool {
-    WorkerThread::current().is_none() && !pool.registry().sleep.is_hungry() && front.run_here()
+    if WorkerThread::current().is_some()
+        || pool.registry().sleep.is_hungry()
+        || front.header().stage() != Stage::Scheduled
+    {
+        return false;
+    }
+    let _lent = Lent::to(pool);
+    front.run_here()
+}
+
+thread_local! {
+    /// The pool whose map chunk this thread, which is none of its workers,
+    /// is running (`help_with_chunk`); `None` otherwise.
+    static LENT_TO: std::cell::RefCell<Option<Pool>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The pool whose map chunk this non-worker thread is running now, for
+/// [`Pool::current`].
+pub(crate) fn lent_pool() -> Option<Pool> {
+    LENT_TO
+        .try_with(|lent| lent.borrow().clone())
+        .ok()
+        .flatten()
+}
+
+/// Sets [`lent_pool`] until dropped, then restores what it was (a chunk may
+/// consume another pool's map on this thread, nested).
+struct Lent(Option<Pool>);
+
+impl Lent {
+    fn to(pool: &Pool) -> Lent {
+        let previous = LENT_TO
+            .try_with(|lent| lent.replace(Some(pool.clone())))
+            .ok()
+            .flatten();
+        Lent(previous)
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        // The map holds its own clone of the pool: this is never the last.
+        let _ = LENT_TO.try_with(|lent| lent.replace(previous));
+    }
 }
 
 /// [`Map`] with a deadline; see [`Map::within`].
@@ -425,8 +559,7 @@ pub struct MapUnordered<'a, I: Iterator, F, T> {
     in_flight_items: usize,
     next_id: usize,
     ready: Arc<ReadyQueue>,
-    current: std::vec::IntoIter<T>,
-    panic: Option<Box<dyn Any + Send>>,
+    current: Delivered<T>,
 }
 
 impl<'a, I, F, T> MapUnordered<'a, I, F, T>
@@ -443,8 +576,7 @@ where
             in_flight_items: 0,
             next_id: 0,
             ready: Arc::new(ReadyQueue::default()),
-            current: Vec::new().into_iter(),
-            panic: None,
+            current: Delivered::empty(),
         }
     }
 
@@ -525,9 +657,6 @@ where
             if let Some(value) = self.current.next() {
                 return Some(Ok(value));
             }
-            if let Some(payload) = self.panic.take() {
-                panic::resume_unwind(payload);
-            }
             self.fill();
             if self.in_flight.is_empty() {
                 return None;
@@ -566,10 +695,10 @@ where
             };
             self.in_flight_items -= len;
             let out = collect_chunk(handle);
-            self.feeder.learn(out.values.len().max(1), out.elapsed);
+            let items = out.values.len() + out.panics.len();
+            self.feeder.learn(items.max(1), out.elapsed);
             self.fill();
-            self.current = out.values.into_iter();
-            self.panic = out.panic;
+            self.current = Delivered::from_chunk(out);
         }
     }
 }
@@ -632,11 +761,36 @@ impl Pool {
     /// an endless input works (`pool.map(0.., f).take(n)`); chunk sizes adapt
     /// to the cost of an item (see [`Map::chunk_size`] to fix them). A panic
     /// in `f` is re-raised here when iteration reaches its item; the results
-    /// before it are delivered first. Dropping the iterator cancels the chunks
+    /// before it are delivered first, and a caller that catches the panic and
+    /// goes on iterating gets the results after it, still in input order
+    /// (the panic ends only its own item). Dropping the iterator cancels the chunks
     /// that have not started. The iterator is an [`ExactSizeIterator`] when
     /// the input is, so progress bars can show a length.
     ///
     /// Nothing is submitted until the first call to `next`.
+    ///
+    /// # Where `f` runs
+    ///
+    /// On the pool's workers, with one exception: when the thread consuming
+    /// the iterator is not one of the pool's workers, every worker is busy
+    /// (none idle or looking for work), and the chunk it waits for has not
+    /// started, the consumer runs that chunk itself instead of sleeping, so a
+    /// map never stalls behind other work. There, [`Pool::current`] names
+    /// this pool while the chunk runs, but [`Pool::current_worker_index`] is
+    /// `None` and what [`on_worker_start`](crate::PoolBuilder::on_worker_start)
+    /// set up is missing: that hook runs once per worker thread, and its
+    /// thread-local state belongs to that thread. Keep per-thread state that
+    /// `f` needs in something `f` reaches itself (a `thread_local!` with a
+    /// lazy initialiser works on every thread).
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// // Wherever a chunk runs, `f` sees the pool it belongs to.
+    /// let seen: Vec<usize> =
+    ///     pool.map(0..4, |_| corepool::Pool::current().unwrap().workers()).collect();
+    /// assert_eq!(seen, [2, 2, 2, 2]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     ///
     /// # Panics
     ///
@@ -663,7 +817,9 @@ impl Pool {
     }
 
     /// Like [`map`](Pool::map), but yields each result as soon as its chunk
-    /// finishes (completion order, like `Pool.imap_unordered`).
+    /// finishes (completion order, like `Pool.imap_unordered`). `f` runs where
+    /// [`map`](Pool::map#where-f-runs)'s does: on the workers, or on a
+    /// consumer outside the pool while every worker is busy.
     ///
     /// ```
     /// let pool = corepool::Pool::new()?;
@@ -684,7 +840,8 @@ impl Pool {
 }
 
 impl<'scope> Scope<'scope, '_> {
-    /// [`Pool::map`] for borrowed items and closures.
+    /// [`Pool::map`] for borrowed items and closures. `f` runs where
+    /// [`Pool::map`](Pool::map#where-f-runs)'s does.
     ///
     /// ```
     /// let pool = corepool::Pool::new()?;
@@ -708,7 +865,8 @@ impl<'scope> Scope<'scope, '_> {
         )
     }
 
-    /// [`Pool::map_unordered`] for borrowed items and closures.
+    /// [`Pool::map_unordered`] for borrowed items and closures. `f` runs where
+    /// [`Pool::map`](Pool::map#where-f-runs)'s does.
     ///
     /// ```
     /// let pool = corepool::Pool::new()?;

@@ -187,7 +187,9 @@ impl Pool {
     /// code (inside a task, a [`submit_blocking`](Pool::submit_blocking)
     /// task, `install`, `join` or `scope` on that pool), or `None` on any
     /// other thread. It is a clone of the pool's handle: tasks can submit
-    /// more work without a `&Pool` being passed down.
+    /// more work without a `&Pool` being passed down. A thread outside the
+    /// pool that runs a chunk of the pool's [`map`](Pool::map) itself (see
+    /// there) gets the pool too while the chunk runs.
     ///
     /// It stays `Some` while the pool shuts down, even after another thread
     /// dropped the last clone: a task that is still running gets a handle to
@@ -216,7 +218,9 @@ impl Pool {
                 worker.registry_arc().clone()
             }
             None => {
-                let registry = crate::blocking::current_registry()?;
+                let Some(registry) = crate::blocking::current_registry() else {
+                    return crate::map::lent_pool();
+                };
                 if let Some(shared) = registry.handle.get()?.upgrade() {
                     return Some(Pool { shared });
                 }
@@ -487,7 +491,8 @@ where
     F: FnOnce() -> T + Send + 'a,
     T: Send + 'a,
 {
-    if registry.is_shutdown() {
+    let shut = registry.is_shutdown();
+    if shut && scope.is_none() {
         unwind::drop_contained(f);
         return Handle::new(Arc::new(TaskCell::<F, T>::refused()));
     }
@@ -499,6 +504,13 @@ where
         latch as *const ScopeLatch
     });
     let cell = Arc::new(TaskCell::new(f, scope_ptr, registry.id(), origin));
+    if shut {
+        // A scope's task after shutdown runs here and now (scope.rs, "After
+        // shutdown"): a scope never loses work.
+        let handle = Handle::new(cell);
+        handle.run_here();
+        return handle;
+    }
     // SAFETY: for `'a = 'static` nothing is borrowed. For a scope's tasks,
     // the scope does not return before every task it submitted has ended
     // (scope.rs), and a queue never touches a job's closure or result after
@@ -510,27 +522,35 @@ where
     }
     if !registry.push(job, local) {
         // Shutdown raced with the push (registry.rs): take the task back,
-        // unless a draining worker started it already.
-        let _ = Cell::abort(&*cell, Abort::Refused);
+        // unless a draining worker started it already. A scope's task is
+        // taken back by running it here (the queued reference then finds
+        // it started and does nothing).
+        if scope.is_some() {
+            Cell::run_inline(&*cell);
+        } else {
+            let _ = Cell::abort(&*cell, Abort::Refused);
+        }
     }
     Handle::new(cell)
 }
 
 /// Queues a spawned job (no handle, no result slot), or drops it after
-/// shutdown. A job spawned into a scope from outside the pool while the
-/// scope's owner is a worker takes the task-cell path instead, so that the
-/// owner can find it (scope.rs, step 5).
+/// shutdown. A job spawned into a scope takes the task-cell path instead
+/// when it is spawned from a thread that is not one of the pool's workers
+/// (so that an owner that is a worker can find it, scope.rs step 5, and so
+/// that a push racing with shutdown runs it here rather than strand it) or
+/// after shutdown (it then runs here: a scope never loses work).
 pub(crate) fn spawn_job<'a, F>(registry: &Registry, f: F, scope: Option<&'a ScopeLatch>)
 where
     F: FnOnce() + Send + 'a,
 {
-    if registry.is_shutdown() {
-        unwind::drop_contained(f);
+    let local = registry.own_worker();
+    if let Some(latch) = scope.filter(|_| local.is_none() || registry.is_shutdown()) {
+        drop(submit_cell(registry, f, Some(latch)));
         return;
     }
-    let local = registry.own_worker();
-    if let Some(latch) = scope.filter(|latch| latch.wants_foreign(local.is_some())) {
-        drop(submit_cell(registry, f, Some(latch)));
+    if registry.is_shutdown() {
+        unwind::drop_contained(f);
         return;
     }
     let origin = local.map_or(0, |worker| worker.origin());

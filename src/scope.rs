@@ -22,6 +22,19 @@
 //!    that have not started (a task cell runs once whichever reference runs
 //!    it). So a scope waiting on the only worker still finds its tasks.
 //!
+//! # After shutdown
+//!
+//! A scope never loses work. A task submitted or spawned into a scope after
+//! its pool has shut down runs at once on the submitting thread, before
+//! `submit` or `spawn` returns, as `join`, `install` and `par` run their
+//! closures on the caller after a shutdown; its handle, its panic and the
+//! scope's wait work as for any task. A submit that races with the shutdown
+//! (the push is refused after the task was queued) takes the task back the
+//! same way: it runs it here unless a draining worker started it first
+//! (`pool.rs`, `submit_cell`). Only `shutdown_now` drops a scope's queued
+//! tasks unrun: it cancels every task that has not started, and a
+//! `ScopedTask`'s `join` then says so.
+//!
 //! The final decrement wakes the waiting thread through a `Thread` handle
 //! cloned *before* the decrement, so nothing touches the latch after its
 //! count reaches zero (the latch lives on the stack of `scope`).
@@ -185,7 +198,8 @@ impl fmt::Debug for Scope<'_, '_> {
 impl<'scope, 'env> Scope<'scope, 'env> {
     /// Runs `f` on the pool; `f` may borrow anything that outlives the scope.
     /// The returned handle works like [`Task`](crate::Task); dropping it
-    /// detaches the task, which the scope still waits for.
+    /// detaches the task, which the scope still waits for. After the pool's
+    /// shutdown, `f` runs on the calling thread before `submit` returns.
     ///
     /// ```
     /// let pool = corepool::Pool::new()?;
@@ -210,7 +224,8 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     /// Runs `f` on the pool with no handle and no result slot (fire and
     /// forget within the scope): the cheapest way to start borrowed work. `f`
     /// gets the scope, so it can spawn more work into it without naming the
-    /// scope's lifetimes. A panic in `f` is re-raised by the scope.
+    /// scope's lifetimes. A panic in `f` is re-raised by the scope. After the
+    /// pool's shutdown, `f` runs on the calling thread before `spawn` returns.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};
@@ -355,6 +370,24 @@ impl Pool {
     /// tasks have ended; a panic in `f` itself is re-raised the same way.
     /// Called on one of the pool's workers, `scope` runs its own queued tasks
     /// while it waits, then blocks.
+    ///
+    /// After [`shutdown`](Pool::shutdown) nothing submitted or spawned in the
+    /// scope is lost: each task runs on the calling thread as it is submitted
+    /// (as [`join`](Pool::join) and [`install`](Pool::install) do after a
+    /// shutdown), and the scope returns once all have run.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// pool.shutdown();
+    /// let mut bytes = [0u8; 8];
+    /// pool.scope(|s| {
+    ///     for (i, b) in bytes.iter_mut().enumerate() {
+    ///         s.spawn(move |_| *b = i as u8);
+    ///     }
+    /// });
+    /// assert_eq!(bytes, [0, 1, 2, 3, 4, 5, 6, 7]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
     ///
     /// ```
     /// let pool = corepool::Pool::new()?;
