@@ -259,7 +259,7 @@ fn as_completed_stops_at_the_deadline() {
         &["15", "70", "--deadline", "0.3"],
         &[
             "fib(15) = 610",
-            "deadline passed: timed out with 1 tasks unfinished",
+            "deadline passed: timed out with 1 of 2 tasks unfinished",
         ],
     );
     assert!(

@@ -98,7 +98,7 @@ fn empty_input_returns_at_once() {
             WaitFor::FirstPanic,
             WaitFor::AllCompleted,
         ] {
-            let waited = wait::<u8>(&[], mode, None);
+            let waited = wait::<corepool::Task<u8>>(&[], mode, None);
             assert!(waited.done.is_empty() && waited.pending.is_empty());
         }
     });
