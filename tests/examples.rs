@@ -1,24 +1,13 @@
 //! Runs every example in `examples/` with small arguments and checks its
 //! output against known answers, and that a bad argument gives exit code 2
-//! and a one-line usage error.
-//!
-//! The examples are built once (`cargo build --workspace --examples`, in the profile
-//! these tests run in) and run as plain processes, each killed if it takes
-//! longer than `LIMIT`.
+//! and a one-line usage error. (The three examples that need heavy crates
+//! live in the `bench/` member and are checked by `bench/tests/examples.rs`,
+//! which `.ci/run` runs: `cargo test` stays quick.)
+mod examples_common;
 
-use std::io::Read;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
-use std::thread;
-use std::time::{Duration, Instant};
+use examples_common::{PACKAGE, bad_arguments_are_usage_errors, expect};
 
-/// No example run may take longer than this, even in debug on a loaded
-/// machine; a hung one fails its test instead of the whole CI run.
-const LIMIT: Duration = Duration::from_secs(120);
-
-const EXAMPLES: [&str; 11] = [
-    "factorial",
+const EXAMPLES: [&str; 8] = [
     "primes",
     "matrix_rows",
     "scientists",
@@ -27,128 +16,15 @@ const EXAMPLES: [&str; 11] = [
     "as_completed",
     "scaling",
     "sort",
-    "progress",
-    "submit_million",
 ];
 
-/// `target/<profile>/examples`, with every example built.
-fn examples_dir() -> &'static PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let mut build = Command::new(env!("CARGO"));
-        build.args(["build", "--quiet", "--workspace", "--examples"]);
-        if !cfg!(debug_assertions) {
-            build.arg("--release");
-        }
-        let status = build
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .status()
-            .expect("run cargo build");
-        assert!(
-            status.success(),
-            "cargo build --workspace --examples failed"
-        );
-        // This test binary is target/<profile>/deps/examples-<hash>.
-        let exe = std::env::current_exe().expect("the test binary's path");
-        let profile_dir = exe
-            .parent()
-            .and_then(|deps| deps.parent())
-            .expect("target/<profile>");
-        profile_dir.join("examples")
-    })
-}
-
-/// What one run printed.
-struct Output {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// Runs example `name` with `args`, killing it after `LIMIT`.
-fn run(name: &str, args: &[&str]) -> Output {
-    let path = examples_dir().join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    let mut child = Command::new(&path)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", path.display()));
-    let mut out_pipe = child.stdout.take().expect("piped stdout");
-    let mut err_pipe = child.stderr.take().expect("piped stderr");
-    let out = thread::spawn(move || {
-        let mut s = String::new();
-        out_pipe.read_to_string(&mut s).map(|_| s)
-    });
-    let err = thread::spawn(move || {
-        let mut s = String::new();
-        err_pipe.read_to_string(&mut s).map(|_| s)
-    });
-    let deadline = Instant::now() + LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("poll the example") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{name} {args:?} ran longer than {LIMIT:?} and was killed");
-        }
-        // Polling a child process; not synchronisation between threads.
-        thread::sleep(Duration::from_millis(10));
-    };
-    Output {
-        code: status.code(),
-        stdout: out.join().expect("stdout reader").expect("utf-8 stdout"),
-        stderr: err.join().expect("stderr reader").expect("utf-8 stderr"),
-    }
-}
-
-/// Runs `name` and asserts that it succeeded and printed every line of
-/// `expected` (each one somewhere in stdout, as a whole line or a part).
-fn expect(name: &str, args: &[&str], expected: &[&str]) -> String {
-    let output = run(name, args);
-    assert_eq!(
-        output.code,
-        Some(0),
-        "{name} {args:?} failed\nstdout:\n{}\nstderr:\n{}",
-        output.stdout,
-        output.stderr
-    );
-    for want in expected {
-        assert!(
-            output.stdout.contains(want),
-            "{name} {args:?} did not print {want:?}; it printed:\n{}",
-            output.stdout
-        );
-    }
-    assert!(
-        output.stdout.contains("workers"),
-        "{name} does not say how many workers it used:\n{}",
-        output.stdout
-    );
-    output.stdout
-}
-
-#[test]
-fn factorial_of_1000_has_2568_digits() {
-    expect(
-        "factorial",
-        &["1000"],
-        &[
-            "1000! has 2,568 digits",
-            "first digits: 40238726007709377354...",
-            "followed by 249 zeros",
-            "results match the sequential product",
-            "speed-up",
-        ],
-    );
-    expect("factorial", &["0"], &["0! has 1 digits"]);
+fn setup() {
+    let _ = PACKAGE.set("corepool");
 }
 
 #[test]
 fn primes_below_a_million_are_78498() {
+    setup();
     expect(
         "primes",
         &["1000000"],
@@ -172,6 +48,7 @@ fn primes_below_a_million_are_78498() {
 
 #[test]
 fn matrix_rows_match_the_sequential_product() {
+    setup();
     expect(
         "matrix_rows",
         &["64"],
@@ -186,6 +63,7 @@ fn matrix_rows_match_the_sequential_product() {
 
 #[test]
 fn scientists_ages_match_the_tutorial() {
+    setup();
     let out = expect("scientists", &[], &["7 records mapped"]);
     let table: Vec<(String, u32)> = out
         .lines()
@@ -214,6 +92,7 @@ fn scientists_ages_match_the_tutorial() {
 
 #[test]
 fn squares_and_cubes_match_the_closed_forms() {
+    setup();
     expect(
         "squares",
         &["10000", "4"],
@@ -228,6 +107,7 @@ fn squares_and_cubes_match_the_closed_forms() {
 
 #[test]
 fn errors_are_reported_one_by_one() {
+    setup();
     expect(
         "errors",
         &[],
@@ -245,6 +125,7 @@ fn errors_are_reported_one_by_one() {
 
 #[test]
 fn as_completed_reports_every_fibonacci_number() {
+    setup();
     expect(
         "as_completed",
         &["25", "10", "20", "--deadline", "600"],
@@ -254,6 +135,7 @@ fn as_completed_reports_every_fibonacci_number() {
 
 #[test]
 fn as_completed_stops_at_the_deadline() {
+    setup();
     let out = expect(
         "as_completed",
         &["15", "70", "--deadline", "0.3"],
@@ -271,6 +153,7 @@ fn as_completed_stops_at_the_deadline() {
 
 #[test]
 fn scaling_gets_the_same_answer_with_every_worker_count() {
+    setup();
     let out = expect(
         "scaling",
         &["100"],
@@ -288,6 +171,7 @@ fn scaling_gets_the_same_answer_with_every_worker_count() {
 
 #[test]
 fn sort_agrees_with_sort_unstable() {
+    setup();
     let out = expect(
         "sort",
         &["3", "10000"],
@@ -301,43 +185,7 @@ fn sort_agrees_with_sort_unstable() {
 }
 
 #[test]
-fn progress_finds_the_longest_collatz_chain() {
-    expect(
-        "progress",
-        &["100000"],
-        &["starts at 77,031 and has 351 terms", "99,999 chains"],
-    );
-}
-
-#[test]
-fn submit_million_joins_every_task_and_compares_with_rayon() {
-    expect(
-        "submit_million",
-        &["3000", "1000"],
-        &[
-            "3,000 tiny tasks submitted from outside and joined, in batches of 1,000",
-            "corepool submit + join:",
-            "rayon spawn + latch:",
-        ],
-    );
-}
-
-#[test]
 fn a_bad_argument_is_a_usage_error_with_exit_code_2() {
-    for name in EXAMPLES {
-        for bad in ["--bogus", "not-a-number"] {
-            let output = run(name, &[bad]);
-            let stderr = &output.stderr;
-            assert_eq!(output.code, Some(2), "{name} {bad}: {stderr}");
-            assert_eq!(stderr.lines().count(), 1, "{name} {bad}: {stderr}");
-            assert!(
-                stderr.starts_with("error: ") && stderr.contains(&format!("usage: {name} ")),
-                "{name} {bad}: {stderr}"
-            );
-            assert!(
-                output.stdout.is_empty(),
-                "{name} {bad} printed before failing"
-            );
-        }
-    }
+    setup();
+    bad_arguments_are_usage_errors(&EXAMPLES);
 }

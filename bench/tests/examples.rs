@@ -1,0 +1,60 @@
+//! Runs the bench member's examples (the ones that need big integers, a
+//! progress bar or rayon) with small arguments against known answers, and
+//! checks that a bad argument is a usage error. `.ci/run` runs this with
+//! `cargo test -p corepool-bench --test examples`; the main package's
+//! `cargo test` does not build these crates.
+#[path = "../../tests/examples_common/mod.rs"]
+mod examples_common;
+
+use examples_common::{PACKAGE, bad_arguments_are_usage_errors, expect};
+
+fn setup() {
+    let _ = PACKAGE.set("corepool-bench");
+}
+
+#[test]
+fn factorial_of_1000_has_2568_digits() {
+    setup();
+    expect(
+        "factorial",
+        &["1000"],
+        &[
+            "1000! has 2,568 digits",
+            "first digits: 40238726007709377354...",
+            "followed by 249 zeros",
+            "results match the sequential product",
+            "speed-up",
+        ],
+    );
+    expect("factorial", &["0"], &["0! has 1 digits"]);
+}
+
+#[test]
+fn progress_finds_the_longest_collatz_chain() {
+    setup();
+    expect(
+        "progress",
+        &["100000"],
+        &["starts at 77,031 and has 351 terms", "99,999 chains"],
+    );
+}
+
+#[test]
+fn submit_million_joins_every_task_and_compares_with_rayon() {
+    setup();
+    expect(
+        "submit_million",
+        &["3000", "1000"],
+        &[
+            "3,000 tiny tasks submitted from outside and joined, in batches of 1,000",
+            "corepool submit + join:",
+            "rayon spawn + latch:",
+        ],
+    );
+}
+
+#[test]
+fn a_bad_argument_is_a_usage_error_with_exit_code_2() {
+    setup();
+    bad_arguments_are_usage_errors(&["factorial", "progress", "submit_million"]);
+}
