@@ -13,25 +13,57 @@
 //!
 //! 1. The second closure `b` is wrapped in a [`StackJob`] on the caller's
 //!    stack, whose head ([`JoinFrame`]) is linked into the worker's list of
-//!    running joins. If `Sleep::is_hungry` (one relaxed load), the oldest
-//!    unpublished frame on the list is pushed on the worker's deque and a
-//!    sleeper woken (`Sleep::notify_one_for_fork`, no fence: a missed
-//!    wake-up only costs parallelism). Frames are published oldest first, so
-//!    the published ones are a prefix of the list and sit on the deque in
-//!    the order their joins will end.
-//! 2. The caller runs `a` itself, catching a panic, then unlinks its frame
-//!    (every newer join has returned and unlinked itself).
-//! 3. Not published: nobody else can see `b`; it runs inline. Published: the
-//!    caller pops its deque. Popping its own job back means nobody stole
-//!    `b`: it runs `b` inline. Popping another job (something `a` pushed and
-//!    left behind) runs that and pops again.
-//! 4. An empty deque means `b` was stolen: the caller runs other work until
+//!    running joins.
+//! 2. **Exposure.** If the worker has no frame in its exposure slot
+//!    (`Registry::exposed`, one per worker), this frame goes there: the
+//!    oldest frame not yet published is always the one exposed. An idle
+//!    worker that finds no queued work *claims* an exposed frame (swaps the
+//!    slot to null) and runs its `b`. Exposing is a store, a `SeqCst` fence
+//!    and a look at the sleepers (waking one if nobody searches), once per
+//!    outermost join, not per join; the joins nested inside an exposed one
+//!    cost a branch.
+//! 3. **Hunger.** Otherwise, if `Sleep::is_hungry` (one relaxed load), the
+//!    worker checks whether its exposed frame was claimed; if so it marks
+//!    it published and exposes the oldest unpublished frame of its list
+//!    (else it wakes a sleeper for the exposed one). Frames are published
+//!    oldest first, so the published ones are a prefix of the list.
+//! 4. The caller runs `a` itself, catching a panic, then unlinks its frame
+//!    (every newer join has returned and unlinked itself). If the frame is
+//!    the exposed one, it retracts it with a compare-exchange of the slot
+//!    (frame -> null); failing means a thief claimed it: it counts as
+//!    published.
+//! 5. Not published: nobody else can see `b`; it runs inline. Published:
+//!    the caller runs what `a` left on its deque, then runs other work until
 //!    the thief marks the job done (`help_until`), then reads `b`'s result.
-//! 5. Only then is a panic from `a` or `b` re-raised (`a`'s if both
+//! 6. Only then is a panic from `a` or `b` re-raised (`a`'s if both
 //!    panicked; `b` runs even when `a` panicked): `b` may borrow the caller's
 //!    stack, so the caller never unwinds while `b` may still run. An
 //!    [`AbortIfPanic`] guard covers the frame from the link until `b` is done
 //!    or taken back, in case anything else ever unwinds there.
+//!
+//! # Late idlers
+//!
+//! Publishing only at a fork, when some worker is hungry, leaves a worker
+//! that goes idle *after* the fork with nothing: a long `a` forks no more,
+//! and `b` waited until `a` ended (a join of two 300 ms halves, the other
+//! worker busy for the first 200 ms, took 600 ms), or forever when `a`
+//! waits on something `b` produces. The exposure slot answers both: the
+//! idle worker claims `b` as soon as its search gets past the queues, with
+//! no help from the busy one. The race that matters is a worker going to
+//! sleep as a frame is exposed: the exposer does *store; fence; look at the
+//! sleepers*, the sleeper *announce; fence; look at the queues and slots*
+//! (`Registry::has_work`), so one of them sees the other, as for a push
+//! (`sleep.rs`). The claim and the retraction are compare-exchanges of the
+//! same slot, so exactly one wins: the owner runs `b` inline, or waits for
+//! the thief's DONE before its frame may go. A thief reads the frame (its
+//! job and table) only after its claim succeeded; if the slot held a newer
+//! frame at the same address by then, that frame is the one it claimed, and
+//! the release store that exposed it is what its acquire reads from.
+//!
+//! What is left: one frame is exposed at a time per worker, so with more
+//! than one idle worker the next frame is exposed at the busy worker's next
+//! hungry fork or join's end; a join nested inside a claimed one whose `a`
+//! blocks on its own `b` is not offered until then.
 //!
 //! The thief marks the job done with a release store after writing the
 //! result, and wakes the owner through a clone of the owner's `Thread` taken
@@ -48,7 +80,7 @@ use std::time::Instant;
 
 use crate::job::{JobRef, JobVtable};
 use crate::pool::Pool;
-use crate::sync::{AtomicUsize, Ordering, Thread};
+use crate::sync::{AtomicPtr, AtomicUsize, Ordering, Thread, fence};
 use crate::unwind::{self, AbortIfPanic, Payload};
 use crate::wait::{Waitable, park_until};
 use crate::worker::WorkerThread;
@@ -61,7 +93,8 @@ const DONE: usize = 1;
 pub(crate) struct JoinFrame {
     /// The next older frame on this thread, or null.
     parent: *const JoinFrame,
-    /// Whether the half was pushed on the deque (published for stealing).
+    /// Whether the half was published: claimed from the exposure slot by a
+    /// thief (as far as the owner knows). Touched by the owner only.
     promoted: Cell<bool>,
     /// The `StackJob` this frame heads (set once it is in place), and its
     /// table.
@@ -212,16 +245,69 @@ fn rejoin<RA, RB>(a: Result<RA, Payload>, b: Result<RB, Payload>) -> (RA, RB) {
     }
 }
 
+/// Claims the frame exposed in `slot`, if any, and returns its half as a
+/// job to run (a thief's side of "Late idlers").
+pub(crate) fn claim_exposed(slot: &AtomicPtr<()>) -> Option<JobRef> {
+    let frame = slot.load(Ordering::Relaxed);
+    if frame.is_null() {
+        return None;
+    }
+    // Acquire on success: pairs with the release store in `expose` (of this
+    // frame, or of a newer one at the same address), so its job and table
+    // are visible. Exactly one of this and the owner's retraction succeeds.
+    slot.compare_exchange(
+        frame,
+        std::ptr::null_mut(),
+        Ordering::Acquire,
+        Ordering::Relaxed,
+    )
+    .ok()?;
+    // SAFETY: the claim succeeded, so the owner's retraction will fail and
+    // it waits for the job's DONE before the frame leaves its stack; the
+    // frame's `job` and `vtable` were written before the release store.
+    let frame = unsafe { &*frame.cast_const().cast::<JoinFrame>() };
+    // SAFETY: the job stays in place until it has run (above), and this
+    // claim is the only reference to it.
+    Some(unsafe { JobRef::new(frame.job.get(), frame.vtable) })
+}
+
 impl WorkerThread {
-    /// Publishes the oldest frame of this thread whose half is not published
-    /// yet, if any, and wakes a sleeper for it (step 1).
+    fn exposure_slot(&self) -> &AtomicPtr<()> {
+        &self.registry().exposed[self.index()].0
+    }
+
+    /// Puts `frame` in this worker's exposure slot (step 2).
+    #[inline]
+    fn expose(&self, frame: &JoinFrame) {
+        self.exposed_frame.set(frame);
+        // Release: pairs with the acquire claim in `claim_exposed`.
+        self.exposure_slot()
+            .store(frame as *const JoinFrame as *mut (), Ordering::Release);
+        // SeqCst fence: pairs with the fence of a worker going to sleep
+        // (sleep.rs step 4, whose look includes the slots): either it sees
+        // this frame, or this load sees it asleep and wakes it.
+        fence(Ordering::SeqCst);
+        self.registry().sleep.notify_one_for_fork();
+    }
+
+    /// Step 3: a worker is hungry. If the exposed frame was claimed, the
+    /// oldest unpublished one takes its place; if not, a sleeper is woken
+    /// for it.
     #[cold]
-    fn promote_oldest(&self) {
+    fn feed_the_hungry(&self) {
+        let mine = self.exposed_frame.get();
+        if self.exposure_slot().load(Ordering::Relaxed) == mine as *mut () {
+            self.registry().sleep.notify_one_for_fork();
+            return;
+        }
+        // SAFETY: `mine` is a frame of this thread's list (it is cleared
+        // before its join unlinks it), alive and touched only by this thread.
+        unsafe { (*mine).promoted.set(true) };
+        self.exposed_frame.set(std::ptr::null());
         let mut oldest: *const JoinFrame = std::ptr::null();
         let mut frame = self.newest_join.get();
         // SAFETY: every frame on the list lives on this thread's stack, in a
-        // `join` call that has not returned (it unlinks itself first), and is
-        // only touched by this thread.
+        // `join` call that has not returned (it unlinks itself first).
         while let Some(f) = unsafe { frame.as_ref() } {
             if f.promoted.get() {
                 break;
@@ -231,15 +317,11 @@ impl WorkerThread {
         }
         // SAFETY: as above.
         if let Some(f) = unsafe { oldest.as_ref() } {
-            f.promoted.set(true);
-            // SAFETY: the frame's job stays in place until it has run: its
-            // `join` waits for it once promoted (step 3).
-            self.push_local(unsafe { JobRef::new(f.job.get(), f.vtable) });
-            self.registry().sleep.notify_one_for_fork();
+            self.expose(f);
         }
     }
 
-    /// Steps 1–5 of the module docs.
+    /// Steps 1–6 of the module docs.
     #[inline]
     pub(crate) fn join<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
     where
@@ -272,14 +354,35 @@ impl WorkerThread {
         // unwind out of it meanwhile.
         let guard = AbortIfPanic;
         self.newest_join.set(&job_b.frame);
-        if self.registry().sleep.is_hungry() {
-            self.promote_oldest();
+        if !self.alone {
+            if self.exposed_frame.get().is_null() {
+                self.expose(&job_b.frame);
+            } else if self.registry().sleep.is_hungry() {
+                self.feed_the_hungry();
+            }
         }
 
         let result_a = unwind::halt_unwinding(a);
 
         // Every newer frame has returned and unlinked itself.
         self.newest_join.set(job_b.frame.parent);
+        if std::ptr::eq(self.exposed_frame.get(), &job_b.frame) {
+            self.exposed_frame.set(std::ptr::null());
+            // Relaxed: on success nobody else saw the job; on failure the
+            // thief has it, and the wait below reads its DONE with acquire.
+            let retracted = self
+                .exposure_slot()
+                .compare_exchange(
+                    job_ptr.cast_mut(),
+                    std::ptr::null_mut(),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok();
+            if !retracted {
+                job_b.frame.promoted.set(true);
+            }
+        }
         if !job_b.frame.promoted.get() {
             // Never published: nobody else can see `b`.
             std::mem::forget(guard);
@@ -290,24 +393,10 @@ impl WorkerThread {
                 Err(payload) => rejoin(Err(payload), unwind::halt_unwinding(b)),
             };
         }
+        // A thief has `b`: run what `a` left on this deque, then whatever
+        // there is, until the thief marks the job done.
         while !job_b.is_done() {
             match self.pop_local() {
-                Some(job) if job.points_to(job_ptr) => {
-                    // Our own stack job, taken back: nothing to release.
-                    std::mem::forget(job);
-                    std::mem::forget(guard);
-                    // SAFETY: we took the only reference to the job back out
-                    // of our deque, so nobody else takes the closure.
-                    let b = unsafe { (*job_b.func.get()).take() }.expect("join half run twice");
-                    // Nobody stole `b`: run it here, straight. A panic in it
-                    // may unwind from here: nothing points into this frame
-                    // now. If `a` panicked, `b` still runs (as if stolen) and
-                    // `a`'s panic is the one re-raised.
-                    return match result_a {
-                        Ok(ra) => (ra, b()),
-                        Err(payload) => rejoin(Err(payload), unwind::halt_unwinding(b)),
-                    };
-                }
                 Some(other) => self.execute(other),
                 None => {
                     self.help_until(&job_b, None);
@@ -324,9 +413,10 @@ impl Pool {
     /// Runs `a` and `b`, potentially in parallel, and returns both results:
     /// fork-join for recursive divide and conquer.
     ///
-    /// On a worker, `a` runs on the calling thread while `b` waits on the
-    /// worker's deque for an idle worker to steal it; if nobody does, the
-    /// caller runs `b` itself after `a`, with no heap allocation. Called from
+    /// On a worker, `a` runs on the calling thread while `b` is offered to
+    /// idle workers (one that is idle now, or becomes idle while `a` runs,
+    /// takes it); if nobody does, the caller runs `b` itself after `a`, with
+    /// no heap allocation. Called from
     /// outside the pool, the whole join moves into the pool and the caller
     /// blocks until it is done.
     ///

@@ -45,7 +45,7 @@ use crate::blocking::BlockingLane;
 use crate::job::JobRef;
 use crate::pool::Pinning;
 use crate::sleep::Sleep;
-use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::util::Padded;
 use crate::worker::WorkerThread;
 
@@ -81,6 +81,11 @@ pub(crate) struct Registry {
     pub(crate) cpus: Vec<Option<usize>>,
     pub(crate) injector: Injector<JobRef>,
     pub(crate) stealers: Box<[Stealer<JobRef>]>,
+    /// Per worker: the oldest fork-join half it has not published on its
+    /// deque, exposed for an idle worker to claim (`join.rs`, "Late
+    /// idlers"); null when there is none. Set and retracted by its owner,
+    /// claimed (swapped to null) by a thief.
+    pub(crate) exposed: Box<[Padded<AtomicPtr<()>>]>,
     pub(crate) sleep: Sleep,
     pub(crate) counters: Box<[Padded<Counters>]>,
     /// Set by `shutdown_now`: workers abort what they take instead of running it.
@@ -108,6 +113,9 @@ impl Registry {
             cpus: settings.cpus,
             injector: Injector::new(),
             stealers: stealers.into_boxed_slice(),
+            exposed: (0..workers)
+                .map(|_| Padded(AtomicPtr::new(std::ptr::null_mut())))
+                .collect(),
             sleep: Sleep::new(workers),
             counters: (0..workers).map(|_| Padded(Counters::default())).collect(),
             cancelling: AtomicBool::new(false),
@@ -166,7 +174,11 @@ impl Registry {
 
     /// Whether any shared queue holds a task.
     pub(crate) fn has_work(&self) -> bool {
-        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+        !self.injector.is_empty()
+            || self.stealers.iter().any(|s| !s.is_empty())
+            // Relaxed: the callers order this look with a SeqCst fence
+            // (sleep.rs), paired with the fence after an exposure (join.rs).
+            || self.exposed.iter().any(|e| !e.0.load(Ordering::Relaxed).is_null())
     }
 
     /// Takes one task from the injector or any worker's deque, for a thread

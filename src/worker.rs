@@ -60,6 +60,13 @@ pub(crate) struct WorkerThread {
     /// The newest fork-join frame running on this thread (a list through
     /// each frame's parent); see `join.rs`.
     pub(crate) newest_join: Cell<*const crate::join::JoinFrame>,
+    /// The frame this worker last put in its exposure slot
+    /// (`Registry::exposed`), or null; a thief may have claimed it since
+    /// (see `join.rs`, "Late idlers").
+    pub(crate) exposed_frame: Cell<*const crate::join::JoinFrame>,
+    /// Whether this worker is its pool's only one: nobody could claim an
+    /// exposed frame.
+    pub(crate) alone: bool,
 }
 
 impl std::fmt::Debug for WorkerThread {
@@ -84,12 +91,14 @@ impl WorkerThread {
         WorkerThread {
             index,
             deque,
-            registry,
             rng: XorShift::new(index as u64 + 1),
             thread: crate::sync::current_thread(),
             frame: Cell::new((index as u64 + 1) << FRAME_BITS),
             frames_started: Cell::new(0),
             newest_join: Cell::new(std::ptr::null()),
+            exposed_frame: Cell::new(std::ptr::null()),
+            alone: registry.workers() == 1,
+            registry,
         }
     }
 
@@ -330,6 +339,17 @@ impl WorkerThread {
                     }
                     Steal::Retry => retry = true,
                     Steal::Empty => {}
+                }
+            }
+            // Last, a fork-join half another worker has exposed and not
+            // published (its owner may be running a long first half).
+            for victim in (start..n).chain(0..start) {
+                if victim == self.index {
+                    continue;
+                }
+                if let Some(job) = crate::join::claim_exposed(&registry.exposed[victim].0) {
+                    Counters::bump(&registry.counters[self.index].0.stolen, 1);
+                    return Some(job);
                 }
             }
             if !retry {
