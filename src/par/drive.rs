@@ -42,7 +42,10 @@
 //!    whether a worker went hungry; if so, the rest of the leaf is split
 //!    again with a fresh budget, and its first fork is published for the
 //!    hungry worker. This bounds how long an idle worker waits for a busy
-//!    one's next fork to 1/8 of a leaf.
+//!    one's next fork to 1/8 of a leaf. A step is never shorter than the
+//!    minimum length: the last step takes the remainder when cutting it
+//!    would leave less than a step, so `fold`'s `init()` and `map_init`'s
+//!    state always cover at least `with_min_len` items.
 
 use super::source::Divisible;
 use crate::pool::Pool;
@@ -163,6 +166,9 @@ where
         return consumer.leaf(part);
     }
     let sleep = &pool.registry().sleep;
+    if len < 2 * step {
+        return consumer.leaf(part);
+    }
     let (first, mut rest) = part.split_at(step);
     let mut acc = consumer.leaf(first);
     while rest.part_len() > 0 {
@@ -175,7 +181,10 @@ where
             let tail = split(pool, fresh, true, rest, consumer);
             return consumer.combine(acc, tail);
         }
-        let (piece, tail) = rest.split_at(step.min(left));
+        // The last step takes whatever is left if a further cut would leave
+        // a tail shorter than a step: no piece is shorter than `min_len`.
+        let take = if left < 2 * step { left } else { step };
+        let (piece, tail) = rest.split_at(take);
         acc = consumer.combine(acc, consumer.leaf(piece));
         rest = tail;
     }
