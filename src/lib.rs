@@ -59,6 +59,7 @@ mod job;
 mod join;
 mod map;
 pub mod par;
+pub mod prelude;
 mod pool;
 #[cfg(all(unix, feature = "process"))]
 pub mod process;
