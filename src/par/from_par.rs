@@ -40,6 +40,38 @@ pub trait FromPar<T>: Sized + sealed::Sealed {
         F: Pipe<S::Item, Out = T>;
 }
 
+impl<S: IntoPar, F: Pipe<S::Item>> Par<'_, S, F> {
+    /// Collects the items, in input order, into a collection (the list is
+    /// under [`FromPar`]). Into a `Vec`, while every adaptor is indexed
+    /// (`map`, `zip`, `enumerate`, …), the items are written in place into
+    /// the output's buffer, one allocation; after a `filter` and the like,
+    /// each piece collects its own `Vec` and they are appended in order.
+    /// Into `Result<C, E>` or `Option<C>`, every piece stops at the first
+    /// `Err` / `None` seen, and one of those is returned (not necessarily
+    /// the first in input order, as in rayon).
+    ///
+    /// ```
+    /// use std::collections::BTreeMap;
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let names = vec!["a".to_string(), "bb".to_string()];
+    /// let lengths = pool.par(&names).map(|s| s.len()).collect::<Vec<_>>();
+    /// assert_eq!(lengths, [1, 2]);
+    /// let by_len: BTreeMap<usize, &String> = pool.par(&names).map(|s| (s.len(), s)).collect();
+    /// assert_eq!(by_len[&2], "bb");
+    /// let joined: String = pool.par(&names).map(|s| s.as_str()).collect();
+    /// assert_eq!(joined, "abb");
+    /// let none: Option<Vec<u32>> = pool.par(0..10u32).map(|x| (x != 5).then_some(x)).collect();
+    /// assert_eq!(none, None);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn collect<C>(self) -> C
+    where
+        C: FromPar<F::Out>,
+    {
+        C::from_par(self)
+    }
+}
+
 mod sealed {
     /// Keeps [`FromPar`](super::FromPar) implemented only here.
     pub trait Sealed {}
