@@ -59,8 +59,8 @@ mod job;
 mod join;
 mod map;
 pub mod par;
-pub mod prelude;
 mod pool;
+pub mod prelude;
 #[cfg(all(unix, feature = "process"))]
 pub mod process;
 mod registry;

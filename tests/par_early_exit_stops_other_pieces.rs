@@ -64,16 +64,39 @@ fn later_pieces_stop_once_the_answer_is_known() {
     let limit = n / 4;
     assert!(visits(&|| assert!(pool.par(0..n).map(visit).any(|x| x == 0))) < limit);
     assert!(visits(&|| assert!(!pool.par(0..n).map(visit).all(|x| x != 1))) < limit);
-    assert!(visits(&|| assert_eq!(pool.par(0..n).map(visit).find_any(|&x| x == 2), Some(2))) < limit);
-    assert!(visits(&|| assert_eq!(pool.par(0..n).map(visit).find_first(|&x| x >= 3), Some(3))) < limit);
-    assert!(visits(&|| assert_eq!(pool.par(0..n).map(visit).position_first(|x| x == 4), Some(4))) < limit);
-    assert!(visits(&|| assert_eq!(pool.par(0..n).map(visit).position_any(|x| x == 5), Some(5))) < limit);
-    assert!(visits(&|| {
-        let r: Result<Vec<usize>, usize> = pool.par(0..n).map(visit).map(|x| if x == 6 { Err(x) } else { Ok(x) }).collect();
-        assert_eq!(r, Err(6));
-    }) < limit);
-    assert!(visits(&|| {
-        let r: Option<Vec<usize>> = pool.par(0..n).map(visit).map(|x| (x != 7).then_some(x)).collect();
-        assert_eq!(r, None);
-    }) < limit);
+    assert!(
+        visits(&|| assert_eq!(pool.par(0..n).map(visit).find_any(|&x| x == 2), Some(2))) < limit
+    );
+    assert!(
+        visits(&|| assert_eq!(pool.par(0..n).map(visit).find_first(|&x| x >= 3), Some(3))) < limit
+    );
+    assert!(
+        visits(&|| assert_eq!(
+            pool.par(0..n).map(visit).position_first(|x| x == 4),
+            Some(4)
+        )) < limit
+    );
+    assert!(
+        visits(&|| assert_eq!(pool.par(0..n).map(visit).position_any(|x| x == 5), Some(5))) < limit
+    );
+    assert!(
+        visits(&|| {
+            let r: Result<Vec<usize>, usize> = pool
+                .par(0..n)
+                .map(visit)
+                .map(|x| if x == 6 { Err(x) } else { Ok(x) })
+                .collect();
+            assert_eq!(r, Err(6));
+        }) < limit
+    );
+    assert!(
+        visits(&|| {
+            let r: Option<Vec<usize>> = pool
+                .par(0..n)
+                .map(visit)
+                .map(|x| (x != 7).then_some(x))
+                .collect();
+            assert_eq!(r, None);
+        }) < limit
+    );
 }

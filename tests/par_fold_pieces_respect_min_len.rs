@@ -5,15 +5,17 @@ use corepool::Pool;
 /// Folds `len` items with minimum piece length `min_len` and returns the
 /// length of every piece (one entry per `init()`).
 fn piece_lengths(pool: &Pool, len: usize, min_len: usize) -> Vec<usize> {
-    pool.par(0..len)
-        .with_min_len(min_len)
-        .fold(|| vec![0usize], |mut acc, _| {
+    pool.par(0..len).with_min_len(min_len).fold(
+        || vec![0usize],
+        |mut acc, _| {
             *acc.last_mut().unwrap() += 1;
             acc
-        }, |mut a, b| {
+        },
+        |mut a, b| {
             a.extend(b);
             a
-        })
+        },
+    )
 }
 
 #[test]

@@ -23,7 +23,12 @@ fn entry_points_use_the_current_pool_else_the_default_pool() {
     // Outside any pool: the default pool.
     assert!(pools_seen(items.clone()).iter().all(|w| *w == Some(2)));
     // Inside install, a task and a join of the other pool: that pool.
-    assert!(three.install(|| pools_seen(items.clone())).iter().all(|w| *w == Some(3)));
+    assert!(
+        three
+            .install(|| pools_seen(items.clone()))
+            .iter()
+            .all(|w| *w == Some(3))
+    );
     let from_task = three.submit({
         let items = items.clone();
         move || pools_seen(items)
@@ -39,7 +44,10 @@ fn entry_points_use_the_current_pool_else_the_default_pool() {
     assert_eq!(v[0], 10_000);
     assert_eq!(v.par_chunks(7).map(|c| c.len()).sum::<usize>(), 10_000);
     v.par_chunks_mut(7).for_each(|c| c[0] = 0);
-    assert_eq!(v.iter().filter(|x| **x == 0).count(), 10_000usize.div_ceil(7));
+    assert_eq!(
+        v.iter().filter(|x| **x == 0).count(),
+        10_000usize.div_ceil(7)
+    );
     v.par_sort_unstable();
     assert!(v.windows(2).all(|w| w[0] <= w[1]));
     let arr = [1u8, 2, 3];

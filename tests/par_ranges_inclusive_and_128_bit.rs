@@ -30,10 +30,16 @@ proptest! {
 fn inclusive_ranges_reach_the_types_maximum() {
     let pool = Pool::builder().workers(2).build().unwrap();
     assert_eq!(pool.par(0..=u8::MAX).count(), 256);
-    assert_eq!(pool.par(i8::MIN..=i8::MAX).map(i32::from).sum::<i32>(), -128);
+    assert_eq!(
+        pool.par(i8::MIN..=i8::MAX).map(i32::from).sum::<i32>(),
+        -128
+    );
     assert_eq!(pool.par(u64::MAX - 9..=u64::MAX).max(), Some(u64::MAX));
     assert_eq!(pool.par(u128::MAX - 9..u128::MAX).count(), 9);
-    assert_eq!(pool.par(i128::MAX - 3..=i128::MAX).collect::<Vec<_>>(), (i128::MAX - 3..=i128::MAX).collect::<Vec<_>>());
+    assert_eq!(
+        pool.par(i128::MAX - 3..=i128::MAX).collect::<Vec<_>>(),
+        (i128::MAX - 3..=i128::MAX).collect::<Vec<_>>()
+    );
     #[allow(clippy::reversed_empty_ranges)]
     let empty = 5..=4u32;
     assert_eq!(pool.par(empty).count(), 0);

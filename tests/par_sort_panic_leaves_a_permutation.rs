@@ -64,8 +64,15 @@ fn a_panicking_comparator_leaves_a_permutation_and_drops_each_element_once() {
             }
             before.sort_unstable();
             after.sort_unstable();
-            assert_eq!(before, after, "sort {sort}, panic at {panic_at}: not a permutation");
-            assert_eq!(counter.dropped(), 0, "an element was dropped during the sort");
+            assert_eq!(
+                before, after,
+                "sort {sort}, panic at {panic_at}: not a permutation"
+            );
+            assert_eq!(
+                counter.dropped(),
+                0,
+                "an element was dropped during the sort"
+            );
             drop(v);
             counter.assert_all_dropped_once();
         }

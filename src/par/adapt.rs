@@ -305,9 +305,7 @@ impl<P: Divisible> Divisible for StepByProducer<P> {
 
     #[inline]
     fn split_at(self, index: usize) -> (Self, Self) {
-        let at = index
-            .saturating_mul(self.step)
-            .min(self.inner.part_len());
+        let at = index.saturating_mul(self.step).min(self.inner.part_len());
         let (l, r) = self.inner.split_at(at);
         let step = self.step;
         (
@@ -377,11 +375,17 @@ impl<A: Divisible, B: Divisible> Divisible for ChainProducer<A, B> {
         if index <= a_len {
             let (a1, a2) = self.a.split_at(index);
             let (b1, b2) = self.b.split_at(0);
-            (ChainProducer { a: a1, b: b1 }, ChainProducer { a: a2, b: b2 })
+            (
+                ChainProducer { a: a1, b: b1 },
+                ChainProducer { a: a2, b: b2 },
+            )
         } else {
             let (a1, a2) = self.a.split_at(a_len);
             let (b1, b2) = self.b.split_at(index - a_len);
-            (ChainProducer { a: a1, b: b1 }, ChainProducer { a: a2, b: b2 })
+            (
+                ChainProducer { a: a1, b: b1 },
+                ChainProducer { a: a2, b: b2 },
+            )
         }
     }
 }
@@ -442,9 +446,7 @@ impl<P: Divisible> Divisible for VecChunksProducer<P> {
 
     #[inline]
     fn split_at(self, index: usize) -> (Self, Self) {
-        let at = index
-            .saturating_mul(self.size)
-            .min(self.inner.part_len());
+        let at = index.saturating_mul(self.size).min(self.inner.part_len());
         let (l, r) = self.inner.split_at(at);
         let size = self.size;
         (

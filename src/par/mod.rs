@@ -17,11 +17,16 @@
 //!
 //! # The design, and why
 //!
-//! - **One way in.** Every input goes through [`Pool::par`] (chunks of a
+//! - **One type.** Every input goes through [`Pool::par`] (chunks of a
 //!   slice through [`Pool::par_chunks`] and [`Pool::par_chunks_mut`], named
-//!   after `slice::chunks` and `slice::chunks_mut`), and every operation is
-//!   an inherent method of the one type it returns, [`Par`]: nothing to
-//!   import, one page of docs. [`Pool::map`] stays what it is — a lazy,
+//!   after `slice::chunks` and `slice::chunks_mut`), or through the
+//!   [prelude](crate::prelude)'s rayon-named `par_iter()` /
+//!   `into_par_iter()` / … on the current or default pool, and every
+//!   operation is an inherent method of the one type they return, [`Par`]:
+//!   one page of docs (the prelude's lists every method, and what differs
+//!   from rayon). Adaptors (`filter`, `flat_map_iter`, …) are applied to each
+//!   piece's sequential iterator (`pipe.rs`); those that need positions
+//!   (`zip`, `enumerate`, `rev`, …) wrap the input (`adapt.rs`). [`Pool::map`] stays what it is — a lazy,
 //!   bounded, cancellable stream over *any* iterator with `'static`
 //!   closures. The rule a user needs: *the data is in memory and has a
 //!   length → `par`; an iterator, an endless input, or results to consume
@@ -60,10 +65,11 @@
 //!   floating-point sums may differ from the sequential sum in the last
 //!   bits). `for_each` runs items in no particular order.
 //!
-//! The inputs accepted are listed under [`IntoPar`]; integer ranges of
-//! every width up to `usize` (and 64-bit ones on 64-bit targets),
-//! `&[T]`, `&mut [T]`, `&Vec<T>`, `&mut Vec<T>`, arrays by reference, and
-//! `Vec<T>` by value (items moved out).
+//! The inputs accepted are listed under [`IntoPar`]: integer ranges
+//! (`a..b` and `a..=b`) of every width up to 128 bits, `&[T]`, `&mut [T]`,
+//! `&Vec<T>`, `&mut Vec<T>`, arrays by reference, and `Vec<T>` by value
+//! (items moved out). The parallel sorts are in `sort.rs`, reached through
+//! [`ParallelSliceMut`].
 
 mod adapt;
 mod collect;
@@ -90,8 +96,8 @@ pub use pipe::{
     Cloned, Copied, Filter, FilterMap, FlatMapIter, Flatten, Identity, Indexed, Inspect, MapInit,
     MapWith, Pipe, Then,
 };
-pub use source::{Chunks, ChunksMut, Zip};
 use source::Source;
+pub use source::{Chunks, ChunksMut, Zip};
 
 /// An input [`Pool::par`] accepts. Sealed: the implementations are the
 /// whole list.

@@ -643,4 +643,3 @@ where
         left
     }
 }
-

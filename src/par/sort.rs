@@ -89,7 +89,10 @@ where
     }
     let mid = v.len() / 2;
     let (a, b) = v.split_at_mut(mid);
-    pool.join(|| sort(pool, a, compare, lens), || sort(pool, b, compare, lens));
+    pool.join(
+        || sort(pool, a, compare, lens),
+        || sort(pool, b, compare, lens),
+    );
     // Already in order (a common case: sorted input): nothing to merge.
     if compare(&v[mid - 1], &v[mid]) != Ordering::Greater {
         return;
