@@ -64,7 +64,7 @@ impl<In> Pipe<In> for Identity {
     const ONE_TO_ONE: bool = true;
 
     #[inline]
-    fn pipe<'a, I: Iterator<Item = In>>(&'a self, items: I) -> I {
+    fn pipe<I: Iterator<Item = In>>(&self, items: I) -> I {
         items
     }
 }
