@@ -292,7 +292,7 @@ impl<T: Send> ParallelSliceMut<T> for [T] {
 
 /// What [`Par::zip`] and [`Par::chain`] accept: any input [`Pool::par`]
 /// takes, or an indexed [`Par`] (whose pool is then not used: the pieces run
-/// on the first `Par`'s pool). Sealed.
+/// on the first `Par`'s pool).
 ///
 /// ```
 /// use corepool::prelude::*;

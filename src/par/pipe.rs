@@ -14,8 +14,8 @@ use super::IntoPar;
 use super::adapt::Mapped;
 
 /// The adaptors of a [`Par`](super::Par), as one function from a leaf's
-/// items to the items the consuming method sees. Sealed: the
-/// implementations are the adaptor types of this module.
+/// items to the items the consuming method sees. Implemented by the
+/// adaptor types of this module; not meant to be implemented elsewhere.
 pub trait Pipe<In>: Sync {
     /// What the pipe yields.
     type Out;
@@ -32,7 +32,8 @@ pub trait Pipe<In>: Sync {
 }
 
 /// A [`Pipe`] that maps each item to exactly one item, in order: the input
-/// keeps its length and indices. Sealed.
+/// keeps its length and indices. Implemented by this module's
+/// one-to-one adaptors; not meant to be implemented elsewhere.
 pub trait Indexed<In>: Pipe<In> {
     /// The input with this pipe applied to every item, as a new input.
     #[doc(hidden)]
