@@ -60,6 +60,7 @@ mod join;
 mod map;
 pub mod par;
 mod pool;
+pub mod prelude;
 #[cfg(all(unix, feature = "process"))]
 pub mod process;
 mod promise;

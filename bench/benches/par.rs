@@ -16,6 +16,11 @@
 //! | `par_life`        | one step of Conway's life on a 1024 × 1024 torus, each cell mapped into the next board |
 //! | `par_quicksort`   | quicksort of 2,000,000 random `u64` forking on `join` (corepool `Pool::join`, `rayon::join`) |
 //! | `par_matmul`      | 384 × 384 `f64` matrix product, one block of 16 rows per item, k-blocked |
+//! | `par_filter_collect` | keep the multiples of 3 of a 10,000,000-item `u64` slice, collected into a `Vec` |
+//! | `par_sort_u64`    | sort 10,000,000 random `u64`: unstable, stable, by key (corepool `par_sort*`, rayon `par_sort*`, std) |
+//! | `par_sort_strings` | sort 1,000,000 random short `String`s, unstable and stable |
+//! | `par_find_first`  | the first item over a threshold among 10,000,000 `u64`, the match at 3/4 of the input |
+//! | `par_collect_hashmap` | collect 1,000,000 `(u64, u64)` pairs into a `HashMap` |
 //!
 //! Every group checks each contender's result against the sequential
 //! version once before timing. Calls into both pools come from the bench
@@ -467,6 +472,193 @@ fn par_matmul(c: &mut Criterion) {
     group.finish();
 }
 
+// ------------------------------------------- the rayon vocabulary (issue 18) --
+
+const VOCAB_LEN: usize = 10_000_000;
+const STRINGS_LEN: usize = 1_000_000;
+const MAP_LEN: usize = 1_000_000;
+
+fn random_u64s(n: usize) -> Vec<u64> {
+    let mut state = 7;
+    (0..n).map(|_| splitmix64(&mut state)).collect()
+}
+
+fn par_filter_collect(c: &mut Criterion) {
+    let pools = Pools::new();
+    let data = random_u64s(VOCAB_LEN);
+    let keep = |x: &&u64| **x % 3 == 0;
+    let on_corepool = || {
+        pools
+            .corepool
+            .par(&data)
+            .filter(keep)
+            .copied()
+            .collect::<Vec<u64>>()
+    };
+    let on_rayon = || {
+        pools
+            .rayon
+            .install(|| data.par_iter().filter(keep).copied().collect::<Vec<u64>>())
+    };
+    let sequential = || data.iter().filter(keep).copied().collect::<Vec<u64>>();
+    let expected = sequential();
+    assert!(
+        on_corepool() == expected,
+        "par_filter_collect: corepool differs"
+    );
+    assert!(on_rayon() == expected, "par_filter_collect: rayon differs");
+    drop(expected);
+
+    let mut group = c.benchmark_group("par_filter_collect");
+    configure(&mut group, Duration::from_secs(3));
+    group.throughput(Throughput::Elements(VOCAB_LEN as u64));
+    group.bench_function("corepool", |b| b.iter(on_corepool));
+    group.bench_function("rayon", |b| b.iter(on_rayon));
+    group.bench_function("sequential", |b| b.iter(sequential));
+    group.finish();
+}
+
+/// One sorting contender: sorts a fresh copy of the input each iteration.
+fn bench_sort<T: Clone + Ord + Send>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    input: &[T],
+    sort: impl Fn(&mut Vec<T>),
+) {
+    let mut check = input.to_vec();
+    sort(&mut check);
+    assert!(check.windows(2).all(|w| w[0] <= w[1]), "{name}: not sorted");
+    group.bench_function(name, |b| {
+        b.iter_batched_ref(|| input.to_vec(), |v| sort(v), BatchSize::LargeInput)
+    });
+}
+
+fn par_sort_u64(c: &mut Criterion) {
+    let pools = Pools::new();
+    let data = random_u64s(VOCAB_LEN);
+    let (core, ray) = (&pools.corepool, &pools.rayon);
+    let key = |x: &u64| x >> 8;
+
+    let mut group = c.benchmark_group("par_sort_u64");
+    configure(&mut group, Duration::from_secs(5));
+    group.throughput(Throughput::Elements(VOCAB_LEN as u64));
+    bench_sort(&mut group, "unstable/corepool", &data, |v| {
+        core.install(|| corepool::prelude::ParallelSliceMut::par_sort_unstable(&mut v[..]))
+    });
+    bench_sort(&mut group, "unstable/rayon", &data, |v| {
+        ray.install(|| v.par_sort_unstable())
+    });
+    bench_sort(&mut group, "unstable/sequential", &data, |v| {
+        v.sort_unstable()
+    });
+    bench_sort(&mut group, "stable/corepool", &data, |v| {
+        core.install(|| corepool::prelude::ParallelSliceMut::par_sort(&mut v[..]))
+    });
+    bench_sort(&mut group, "stable/rayon", &data, |v| {
+        ray.install(|| v.par_sort())
+    });
+    bench_sort(&mut group, "stable/sequential", &data, |v| v.sort());
+    bench_sort(&mut group, "by_key/corepool", &data, |v| {
+        core.install(|| corepool::prelude::ParallelSliceMut::par_sort_by_key(&mut v[..], key))
+    });
+    bench_sort(&mut group, "by_key/rayon", &data, |v| {
+        ray.install(|| v.par_sort_by_key(key))
+    });
+    bench_sort(&mut group, "by_key/sequential", &data, |v| {
+        v.sort_by_key(key)
+    });
+    group.finish();
+}
+
+fn par_sort_strings(c: &mut Criterion) {
+    let pools = Pools::new();
+    let data: Vec<String> = random_u64s(STRINGS_LEN)
+        .into_iter()
+        .map(|x| format!("{x:x}"))
+        .collect();
+    let (core, ray) = (&pools.corepool, &pools.rayon);
+
+    let mut group = c.benchmark_group("par_sort_strings");
+    configure(&mut group, Duration::from_secs(5));
+    group.throughput(Throughput::Elements(STRINGS_LEN as u64));
+    bench_sort(&mut group, "unstable/corepool", &data, |v| {
+        core.install(|| corepool::prelude::ParallelSliceMut::par_sort_unstable(&mut v[..]))
+    });
+    bench_sort(&mut group, "unstable/rayon", &data, |v| {
+        ray.install(|| v.par_sort_unstable())
+    });
+    bench_sort(&mut group, "stable/corepool", &data, |v| {
+        core.install(|| corepool::prelude::ParallelSliceMut::par_sort(&mut v[..]))
+    });
+    bench_sort(&mut group, "stable/rayon", &data, |v| {
+        ray.install(|| v.par_sort())
+    });
+    bench_sort(&mut group, "stable/sequential", &data, |v| v.sort());
+    group.finish();
+}
+
+fn par_find_first(c: &mut Criterion) {
+    let pools = Pools::new();
+    let data: Vec<u64> = (0..VOCAB_LEN as u64).collect();
+    let target = (VOCAB_LEN as u64) * 3 / 4;
+    let hit = |x: &&u64| **x >= target;
+    let on_corepool = || pools.corepool.par(&data).find_first(hit).copied();
+    let on_rayon = || {
+        pools
+            .rayon
+            .install(|| data.par_iter().find_first(hit).copied())
+    };
+    let sequential = || data.iter().find(hit).copied();
+    assert_eq!(
+        on_corepool(),
+        sequential(),
+        "par_find_first: corepool differs"
+    );
+    assert_eq!(on_rayon(), sequential(), "par_find_first: rayon differs");
+
+    let mut group = c.benchmark_group("par_find_first");
+    configure(&mut group, Duration::from_secs(3));
+    group.bench_function("corepool", |b| b.iter(on_corepool));
+    group.bench_function("rayon", |b| b.iter(on_rayon));
+    group.bench_function("sequential", |b| b.iter(sequential));
+    group.finish();
+}
+
+fn par_collect_hashmap(c: &mut Criterion) {
+    use std::collections::HashMap;
+    let pools = Pools::new();
+    let data = random_u64s(MAP_LEN);
+    let pair = |x: &u64| (*x, x >> 3);
+    let on_corepool = || {
+        pools
+            .corepool
+            .par(&data)
+            .map(pair)
+            .collect::<HashMap<u64, u64>>()
+    };
+    let on_rayon = || {
+        pools
+            .rayon
+            .install(|| data.par_iter().map(pair).collect::<HashMap<u64, u64>>())
+    };
+    let sequential = || data.iter().map(pair).collect::<HashMap<u64, u64>>();
+    let expected = sequential();
+    assert!(
+        on_corepool() == expected,
+        "par_collect_hashmap: corepool differs"
+    );
+    assert!(on_rayon() == expected, "par_collect_hashmap: rayon differs");
+    drop(expected);
+
+    let mut group = c.benchmark_group("par_collect_hashmap");
+    configure(&mut group, Duration::from_secs(3));
+    group.throughput(Throughput::Elements(MAP_LEN as u64));
+    group.bench_function("corepool", |b| b.iter(|| black_box(on_corepool())));
+    group.bench_function("rayon", |b| b.iter(|| black_box(on_rayon())));
+    group.bench_function("sequential", |b| b.iter(|| black_box(sequential())));
+    group.finish();
+}
+
 criterion_group!(
     benches,
     par_map_cheap,
@@ -474,6 +666,11 @@ criterion_group!(
     par_dot,
     par_life,
     par_quicksort,
-    par_matmul
+    par_matmul,
+    par_filter_collect,
+    par_sort_u64,
+    par_sort_strings,
+    par_find_first,
+    par_collect_hashmap
 );
 criterion_main!(benches);

@@ -33,7 +33,8 @@
 use std::marker::PhantomData;
 
 use super::drive::Consumer;
-use super::source::{Divisible, MapFn, Producer};
+use super::pipe::Pipe;
+use super::source::{Divisible, Producer};
 
 /// A raw output pointer that may cross to another worker.
 #[derive(Clone, Copy)]
@@ -106,12 +107,12 @@ impl<R, P, F> Consumer<Target<R, P>> for Collect<'_, F>
 where
     R: Send,
     P: Producer,
-    F: MapFn<P::Item, Out = R>,
+    F: Pipe<P::Item, Out = R>,
 {
     type Output = Written<R>;
 
     #[inline]
-    fn leaf(&self, part: Target<R, P>) -> Written<R> {
+    fn leaf(&self, part: Target<R, P>, _offset: usize) -> Written<R> {
         let Target { start, input } = part;
         let len = input.part_len();
         let mut written = Written {
@@ -119,8 +120,7 @@ where
             len: 0,
             _owns: PhantomData,
         };
-        for (i, item) in (0..len).zip(input.into_iter()) {
-            let value = self.map.call(item);
+        for (i, value) in (0..len).zip(self.map.pipe(input.into_iter())) {
             // SAFETY: `i < len`, so `start + i` is a slot of this part of the
             // buffer, which no other leaf touches (step 2); it is written
             // here once and then owned by `written` (step 3).
@@ -144,11 +144,16 @@ where
 }
 
 /// Collects `input`, mapped by `map`, into a `Vec` (steps 1 and 5).
-pub(super) fn collect_vec<R, P, F>(pool: &crate::Pool, input: P, min_len: usize, map: &F) -> Vec<R>
+pub(super) fn collect_vec<R, P, F>(
+    pool: &crate::Pool,
+    input: P,
+    lens: (usize, usize),
+    map: &F,
+) -> Vec<R>
 where
     R: Send,
     P: Producer,
-    F: MapFn<P::Item, Out = R>,
+    F: Pipe<P::Item, Out = R>,
 {
     let n = input.part_len();
     let mut out: Vec<R> = Vec::with_capacity(n);
@@ -157,7 +162,7 @@ where
         start: SendPtr(base),
         input,
     };
-    let written = super::drive::drive(pool, target, min_len, &Collect { map });
+    let written = super::drive::drive(pool, target, lens, &Collect { map });
     assert!(
         written.start == base && written.len == n,
         "corepool::par: an input produced {} items where it promised {n}",

@@ -42,7 +42,10 @@
 //!    whether a worker went hungry; if so, the rest of the leaf is split
 //!    again with a fresh budget, and its first fork is published for the
 //!    hungry worker. This bounds how long an idle worker waits for a busy
-//!    one's next fork to 1/8 of a leaf.
+//!    one's next fork to 1/8 of a leaf. A step is never shorter than the
+//!    minimum length: the last step takes the remainder when cutting it
+//!    would leave less than a step, so `fold`'s `init()` and `map_init`'s
+//!    state always cover at least `with_min_len` items.
 
 use super::source::Divisible;
 use crate::pool::Pool;
@@ -53,8 +56,16 @@ pub(crate) trait Consumer<P>: Sync {
     /// A leaf's result.
     type Output: Send;
 
-    /// Consumes one part of the input sequentially.
-    fn leaf(&self, part: P) -> Self::Output;
+    /// Consumes one part of the input sequentially; `offset` is the index
+    /// of its first item in the whole input.
+    fn leaf(&self, part: P, offset: usize) -> Self::Output;
+
+    /// Whether the answer is known already (an early-exit method found it):
+    /// the driver then stops splitting, and leaves should return at once.
+    #[inline]
+    fn full(&self) -> bool {
+        false
+    }
 
     /// Combines the results of two adjacent parts, `left` before `right`.
     fn combine(&self, left: Self::Output, right: Self::Output) -> Self::Output;
@@ -72,6 +83,8 @@ struct Splitter {
     reset: usize,
     /// Parts shorter than twice this are never split (≥ 1).
     min_len: usize,
+    /// Parts longer than this are always split (unless `min_len` forbids).
+    max_len: usize,
 }
 
 impl Splitter {
@@ -80,6 +93,9 @@ impl Splitter {
     fn try_split(&mut self, len: usize, stolen: bool) -> bool {
         if len / 2 < self.min_len {
             return false;
+        }
+        if len > self.max_len {
+            return true;
         }
         if stolen {
             self.splits = self.reset.max(self.splits / 2);
@@ -94,27 +110,33 @@ impl Splitter {
 }
 
 /// Runs `consumer` over `input` on `pool`, split adaptively (steps 1–6).
-pub(crate) fn drive<P, C>(pool: &Pool, input: P, min_len: usize, consumer: &C) -> C::Output
+pub(crate) fn drive<P, C>(
+    pool: &Pool,
+    input: P,
+    (min_len, max_len): (usize, usize),
+    consumer: &C,
+) -> C::Output
 where
     P: Divisible,
     C: Consumer<P>,
 {
     let min_len = min_len.max(1);
     if input.part_len() / 2 < min_len {
-        return consumer.leaf(input);
+        return consumer.leaf(input, 0);
     }
     pool.install(|| {
         if pool.registry().own_worker().is_none() {
             // Step 6: the pool has shut down and `install` ran us here.
-            return consumer.leaf(input);
+            return consumer.leaf(input, 0);
         }
         let budget = pool.workers().saturating_mul(SPLITS_PER_WORKER);
         let splitter = Splitter {
             splits: budget,
             reset: budget,
             min_len,
+            max_len: max_len.max(1),
         };
-        split(pool, splitter, false, input, consumer)
+        split(pool, splitter, false, input, 0, consumer)
     })
 }
 
@@ -124,6 +146,7 @@ fn split<P, C>(
     mut splitter: Splitter,
     stolen: bool,
     part: P,
+    offset: usize,
     consumer: &C,
 ) -> C::Output
 where
@@ -131,16 +154,16 @@ where
     C: Consumer<P>,
 {
     let len = part.part_len();
-    if !splitter.try_split(len, stolen) {
-        return leaf_in_steps(pool, splitter, part, consumer);
+    if consumer.full() || !splitter.try_split(len, stolen) {
+        return leaf_in_steps(pool, splitter, part, offset, consumer);
     }
     let (left, right) = part.split_at(len / 2);
     let forked_on = Pool::current_worker_index();
     let (left, right) = pool.join(
-        || split(pool, splitter, false, left, consumer),
+        || split(pool, splitter, false, left, offset, consumer),
         || {
             let stolen = Pool::current_worker_index() != forked_on;
-            split(pool, splitter, stolen, right, consumer)
+            split(pool, splitter, stolen, right, offset + len / 2, consumer)
         },
     );
     consumer.combine(left, right)
@@ -152,19 +175,26 @@ const LEAF_STEPS: usize = 8;
 /// Step 7: a leaf walked in [`LEAF_STEPS`] pieces; between two pieces, if a
 /// worker has gone hungry meanwhile, the rest is split again (with a fresh
 /// budget) so that the fork feeds it at once instead of after the whole leaf.
-fn leaf_in_steps<P, C>(pool: &Pool, splitter: Splitter, part: P, consumer: &C) -> C::Output
+fn leaf_in_steps<P, C>(
+    pool: &Pool,
+    splitter: Splitter,
+    part: P,
+    mut offset: usize,
+    consumer: &C,
+) -> C::Output
 where
     P: Divisible,
     C: Consumer<P>,
 {
     let len = part.part_len();
     let step = (len / LEAF_STEPS).max(splitter.min_len).max(1);
-    if len <= step {
-        return consumer.leaf(part);
+    if len < 2 * step || consumer.full() {
+        return consumer.leaf(part, offset);
     }
     let sleep = &pool.registry().sleep;
     let (first, mut rest) = part.split_at(step);
-    let mut acc = consumer.leaf(first);
+    let mut acc = consumer.leaf(first, offset);
+    offset += step;
     while rest.part_len() > 0 {
         let left = rest.part_len();
         if left / 2 >= splitter.min_len && sleep.is_hungry() {
@@ -172,11 +202,15 @@ where
                 splits: splitter.reset,
                 ..splitter
             };
-            let tail = split(pool, fresh, true, rest, consumer);
+            let tail = split(pool, fresh, true, rest, offset, consumer);
             return consumer.combine(acc, tail);
         }
-        let (piece, tail) = rest.split_at(step.min(left));
-        acc = consumer.combine(acc, consumer.leaf(piece));
+        // The last step takes whatever is left if a further cut would leave
+        // a tail shorter than a step: no piece is shorter than `min_len`.
+        let take = if left < 2 * step { left } else { step };
+        let (piece, tail) = rest.split_at(take);
+        acc = consumer.combine(acc, consumer.leaf(piece, offset));
+        offset += take;
         rest = tail;
     }
     acc
@@ -199,6 +233,7 @@ mod tests {
             splits: budget,
             reset: budget,
             min_len: 1,
+            max_len: usize::MAX,
         };
         assert_eq!(leaves(s(2), 1 << 20), 4);
         assert_eq!(leaves(s(4), 1 << 20), 8);
@@ -215,6 +250,7 @@ mod tests {
             splits: 0,
             reset: 4,
             min_len: 1,
+            max_len: usize::MAX,
         };
         assert!(!s.try_split(100, false));
         assert!(s.try_split(100, true));

@@ -17,11 +17,16 @@
 //!
 //! # The design, and why
 //!
-//! - **One way in.** Every input goes through [`Pool::par`] (chunks of a
+//! - **One type.** Every input goes through [`Pool::par`] (chunks of a
 //!   slice through [`Pool::par_chunks`] and [`Pool::par_chunks_mut`], named
-//!   after `slice::chunks` and `slice::chunks_mut`), and every operation is
-//!   an inherent method of the one type it returns, [`Par`]: nothing to
-//!   import, one page of docs. [`Pool::map`] stays what it is — a lazy,
+//!   after `slice::chunks` and `slice::chunks_mut`), or through the
+//!   [prelude](crate::prelude)'s rayon-named `par_iter()` /
+//!   `into_par_iter()` / … on the current or default pool, and every
+//!   operation is an inherent method of the one type they return, [`Par`]:
+//!   one page of docs (the prelude's lists every method, and what differs
+//!   from rayon). Adaptors (`filter`, `flat_map_iter`, …) are applied to each
+//!   piece's sequential iterator (`pipe.rs`); those that need positions
+//!   (`zip`, `enumerate`, `rev`, …) wrap the input (`adapt.rs`). [`Pool::map`] stays what it is — a lazy,
 //!   bounded, cancellable stream over *any* iterator with `'static`
 //!   closures. The rule a user needs: *the data is in memory and has a
 //!   length → `par`; an iterator, an endless input, or results to consume
@@ -60,39 +65,55 @@
 //!   floating-point sums may differ from the sequential sum in the last
 //!   bits). `for_each` runs items in no particular order.
 //!
-//! The inputs accepted are listed under [`IntoPar`]; integer ranges of
-//! every width up to `usize` (and 64-bit ones on 64-bit targets),
-//! `&[T]`, `&mut [T]`, `&Vec<T>`, `&mut Vec<T>`, arrays by reference, and
-//! `Vec<T>` by value (items moved out).
+//! The inputs accepted are listed under [`IntoPar`]: integer ranges
+//! (`a..b` and `a..=b`) of every width up to 128 bits, `&[T]`, `&mut [T]`,
+//! `&Vec<T>`, `&mut Vec<T>`, arrays by reference, and `Vec<T>` by value
+//! (items moved out). The parallel sorts are in `sort.rs`, reached through
+//! [`ParallelSliceMut`].
 
+mod adapt;
 mod collect;
 mod drive;
+mod entry;
+mod find;
+mod from_par;
+mod pipe;
+mod reduce;
+mod sort;
 mod source;
 
 use std::fmt;
-use std::iter::Sum;
-use std::marker::PhantomData;
 
 use crate::pool::Pool;
-use drive::Consumer;
-use source::{MapFn, Producer, Source};
 
-pub use source::{Chunks, ChunksMut, Identity, Then, Zip};
+pub use adapt::{Chain, Cut, Enumerate, Mapped, Rev, StepBy, VecChunks};
+pub use entry::{
+    IntoParallelIterator, IntoParallelRefIterator, IntoParallelRefMutIterator, IntoSource,
+    ParallelSlice, ParallelSliceMut,
+};
+pub use from_par::FromPar;
+pub use pipe::{
+    Cloned, Copied, Filter, FilterMap, FlatMapIter, Flatten, Identity, Indexed, Inspect, MapInit,
+    MapWith, Pipe, Then,
+};
+use source::Source;
+pub use source::{Chunks, ChunksMut, Zip};
 
 /// An input [`Pool::par`] accepts. Sealed: the implementations are the
 /// whole list.
 ///
 /// | input | items |
 /// |---|---|
-/// | `a..b` of `usize`, `u8`, `u16`, `u32`, `isize`, `i8`, `i16`, `i32`; `u64`, `i64` on 64-bit targets | the integers |
+/// | `a..b` and `a..=b` of every integer type up to 128 bits | the integers |
 /// | `&[T]`, `&Vec<T>`, `&[T; N]` | `&T` |
 /// | `&mut [T]`, `&mut Vec<T>`, `&mut [T; N]` | `&mut T` |
 /// | `Vec<T>` | `T`, moved out |
 /// | [`Chunks`] ([`Pool::par_chunks`]), [`ChunksMut`] ([`Pool::par_chunks_mut`]) | `&[T]`, `&mut [T]` |
 /// | [`Zip`] ([`Par::zip`]) | pairs |
+/// | [`Enumerate`], [`Rev`], [`Cut`], [`StepBy`], [`Chain`], [`VecChunks`], [`Mapped`] (the adaptors of an indexed `Par`) | their items |
 ///
-/// Inclusive ranges are not taken (`0..=u64::MAX` has more items than a
-/// `usize` counts): write `a..b + 1`.
+/// A range with more items than a `usize` counts (`0..=u64::MAX`, a wide
+/// `u128` range) panics when it is handed over.
 ///
 /// ```
 /// fn total<S>(pool: &corepool::Pool, input: S) -> u64
@@ -109,55 +130,21 @@ pub use source::{Chunks, ChunksMut, Identity, Then, Zip};
 /// ```
 pub trait IntoPar: Source {}
 
-/// A collection [`Par::collect`] can build: `Vec<T>`. Sealed.
+/// Input split across a pool, with the operations to run on it: made by
+/// [`Pool::par`], [`Pool::par_chunks`], [`Pool::par_chunks_mut`], or the
+/// [prelude](crate::prelude)'s `par_iter()`, `into_par_iter()`, … .
 ///
-/// ```
-/// let pool = corepool::Pool::builder().workers(2).build()?;
-/// let v = pool.par(0..3u8).map(u32::from).collect::<Vec<u32>>();
-/// assert_eq!(v, [0, 1, 2]);
-/// # Ok::<(), corepool::BuildError>(())
-/// ```
-pub trait FromPar<T>: Sized + sealed::Sealed {
-    /// Builds the collection from `par`'s items, in order.
-    #[doc(hidden)]
-    fn from_par<S, F>(par: Par<'_, S, F>) -> Self
-    where
-        S: IntoPar,
-        F: MapFn<S::Item, Out = T>;
-}
-
-mod sealed {
-    /// Keeps [`FromPar`](super::FromPar) implemented only here.
-    pub trait Sealed {}
-}
-
-impl<T> sealed::Sealed for Vec<T> {}
-
-impl<T: Send> FromPar<T> for Vec<T> {
-    fn from_par<S, F>(par: Par<'_, S, F>) -> Vec<T>
-    where
-        S: IntoPar,
-        F: MapFn<S::Item, Out = T>,
-    {
-        let Par {
-            pool,
-            source,
-            map,
-            min_len,
-        } = par;
-        let mut keep = S::Keep::default();
-        let input = source.into_producer(&mut keep);
-        collect::collect_vec(pool, input, min_len, &map)
-    }
-}
-
-/// Indexed input split across a pool, with the operations to run on it:
-/// made by [`Pool::par`], [`Pool::par_chunks`] or [`Pool::par_chunks_mut`].
+/// The adaptors (`map`, `filter`, `zip`, `enumerate`, …) return a new
+/// `Par`; the other methods consume it and run the work, returning only when
+/// every piece has finished. The closures run on the pool's workers, so they
+/// must be `Sync` (shared by the pieces), not `'static`: they may borrow
+/// anything on the caller's stack.
 ///
-/// `map` and `zip` return a new `Par`; the other methods consume it and run
-/// the work, returning only when every piece has finished. The closures run
-/// on the pool's workers, so they must be `Sync` (shared by the pieces), not
-/// `'static`: they may borrow anything on the caller's stack.
+/// `F` is the [`Pipe`] of adaptors applied to each piece's items. While it
+/// is [`Indexed`] (only `map`, `inspect`, `copied`, `cloned` so far), the
+/// `Par` knows its length and where each item sits, and offers `len`, `zip`,
+/// `enumerate`, `rev`, `skip`, `take`, `step_by`, `chain`, `chunks` and
+/// `position_*`, as rayon's `IndexedParallelIterator` does.
 ///
 /// ```
 /// let pool = corepool::Pool::builder().workers(2).build()?;
@@ -168,19 +155,52 @@ impl<T: Send> FromPar<T> for Vec<T> {
 /// ```
 #[must_use = "a Par does nothing until a method such as for_each, collect or sum consumes it"]
 pub struct Par<'p, S, F = Identity> {
-    pool: &'p Pool,
+    pool: PoolRef<'p>,
     source: S,
     map: F,
     min_len: usize,
+    max_len: usize,
+}
+
+/// The pool a [`Par`] runs on: borrowed from [`Pool::par`], or a handle the
+/// prelude's entry points resolved (the current pool, else the default).
+enum PoolRef<'p> {
+    Borrowed(&'p Pool),
+    Owned(Pool),
+}
+
+impl std::ops::Deref for PoolRef<'_> {
+    type Target = Pool;
+
+    #[inline]
+    fn deref(&self) -> &Pool {
+        match self {
+            PoolRef::Borrowed(pool) => pool,
+            PoolRef::Owned(pool) => pool,
+        }
+    }
 }
 
 impl<S: Source, F> fmt::Debug for Par<'_, S, F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Par")
-            .field("len", &self.source.input_len())
+            .field("input_len", &self.source.input_len())
             .field("min_len", &self.min_len)
+            .field("max_len", &self.max_len)
             .field("workers", &self.pool.workers())
             .finish_non_exhaustive()
+    }
+}
+
+impl<'p, S> Par<'p, S, Identity> {
+    fn new(pool: PoolRef<'p>, source: S) -> Self {
+        Par {
+            pool,
+            source,
+            map: Identity,
+            min_len: 1,
+            max_len: usize::MAX,
+        }
     }
 }
 
@@ -198,12 +218,7 @@ impl Pool {
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
     pub fn par<S: IntoPar>(&self, input: S) -> Par<'_, S> {
-        Par {
-            pool: self,
-            source: input,
-            map: Identity,
-            min_len: 1,
-        }
+        Par::new(PoolRef::Borrowed(self), input)
     }
 
     /// Splits `slice` into chunks of `size` items (the last may be shorter),
@@ -255,36 +270,262 @@ impl Pool {
     }
 }
 
-impl<'p, S: IntoPar> Par<'p, S, Identity> {
-    /// Pairs each item with the item at the same index of `other`; the
-    /// result is as long as the shorter input (like [`Iterator::zip`]).
+impl<'p, S: IntoPar, F: Pipe<S::Item>> Par<'p, S, F> {
+    /// The same `Par` with another pipe.
+    fn with_pipe<G>(self, pipe: impl FnOnce(F) -> G) -> Par<'p, S, G> {
+        Par {
+            pool: self.pool,
+            source: self.source,
+            map: pipe(self.map),
+            min_len: self.min_len,
+            max_len: self.max_len,
+        }
+    }
+
+    /// The same settings on another input, with no pipe.
+    fn with_source<T>(self, source: impl FnOnce(S, F) -> T) -> Par<'p, T, Identity> {
+        Par {
+            pool: self.pool,
+            source: source(self.source, self.map),
+            map: Identity,
+            min_len: self.min_len,
+            max_len: self.max_len,
+        }
+    }
+
+    /// Never splits the input into pieces of fewer than `min_len` items
+    /// (default 1; 0 counts as 1), for `fold`'s and `map_init`'s pieces too.
+    /// Useful only when items are so cheap that a piece of a few thousand is
+    /// not worth a fork; the splitter already makes no more pieces than the
+    /// workers can use.
     ///
     /// ```
     /// let pool = corepool::Pool::builder().workers(2).build()?;
-    /// let mut out = vec![0i64; 4];
-    /// let a = [1i64, 2, 3, 4];
-    /// pool.par(&mut out).zip(&a).for_each(|(o, x)| *o = x * 10);
-    /// assert_eq!(out, [10, 20, 30, 40]);
+    /// let n = pool.par(0..1_000u32).with_min_len(1_000).map(|_| corepool::Pool::current_worker_index()).collect::<Vec<_>>();
+    /// assert!(n.iter().all(|w| *w == n[0]));   // one piece: one thread
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
-    pub fn zip<B: IntoPar>(self, other: B) -> Par<'p, Zip<S, B>, Identity> {
+    pub fn with_min_len(self, min_len: usize) -> Self {
         Par {
-            pool: self.pool,
-            source: Zip {
-                a: self.source,
-                b: other,
-            },
-            map: Identity,
-            min_len: self.min_len,
+            min_len: min_len.max(1),
+            ..self
         }
+    }
+
+    /// Splits any piece longer than `max_len` items (default: no limit; 0
+    /// counts as 1), whatever the splitter's budget, unless that would make
+    /// a piece shorter than [`with_min_len`](Par::with_min_len)'s.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let pieces = pool.par(0..1_000u32).with_max_len(10).fold(|| 0usize, |n, _| n + 1, |a, b| a.max(b));
+    /// assert!(pieces <= 10);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn with_max_len(self, max_len: usize) -> Self {
+        Par {
+            max_len: max_len.max(1),
+            ..self
+        }
+    }
+
+    /// Applies `f` to each item, lazily: the result is another `Par` to
+    /// collect, reduce or run `for_each` on.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let v: Vec<String> = pool.par(0..3u32).map(|x| x * 2).map(|x| x.to_string()).collect();
+    /// assert_eq!(v, ["0", "2", "4"]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn map<G, R>(self, f: G) -> Par<'p, S, Then<F, G>>
+    where
+        G: Fn(F::Out) -> R + Sync,
+    {
+        self.with_pipe(|first| Then { first, then: f })
+    }
+
+    /// Keeps the items for which `f` returns `true`, in order.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let even: Vec<u32> = pool.par(0..10u32).filter(|x| x % 2 == 0).collect();
+    /// assert_eq!(even, [0, 2, 4, 6, 8]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn filter<G>(self, f: G) -> Par<'p, S, Filter<F, G>>
+    where
+        G: Fn(&F::Out) -> bool + Sync,
+    {
+        self.with_pipe(|first| Filter { first, then: f })
+    }
+
+    /// Maps each item to an `Option` and keeps the `Some` values, in order.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let words = ["1", "x", "3"];
+    /// let n: Vec<u32> = pool.par(&words).filter_map(|w| w.parse().ok()).collect();
+    /// assert_eq!(n, [1, 3]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn filter_map<G, R>(self, f: G) -> Par<'p, S, FilterMap<F, G>>
+    where
+        G: Fn(F::Out) -> Option<R> + Sync,
+    {
+        self.with_pipe(|first| FilterMap { first, then: f })
+    }
+
+    /// Maps each item to a sequential iterator and yields all their items,
+    /// in order (rayon's `flat_map_iter`).
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let v: Vec<u32> = pool.par(1..4u32).flat_map_iter(|x| 0..x).collect();
+    /// assert_eq!(v, [0, 0, 1, 0, 1, 2]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn flat_map_iter<G, U>(self, f: G) -> Par<'p, S, FlatMapIter<F, G>>
+    where
+        G: Fn(F::Out) -> U + Sync,
+        U: IntoIterator,
+    {
+        self.with_pipe(|first| FlatMapIter { first, then: f })
+    }
+
+    /// The same as [`flat_map_iter`](Par::flat_map_iter): each item's
+    /// iterator is walked sequentially inside its piece (rayon's `flat_map`
+    /// takes a parallel iterator; a `Vec` or a range ports unchanged).
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let v: Vec<u32> = pool.par(0..3u32).flat_map(|x| vec![x; 2]).collect();
+    /// assert_eq!(v, [0, 0, 1, 1, 2, 2]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn flat_map<G, U>(self, f: G) -> Par<'p, S, FlatMapIter<F, G>>
+    where
+        G: Fn(F::Out) -> U + Sync,
+        U: IntoIterator,
+    {
+        self.flat_map_iter(f)
+    }
+
+    /// Yields the items of each item (a `Vec`, an `Option`, any
+    /// `IntoIterator`), in order; each item's items are walked sequentially.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let nested = vec![vec![1, 2], vec![], vec![3]];
+    /// let flat: Vec<i32> = pool.par(nested).flatten().collect();
+    /// assert_eq!(flat, [1, 2, 3]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn flatten(self) -> Par<'p, S, Flatten<F>>
+    where
+        F::Out: IntoIterator,
+    {
+        self.with_pipe(|first| Flatten { first })
+    }
+
+    /// Calls `f` on a reference to each item as it passes.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let seen = AtomicUsize::new(0);
+    /// let sum: u32 = pool.par(0..10u32).inspect(|_| { seen.fetch_add(1, Ordering::Relaxed); }).sum();
+    /// assert_eq!((sum, seen.into_inner()), (45, 10));
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn inspect<G>(self, f: G) -> Par<'p, S, Inspect<F, G>>
+    where
+        G: Fn(&F::Out) + Sync,
+    {
+        self.with_pipe(|first| Inspect { first, then: f })
+    }
+
+    /// Copies each `&T` item into a `T`.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let v: Vec<u8> = pool.par(&[1u8, 2, 3]).copied().collect();
+    /// assert_eq!(v, [1, 2, 3]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn copied<'t, T>(self) -> Par<'p, S, Copied<F>>
+    where
+        F: Pipe<S::Item, Out = &'t T>,
+        T: Copy + 't,
+    {
+        self.with_pipe(|first| Copied { first })
+    }
+
+    /// Clones each `&T` item into a `T`.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let names = vec!["a".to_string(), "b".to_string()];
+    /// let v: Vec<String> = pool.par(&names).cloned().collect();
+    /// assert_eq!(v, names);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn cloned<'t, T>(self) -> Par<'p, S, Cloned<F>>
+    where
+        F: Pipe<S::Item, Out = &'t T>,
+        T: Clone + 't,
+    {
+        self.with_pipe(|first| Cloned { first })
+    }
+
+    /// Maps each item with `&mut` access to a state that `init()` makes once
+    /// per piece (a scratch buffer, an RNG): `init` runs once for every
+    /// piece, not for every item.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let v: Vec<usize> = pool
+    ///     .par(0..4usize)
+    ///     .map_init(Vec::new, |buf: &mut Vec<usize>, x| { buf.clear(); buf.extend(0..x); buf.len() })
+    ///     .collect();
+    /// assert_eq!(v, [0, 1, 2, 3]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn map_init<INIT, T, G, R>(self, init: INIT, f: G) -> Par<'p, S, MapInit<F, INIT, G>>
+    where
+        INIT: Fn() -> T + Sync,
+        G: Fn(&mut T, F::Out) -> R + Sync,
+    {
+        self.with_pipe(|first| MapInit {
+            first,
+            init,
+            then: f,
+        })
+    }
+
+    /// Maps each item with `&mut` access to a clone of `value`, made once
+    /// per piece.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let v: Vec<u32> = pool.par(0..3u32).map_with(100u32, |base, x| *base + x).collect();
+    /// assert_eq!(v, [100, 101, 102]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn map_with<T, G, R>(self, value: T, f: G) -> Par<'p, S, MapWith<F, T, G>>
+    where
+        T: Clone + Sync,
+        G: Fn(&mut T, F::Out) -> R + Sync,
+    {
+        self.with_pipe(|first| MapWith {
+            first,
+            with: value,
+            then: f,
+        })
     }
 }
 
-impl<'p, S, F> Par<'p, S, F>
-where
-    S: IntoPar,
-    F: MapFn<S::Item>,
-{
+impl<'p, S: IntoPar, F: Indexed<S::Item>> Par<'p, S, F> {
     /// How many items the input yields.
     ///
     /// ```
@@ -308,341 +549,141 @@ where
         self.len() == 0
     }
 
-    /// Never splits the input into pieces of fewer than `min_len` items
-    /// (default 1; 0 counts as 1). Useful only when items are so cheap that
-    /// a piece of a few thousand is not worth a fork; the splitter already
-    /// makes no more pieces than the workers can use.
-    ///
-    /// ```
-    /// let pool = corepool::Pool::builder().workers(2).build()?;
-    /// let n = pool.par(0..1_000u32).with_min_len(1_000).map(|_| corepool::Pool::current_worker_index()).collect::<Vec<_>>();
-    /// assert!(n.iter().all(|w| *w == n[0]));   // one piece: one thread
-    /// # Ok::<(), corepool::BuildError>(())
-    /// ```
-    pub fn with_min_len(self, min_len: usize) -> Self {
-        Par {
-            min_len: min_len.max(1),
-            ..self
-        }
+    /// This input with the pipe applied, as an input of its own.
+    fn fused(self) -> Par<'p, F::Fused<S>, Identity> {
+        self.with_source(|source, map| map.fuse(source))
     }
 
-    /// Applies `f` to each item, lazily: the result is another `Par` to
-    /// collect, reduce or run `for_each` on.
+    /// Pairs each item with the item at the same index of `other` (a slice,
+    /// a `Vec`, a range, another indexed `Par`); the result is as long as
+    /// the shorter input (like [`Iterator::zip`]).
     ///
     /// ```
     /// let pool = corepool::Pool::builder().workers(2).build()?;
-    /// let v: Vec<String> = pool.par(0..3u32).map(|x| x * 2).map(|x| x.to_string()).collect();
-    /// assert_eq!(v, ["0", "2", "4"]);
+    /// let mut out = vec![0i64; 4];
+    /// let a = [1i64, 2, 3, 4];
+    /// pool.par(&mut out).zip(&a).for_each(|(o, x)| *o = x * 10);
+    /// assert_eq!(out, [10, 20, 30, 40]);
+    /// let sums: Vec<i64> = pool.par(&a).map(|x| x + 1).zip(pool.par(&a)).map(|(x, y)| x + y).collect();
+    /// assert_eq!(sums, [3, 5, 7, 9]);
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
-    pub fn map<G, R>(self, f: G) -> Par<'p, S, Then<F, G>>
-    where
-        G: Fn(F::Out) -> R + Sync,
-    {
-        Par {
-            pool: self.pool,
-            source: self.source,
-            map: Then {
-                first: self.map,
-                then: f,
-            },
-            min_len: self.min_len,
-        }
-    }
-
-    /// Runs `f` on each item, in no particular order, and returns when all
-    /// have run. With a `&mut` input, `f` gets `&mut` items to change in
-    /// place.
-    ///
-    /// ```
-    /// let pool = corepool::Pool::builder().workers(2).build()?;
-    /// let mut grid = vec![[0u8; 3]; 1000];
-    /// pool.par(&mut grid).for_each(|row| row[1] = 7);
-    /// assert!(grid.iter().all(|row| *row == [0, 7, 0]));
-    /// # Ok::<(), corepool::BuildError>(())
-    /// ```
-    pub fn for_each<OP>(self, f: OP)
-    where
-        OP: Fn(F::Out) + Sync,
-    {
-        self.run(ForEach(f))
-    }
-
-    /// Collects the items, in input order, into a `Vec` — written in place
-    /// into the output's buffer, one allocation.
-    ///
-    /// ```
-    /// let pool = corepool::Pool::builder().workers(2).build()?;
-    /// let names = vec!["a".to_string(), "bb".to_string()];
-    /// let lengths = pool.par(&names).map(|s| s.len()).collect::<Vec<_>>();
-    /// assert_eq!(lengths, [1, 2]);
-    /// # Ok::<(), corepool::BuildError>(())
-    /// ```
-    pub fn collect<C>(self) -> C
-    where
-        C: FromPar<F::Out>,
-    {
-        C::from_par(self)
-    }
-
-    /// The sum of the items, like [`Iterator::sum`]; pieces are summed
-    /// separately, then their sums, left to right.
-    ///
-    /// ```
-    /// let pool = corepool::Pool::builder().workers(2).build()?;
-    /// assert_eq!(pool.par(1..101u64).sum::<u64>(), 5050);
-    /// assert_eq!(pool.par(&[0.5f64, 0.25]).sum::<f64>(), 0.75);
-    /// # Ok::<(), corepool::BuildError>(())
-    /// ```
-    pub fn sum<T>(self) -> T
-    where
-        T: Sum<F::Out> + Sum<T> + Send,
-    {
-        self.run(SumOf(PhantomData))
-    }
-
-    /// Combines all items with `op`, starting each piece from `identity()`:
-    /// `op` must be associative and `identity()` neutral for it. An empty
-    /// input gives `identity()`.
-    ///
-    /// ```
-    /// let pool = corepool::Pool::builder().workers(2).build()?;
-    /// let product = pool.par(1..21u64).reduce(|| 1, |a, b| a * b);
-    /// assert_eq!(product, 2_432_902_008_176_640_000);
-    /// # Ok::<(), corepool::BuildError>(())
-    /// ```
-    pub fn reduce<ID, OP>(self, identity: ID, op: OP) -> F::Out
-    where
-        F::Out: Send,
-        ID: Fn() -> F::Out + Sync,
-        OP: Fn(F::Out, F::Out) -> F::Out + Sync,
-    {
-        self.run(Reduce { identity, op })
-    }
-
-    /// Folds each piece's items into an accumulator started from `init()`
-    /// with `fold_op`, then combines the pieces' accumulators left to right
-    /// with `combine`. The accumulator may be of another type than the items
-    /// (a histogram, a running (min, max), a `Vec`). An empty input gives
-    /// `init()`.
-    ///
-    /// ```
-    /// let pool = corepool::Pool::builder().workers(2).build()?;
-    /// let words = ["a", "bb", "a", "ccc"];
-    /// let (count, letters) = pool.par(&words).fold(
-    ///     || (0usize, 0usize),
-    ///     |(n, l), w| (n + 1, l + w.len()),
-    ///     |(n1, l1), (n2, l2)| (n1 + n2, l1 + l2),
-    /// );
-    /// assert_eq!((count, letters), (4, 7));
-    /// # Ok::<(), corepool::BuildError>(())
-    /// ```
-    pub fn fold<A, INIT, FOLD, COMBINE>(self, init: INIT, fold_op: FOLD, combine: COMBINE) -> A
-    where
-        A: Send,
-        INIT: Fn() -> A + Sync,
-        FOLD: Fn(A, F::Out) -> A + Sync,
-        COMBINE: Fn(A, A) -> A + Sync,
-    {
-        self.run(FoldWith {
-            init,
-            fold_op,
-            combine,
+    pub fn zip<B: IntoSource>(self, other: B) -> Par<'p, Zip<F::Fused<S>, B::Source>, Identity> {
+        self.fused().with_source(|a, _| Zip {
+            a,
+            b: other.into_source(),
         })
     }
 
-    /// The least item (the first of equal ones, as [`Iterator::min`]), or
-    /// `None` for an empty input.
+    /// Pairs each item with its index.
     ///
     /// ```
     /// let pool = corepool::Pool::builder().workers(2).build()?;
-    /// assert_eq!(pool.par(&[3, 1, 2]).min(), Some(&1));
+    /// let v: Vec<(usize, char)> = pool.par(&['a', 'b']).copied().enumerate().collect();
+    /// assert_eq!(v, [(0, 'a'), (1, 'b')]);
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
-    pub fn min(self) -> Option<F::Out>
-    where
-        F::Out: Ord + Send,
-    {
-        self.run(MinMax { max: false })
+    pub fn enumerate(self) -> Par<'p, Enumerate<F::Fused<S>>, Identity> {
+        self.fused().with_source(|s, _| Enumerate(s))
     }
 
-    /// The greatest item (the last of equal ones, as [`Iterator::max`]), or
-    /// `None` for an empty input.
+    /// The items last to first.
     ///
     /// ```
     /// let pool = corepool::Pool::builder().workers(2).build()?;
-    /// assert_eq!(pool.par(0..1000i32).map(|x| (x - 500).abs()).max(), Some(500));
+    /// let v: Vec<u32> = pool.par(0..4u32).rev().collect();
+    /// assert_eq!(v, [3, 2, 1, 0]);
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
-    pub fn max(self) -> Option<F::Out>
-    where
-        F::Out: Ord + Send,
-    {
-        self.run(MinMax { max: true })
+    pub fn rev(self) -> Par<'p, Rev<F::Fused<S>>, Identity> {
+        self.fused().with_source(|s, _| Rev(s))
     }
 
-    /// Turns the input into a producer and drives `fold` over it.
-    fn run<L: Fold<F::Out>>(self, fold: L) -> L::Output {
-        let Par {
-            pool,
+    /// All but the first `n` items.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// assert_eq!(pool.par(0..10u32).skip(7).collect::<Vec<_>>(), [7, 8, 9]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn skip(self, n: usize) -> Par<'p, Cut<F::Fused<S>>, Identity> {
+        self.fused().with_source(|source, _| Cut {
             source,
-            map,
-            min_len,
-        } = self;
-        let mut keep = S::Keep::default();
-        let input = source.into_producer(&mut keep);
-        drive::drive(
-            pool,
-            input,
-            min_len,
-            &MapThen {
-                map: &map,
-                fold: &fold,
-            },
-        )
-    }
-}
-
-/// What a reducing method does with one piece's (mapped) items, and how
-/// two pieces' results combine, left before right.
-trait Fold<T>: Sync {
-    type Output: Send;
-
-    fn fold<I: Iterator<Item = T>>(&self, items: I) -> Self::Output;
-
-    fn combine(&self, left: Self::Output, right: Self::Output) -> Self::Output;
-}
-
-/// The consumer behind every method but `collect`: map each item, then
-/// fold.
-struct MapThen<'a, F, L> {
-    map: &'a F,
-    fold: &'a L,
-}
-
-impl<P, F, L> Consumer<P> for MapThen<'_, F, L>
-where
-    P: Producer,
-    F: MapFn<P::Item>,
-    L: Fold<F::Out>,
-{
-    type Output = L::Output;
-
-    #[inline]
-    fn leaf(&self, part: P) -> L::Output {
-        self.fold
-            .fold(part.into_iter().map(|item| self.map.call(item)))
+            start: n,
+            len: usize::MAX,
+        })
     }
 
-    #[inline]
-    fn combine(&self, left: L::Output, right: L::Output) -> L::Output {
-        self.fold.combine(left, right)
-    }
-}
-
-struct ForEach<OP>(OP);
-
-impl<T, OP: Fn(T) + Sync> Fold<T> for ForEach<OP> {
-    type Output = ();
-
-    #[inline]
-    fn fold<I: Iterator<Item = T>>(&self, items: I) {
-        items.for_each(&self.0);
-    }
-
-    #[inline]
-    fn combine(&self, (): (), (): ()) {}
-}
-
-struct SumOf<S>(PhantomData<fn() -> S>);
-
-impl<T, S: Sum<T> + Sum<S> + Send> Fold<T> for SumOf<S> {
-    type Output = S;
-
-    #[inline]
-    fn fold<I: Iterator<Item = T>>(&self, items: I) -> S {
-        items.sum()
+    /// The first `n` items (fewer if the input is shorter).
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// assert_eq!(pool.par(0..10u32).take(3).collect::<Vec<_>>(), [0, 1, 2]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn take(self, n: usize) -> Par<'p, Cut<F::Fused<S>>, Identity> {
+        self.fused().with_source(|source, _| Cut {
+            source,
+            start: 0,
+            len: n,
+        })
     }
 
-    #[inline]
-    fn combine(&self, left: S, right: S) -> S {
-        [left, right].into_iter().sum()
-    }
-}
-
-struct Reduce<ID, OP> {
-    identity: ID,
-    op: OP,
-}
-
-impl<T, ID, OP> Fold<T> for Reduce<ID, OP>
-where
-    T: Send,
-    ID: Fn() -> T + Sync,
-    OP: Fn(T, T) -> T + Sync,
-{
-    type Output = T;
-
-    #[inline]
-    fn fold<I: Iterator<Item = T>>(&self, items: I) -> T {
-        items.fold((self.identity)(), &self.op)
+    /// Every `step`-th item, starting with the first.
+    ///
+    /// # Panics
+    ///
+    /// If `step` is 0, as [`Iterator::step_by`] does.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// assert_eq!(pool.par(0..10u32).step_by(4).collect::<Vec<_>>(), [0, 4, 8]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn step_by(self, step: usize) -> Par<'p, StepBy<F::Fused<S>>, Identity> {
+        assert!(step != 0, "corepool: step_by with a step of 0");
+        self.fused()
+            .with_source(|source, _| StepBy { source, step })
     }
 
-    #[inline]
-    fn combine(&self, left: T, right: T) -> T {
-        (self.op)(left, right)
-    }
-}
-
-struct FoldWith<INIT, FOLD, COMBINE> {
-    init: INIT,
-    fold_op: FOLD,
-    combine: COMBINE,
-}
-
-impl<T, A, INIT, FOLD, COMBINE> Fold<T> for FoldWith<INIT, FOLD, COMBINE>
-where
-    A: Send,
-    INIT: Fn() -> A + Sync,
-    FOLD: Fn(A, T) -> A + Sync,
-    COMBINE: Fn(A, A) -> A + Sync,
-{
-    type Output = A;
-
-    #[inline]
-    fn fold<I: Iterator<Item = T>>(&self, items: I) -> A {
-        items.fold((self.init)(), &self.fold_op)
+    /// The items of this input, then those of `other`.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let v: Vec<u32> = pool.par(0..2u32).chain(5..7u32).collect();
+    /// assert_eq!(v, [0, 1, 5, 6]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn chain<B>(self, other: B) -> Par<'p, Chain<F::Fused<S>, B::Source>, Identity>
+    where
+        B: IntoSource,
+        B::Source: IntoPar<Item = F::Out>,
+    {
+        self.fused().with_source(|a, _| Chain {
+            a,
+            b: other.into_source(),
+        })
     }
 
-    #[inline]
-    fn combine(&self, left: A, right: A) -> A {
-        (self.combine)(left, right)
-    }
-}
-
-struct MinMax {
-    max: bool,
-}
-
-impl<T: Ord + Send> Fold<T> for MinMax {
-    type Output = Option<T>;
-
-    #[inline]
-    fn fold<I: Iterator<Item = T>>(&self, items: I) -> Option<T> {
-        if self.max { items.max() } else { items.min() }
-    }
-
-    #[inline]
-    fn combine(&self, left: Option<T>, right: Option<T>) -> Option<T> {
-        match (left, right) {
-            // Ties: `min` keeps the left (first) item, `max` the right
-            // (last) one, as `Iterator::min` and `Iterator::max` do.
-            (Some(l), Some(r)) => Some(match (self.max, r.cmp(&l)) {
-                (false, std::cmp::Ordering::Less) | (true, std::cmp::Ordering::Greater) => r,
-                (true, std::cmp::Ordering::Equal) => r,
-                _ => l,
-            }),
-            (one, None) | (None, one) => one,
-        }
+    /// The items in `Vec`s of `size` (the last one shorter if `size` does not
+    /// divide the length).
+    ///
+    /// # Panics
+    ///
+    /// If `size` is 0, as [`slice::chunks`] does.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let v: Vec<Vec<u32>> = pool.par(0..5u32).chunks(2).collect();
+    /// assert_eq!(v, [vec![0, 1], vec![2, 3], vec![4]]);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn chunks(self, size: usize) -> Par<'p, VecChunks<F::Fused<S>>, Identity>
+    where
+        F::Out: Send,
+    {
+        assert!(size != 0, "corepool: chunks with a chunk size of 0");
+        self.fused()
+            .with_source(|source, _| VecChunks { source, size })
     }
 }

@@ -68,65 +68,6 @@ pub trait Source: Sized {
     fn into_producer(self, keep: &mut Self::Keep) -> Self::Producer<'_>;
 }
 
-/// A function applied to each item: the closures given to
-/// [`Par::map`](super::Par::map), composed. Sealed.
-pub trait MapFn<In>: Sync {
-    /// What the function returns.
-    type Out;
-
-    /// Applies the function.
-    fn call(&self, input: In) -> Self::Out;
-}
-
-/// The map of a [`Par`](super::Par) that has not been mapped: each item as
-/// it is.
-///
-/// ```
-/// let pool = corepool::Pool::builder().workers(2).build()?;
-/// let _unmapped: corepool::par::Par<'_, std::ops::Range<u32>, corepool::par::Identity> =
-///     pool.par(0..10u32);
-/// # Ok::<(), corepool::BuildError>(())
-/// ```
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Identity;
-
-impl<In> MapFn<In> for Identity {
-    type Out = In;
-
-    #[inline]
-    fn call(&self, input: In) -> In {
-        input
-    }
-}
-
-/// The map of a [`Par`](super::Par) after [`map`](super::Par::map): the
-/// earlier map `F`, then the closure `G`.
-///
-/// ```
-/// let pool = corepool::Pool::builder().workers(2).build()?;
-/// let doubled = pool.par(0..10u32).map(|x| x * 2);    // a Par<'_, Range<u32>, Then<Identity, _>>
-/// assert_eq!(doubled.sum::<u32>(), 90);
-/// # Ok::<(), corepool::BuildError>(())
-/// ```
-#[derive(Debug, Clone, Copy)]
-pub struct Then<F, G> {
-    pub(super) first: F,
-    pub(super) then: G,
-}
-
-impl<In, F, G, R> MapFn<In> for Then<F, G>
-where
-    F: MapFn<In>,
-    G: Fn(F::Out) -> R + Sync,
-{
-    type Out = R;
-
-    #[inline]
-    fn call(&self, input: In) -> R {
-        (self.then)(self.first.call(input))
-    }
-}
-
 // ---------------------------------------------------------------- ranges --
 
 macro_rules! range_source {
@@ -184,6 +125,119 @@ range_source!(usize, u8, u16, u32, isize, i8, i16, i32);
 // narrower: there, index a `usize` range instead.
 #[cfg(target_pointer_width = "64")]
 range_source!(u64, i64);
+
+/// The length of a range of `len` items (as a `u128`) as a `usize`.
+///
+/// # Panics
+///
+/// If the range has more than `usize::MAX` items.
+#[inline]
+fn wide_len(len: u128) -> usize {
+    usize::try_from(len).unwrap_or_else(|_| {
+        panic!("corepool::par: a range of {len} items is longer than usize::MAX")
+    })
+}
+
+/// Ranges whose length may not fit a `usize`: the 128-bit ones (and the
+/// 64-bit ones where `usize` is narrower) are taken, and panic if longer.
+/// An inclusive range is cut as its first item and its length.
+macro_rules! wide_range_source {
+    ($($t:ty),*) => {$(
+        impl Divisible for InclusiveProducer<$t> {
+            #[inline]
+            fn part_len(&self) -> usize {
+                self.len
+            }
+
+            #[inline]
+            fn split_at(self, index: usize) -> (Self, Self) {
+                let mid = self.start.wrapping_add(index as $t);
+                (
+                    InclusiveProducer { start: self.start, len: index },
+                    InclusiveProducer { start: mid, len: self.len - index },
+                )
+            }
+        }
+
+        impl Producer for InclusiveProducer<$t> {
+            type Item = $t;
+            type IntoIter = std::ops::RangeInclusive<$t>;
+
+            #[inline]
+            fn into_iter(self) -> Self::IntoIter {
+                if self.len == 0 {
+                    let mut empty = self.start..=self.start;
+                    empty.next();
+                    empty
+                } else {
+                    // The last item, `start + len - 1`, lies in the range.
+                    self.start..=self.start.wrapping_add((self.len - 1) as $t)
+                }
+            }
+        }
+
+        impl Source for std::ops::RangeInclusive<$t> {
+            type Item = $t;
+            type Keep = ();
+            type Producer<'k> = InclusiveProducer<$t>;
+
+            fn input_len(&self) -> usize {
+                if self.is_empty() {
+                    0
+                } else {
+                    wide_len(self.end().abs_diff(*self.start()) as u128)
+                        .checked_add(1)
+                        .expect("corepool::par: a range longer than usize::MAX")
+                }
+            }
+
+            fn into_producer(self, _keep: &mut ()) -> InclusiveProducer<$t> {
+                InclusiveProducer { start: *self.start(), len: self.input_len() }
+            }
+        }
+
+        impl super::IntoPar for std::ops::RangeInclusive<$t> {}
+    )*};
+}
+
+/// The producer of an inclusive range (or a 128-bit one): its first item
+/// and how many follow.
+#[derive(Debug, Clone, Copy)]
+pub struct InclusiveProducer<T> {
+    start: T,
+    len: usize,
+}
+
+wide_range_source!(usize, u8, u16, u32, u64, isize, i8, i16, i32, i64);
+
+/// 128-bit half-open ranges, through the inclusive ranges' producer.
+macro_rules! range_128 {
+    ($($t:ty),*) => {$(
+        wide_range_source!($t);
+
+        impl Source for Range<$t> {
+            type Item = $t;
+            type Keep = ();
+            type Producer<'k> = InclusiveProducer<$t>;
+
+            fn input_len(&self) -> usize {
+                if self.start < self.end {
+                    wide_len(self.end.abs_diff(self.start))
+                } else {
+                    0
+                }
+            }
+
+            fn into_producer(self, _keep: &mut ()) -> InclusiveProducer<$t> {
+                InclusiveProducer { start: self.start, len: self.input_len() }
+            }
+        }
+
+        impl super::IntoPar for Range<$t> {}
+    )*};
+}
+
+range_128!(u128, i128);
 
 // ---------------------------------------------------------------- slices --
 

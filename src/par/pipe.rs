@@ -1,0 +1,452 @@
+//! What a leaf does to its items before the consuming method sees them: the
+//! chain of adaptors (`map`, `filter`, `flat_map_iter`, …) as one
+//! [`Pipe`], applied to the leaf's sequential iterator.
+//!
+//! A pipe is built from the user's closures and shared (`&`) by every leaf;
+//! each leaf wraps its own iterator in [`Pipe::pipe`], so per-leaf state
+//! (`map_init`'s, `map_with`'s) lives in that leaf's iterator alone.
+//! Pipes that turn each item into exactly one item, in order, are also
+//! [`Indexed`]: after them the `Par` still knows its length and where each
+//! item sits, so `zip`, `enumerate`, `rev`, `skip`, … remain available and
+//! `collect` into a `Vec` writes in place.
+
+use super::IntoPar;
+use super::adapt::Mapped;
+
+/// The adaptors of a [`Par`](super::Par), as one function from a leaf's
+/// items to the items the consuming method sees. Implemented by the
+/// adaptor types of this module; not meant to be implemented elsewhere.
+pub trait Pipe<In>: Sync {
+    /// What the pipe yields.
+    type Out;
+    /// The leaf's iterator, wrapped.
+    type Iter<'a, I>: Iterator<Item = Self::Out>
+    where
+        Self: 'a,
+        I: Iterator<Item = In>;
+    /// Whether every item becomes exactly one item, in order.
+    const ONE_TO_ONE: bool;
+
+    /// Wraps a leaf's iterator.
+    fn pipe<'a, I: Iterator<Item = In>>(&'a self, items: I) -> Self::Iter<'a, I>;
+}
+
+/// A [`Pipe`] that maps each item to exactly one item, in order: the input
+/// keeps its length and indices. Implemented by this module's
+/// one-to-one adaptors; not meant to be implemented elsewhere.
+pub trait Indexed<In>: Pipe<In> {
+    /// The input with this pipe applied to every item, as a new input.
+    #[doc(hidden)]
+    type Fused<S: IntoPar<Item = In>>: IntoPar<Item = Self::Out>;
+
+    /// Applies the pipe to `source`'s items.
+    #[doc(hidden)]
+    fn fuse<S: IntoPar<Item = In>>(self, source: S) -> Self::Fused<S>;
+}
+
+/// The map of a [`Par`](super::Par) that has not been mapped: each item as
+/// it is.
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let _unmapped: corepool::par::Par<'_, std::ops::Range<u32>, corepool::par::Identity> =
+///     pool.par(0..10u32);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Identity;
+
+impl<In> Pipe<In> for Identity {
+    type Out = In;
+    type Iter<'a, I>
+        = I
+    where
+        I: Iterator<Item = In>;
+    const ONE_TO_ONE: bool = true;
+
+    #[inline]
+    fn pipe<I: Iterator<Item = In>>(&self, items: I) -> I {
+        items
+    }
+}
+
+impl<In> Indexed<In> for Identity {
+    type Fused<S: IntoPar<Item = In>> = S;
+
+    fn fuse<S: IntoPar<Item = In>>(self, source: S) -> S {
+        source
+    }
+}
+
+/// Implements `Debug` without the closures.
+macro_rules! opaque_debug {
+    ($($name:ident<$($g:ident),*>),*) => {$(
+        impl<$($g),*> std::fmt::Debug for $name<$($g),*> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name)).finish_non_exhaustive()
+            }
+        }
+    )*};
+}
+
+opaque_debug!(Then<F, G>, Filter<F, G>, FilterMap<F, G>, FlatMapIter<F, G>, Flatten<F>,
+    Inspect<F, G>, Copied<F>, Cloned<F>, MapInit<F, INIT, G>, MapWith<F, T, G>);
+
+/// The pipe after [`Par::map`](super::Par::map): the earlier pipe `F`, then
+/// the closure `G`.
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let doubled = pool.par(0..10u32).map(|x| x * 2);    // a Par<'_, Range<u32>, Then<Identity, _>>
+/// assert_eq!(doubled.sum::<u32>(), 90);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
+#[derive(Clone, Copy)]
+pub struct Then<F, G> {
+    pub(super) first: F,
+    pub(super) then: G,
+}
+
+impl<In, F, G, R> Pipe<In> for Then<F, G>
+where
+    F: Pipe<In>,
+    G: Fn(F::Out) -> R + Sync,
+{
+    type Out = R;
+    type Iter<'a, I>
+        = std::iter::Map<F::Iter<'a, I>, &'a G>
+    where
+        Self: 'a,
+        I: Iterator<Item = In>;
+    const ONE_TO_ONE: bool = F::ONE_TO_ONE;
+
+    #[inline]
+    fn pipe<'a, I: Iterator<Item = In>>(&'a self, items: I) -> Self::Iter<'a, I> {
+        self.first.pipe(items).map(&self.then)
+    }
+}
+
+impl<In, F, G, R> Indexed<In> for Then<F, G>
+where
+    F: Indexed<In>,
+    G: Fn(F::Out) -> R + Sync,
+{
+    type Fused<S: IntoPar<Item = In>> = Mapped<S, Self>;
+
+    fn fuse<S: IntoPar<Item = In>>(self, source: S) -> Mapped<S, Self> {
+        Mapped { source, pipe: self }
+    }
+}
+
+/// The pipe after [`Par::filter`](super::Par::filter).
+#[derive(Clone, Copy)]
+pub struct Filter<F, G> {
+    pub(super) first: F,
+    pub(super) then: G,
+}
+
+impl<In, F, G> Pipe<In> for Filter<F, G>
+where
+    F: Pipe<In>,
+    G: Fn(&F::Out) -> bool + Sync,
+{
+    type Out = F::Out;
+    type Iter<'a, I>
+        = std::iter::Filter<F::Iter<'a, I>, &'a G>
+    where
+        Self: 'a,
+        I: Iterator<Item = In>;
+    const ONE_TO_ONE: bool = false;
+
+    #[inline]
+    fn pipe<'a, I: Iterator<Item = In>>(&'a self, items: I) -> Self::Iter<'a, I> {
+        self.first.pipe(items).filter(&self.then)
+    }
+}
+
+/// The pipe after [`Par::filter_map`](super::Par::filter_map).
+#[derive(Clone, Copy)]
+pub struct FilterMap<F, G> {
+    pub(super) first: F,
+    pub(super) then: G,
+}
+
+impl<In, F, G, R> Pipe<In> for FilterMap<F, G>
+where
+    F: Pipe<In>,
+    G: Fn(F::Out) -> Option<R> + Sync,
+{
+    type Out = R;
+    type Iter<'a, I>
+        = std::iter::FilterMap<F::Iter<'a, I>, &'a G>
+    where
+        Self: 'a,
+        I: Iterator<Item = In>;
+    const ONE_TO_ONE: bool = false;
+
+    #[inline]
+    fn pipe<'a, I: Iterator<Item = In>>(&'a self, items: I) -> Self::Iter<'a, I> {
+        self.first.pipe(items).filter_map(&self.then)
+    }
+}
+
+/// The pipe after [`Par::flat_map_iter`](super::Par::flat_map_iter).
+#[derive(Clone, Copy)]
+pub struct FlatMapIter<F, G> {
+    pub(super) first: F,
+    pub(super) then: G,
+}
+
+impl<In, F, G, U> Pipe<In> for FlatMapIter<F, G>
+where
+    F: Pipe<In>,
+    G: Fn(F::Out) -> U + Sync,
+    U: IntoIterator,
+{
+    type Out = U::Item;
+    type Iter<'a, I>
+        = std::iter::FlatMap<F::Iter<'a, I>, U, &'a G>
+    where
+        Self: 'a,
+        I: Iterator<Item = In>;
+    const ONE_TO_ONE: bool = false;
+
+    #[inline]
+    fn pipe<'a, I: Iterator<Item = In>>(&'a self, items: I) -> Self::Iter<'a, I> {
+        self.first.pipe(items).flat_map(&self.then)
+    }
+}
+
+/// The pipe after [`Par::flatten`](super::Par::flatten).
+#[derive(Clone, Copy)]
+pub struct Flatten<F> {
+    pub(super) first: F,
+}
+
+impl<In, F> Pipe<In> for Flatten<F>
+where
+    F: Pipe<In>,
+    F::Out: IntoIterator,
+{
+    type Out = <F::Out as IntoIterator>::Item;
+    type Iter<'a, I>
+        = std::iter::Flatten<F::Iter<'a, I>>
+    where
+        Self: 'a,
+        I: Iterator<Item = In>;
+    const ONE_TO_ONE: bool = false;
+
+    #[inline]
+    fn pipe<'a, I: Iterator<Item = In>>(&'a self, items: I) -> Self::Iter<'a, I> {
+        self.first.pipe(items).flatten()
+    }
+}
+
+/// The pipe after [`Par::inspect`](super::Par::inspect).
+#[derive(Clone, Copy)]
+pub struct Inspect<F, G> {
+    pub(super) first: F,
+    pub(super) then: G,
+}
+
+impl<In, F, G> Pipe<In> for Inspect<F, G>
+where
+    F: Pipe<In>,
+    G: Fn(&F::Out) + Sync,
+{
+    type Out = F::Out;
+    type Iter<'a, I>
+        = std::iter::Inspect<F::Iter<'a, I>, &'a G>
+    where
+        Self: 'a,
+        I: Iterator<Item = In>;
+    const ONE_TO_ONE: bool = F::ONE_TO_ONE;
+
+    #[inline]
+    fn pipe<'a, I: Iterator<Item = In>>(&'a self, items: I) -> Self::Iter<'a, I> {
+        self.first.pipe(items).inspect(&self.then)
+    }
+}
+
+impl<In, F, G> Indexed<In> for Inspect<F, G>
+where
+    F: Indexed<In>,
+    G: Fn(&F::Out) + Sync,
+{
+    type Fused<S: IntoPar<Item = In>> = Mapped<S, Self>;
+
+    fn fuse<S: IntoPar<Item = In>>(self, source: S) -> Mapped<S, Self> {
+        Mapped { source, pipe: self }
+    }
+}
+
+/// The pipe after [`Par::copied`](super::Par::copied).
+#[derive(Clone, Copy)]
+pub struct Copied<F> {
+    pub(super) first: F,
+}
+
+impl<'t, In, F, T> Pipe<In> for Copied<F>
+where
+    F: Pipe<In, Out = &'t T>,
+    T: Copy + 't,
+{
+    type Out = T;
+    type Iter<'a, I>
+        = std::iter::Copied<F::Iter<'a, I>>
+    where
+        Self: 'a,
+        I: Iterator<Item = In>;
+    const ONE_TO_ONE: bool = F::ONE_TO_ONE;
+
+    #[inline]
+    fn pipe<'a, I: Iterator<Item = In>>(&'a self, items: I) -> Self::Iter<'a, I> {
+        self.first.pipe(items).copied()
+    }
+}
+
+impl<'t, In, F, T> Indexed<In> for Copied<F>
+where
+    F: Indexed<In, Out = &'t T>,
+    T: Copy + 't,
+{
+    type Fused<S: IntoPar<Item = In>> = Mapped<S, Self>;
+
+    fn fuse<S: IntoPar<Item = In>>(self, source: S) -> Mapped<S, Self> {
+        Mapped { source, pipe: self }
+    }
+}
+
+/// The pipe after [`Par::cloned`](super::Par::cloned).
+#[derive(Clone, Copy)]
+pub struct Cloned<F> {
+    pub(super) first: F,
+}
+
+impl<'t, In, F, T> Pipe<In> for Cloned<F>
+where
+    F: Pipe<In, Out = &'t T>,
+    T: Clone + 't,
+{
+    type Out = T;
+    type Iter<'a, I>
+        = std::iter::Cloned<F::Iter<'a, I>>
+    where
+        Self: 'a,
+        I: Iterator<Item = In>;
+    const ONE_TO_ONE: bool = F::ONE_TO_ONE;
+
+    #[inline]
+    fn pipe<'a, I: Iterator<Item = In>>(&'a self, items: I) -> Self::Iter<'a, I> {
+        self.first.pipe(items).cloned()
+    }
+}
+
+impl<'t, In, F, T> Indexed<In> for Cloned<F>
+where
+    F: Indexed<In, Out = &'t T>,
+    T: Clone + 't,
+{
+    type Fused<S: IntoPar<Item = In>> = Mapped<S, Self>;
+
+    fn fuse<S: IntoPar<Item = In>>(self, source: S) -> Mapped<S, Self> {
+        Mapped { source, pipe: self }
+    }
+}
+
+/// The pipe after [`Par::map_init`](super::Par::map_init): each leaf makes
+/// its state with `init()` and maps its items with `&mut` access to it.
+pub struct MapInit<F, INIT, G> {
+    pub(super) first: F,
+    pub(super) init: INIT,
+    pub(super) then: G,
+}
+
+/// A leaf's iterator under [`MapInit`] or [`MapWith`]: the leaf's state and
+/// the closure.
+pub struct WithState<'a, I, T, G> {
+    items: I,
+    state: T,
+    then: &'a G,
+}
+
+impl<I, T, G> std::fmt::Debug for WithState<'_, I, T, G> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WithState").finish_non_exhaustive()
+    }
+}
+
+impl<I, T, G, R> Iterator for WithState<'_, I, T, G>
+where
+    I: Iterator,
+    G: Fn(&mut T, I::Item) -> R,
+{
+    type Item = R;
+
+    #[inline]
+    fn next(&mut self) -> Option<R> {
+        let item = self.items.next()?;
+        Some((self.then)(&mut self.state, item))
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.items.size_hint()
+    }
+}
+
+impl<In, F, INIT, T, G, R> Pipe<In> for MapInit<F, INIT, G>
+where
+    F: Pipe<In>,
+    INIT: Fn() -> T + Sync,
+    G: Fn(&mut T, F::Out) -> R + Sync,
+{
+    type Out = R;
+    type Iter<'a, I>
+        = WithState<'a, F::Iter<'a, I>, T, G>
+    where
+        Self: 'a,
+        I: Iterator<Item = In>;
+    const ONE_TO_ONE: bool = F::ONE_TO_ONE;
+
+    #[inline]
+    fn pipe<'a, I: Iterator<Item = In>>(&'a self, items: I) -> Self::Iter<'a, I> {
+        WithState {
+            items: self.first.pipe(items),
+            state: (self.init)(),
+            then: &self.then,
+        }
+    }
+}
+
+/// The pipe after [`Par::map_with`](super::Par::map_with): each leaf clones
+/// the value and maps its items with `&mut` access to its clone.
+pub struct MapWith<F, T, G> {
+    pub(super) first: F,
+    pub(super) with: T,
+    pub(super) then: G,
+}
+
+impl<In, F, T, G, R> Pipe<In> for MapWith<F, T, G>
+where
+    F: Pipe<In>,
+    T: Clone + Sync,
+    G: Fn(&mut T, F::Out) -> R + Sync,
+{
+    type Out = R;
+    type Iter<'a, I>
+        = WithState<'a, F::Iter<'a, I>, T, G>
+    where
+        Self: 'a,
+        I: Iterator<Item = In>;
+    const ONE_TO_ONE: bool = F::ONE_TO_ONE;
+
+    #[inline]
+    fn pipe<'a, I: Iterator<Item = In>>(&'a self, items: I) -> Self::Iter<'a, I> {
+        WithState {
+            items: self.first.pipe(items),
+            state: self.with.clone(),
+            then: &self.then,
+        }
+    }
+}
