@@ -29,7 +29,7 @@ use std::sync::Arc;
 
 use crate::error::TaskError;
 use crate::pool::Pool;
-use crate::scope::Scope;
+use crate::scope::{Scope, ScopedTask};
 use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering};
 use crate::unwind;
 
@@ -89,11 +89,28 @@ impl<E: fmt::Display> fmt::Display for GroupError<E> {
     }
 }
 
-impl<E: std::error::Error + 'static> std::error::Error for GroupError<E> {
+/// Any error type that prints ([`Display`](fmt::Display) and `Debug`), not
+/// only `std::error::Error` ones, so that a `GroupError<String>` (or `&str`)
+/// goes into `anyhow::Error` or `Box<dyn Error + Send + Sync>` with `?` and
+/// prints the task's text. The price: [`source`](std::error::Error::source)
+/// does not reach into `E` (the text is in the message; the error itself is
+/// [`into_failure`](GroupError::into_failure)); a panic's source is its
+/// [`TaskError`].
+///
+/// ```
+/// fn run(pool: &corepool::Pool) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+///     pool.group(|g| g.spawn(|| Err(String::from("disk full"))))?;
+///     Ok(())
+/// }
+/// let pool = corepool::Pool::builder().workers(1).build()?;
+/// assert_eq!(run(&pool).unwrap_err().to_string(), "a task of the group failed: disk full");
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
+impl<E: fmt::Display + fmt::Debug> std::error::Error for GroupError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            GroupError::Failed(err) => Some(err),
-            GroupError::Panicked(_) => None,
+            GroupError::Failed(_) => None,
+            GroupError::Panicked(err) => Some(err),
         }
     }
 }
@@ -223,22 +240,132 @@ impl<'scope, 'env, E: Send + 'scope> TaskGroup<'scope, 'env, E> {
     {
         let state = self.state.clone();
         self.scope.spawn(move |_| {
-            // Relaxed: see `GroupState::fail`.
-            if state.cancelled.load(Ordering::Relaxed) {
-                state.skipped.fetch_add(1, Ordering::Relaxed);
-                unwind::drop_contained(f);
-                return;
-            }
-            let outcome = {
-                let _entered = crate::cancel::enter_group(&state.cancelled);
-                unwind::halt_unwinding(f)
-            };
-            match outcome {
-                Ok(Ok(())) => {}
-                Ok(Err(err)) => state.fail(GroupError::Failed(err)),
-                Err(payload) => state.fail(GroupError::Panicked(TaskError::panicked(payload))),
-            }
+            let _ = state.run_member(f);
         });
+    }
+
+    /// Runs `f` on the pool as a task of the group, as
+    /// [`spawn`](TaskGroup::spawn) does, and returns a handle to its value:
+    /// [`GroupTask::join`] gives `Some(value)` when `f` returned `Ok`, and
+    /// `None` when it failed, panicked or was skipped (the group's result
+    /// says why). Collect the values in spawn order by joining the handles
+    /// inside the group's closure.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::new()?;
+    /// let words = ["a", "bb", "ccc"];
+    /// let sizes = pool.group(|g| {
+    ///     let tasks: Vec<_> = words
+    ///         .iter()
+    ///         .map(|w| g.submit(move || Ok::<usize, String>(w.len())))
+    ///         .collect();
+    ///     tasks.into_iter().map(|t| t.join()).collect::<Option<Vec<usize>>>()
+    /// })?;
+    /// assert_eq!(sizes, Some(vec![1, 2, 3]));
+    /// # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+    /// ```
+    pub fn submit<F, T>(&self, f: F) -> GroupTask<'scope, T>
+    where
+        F: FnOnce() -> Result<T, E> + Send + 'scope,
+        T: Send + 'scope,
+    {
+        let state = self.state.clone();
+        GroupTask {
+            task: self.scope.submit(move || state.run_member(f)),
+        }
+    }
+}
+
+impl<E> GroupState<E> {
+    /// Steps 1–3 for one task: skipped if the group is cancelled, else run
+    /// inside the group; a failure is recorded. Its value, if it succeeded.
+    fn run_member<T>(&self, f: impl FnOnce() -> Result<T, E>) -> Option<T> {
+        // Relaxed: see `GroupState::fail`.
+        if self.cancelled.load(Ordering::Relaxed) {
+            self.skipped.fetch_add(1, Ordering::Relaxed);
+            unwind::drop_contained(f);
+            return None;
+        }
+        let outcome = {
+            let _entered = crate::cancel::enter_group(&self.cancelled);
+            unwind::halt_unwinding(f)
+        };
+        match outcome {
+            Ok(Ok(value)) => Some(value),
+            Ok(Err(err)) => {
+                self.fail(GroupError::Failed(err));
+                None
+            }
+            Err(payload) => {
+                self.fail(GroupError::Panicked(TaskError::panicked(payload)));
+                None
+            }
+        }
+    }
+}
+
+/// A handle to a value-returning task of a [`TaskGroup`], from
+/// [`TaskGroup::submit`]; it cannot leave the group's closure. Dropping it
+/// detaches the task (the group still waits for it, and its value is
+/// dropped).
+#[must_use = "dropping a GroupTask detaches it: its value is dropped"]
+pub struct GroupTask<'scope, T> {
+    task: ScopedTask<'scope, Option<T>>,
+}
+
+impl<T: Send> GroupTask<'_, T> {
+    /// Waits for the task and returns its value, or `None` when it failed,
+    /// panicked or was skipped (the group's result says why; a task cancelled
+    /// by `shutdown_now` is `None` too).
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let result = pool.group(|g| {
+    ///     let good = g.submit(|| Ok::<u8, &str>(1));
+    ///     let bad = g.submit(|| Err::<u8, &str>("bad"));
+    ///     (good.join(), bad.join())
+    /// });
+    /// assert_eq!(result.unwrap_err().into_failure(), Some("bad"));
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn join(self) -> Option<T> {
+        self.task.join().ok().flatten()
+    }
+
+    /// Whether the task has ended. Never blocks.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(1).build()?;
+    /// pool.group(|g| {
+    ///     let task = g.submit(|| Ok::<u8, ()>(1));
+    ///     assert!(task.wait_timeout(std::time::Duration::from_secs(60)));
+    ///     assert!(task.is_finished());
+    /// })
+    /// .unwrap();
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// Waits at most `timeout` for the task to end; whether it has.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(1).build()?;
+    /// let done = pool.group(|g| g.submit(|| Ok::<u8, ()>(1)).wait_timeout(std::time::Duration::from_secs(60)));
+    /// assert_eq!(done.unwrap(), true);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn wait_timeout(&self, timeout: std::time::Duration) -> bool {
+        self.task.wait_timeout(timeout)
+    }
+}
+
+impl<T> fmt::Debug for GroupTask<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GroupTask")
+            .field("task", &self.task)
+            .finish()
     }
 }
 

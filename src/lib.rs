@@ -84,7 +84,7 @@ pub use completion::{
 };
 pub use error::{BuildError, ShutdownError, TaskError};
 pub use global::{default_pool, join, scope, set_default_pool, spawn};
-pub use group::{GroupError, TaskGroup};
+pub use group::{GroupError, GroupTask, TaskGroup};
 pub use map::{MAX_CHUNK, Map, MapUnordered, MapUnorderedWithin, MapWithin, TARGET_CHUNK_TIME};
 pub use par::{IntoPar, Par};
 pub use pool::{Pinning, Pool, PoolStats, WorkerStats};

@@ -313,6 +313,27 @@ impl Pool {
         Ok(self.submit(f))
     }
 
+    /// [`submit_blocking`](Pool::submit_blocking) that says no at once once
+    /// the pool is shutting down, as [`try_submit`](Pool::try_submit) does.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(1).build()?;
+    /// assert_eq!(pool.try_submit_blocking(|| 1).unwrap().join().unwrap(), 1);
+    /// pool.shutdown();
+    /// assert!(pool.try_submit_blocking(|| 2).is_err());
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn try_submit_blocking<F, T>(&self, f: F) -> Result<Task<T>, ShutdownError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        if self.is_shutdown() {
+            return Err(ShutdownError::new(f));
+        }
+        Ok(self.submit_blocking(f))
+    }
+
     /// Runs `f` on the pool's blocking lane: threads beside the pinned
     /// workers, unpinned, started on demand (at most
     /// [`MAX_BLOCKING_THREADS`](crate::MAX_BLOCKING_THREADS)) and retired

@@ -43,7 +43,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
-use crate::error::TaskError;
+use crate::error::{ShutdownError, TaskError};
 use crate::job::JobRef;
 use crate::pool::{Pool, spawn_job, submit_cell};
 use crate::registry::Registry;
@@ -196,6 +196,30 @@ impl fmt::Debug for Scope<'_, '_> {
 }
 
 impl<'scope, 'env> Scope<'scope, 'env> {
+    /// [`submit`](Scope::submit) that says no at once once the pool is
+    /// shutting down (where `submit` would run `f` on the calling thread):
+    /// `Err` gives `f` back unrun, as [`Pool::try_submit`] does.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(1).build()?;
+    /// pool.scope(|s| {
+    ///     assert_eq!(s.try_submit(|| 1).unwrap().join().unwrap(), 1);
+    ///     pool.shutdown();
+    ///     assert!(s.try_submit(|| 2).is_err());
+    /// });
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn try_submit<F, T>(&'scope self, f: F) -> Result<ScopedTask<'scope, T>, ShutdownError<F>>
+    where
+        F: FnOnce() -> T + Send + 'scope,
+        T: Send + 'scope,
+    {
+        if self.pool.is_shutdown() {
+            return Err(ShutdownError::new(f));
+        }
+        Ok(self.submit(f))
+    }
+
     /// Runs `f` on the pool; `f` may borrow anything that outlives the scope.
     /// The returned handle works like [`Task`](crate::Task); dropping it
     /// detaches the task, which the scope still waits for. After the pool's
