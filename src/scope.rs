@@ -371,6 +371,31 @@ impl<'scope, T: Send + 'scope> ScopedTask<'scope, T> {
     pub fn cancel(&self) -> bool {
         self.handle.cancel()
     }
+
+    /// Runs `callback` once when the task ends, with a reference to its
+    /// outcome, as [`Task::on_result`](crate::Task::on_result) does.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let pool = corepool::Pool::new()?;
+    /// let seen = Arc::new(AtomicUsize::new(0));
+    /// pool.scope(|s| {
+    ///     let task = s.submit(|| 5usize);
+    ///     let seen = seen.clone();
+    ///     task.on_result(move |outcome| seen.store(*outcome.unwrap(), Ordering::SeqCst));
+    /// });
+    /// assert_eq!(seen.load(Ordering::SeqCst), 5);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn on_result<C>(&self, callback: C)
+    where
+        C: FnOnce(Result<&T, &TaskError>) + Send + 'static,
+        T: Sync,
+    {
+        self.handle.on_result(callback);
+    }
 }
 
 impl<T> fmt::Debug for ScopedTask<'_, T> {

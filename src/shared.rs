@@ -139,7 +139,7 @@ impl<T: Send + 'static> SharedTask<T> {
     /// let pool = Pool::new()?;
     /// let task = pool.submit(|| 1).shared();
     /// assert!(task.wait_timeout(Duration::from_secs(60)));
-    /// assert_eq!(task.join(), Ok(&1));
+    /// assert_eq!(task.join().ok(), Some(&1));
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
@@ -241,6 +241,29 @@ impl<T: Send + 'static> SharedTask<T> {
         crate::task::on_done_waker(self.inner.handle.header(), move || callback(&me));
     }
 
+    /// Runs `callback` once when the task ends, with a reference to its
+    /// outcome, as [`Task::on_result`] does; [`on_done`](SharedTask::on_done)
+    /// passes the handle instead, as Python does.
+    ///
+    /// ```
+    /// use corepool::Pool;
+    /// use std::sync::mpsc::channel;
+    ///
+    /// let pool = Pool::new()?;
+    /// let (tx, rx) = channel();
+    /// let task = pool.submit(|| -> u8 { panic!("bad") }).shared();
+    /// task.on_result(move |outcome| tx.send(outcome.unwrap_err().is_panic()).unwrap());
+    /// assert!(rx.recv().unwrap());
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn on_result<C>(&self, callback: C)
+    where
+        C: FnOnce(Result<&T, &TaskError>) + Send + 'static,
+        T: Sync,
+    {
+        self.on_done(move |task| callback(task.join()));
+    }
+
     /// A future that resolves to [`join`](SharedTask::join)'s answer when the
     /// task ends; each clone may await its own.
     ///
@@ -248,7 +271,7 @@ impl<T: Send + 'static> SharedTask<T> {
     /// use corepool::Pool;
     /// use std::future::Future;
     /// use std::pin::pin;
-    /// use std::task::{Context, Poll};
+    /// use std::task::{Context, Poll, Waker};
     ///
     /// let pool = Pool::new()?;
     /// let task = pool.submit(|| 5).shared();

@@ -95,6 +95,9 @@ const PANICKED: usize = 0b10_0000;
 const CANCEL_REQUESTED: usize = 0b100_0000;
 /// With `PANICKED`: the error is a promise's failure, not a panic.
 const FAILED: usize = 0b1_0000_0000;
+/// Someone registered an outcome callback (`on_result`): the finisher runs
+/// them before the stage turns terminal (rule 6).
+const RESULT_CB: usize = 0b10_0000_0000;
 /// The running task saw a cancellation through `is_cancelled`: it ends
 /// `STOPPED`, not `COMPLETE`.
 const CANCEL_SEEN: usize = 0b1000_0000;
@@ -182,13 +185,36 @@ impl State {
     }
 
     /// `RUNNING -> to` (a terminal stage), plus `flag`; only the claimer
-    /// calls it. Returns the old word.
-    fn finish(&self, to: usize, flag: usize) -> usize {
-        // AcqRel: release publishes the result slot (or the closure's drop)
-        // to the acquire loads in `word`; acquire pairs with a waiter's
-        // `fetch_or(WAITER)` and a handle's `fetch_or(DETACHED)`, so we see
-        // their registration and can read the slot to drop it.
-        self.0.fetch_add(to - RUNNING + flag, Ordering::AcqRel)
+    /// calls it. If an outcome callback was registered (`RESULT_CB`), first
+    /// runs `callbacks` once (rule 6). Returns the old word.
+    fn finish(&self, to: usize, flag: usize, callbacks: impl FnOnce()) -> usize {
+        let mut callbacks = Some(callbacks);
+        // Acquire: pairs with the release half of `on_result`'s `fetch_or`.
+        let mut word = self.0.load(Ordering::Acquire);
+        loop {
+            if word & RESULT_CB != 0 {
+                if let Some(run) = callbacks.take() {
+                    run();
+                    word = self.0.load(Ordering::Acquire);
+                    continue;
+                }
+            }
+            // AcqRel: release publishes the result slot (or the closure's
+            // drop) to the acquire loads in `word`; acquire pairs with a
+            // waiter's `fetch_or(WAITER)` and a handle's `fetch_or(DETACHED)`,
+            // so we see their registration and can read the slot to drop it.
+            // A compare-exchange, not an add: a `RESULT_CB` set since our
+            // load makes it fail, so no callback is left behind (rule 6).
+            match self.0.compare_exchange_weak(
+                word,
+                word + (to - RUNNING) + flag,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(prev) => return prev,
+                Err(actual) => word = actual,
+            }
+        }
     }
 
     /// Asks a running task to stop (cooperative cancellation).
@@ -214,19 +240,41 @@ impl State {
     }
 }
 
-/// The waiters of one task: wakers with the keys their owners remove them by.
-/// The first waiter lives inline: the usual single `join` allocates nothing.
-#[derive(Default)]
-struct Waiters {
+/// A callback that sees a task's outcome (rule 6).
+type ResultCallback<T> = Box<dyn FnOnce(Result<&T, &TaskError>) + Send>;
+
+/// The waiters of one task: wakers with the keys their owners remove them by,
+/// and outcome callbacks. The first waiter lives inline: the usual single
+/// `join` allocates nothing.
+struct Waiters<T> {
     list: SmallVec<[(u64, Waker); 1]>,
     next_key: u64,
+    /// Outcome callbacks not run yet.
+    on_result: Vec<ResultCallback<T>>,
+    /// Set by the finisher when it takes `on_result`: the stage it is about
+    /// to publish. Later callbacks run at once, on their registering thread.
+    closed: Option<usize>,
+}
+
+impl<T> Default for Waiters<T> {
+    fn default() -> Self {
+        Waiters {
+            list: SmallVec::new(),
+            next_key: 0,
+            on_result: Vec::new(),
+            closed: None,
+        }
+    }
 }
 
 /// The typed part of a cell that handles use, whatever its closure type.
 pub(crate) struct Header<T> {
     state: State,
-    waiters: Mutex<Waiters>,
-    result: UnsafeCell<Option<Result<T, Payload>>>,
+    waiters: Mutex<Waiters<T>>,
+    /// The outcome, written by the claimer before the stage turns terminal;
+    /// a panic is kept as the `TaskError` it will be reported as, so that
+    /// outcome callbacks can be handed a reference to it.
+    result: UnsafeCell<Option<Result<T, TaskError>>>,
     /// The scope this task belongs to, or null (rule 5).
     scope: *const ScopeLatch,
     /// The pool's registry, as an address: identity only, never dereferenced.
@@ -269,6 +317,93 @@ impl<T> Header<T> {
             Some(scope) => scope.record_panic(payload),
             None => unwind::drop_payload(payload),
         }
+    }
+
+    /// [`discard`](Self::discard) for what the result slot held.
+    fn discard_slot(&self, outcome: Option<Result<T, TaskError>>) {
+        match outcome {
+            Some(Ok(value)) => self.discard(Some(Ok(value))),
+            Some(Err(error)) => match error.try_into_panic() {
+                Ok(payload) => self.discard(Some(Err(payload))),
+                Err(error) => unwind::drop_contained(error),
+            },
+            None => {}
+        }
+    }
+
+    /// Rule 6, the finisher's side: closes the callback list (recording the
+    /// stage `to` about to be published) and runs what was registered, each
+    /// contained, with a reference to the outcome.
+    fn run_result_callbacks(&self, to: usize) {
+        let callbacks = {
+            let mut waiters = self.waiters.lock();
+            waiters.closed = Some(to);
+            std::mem::take(&mut waiters.on_result)
+        };
+        for callback in callbacks {
+            // SAFETY: the claimer wrote the slot before calling this; no
+            // handle takes it before the stage turns terminal, which the
+            // caller publishes only after this returns.
+            unsafe { self.call_with_outcome(to, callback) };
+        }
+    }
+
+    /// Runs `callback` with the outcome of a task whose final stage is `to`,
+    /// containing a panic.
+    ///
+    /// # Safety
+    ///
+    /// The slot must be written (for `COMPLETE`) and nobody may take it
+    /// while this runs: the caller is the finisher before the terminal
+    /// stage, or holds a handle (which every take needs) after it.
+    unsafe fn call_with_outcome(&self, to: usize, callback: ResultCallback<T>) {
+        let fresh;
+        let outcome: Result<&T, &TaskError> = match error_of(Stage::of(to)) {
+            Some(error) => {
+                fresh = error;
+                Err(&fresh)
+            }
+            // SAFETY: the function's contract: the slot is written and
+            // nobody takes it meanwhile; readers only share it.
+            None => match unsafe { &*self.result.get() } {
+                Some(Ok(value)) => Ok(value),
+                Some(Err(error)) => Err(error),
+                None => unreachable!("a completed task has an outcome"),
+            },
+        };
+        if let Err(payload) = unwind::halt_unwinding(move || callback(outcome)) {
+            unwind::drop_payload(payload);
+        }
+    }
+
+    /// Rule 6, the registering side: `callback` runs when the task ends (on
+    /// the finisher's thread), or at once here if it has ended or its
+    /// finisher has taken the list. The caller holds a handle.
+    fn on_result(&self, callback: ResultCallback<T>) {
+        let mut waiters = self.waiters.lock();
+        let (to, callback) = match waiters.closed {
+            Some(to) => (to, callback),
+            None => {
+                waiters.on_result.push(callback);
+                // AcqRel: release pairs with the finisher's acquire load in
+                // `publish` (it then takes the list under the lock, after
+                // us); acquire pairs with its terminal compare-exchange (we
+                // then see the slot).
+                let prev = self.state.0.fetch_or(RESULT_CB, Ordering::AcqRel);
+                if !Stage::of(prev).is_terminal() {
+                    return;
+                }
+                // It ended before it could see our flag, so it took nothing:
+                // ours is the last entry (we hold the lock), and we run it.
+                let callback = waiters.on_result.pop().expect("pushed above");
+                (prev & STAGE, callback)
+            }
+        };
+        drop(waiters);
+        // SAFETY: the task has ended, or its finisher closed the list after
+        // writing the slot (we took the lock after it); our caller holds a
+        // handle, so nobody takes the slot while this runs.
+        unsafe { self.call_with_outcome(to, callback) };
     }
 
     /// Rule 5: the last touch of a scoped task.
@@ -421,20 +556,29 @@ impl<T> Header<T> {
     /// The caller must have seen a terminal stage through [`Header::stage`]
     /// and must be the only one taking the result (the cell's one handle).
     pub(crate) unsafe fn take_result(&self) -> Result<T, TaskError> {
-        match self.stage() {
-            Stage::Cancelled => Err(TaskError::cancelled()),
-            Stage::Refused => Err(TaskError::shutdown()),
-            Stage::Stopped => Err(TaskError::stopped()),
-            Stage::Abandoned => Err(TaskError::abandoned()),
-            // SAFETY: the stage is COMPLETE (acquire), so the runner's write
-            // happened before and nobody writes again; the caller is the only
-            // reader (this function's contract).
-            _ => match unsafe { (*self.result.get()).take() } {
-                Some(Ok(value)) => Ok(value),
-                Some(Err(payload)) => Err(TaskError::from_payload(payload)),
-                None => unreachable!("task result taken twice"),
-            },
+        let stage = self.stage();
+        if let Some(error) = error_of(stage) {
+            return Err(error);
         }
+        // SAFETY: the stage is COMPLETE (acquire), so the runner's write
+        // happened before and nobody writes again; the caller is the only
+        // reader (this function's contract).
+        match unsafe { (*self.result.get()).take() } {
+            Some(outcome) => outcome,
+            None => unreachable!("task result taken twice"),
+        }
+    }
+}
+
+/// The error a task that ended in `stage` is reported with, when its
+/// outcome is not in the result slot (`None` for `Complete`).
+fn error_of(stage: Stage) -> Option<TaskError> {
+    match stage {
+        Stage::Cancelled => Some(TaskError::cancelled()),
+        Stage::Refused => Some(TaskError::shutdown()),
+        Stage::Stopped => Some(TaskError::stopped()),
+        Stage::Abandoned => Some(TaskError::abandoned()),
+        Stage::Complete | Stage::Scheduled | Stage::Running => None,
     }
 }
 
@@ -631,16 +775,19 @@ where
     /// wakes the waiters and tells the scope (rule 5).
     fn publish(&self, to: usize, flag: usize, outcome: Option<Result<T, Payload>>) {
         if let Some(outcome) = outcome {
+            let outcome = outcome.map_err(TaskError::from_payload);
             // SAFETY: we are the claimer (RUNNING is ours); no handle reads
             // the slot until it sees COMPLETE, which `finish` publishes.
             unsafe { *self.header.result.get() = Some(outcome) };
         }
-        let prev = self.header.state.finish(to, flag);
+        let prev = self.header.state.finish(to, flag, || {
+            self.header.run_result_callbacks(to);
+        });
         if prev & DETACHED != 0 {
             // SAFETY: the handle is gone (rule 4) and saw no terminal stage
             // when it left, so nobody else will read the slot.
             let outcome = unsafe { (*self.header.result.get()).take() };
-            self.header.discard(outcome);
+            self.header.discard_slot(outcome);
         }
         self.header.finished(prev);
         self.header.scope_done();
@@ -790,6 +937,15 @@ impl<T> Handle<'_, T> {
         self.cell.header()
     }
 
+    /// [`Task::on_result`] for any handle.
+    pub(crate) fn on_result<C>(&self, callback: C)
+    where
+        C: FnOnce(Result<&T, &TaskError>) + Send + 'static,
+        T: Sync,
+    {
+        self.header().on_result(Box::new(callback));
+    }
+
     /// `cancel` for an owner that is being dropped and wants no result.
     pub(crate) fn cancel_quietly(&self) {
         let _ = self.cell.abort(Abort::Cancelled);
@@ -821,7 +977,7 @@ impl<T> Drop for Handle<'_, T> {
             // SAFETY: the stage was terminal when we detached (acquire), and
             // this handle is the only reader; after `join` the slot is empty.
             let outcome = unsafe { (*header.result.get()).take() };
-            header.discard(outcome);
+            header.discard_slot(outcome);
         }
     }
 }
@@ -1010,6 +1166,33 @@ impl<T: Send + 'static> Task<T> {
         on_done_waker(self.handle.header(), callback);
     }
 
+    /// Runs `callback` once when the task ends, with a reference to its
+    /// outcome — the value, or why there is none — like
+    /// `Future.add_done_callback` whose function reads `future.result()`.
+    /// It runs on the thread that ends the task, before any `join` can take
+    /// the value, or at once on this thread if the task has ended. A panic
+    /// in it is contained; keep it short (it runs on a pool worker).
+    ///
+    /// ```
+    /// use corepool::Pool;
+    /// use std::sync::mpsc::channel;
+    ///
+    /// let pool = Pool::new()?;
+    /// let (tx, rx) = channel();
+    /// let task = pool.submit(|| 6 * 7);
+    /// task.on_result(move |outcome| tx.send(*outcome.unwrap()).unwrap());
+    /// assert_eq!(rx.recv().unwrap(), 42);
+    /// assert_eq!(task.join().unwrap(), 42); // the value is still there
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn on_result<C>(&self, callback: C)
+    where
+        C: FnOnce(Result<&T, &TaskError>) + Send + 'static,
+        T: Sync,
+    {
+        self.handle.on_result(callback);
+    }
+
     /// Blocks until the task ends and returns its value, or why there is none.
     ///
     /// ```
@@ -1079,7 +1262,14 @@ mod tests {
             SCHEDULED, RUNNING, COMPLETE, CANCELLED, REFUSED, STOPPED, ABANDONED,
         ] {
             assert_eq!(
-                stage & (WAITER | DETACHED | PANICKED | CANCEL_REQUESTED | CANCEL_SEEN | FAILED),
+                stage
+                    & (WAITER
+                        | DETACHED
+                        | PANICKED
+                        | CANCEL_REQUESTED
+                        | CANCEL_SEEN
+                        | FAILED
+                        | RESULT_CB),
                 0
             );
             assert_eq!(stage & STAGE, stage);
@@ -1274,6 +1464,31 @@ mod loom_models {
             drop(handle);
             runner.join().unwrap();
             assert_eq!(drops.load(Ordering::SeqCst), 1);
+        });
+    }
+
+    /// Rule 6: an outcome callback registered while the task completes runs
+    /// exactly once and sees the value, whichever side runs it; then the
+    /// value is still there for the handle.
+    #[test]
+    fn result_callback_racing_with_completion() {
+        loom::model(|| {
+            let runs = Arc::new(LoomUsize::new(0));
+            let cell = counting_cell(&runs);
+            let seen = Arc::new(LoomUsize::new(0));
+            let runner = {
+                let cell = cell.clone();
+                loom::thread::spawn(move || cell.run())
+            };
+            let s = seen.clone();
+            cell.header.on_result(Box::new(move |outcome| {
+                assert_eq!(outcome.ok().copied(), Some(7));
+                s.fetch_add(1, Ordering::SeqCst);
+            }));
+            runner.join().unwrap();
+            assert_eq!(seen.load(Ordering::SeqCst), 1);
+            // SAFETY: the runner has finished; this is the only reader.
+            assert_eq!(unsafe { cell.header.take_result() }.unwrap(), 7);
         });
     }
 }
