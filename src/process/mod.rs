@@ -96,7 +96,10 @@ pub use error::{ErrorKind, ProcessBuildError, ProcessError};
 pub use map::{
     ProcessAsCompleted, ProcessCompleted, ProcessMap, ProcessMapUnordered, as_completed, wait,
 };
-pub use pool::{DEFAULT_HANDSHAKE_TIMEOUT, MAX_PROCESS_WORKERS, ProcessPool, ProcessPoolBuilder};
+pub use pool::{
+    DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME_BYTES, MAX_PROCESS_WORKERS, ProcessPool,
+    ProcessPoolBuilder,
+};
 pub use task::ProcessTask;
 
 /// The marker variable a pool sets for its worker processes:
