@@ -492,8 +492,8 @@ mod tests {
         assert_eq!(err.limit, 64);
         assert!(call_frame(1, 2, f, &arg, CALL_HEADER + 100).is_ok());
         assert!(reply_frame(1, Status::Ok, &arg, 64).is_err());
-        assert!(Frame::new(KIND_CALL, 0).bytes(&arg).finish(100).is_ok());
-        assert!(Frame::new(KIND_CALL, 0).bytes(&arg).finish(99).is_err());
+        assert!(Frame::new(KIND_CALL, 0).bytes(&arg).finish(101).is_ok()); // the kind byte and 100
+        assert!(Frame::new(KIND_CALL, 0).bytes(&arg).finish(100).is_err());
 
         // A length prefix over the reader's limit: refused before any
         // allocation; the body is not read.
