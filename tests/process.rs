@@ -131,6 +131,14 @@ fn add_one(x: u64) -> u64 {
     x + 1
 }
 
+/// This process's name as `ps`, `top` and `pgrep` show it.
+fn comm(_: ()) -> String {
+    std::fs::read_to_string("/proc/self/comm")
+        .unwrap()
+        .trim_end()
+        .to_owned()
+}
+
 fn length(v: Vec<u8>) -> usize {
     v.len()
 }
@@ -687,6 +695,19 @@ fn full_size_frames_over_4_gib_are_refused_with_typed_errors() {
     assert_eq!(pool.submit(add_one, 1).join().unwrap(), 2);
 }
 
+/// Issue 20: a worker process is named after the program (as the parent
+/// is, from argv[0]), not `exe`, so `ps` and `pgrep` find it.
+fn workers_are_named_after_the_program() {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let pool = pool(1);
+    let parent = comm(());
+    assert_ne!(parent, "exe");
+    let worker = pool.submit(comm, ()).join().unwrap();
+    assert_eq!(worker, parent, "the worker's name");
+}
+
 /// Waits at most a minute for `task`, failing the test (not hanging it)
 /// when its supervisor thread has died and nothing will ever end it.
 fn join_within<R: serde::de::DeserializeOwned + Send + 'static>(
@@ -903,6 +924,10 @@ const TESTS: &[(&str, fn())] = &[
     (
         "frames_over_the_limit_fail_their_task_and_the_worker_serves_on",
         frames_over_the_limit_fail_their_task_and_the_worker_serves_on,
+    ),
+    (
+        "workers_are_named_after_the_program",
+        workers_are_named_after_the_program,
     ),
 ];
 

@@ -16,6 +16,7 @@ pub(crate) const EXIT_PROTOCOL: i32 = 97;
 /// Serves the parent on descriptor `fd`, then exits the process.
 pub(crate) fn serve(fd: RawFd, parent: u32) -> ! {
     set_cloexec(fd);
+    name_after_the_program();
     // SAFETY: the parent handed this process `fd`, one end of a socket pair
     // (named in the marker variable and checked to be ours by `init`, which
     // runs before anything else in `main` could have claimed it); this is
@@ -167,6 +168,34 @@ fn die_with_parent(parent: u32) {
     // SAFETY: getppid has no preconditions.
     if unsafe { libc::getppid() } as u32 != parent {
         std::process::exit(0);
+    }
+}
+
+/// On Linux, names this process after the program (the last part of
+/// `argv[0]`, which the parent passed on): a worker started through
+/// `/proc/self/exe` would otherwise be called `exe` in `ps`, `top` and
+/// `pgrep`. Its command line (`ps -f`) is the parent's already.
+fn name_after_the_program() {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let Some(arg0) = std::env::args_os().next() else {
+            return;
+        };
+        let path = std::path::Path::new(&arg0);
+        let Some(name) = path.file_name() else {
+            return;
+        };
+        // The kernel keeps 15 bytes and a NUL; a name with a NUL inside
+        // cannot be passed (and cannot come from argv) but is skipped.
+        let mut bytes: Vec<u8> = name.as_bytes().iter().copied().take(15).collect();
+        if bytes.contains(&0) {
+            return;
+        }
+        bytes.push(0);
+        // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16
+        // bytes from the pointer, which `bytes` is and outlives the call.
+        unsafe { libc::prctl(libc::PR_SET_NAME, bytes.as_ptr()) };
     }
 }
 
