@@ -387,17 +387,13 @@ mod tests {
         let r = FnRef::new(boom).unwrap();
         let mut out = Vec::new();
         // SAFETY: made by `FnRef::new` in this very process.
-        assert_eq!(
-            unsafe { r.call(&[3], &mut out, 1 << 20) },
-            Some(Status::Panic)
-        );
+        let status = unsafe { r.call(&[3], &mut out, 1 << 20) };
+        assert_eq!(status, Some(Status::Panic));
         assert_eq!(out, b"boom 7");
         let r = FnRef::new(double).unwrap();
         // SAFETY: as above.
-        assert_eq!(
-            unsafe { r.call(&[], &mut out, 1 << 20) },
-            Some(Status::BadArgument)
-        );
+        let status = unsafe { r.call(&[], &mut out, 1 << 20) };
+        assert_eq!(status, Some(Status::BadArgument));
     }
 
     #[test]
@@ -409,10 +405,8 @@ mod tests {
         let arg = postcard::to_allocvec(&1000usize).unwrap();
         let mut out = Vec::new();
         // SAFETY: made by `FnRef::new` in this very process.
-        assert_eq!(
-            unsafe { r.call(&arg, &mut out, 100) },
-            Some(Status::TooLarge)
-        );
+        let status = unsafe { r.call(&arg, &mut out, 100) };
+        assert_eq!(status, Some(Status::TooLarge));
         // 1000 bytes and a 2-byte length, in a reply body.
         let need = u64::from_le_bytes(out[..8].try_into().unwrap());
         assert_eq!(need, (REPLY_HEADER + 1002) as u64);

@@ -25,7 +25,7 @@ use serde::de::DeserializeOwned;
 
 use super::call::{FnRef, Status, panic_text};
 use super::error::{ErrorKind, ProcessError, Signature};
-use crate::unwind::{drop_payload, halt_unwinding};
+use crate::unwind::{drop_contained, drop_payload, halt_unwinding};
 
 /// A queue of indices of finished tasks, for `as_completed`, `wait` and
 /// `map_unordered`: a finished task pushes its index, a waiter sleeps on the
@@ -241,6 +241,11 @@ impl<R> Slot<R> {
         let watchers = {
             let mut state = lock(&self.state);
             if matches!(state.phase, Phase::Done(_)) || !allowed(&state.phase) {
+                drop(state);
+                // A result that lost the race (the task was cancelled while
+                // its reply was on the way) is dropped here, on a supervisor
+                // thread: its `Drop` is user code.
+                drop_contained(result);
                 return false;
             }
             state.phase = Phase::Done(Some(result.map_err(|kind| self.error(kind))));
