@@ -17,7 +17,9 @@
 //!    task's deadline passes (a timeout counts from the moment the task is
 //!    sent). Then exactly one of:
 //!    - reply: end the task with it (the result is decoded here, in the
-//!      parent, with the task's own type); if a `cancel` killed the process
+//!      parent, with the task's own type; a panic in its `Deserialize` ends
+//!      the task as a panic, and a result this thread drops is dropped
+//!      with its panic contained, so user code never ends a supervisor); if a `cancel` killed the process
 //!      meanwhile, or the process has run its `tasks_per_child`, replace it;
 //!    - closed: the process died running the task; reap it and end the task
 //!      with its signal or exit code;
