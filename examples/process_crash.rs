@@ -23,8 +23,7 @@ use std::time::{Duration, Instant};
 use common::{Args, secs, timed};
 use corepool::process::{self, ProcessPool};
 
-const USAGE: &str =
-    "process_crash [TASKS] [--every N]   (TASKS tasks, default 200; every Nth crashes, default 10)";
+const USAGE: &str = "process_crash [TASKS] [--every N] [--measure]   (TASKS tasks, default 200; every Nth crashes, default 10; --measure: then time round trips, crash recovery and timeouts)";
 
 /// A C function given a null pointer: the crash a buggy library causes.
 fn c_library_crash() -> usize {
@@ -138,11 +137,7 @@ fn measure() {
 fn main() {
     process::init();
     let mut args = Args::parse(USAGE);
-    if args.flag("--measure") {
-        args.finish();
-        measure();
-        return;
-    }
+    let then_measure = args.flag("--measure");
     let every: u64 = args.option("--every", 10);
     let tasks: u64 = args.next_or("TASKS", 200);
     args.check(every >= 1, "--every must be at least 1");
@@ -199,5 +194,9 @@ fn main() {
     if crashed as u64 != expected_crashes || finished + crashed as u64 != tasks {
         eprintln!("error: expected {expected_crashes} crashes and every other task finished");
         std::process::exit(1);
+    }
+    drop(pool);
+    if then_measure {
+        measure();
     }
 }

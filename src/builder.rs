@@ -117,7 +117,7 @@ impl Machine {
 /// count; the bound is `MAX_WORKERS` (a unit test keeps the two equal).
 const WORKERS_RANGE: &str = "expected an integer from 1 to 32767";
 
-fn env_workers() -> Result<Option<usize>, BuildError> {
+pub(crate) fn env_workers() -> Result<Option<usize>, BuildError> {
     let Some(value) = std::env::var_os(ENV_WORKERS) else {
         return Ok(None);
     };
@@ -135,7 +135,7 @@ fn env_workers() -> Result<Option<usize>, BuildError> {
     }
 }
 
-fn env_pinning() -> Result<Option<Pinning>, BuildError> {
+pub(crate) fn env_pinning() -> Result<Option<Pinning>, BuildError> {
     let Some(value) = std::env::var_os(ENV_PINNING) else {
         return Ok(None);
     };

@@ -25,12 +25,22 @@
 //!
 //! The pipe between parent and worker is private to the two (a socket pair
 //! created with close-on-exec, handed to exactly one child), so nothing but
-//! the parent writes the offsets a worker calls.
-
-use std::panic::{AssertUnwindSafe, catch_unwind};
+//! the parent writes the offsets a worker calls. Still, the worker checks
+//! every call before it jumps: the call frame's tag (`wire.rs`) and that
+//! both addresses lie in the executable's own code ([`FnRef::resolve`]).
+//!
+//! # User code in a trampoline
+//!
+//! The argument's `Deserialize`, the function, the result's `Serialize` and
+//! its `Drop` are user code and may panic; each panic is caught in the
+//! trampoline and answered as [`Status::Panic`] naming the step, so the
+//! worker's serve loop never unwinds and the worker lives on.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+
+use super::wire::{self, EncodeError, REPLY_HEADER};
+use crate::unwind::{drop_payload, halt_unwinding};
 
 /// What a trampoline reports about one call, sent back as the reply's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +54,9 @@ pub(crate) enum Status {
     BadArgument = 2,
     /// The result could not be encoded; `out` holds the codec's message.
     BadResult = 3,
+    /// The encoded result does not fit the frame limit; `out` holds the
+    /// reply body size it would need, a little-endian `u64`.
+    TooLarge = 4,
 }
 
 impl Status {
@@ -53,18 +66,22 @@ impl Status {
             1 => Some(Status::Panic),
             2 => Some(Status::BadArgument),
             3 => Some(Status::BadResult),
+            4 => Some(Status::TooLarge),
             _ => None,
         }
     }
 }
 
 /// The type of every trampoline: the function's address, the encoded
-/// argument, and a buffer for the encoded result (or a message).
-pub(crate) type Trampoline = fn(usize, &[u8], &mut Vec<u8>) -> Status;
+/// argument, a buffer for the encoded result (or a message), and the frame
+/// limit the reply must fit.
+pub(crate) type Trampoline = fn(usize, &[u8], &mut Vec<u8>, usize) -> Status;
 
 /// Decodes an `A` from `arg`, calls the `fn(A) -> R` at address `f`, and
-/// encodes its result into `out`. A panic in the function is caught here and
-/// reported with its message: the worker process lives on.
+/// encodes its result into `out`, at most what fits a reply frame of
+/// `limit` bytes. A panic in any of the user's code (the argument's
+/// `Deserialize`, the function, the result's `Serialize` or `Drop`) is
+/// caught here and reported with its message: the worker process lives on.
 ///
 /// Only [`FnRef::new`] pairs this trampoline with an address, and it takes
 /// the address from a real `fn(A) -> R` value, so `f` is always one.
@@ -72,38 +89,60 @@ pub(crate) fn trampoline<A: DeserializeOwned, R: Serialize>(
     f: usize,
     arg: &[u8],
     out: &mut Vec<u8>,
+    limit: usize,
 ) -> Status {
     out.clear();
-    let arg: A = match postcard::from_bytes(arg) {
-        Ok(arg) => arg,
-        Err(err) => {
-            out.extend_from_slice(err.to_string().as_bytes());
-            return Status::BadArgument;
-        }
-    };
-    // SAFETY: `f` is the address of a `fn(A) -> R` (see the docs above and
-    // point 2 of the module docs), rebased into this process by
-    // `FnRef::resolve`; function pointers and `usize` have the same size.
-    let f: fn(A) -> R = unsafe { std::mem::transmute::<usize, fn(A) -> R>(f) };
-    let result = match catch_unwind(AssertUnwindSafe(|| f(arg))) {
-        Ok(result) => result,
+    // The step running when a panic escaped (None: the function itself,
+    // whose message is reported as it is).
+    let step = std::cell::Cell::new(Some("decoding the argument"));
+    let outcome = halt_unwinding(|| {
+        let arg: A = match postcard::from_bytes(arg) {
+            Ok(arg) => arg,
+            Err(err) => {
+                out.extend_from_slice(err.to_string().as_bytes());
+                return Status::BadArgument;
+            }
+        };
+        // SAFETY: `f` is the address of a `fn(A) -> R` (see the docs above
+        // and point 2 of the module docs), rebased into this process by
+        // `FnRef::resolve`; function pointers and `usize` have the same size.
+        let f: fn(A) -> R = unsafe { std::mem::transmute::<usize, fn(A) -> R>(f) };
+        step.set(None);
+        let result = f(arg);
+        step.set(Some("encoding the result"));
+        let payload_limit = limit.saturating_sub(REPLY_HEADER);
+        let status = match wire::encode_limited(&result, std::mem::take(out), payload_limit) {
+            Ok(bytes) => {
+                *out = bytes;
+                Status::Ok
+            }
+            Err(EncodeError::TooLarge(bytes)) => {
+                out.clear();
+                let body = (REPLY_HEADER as u64).saturating_add(bytes);
+                out.extend_from_slice(&body.to_le_bytes());
+                Status::TooLarge
+            }
+            Err(EncodeError::Codec(message)) => {
+                out.clear();
+                out.extend_from_slice(message.as_bytes());
+                Status::BadResult
+            }
+        };
+        step.set(Some("dropping the result"));
+        drop(result);
+        status
+    });
+    match outcome {
+        Ok(status) => status,
         Err(payload) => {
-            out.extend_from_slice(panic_text(payload.as_ref()).as_bytes());
-            // The payload's destructor could panic; a worker must not unwind
-            // out of its loop, so it is leaked instead.
-            std::mem::forget(payload);
-            return Status::Panic;
-        }
-    };
-    match postcard::to_extend(&result, std::mem::take(out)) {
-        Ok(bytes) => {
-            *out = bytes;
-            Status::Ok
-        }
-        Err(err) => {
             out.clear();
-            out.extend_from_slice(err.to_string().as_bytes());
-            Status::BadResult
+            let text = panic_text(payload.as_ref());
+            match step.get() {
+                None => out.extend_from_slice(text.as_bytes()),
+                Some(step) => out.extend_from_slice(format!("{step} panicked: {text}").as_bytes()),
+            }
+            drop_payload(payload);
+            Status::Panic
         }
     }
 }
@@ -195,21 +234,115 @@ impl FnRef {
         Some(r)
     }
 
-    /// Calls the function this reference names, in this process.
+    /// The addresses of the function and its trampoline in this process,
+    /// or `None` unless both lie inside the executable code of the object
+    /// (executable) the anchor is in: no value from the wire is jumped to
+    /// without this bound check.
+    pub(crate) fn resolve(self) -> Option<(usize, usize)> {
+        let base = anchor_addr();
+        let f = base.wrapping_add(self.function as usize);
+        let t = base.wrapping_add(self.trampoline as usize);
+        (is_own_code(f) && is_own_code(t)).then_some((f, t))
+    }
+
+    /// Calls the function this reference names, in this process, with the
+    /// reply limited to `limit` bytes; `None` (nothing called) if
+    /// [`resolve`](Self::resolve) refuses the addresses.
     ///
     /// # Safety
     ///
     /// `self` must have been made by [`FnRef::new`] in a process running the
     /// same build of the same executable (the handshake's fingerprint check).
-    pub(crate) unsafe fn call(self, arg: &[u8], out: &mut Vec<u8>) -> Status {
-        let base = anchor_addr();
-        let t = base.wrapping_add(self.trampoline as usize);
-        let f = base.wrapping_add(self.function as usize);
+    pub(crate) unsafe fn call(self, arg: &[u8], out: &mut Vec<u8>, limit: usize) -> Option<Status> {
+        let (f, t) = self.resolve()?;
         // SAFETY: by the caller's promise, `t` is the address of a
-        // `trampoline::<A, R>` in this process (module docs, points 1-4).
+        // `trampoline::<A, R>` in this process (module docs, points 1-4),
+        // and `resolve` checked it lies in this executable's code.
         let t: Trampoline = unsafe { std::mem::transmute::<usize, Trampoline>(t) };
-        t(f, arg, out)
+        Some(t(f, arg, out, limit))
     }
+}
+
+/// Whether `addr` lies inside an executable segment of the object the anchor
+/// is in (Linux: its `PT_LOAD` segments with `PF_X`; elsewhere: the same
+/// object as the anchor, by `dladdr`).
+fn is_own_code(addr: usize) -> bool {
+    #[cfg(all(
+        any(target_os = "linux", target_os = "android"),
+        target_pointer_width = "64"
+    ))]
+    {
+        code_ranges().iter().any(|r| r.contains(&addr))
+    }
+    #[cfg(not(all(
+        any(target_os = "linux", target_os = "android"),
+        target_pointer_width = "64"
+    )))]
+    {
+        object_base(addr).is_some() && object_base(addr) == object_base(anchor_addr())
+    }
+}
+
+/// The executable segments of the object holding the anchor, read once with
+/// `dl_iterate_phdr`.
+#[cfg(all(
+    any(target_os = "linux", target_os = "android"),
+    target_pointer_width = "64"
+))]
+fn code_ranges() -> &'static [std::ops::Range<usize>] {
+    use std::sync::OnceLock;
+    static RANGES: OnceLock<Vec<std::ops::Range<usize>>> = OnceLock::new();
+
+    /// The executable segments of one object.
+    ///
+    /// # Safety
+    ///
+    /// `info` must describe a loaded object, as `dl_iterate_phdr` passes it.
+    unsafe fn segments(info: &libc::dl_phdr_info) -> Vec<std::ops::Range<usize>> {
+        let phdrs: &[libc::Elf64_Phdr] = if info.dlpi_phdr.is_null() {
+            &[]
+        } else {
+            // SAFETY: by the caller's promise, `dlpi_phdr` points to
+            // `dlpi_phnum` program headers of a loaded object.
+            unsafe { std::slice::from_raw_parts(info.dlpi_phdr, usize::from(info.dlpi_phnum)) }
+        };
+        phdrs
+            .iter()
+            .filter(|p| p.p_type == libc::PT_LOAD && p.p_flags & libc::PF_X != 0)
+            .map(|p| {
+                let start = (info.dlpi_addr as usize).wrapping_add(p.p_vaddr as usize);
+                start..start.saturating_add(p.p_memsz as usize)
+            })
+            .collect()
+    }
+
+    unsafe extern "C" fn visit(
+        info: *mut libc::dl_phdr_info,
+        _size: usize,
+        data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: `dl_iterate_phdr` passes a valid `info` for the call, and
+        // `data` is the `Vec` that `code_ranges` passed, borrowed by it for
+        // the whole iteration.
+        let (info, found) = unsafe { (&*info, &mut *data.cast::<Vec<std::ops::Range<usize>>>()) };
+        // SAFETY: `info` comes from `dl_iterate_phdr`.
+        let ranges = unsafe { segments(info) };
+        if ranges.iter().any(|r| r.contains(&anchor_addr())) {
+            *found = ranges;
+            return 1; // found: stop
+        }
+        0
+    }
+
+    RANGES.get_or_init(|| {
+        let mut found: Vec<std::ops::Range<usize>> = Vec::new();
+        // SAFETY: `visit` matches the callback type and only reads `info`
+        // during the call; `data` points to `found`, which outlives the call.
+        unsafe {
+            libc::dl_iterate_phdr(Some(visit), (&raw mut found).cast());
+        }
+        found
+    })
 }
 
 /// The base address of the loaded object (executable or shared library)
@@ -245,7 +378,7 @@ mod tests {
         let arg = postcard::to_allocvec(&21u64).unwrap();
         let mut out = Vec::new();
         // SAFETY: made by `FnRef::new` in this very process.
-        assert_eq!(unsafe { r.call(&arg, &mut out) }, Status::Ok);
+        assert_eq!(unsafe { r.call(&arg, &mut out, 1 << 20) }, Some(Status::Ok));
         assert_eq!(postcard::from_bytes::<u64>(&out).unwrap(), 42);
     }
 
@@ -254,11 +387,54 @@ mod tests {
         let r = FnRef::new(boom).unwrap();
         let mut out = Vec::new();
         // SAFETY: made by `FnRef::new` in this very process.
-        assert_eq!(unsafe { r.call(&[3], &mut out) }, Status::Panic);
+        let status = unsafe { r.call(&[3], &mut out, 1 << 20) };
+        assert_eq!(status, Some(Status::Panic));
         assert_eq!(out, b"boom 7");
         let r = FnRef::new(double).unwrap();
         // SAFETY: as above.
-        assert_eq!(unsafe { r.call(&[], &mut out) }, Status::BadArgument);
+        let status = unsafe { r.call(&[], &mut out, 1 << 20) };
+        assert_eq!(status, Some(Status::BadArgument));
+    }
+
+    #[test]
+    fn a_result_over_the_limit_is_too_large_and_nothing_is_kept() {
+        fn zeros(n: usize) -> Vec<u8> {
+            vec![0; n]
+        }
+        let r = FnRef::new(zeros).unwrap();
+        let arg = postcard::to_allocvec(&1000usize).unwrap();
+        let mut out = Vec::new();
+        // SAFETY: made by `FnRef::new` in this very process.
+        let status = unsafe { r.call(&arg, &mut out, 100) };
+        assert_eq!(status, Some(Status::TooLarge));
+        // 1000 bytes and a 2-byte length, in a reply body.
+        let need = u64::from_le_bytes(out[..8].try_into().unwrap());
+        assert_eq!(need, (REPLY_HEADER + 1002) as u64);
+    }
+
+    #[test]
+    fn offsets_outside_the_executables_code_are_refused() {
+        let good = FnRef::new(double).unwrap();
+        assert!(good.resolve().is_some());
+        let wild = |function, trampoline| FnRef {
+            function,
+            trampoline,
+        };
+        // Data, not code: the address of a static.
+        static DATA: u64 = 7;
+        let data = (&raw const DATA as usize).wrapping_sub(anchor_addr()) as i64;
+        for bad in [
+            wild(good.function, data),
+            wild(data, good.trampoline),
+            wild(good.function, i64::MAX / 3),
+            wild(i64::MIN / 5, good.trampoline),
+        ] {
+            assert_eq!(bad.resolve(), None, "{bad:?}");
+            let mut out = Vec::new();
+            // SAFETY: not made by `FnRef::new`: this is what the check is
+            // for, and it refuses before anything is called.
+            assert_eq!(unsafe { bad.call(&[], &mut out, 1 << 20) }, None);
+        }
     }
 
     #[test]

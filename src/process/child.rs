@@ -5,8 +5,9 @@
 use std::os::fd::{FromRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 
+use super::call::Status;
 use super::call::{FnRef, fingerprint};
-use super::wire::{self, Fields, Frame, KIND_CALL, KIND_HELLO, ReadError};
+use super::wire::{self, Fields, Frame, HELLO_LIMIT, KIND_CALL, KIND_HELLO, ReadError};
 
 /// The exit code of a worker that could not follow the protocol (a garbled
 /// frame, a refused handshake).
@@ -15,46 +16,83 @@ pub(crate) const EXIT_PROTOCOL: i32 = 97;
 /// Serves the parent on descriptor `fd`, then exits the process.
 pub(crate) fn serve(fd: RawFd, parent: u32) -> ! {
     set_cloexec(fd);
+    name_after_the_program();
     // SAFETY: the parent handed this process `fd`, one end of a socket pair
     // (named in the marker variable and checked to be ours by `init`, which
     // runs before anything else in `main` could have claimed it); this is
     // its only owner.
     let mut stream = unsafe { UnixStream::from_raw_fd(fd) };
     let mut body = Vec::new();
-    if wire::read_frame(&mut stream, &mut body, None).is_err() {
+    if wire::read_frame(&mut stream, &mut body, None, HELLO_LIMIT).is_err() {
         std::process::exit(EXIT_PROTOCOL);
     }
-    let refusal = setup(&body, parent);
-    let ready = Frame::new(KIND_HELLO, 64)
-        .u8(u8::from(refusal.is_some()))
-        .bytes(refusal.as_deref().unwrap_or("").as_bytes())
-        .finish();
-    if wire::send_all(&stream, &ready).is_err() || refusal.is_some() {
+    let (session, refusal) = match setup(&body, parent) {
+        Ok(session) => (Some(session), None),
+        Err(why) => (None, Some(why)),
+    };
+    let mut why = refusal.unwrap_or_default();
+    // A refusal's message is cut to fit the hello limit.
+    why.truncate(HELLO_LIMIT / 2);
+    let ready = Frame::new(KIND_HELLO, 2 + why.len())
+        .u8(u8::from(session.is_none()))
+        .bytes(why.as_bytes())
+        .finish(HELLO_LIMIT);
+    let Some(Session { limit, key }) = session else {
+        if let Ok(ready) = ready {
+            let _ = wire::send_all(&stream, &ready);
+        }
         std::process::exit(EXIT_PROTOCOL);
+    };
+    match ready {
+        Ok(ready) if wire::send_all(&stream, &ready).is_ok() => {}
+        _ => std::process::exit(EXIT_PROTOCOL),
     }
 
     let mut out = Vec::new();
     loop {
-        match wire::read_frame(&mut stream, &mut body, None) {
+        match wire::read_frame(&mut stream, &mut body, None, limit) {
             Ok(()) => {}
             Err(ReadError::Closed) => std::process::exit(0),
+            // A length over the limit or an I/O error: the stream is out of
+            // step, so nothing more can be read from it.
             Err(_) => std::process::exit(EXIT_PROTOCOL),
         }
         let mut fields = Fields::new(&body);
-        let (Some(KIND_CALL), Some(id), Some(function), Some(trampoline)) =
-            (fields.u8(), fields.u64(), fields.i64(), fields.i64())
-        else {
+        let (Some(KIND_CALL), Some(id), Some(tag), Some(function), Some(trampoline)) = (
+            fields.u8(),
+            fields.u64(),
+            fields.u64(),
+            fields.i64(),
+            fields.i64(),
+        ) else {
             std::process::exit(EXIT_PROTOCOL);
         };
         let f = FnRef {
             function,
             trampoline,
         };
-        // SAFETY: the parent made `f` with `FnRef::new`, and the handshake
-        // checked that this process runs the same build of the same
-        // executable (`setup`'s fingerprint check).
-        let status = unsafe { f.call(fields.rest(), &mut out) };
-        if wire::send_all(&stream, &wire::reply_frame(id, status, &out)).is_err() {
+        // A frame the parent did not build as a call is never acted on.
+        if tag != wire::call_tag(key, id, f) {
+            std::process::exit(EXIT_PROTOCOL);
+        }
+        // SAFETY: the parent made `f` with `FnRef::new` (the tag matches the
+        // one it computed for this call), and the handshake checked that
+        // this process runs the same build of the same executable (`setup`'s
+        // fingerprint check); `call` also checks that both addresses lie in
+        // this executable's code before it jumps.
+        let Some(status) = (unsafe { f.call(fields.rest(), &mut out, limit) }) else {
+            std::process::exit(EXIT_PROTOCOL);
+        };
+        if status != Status::Ok && status != Status::TooLarge {
+            // A message (a panic's, a codec's) is cut to fit the frame.
+            out.truncate(limit.saturating_sub(wire::REPLY_HEADER));
+        }
+        let Ok(reply) = wire::reply_frame(id, status, &out, limit) else {
+            // The trampoline kept the result within the limit and messages
+            // were cut above: this cannot happen, and nothing is sent.
+            std::process::exit(EXIT_PROTOCOL);
+        };
+        if wire::send_all(&stream, &reply).is_err() {
             std::process::exit(0);
         }
         // A huge result's buffer is not kept for the next call.
@@ -64,42 +102,58 @@ pub(crate) fn serve(fd: RawFd, parent: u32) -> ! {
     }
 }
 
-/// Checks the hello frame and applies its settings; `Some(why)` refuses.
-fn setup(body: &[u8], parent: u32) -> Option<String> {
+/// What the hello gave a worker for the calls that follow.
+struct Session {
+    /// The frame limit, both ways.
+    limit: usize,
+    /// The key of the call tags.
+    key: u64,
+}
+
+/// Checks the hello frame and applies its settings; `Err(why)` refuses.
+fn setup(body: &[u8], parent: u32) -> Result<Session, String> {
     let mut fields = Fields::new(body);
     let kind = fields.u8();
     let theirs = [fields.i64(), fields.i64(), fields.i64()];
     let (Some(KIND_HELLO), [Some(a), Some(b), Some(c)], Some(cpu), Some(memory), Some(pid)) =
         (kind, theirs, fields.i64(), fields.u64(), fields.u32())
     else {
-        return Some("malformed hello".to_owned());
+        return Err("malformed hello".to_owned());
+    };
+    let (Some(limit), Some(key)) = (fields.u64(), fields.u64()) else {
+        return Err("malformed hello".to_owned());
     };
     if [a, b, c] != fingerprint() || pid != parent {
-        return Some(
-            "this worker is not the same build of the executable as its parent".to_owned(),
-        );
+        return Err("this worker is not the same build of the executable as its parent".to_owned());
     }
+    let limit = match usize::try_from(limit) {
+        Ok(limit) if (wire::MIN_FRAME..=wire::MAX_FRAME).contains(&limit) => limit,
+        _ => return Err(format!("a frame limit of {limit} bytes is out of range")),
+    };
     die_with_parent(parent);
     if cpu >= 0 {
-        match crate::topology::pin_current_thread(cpu as usize) {
+        let Ok(cpu) = usize::try_from(cpu) else {
+            return Err(format!("no CPU {cpu}"));
+        };
+        match crate::topology::pin_current_thread(cpu) {
             Ok(_) => {}
-            Err(err) => return Some(err.to_string()),
+            Err(err) => return Err(err.to_string()),
         }
     }
     if memory > 0 {
-        let limit = libc::rlimit {
+        let rlimit = libc::rlimit {
             rlim_cur: memory as libc::rlim_t,
             rlim_max: memory as libc::rlim_t,
         };
-        // SAFETY: `limit` is a valid `rlimit` that lives for the call.
-        if unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) } != 0 {
-            return Some(format!(
+        // SAFETY: `rlimit` is a valid `rlimit` that lives for the call.
+        if unsafe { libc::setrlimit(libc::RLIMIT_AS, &rlimit) } != 0 {
+            return Err(format!(
                 "cannot set the memory limit: {}",
                 std::io::Error::last_os_error()
             ));
         }
     }
-    None
+    Ok(Session { limit, key })
 }
 
 /// On Linux, asks for `SIGKILL` when the parent dies, so a worker stuck in a
@@ -114,6 +168,34 @@ fn die_with_parent(parent: u32) {
     // SAFETY: getppid has no preconditions.
     if unsafe { libc::getppid() } as u32 != parent {
         std::process::exit(0);
+    }
+}
+
+/// On Linux, names this process after the program (the last part of
+/// `argv[0]`, which the parent passed on): a worker started through
+/// `/proc/self/exe` would otherwise be called `exe` in `ps`, `top` and
+/// `pgrep`. Its command line (`ps -f`) is the parent's already.
+fn name_after_the_program() {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let Some(arg0) = std::env::args_os().next() else {
+            return;
+        };
+        let path = std::path::Path::new(&arg0);
+        let Some(name) = path.file_name() else {
+            return;
+        };
+        // The kernel keeps 15 bytes and a NUL; a name with a NUL inside
+        // cannot be passed (and cannot come from argv) but is skipped.
+        let mut bytes: Vec<u8> = name.as_bytes().iter().copied().take(15).collect();
+        if bytes.contains(&0) {
+            return;
+        }
+        bytes.push(0);
+        // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16
+        // bytes from the pointer, which `bytes` is and outlives the call.
+        unsafe { libc::prctl(libc::PR_SET_NAME, bytes.as_ptr()) };
     }
 }
 

@@ -104,6 +104,32 @@ pub enum ErrorKind {
     /// The worker answered something that is not the protocol.
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// The encoded argument needs a call frame larger than the pool's frame
+    /// limit ([`max_frame_bytes`](super::ProcessPoolBuilder::max_frame_bytes));
+    /// nothing was sent, and the workers are untouched.
+    #[error(
+        "the argument needs a frame of {bytes} bytes, over the frame limit of {limit} bytes (max_frame_bytes); nothing was sent"
+    )]
+    ArgumentTooLarge {
+        /// The frame body the argument needs, bytes.
+        bytes: u64,
+        /// The frame limit, bytes.
+        limit: u64,
+    },
+    /// The encoded result needs a reply frame larger than the pool's frame
+    /// limit ([`max_frame_bytes`](super::ProcessPoolBuilder::max_frame_bytes)):
+    /// the worker refused to send it (and lives on), or, if a reply that
+    /// large arrived anyway, the connection was treated as broken and the
+    /// worker replaced.
+    #[error(
+        "the result needs a frame of {bytes} bytes, over the frame limit of {limit} bytes (max_frame_bytes)"
+    )]
+    ResultTooLarge {
+        /// The frame body the result needs, bytes.
+        bytes: u64,
+        /// The frame limit, bytes.
+        limit: u64,
+    },
 }
 
 /// The usual name of signal `signal`, or `"unknown signal"`.
@@ -292,6 +318,21 @@ impl ProcessError {
         )
     }
 
+    /// Whether the argument or the result did not fit the pool's frame limit
+    /// ([`ErrorKind::ArgumentTooLarge`], [`ErrorKind::ResultTooLarge`]).
+    ///
+    /// ```
+    /// # use corepool::process::ErrorKind;
+    /// # let err = corepool::process::ProcessError::__example(ErrorKind::ArgumentTooLarge { bytes: 99, limit: 64 });
+    /// assert!(err.is_too_large() && !err.is_crash());
+    /// ```
+    pub fn is_too_large(&self) -> bool {
+        matches!(
+            self.kind,
+            ErrorKind::ArgumentTooLarge { .. } | ErrorKind::ResultTooLarge { .. }
+        )
+    }
+
     /// An error for the doc examples.
     #[doc(hidden)]
     pub fn __example(kind: ErrorKind) -> ProcessError {
@@ -319,6 +360,17 @@ pub enum ProcessBuildError {
         "this process was started as a process-pool worker: main must call corepool::process::init() before anything else"
     )]
     InitNotCalled,
+    /// [`max_frame_bytes`](super::ProcessPoolBuilder::max_frame_bytes) is
+    /// out of its range.
+    #[error("a frame limit of {asked} bytes is out of range: expected {min} to {max} bytes")]
+    FrameLimit {
+        /// The limit asked for.
+        asked: u64,
+        /// The smallest limit.
+        min: u64,
+        /// The largest limit (the length prefix is a `u32`).
+        max: u64,
+    },
     /// A worker process could not be started or did not finish its
     /// handshake.
     #[error("worker process {index} could not start: {reason}")]

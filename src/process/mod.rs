@@ -49,7 +49,11 @@
 //!    same file, same layout; a handshake fingerprint; only offsets of real
 //!    `fn(A) -> R` values are ever sent). The argument and result travel
 //!    with serde in postcard's compact binary format; one that cannot be
-//!    encoded or decoded is an error naming the task, never a panic.
+//!    encoded or decoded is an error naming the task, never a panic. One
+//!    whose frame would pass the pool's frame limit
+//!    ([`ProcessPoolBuilder::max_frame_bytes`], 1 GiB by default) fails its
+//!    task with [`ErrorKind::ArgumentTooLarge`] or
+//!    [`ErrorKind::ResultTooLarge`]; nothing over the limit is ever sent.
 //! 3. **One socket per worker.** Each worker gets one end of a Unix socket
 //!    pair (a bidirectional pipe) on a descriptor named by the marker; the
 //!    frames are listed in `src/process/wire.rs`. The worker's standard
@@ -64,7 +68,10 @@
 //! 5. **Isolation.** A worker that dies of a signal or exits ends its task
 //!    with [`ErrorKind::Signal`] or [`ErrorKind::Exit`]; a panic in a task
 //!    is caught in the worker ([`ErrorKind::Panic`], the worker lives on;
-//!    with `panic = "abort"` it is a `SIGABRT` crash instead). On Linux a
+//!    with `panic = "abort"` it is a `SIGABRT` crash instead). So is a
+//!    panic in the argument's `Deserialize` or the result's `Serialize` or
+//!    `Drop` in the worker, and in the result's `Deserialize` or `Drop` in
+//!    the parent: the task ends as a panic, the pool carries on. On Linux a
 //!    worker is killed if its parent dies (`PR_SET_PDEATHSIG`), and each is
 //!    pinned to one physical core unless `Pinning::None` is asked.
 //!
@@ -96,7 +103,10 @@ pub use error::{ErrorKind, ProcessBuildError, ProcessError};
 pub use map::{
     ProcessAsCompleted, ProcessCompleted, ProcessMap, ProcessMapUnordered, as_completed, wait,
 };
-pub use pool::{DEFAULT_HANDSHAKE_TIMEOUT, MAX_PROCESS_WORKERS, ProcessPool, ProcessPoolBuilder};
+pub use pool::{
+    DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME_BYTES, MAX_PROCESS_WORKERS, ProcessPool,
+    ProcessPoolBuilder,
+};
 pub use task::ProcessTask;
 
 /// The marker variable a pool sets for its worker processes:

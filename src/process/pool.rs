@@ -17,7 +17,9 @@
 //!    task's deadline passes (a timeout counts from the moment the task is
 //!    sent). Then exactly one of:
 //!    - reply: end the task with it (the result is decoded here, in the
-//!      parent, with the task's own type); if a `cancel` killed the process
+//!      parent, with the task's own type; a panic in its `Deserialize` ends
+//!      the task as a panic, and a result this thread drops is dropped
+//!      with its panic contained, so user code never ends a supervisor); if a `cancel` killed the process
 //!      meanwhile, or the process has run its `tasks_per_child`, replace it;
 //!    - closed: the process died running the task; reap it and end the task
 //!      with its signal or exit code;
@@ -55,7 +57,9 @@ use super::map::{ProcessMap, ProcessMapUnordered};
 use super::spawn::{self, WorkerProcess};
 use super::task::{Job, ProcessTask, Slot, WorkerCtl, lock};
 use super::wire::{self, Fields, KIND_CALL, ReadError};
+use crate::builder::{env_pinning, env_workers};
 use crate::topology::{PINNING_SUPPORTED, Topology};
+use crate::unwind::drop_contained;
 use crate::{BuildError, Pinning};
 
 /// The most workers a process pool may have.
@@ -64,6 +68,15 @@ pub const MAX_PROCESS_WORKERS: usize = 1024;
 /// How long a new worker process may take to answer the handshake, by
 /// default.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default frame limit of a process pool, bytes: an argument or a
+/// result whose frame would be larger fails its task (see
+/// [`ProcessPoolBuilder::max_frame_bytes`]).
+///
+/// ```
+/// assert_eq!(corepool::process::DEFAULT_MAX_FRAME_BYTES, 1 << 30);
+/// ```
+pub const DEFAULT_MAX_FRAME_BYTES: usize = wire::DEFAULT_MAX_FRAME;
 
 /// Settings for a [`ProcessPool`]; from [`ProcessPool::builder`].
 ///
@@ -94,12 +107,15 @@ pub struct ProcessPoolBuilder {
     tasks_per_child: Option<usize>,
     memory_limit: Option<u64>,
     handshake_timeout: Option<Duration>,
+    max_frame_bytes: Option<usize>,
 }
 
 impl ProcessPoolBuilder {
-    /// The number of worker processes; by default one per physical core this
-    /// process may use (or per CPU of `Pinning::Cpus`). Zero is a
-    /// [`BuildError::ZeroWorkers`].
+    /// The number of worker processes; by default the value of
+    /// [`COREPOOL_WORKERS`](crate::ENV_WORKERS) if it is set, else one per
+    /// physical core this process may use (or per CPU of `Pinning::Cpus`).
+    /// Zero is a [`BuildError::ZeroWorkers`]; a bad `COREPOOL_WORKERS` is a
+    /// [`BuildError::BadEnv`] naming the variable, as for the thread pool.
     ///
     /// ```
     /// let err = corepool::process::ProcessPool::builder().workers(0).build().unwrap_err();
@@ -112,7 +128,10 @@ impl ProcessPoolBuilder {
 
     /// Where the worker processes are pinned: one per physical core by
     /// default, as the thread pool's workers are; `Pinning::None` leaves
-    /// them to the scheduler. Off Linux nothing is pinned.
+    /// them to the scheduler. Off Linux nothing is pinned. When this is not
+    /// called, [`COREPOOL_PINNING`](crate::ENV_PINNING) (`none` or
+    /// `physical`) is read, and any other value is a [`BuildError::BadEnv`]
+    /// naming the variable, as for the thread pool.
     ///
     /// ```
     /// use corepool::Pinning;
@@ -183,6 +202,36 @@ impl ProcessPoolBuilder {
         self
     }
 
+    /// The largest frame (an argument or a result, encoded, plus a few bytes
+    /// of header) that travels between the pool and a worker,
+    /// [`DEFAULT_MAX_FRAME_BYTES`] (1 GiB) by default, at most `u32::MAX`
+    /// and at least 64. An argument over it fails its task with
+    /// [`ErrorKind::ArgumentTooLarge`] before anything is sent; a result
+    /// over it fails its task with [`ErrorKind::ResultTooLarge`] and the
+    /// worker lives on. A limit out of range is a
+    /// [`ProcessBuildError::FrameLimit`].
+    ///
+    /// ```
+    /// # fn main() {
+    /// fn length(v: Vec<u8>) -> usize {
+    ///     v.len()
+    /// }
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::builder()
+    ///     .workers(1)
+    ///     .max_frame_bytes(4096)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(pool.submit(length, vec![0; 1000]).join().unwrap(), 1000);
+    /// let err = pool.submit(length, vec![0; 5000]).join().unwrap_err();
+    /// assert!(err.is_too_large(), "{err}");
+    /// # }
+    /// ```
+    pub fn max_frame_bytes(mut self, bytes: usize) -> ProcessPoolBuilder {
+        self.max_frame_bytes = Some(bytes);
+        self
+    }
+
     /// Starts the worker processes and waits for each to be ready. Every bad
     /// setting is a [`ProcessBuildError`], and so is a worker that cannot
     /// start (for example because `main` does not call
@@ -199,7 +248,24 @@ impl ProcessPoolBuilder {
         if super::init_was_skipped() {
             return Err(ProcessBuildError::InitNotCalled);
         }
-        let (applied, cpus) = plan(self.pinning.unwrap_or_default(), self.workers)?;
+        let max_frame = self.max_frame_bytes.unwrap_or(DEFAULT_MAX_FRAME_BYTES);
+        if !(wire::MIN_FRAME..=wire::MAX_FRAME).contains(&max_frame) {
+            return Err(ProcessBuildError::FrameLimit {
+                asked: max_frame as u64,
+                min: wire::MIN_FRAME as u64,
+                max: wire::MAX_FRAME as u64,
+            });
+        }
+        // The environment, read as the thread pool's builder reads it.
+        let pinning = match self.pinning {
+            Some(pinning) => pinning,
+            None => env_pinning()?.unwrap_or_default(),
+        };
+        let workers = match self.workers {
+            Some(n) => Some(n),
+            None => env_workers()?,
+        };
+        let (applied, cpus) = plan(pinning, workers)?;
         let n = cpus.len();
         let config = Config {
             cpus,
@@ -207,6 +273,7 @@ impl ProcessPoolBuilder {
             tasks_per_child: self.tasks_per_child,
             memory_limit: self.memory_limit,
             handshake: self.handshake_timeout.unwrap_or(DEFAULT_HANDSHAKE_TIMEOUT),
+            max_frame,
         };
         let shared = Arc::new(Shared {
             config,
@@ -322,6 +389,8 @@ struct Config {
     tasks_per_child: Option<usize>,
     memory_limit: Option<u64>,
     handshake: Duration,
+    /// The frame limit, both ways.
+    max_frame: usize,
 }
 
 struct State {
@@ -370,7 +439,12 @@ impl Shared {
 
     fn spawn(&self, index: usize) -> Result<WorkerProcess, String> {
         let config = &self.config;
-        let process = spawn::spawn(config.cpus[index], config.memory_limit, config.handshake)?;
+        let process = spawn::spawn(spawn::Settings {
+            cpu: config.cpus[index],
+            memory: config.memory_limit,
+            max_frame: config.max_frame,
+            handshake: config.handshake,
+        })?;
         self.workers[index].set_pid(Some(process.pid()));
         Ok(process)
     }
@@ -394,6 +468,10 @@ fn supervise(shared: &Shared, index: usize, report: mpsc::Sender<(usize, Result<
     let mut body = Vec::new();
     while let Some(job) = shared.next_job(index) {
         let ran_here = run(shared, index, &mut process, &*job, &mut body);
+        // The last reference to a detached task may be this one: dropping
+        // it drops the result, user code whose panic must not end this
+        // thread (the slot held by `running` is dropped the same way below).
+        drop_contained(job);
         ran += usize::from(ran_here);
         let recycle = shared.config.tasks_per_child.is_some_and(|n| ran >= n);
         if recycle {
@@ -410,7 +488,8 @@ fn supervise(shared: &Shared, index: usize, report: mpsc::Sender<(usize, Result<
                 process = shared.spawn(index).ok();
             }
         }
-        lock(&shared.state).running[index] = None;
+        let running = lock(&shared.state).running[index].take();
+        drop_contained(running);
     }
     if let Some(p) = process.take() {
         ctl.forget_pid();
@@ -444,9 +523,22 @@ fn run(
     if !job.start(ctl) {
         return false;
     }
-    let mut frame = Vec::new();
-    job.with_arg(&mut |arg| frame = wire::call_frame(job.id(), job.function(), arg));
+    let limit = shared.config.max_frame;
     let mut p = process.take().expect("started above");
+    let mut frame = Err(wire::TooLarge { bytes: 0, limit: 0 });
+    job.with_arg(&mut |arg| frame = wire::call_frame(job.id(), p.key, job.function(), arg, limit));
+    let mut frame = match frame {
+        Ok(frame) => frame,
+        Err(too_large) => {
+            // Checked at submit already; nothing is sent, the worker is fine.
+            *process = Some(p);
+            job.fail(ErrorKind::ArgumentTooLarge {
+                bytes: too_large.bytes,
+                limit: too_large.limit,
+            });
+            return false;
+        }
+    };
     if wire::send_all(&p.stream, &frame).is_err() {
         // The process died while idle (the task never reached it), or a
         // `cancel` killed it just now. Reap it; send the task to a new
@@ -464,6 +556,12 @@ fn run(
                 return true;
             }
         }
+        // The new process has its own session key: the call is tagged anew.
+        job.with_arg(&mut |arg| {
+            if let Ok(new) = wire::call_frame(job.id(), p.key, job.function(), arg, limit) {
+                frame = new;
+            }
+        });
         ctl.set_running(Some(job.id()));
         // A failure here shows up as a closed socket below.
         let _ = wire::send_all(&p.stream, &frame);
@@ -471,7 +569,7 @@ fn run(
     drop(frame);
     let timeout = job.timeout().or(shared.config.timeout);
     let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-    match wire::read_frame(&mut p.stream, body, deadline) {
+    match wire::read_frame(&mut p.stream, body, deadline, limit) {
         Ok(()) => {
             let killed = ctl.finish_running();
             let mut fields = Fields::new(body);
@@ -482,7 +580,7 @@ fn run(
             );
             match reply {
                 (Some(KIND_CALL), Some(id), Some(status)) if id == job.id() => {
-                    job.reply(status, fields.rest());
+                    job.reply(status, fields.rest(), limit);
                     if killed {
                         ctl.forget_pid();
                         let _ = p.child.wait();
@@ -511,6 +609,17 @@ fn run(
             let pid = p.pid();
             let status = p.child.wait().ok();
             job.fail(spawn::death(pid, status));
+        }
+        Err(ReadError::TooLarge(too_large)) => {
+            // The worker keeps its replies within the limit, so this is a
+            // broken connection: nothing more is read from it.
+            ctl.forget_pid();
+            let _ = p.child.kill();
+            let _ = p.child.wait();
+            job.fail(ErrorKind::ResultTooLarge {
+                bytes: too_large.bytes,
+                limit: too_large.limit,
+            });
         }
         Err(ReadError::Other(why)) => {
             ctl.forget_pid();
@@ -547,6 +656,8 @@ fn close(shared: &Shared, cancel: bool) -> usize {
     };
     shared.work.notify_all();
     let count = cancelled.iter().filter(|job| job.cancel_queued()).count();
+    // The last reference to a task may be here; its drop is contained.
+    drop_contained(cancelled);
     let threads = std::mem::take(&mut *lock(&shared.threads));
     for thread in threads {
         let _ = thread.join();
@@ -749,9 +860,19 @@ impl ProcessPool {
         let Some(function) = FnRef::cached(f) else {
             return failed(ErrorKind::NotInExecutable);
         };
-        let arg = match postcard::to_allocvec(arg) {
+        // Encoded at most up to what fits a call frame: a larger argument
+        // fails here, before anything is queued or sent.
+        let limit = shared.config.max_frame;
+        let room = limit.saturating_sub(wire::CALL_HEADER);
+        let arg = match wire::encode_limited(arg, Vec::new(), room) {
             Ok(arg) => arg,
-            Err(err) => return failed(ErrorKind::EncodeArgument(err.to_string())),
+            Err(wire::EncodeError::TooLarge(bytes)) => {
+                return failed(ErrorKind::ArgumentTooLarge {
+                    bytes: (wire::CALL_HEADER as u64).saturating_add(bytes),
+                    limit: limit as u64,
+                });
+            }
+            Err(wire::EncodeError::Codec(err)) => return failed(ErrorKind::EncodeArgument(err)),
         };
         let task = ProcessTask::new(Arc::new(Slot::new(id, signature, function, arg, timeout)));
         let mut state = lock(&shared.state);
@@ -898,6 +1019,9 @@ impl ProcessPool {
             .cloned()
             .collect();
         count += running.iter().filter(|job| job.cancel()).count();
+        // The last reference to a finished task's result may be here.
+        drop_contained(queued);
+        drop_contained(running);
         count + close(shared, true)
     }
 

@@ -12,13 +12,15 @@ use std::time::{Duration, Instant};
 use super::ENV_WORKER;
 use super::call::fingerprint;
 use super::error::ErrorKind;
-use super::wire::{self, Fields, Frame, KIND_HELLO, ReadError};
+use super::wire::{self, Fields, Frame, HELLO_LIMIT, KIND_HELLO, ReadError};
 
 /// A live worker process and the parent's end of its socket.
 #[derive(Debug)]
 pub(crate) struct WorkerProcess {
     pub(crate) child: Child,
     pub(crate) stream: UnixStream,
+    /// The session key of its call tags (sent in the hello).
+    pub(crate) key: u64,
 }
 
 impl WorkerProcess {
@@ -29,7 +31,9 @@ impl WorkerProcess {
     /// Closes the socket (the worker exits when it reads the end) and reaps
     /// the process.
     pub(crate) fn retire(self) {
-        let WorkerProcess { mut child, stream } = self;
+        let WorkerProcess {
+            mut child, stream, ..
+        } = self;
         drop(stream);
         let _ = child.wait();
     }
@@ -70,14 +74,22 @@ fn program() -> &'static (OsString, Vec<OsString>) {
     })
 }
 
-/// Starts a worker pinned to `cpu` (if any), with address space limited to
-/// `memory` bytes (if any), and waits at most `handshake` for it to be
-/// ready.
-pub(crate) fn spawn(
-    cpu: Option<usize>,
-    memory: Option<u64>,
-    handshake: Duration,
-) -> Result<WorkerProcess, String> {
+/// What a new worker is told in its hello.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Settings {
+    /// The CPU to pin it to.
+    pub(crate) cpu: Option<usize>,
+    /// Its address space limit, bytes.
+    pub(crate) memory: Option<u64>,
+    /// The frame limit, both ways (`wire::MIN_FRAME..=wire::MAX_FRAME`).
+    pub(crate) max_frame: usize,
+    /// How long it may take to be ready.
+    pub(crate) handshake: Duration,
+}
+
+/// Starts a worker with `settings` and waits at most `settings.handshake`
+/// for it to be ready.
+pub(crate) fn spawn(settings: Settings) -> Result<WorkerProcess, String> {
     let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
     let theirs = above_stdio(theirs)?;
     let fd = theirs.as_raw_fd();
@@ -110,8 +122,9 @@ pub(crate) fn spawn(
     let mut worker = WorkerProcess {
         child,
         stream: ours,
+        key: wire::session_key(),
     };
-    match hello(&mut worker, cpu, memory, handshake) {
+    match hello(&mut worker, settings) {
         Ok(()) => Ok(worker),
         Err(why) => {
             let _ = worker.child.kill();
@@ -126,28 +139,35 @@ pub(crate) fn spawn(
 }
 
 /// Sends the hello frame and reads the worker's ready frame.
-fn hello(
-    worker: &mut WorkerProcess,
-    cpu: Option<usize>,
-    memory: Option<u64>,
-    handshake: Duration,
-) -> Result<(), String> {
+fn hello(worker: &mut WorkerProcess, settings: Settings) -> Result<(), String> {
     let [a, b, c] = fingerprint();
-    let frame = Frame::new(KIND_HELLO, 44)
+    let cpu = match settings.cpu.map(i64::try_from) {
+        None => -1,
+        Some(Ok(cpu)) => cpu,
+        Some(Err(_)) => return Err(format!("no CPU {:?}", settings.cpu)),
+    };
+    let frame = Frame::new(KIND_HELLO, 60)
         .i64(a)
         .i64(b)
         .i64(c)
-        .i64(cpu.map_or(-1, |cpu| cpu as i64))
-        .u64(memory.unwrap_or(0))
+        .i64(cpu)
+        .u64(settings.memory.unwrap_or(0))
         .u32(std::process::id())
-        .finish();
+        .u64(settings.max_frame as u64)
+        .u64(worker.key)
+        .finish(HELLO_LIMIT)
+        .map_err(|e| format!("handshake: a hello of {} bytes", e.bytes))?;
     wire::send_all(&worker.stream, &frame).map_err(|e| format!("handshake: {e}"))?;
     let mut body = Vec::new();
+    let handshake = settings.handshake;
     let deadline = Instant::now().checked_add(handshake);
-    match wire::read_frame(&mut worker.stream, &mut body, deadline) {
+    match wire::read_frame(&mut worker.stream, &mut body, deadline, HELLO_LIMIT) {
         Ok(()) => {}
         Err(ReadError::Timeout) => return Err(format!("no handshake within {handshake:?}")),
         Err(ReadError::Closed) => return Err("the worker exited before its handshake".into()),
+        Err(ReadError::TooLarge(e)) => {
+            return Err(format!("handshake: a ready frame of {} bytes", e.bytes));
+        }
         Err(ReadError::Other(e)) => return Err(format!("handshake: {e}")),
     }
     let mut fields = Fields::new(&body);

@@ -23,8 +23,9 @@ use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 
-use super::call::{FnRef, Status};
+use super::call::{FnRef, Status, panic_text};
 use super::error::{ErrorKind, ProcessError, Signature};
+use crate::unwind::{drop_contained, drop_payload, halt_unwinding};
 
 /// A queue of indices of finished tasks, for `as_completed`, `wait` and
 /// `map_unordered`: a finished task pushes its index, a waiter sleeps on the
@@ -143,8 +144,10 @@ pub(crate) trait Job: Send + Sync {
     fn timeout(&self) -> Option<Duration>;
     /// Queued → Running on `worker`; false if the task has already ended.
     fn start(&self, worker: &Arc<WorkerCtl>) -> bool;
-    /// Ends the task with what its worker answered.
-    fn reply(&self, status: Status, payload: &[u8]);
+    /// Ends the task with what its worker answered (`limit`: the frame
+    /// limit, for a [`Status::TooLarge`]). The result's `Deserialize` is
+    /// user code: a panic there ends the task as a panic, here.
+    fn reply(&self, status: Status, payload: &[u8], limit: usize);
     /// Ends the task with an error (ignored if it has already ended).
     fn fail(&self, kind: ErrorKind);
     /// Cancels the task if it is queued; true if it was.
@@ -238,6 +241,11 @@ impl<R> Slot<R> {
         let watchers = {
             let mut state = lock(&self.state);
             if matches!(state.phase, Phase::Done(_)) || !allowed(&state.phase) {
+                drop(state);
+                // A result that lost the race (the task was cancelled while
+                // its reply was on the way) is dropped here, on a supervisor
+                // thread: its `Drop` is user code.
+                drop_contained(result);
                 return false;
             }
             state.phase = Phase::Done(Some(result.map_err(|kind| self.error(kind))));
@@ -281,11 +289,25 @@ impl<R: DeserializeOwned + Send> Job for Slot<R> {
         true
     }
 
-    fn reply(&self, status: Status, payload: &[u8]) {
+    fn reply(&self, status: Status, payload: &[u8], limit: usize) {
         let text = || String::from_utf8_lossy(payload).into_owned();
         let result = match status {
-            Status::Ok => postcard::from_bytes::<R>(payload)
-                .map_err(|e| ErrorKind::DecodeResult(e.to_string())),
+            Status::Ok => match halt_unwinding(|| postcard::from_bytes::<R>(payload)) {
+                Ok(decoded) => decoded.map_err(|e| ErrorKind::DecodeResult(e.to_string())),
+                Err(panic) => {
+                    let text = panic_text(panic.as_ref());
+                    drop_payload(panic);
+                    Err(ErrorKind::Panic(format!(
+                        "decoding the result panicked: {text}"
+                    )))
+                }
+            },
+            Status::TooLarge => Err(ErrorKind::ResultTooLarge {
+                bytes: payload
+                    .first_chunk::<8>()
+                    .map_or(0, |b| u64::from_le_bytes(*b)),
+                limit: limit as u64,
+            }),
             Status::Panic => Err(ErrorKind::Panic(text())),
             Status::BadArgument => Err(ErrorKind::DecodeArgument(text())),
             Status::BadResult => Err(ErrorKind::EncodeResult(text())),

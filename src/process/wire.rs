@@ -8,10 +8,43 @@
 //!
 //! | frame | direction | body |
 //! |---|---|---|
-//! | hello | parent → worker | `1`, fingerprint `3 × i64`, CPU `i64` (−1: none), memory limit `u64` (0: none), parent pid `u32` |
+//! | hello | parent → worker | `1`, fingerprint `3 × i64`, CPU `i64` (−1: none), memory limit `u64` (0: none), parent pid `u32`, frame limit `u64`, session key `u64` |
 //! | ready | worker → parent | `1`, `0` (ok) or `1` (refused), message bytes |
-//! | call | parent → worker | `2`, task id `u64`, function `i64`, trampoline `i64`, argument bytes |
+//! | call | parent → worker | `2`, task id `u64`, tag `u64`, function `i64`, trampoline `i64`, argument bytes |
 //! | reply | worker → parent | `2`, task id `u64`, status `u8`, result or message bytes |
+//!
+//! # What is trusted, and why
+//!
+//! - **The peer.** The socket is one end of a pair created close-on-exec and
+//!   handed to exactly one child, a fresh `execve` of the parent's own
+//!   executable whose handshake proved it is the same build (the
+//!   fingerprint, `call.rs`). Nothing else can write to it. The protocol
+//!   defends against *mistakes* of its two ends (a length that does not
+//!   fit, a frame cut short, bytes read out of step), not against a hostile
+//!   peer: a process that can write to the socket could equally `ptrace`
+//!   the worker.
+//! - **Lengths are never trusted, on either side.** A frame is built only
+//!   if its body fits the pool's frame limit (`max_frame_bytes`, at most
+//!   `u32::MAX`), checked in [`Frame::finish`] *before* anything is sent: an
+//!   oversized argument fails its task with
+//!   [`ErrorKind::ArgumentTooLarge`](super::ErrorKind::ArgumentTooLarge) in
+//!   the parent, an oversized result is answered with a short
+//!   [`Status::TooLarge`] reply by the worker, and nothing else is written.
+//!   A reader refuses a length above the limit ([`ReadError::TooLarge`]) and
+//!   treats the connection as broken (the parent kills the worker; a worker
+//!   exits), so the two ends never read out of step: the length prefix of
+//!   every frame is exactly what its writer wrote.
+//! - **No value from the wire picks code without a check.** A call names a
+//!   function and its trampoline as offsets from an anchor. The worker calls
+//!   them only if (1) the call's tag matches: a keyed hash of the task id
+//!   and both offsets under the session key the parent sent in the hello
+//!   (a frame that is not a call the parent built — garbage, a payload read
+//!   as a header — fails it), and (2) both addresses lie inside the
+//!   executable code of the worker's own executable ([`FnRef::resolve`]).
+//!   Only then is the trampoline called (see `call.rs` for why an offset the
+//!   parent built names a real `fn(A) -> R` and its matching trampoline).
+//!   A status byte is checked against the known statuses; an unknown one is
+//!   a protocol error.
 
 use std::io::{self, Read};
 use std::os::fd::AsRawFd;
@@ -20,9 +53,29 @@ use std::time::{Duration, Instant};
 
 use super::call::{FnRef, Status};
 
-/// A frame body larger than this is a protocol error (a garbage length must
-/// not make the reader allocate gigabytes): 1 GiB.
-pub(crate) const MAX_FRAME: usize = 1 << 30;
+/// The default frame limit: a frame body larger than this is never written
+/// and never read (a garbage length must not make the reader allocate
+/// gigabytes): 1 GiB.
+pub(crate) const DEFAULT_MAX_FRAME: usize = 1 << 30;
+
+/// The smallest frame limit a pool accepts: room for every fixed-size frame
+/// (hello, a call with a small argument, a too-large reply) and a short
+/// message.
+pub(crate) const MIN_FRAME: usize = 64;
+
+/// The largest frame limit: the length prefix is a `u32`.
+pub(crate) const MAX_FRAME: usize = u32::MAX as usize;
+
+/// The limit for the hello and ready frames, read before the pool's own
+/// limit is known to the worker (both are small).
+pub(crate) const HELLO_LIMIT: usize = 4096;
+
+/// The bytes of a call body before the argument: kind, id, tag, function,
+/// trampoline.
+pub(crate) const CALL_HEADER: usize = 1 + 8 + 8 + 8 + 8;
+
+/// The bytes of a reply body before the payload: kind, id, status.
+pub(crate) const REPLY_HEADER: usize = 1 + 8 + 1;
 
 pub(crate) const KIND_HELLO: u8 = 1;
 pub(crate) const KIND_CALL: u8 = 2;
@@ -34,8 +87,18 @@ pub(crate) enum ReadError {
     Timeout,
     /// The peer closed its end (it exited or was killed), possibly mid-frame.
     Closed,
-    /// Anything else: a bad length, an I/O error.
+    /// The length prefix is over the limit: nothing more was read, and the
+    /// stream is out of step from here on (the connection is broken).
+    TooLarge(TooLarge),
+    /// Anything else: a zero length, an I/O error.
     Other(String),
+}
+
+/// A frame body of `bytes` bytes does not fit the frame limit `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TooLarge {
+    pub(crate) bytes: u64,
+    pub(crate) limit: u64,
 }
 
 /// A frame under construction: the length is patched in by [`Frame::finish`].
@@ -73,31 +136,142 @@ impl Frame {
         self
     }
 
-    /// The bytes to send, length prefix included.
-    pub(crate) fn finish(mut self) -> Vec<u8> {
-        let len = (self.0.len() - 4) as u32;
+    /// The bytes to send, length prefix included, or [`TooLarge`] when the
+    /// body is over `limit` (itself at most [`MAX_FRAME`], so the length
+    /// fits the `u32` prefix). Nothing may be sent without passing here.
+    pub(crate) fn finish(mut self, limit: usize) -> Result<Vec<u8>, TooLarge> {
+        let body = self.0.len() - 4;
+        let too_large = TooLarge {
+            bytes: body as u64,
+            limit: limit as u64,
+        };
+        if body > limit.min(MAX_FRAME) {
+            return Err(too_large);
+        }
+        let len = u32::try_from(body).map_err(|_| too_large)?;
         self.0[..4].copy_from_slice(&len.to_le_bytes());
-        self.0
+        Ok(self.0)
     }
 }
 
-/// A call frame.
-pub(crate) fn call_frame(id: u64, f: FnRef, arg: &[u8]) -> Vec<u8> {
-    Frame::new(KIND_CALL, 24 + arg.len())
+/// The size of a call body carrying an argument of `arg` bytes.
+pub(crate) fn call_body_len(arg: usize) -> u64 {
+    (CALL_HEADER as u64).saturating_add(arg as u64)
+}
+
+/// A call frame, or [`TooLarge`] (then nothing may be sent).
+pub(crate) fn call_frame(
+    id: u64,
+    key: u64,
+    f: FnRef,
+    arg: &[u8],
+    limit: usize,
+) -> Result<Vec<u8>, TooLarge> {
+    if call_body_len(arg.len()) > limit as u64 {
+        return Err(TooLarge {
+            bytes: call_body_len(arg.len()),
+            limit: limit as u64,
+        });
+    }
+    Frame::new(KIND_CALL, CALL_HEADER + arg.len())
         .u64(id)
+        .u64(call_tag(key, id, f))
         .i64(f.function)
         .i64(f.trampoline)
         .bytes(arg)
-        .finish()
+        .finish(limit)
 }
 
-/// A reply frame.
-pub(crate) fn reply_frame(id: u64, status: Status, payload: &[u8]) -> Vec<u8> {
-    Frame::new(KIND_CALL, 9 + payload.len())
+/// A reply frame, or [`TooLarge`] (then nothing may be sent).
+pub(crate) fn reply_frame(
+    id: u64,
+    status: Status,
+    payload: &[u8],
+    limit: usize,
+) -> Result<Vec<u8>, TooLarge> {
+    let bytes = (REPLY_HEADER as u64).saturating_add(payload.len() as u64);
+    if bytes > limit as u64 {
+        return Err(TooLarge {
+            bytes,
+            limit: limit as u64,
+        });
+    }
+    Frame::new(KIND_CALL, REPLY_HEADER + payload.len())
         .u64(id)
         .u8(status as u8)
         .bytes(payload)
-        .finish()
+        .finish(limit)
+}
+
+/// The tag of a call: a hash of the task id and both offsets keyed with the
+/// session key. Both ends run the same build (the handshake's fingerprint),
+/// so they hash alike; a frame the parent did not build as a call matches
+/// with probability 2⁻⁶⁴.
+pub(crate) fn call_tag(key: u64, id: u64, f: FnRef) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::hash::DefaultHasher::new();
+    (key, id, f.function, f.trampoline).hash(&mut hasher);
+    hasher.finish()
+}
+
+/// A fresh random session key, for one worker's hello.
+pub(crate) fn session_key() -> u64 {
+    use std::hash::BuildHasher;
+    std::collections::hash_map::RandomState::new().hash_one(std::process::id())
+}
+
+/// Why [`encode_limited`] produced no bytes.
+#[derive(Debug)]
+pub(crate) enum EncodeError {
+    /// The encoding is this many bytes, over the limit it was given (only
+    /// the bytes up to the limit were kept in memory).
+    TooLarge(u64),
+    /// The codec refused the value.
+    Codec(String),
+}
+
+/// Encodes `value` with postcard, appending to `out`, keeping at most
+/// `limit` bytes in `out`: past that the rest is only counted, so a huge
+/// value costs no memory beyond the limit and its full size is reported.
+pub(crate) fn encode_limited<T: serde::Serialize + ?Sized>(
+    value: &T,
+    out: Vec<u8>,
+    limit: usize,
+) -> Result<Vec<u8>, EncodeError> {
+    struct Limited {
+        out: Vec<u8>,
+        limit: usize,
+        total: u64,
+    }
+    impl postcard::ser_flavors::Flavor for Limited {
+        type Output = Limited;
+        fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+            self.try_extend(&[byte])
+        }
+        fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+            self.total = self.total.saturating_add(data.len() as u64);
+            if self.total <= self.limit as u64 {
+                self.out.extend_from_slice(data);
+            }
+            Ok(())
+        }
+        fn finalize(self) -> postcard::Result<Limited> {
+            Ok(self)
+        }
+    }
+    let start = out.len();
+    let limited = Limited {
+        limit: limit.saturating_add(start),
+        total: start as u64,
+        out,
+    };
+    match postcard::serialize_with_flavor(value, limited) {
+        Ok(done) if done.total > done.limit as u64 => {
+            Err(EncodeError::TooLarge(done.total - start as u64))
+        }
+        Ok(done) => Ok(done.out),
+        Err(err) => Err(EncodeError::Codec(err.to_string())),
+    }
 }
 
 /// Reads fields off a frame body in order; `None` when it is too short.
@@ -168,19 +342,29 @@ pub(crate) fn send_all(stream: &UnixStream, mut bytes: &[u8]) -> io::Result<()> 
 }
 
 /// Reads one frame body into `body` (replacing its content), waiting at most
-/// until `deadline` (forever with `None`). The wait is `poll(2)` with the
-/// time left, so a waiting reader sleeps in the kernel.
+/// until `deadline` (forever with `None`). A length over `limit` is
+/// [`ReadError::TooLarge`]: nothing is allocated for it. The wait is
+/// `poll(2)` with the time left, so a waiting reader sleeps in the kernel.
 pub(crate) fn read_frame(
     stream: &mut UnixStream,
     body: &mut Vec<u8>,
     deadline: Option<Instant>,
+    limit: usize,
 ) -> Result<(), ReadError> {
     let mut len = [0u8; 4];
     read_exact(stream, &mut len, deadline)?;
-    let len = u32::from_le_bytes(len) as usize;
-    if len == 0 || len > MAX_FRAME {
-        return Err(ReadError::Other(format!("bad frame length {len}")));
+    let len = u32::from_le_bytes(len);
+    if u64::from(len) > limit as u64 {
+        return Err(ReadError::TooLarge(TooLarge {
+            bytes: u64::from(len),
+            limit: limit as u64,
+        }));
     }
+    if len == 0 {
+        return Err(ReadError::Other("a frame of length 0".to_owned()));
+    }
+    // In bounds: `len` is at most `limit`, a `usize`.
+    let len = len as usize;
     body.clear();
     body.resize(len, 0);
     read_exact(stream, body, deadline)
@@ -272,26 +456,66 @@ mod tests {
             function: -5,
             trampoline: 9,
         };
-        send_all(&a, &call_frame(7, f, b"xyz")).unwrap();
+        send_all(&a, &call_frame(7, 99, f, b"xyz", 1024).unwrap()).unwrap();
         let mut body = Vec::new();
-        read_frame(&mut b, &mut body, None).unwrap();
+        read_frame(&mut b, &mut body, None, 1024).unwrap();
         let mut fields = Fields::new(&body);
         assert_eq!(fields.u8(), Some(KIND_CALL));
         assert_eq!(fields.u64(), Some(7));
+        assert_eq!(fields.u64(), Some(call_tag(99, 7, f)));
         assert_eq!(fields.i64(), Some(-5));
         assert_eq!(fields.i64(), Some(9));
         assert_eq!(fields.rest(), b"xyz");
 
         let deadline = Instant::now() + Duration::from_millis(5);
         assert!(matches!(
-            read_frame(&mut b, &mut body, Some(deadline)),
+            read_frame(&mut b, &mut body, Some(deadline), 1024),
             Err(ReadError::Timeout)
         ));
         (&a).write_all(&[1, 0]).unwrap();
         drop(a);
         assert!(matches!(
-            read_frame(&mut b, &mut body, None),
+            read_frame(&mut b, &mut body, None, 1024),
             Err(ReadError::Closed)
         ));
+    }
+
+    #[test]
+    fn a_frame_over_the_limit_is_never_built_and_never_read() {
+        let f = FnRef {
+            function: 1,
+            trampoline: 2,
+        };
+        let arg = vec![0u8; 100];
+        let err = call_frame(1, 2, f, &arg, 64).unwrap_err();
+        assert_eq!(err.bytes, (CALL_HEADER + 100) as u64);
+        assert_eq!(err.limit, 64);
+        assert!(call_frame(1, 2, f, &arg, CALL_HEADER + 100).is_ok());
+        assert!(reply_frame(1, Status::Ok, &arg, 64).is_err());
+        assert!(Frame::new(KIND_CALL, 0).bytes(&arg).finish(101).is_ok()); // the kind byte and 100
+        assert!(Frame::new(KIND_CALL, 0).bytes(&arg).finish(100).is_err());
+
+        // A length prefix over the reader's limit: refused before any
+        // allocation; the body is not read.
+        let (a, mut b) = UnixStream::pair().unwrap();
+        let frame = call_frame(1, 2, f, &arg, 1024).unwrap();
+        send_all(&a, &frame).unwrap();
+        let mut body = Vec::new();
+        match read_frame(&mut b, &mut body, None, 64) {
+            Err(ReadError::TooLarge(e)) => assert_eq!(e.bytes, (CALL_HEADER + 100) as u64),
+            other => panic!("{other:?}"),
+        }
+        assert!(body.is_empty());
+    }
+
+    #[test]
+    fn encoding_stops_keeping_bytes_at_the_limit_and_counts_the_rest() {
+        let big = vec![7u8; 1000];
+        match encode_limited(&big, Vec::new(), 100) {
+            Err(EncodeError::TooLarge(n)) => assert_eq!(n, 1002),
+            other => panic!("{other:?}"),
+        }
+        let small = encode_limited(&big, Vec::new(), 1002).unwrap();
+        assert_eq!(small, postcard::to_allocvec(&big).unwrap());
     }
 }
