@@ -173,9 +173,11 @@ enum Kind {
     Abandoned,
 }
 
-/// What [`Pool::try_submit`](crate::Pool::try_submit) answers once the pool
+/// What [`Pool::try_submit`](crate::Pool::try_submit) (and the `try_submit`
+/// of scopes, the blocking lane and the process pool) answers once the pool
 /// is shutting down, like Python's `RuntimeError: cannot schedule new
-/// futures after shutdown`; it gives the closure back, unrun.
+/// futures after shutdown`; it gives back what was not submitted: the
+/// closure, unrun (the process pool: the argument, unsent).
 ///
 /// ```
 /// let pool = corepool::Pool::builder().workers(1).build()?;
@@ -194,7 +196,7 @@ impl<F> ShutdownError<F> {
         ShutdownError(f)
     }
 
-    /// The closure that was not submitted.
+    /// What was not submitted: the closure (the process pool: the argument).
     ///
     /// ```
     /// let pool = corepool::Pool::builder().workers(1).build()?;

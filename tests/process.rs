@@ -433,6 +433,8 @@ fn shutdown_runs_what_is_queued_then_refuses() {
         assert_eq!(task.join().unwrap(), 2 * i as u64);
     }
     assert!(pool.submit(double, 1).join().unwrap_err().is_shutdown());
+    // try_submit says so at once, and gives the argument back.
+    assert_eq!(pool.try_submit(double, 9).unwrap_err().into_inner(), 9);
     pool.shutdown(); // twice is harmless
     assert!(
         pool.worker_pids().iter().all(Option::is_none),

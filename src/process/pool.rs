@@ -815,6 +815,37 @@ impl ProcessPool {
         self.submit_with(f, &arg, None)
     }
 
+    /// [`submit`](Self::submit) that says no at once once the pool is
+    /// shutting down, as Python's `Executor.submit` raises after `shutdown`:
+    /// `Err` gives the argument back, unsent.
+    ///
+    /// ```
+    /// # fn main() {
+    /// fn double(x: u32) -> u32 {
+    ///     2 * x
+    /// }
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::builder().workers(1).build().unwrap();
+    /// assert_eq!(pool.try_submit(double, 4).unwrap().join().unwrap(), 8);
+    /// pool.shutdown();
+    /// assert_eq!(pool.try_submit(double, 5).unwrap_err().into_inner(), 5);
+    /// # }
+    /// ```
+    pub fn try_submit<A, R>(
+        &self,
+        f: fn(A) -> R,
+        arg: A,
+    ) -> Result<ProcessTask<R>, crate::ShutdownError<A>>
+    where
+        A: Serialize + DeserializeOwned + 'static,
+        R: Serialize + DeserializeOwned + Send + 'static,
+    {
+        if self.is_shutdown() {
+            return Err(crate::ShutdownError::new(arg));
+        }
+        Ok(self.submit(f, arg))
+    }
+
     /// [`submit`](Self::submit) with a timeout of its own, counted from the
     /// moment a worker receives the task: if the task is still running then,
     /// its worker process is killed and the task ends with
