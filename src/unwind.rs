@@ -13,6 +13,33 @@
 //!   rather than let the work touch a dead frame. Every user panic is caught
 //!   before it reaches such a frame, so the guard only fires on a bug in
 //!   corepool itself.
+//!
+//! # Where the pool runs user code, and how each place is contained
+//!
+//! User code is every closure, hook, callback, waker, `Drop`, `Serialize`
+//! and `Deserialize` the pool calls. None of them may unwind into a worker,
+//! a supervisor or a canceller; each is caught where it runs, and its panic
+//! either becomes the outcome the user asked for or is dropped contained.
+//!
+//! | user code | where | what happens to a panic |
+//! |---|---|---|
+//! | a task's closure (`submit`, `Scope::submit`, `submit_blocking`) | `task.rs` `TaskCell::run` | `halt_unwinding`; the task's `TaskError` (or its scope's panic) |
+//! | a closure dropped unrun (cancel, refused, `shutdown_now`, after shutdown) | `task.rs` `TaskCell::abort`, `settle`; `pool.rs` `submit_cell`, `spawn_job`, `submit_blocking` | `halt_unwinding` / `drop_contained`; dropped, or the scope's panic |
+//! | a result nobody collects (detached handle, stopped task, lost promise value) | `task.rs` `Header::discard`, `discard_slot` | `halt_unwinding` of the drop; the scope's panic or `drop_payload` |
+//! | wakers (`.await`, `done()`), waker entries removed | `task.rs` `Header::finished`, `deregister` | `halt_unwinding` / `drop_contained` |
+//! | `on_done` callbacks | `task.rs` `DoneCallback::wake` | `halt_unwinding`, then `drop_payload` |
+//! | `on_result` callbacks | `task.rs` `Header::call_with_outcome` | `halt_unwinding`, then `drop_payload` |
+//! | a `SharedTask`'s outcome, dropped with the last clone | `shared.rs` `Inner::drop` | `drop_contained` |
+//! | spawned jobs (`Pool::spawn`, `Scope::spawn`), run or dropped | `job.rs` `HeapJob` execute and cancel | `halt_unwinding`; the scope's panic or `drop_payload` |
+//! | fork-join halves, inline or stolen; `install`'s closure | `join.rs` `WorkerThread::join`, `StackJob::execute`, `rejoin` | `halt_unwinding`; re-raised to the caller once both halves ended, the other panic dropped with `drop_payload` |
+//! | a scope's body | `scope.rs` `Pool::scope` | `halt_unwinding`; re-raised after every task ended |
+//! | a group's tasks, body and stored errors | `group.rs` `GroupState::run_member`, `fail`, `Pool::group` | `halt_unwinding` / `drop_contained`; the group's error, or the body's panic re-raised after cancelling |
+//! | a map's closure per item, leftover values and payloads | `map.rs` `Feeder::submit_next`, `drop_each` | `halt_unwinding` per item; re-raised at that item's place |
+//! | `par` closures | `par/` (through `join`) | re-raised to the caller, as rayon does; every item dropped once |
+//! | `thread_name`, `on_worker_start`, and dropping them | `builder.rs` `checked_name`, `start_worker`, `Contained::drop` | `halt_unwinding` / `drop_contained`; a typed `BuildError` |
+//! | process pool, in the worker: argument `Deserialize`, the function, result `Serialize` and `Drop` | `process/call.rs` `trampoline` | caught per step; the task's panic error names the step, the worker lives |
+//! | process pool, on the supervisor: result `Deserialize`, results and jobs dropped | `process/task.rs` `Slot::reply`, `complete_if`; `process/pool.rs` `supervise`, `close`, `terminate` | caught; the task's panic error, or dropped contained |
+//! | cluster: the map's closure per item | `cluster/source.rs` | caught; `ClusterError::Panicked` with rank and item |
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
