@@ -818,7 +818,7 @@ impl Pool {
 
     /// Like [`map`](Pool::map), but yields each result as soon as its chunk
     /// finishes (completion order, like `Pool.imap_unordered`). `f` runs where
-    /// [`map`](Pool::map#where-f-runs)'s does: on the workers, or on a
+    /// [`map`](Pool::map)'s does: on the workers, or on a
     /// consumer outside the pool while every worker is busy.
     ///
     /// ```
@@ -841,7 +841,7 @@ impl Pool {
 
 impl<'scope> Scope<'scope, '_> {
     /// [`Pool::map`] for borrowed items and closures. `f` runs where
-    /// [`Pool::map`](Pool::map#where-f-runs)'s does.
+    /// [`Pool::map`](Pool::map)'s does.
     ///
     /// ```
     /// let pool = corepool::Pool::new()?;
@@ -866,7 +866,7 @@ impl<'scope> Scope<'scope, '_> {
     }
 
     /// [`Pool::map_unordered`] for borrowed items and closures. `f` runs where
-    /// [`Pool::map`](Pool::map#where-f-runs)'s does.
+    /// [`Pool::map`](Pool::map)'s does.
     ///
     /// ```
     /// let pool = corepool::Pool::new()?;
