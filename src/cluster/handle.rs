@@ -6,6 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::ops::Range;
+use std::panic::Location;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::ThreadId;
@@ -18,10 +19,10 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::ClusterError;
-use super::map::ClusterMap;
+use super::map::{self, ClusterMap, SPMD_RULE};
 use super::share::{self, NodeShare};
 use super::source::{Indices, Items};
-use super::wire::{ClusterStats, Link};
+use super::wire::{self, ClusterStats, Link};
 use crate::topology::Topology;
 use crate::{ENV_PINNING, ENV_WORKERS, Pinning, Pool};
 
@@ -388,6 +389,7 @@ impl Cluster {
     /// }
     /// # Ok::<(), corepool::cluster::ClusterError>(())
     /// ```
+    #[track_caller]
     pub fn map<I, F, T>(&self, items: I, f: F) -> ClusterMap<'_, Items<I::IntoIter>, F, T>
     where
         I: IntoIterator,
@@ -395,7 +397,7 @@ impl Cluster {
         F: Fn(I::Item) -> T + Send + Sync + 'static,
         T: Serialize + DeserializeOwned + Send + 'static,
     {
-        ClusterMap::new(self, Items::new(items), f, true)
+        ClusterMap::new(self, Items::new(items), f, true, Location::caller())
     }
 
     /// As [`map`](Cluster::map), results in completion order.
@@ -411,6 +413,7 @@ impl Cluster {
     /// }
     /// # Ok::<(), corepool::cluster::ClusterError>(())
     /// ```
+    #[track_caller]
     pub fn map_unordered<I, F, T>(&self, items: I, f: F) -> ClusterMap<'_, Items<I::IntoIter>, F, T>
     where
         I: IntoIterator,
@@ -418,7 +421,7 @@ impl Cluster {
         F: Fn(I::Item) -> T + Send + Sync + 'static,
         T: Serialize + DeserializeOwned + Send + 'static,
     {
-        ClusterMap::new(self, Items::new(items), f, false)
+        ClusterMap::new(self, Items::new(items), f, false, Location::caller())
     }
 
     /// `f` over every value of `range`, results on the root in order. Every
@@ -438,12 +441,13 @@ impl Cluster {
     /// }
     /// # Ok::<(), corepool::cluster::ClusterError>(())
     /// ```
+    #[track_caller]
     pub fn map_range<F, T>(&self, range: Range<u64>, f: F) -> ClusterMap<'_, Indices, F, T>
     where
         F: Fn(u64) -> T + Send + Sync + 'static,
         T: Serialize + DeserializeOwned + Send + 'static,
     {
-        ClusterMap::new(self, Indices::new(range), f, true)
+        ClusterMap::new(self, Indices::new(range), f, true, Location::caller())
     }
 
     /// As [`map_range`](Cluster::map_range), results in completion order.
@@ -459,6 +463,7 @@ impl Cluster {
     /// }
     /// # Ok::<(), corepool::cluster::ClusterError>(())
     /// ```
+    #[track_caller]
     pub fn map_range_unordered<F, T>(
         &self,
         range: Range<u64>,
@@ -468,16 +473,118 @@ impl Cluster {
         F: Fn(u64) -> T + Send + Sync + 'static,
         T: Serialize + DeserializeOwned + Send + 'static,
     {
-        ClusterMap::new(self, Indices::new(range), f, false)
+        ClusterMap::new(self, Indices::new(range), f, false, Location::caller())
+    }
+}
+
+impl Cluster {
+    /// The end of the job for this rank, before MPI is finalised: every
+    /// other rank sends `BYE` with the number of maps it made and waits for
+    /// the root's `FIN`; the root waits for every `BYE`, then sends `FIN`.
+    /// A rank that finishes while the others still make maps is caught
+    /// here: the root, in a map, gets its `BYE` instead of `READY`; the
+    /// root, finishing, gets a `READY` instead of `BYE`. Either way the
+    /// root aborts the job naming the rank and the map.
+    fn goodbye(&self) {
+        let mut link = self.link.borrow_mut();
+        let made = self.maps.get();
+        if !self.is_root() {
+            link.send(0, wire::bye(made));
+            loop {
+                match link.try_recv() {
+                    Some((0, msg)) if msg.first() == Some(&wire::FIN) => break,
+                    // The root is in a map this rank never made (it sent
+                    // STOP before this rank's READY could come): our BYE
+                    // makes it abort the job.
+                    Some(_) => link.event(),
+                    None => {
+                        if link.progress() {
+                            link.event();
+                        } else {
+                            link.wait();
+                        }
+                    }
+                }
+            }
+            link.flush();
+            return;
+        }
+        let mut waiting: Vec<bool> = (0..self.size).map(|r| r != 0).collect();
+        let mut left = self.size - 1;
+        // Whether `msg` is a rank's first BYE.
+        let mut on_message = |src: usize, msg: Vec<u8>| -> bool {
+            match msg.first().copied() {
+                Some(wire::BYE) => {
+                    let theirs = wire::Header::new(&msg).u64().unwrap_or(u64::MAX);
+                    if theirs != made {
+                        spmd_abort(&format!(
+                            "rank {src} finished after {}, the root after {}: {SPMD_RULE}",
+                            map::maps(theirs),
+                            map::maps(made)
+                        ));
+                    }
+                    std::mem::take(&mut waiting[src])
+                }
+                Some(wire::READY) => {
+                    let (seq, _, site) = map::read_ready(src, &msg);
+                    spmd_abort(&format!(
+                        "rank {src} makes map #{seq} {site}, while the root finished (its Cluster was \
+                     dropped) after {}: {SPMD_RULE}",
+                        map::maps(made)
+                    ));
+                }
+                other => spmd_abort(&format!(
+                    "protocol error: rank {src} sent an unexpected message kind {other:?} while the root finished"
+                )),
+            }
+        };
+        let early: Vec<_> = self.stash.borrow_mut().drain(..).collect();
+        for (src, msg) in early {
+            left -= usize::from(on_message(src, msg));
+        }
+        while left > 0 {
+            match link.try_recv() {
+                Some((src, msg)) => {
+                    left -= usize::from(on_message(src, msg));
+                    link.event();
+                }
+                None => {
+                    if link.progress() {
+                        link.event();
+                    } else {
+                        link.wait();
+                    }
+                }
+            }
+        }
+        for r in 1..self.size {
+            link.send(r, vec![wire::FIN]);
+        }
+        link.flush();
     }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.goodbye();
+        }
         // Pairs with the hook's Acquire load: after this, a panic on this
         // thread unwinds normally (MPI is about to be finalised).
         ARMED.store(false, Ordering::Release);
     }
+}
+
+/// Ends the whole job over an SPMD mistake (the ranks are not making the
+/// same maps), after printing `message` to stderr: one rank waiting for
+/// another that will never come would hang the job.
+#[cold]
+pub(crate) fn spmd_abort(message: &str) -> ! {
+    let rank = RANK.get().copied().unwrap_or(0);
+    eprintln!(
+        "corepool cluster: rank {rank} (root) stops the job: {message}; aborting the MPI job (exit code {ABORT_CODE})"
+    );
+    SimpleCommunicator::world().abort(ABORT_CODE)
 }
 
 /// Installs (once per process) a panic hook that aborts the MPI job when the
@@ -492,9 +599,14 @@ fn arm_panic_hook(rank: usize) {
             let armed = ARMED.load(Ordering::Acquire);
             if armed && OWNER.get() == Some(&std::thread::current().id()) {
                 let rank = RANK.get().copied().unwrap_or(0);
+                let thread = std::thread::current();
+                let name = thread.name().unwrap_or("<unnamed>");
+                let place = info
+                    .location()
+                    .map_or_else(String::new, |l| format!(" at {l}"));
                 eprintln!(
-                    "corepool cluster: rank {rank} panicked on its communication thread; \
-                     aborting the MPI job (exit code {ABORT_CODE})"
+                    "corepool cluster: rank {rank} panicked on thread '{name}' (the one that owns its \
+                     Cluster){place}; aborting the MPI job (exit code {ABORT_CODE})"
                 );
                 SimpleCommunicator::world().abort(ABORT_CODE);
             }

@@ -166,3 +166,16 @@ pub fn example(np: usize, name: &str, args: &[&str]) -> Job {
     let exe = examples_dir().join(name);
     mpirun(np, &exe, args, 120)
 }
+
+/// `file:line` of the line of test source `file` (as `file!()` gives it)
+/// that holds `marker`: where a child's map call is, for the parent to look
+/// for in the abort message.
+pub fn site_of(file: &str, marker: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let text = std::fs::read_to_string(&path).expect("read the test's source");
+    let line = text
+        .lines()
+        .position(|l| l.contains(marker) && !l.contains("site_of("))
+        .unwrap_or_else(|| panic!("no line holds {marker:?} in {file}"));
+    format!("{file}:{}", line + 1)
+}
