@@ -1,6 +1,7 @@
 //! The cluster handle: MPI initialised once, this rank's pool sized to its
-//! share of the node, and the panic hook that turns a panic on the
-//! communication thread into a clean job abort instead of a hang.
+//! share of the node, the panic hook that turns a panic on the thread that
+//! owns the cluster into a clean job abort instead of a hang, and the end
+//! of the job (`BYE`/`FIN`), which catches a rank that finished early.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -27,7 +28,8 @@ use crate::topology::Topology;
 use crate::{ENV_PINNING, ENV_WORKERS, Pinning, Pool};
 
 /// The exit code of a job aborted because a rank panicked on the thread that
-/// owns its [`Cluster`].
+/// owns its [`Cluster`], or because the ranks did not make the same maps (an
+/// SPMD mistake: different maps, or a rank that finished early).
 pub const ABORT_CODE: i32 = 101;
 
 /// The thread that owns the cluster: a panic there aborts the job.
@@ -51,6 +53,10 @@ static RANK: OnceLock<usize> = OnceLock::new();
 /// is neither `Send` nor `Sync`. A panic on that thread aborts the whole job
 /// with exit code [`ABORT_CODE`] (`MPI_Abort`), since a rank that unwinds
 /// out of the protocol would leave the others waiting for it.
+///
+/// Dropping the `Cluster` waits until every rank drops theirs (the root
+/// last), so a rank that finishes while the others still make maps ends the
+/// job with a message (see the module's "Faults") instead of a hang.
 ///
 /// Launch it with `mpirun` (see the README's "Past one machine"); run
 /// without `mpirun` it is a job of one rank.
@@ -373,8 +379,9 @@ impl Cluster {
     /// its other maps. "The same closure" means the same closure expression
     /// in the source, not merely the same code: each map carries a hash of
     /// its item, result and closure type names, and the root aborts the job
-    /// if a rank's differs (write `let f = |x| ...;` once and pass `f` on
-    /// every branch). On the root the iterator yields the results; on the
+    /// if a rank's differs, with a message naming that rank and both maps'
+    /// call sites (this call's caller) and types (write `let f = |x| ...;`
+    /// once and pass `f` on every branch). On the root the iterator yields the results; on the
     /// other ranks its first `next()` (or its drop) serves chunks until the
     /// root says stop, and it yields nothing.
     ///

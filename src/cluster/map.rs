@@ -9,9 +9,11 @@
 //! `wire.rs`; MPI keeps the messages between two ranks in order.
 //!
 //! 1. A rank starts by sending `READY` with the map's number, a signature
-//!    (a hash of the item, result and closure types) and its worker count.
-//!    The root aborts the job if either differs from its own: the ranks
-//!    are running different maps.
+//!    (a hash of the item, result and closure types), its worker count,
+//!    and the map's description (call site and type names). The root
+//!    aborts the job if the number or the signature differs from its own
+//!    (the ranks are making different maps), with a message naming the rank
+//!    and both maps' descriptions.
 //! 2. `READY` counts as two requests, and each `DONE` as one more, so every
 //!    rank has up to two chunks outstanding: while it works on one, the next
 //!    is already on its way (the round trip is hidden).
@@ -36,7 +38,18 @@
 //! 7. The root's map ends when every rank has acknowledged `STOP` and every
 //!    send has completed. Nothing of this map is left in flight, so the
 //!    next map starts clean; the only message that can reach the root early
-//!    is a fast rank's `READY` for the next map, which waits in the stash.
+//!    is a fast rank's `READY` for the next map (or its `BYE`), which waits
+//!    in the stash.
+//!
+//! # The end of the job
+//!
+//! When a rank's [`Cluster`] is dropped, it sends `BYE` with the number of
+//! maps it made and waits for the root's `FIN`; the root, when its own is
+//! dropped, waits for every `BYE`, then sends `FIN` to all. A rank that
+//! finishes while the others make maps is caught on the root either way:
+//! in a map, it gets that rank's `BYE` where a `READY` should be; finished,
+//! it gets a `READY` where a `BYE` should be. It aborts the job, naming the
+//! rank and the map (call site, types).
 //!
 //! # Faults
 //!

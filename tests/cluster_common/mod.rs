@@ -1,6 +1,8 @@
-//! Launching MPI jobs from the cluster tests: `mpirun` (Open MPI or MPICH)
-//! under a `timeout` watchdog, on an example or on a test of the calling
-//! test binary (re-run under `mpirun` with `COREPOOL_CLUSTER_CHILD=1`).
+//! Launching MPI jobs from the cluster tests: `mpirun` (Open MPI or MPICH;
+//! `COREPOOL_MPIRUN` names another launcher, e.g. `mpirun.mpich`, which must
+//! belong to the MPI the tests were built against) under a `timeout`
+//! watchdog, on an example or on a test of the calling test binary (re-run
+//! under `mpirun` with `COREPOOL_CLUSTER_CHILD=1`).
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -17,6 +19,11 @@ pub fn is_child() -> bool {
     std::env::var_os(CHILD).is_some()
 }
 
+/// The launcher: `$COREPOOL_MPIRUN`, else `mpirun`.
+pub fn launcher() -> String {
+    std::env::var("COREPOOL_MPIRUN").unwrap_or_else(|_| "mpirun".to_owned())
+}
+
 /// Which MPI launcher is installed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavour {
@@ -28,7 +35,7 @@ pub enum Flavour {
 pub fn flavour() -> Flavour {
     static FLAVOUR: OnceLock<Flavour> = OnceLock::new();
     *FLAVOUR.get_or_init(|| {
-        let out = Command::new("mpirun")
+        let out = Command::new(launcher())
             .arg("--version")
             .output()
             .expect("mpirun is not installed: run .ci/mpi.sh, which installs it");
@@ -80,7 +87,7 @@ pub fn mpirun(np: usize, exe: &Path, args: &[&str], limit: u64) -> Job {
         "-k",
         "5",
         &limit.to_string(),
-        "mpirun",
+        &launcher(),
         "-np",
         &np.to_string(),
     ]);
