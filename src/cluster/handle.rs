@@ -11,6 +11,7 @@ use std::panic::Location;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::ThreadId;
+use std::time::{Duration, Instant};
 
 use mpi::Threading;
 use mpi::collective::CommunicatorCollectives;
@@ -364,6 +365,7 @@ impl Cluster {
             "corepool cluster: rank {}: {message}; aborting the MPI job",
             self.rank
         );
+        let_the_launcher_read();
         self.link.borrow().comm().abort(code)
     }
 
@@ -591,7 +593,33 @@ pub(crate) fn spmd_abort(message: &str) -> ! {
     eprintln!(
         "corepool cluster: rank {rank} (root) stops the job: {message}; aborting the MPI job (exit code {ABORT_CODE})"
     );
+    let_the_launcher_read();
     SimpleCommunicator::world().abort(ABORT_CODE)
+}
+
+/// Waits, at most a second, until the launcher has read what this rank
+/// wrote to its stdout and stderr pipes: MPICH's launcher drops what is
+/// still unread in them when `MPI_Abort` tears the job down, and with it
+/// the message saying why.
+fn let_the_launcher_read() {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    for fd in [libc::STDOUT_FILENO, libc::STDERR_FILENO] {
+        // SAFETY: isatty only inspects the descriptor.
+        if unsafe { libc::isatty(fd) } == 1 {
+            continue; // FIONREAD on a terminal counts its input
+        }
+        loop {
+            let mut unread: libc::c_int = 0;
+            // SAFETY: FIONREAD writes one c_int through the pointer, which
+            // points to a live local; on a descriptor it does not apply to
+            // it fails and writes nothing.
+            let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut unread) };
+            if rc != 0 || unread <= 0 || Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
 }
 
 /// Installs (once per process) a panic hook that aborts the MPI job when the
@@ -615,6 +643,7 @@ fn arm_panic_hook(rank: usize) {
                     "corepool cluster: rank {rank} panicked on thread '{name}' (the one that owns its \
                      Cluster){place}; aborting the MPI job (exit code {ABORT_CODE})"
                 );
+                let_the_launcher_read();
                 SimpleCommunicator::world().abort(ABORT_CODE);
             }
         }));
