@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
-# CI for the `mpi` feature (src/cluster): installs Open MPI, libclang (for
-# rsmpi's bindgen) and pkg-config when they are missing, then lints the
+# CI for the `mpi` feature (src/cluster): installs Open MPI, MPICH, libclang
+# (for rsmpi's bindgen) and pkg-config when they are missing, then lints the
 # feature and runs the cluster tests, which launch the cluster examples and
-# test programs under `mpirun -np 1`, `-np 2` and `-np 3 --oversubscribe`.
-# Called from .ci/run; runs from the repository root. About 3-5 minutes on
-# 2 cores once the packages are there.
+# test programs under `mpirun -np 1`, `-np 2` and `-np 3` (oversubscribed),
+# against each implementation: Open MPI (debug and release), then MPICH
+# (debug). rsmpi picks its MPI when mpi-sys is built (`$MPICC -show`, then
+# pkg-config), and does not rebuild when that changes, so each
+# implementation gets its own target directory, `mpicc.<impl>` as MPICC and
+# `mpirun.<impl>` as the launcher (COREPOOL_MPIRUN, read by
+# tests/cluster_common), whatever Debian's alternatives point `mpicc` and
+# `mpirun` at. Called from .ci/run; runs from the repository root. About
+# 5-8 minutes on 2 cores once the packages are there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,8 +24,10 @@ export OMPI_MCA_btl=self,vader
 step() { printf '\n== %s\n' "$*"; }
 
 missing=()
-command -v mpirun >/dev/null || missing+=(openmpi-bin)
-[ -e /usr/include/x86_64-linux-gnu/openmpi/mpi.h ] || [ -n "$(find /usr/include /usr/lib -name mpi.h -print -quit 2>/dev/null)" ] || missing+=(libopenmpi-dev)
+command -v mpirun.openmpi >/dev/null || missing+=(openmpi-bin)
+command -v mpicc.openmpi >/dev/null || missing+=(libopenmpi-dev)
+command -v mpirun.mpich >/dev/null || missing+=(mpich)
+command -v mpicc.mpich >/dev/null || missing+=(libmpich-dev)
 [ -n "$(find /usr/lib /usr/lib64 -name 'libclang*.so*' -print -quit 2>/dev/null)" ] || missing+=(libclang-dev)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -28,7 +36,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-mpirun --version | head -1
+mpirun.openmpi --version | head -1
+mpirun.mpich --version | grep -m1 Version
+
+# Where cargo builds (target/, or $CARGO_TARGET_DIR).
+target=$(cargo metadata --format-version 1 --no-deps | sed 's/.*"target_directory":"\([^"]*\)".*/\1/')
+
+# Open MPI in the usual target directory.
+export MPICC=mpicc.openmpi COREPOOL_MPIRUN=mpirun.openmpi
 
 step "cargo clippy --features mpi --all-targets -- -D warnings"
 cargo clippy --features mpi --all-targets -- -D warnings
@@ -39,8 +54,12 @@ cargo test --features mpi --lib cluster
 step "cargo test --features mpi --doc cluster (examples in the docs, as one-rank jobs)"
 cargo test --features mpi --doc cluster
 
-step "cluster tests under mpirun (debug)"
+step "cluster tests under Open MPI (debug)"
 cargo test --features mpi --test 'cluster_*'
 
-step "cluster tests under mpirun (release)"
+step "cluster tests under Open MPI (release)"
 cargo test --release --features mpi --test 'cluster_*'
+
+step "cluster tests under MPICH (debug, target directory $target/mpich)"
+CARGO_TARGET_DIR="$target/mpich" MPICC=mpicc.mpich COREPOOL_MPIRUN=mpirun.mpich \
+    cargo test --features mpi --test 'cluster_*'

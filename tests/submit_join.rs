@@ -73,12 +73,12 @@ fn task_is_a_future() {
 }
 
 #[test]
-fn debug_shows_the_stage() {
+fn debug_shows_the_outcome() {
     watchdog(60, || {
         let pool = Pool::new().unwrap();
         let task = pool.submit(|| 1);
         assert!(task.wait_timeout(Duration::from_secs(30)));
-        assert_eq!(format!("{task:?}"), "Task { stage: Complete }");
+        assert_eq!(format!("{task:?}"), "Task { state: returned }");
         let _ = task.join();
         assert!(format!("{pool:?}").starts_with("Pool { workers: "));
     });

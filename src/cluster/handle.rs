@@ -1,14 +1,17 @@
 //! The cluster handle: MPI initialised once, this rank's pool sized to its
-//! share of the node, and the panic hook that turns a panic on the
-//! communication thread into a clean job abort instead of a hang.
+//! share of the node, the panic hook that turns a panic on the thread that
+//! owns the cluster into a clean job abort instead of a hang, and the end
+//! of the job (`BYE`/`FIN`), which catches a rank that finished early.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::marker::PhantomData;
 use std::ops::Range;
+use std::panic::Location;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::ThreadId;
+use std::time::{Duration, Instant};
 
 use mpi::Threading;
 use mpi::collective::CommunicatorCollectives;
@@ -18,15 +21,16 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::ClusterError;
-use super::map::ClusterMap;
+use super::map::{self, ClusterMap, SPMD_RULE};
 use super::share::{self, NodeShare};
 use super::source::{Indices, Items};
-use super::wire::{ClusterStats, Link};
+use super::wire::{self, ClusterStats, Link};
 use crate::topology::Topology;
 use crate::{ENV_PINNING, ENV_WORKERS, Pinning, Pool};
 
 /// The exit code of a job aborted because a rank panicked on the thread that
-/// owns its [`Cluster`].
+/// owns its [`Cluster`], or because the ranks did not make the same maps (an
+/// SPMD mistake: different maps, or a rank that finished early).
 pub const ABORT_CODE: i32 = 101;
 
 /// The thread that owns the cluster: a panic there aborts the job.
@@ -50,6 +54,10 @@ static RANK: OnceLock<usize> = OnceLock::new();
 /// is neither `Send` nor `Sync`. A panic on that thread aborts the whole job
 /// with exit code [`ABORT_CODE`] (`MPI_Abort`), since a rank that unwinds
 /// out of the protocol would leave the others waiting for it.
+///
+/// Dropping the `Cluster` waits until every rank drops theirs (the root
+/// last), so a rank that finishes while the others still make maps ends the
+/// job with a message (see the module's "Faults") instead of a hang.
 ///
 /// Launch it with `mpirun` (see the README's "Past one machine"); run
 /// without `mpirun` it is a job of one rank.
@@ -357,6 +365,7 @@ impl Cluster {
             "corepool cluster: rank {}: {message}; aborting the MPI job",
             self.rank
         );
+        let_the_launcher_read();
         self.link.borrow().comm().abort(code)
     }
 
@@ -372,8 +381,9 @@ impl Cluster {
     /// its other maps. "The same closure" means the same closure expression
     /// in the source, not merely the same code: each map carries a hash of
     /// its item, result and closure type names, and the root aborts the job
-    /// if a rank's differs (write `let f = |x| ...;` once and pass `f` on
-    /// every branch). On the root the iterator yields the results; on the
+    /// if a rank's differs, with a message naming that rank and both maps'
+    /// call sites (this call's caller) and types (write `let f = |x| ...;`
+    /// once and pass `f` on every branch). On the root the iterator yields the results; on the
     /// other ranks its first `next()` (or its drop) serves chunks until the
     /// root says stop, and it yields nothing.
     ///
@@ -388,6 +398,7 @@ impl Cluster {
     /// }
     /// # Ok::<(), corepool::cluster::ClusterError>(())
     /// ```
+    #[track_caller]
     pub fn map<I, F, T>(&self, items: I, f: F) -> ClusterMap<'_, Items<I::IntoIter>, F, T>
     where
         I: IntoIterator,
@@ -395,7 +406,7 @@ impl Cluster {
         F: Fn(I::Item) -> T + Send + Sync + 'static,
         T: Serialize + DeserializeOwned + Send + 'static,
     {
-        ClusterMap::new(self, Items::new(items), f, true)
+        ClusterMap::new(self, Items::new(items), f, true, Location::caller())
     }
 
     /// As [`map`](Cluster::map), results in completion order.
@@ -411,6 +422,7 @@ impl Cluster {
     /// }
     /// # Ok::<(), corepool::cluster::ClusterError>(())
     /// ```
+    #[track_caller]
     pub fn map_unordered<I, F, T>(&self, items: I, f: F) -> ClusterMap<'_, Items<I::IntoIter>, F, T>
     where
         I: IntoIterator,
@@ -418,7 +430,7 @@ impl Cluster {
         F: Fn(I::Item) -> T + Send + Sync + 'static,
         T: Serialize + DeserializeOwned + Send + 'static,
     {
-        ClusterMap::new(self, Items::new(items), f, false)
+        ClusterMap::new(self, Items::new(items), f, false, Location::caller())
     }
 
     /// `f` over every value of `range`, results on the root in order. Every
@@ -438,12 +450,13 @@ impl Cluster {
     /// }
     /// # Ok::<(), corepool::cluster::ClusterError>(())
     /// ```
+    #[track_caller]
     pub fn map_range<F, T>(&self, range: Range<u64>, f: F) -> ClusterMap<'_, Indices, F, T>
     where
         F: Fn(u64) -> T + Send + Sync + 'static,
         T: Serialize + DeserializeOwned + Send + 'static,
     {
-        ClusterMap::new(self, Indices::new(range), f, true)
+        ClusterMap::new(self, Indices::new(range), f, true, Location::caller())
     }
 
     /// As [`map_range`](Cluster::map_range), results in completion order.
@@ -459,6 +472,7 @@ impl Cluster {
     /// }
     /// # Ok::<(), corepool::cluster::ClusterError>(())
     /// ```
+    #[track_caller]
     pub fn map_range_unordered<F, T>(
         &self,
         range: Range<u64>,
@@ -468,15 +482,143 @@ impl Cluster {
         F: Fn(u64) -> T + Send + Sync + 'static,
         T: Serialize + DeserializeOwned + Send + 'static,
     {
-        ClusterMap::new(self, Indices::new(range), f, false)
+        ClusterMap::new(self, Indices::new(range), f, false, Location::caller())
+    }
+}
+
+impl Cluster {
+    /// The end of the job for this rank, before MPI is finalised: every
+    /// other rank sends `BYE` with the number of maps it made and waits for
+    /// the root's `FIN`; the root waits for every `BYE`, then sends `FIN`.
+    /// A rank that finishes while the others still make maps is caught
+    /// here: the root, in a map, gets its `BYE` instead of `READY`; the
+    /// root, finishing, gets a `READY` instead of `BYE`. Either way the
+    /// root aborts the job naming the rank and the map.
+    fn goodbye(&self) {
+        let mut link = self.link.borrow_mut();
+        let made = self.maps.get();
+        if !self.is_root() {
+            link.send(0, wire::bye(made));
+            loop {
+                match link.try_recv() {
+                    Some((0, msg)) if msg.first() == Some(&wire::FIN) => break,
+                    // The root is in a map this rank never made (it sent
+                    // STOP before this rank's READY could come): our BYE
+                    // makes it abort the job.
+                    Some(_) => link.event(),
+                    None => {
+                        if link.progress() {
+                            link.event();
+                        } else {
+                            link.wait();
+                        }
+                    }
+                }
+            }
+            link.flush();
+            return;
+        }
+        let mut waiting: Vec<bool> = (0..self.size).map(|r| r != 0).collect();
+        let mut left = self.size - 1;
+        // Whether `msg` is a rank's first BYE.
+        let mut on_message = |src: usize, msg: Vec<u8>| -> bool {
+            match msg.first().copied() {
+                Some(wire::BYE) => {
+                    let theirs = wire::Header::new(&msg).u64().unwrap_or(u64::MAX);
+                    if theirs != made {
+                        spmd_abort(&format!(
+                            "rank {src} finished after {}, the root after {}: {SPMD_RULE}",
+                            map::maps(theirs),
+                            map::maps(made)
+                        ));
+                    }
+                    std::mem::take(&mut waiting[src])
+                }
+                Some(wire::READY) => {
+                    let (seq, _, site) = map::read_ready(src, &msg);
+                    spmd_abort(&format!(
+                        "rank {src} makes map #{seq} {site}, while the root finished (its Cluster was \
+                     dropped) after {}: {SPMD_RULE}",
+                        map::maps(made)
+                    ));
+                }
+                other => spmd_abort(&format!(
+                    "protocol error: rank {src} sent an unexpected message kind {other:?} while the root finished"
+                )),
+            }
+        };
+        let early: Vec<_> = self.stash.borrow_mut().drain(..).collect();
+        for (src, msg) in early {
+            left -= usize::from(on_message(src, msg));
+        }
+        while left > 0 {
+            match link.try_recv() {
+                Some((src, msg)) => {
+                    left -= usize::from(on_message(src, msg));
+                    link.event();
+                }
+                None => {
+                    if link.progress() {
+                        link.event();
+                    } else {
+                        link.wait();
+                    }
+                }
+            }
+        }
+        for r in 1..self.size {
+            link.send(r, vec![wire::FIN]);
+        }
+        link.flush();
     }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.goodbye();
+        }
         // Pairs with the hook's Acquire load: after this, a panic on this
         // thread unwinds normally (MPI is about to be finalised).
         ARMED.store(false, Ordering::Release);
+    }
+}
+
+/// Ends the whole job over an SPMD mistake (the ranks are not making the
+/// same maps), after printing `message` to stderr: one rank waiting for
+/// another that will never come would hang the job.
+#[cold]
+pub(crate) fn spmd_abort(message: &str) -> ! {
+    let rank = RANK.get().copied().unwrap_or(0);
+    eprintln!(
+        "corepool cluster: rank {rank} (root) stops the job: {message}; aborting the MPI job (exit code {ABORT_CODE})"
+    );
+    let_the_launcher_read();
+    SimpleCommunicator::world().abort(ABORT_CODE)
+}
+
+/// Waits, at most a second, until the launcher has read what this rank
+/// wrote to its stdout and stderr pipes: MPICH's launcher drops what is
+/// still unread in them when `MPI_Abort` tears the job down, and with it
+/// the message saying why.
+fn let_the_launcher_read() {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    for fd in [libc::STDOUT_FILENO, libc::STDERR_FILENO] {
+        // SAFETY: isatty only inspects the descriptor.
+        if unsafe { libc::isatty(fd) } == 1 {
+            continue; // FIONREAD on a terminal counts its input
+        }
+        loop {
+            let mut unread: libc::c_int = 0;
+            // SAFETY: FIONREAD writes one c_int through the pointer, which
+            // points to a live local; on a descriptor it does not apply to
+            // it fails and writes nothing.
+            let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut unread) };
+            if rc != 0 || unread <= 0 || Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 }
 
@@ -492,10 +634,16 @@ fn arm_panic_hook(rank: usize) {
             let armed = ARMED.load(Ordering::Acquire);
             if armed && OWNER.get() == Some(&std::thread::current().id()) {
                 let rank = RANK.get().copied().unwrap_or(0);
+                let thread = std::thread::current();
+                let name = thread.name().unwrap_or("<unnamed>");
+                let place = info
+                    .location()
+                    .map_or_else(String::new, |l| format!(" at {l}"));
                 eprintln!(
-                    "corepool cluster: rank {rank} panicked on its communication thread; \
-                     aborting the MPI job (exit code {ABORT_CODE})"
+                    "corepool cluster: rank {rank} panicked on thread '{name}' (the one that owns its \
+                     Cluster){place}; aborting the MPI job (exit code {ABORT_CODE})"
                 );
+                let_the_launcher_read();
                 SimpleCommunicator::world().abort(ABORT_CODE);
             }
         }));

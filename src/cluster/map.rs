@@ -9,9 +9,11 @@
 //! `wire.rs`; MPI keeps the messages between two ranks in order.
 //!
 //! 1. A rank starts by sending `READY` with the map's number, a signature
-//!    (a hash of the item, result and closure types) and its worker count.
-//!    The root aborts the job if either differs from its own: the ranks
-//!    are running different maps.
+//!    (a hash of the item, result and closure types), its worker count,
+//!    and the map's description (call site and type names). The root
+//!    aborts the job if the number or the signature differs from its own
+//!    (the ranks are making different maps), with a message naming the rank
+//!    and both maps' descriptions.
 //! 2. `READY` counts as two requests, and each `DONE` as one more, so every
 //!    rank has up to two chunks outstanding: while it works on one, the next
 //!    is already on its way (the round trip is hidden).
@@ -36,7 +38,18 @@
 //! 7. The root's map ends when every rank has acknowledged `STOP` and every
 //!    send has completed. Nothing of this map is left in flight, so the
 //!    next map starts clean; the only message that can reach the root early
-//!    is a fast rank's `READY` for the next map, which waits in the stash.
+//!    is a fast rank's `READY` for the next map (or its `BYE`), which waits
+//!    in the stash.
+//!
+//! # The end of the job
+//!
+//! When a rank's [`Cluster`] is dropped, it sends `BYE` with the number of
+//! maps it made and waits for the root's `FIN`; the root, when its own is
+//! dropped, waits for every `BYE`, then sends `FIN` to all. A rank that
+//! finishes while the others make maps is caught on the root either way:
+//! in a map, it gets that rank's `BYE` where a `READY` should be; finished,
+//! it gets a `READY` where a `BYE` should be. It aborts the job, naming the
+//! rank and the map (call site, types).
 //!
 //! # Faults
 //!
@@ -48,7 +61,9 @@
 //! the launcher's business: Open MPI's and MPICH's launchers end the whole
 //! job with a non-zero exit when one rank exits without finalising MPI.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::panic::Location;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -57,7 +72,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::ClusterError;
-use super::handle::Cluster;
+use super::handle::{Cluster, spmd_abort};
 use super::source::{self, Batch, EncodedPart, LocalPart, PartInput, Source, sealed::Sealed};
 use super::wire::{self, Frames, Header, Link};
 use crate::Task;
@@ -116,6 +131,8 @@ where
     cluster: &'c Cluster,
     source: Option<S>,
     f: Arc<F>,
+    /// Where the map was made (`Cluster::map` and friends track their caller).
+    site: &'static Location<'static>,
     ordered: bool,
     fixed: Option<usize>,
     window: Option<usize>,
@@ -158,11 +175,18 @@ where
     F: Fn(<S as Sealed>::Item) -> T + Send + Sync + 'static,
     T: Serialize + DeserializeOwned + Send + 'static,
 {
-    pub(crate) fn new(cluster: &'c Cluster, source: S, f: F, ordered: bool) -> Self {
+    pub(crate) fn new(
+        cluster: &'c Cluster,
+        source: S,
+        f: F,
+        ordered: bool,
+        site: &'static Location<'static>,
+    ) -> Self {
         ClusterMap {
             cluster,
             source: Some(source),
             f: Arc::new(f),
+            site,
             ordered,
             fixed: None,
             window: None,
@@ -249,7 +273,7 @@ where
             source,
             self.f.clone(),
             seq,
-            signature::<S, F, T>(),
+            MapSite::of::<S, F, T>(self.site),
             self.ordered,
             self.fixed,
             self.window,
@@ -265,7 +289,12 @@ where
     fn serve(&mut self) {
         let seq = self.begin();
         self.source = None;
-        serve::<S, F, T>(self.cluster, &self.f, seq, signature::<S, F, T>());
+        serve::<S, F, T>(
+            self.cluster,
+            &self.f,
+            seq,
+            &MapSite::of::<S, F, T>(self.site),
+        );
         self.end();
         self.state = State::Done;
     }
@@ -339,20 +368,101 @@ where
     }
 }
 
-/// The map's signature: ranks compare it to catch SPMD mistakes.
-fn signature<S: Sealed, F, T>() -> u64 {
-    let mut h = 0xcbf2_9ce4_8422_2325u64;
-    for name in [
-        std::any::type_name::<S::Item>(),
-        std::any::type_name::<T>(),
-        std::any::type_name::<F>(),
-    ] {
-        for b in name.bytes().chain([0]) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+/// What a map is, for catching and reporting SPMD mistakes: its signature
+/// (a hash of the item, result and closure type names, which ranks compare)
+/// and, for the message when they differ, where it was made and those
+/// type names. The call site is not compared: the same closure passed from
+/// two branches is the same map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MapSite {
+    pub(crate) sig: u64,
+    pub(crate) file: Cow<'static, str>,
+    pub(crate) line: u32,
+    pub(crate) column: u32,
+    pub(crate) item: Cow<'static, str>,
+    pub(crate) result: Cow<'static, str>,
+    pub(crate) closure: Cow<'static, str>,
+}
+
+impl MapSite {
+    /// This rank's map, made at `site`.
+    fn of<S: Sealed, F, T>(site: &'static Location<'static>) -> MapSite {
+        let (item, result, closure) = (
+            std::any::type_name::<S::Item>(),
+            std::any::type_name::<T>(),
+            std::any::type_name::<F>(),
+        );
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        for name in [item, result, closure] {
+            for b in name.bytes().chain([0]) {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+        MapSite {
+            sig: h,
+            file: Cow::Borrowed(site.file()),
+            line: site.line(),
+            column: site.column(),
+            item: Cow::Borrowed(item),
+            result: Cow::Borrowed(result),
+            closure: Cow::Borrowed(closure),
         }
     }
-    h
+
+    /// Appends the description (not the signature) to a `READY` message.
+    fn encode(&self, out: &mut Vec<u8>) {
+        wire::put_str(out, &self.file);
+        out.extend_from_slice(&self.line.to_le_bytes());
+        out.extend_from_slice(&self.column.to_le_bytes());
+        wire::put_str(out, &self.item);
+        wire::put_str(out, &self.result);
+        wire::put_str(out, &self.closure);
+    }
+
+    /// Reads the description that follows a `READY` message's fixed fields.
+    fn decode(sig: u64, h: &mut Header<'_>) -> Option<MapSite> {
+        Some(MapSite {
+            sig,
+            file: Cow::Owned(h.str()?),
+            line: h.u32()?,
+            column: h.u32()?,
+            item: Cow::Owned(h.str()?),
+            result: Cow::Owned(h.str()?),
+            closure: Cow::Owned(h.str()?),
+        })
+    }
+}
+
+impl std::fmt::Display for MapSite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "at {}:{}:{} (item {}, result {}, closure {})",
+            self.file, self.line, self.column, self.item, self.result, self.closure
+        )
+    }
+}
+
+/// What a `READY` message says: the map's number and what it is.
+pub(crate) fn read_ready(src: usize, msg: &[u8]) -> (u64, u32, MapSite) {
+    let mut h = Header::new(msg);
+    let (Some(seq), Some(sig), Some(workers)) = (h.u64(), h.u64(), h.u32()) else {
+        protocol_error(src, "a READY message without its header");
+    };
+    let Some(site) = MapSite::decode(sig, &mut h) else {
+        protocol_error(src, "a READY message without its map's description");
+    };
+    (seq, workers, site)
+}
+
+/// How every SPMD message ends.
+pub(crate) const SPMD_RULE: &str =
+    "every rank must make the same map calls, with the same closures, in the same order";
+
+/// `n maps`, `1 map`.
+pub(crate) fn maps(n: u64) -> String {
+    format!("{n} map{}", if n == 1 { "" } else { "s" })
 }
 
 // ---------------------------------------------------------------------------
@@ -486,7 +596,7 @@ struct RootRun<S: Source, F, T> {
     source: S,
     f: Arc<F>,
     seq: u64,
-    sig: u64,
+    site: MapSite,
     ordered: bool,
     fixed: Option<usize>,
     window: usize,
@@ -517,7 +627,7 @@ where
         source: S,
         f: Arc<F>,
         seq: u64,
-        sig: u64,
+        site: MapSite,
         ordered: bool,
         fixed: Option<usize>,
         window: Option<usize>,
@@ -546,7 +656,7 @@ where
             source,
             f,
             seq,
-            sig,
+            site,
             ordered,
             fixed,
             window: window.unwrap_or(4 * size).max(1),
@@ -724,24 +834,33 @@ where
         let mut h = Header::new(&msg);
         match msg.first().copied() {
             Some(wire::READY) => {
-                let (seq, sig, workers) = (h.u64(), h.u64(), h.u32());
-                if seq != Some(self.seq) || sig != Some(self.sig) {
-                    panic!(
-                        "corepool cluster: rank {src} is in map #{} (signature {:x}) while the root is in map #{} \
-                         (signature {:x}): every rank must make the same map calls, with the same closures, in the same order",
-                        seq.unwrap_or(u64::MAX),
-                        sig.unwrap_or(0),
-                        self.seq,
-                        self.sig
-                    );
+                let (seq, workers, site) = read_ready(src, &msg);
+                if seq != self.seq || site.sig != self.site.sig {
+                    spmd_abort(&format!(
+                        "the ranks make different maps: rank {src} makes map #{seq} {site}, while the root \
+                         makes map #{} {}: {SPMD_RULE}",
+                        self.seq, self.site
+                    ));
                 }
                 if peer.state == PeerState::Waiting {
-                    let workers = workers.unwrap_or(1).max(1) as usize;
+                    let workers = (workers as usize).max(1);
                     peer.state = PeerState::Active;
                     peer.workers = workers;
                     peer.wants = PREFETCH;
                     peer.next_size = self.fixed.unwrap_or(workers);
                 }
+            }
+            Some(wire::BYE) => {
+                // A rank's BYE after its STOP_ACK was stashed above: this
+                // one comes from a rank that never made this map.
+                let made = h.u64().unwrap_or(0);
+                spmd_abort(&format!(
+                    "rank {src} finished (its Cluster was dropped) after {}, while the root makes map #{} {}: \
+                     {SPMD_RULE}",
+                    maps(made),
+                    self.seq,
+                    self.site
+                ));
             }
             Some(wire::DONE) => {
                 if peer.state == PeerState::Stopping {
@@ -911,7 +1030,7 @@ struct RankChunk {
 
 /// This rank's part of map number `seq`: pull chunks, run them, send the
 /// results, until the root says stop.
-fn serve<S, F, T>(cluster: &Cluster, f: &Arc<F>, seq: u64, sig: u64)
+fn serve<S, F, T>(cluster: &Cluster, f: &Arc<F>, seq: u64, site: &MapSite)
 where
     S: Source,
     F: Fn(<S as Sealed>::Item) -> T + Send + Sync + 'static,
@@ -919,7 +1038,9 @@ where
 {
     let mut link = cluster.link.borrow_mut();
     let workers = cluster.pool().workers();
-    link.send(0, wire::ready(seq, sig, workers as u32));
+    let mut ready = wire::ready(seq, site.sig, workers as u32);
+    site.encode(&mut ready);
+    link.send(0, ready);
     let is_range = S::from_value(0).is_some();
     let (tx, rx) = crossbeam_channel::unbounded::<(u64, usize, EncodedPart)>();
     let mut chunks: HashMap<u64, RankChunk> = HashMap::new();

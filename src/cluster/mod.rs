@@ -41,9 +41,18 @@
 //!   map goes on and every rank ends normally.
 //! - An item or a result that fails to encode or decode is
 //!   [`ClusterError::Encode`] or [`ClusterError::Decode`], naming the item.
-//! - A panic on the thread that owns the [`Cluster`] (outside the closure)
-//!   aborts the whole job with `MPI_Abort` and exit code [`ABORT_CODE`]:
-//!   unwinding out of the protocol would leave the other ranks waiting.
+//! - A panic on the thread that owns the [`Cluster`] (outside the closure:
+//!   in the consumer of a map, or anywhere else in `main`) aborts the whole
+//!   job with `MPI_Abort` and exit code [`ABORT_CODE`], after a line naming
+//!   the rank, the thread and where it panicked: unwinding out of the
+//!   protocol would leave the other ranks waiting.
+//! - SPMD mistakes end the job with `MPI_Abort` ([`ABORT_CODE`]) and a
+//!   message from the root, instead of a hang: ranks making different maps
+//!   (the message names the rank and both maps: call site, item, result
+//!   and closure types), and a rank that finishes (drops its [`Cluster`],
+//!   returns from `main`) while the others still make maps (it names that
+//!   rank, how many maps it made, and the map it skipped). Dropping a
+//!   `Cluster` waits for every rank to finish theirs.
 //! - A rank that dies (killed, or exiting without finalising MPI) is
 //!   noticed by the launcher: Open MPI's `mpirun` and MPICH's `mpiexec` end
 //!   the whole job with a non-zero exit and a message naming the rank.

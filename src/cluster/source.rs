@@ -336,11 +336,15 @@ fn part_items<S: sealed::Sealed>(
 }
 
 /// Calls `f` on `item`, turning a panic into its message. The payload is
-/// dropped inside `catch_unwind` too: its destructor may panic.
+/// dropped inside `catch_unwind` too: its destructor may panic, and then the
+/// second payload is leaked, never dropped (its destructor could panic
+/// again), as `crate::unwind::drop_payload` does in the core.
 fn call<X, T>(f: &impl Fn(X) -> T, item: X) -> Result<T, String> {
     panic::catch_unwind(AssertUnwindSafe(|| f(item))).map_err(|payload| {
         let message = panic_text(payload.as_ref());
-        let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(payload)));
+        if let Err(second) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            std::mem::forget(second);
+        }
         message
     })
 }

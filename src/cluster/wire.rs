@@ -11,11 +11,15 @@
 //!
 //! | kind | direction | body |
 //! |---|---|---|
-//! | `READY` | rank → root | map sequence number `u64`, signature `u64`, workers `u32` |
+//! | `READY` | rank → root | map sequence number `u64`, signature `u64`, workers `u32`, the map's description: call site file (string), line `u32`, column `u32`, item, result and closure type names (strings) |
 //! | `DONE` | rank → root | chunk id `u64`, busy nanoseconds `u64`, result frames |
 //! | `STOP_ACK` | rank → root | nothing |
+//! | `BYE` | rank → root | maps this rank made `u64` (its `Cluster` is being dropped) |
 //! | `CHUNK` | root → rank | chunk id `u64`, first index `u64`, length `u32`, item frames (or the first value `u64` for an index range) |
 //! | `STOP` | root → rank | nothing |
+//! | `FIN` | root → rank | nothing (every rank said `BYE`: finalise) |
+//!
+//! A string in a header is a varint length and that many UTF-8 bytes.
 //!
 //! A frame is one status byte, a varint length and that many bytes: a
 //! postcard encoding when the status is [`OK`], otherwise a UTF-8 message.
@@ -46,8 +50,10 @@ pub(crate) const TAG: i32 = 0x6370;
 pub(crate) const READY: u8 = 1;
 pub(crate) const DONE: u8 = 2;
 pub(crate) const STOP_ACK: u8 = 3;
+pub(crate) const BYE: u8 = 4;
 pub(crate) const CHUNK: u8 = 10;
 pub(crate) const STOP: u8 = 11;
+pub(crate) const FIN: u8 = 12;
 
 /// Frame status: the body is a postcard encoding.
 pub(crate) const OK: u8 = 0;
@@ -201,19 +207,42 @@ impl<'a> Header<'a> {
         Some(u32::from_le_bytes(bytes.try_into().ok()?))
     }
 
+    /// A string: a varint length and that many bytes (UTF-8, lossily).
+    pub(crate) fn str(&mut self) -> Option<String> {
+        let mut pos = self.pos;
+        let len = usize::try_from(get_varint(self.buf, &mut pos)?).ok()?;
+        let bytes = self.buf.get(pos..pos.checked_add(len)?)?;
+        self.pos = pos + len;
+        Some(String::from_utf8_lossy(bytes).into_owned())
+    }
+
     /// Everything after the fields read so far.
     pub(crate) fn rest(&self) -> &'a [u8] {
         &self.buf[self.pos.min(self.buf.len())..]
     }
 }
 
-/// A `READY` message.
+/// Appends a header string: a varint length and the bytes.
+pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_varint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// A `READY` message; the map's description is appended to it.
 pub(crate) fn ready(seq: u64, sig: u64, workers: u32) -> Vec<u8> {
-    let mut m = Vec::with_capacity(21);
+    let mut m = Vec::with_capacity(128);
     m.push(READY);
     m.extend_from_slice(&seq.to_le_bytes());
     m.extend_from_slice(&sig.to_le_bytes());
     m.extend_from_slice(&workers.to_le_bytes());
+    m
+}
+
+/// A `BYE` message: this rank made `maps` maps and is finishing.
+pub(crate) fn bye(maps: u64) -> Vec<u8> {
+    let mut m = Vec::with_capacity(9);
+    m.push(BYE);
+    m.extend_from_slice(&maps.to_le_bytes());
     m
 }
 
@@ -471,5 +500,21 @@ mod tests {
         );
         assert_eq!(h.rest(), b"xy");
         assert_eq!(h.u64(), None);
+    }
+
+    #[test]
+    fn header_strings_read_back_and_a_cut_one_is_none() {
+        let mut m = ready(1, 2, 3);
+        put_str(&mut m, "src/main.rs");
+        put_str(&mut m, "");
+        let mut h = Header::new(&m);
+        assert_eq!((h.u64(), h.u64(), h.u32()), (Some(1), Some(2), Some(3)));
+        assert_eq!(h.str().as_deref(), Some("src/main.rs"));
+        assert_eq!(h.str().as_deref(), Some(""));
+        assert_eq!(h.str(), None);
+        let cut = &m[..m.len() - 3];
+        let mut h = Header::new(cut);
+        let _ = (h.u64(), h.u64(), h.u32());
+        assert_eq!(h.str(), None);
     }
 }

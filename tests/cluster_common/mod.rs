@@ -1,6 +1,8 @@
-//! Launching MPI jobs from the cluster tests: `mpirun` (Open MPI or MPICH)
-//! under a `timeout` watchdog, on an example or on a test of the calling
-//! test binary (re-run under `mpirun` with `COREPOOL_CLUSTER_CHILD=1`).
+//! Launching MPI jobs from the cluster tests: `mpirun` (Open MPI or MPICH;
+//! `COREPOOL_MPIRUN` names another launcher, e.g. `mpirun.mpich`, which must
+//! belong to the MPI the tests were built against) under a `timeout`
+//! watchdog, on an example or on a test of the calling test binary (re-run
+//! under `mpirun` with `COREPOOL_CLUSTER_CHILD=1`).
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -17,6 +19,11 @@ pub fn is_child() -> bool {
     std::env::var_os(CHILD).is_some()
 }
 
+/// The launcher: `$COREPOOL_MPIRUN`, else `mpirun`.
+pub fn launcher() -> String {
+    std::env::var("COREPOOL_MPIRUN").unwrap_or_else(|_| "mpirun".to_owned())
+}
+
 /// Which MPI launcher is installed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavour {
@@ -28,7 +35,7 @@ pub enum Flavour {
 pub fn flavour() -> Flavour {
     static FLAVOUR: OnceLock<Flavour> = OnceLock::new();
     *FLAVOUR.get_or_init(|| {
-        let out = Command::new("mpirun")
+        let out = Command::new(launcher())
             .arg("--version")
             .output()
             .expect("mpirun is not installed: run .ci/mpi.sh, which installs it");
@@ -80,7 +87,7 @@ pub fn mpirun(np: usize, exe: &Path, args: &[&str], limit: u64) -> Job {
         "-k",
         "5",
         &limit.to_string(),
-        "mpirun",
+        &launcher(),
         "-np",
         &np.to_string(),
     ]);
@@ -165,4 +172,17 @@ pub fn examples_dir() -> &'static PathBuf {
 pub fn example(np: usize, name: &str, args: &[&str]) -> Job {
     let exe = examples_dir().join(name);
     mpirun(np, &exe, args, 120)
+}
+
+/// `file:line` of the line of test source `file` (as `file!()` gives it)
+/// that holds `marker`: where a child's map call is, for the parent to look
+/// for in the abort message.
+pub fn site_of(file: &str, marker: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+    let text = std::fs::read_to_string(&path).expect("read the test's source");
+    let line = text
+        .lines()
+        .position(|l| l.contains(marker) && !l.contains("site_of("))
+        .unwrap_or_else(|| panic!("no line holds {marker:?} in {file}"));
+    format!("{file}:{}", line + 1)
 }

@@ -1,0 +1,71 @@
+//! Ranks that make different maps end the job within 10 seconds with a
+//! message naming the rank, both maps' call sites and their item and
+//! result types (not hashes).
+#![cfg(feature = "mpi")]
+
+mod cluster_common;
+
+use corepool::cluster::{ABORT_CODE, Cluster};
+
+/// The watchdog's limit: the bound.
+const LIMIT: u64 = 10;
+
+#[test]
+fn ranks_making_different_maps_end_the_job_naming_both_maps() {
+    for np in [2, 3] {
+        let job = cluster_common::child(np, "child_mismatch", LIMIT);
+        assert!(
+            !job.timed_out(),
+            "np={np}: still running after {LIMIT} s\n{}",
+            job.all()
+        );
+        assert!(
+            job.code == Some(ABORT_CODE) || job.code.is_none(),
+            "np={np}\n{}",
+            job.all()
+        );
+        let err = &job.stderr;
+        let last = np - 1;
+        let root_site = cluster_common::site_of(file!(), "// the root's map");
+        let odd_site = cluster_common::site_of(file!(), "// the last rank's map");
+        assert!(
+            err.contains(&format!("rank {last} ")),
+            "np={np}: rank {last} is not named\n{}",
+            job.all()
+        );
+        for site in [&root_site, &odd_site] {
+            assert!(err.contains(site), "np={np}: no {site}\n{}", job.all());
+        }
+        for ty in ["u64", "alloc::string::String", "usize", "(u64, u64)"] {
+            assert!(
+                err.contains(ty),
+                "np={np}: type {ty} is not named\n{}",
+                job.all()
+            );
+        }
+        assert!(
+            !err.contains("signature"),
+            "np={np}: hashes instead of names\n{}",
+            job.all()
+        );
+    }
+}
+
+#[test]
+#[ignore = "a rank of the MPI job started by ranks_making_different_maps_end_the_job_naming_both_maps"]
+fn child_mismatch() {
+    if !cluster_common::is_child() {
+        return;
+    }
+    let cluster = Cluster::init().expect("init");
+    let n = if cluster.rank() + 1 == cluster.size() {
+        let words = vec!["a".to_owned(), "bb".to_owned()];
+        cluster.map(words, |w: String| w.len()).count() // the last rank's map
+    } else {
+        cluster.map_range(0..100, |i| (i, i * i)).count() // the root's map
+    };
+    println!(
+        "rank {} saw {n} results from mismatched maps",
+        cluster.rank()
+    );
+}
