@@ -68,6 +68,12 @@ impl JobRef {
         JobRef { ptr, vtable }
     }
 
+    /// Whether this is a reference to the job at `ptr`.
+    #[inline]
+    pub(crate) fn points_to(&self, ptr: *const ()) -> bool {
+        std::ptr::eq(self.ptr.as_ptr().cast_const(), ptr)
+    }
+
     /// The frame that pushed the job.
     #[inline]
     pub(crate) fn origin(&self) -> u64 {

@@ -24,17 +24,23 @@
 //!    cost a branch.
 //! 3. **Hunger.** Otherwise, if `Sleep::is_hungry` (one relaxed load), the
 //!    worker checks whether its exposed frame was claimed; if so it marks
-//!    it published and exposes the oldest unpublished frame of its list
-//!    (else it wakes a sleeper for the exposed one). Frames are published
-//!    oldest first, so the published ones are a prefix of the list.
+//!    it published and exposes the oldest unpublished frame of its list. If
+//!    it is still exposed, the oldest unpublished frame newer than it is
+//!    pushed on the deque instead, and a sleeper woken: one more piece per
+//!    hungry fork, so several idle workers (or items waiting for each other
+//!    across workers) are fed. Frames are published oldest first, so the
+//!    published ones are a prefix of the list.
 //! 4. The caller runs `a` itself, catching a panic, then unlinks its frame
 //!    (every newer join has returned and unlinked itself). If the frame is
 //!    the exposed one, it retracts it with a compare-exchange of the slot
 //!    (frame -> null); failing means a thief claimed it: it counts as
 //!    published.
 //! 5. Not published: nobody else can see `b`; it runs inline. Published:
-//!    the caller runs what `a` left on its deque, then runs other work until
-//!    the thief marks the job done (`help_until`), then reads `b`'s result.
+//!    the caller pops its deque; popping its own job back means nobody stole
+//!    `b`, and it runs `b` inline; popping another job (something `a` left)
+//!    runs that and pops again. An empty deque means a thief has `b`: the
+//!    caller runs other work until the thief marks the job done
+//!    (`help_until`), then reads `b`'s result.
 //! 6. Only then is a panic from `a` or `b` re-raised (`a`'s if both
 //!    panicked; `b` runs even when `a` panicked): `b` may borrow the caller's
 //!    stack, so the caller never unwinds while `b` may still run. An
@@ -60,10 +66,11 @@
 //! frame at the same address by then, that frame is the one it claimed, and
 //! the release store that exposed it is what its acquire reads from.
 //!
-//! What is left: one frame is exposed at a time per worker, so with more
-//! than one idle worker the next frame is exposed at the busy worker's next
-//! hungry fork or join's end; a join nested inside a claimed one whose `a`
-//! blocks on its own `b` is not offered until then.
+//! What is left: one frame is exposed at a time per worker; more are
+//! published at hungry forks (step 3). A join nested inside an exposed one,
+//! forked while nobody was hungry, whose `a` then blocks on its own `b`
+//! while the exposed frame is claimed, is not offered until the busy
+//! worker's next fork.
 //!
 //! The thief marks the job done with a release store after writing the
 //! result, and wakes the owner through a clone of the owner's `Thread` taken
@@ -291,33 +298,46 @@ impl WorkerThread {
     }
 
     /// Step 3: a worker is hungry. If the exposed frame was claimed, the
-    /// oldest unpublished one takes its place; if not, a sleeper is woken
-    /// for it.
+    /// oldest unpublished one takes its place in the slot; if it is still
+    /// there, the oldest unpublished frame newer than it is pushed on the
+    /// deque (one more piece of work per hungry fork, as before exposure),
+    /// and a sleeper is woken.
     #[cold]
     fn feed_the_hungry(&self) {
         let mine = self.exposed_frame.get();
-        if self.exposure_slot().load(Ordering::Relaxed) == mine as *mut () {
-            self.registry().sleep.notify_one_for_fork();
-            return;
+        let still_exposed = self.exposure_slot().load(Ordering::Relaxed) == mine as *mut ();
+        if !still_exposed {
+            // SAFETY: `mine` is a frame of this thread's list (it is cleared
+            // before its join unlinks it), alive and touched only by this
+            // thread.
+            unsafe { (*mine).promoted.set(true) };
+            self.exposed_frame.set(std::ptr::null());
         }
-        // SAFETY: `mine` is a frame of this thread's list (it is cleared
-        // before its join unlinks it), alive and touched only by this thread.
-        unsafe { (*mine).promoted.set(true) };
-        self.exposed_frame.set(std::ptr::null());
+        let mine = self.exposed_frame.get();
         let mut oldest: *const JoinFrame = std::ptr::null();
         let mut frame = self.newest_join.get();
         // SAFETY: every frame on the list lives on this thread's stack, in a
         // `join` call that has not returned (it unlinks itself first).
         while let Some(f) = unsafe { frame.as_ref() } {
-            if f.promoted.get() {
+            if f.promoted.get() || std::ptr::eq(frame, mine) {
                 break;
             }
             oldest = frame;
             frame = f.parent;
         }
         // SAFETY: as above.
-        if let Some(f) = unsafe { oldest.as_ref() } {
+        let Some(f) = (unsafe { oldest.as_ref() }) else {
+            self.registry().sleep.notify_one_for_fork();
+            return;
+        };
+        if mine.is_null() {
             self.expose(f);
+        } else {
+            f.promoted.set(true);
+            // SAFETY: the frame's job stays in place until it has run: its
+            // `join` waits for it, or takes it back, once promoted.
+            self.push_local(unsafe { JobRef::new(f.job.get(), f.vtable) });
+            self.registry().sleep.notify_one_for_fork();
         }
     }
 
@@ -393,10 +413,27 @@ impl WorkerThread {
                 Err(payload) => rejoin(Err(payload), unwind::halt_unwinding(b)),
             };
         }
-        // A thief has `b`: run what `a` left on this deque, then whatever
-        // there is, until the thief marks the job done.
+        // Published: pushed on the deque (pop it back if nobody stole it),
+        // or claimed by a thief. Run what `a` left on this deque meanwhile,
+        // then whatever there is, until the thief marks the job done.
         while !job_b.is_done() {
             match self.pop_local() {
+                Some(job) if job.points_to(job_ptr) => {
+                    // Our own stack job, taken back: nothing to release.
+                    std::mem::forget(job);
+                    std::mem::forget(guard);
+                    // SAFETY: we took the only reference to the job back out
+                    // of our deque, so nobody else takes the closure.
+                    let b = unsafe { (*job_b.func.get()).take() }.expect("join half run twice");
+                    // Nobody stole `b`: run it here, straight. A panic in it
+                    // may unwind from here: nothing points into this frame
+                    // now. If `a` panicked, `b` still runs (as if stolen) and
+                    // `a`'s panic is the one re-raised.
+                    return match result_a {
+                        Ok(ra) => (ra, b()),
+                        Err(payload) => rejoin(Err(payload), unwind::halt_unwinding(b)),
+                    };
+                }
                 Some(other) => self.execute(other),
                 None => {
                     self.help_until(&job_b, None);

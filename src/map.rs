@@ -418,10 +418,10 @@ pub(crate) fn lent_pool() -> Option<Pool> {
 
 /// Sets [`lent_pool`] until dropped, then restores what it was (a chunk may
 /// consume another pool's map on this thread, nested).
-struct Lent(Option<Pool>);
+pub(crate) struct Lent(Option<Pool>);
 
 impl Lent {
-    fn to(pool: &Pool) -> Lent {
+    pub(crate) fn to(pool: &Pool) -> Lent {
         let previous = LENT_TO
             .try_with(|lent| lent.replace(Some(pool.clone())))
             .ok()

@@ -176,6 +176,13 @@ impl Sleep {
         searching(word) > 0 || sleeping(word) > 0
     }
 
+    /// Whether some worker is searching for work right now (awake, not
+    /// parked): work handed over now is taken without a wake-up.
+    #[inline]
+    pub(crate) fn has_searcher(&self) -> bool {
+        searching(self.state.load(Ordering::Relaxed)) > 0
+    }
+
     /// Whether `shutdown` has been called.
     pub(crate) fn is_shutdown(&self) -> bool {
         // SeqCst: pairs with the `fetch_or(SHUTDOWN)` in `shutdown`; see the

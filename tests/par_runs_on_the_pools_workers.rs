@@ -1,6 +1,9 @@
-//! Where `Pool::par` runs its pieces: on the pool's workers, truly in
-//! parallel (pieces wait for each other at a barrier), with the call from
-//! outside hopping in; on the caller once the pool has shut down.
+//! Where `Pool::par` runs its pieces: few items on the pool's workers, truly
+//! in parallel (pieces wait for each other at a barrier); a longer call
+//! starts on the calling thread and hands its rest to the workers once that
+//! is worth it (sequential first), the pool named by `Pool::current` either
+//! way; pieces forced by `with_max_len` on the workers; on the caller once
+//! the pool has shut down.
 mod common;
 
 use std::sync::Barrier;
@@ -32,24 +35,59 @@ fn pieces_run_at_the_same_time_on_different_workers() {
 }
 
 #[test]
-fn a_call_from_outside_runs_on_workers() {
+fn a_call_from_outside_runs_on_workers_or_starts_on_the_caller() {
     let pool = Pool::builder().workers(2).build().unwrap();
-    let on: Vec<Option<usize>> = pool
+    let caller = std::thread::current().id();
+    let on: Vec<(Option<usize>, bool, bool)> = pool
         .par(0..10_000u32)
+        .map(|_| {
+            let current = Pool::current().expect("the pool is named everywhere");
+            (
+                Pool::current_worker_index(),
+                std::thread::current().id() == caller,
+                current.workers() == 2,
+            )
+        })
+        .collect();
+    // On a worker, or on the calling thread (the sequential start).
+    assert!(on.iter().all(|&(w, here, named)| named
+        && match w {
+            Some(0 | 1) => !here,
+            None => here,
+            _ => false,
+        }));
+    // The calling thread runs a prefix: once handed over, the rest is on
+    // the workers.
+    let first_on_worker = on.iter().position(|&(w, _, _)| w.is_some());
+    if let Some(first) = first_on_worker {
+        assert!(on[..first].iter().all(|&(w, _, _)| w.is_none()));
+    }
+    // Pieces asked for with `with_max_len` all run on the workers.
+    let pieces: Vec<Option<usize>> = pool
+        .par(0..10_000u32)
+        .with_max_len(1000)
         .map(|_| Pool::current_worker_index())
         .collect();
-    assert!(on.iter().all(|w| matches!(w, Some(0 | 1))));
+    assert!(pieces.iter().all(|w| matches!(w, Some(0 | 1))));
 }
 
 #[test]
-fn a_one_worker_pool_runs_everything_on_its_worker() {
+fn a_one_worker_pool_runs_everything_on_its_worker_or_the_caller() {
     watchdog(60, || {
         let pool = Pool::builder().workers(1).build().unwrap();
         let on: Vec<Option<usize>> = pool
             .par(0..10_000u32)
             .map(|_| Pool::current_worker_index())
             .collect();
-        assert!(on.iter().all(|w| *w == Some(0)));
+        assert!(on.iter().all(|w| matches!(w, None | Some(0))));
+        let few: Vec<Option<usize>> = pool
+            .par(0..64u32)
+            .map(|_| Pool::current_worker_index())
+            .collect();
+        assert!(
+            few.iter().all(|w| *w == Some(0)),
+            "few items: on the worker"
+        );
         let mut data = vec![1u64; 50_000];
         pool.par_chunks_mut(&mut data, 4096)
             .for_each(|c| c.iter_mut().for_each(|x| *x += 1));

@@ -22,7 +22,6 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use corepool::Pool;
-use corepool::prelude::*;
 use rayon::prelude::{
     IntoParallelRefIterator as _, IntoParallelRefMutIterator as _, ParallelIterator as _,
 };
@@ -56,7 +55,13 @@ enum Who {
 
 /// One call of `op` by `who`, from outside (`inside == false`) or inside
 /// the pool's `install`.
-fn call(op: Op, who: Who, inside: bool, pools: &(Pool, rayon::ThreadPool), v: &mut Vec<u64>) -> u64 {
+fn call(
+    op: Op,
+    who: Who,
+    inside: bool,
+    pools: &(Pool, rayon::ThreadPool),
+    v: &mut Vec<u64>,
+) -> u64 {
     let (pool, rayon_pool) = pools;
     match (who, op) {
         (Who::Sequential, Op::ForEach) => {
@@ -96,13 +101,24 @@ fn call(op: Op, who: Who, inside: bool, pools: &(Pool, rayon::ThreadPool), v: &m
                 }
                 Op::Sum => pool.par(&*v).sum(),
             };
-            if inside { pool.install(|| work(v)) } else { work(v) }
+            if inside {
+                pool.install(|| work(v))
+            } else {
+                work(v)
+            }
         }
     }
 }
 
 /// Median per-call time over `ROUNDS` rounds of about `cell` each.
-fn measure(op: Op, who: Who, inside: bool, pools: &(Pool, rayon::ThreadPool), v: &mut Vec<u64>, cell: Duration) -> Vec<f64> {
+fn measure(
+    op: Op,
+    who: Who,
+    inside: bool,
+    pools: &(Pool, rayon::ThreadPool),
+    v: &mut Vec<u64>,
+    cell: Duration,
+) -> Vec<f64> {
     let mut rounds = Vec::with_capacity(ROUNDS);
     // Calibrate: how many calls fill a cell.
     let start = Instant::now();
@@ -124,7 +140,14 @@ fn measure(op: Op, who: Who, inside: bool, pools: &(Pool, rayon::ThreadPool), v:
 
 /// Inside: the whole measurement runs on a worker (one `install` around the
 /// loop), so each call is what a task inside the pool pays.
-fn measure_where(op: Op, who: Who, inside: bool, pools: &(Pool, rayon::ThreadPool), v: &mut Vec<u64>, cell: Duration) -> f64 {
+fn measure_where(
+    op: Op,
+    who: Who,
+    inside: bool,
+    pools: &(Pool, rayon::ThreadPool),
+    v: &mut Vec<u64>,
+    cell: Duration,
+) -> f64 {
     let mut rounds = match (who, inside) {
         (Who::Rayon, true) => {
             let rayon_pool = &pools.1;
@@ -158,13 +181,9 @@ fn measure_where(op: Op, who: Who, inside: bool, pools: &(Pool, rayon::ThreadPoo
                 rounds
             })
         }
-        (Who::Corepool, true) => {
-            let pool = pools.0.clone();
-            pool.install(|| {
-                let inner = (Pool::current().expect("inside"), rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap());
-                measure(op, Who::Corepool, false, &inner, v, cell)
-            })
-        }
+        (Who::Corepool, true) => pools
+            .0
+            .install(|| measure(op, Who::Corepool, false, pools, v, cell)),
         _ => measure(op, who, inside, pools, v, cell),
     };
     rounds.sort_by(f64::total_cmp);
@@ -221,7 +240,9 @@ fn main() {
         }
     }
 
-    println!("| op | elements | from | sequential µs | rayon µs | corepool µs | corepool ÷ rayon |");
+    println!(
+        "| op | elements | from | sequential µs | rayon µs | corepool µs | corepool ÷ rayon |"
+    );
     println!("|---|---:|---|---:|---:|---:|---:|");
     for op in [Op::ForEach, Op::MapCollect, Op::Sum] {
         for &n in sizes {

@@ -3,10 +3,29 @@
 //!
 //! # The protocol
 //!
-//! 1. A call from outside the pool (or from a worker of another pool) hops in
-//!    once with [`Pool::install`]; on one of the pool's own workers it runs
-//!    directly. An input too short to split at all (fewer than twice the
-//!    minimum length) runs on the calling thread without a hop.
+//! 0. **Sequential first.** A call over more than [`EAGER_MAX_ITEMS`] items
+//!    (fewer are split at once: likely heavy, maybe waiting on each other)
+//!    starts as one sequential walk on the
+//!    calling thread, in steps that grow from [`FIRST_STEP`] items, and
+//!    offers the rest of its input to the pool only once that is worth it
+//!    (the heartbeat schedulers' rule: work that runs long enough is shared,
+//!    short work never pays for sharing). After each step, on a worker of
+//!    the pool, the rest is split (step 2 on) when the time measured so far
+//!    says the rest will take at least [`WORTH_A_STEAL`] and another worker
+//!    is *searching* (awake and looking: it takes the fork at once, with no
+//!    wake-up), or at least [`WORTH_A_WAKE`], enough to pay for waking a
+//!    parked worker. No estimate is made before [`MIN_SAMPLE`]. From
+//!    a thread outside the pool, the rest hops in (step 1) once it is
+//!    estimated at [`WORTH_A_HOP`] or more: a hop costs a wake-up on each
+//!    side. Meanwhile `Pool::current()` names the pool on that thread, as
+//!    for a map's chunk the caller runs (see `Pool::map`). So a call too
+//!    small to pay for a second core costs the loop and a clock read or two
+//!    (before: 17 loops at 10,000 elements, from splits, steals and a
+//!    wake-up per call).
+//! 1. A call from outside the pool (or from a worker of another pool) whose
+//!    rest is worth it hops in once with [`Pool::install`]; on one of the
+//!    pool's own workers it forks directly. An input too short to split at
+//!    all (fewer than twice the minimum length) runs on the calling thread.
 //! 2. The splitter starts with a budget of [`SPLITS_PER_WORKER`] splits per
 //!    worker. Each split halves the budget; a part that finds the budget at
 //!    zero runs as one sequential leaf. So an undisturbed call cuts the
@@ -39,13 +58,16 @@
 //!    whole input as one leaf there.
 //! 7. A leaf is walked in [`LEAF_STEPS`] pieces, combined left to right as
 //!    any two adjacent parts are. Between pieces it looks (one relaxed load)
-//!    whether a worker went hungry; if so, the rest of the leaf is split
-//!    again with a fresh budget, and its first fork is published for the
-//!    hungry worker. This bounds how long an idle worker waits for a busy
-//!    one's next fork to 1/8 of a leaf. A step is never shorter than the
-//!    minimum length: the last step takes the remainder when cutting it
-//!    would leave less than a step, so `fold`'s `init()` and `map_init`'s
-//!    state always cover at least `with_min_len` items.
+//!    whether a worker is searching; if so, the rest of the leaf is split
+//!    again with a fresh budget, and its first fork is exposed for that
+//!    worker. (A parked worker is not a reason: it is fed by the exposure of
+//!    the busy worker's oldest fork, join.rs "Late idlers", and waking it
+//!    per check cost short calls a futex each.) A step is never shorter
+//!    than the minimum length: the last step takes the remainder when
+//!    cutting it would leave less than a step, so `fold`'s `init()` and
+//!    `map_init`'s state always cover at least `with_min_len` items.
+
+use std::time::{Duration, Instant};
 
 use super::source::Divisible;
 use crate::pool::Pool;
@@ -109,7 +131,37 @@ impl Splitter {
     }
 }
 
-/// Runs `consumer` over `input` on `pool`, split adaptively (steps 1–6).
+/// The first step of a sequential-first walk, in items (step 0); each step
+/// doubles, so an input of `n` items reads the clock about `log2(n)` times,
+/// and a few heavy items are handed over after the first one.
+const FIRST_STEP: usize = 1;
+
+/// Inputs of at most this many items skip the sequential start and are
+/// split at once (steps 1–6): few items are likely heavy, and items that
+/// wait for each other (a barrier across workers) need every piece offered
+/// from the start.
+const EAGER_MAX_ITEMS: usize = 64;
+
+/// On a worker: the estimated time left that is worth forking for while the
+/// other workers are parked (step 0). Waking a parked worker costs the
+/// forker a futex call and the wakee 15–25 µs here before it runs; the rest
+/// must outlast that for the fork to pay.
+const WORTH_A_WAKE: Duration = Duration::from_micros(40);
+
+/// On a worker: the estimated time left worth forking for when another
+/// worker is searching (it takes the fork at once, but the forker may still
+/// block for it at the end: a futex on each side when the wait is long).
+const WORTH_A_STEAL: Duration = Duration::from_micros(10);
+
+/// No estimate before this much time has passed: below it the clock's own
+/// cost (tens of nanoseconds a read) would dominate the pace.
+const MIN_SAMPLE: Duration = Duration::from_micros(1);
+
+/// From outside: the estimated time left that is worth a hop into the pool
+/// (a wake-up of a worker, and of this thread when it is done; step 0).
+const WORTH_A_HOP: Duration = Duration::from_micros(80);
+
+/// Runs `consumer` over `input` on `pool`, split adaptively (steps 0–6).
 pub(crate) fn drive<P, C>(
     pool: &Pool,
     input: P,
@@ -124,19 +176,112 @@ where
     if input.part_len() / 2 < min_len {
         return consumer.leaf(input, 0);
     }
+    let budget = pool.workers().saturating_mul(SPLITS_PER_WORKER);
+    let splitter = Splitter {
+        splits: budget,
+        reset: budget,
+        min_len,
+        max_len: max_len.max(1),
+    };
+    if input.part_len() > splitter.max_len || input.part_len() <= EAGER_MAX_ITEMS {
+        // `with_max_len` asks for pieces, and few items are split at once:
+        // no sequential start.
+        return in_pool(pool, splitter, input, 0, consumer);
+    }
+    let on_worker = pool.registry().own_worker().is_some();
+    // Outside the pool the caller runs the first steps: it lends the pool
+    // for `Pool::current`, as a map's caller-run chunk does.
+    let _lent = (!on_worker).then(|| crate::map::Lent::to(pool));
+    sequential_first(pool, splitter, on_worker, input, consumer)
+}
+
+/// Step 0: walks `input` on this thread in growing steps and hands the rest
+/// to the pool once it is worth it.
+fn sequential_first<P, C>(
+    pool: &Pool,
+    splitter: Splitter,
+    on_worker: bool,
+    input: P,
+    consumer: &C,
+) -> C::Output
+where
+    P: Divisible,
+    C: Consumer<P>,
+{
+    let sleep = &pool.registry().sleep;
+    let start = Instant::now();
+    let mut step = FIRST_STEP.max(splitter.min_len);
+    let (first, mut rest) = if input.part_len() < 2 * step {
+        return consumer.leaf(input, 0);
+    } else {
+        input.split_at(step)
+    };
+    let mut acc = consumer.leaf(first, 0);
+    let mut done = step;
+    while rest.part_len() > 0 {
+        let left = rest.part_len();
+        if consumer.full() {
+            break;
+        }
+        if left / 2 >= splitter.min_len {
+            let hand_over = match estimate(start, done, left) {
+                None => false,
+                Some(rest) if on_worker => {
+                    rest >= WORTH_A_WAKE || (rest >= WORTH_A_STEAL && sleep.has_searcher())
+                }
+                Some(rest) => rest >= WORTH_A_HOP,
+            };
+            if hand_over {
+                let tail = if on_worker {
+                    split(pool, splitter, true, rest, done, consumer)
+                } else {
+                    in_pool(pool, splitter, rest, done, consumer)
+                };
+                return consumer.combine(acc, tail);
+            }
+        }
+        step = step.saturating_mul(2);
+        // As in a leaf: no piece shorter than a step (so never shorter than
+        // `min_len`); the last takes the remainder.
+        let take = if left < 2 * step { left } else { step };
+        let (piece, tail) = rest.split_at(take);
+        acc = consumer.combine(acc, consumer.leaf(piece, done));
+        done += take;
+        rest = tail;
+    }
+    if rest.part_len() > 0 {
+        // An early exit found its answer: the rest is not walked, but a
+        // leaf still sees it (and returns at once).
+        acc = consumer.combine(acc, consumer.leaf(rest, done));
+    }
+    acc
+}
+
+/// How long `left` more items will take at the pace of the first `done`;
+/// `None` before [`MIN_SAMPLE`] has passed.
+#[inline]
+fn estimate(start: Instant, done: usize, left: usize) -> Option<Duration> {
+    let elapsed = start.elapsed();
+    if elapsed < MIN_SAMPLE {
+        return None;
+    }
+    let per_item = elapsed.as_nanos() as f64 / done.max(1) as f64;
+    Some(Duration::from_nanos((per_item * left as f64) as u64))
+}
+
+/// Steps 1–6 for `part`, whose first item is at `offset`: into the pool
+/// (one hop from outside) and split there.
+fn in_pool<P, C>(pool: &Pool, splitter: Splitter, part: P, offset: usize, consumer: &C) -> C::Output
+where
+    P: Divisible,
+    C: Consumer<P>,
+{
     pool.install(|| {
         if pool.registry().own_worker().is_none() {
             // Step 6: the pool has shut down and `install` ran us here.
-            return consumer.leaf(input, 0);
+            return consumer.leaf(part, offset);
         }
-        let budget = pool.workers().saturating_mul(SPLITS_PER_WORKER);
-        let splitter = Splitter {
-            splits: budget,
-            reset: budget,
-            min_len,
-            max_len: max_len.max(1),
-        };
-        split(pool, splitter, false, input, 0, consumer)
+        split(pool, splitter, false, part, offset, consumer)
     })
 }
 
@@ -197,7 +342,7 @@ where
     offset += step;
     while rest.part_len() > 0 {
         let left = rest.part_len();
-        if left / 2 >= splitter.min_len && sleep.is_hungry() {
+        if left / 2 >= splitter.min_len && sleep.has_searcher() {
             let fresh = Splitter {
                 splits: splitter.reset,
                 ..splitter
