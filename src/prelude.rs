@@ -69,6 +69,7 @@
 //! | [`any`](crate::Par::any), [`all`](crate::Par::all) | `p.any(\|x\| x == 7)` (stops early) |
 //! | [`find_any`](crate::Par::find_any), [`find_first`](crate::Par::find_first) | `p.find_first(\|x\| *x > 9)` (stops early) |
 //! | [`position_any`](crate::Par::position_any), [`position_first`](crate::Par::position_first) | `p.position_first(\|x\| x > 9)` (stops early) |
+//! | [`par_bridge`](ParallelBridge::par_bridge) | `text.lines().par_bridge().map(parse).collect()` (any iterator; read first, then split) |
 //! | [`par_sort`](ParallelSliceMut::par_sort), [`par_sort_by`](ParallelSliceMut::par_sort_by), [`par_sort_by_key`](ParallelSliceMut::par_sort_by_key) | `v.par_sort_by_key(\|r\| r.age)` (stable) |
 //! | [`par_sort_unstable`](ParallelSliceMut::par_sort_unstable), `_by`, `_by_key` | `v.par_sort_unstable()` |
 //!
@@ -89,11 +90,12 @@
 //! | `ParallelIterator`, `IndexedParallelIterator` traits | inherent methods of one type, [`Par`](crate::Par) | one page of docs, nothing to import but the entry points; a function taking "any parallel iterator" takes a [`Par`](crate::Par) or an [`IntoPar`](crate::IntoPar) input |
 //! | `flat_map(\|x\| par_iter)` | `flat_map` / `flat_map_iter` walk each item's iterator sequentially | nested parallel iterators rarely pay; a `Vec` or range returned ports unchanged |
 //! | `collect::<Result<C, E>>()` | the same; one of the errors seen is returned, as in rayon | pieces stop at the first failure they see, not in input order |
-//! | `par_bridge`, `par_windows`, `par_split`, `find_last`, `position_last`, `sum` of `Option`s, `ParallelExtend` | not provided | not yet asked for |
+//! | `iter.par_bridge()` hands items to the workers as they are pulled, in no order | [`par_bridge`](ParallelBridge::par_bridge) reads the iterator into a `Vec` first, then splits it; order kept | fits the one splitter over inputs of known length; an endless iterator is not supported |
+//! | `par_windows`, `par_split`, `find_last`, `position_last`, `sum` of `Option`s, `ParallelExtend` | not provided | not yet asked for |
 //! | a closure panic | re-raised from the method after every piece has stopped, items dropped once | as rayon |
 //! | `0..=u64::MAX` | panics when handed over (more items than a `usize` counts) | rayon runs it unindexed |
 
 pub use crate::par::{
-    IntoParallelIterator, IntoParallelRefIterator, IntoParallelRefMutIterator, ParallelSlice,
-    ParallelSliceMut,
+    IntoParallelIterator, IntoParallelRefIterator, IntoParallelRefMutIterator, ParallelBridge,
+    ParallelSlice, ParallelSliceMut,
 };

@@ -89,7 +89,7 @@ use crate::pool::Pool;
 pub use adapt::{Chain, Cut, Enumerate, Mapped, Rev, StepBy, VecChunks};
 pub use entry::{
     IntoParallelIterator, IntoParallelRefIterator, IntoParallelRefMutIterator, IntoSource,
-    ParallelSlice, ParallelSliceMut,
+    ParallelBridge, ParallelSlice, ParallelSliceMut,
 };
 pub use from_par::FromPar;
 pub use pipe::{
