@@ -41,7 +41,11 @@ mod common;
 fn on_pools(check: fn()) {
     for workers in 1..=3 {
         common::watchdog(120, move || {
-            Pool::builder().workers(workers).build().unwrap().install(check);
+            Pool::builder()
+                .workers(workers)
+                .build()
+                .unwrap()
+                .install(check);
         });
     }
     common::watchdog(120, check);
@@ -582,7 +586,11 @@ mod nbody {
         }
         impl Zero for V {
             fn zero() -> V {
-                Vector3 { x: 0.0, y: 0.0, z: 0.0 }
+                Vector3 {
+                    x: 0.0,
+                    y: 0.0,
+                    z: 0.0,
+                }
             }
         }
         pub trait InnerSpace: Sized {
@@ -599,37 +607,61 @@ mod nbody {
         impl Sub for P {
             type Output = V;
             fn sub(self, o: P) -> V {
-                Vector3 { x: self.x - o.x, y: self.y - o.y, z: self.z - o.z }
+                Vector3 {
+                    x: self.x - o.x,
+                    y: self.y - o.y,
+                    z: self.z - o.z,
+                }
             }
         }
         impl Add<V> for P {
             type Output = P;
             fn add(self, o: V) -> P {
-                Point3 { x: self.x + o.x, y: self.y + o.y, z: self.z + o.z }
+                Point3 {
+                    x: self.x + o.x,
+                    y: self.y + o.y,
+                    z: self.z + o.z,
+                }
             }
         }
         impl Add for V {
             type Output = V;
             fn add(self, o: V) -> V {
-                Vector3 { x: self.x + o.x, y: self.y + o.y, z: self.z + o.z }
+                Vector3 {
+                    x: self.x + o.x,
+                    y: self.y + o.y,
+                    z: self.z + o.z,
+                }
             }
         }
         impl Sub for V {
             type Output = V;
             fn sub(self, o: V) -> V {
-                Vector3 { x: self.x - o.x, y: self.y - o.y, z: self.z - o.z }
+                Vector3 {
+                    x: self.x - o.x,
+                    y: self.y - o.y,
+                    z: self.z - o.z,
+                }
             }
         }
         impl Mul<f64> for V {
             type Output = V;
             fn mul(self, k: f64) -> V {
-                Vector3 { x: self.x * k, y: self.y * k, z: self.z * k }
+                Vector3 {
+                    x: self.x * k,
+                    y: self.y * k,
+                    z: self.z * k,
+                }
             }
         }
         impl Div<f64> for V {
             type Output = V;
             fn div(self, k: f64) -> V {
-                Vector3 { x: self.x / k, y: self.y / k, z: self.z / k }
+                Vector3 {
+                    x: self.x / k,
+                    y: self.y / k,
+                    z: self.z / k,
+                }
             }
         }
         impl AddAssign for V {
@@ -683,8 +715,8 @@ mod nbody {
     // ---- rayon-demo/src/nbody/nbody.rs: rayon's code from here ----
 
     use cgmath::{InnerSpace, Point3, Vector3, Zero};
-    use rand::RngExt;
     use corepool::prelude::*;
+    use rand::RngExt;
     use std::f64::consts::PI;
 
     const INITIAL_VELOCITY: f64 = 8.0; // set to 0.0 to turn off.
@@ -933,8 +965,8 @@ mod nbody {
                         // attract
                         let thresh_delta2 = 1.0 - attract;
                         let adjusted_percent2 = (percent - attract) / thresh_delta2;
-                        let c =
-                            (1.0 - ((adjusted_percent2 * PI * 2.0).cos() * 0.5 + 0.5)) * attract_power;
+                        let c = (1.0 - ((adjusted_percent2 * PI * 2.0).cos() * 0.5 + 0.5))
+                            * attract_power;
 
                         // normalize the distance vector
                         let d = (r / length) * c;
@@ -982,7 +1014,11 @@ mod nbody {
     }
 
     /// Compute next velocity of `prev`
-    fn next_velocity_par(time: usize, prev: &Body, bodies: &[Body]) -> (Vector3<f64>, Vector3<f64>) {
+    fn next_velocity_par(
+        time: usize,
+        prev: &Body,
+        bodies: &[Body],
+    ) -> (Vector3<f64>, Vector3<f64>) {
         let time = time as f64;
         let center = Point3 {
             x: (time / 22.0).cos() * -4200.0,
@@ -1141,7 +1177,13 @@ mod nbody {
                 // point sums grouped otherwise than the sequential loop's, as in
                 // rayon, agree to rounding.
                 for (r, s) in reduce.tick_par_reduce().iter().map(state).zip(&s) {
-                    for (x, y) in [(r.0.x, s.0.x), (r.0.y, s.0.y), (r.0.z, s.0.z), (r.1.x, s.1.x), (r.2.z, s.2.z)] {
+                    for (x, y) in [
+                        (r.0.x, s.0.x),
+                        (r.0.y, s.0.y),
+                        (r.0.z, s.0.z),
+                        (r.1.x, s.1.x),
+                        (r.2.z, s.2.z),
+                    ] {
                         assert!(close(x, y), "{x} vs {y}");
                     }
                 }
@@ -1170,7 +1212,8 @@ mod matmul {
             for j in 0..n {
                 let mut sum = 0.0;
                 for k in 0..n {
-                    sum += unsafe { a.get_unchecked(i << bits | k) * b.get_unchecked(k << bits | j) };
+                    sum +=
+                        unsafe { a.get_unchecked(i << bits | k) * b.get_unchecked(k << bits | j) };
                 }
                 dest[i << bits | j] = sum;
             }
@@ -1273,7 +1316,8 @@ mod matmul {
         F4: FnOnce() -> R4 + Send,
         R4: Send,
     {
-        let ((r1, r2), (r3, r4)) = corepool::join(|| corepool::join(f1, f2), || corepool::join(f3, f4));
+        let ((r1, r2), (r3, r4)) =
+            corepool::join(|| corepool::join(f1, f2), || corepool::join(f3, f4));
         (r1, r2, r3, r4)
     }
 
@@ -1741,13 +1785,23 @@ mod join_microbench {
             // What the bodies above do to their vector, checked.
             let mut big_vec = vec![0_usize; 10 * 1024];
             big_vec.par_iter_mut().for_each(|p| *p = p.wrapping_add(1));
-            big_vec.par_iter_mut().with_min_len(1024).for_each(|p| *p = p.wrapping_add(1));
-            big_vec.par_iter_mut().with_min_len(usize::MAX).for_each(|p| *p = p.wrapping_add(1));
-            big_vec.par_iter_mut().with_max_len(100).for_each(|p| *p = p.wrapping_add(1));
-            big_vec.par_iter_mut().with_max_len(1).for_each(|p| *p = p.wrapping_add(1));
+            big_vec
+                .par_iter_mut()
+                .with_min_len(1024)
+                .for_each(|p| *p = p.wrapping_add(1));
+            big_vec
+                .par_iter_mut()
+                .with_min_len(usize::MAX)
+                .for_each(|p| *p = p.wrapping_add(1));
+            big_vec
+                .par_iter_mut()
+                .with_max_len(100)
+                .for_each(|p| *p = p.wrapping_add(1));
+            big_vec
+                .par_iter_mut()
+                .with_max_len(1)
+                .for_each(|p| *p = p.wrapping_add(1));
             assert!(big_vec.iter().all(|&x| x == 5));
         });
     }
 }
-
-
