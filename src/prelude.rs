@@ -61,13 +61,15 @@
 //! | [`partition`](crate::Par::partition) | `let (even, odd): (Vec<_>, Vec<_>) = p.partition(\|x\| x % 2 == 0);` |
 //! | [`sum`](crate::Par::sum), [`product`](crate::Par::product), [`count`](crate::Par::count) | `p.sum::<u64>()` |
 //! | [`reduce`](crate::Par::reduce), [`reduce_with`](crate::Par::reduce_with) | `p.reduce(\|\| 0, \|a, b\| a + b)` |
-//! | [`fold`](crate::Par::fold), [`fold_with`](crate::Par::fold_with) | `p.fold(\|\| 0, \|a, x\| a + x, \|a, b\| a + b)` |
+//! | [`fold`](crate::Par::fold), [`fold_with`](crate::Par::fold_with) | `p.fold(\|\| 0, \|a, x\| a + x).sum::<u64>()` (a `Par` of per-piece accumulators) |
+//! | [`fold_reduce`](crate::Par::fold_reduce), [`fold_reduce_with`](crate::Par::fold_reduce_with) | `p.fold_reduce(\|\| 0, \|a, x\| a + x, \|a, b\| a + b)` (fold and combine in one step) |
 //! | [`min`](crate::Par::min), [`max`](crate::Par::max) | `p.min()` |
 //! | [`min_by`](crate::Par::min_by), [`max_by`](crate::Par::max_by) | `p.max_by(\|a, b\| a.total_cmp(b))` |
 //! | [`min_by_key`](crate::Par::min_by_key), [`max_by_key`](crate::Par::max_by_key) | `p.min_by_key(\|r\| r.age)` |
 //! | [`any`](crate::Par::any), [`all`](crate::Par::all) | `p.any(\|x\| x == 7)` (stops early) |
 //! | [`find_any`](crate::Par::find_any), [`find_first`](crate::Par::find_first) | `p.find_first(\|x\| *x > 9)` (stops early) |
 //! | [`position_any`](crate::Par::position_any), [`position_first`](crate::Par::position_first) | `p.position_first(\|x\| x > 9)` (stops early) |
+//! | [`par_bridge`](ParallelBridge::par_bridge) | `text.lines().par_bridge().map(parse).collect()` (any iterator; read first, then split) |
 //! | [`par_sort`](ParallelSliceMut::par_sort), [`par_sort_by`](ParallelSliceMut::par_sort_by), [`par_sort_by_key`](ParallelSliceMut::par_sort_by_key) | `v.par_sort_by_key(\|r\| r.age)` (stable) |
 //! | [`par_sort_unstable`](ParallelSliceMut::par_sort_unstable), `_by`, `_by_key` | `v.par_sort_unstable()` |
 //!
@@ -86,15 +88,14 @@
 //! | rayon | corepool | why |
 //! |---|---|---|
 //! | `ParallelIterator`, `IndexedParallelIterator` traits | inherent methods of one type, [`Par`](crate::Par) | one page of docs, nothing to import but the entry points; a function taking "any parallel iterator" takes a [`Par`](crate::Par) or an [`IntoPar`](crate::IntoPar) input |
-//! | `iter.fold(id, op)` gives a parallel iterator of accumulators | `p.fold(id, op, combine)` returns the combined value | the accumulators are almost always reduced at once: write the reduction as `combine` |
-//! | `fold_with(init, op)` | `p.fold_with(init, op, combine)` | as `fold` |
 //! | `flat_map(\|x\| par_iter)` | `flat_map` / `flat_map_iter` walk each item's iterator sequentially | nested parallel iterators rarely pay; a `Vec` or range returned ports unchanged |
 //! | `collect::<Result<C, E>>()` | the same; one of the errors seen is returned, as in rayon | pieces stop at the first failure they see, not in input order |
-//! | `par_bridge`, `par_windows`, `par_split`, `find_last`, `position_last`, `sum` of `Option`s, `ParallelExtend` | not provided | not yet asked for |
+//! | `iter.par_bridge()` hands items to the workers as they are pulled, in no order | [`par_bridge`](ParallelBridge::par_bridge) reads the iterator into a `Vec` first, then splits it; order kept | fits the one splitter over inputs of known length; an endless iterator is not supported |
+//! | `par_windows`, `par_split`, `find_last`, `position_last`, `sum` of `Option`s, `ParallelExtend` | not provided | not yet asked for |
 //! | a closure panic | re-raised from the method after every piece has stopped, items dropped once | as rayon |
 //! | `0..=u64::MAX` | panics when handed over (more items than a `usize` counts) | rayon runs it unindexed |
 
 pub use crate::par::{
-    IntoParallelIterator, IntoParallelRefIterator, IntoParallelRefMutIterator, ParallelSlice,
-    ParallelSliceMut,
+    IntoParallelIterator, IntoParallelRefIterator, IntoParallelRefMutIterator, ParallelBridge,
+    ParallelSlice, ParallelSliceMut,
 };

@@ -19,7 +19,7 @@ proptest! {
         len in 0usize..1500,
         workers in 1usize..=4,
         panic_at in 0usize..1600,
-        chain in 0u8..6,
+        chain in 0u8..7,
     ) {
         let pool = Pool::builder().workers(workers).build().unwrap();
         let counter = DropCounter::new();
@@ -33,6 +33,7 @@ proptest! {
             2 => drop(pool.par(items).rev().skip(3).chain(more).map(|(i, t)| { check(i); (t, results.token()) }).collect::<Vec<_>>()),
             3 => drop(pool.par(items).enumerate().map(|(i, (_, t))| { check(i); (i, (t, results.token())) }).collect::<HashMap<_, _>>()),
             4 => drop(pool.par(items).map(|(i, t)| { check(i); if i % 5 == 4 { Err(t) } else { Ok((t, results.token())) } }).collect::<Result<Vec<_>, _>>()),
+            5 => drop(pool.par(items).fold(Vec::new, |mut acc, (i, t)| { check(i); acc.push(t); acc }).map(|acc| (acc, results.token())).collect::<Vec<_>>()),
             _ => drop(pool.par(items).chunks(7).map(|c| { c.iter().for_each(|(i, _)| check(*i)); (c, results.token()) }).collect::<Vec<_>>()),
         }));
         let reached = match chain {

@@ -134,7 +134,7 @@ proptest! {
             items.iter().map(|&x| u64::from(x)).reduce(|a, b| a.wrapping_add(b))
         );
         prop_assert_eq!(
-            par().fold_with(0u64, |a, &x| a + u64::from(x), |a, b| a + b),
+            par().fold_reduce_with(0u64, |a, &x| a + u64::from(x), |a, b| a + b),
             items.iter().map(|&x| u64::from(x)).sum::<u64>()
         );
         let total = std::sync::atomic::AtomicU64::new(0);

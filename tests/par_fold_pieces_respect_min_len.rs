@@ -1,11 +1,12 @@
-//! `with_min_len(m)` holds for `fold`: every piece that `fold` starts from
-//! `init()` holds at least `m` items (unless the whole input is shorter).
+//! `with_min_len(m)` holds for `fold` and `fold_reduce`: every piece that
+//! starts from `init()` holds at least `m` items (unless the whole input is
+//! shorter).
 use corepool::Pool;
 
 /// Folds `len` items with minimum piece length `min_len` and returns the
 /// length of every piece (one entry per `init()`).
 fn piece_lengths(pool: &Pool, len: usize, min_len: usize) -> Vec<usize> {
-    pool.par(0..len).with_min_len(min_len).fold(
+    pool.par(0..len).with_min_len(min_len).fold_reduce(
         || vec![0usize],
         |mut acc, _| {
             *acc.last_mut().unwrap() += 1;
@@ -28,6 +29,17 @@ fn every_fold_piece_is_at_least_min_len_long() {
             assert!(
                 pieces.iter().all(|&p| p >= min_len),
                 "{workers} workers, {len} items, min {min_len}: pieces {pieces:?}"
+            );
+            // rayon's `fold`: one accumulator per piece, each as long.
+            let accs: Vec<usize> = pool
+                .par(0..len)
+                .with_min_len(min_len)
+                .fold(|| 0usize, |n, _| n + 1)
+                .collect();
+            assert_eq!(accs.iter().sum::<usize>(), len, "every item once");
+            assert!(
+                accs.iter().all(|&p| p >= min_len),
+                "{workers} workers, {len} items, min {min_len}: accumulators {accs:?}"
             );
         }
     }

@@ -131,7 +131,7 @@ proptest! {
             seq().fold(0, |a, b| a ^ b)
         );
         // fold to another type: (count, max, a Vec of the items in order).
-        let (count, max, all) = pool.par(&items).fold(
+        let (count, max, all) = pool.par(&items).fold_reduce(
             || (0usize, 0u32, Vec::new()),
             |(n, m, mut v), &x| { v.push(x); (n + 1, m.max(x), v) },
             |(n1, m1, mut v1), (n2, m2, v2)| { v1.extend(v2); (n1 + n2, m1.max(m2), v1) },

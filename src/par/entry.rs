@@ -130,6 +130,43 @@ where
     }
 }
 
+/// `par_bridge()`: any sequential iterator as a [`Par`] on the current
+/// pool, else the default pool (rayon's `ParallelBridge`).
+///
+/// Unlike rayon's, which hands items to the workers as they are pulled,
+/// this reads the whole iterator into a `Vec` on the calling thread first
+/// and then splits that: the iterator must end, and the items keep their
+/// order (rayon's keeps none, so code written for it ports). Where the
+/// iterator is a slice's or a range's, `par_iter()` / `into_par_iter()`
+/// avoid the copy.
+///
+/// # Panics
+///
+/// If the default pool is needed and cannot be built; a panic of the
+/// iterator's `next` comes through as it is.
+///
+/// ```
+/// use corepool::prelude::*;
+/// let words = "a bb ccc dddd";
+/// let lens: Vec<usize> = words.split(' ').par_bridge().map(str::len).collect();
+/// assert_eq!(lens, [1, 2, 3, 4]);
+/// ```
+pub trait ParallelBridge: Iterator + Sized {
+    /// Reads the iterator, then splits its items across the current pool,
+    /// else the default pool.
+    fn par_bridge(self) -> Par<'static, Vec<Self::Item>>;
+}
+
+impl<I: Iterator> ParallelBridge for I
+where
+    I::Item: Send,
+{
+    fn par_bridge(self) -> Par<'static, Vec<I::Item>> {
+        let items: Vec<I::Item> = self.collect();
+        Par::new(here(), items)
+    }
+}
+
 /// `par_chunks()` on a slice (and so on a `Vec` or an array), on the current
 /// pool, else the default pool.
 ///

@@ -43,7 +43,7 @@
 //! - **No consumer thread, no copies.** [`collect`](Par::collect) allocates
 //!   the output once and each piece writes its results into its own part of
 //!   it (`collect.rs`, with the safety argument); `for_each`, `sum`,
-//!   `reduce`, `fold`, `min`, `max` combine per-piece results up the join
+//!   `reduce`, `fold_reduce`, `min`, `max` combine per-piece results up the join
 //!   tree. Nothing goes through a channel or a per-item allocation.
 //! - **Borrowing without a scope.** Every method returns only after every
 //!   piece has finished, so closures and inputs may borrow the caller's
@@ -89,12 +89,12 @@ use crate::pool::Pool;
 pub use adapt::{Chain, Cut, Enumerate, Mapped, Rev, StepBy, VecChunks};
 pub use entry::{
     IntoParallelIterator, IntoParallelRefIterator, IntoParallelRefMutIterator, IntoSource,
-    ParallelSlice, ParallelSliceMut,
+    ParallelBridge, ParallelSlice, ParallelSliceMut,
 };
 pub use from_par::FromPar;
 pub use pipe::{
-    Cloned, Copied, Filter, FilterMap, FlatMapIter, Flatten, Identity, Indexed, Inspect, MapInit,
-    MapWith, Pipe, Then,
+    Cloned, Copied, Filter, FilterMap, FlatMapIter, Flatten, Fold, FoldIter, FoldWith, Identity,
+    Indexed, Inspect, MapInit, MapWith, Pipe, Then,
 };
 use source::Source;
 pub use source::{Chunks, ChunksMut, Zip};
@@ -318,8 +318,8 @@ impl<'p, S: IntoPar, F: Pipe<S::Item>> Par<'p, S, F> {
     ///
     /// ```
     /// let pool = corepool::Pool::builder().workers(2).build()?;
-    /// let pieces = pool.par(0..1_000u32).with_max_len(10).fold(|| 0usize, |n, _| n + 1, |a, b| a.max(b));
-    /// assert!(pieces <= 10);
+    /// let longest = pool.par(0..1_000u32).with_max_len(10).fold(|| 0usize, |n, _| n + 1).max();
+    /// assert!(longest <= Some(10));
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
     pub fn with_max_len(self, max_len: usize) -> Self {

@@ -90,7 +90,8 @@ macro_rules! opaque_debug {
 }
 
 opaque_debug!(Then<F, G>, Filter<F, G>, FilterMap<F, G>, FlatMapIter<F, G>, Flatten<F>,
-    Inspect<F, G>, Copied<F>, Cloned<F>, MapInit<F, INIT, G>, MapWith<F, T, G>);
+    Inspect<F, G>, Copied<F>, Cloned<F>, MapInit<F, INIT, G>, MapWith<F, T, G>,
+    Fold<F, ID, OP>, FoldWith<F, T, OP>);
 
 /// The pipe after [`Par::map`](super::Par::map): the earlier pipe `F`, then
 /// the closure `G`.
@@ -447,6 +448,123 @@ where
             items: self.first.pipe(items),
             state: self.with.clone(),
             then: &self.then,
+        }
+    }
+}
+
+/// A value each piece clones for itself (`fold_with`, `for_each_with`),
+/// behind a mutex so that it need only be `Send`, as in rayon: the shared
+/// original is only ever touched under the lock.
+pub(super) struct SendClone<T>(std::sync::Mutex<T>);
+
+impl<T: Clone> SendClone<T> {
+    pub(super) fn new(value: T) -> Self {
+        SendClone(std::sync::Mutex::new(value))
+    }
+
+    pub(super) fn get(&self) -> T {
+        // A panicking `clone` poisons the lock; the value is still whole.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// A leaf's iterator under [`Fold`] or [`FoldWith`]: yields one item, the
+/// leaf's items folded into the leaf's accumulator.
+pub struct FoldIter<'a, I, A, OP> {
+    /// The leaf's items and its accumulator, until the one item is made.
+    state: Option<(I, A)>,
+    op: &'a OP,
+}
+
+impl<I, A, OP> std::fmt::Debug for FoldIter<'_, I, A, OP> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FoldIter")
+            .field("folded", &self.state.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<I, A, OP> Iterator for FoldIter<'_, I, A, OP>
+where
+    I: Iterator,
+    OP: Fn(A, I::Item) -> A,
+{
+    type Item = A;
+
+    #[inline]
+    fn next(&mut self) -> Option<A> {
+        let (items, acc) = self.state.take()?;
+        Some(items.fold(acc, self.op))
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = usize::from(self.state.is_some());
+        (n, Some(n))
+    }
+}
+
+/// The pipe after [`Par::fold`](super::Par::fold): each piece's items folded
+/// into one accumulator that starts from `identity()`.
+pub struct Fold<F, ID, OP> {
+    pub(super) first: F,
+    pub(super) identity: ID,
+    pub(super) op: OP,
+}
+
+impl<In, F, ID, A, OP> Pipe<In> for Fold<F, ID, OP>
+where
+    F: Pipe<In>,
+    ID: Fn() -> A + Sync,
+    OP: Fn(A, F::Out) -> A + Sync,
+{
+    type Out = A;
+    type Iter<'a, I>
+        = FoldIter<'a, F::Iter<'a, I>, A, OP>
+    where
+        Self: 'a,
+        I: Iterator<Item = In>;
+    const ONE_TO_ONE: bool = false;
+
+    #[inline]
+    fn pipe<'a, I: Iterator<Item = In>>(&'a self, items: I) -> Self::Iter<'a, I> {
+        FoldIter {
+            state: Some((self.first.pipe(items), (self.identity)())),
+            op: &self.op,
+        }
+    }
+}
+
+/// The pipe after [`Par::fold_with`](super::Par::fold_with): each piece's
+/// items folded into one accumulator that starts as a clone of `init`.
+pub struct FoldWith<F, T, OP> {
+    pub(super) first: F,
+    pub(super) init: SendClone<T>,
+    pub(super) op: OP,
+}
+
+impl<In, F, T, OP> Pipe<In> for FoldWith<F, T, OP>
+where
+    F: Pipe<In>,
+    T: Clone + Send,
+    OP: Fn(T, F::Out) -> T + Sync,
+{
+    type Out = T;
+    type Iter<'a, I>
+        = FoldIter<'a, F::Iter<'a, I>, T, OP>
+    where
+        Self: 'a,
+        I: Iterator<Item = In>;
+    const ONE_TO_ONE: bool = false;
+
+    #[inline]
+    fn pipe<'a, I: Iterator<Item = In>>(&'a self, items: I) -> Self::Iter<'a, I> {
+        FoldIter {
+            state: Some((self.first.pipe(items), self.init.get())),
+            op: &self.op,
         }
     }
 }

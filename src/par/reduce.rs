@@ -1,5 +1,5 @@
 //! The consuming methods that visit every item: `for_each`, `sum`,
-//! `product`, `count`, `reduce`, `fold`, `min`/`max` and their `_by`
+//! `product`, `count`, `reduce`, `fold_reduce`, `min`/`max` and their `_by`
 //! forms, `unzip`, `partition`. Each is a [`Fold`]: what a piece does with
 //! its items, and how two pieces' results combine, left before right.
 
@@ -8,7 +8,7 @@ use std::iter::{Product, Sum};
 use std::marker::PhantomData;
 
 use super::drive::{self, Consumer};
-use super::pipe::Pipe;
+use super::pipe::{self, Pipe, SendClone};
 use super::source::Producer;
 use super::{IntoPar, Par};
 
@@ -60,7 +60,7 @@ where
     }
 }
 
-impl<S: IntoPar, F: Pipe<S::Item>> Par<'_, S, F> {
+impl<'p, S: IntoPar, F: Pipe<S::Item>> Par<'p, S, F> {
     /// Turns the input into a producer and drives `fold` over it.
     pub(super) fn run<L: Fold<F::Out>>(self, fold: L) -> L::Output {
         let Par {
@@ -142,7 +142,7 @@ impl<S: IntoPar, F: Pipe<S::Item>> Par<'_, S, F> {
     {
         // Each piece gets its own clone; the clones never cross threads
         // while shared, so `T: Send` is enough (no `Sync`), as in rayon.
-        let value = SendClone(std::sync::Mutex::new(value));
+        let value = SendClone::new(value);
         self.map_init(|| value.get(), f).for_each(|()| {});
     }
 
@@ -223,17 +223,73 @@ impl<S: IntoPar, F: Pipe<S::Item>> Par<'_, S, F> {
         self.run(ReduceWith(op))
     }
 
-    /// Folds each piece's items into an accumulator started from `init()`
-    /// with `fold_op`, then combines the pieces' accumulators left to right
-    /// with `combine`. The accumulator may be of another type than the items
-    /// (a histogram, a running (min, max), a `Vec`). An empty input gives
-    /// `init()`. (rayon's `fold` returns the accumulators as a parallel
-    /// iterator instead; add the `combine` you would reduce them with.)
+    /// Folds each piece's items into an accumulator that starts from
+    /// `identity()`, and yields the pieces' accumulators, in input order, as
+    /// a new `Par` to reduce, sum, collect, … (rayon's `fold`). The
+    /// accumulator may be of another type than the items (a histogram, a
+    /// `Vec`, a running (min, max)). How many accumulators there are depends
+    /// on how the input was split (at least one, even for an empty input);
+    /// each covers at least [`with_min_len`](Par::with_min_len) items, unless
+    /// the whole input is shorter. To fold and combine in one step, see
+    /// [`fold_reduce`](Par::fold_reduce).
     ///
     /// ```
     /// let pool = corepool::Pool::builder().workers(2).build()?;
     /// let words = ["a", "bb", "a", "ccc"];
-    /// let (count, letters) = pool.par(&words).fold(
+    /// let letters: usize = pool.par(&words).fold(|| 0usize, |n, w| n + w.len()).sum();
+    /// assert_eq!(letters, 7);
+    /// let (count, longest) = pool
+    ///     .par(&words)
+    ///     .fold(|| (0usize, 0usize), |(n, m), w| (n + 1, m.max(w.len())))
+    ///     .reduce(|| (0, 0), |(n1, m1), (n2, m2)| (n1 + n2, m1.max(m2)));
+    /// assert_eq!((count, longest), (4, 3));
+    /// // The accumulators themselves, in input order:
+    /// let pieces: Vec<Vec<u32>> = pool.par(0..100u32).fold(Vec::new, |mut v, x| { v.push(x); v }).collect();
+    /// assert_eq!(pieces.concat(), (0..100).collect::<Vec<_>>());
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn fold<A, ID, OP>(self, identity: ID, fold_op: OP) -> Par<'p, S, pipe::Fold<F, ID, OP>>
+    where
+        ID: Fn() -> A + Sync,
+        OP: Fn(A, F::Out) -> A + Sync,
+    {
+        self.with_pipe(|first| pipe::Fold {
+            first,
+            identity,
+            op: fold_op,
+        })
+    }
+
+    /// [`fold`](Par::fold) with each piece's accumulator a clone of `init`
+    /// (rayon's `fold_with`).
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let total: u32 = pool.par(0..10u32).fold_with(0u32, |a, x| a + x).sum();
+    /// assert_eq!(total, 45);
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    pub fn fold_with<T, OP>(self, init: T, fold_op: OP) -> Par<'p, S, pipe::FoldWith<F, T, OP>>
+    where
+        T: Clone + Send,
+        OP: Fn(T, F::Out) -> T + Sync,
+    {
+        self.with_pipe(|first| pipe::FoldWith {
+            first,
+            init: SendClone::new(init),
+            op: fold_op,
+        })
+    }
+
+    /// Folds each piece's items into an accumulator started from `init()`
+    /// with `fold_op`, then combines the pieces' accumulators left to right
+    /// with `combine`, in one step: `p.fold(init, fold_op).reduce(init,
+    /// combine)` without the extra `init()`s. An empty input gives `init()`.
+    ///
+    /// ```
+    /// let pool = corepool::Pool::builder().workers(2).build()?;
+    /// let words = ["a", "bb", "a", "ccc"];
+    /// let (count, letters) = pool.par(&words).fold_reduce(
     ///     || (0usize, 0usize),
     ///     |(n, l), w| (n + 1, l + w.len()),
     ///     |(n1, l1), (n2, l2)| (n1 + n2, l1 + l2),
@@ -241,35 +297,42 @@ impl<S: IntoPar, F: Pipe<S::Item>> Par<'_, S, F> {
     /// assert_eq!((count, letters), (4, 7));
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
-    pub fn fold<A, INIT, FOLD, COMBINE>(self, init: INIT, fold_op: FOLD, combine: COMBINE) -> A
+    pub fn fold_reduce<A, INIT, FOLD, COMBINE>(
+        self,
+        init: INIT,
+        fold_op: FOLD,
+        combine: COMBINE,
+    ) -> A
     where
         A: Send,
         INIT: Fn() -> A + Sync,
         FOLD: Fn(A, F::Out) -> A + Sync,
         COMBINE: Fn(A, A) -> A + Sync,
     {
-        self.run(FoldWith {
+        self.run(FoldReduce {
             init,
             fold_op,
             combine,
         })
     }
 
-    /// [`fold`](Par::fold) with each piece's accumulator a clone of `init`.
+    /// [`fold_reduce`](Par::fold_reduce) with each piece's accumulator a
+    /// clone of `init`.
     ///
     /// ```
     /// let pool = corepool::Pool::builder().workers(2).build()?;
-    /// let total = pool.par(0..10u32).fold_with(0u32, |a, x| a + x, |a, b| a + b);
+    /// let total = pool.par(0..10u32).fold_reduce_with(0u32, |a, x| a + x, |a, b| a + b);
     /// assert_eq!(total, 45);
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
-    pub fn fold_with<A, FOLD, COMBINE>(self, init: A, fold_op: FOLD, combine: COMBINE) -> A
+    pub fn fold_reduce_with<A, FOLD, COMBINE>(self, init: A, fold_op: FOLD, combine: COMBINE) -> A
     where
-        A: Clone + Send + Sync,
+        A: Clone + Send,
         FOLD: Fn(A, F::Out) -> A + Sync,
         COMBINE: Fn(A, A) -> A + Sync,
     {
-        self.fold(|| init.clone(), fold_op, combine)
+        let init = SendClone::new(init);
+        self.fold_reduce(|| init.get(), fold_op, combine)
     }
 
     /// The least item (the first of equal ones, as [`Iterator::min`]), or
@@ -411,20 +474,6 @@ impl<S: IntoPar, F: Pipe<S::Item>> Par<'_, S, F> {
     }
 }
 
-/// A value that each piece clones for itself (`for_each_with`): behind a
-/// mutex, so that it need only be `Send`.
-struct SendClone<T>(std::sync::Mutex<T>);
-
-impl<T: Clone> SendClone<T> {
-    fn get(&self) -> T {
-        // A panicking `clone` poisons the lock; the value is still whole.
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-}
-
 struct ForEach<OP>(OP);
 
 impl<T, OP: Fn(T) + Sync> Fold<T> for ForEach<OP> {
@@ -534,13 +583,13 @@ where
     }
 }
 
-struct FoldWith<INIT, FOLD, COMBINE> {
+struct FoldReduce<INIT, FOLD, COMBINE> {
     init: INIT,
     fold_op: FOLD,
     combine: COMBINE,
 }
 
-impl<T, A, INIT, FOLD, COMBINE> Fold<T> for FoldWith<INIT, FOLD, COMBINE>
+impl<T, A, INIT, FOLD, COMBINE> Fold<T> for FoldReduce<INIT, FOLD, COMBINE>
 where
     A: Send,
     INIT: Fn() -> A + Sync,
