@@ -1,28 +1,51 @@
-//! n! for a large n as a product tree whose leaves are submitted to the pool,
-//! timed beside the same tree on one thread.
+//! n! for a large n as a product tree on the pool with `join`, timed beside
+//! the same tree on one thread, then written out in decimal on the pool.
 //!
 //! Mirrors the `ProcessPoolExecutor` factorial of the "Parallel Computing in
 //! Python" chapter (`executor.submit(factorial, 1000000)`), but splits the
-//! work: `1..=n` is cut into one range per leaf, each leaf is a task, and the
-//! partial products are multiplied pairwise, each pair as a task, one level
-//! of the tree at a time. Big integers are `malachite-nz` naturals (FFT
-//! multiplication and sub-quadratic decimal conversion).
+//! work three ways:
 //!
-//! usage: `cargo run --release --example factorial -- [N] [--leaves L]`
+//! - **the tree**: `1..=n` is halved recursively, each half a `join` branch,
+//!   down to about `--leaves` ranges; each range is multiplied on one thread
+//!   exactly as the one-thread tree does, so both trees are the same;
+//! - **the top multiplications**: a product that a whole group of workers
+//!   waits for (the root waits for all of them) splits its larger operand
+//!   into a high and a low half, multiplies both halves by the other operand
+//!   in parallel, and recombines them with a shift and an add;
+//! - **the decimal digits**: divide and conquer, as `x = q * 10^k + r` with
+//!   `k` half the digits (`10^k = 5^k * 2^k`, so the one division is by
+//!   `5^k`), `q` and `r` converted in parallel and `r` padded to `k` digits.
+//!
+//! Big integers are `malachite-nz` naturals (FFT multiplication and
+//! sub-quadratic decimal conversion, which the halves use on each worker).
+//! The result is checked against the one-thread product, and the digits
+//! against the number modulo three primes near 2^32.
+//!
+//! usage: `cargo run --release --example factorial -- [N] [--leaves L]
+//! [--split LIMBS]`. `--split` is the smallest operand (in 64-bit limbs)
+//! whose multiplication or conversion is split across workers (default
+//! 4096); the tests set it low to run the split paths on small numbers.
+//! `bench/factorial_vs_cpython.sh` runs this beside CPython's
+//! `math.factorial` and prints the ratio.
 
 #[path = "../../examples/common/mod.rs"]
 mod common;
 
 use common::{Args, grouped, secs, speedup, timed};
-use corepool::{Pool, Task};
+use corepool::Pool;
+use malachite_base::num::arithmetic::traits::{DivMod, ModPowerOf2, Pow};
+use malachite_base::num::logic::traits::SignificantBits;
 use malachite_nz::natural::Natural;
 
-const USAGE: &str = "factorial [N] [--leaves L]   (N! for N >= 0, default 1000000)";
+const USAGE: &str = "factorial [N] [--leaves L] [--split LIMBS]   (N! for N >= 0, default 1000000)";
+
+/// Ranges this short are multiplied in machine words, not split further.
+const LEAF: u64 = 64;
 
 /// The product of `lo..hi` as a balanced tree of multiplications, on the
 /// calling thread. Small ranges are multiplied in machine words first.
 fn product(lo: u64, hi: u64) -> Natural {
-    if hi - lo <= 64 {
+    if hi - lo <= LEAF {
         let mut acc = Natural::from(1u32);
         let mut word = 1u64;
         for k in lo..hi {
@@ -40,74 +63,168 @@ fn product(lo: u64, hi: u64) -> Natural {
     product(lo, mid) * product(mid, hi)
 }
 
-/// `n!` on the pool: one task per leaf range, then one task per pair of
-/// partial products, level by level, until one is left. The calling thread
-/// joins each level before it submits the next, so no task ever waits for
-/// another (see the note in `main` on why that matters).
-fn parallel_factorial(pool: &Pool, n: u64, leaves: u64) -> Natural {
-    let leaf_tasks: Vec<Task<Natural>> = (0..leaves)
-        .map(|i| {
-            let (lo, hi) = (1 + n * i / leaves, 1 + n * (i + 1) / leaves);
-            pool.submit(move || product(lo, hi))
-        })
-        .collect();
-    let mut level = join_all(leaf_tasks);
-    while level.len() > 1 {
-        let mut pairs = Vec::with_capacity(level.len().div_ceil(2));
-        let mut values = level.into_iter();
-        while let Some(a) = values.next() {
-            pairs.push(match values.next() {
-                Some(b) => pool.submit(move || a * b),
-                None => pool.submit(move || a),
-            });
-        }
-        level = join_all(pairs);
-    }
-    level.pop().unwrap_or_else(|| Natural::from(1u32))
+/// How the pool's work is cut: forks of the tree, and the size from which a
+/// multiplication or a conversion is split across workers.
+#[derive(Clone, Copy)]
+struct Plan {
+    /// Levels of the tree forked with `join` (2^forks leaf ranges).
+    forks: u32,
+    /// Smallest operand, in limbs, worth splitting.
+    split_limbs: u64,
 }
 
-/// Every task's value, or a one-line error and exit code 1.
-fn join_all(tasks: Vec<Task<Natural>>) -> Vec<Natural> {
-    tasks
-        .into_iter()
-        .map(|task| {
-            task.join().unwrap_or_else(|err| {
-                eprintln!("error: the product tree failed: {err}");
-                std::process::exit(1);
-            })
-        })
-        .collect()
+/// The same tree as [`product`] on the pool: the top `forks` levels are
+/// `join`s, the ranges below them run [`product`]. `width` is how many
+/// workers wait for this node's result: its multiplication may use that
+/// many (the root: all of them; each half: half as many).
+fn parallel_product(
+    pool: &Pool,
+    plan: Plan,
+    lo: u64,
+    hi: u64,
+    forks: u32,
+    width: usize,
+) -> Natural {
+    if forks == 0 || hi - lo <= LEAF {
+        return product(lo, hi);
+    }
+    let mid = lo + (hi - lo) / 2;
+    // Below the top log2(workers) levels each node has one worker.
+    let (left, right) = ((width / 2).max(1), (width - width / 2).max(1));
+    let (a, b) = pool.join(
+        || parallel_product(pool, plan, lo, mid, forks - 1, left),
+        || parallel_product(pool, plan, mid, hi, forks - 1, right),
+    );
+    multiply(pool, plan, &a, &b, width)
+}
+
+/// `a * b` on up to `width` workers: the larger operand is cut into a high
+/// and a low half of limbs, both halves are multiplied by the other operand
+/// in parallel (each on half the workers), and `hi << 64h` is added to `lo`.
+fn multiply(pool: &Pool, plan: Plan, a: &Natural, b: &Natural, width: usize) -> Natural {
+    let (big, small) = if a.limb_count() >= b.limb_count() {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    if width < 2 || small.limb_count() < plan.split_limbs || big.limb_count() < 2 {
+        return a * b;
+    }
+    let limbs = big.as_limbs_asc();
+    let h = limbs.len() / 2;
+    let (high, low) = (
+        Natural::from_limbs_asc(&limbs[h..]),
+        Natural::from_limbs_asc(&limbs[..h]),
+    );
+    let half = width / 2;
+    let (mut top, bottom) = pool.join(
+        || multiply(pool, plan, &high, small, half),
+        || multiply(pool, plan, &low, small, width - half),
+    );
+    top <<= 64 * h as u64;
+    top += bottom;
+    top
+}
+
+/// `x` in decimal on up to `width` workers, left-padded with zeros to `pad`
+/// digits. Splits `x = q * 10^k + r` with `k` about half of `x`'s digits and
+/// converts `q` and `r` (padded to `k` digits) in parallel; `10^k` is
+/// `5^k << k`, so `q` and `r` come from one division of `x >> k` by `5^k`.
+fn decimal(pool: &Pool, plan: Plan, x: &Natural, width: usize, pad: usize) -> String {
+    // floor(bits * log10 2) is at most the digit count.
+    let digits_at_least = (x.significant_bits() as f64 * std::f64::consts::LOG10_2) as u64;
+    let k = digits_at_least / 2;
+    if width < 2 || x.limb_count() < plan.split_limbs || k == 0 {
+        return padded(x.to_string(), pad);
+    }
+    let (q, r_odd) = (x >> k).div_mod(Natural::from(5u32).pow(k));
+    let r = (r_odd << k) + x.mod_power_of_2(k);
+    let k = usize::try_from(k).expect("a digit count fits in usize");
+    let half = width / 2;
+    let (mut high, low) = pool.join(
+        || decimal(pool, plan, &q, half, pad.saturating_sub(k)),
+        || decimal(pool, plan, &r, width - half, k),
+    );
+    high.push_str(&low);
+    high
+}
+
+/// `digits` with zeros in front up to `width` characters.
+fn padded(digits: String, width: usize) -> String {
+    if digits.len() >= width {
+        return digits;
+    }
+    let mut out = "0".repeat(width - digits.len());
+    out.push_str(&digits);
+    out
+}
+
+/// Whether `decimal` spells `x`: compares them modulo three primes near
+/// 2^32 (nine digits at a time), a linear-time check of every digit.
+fn digits_check_out(x: &Natural, decimal: &str) -> bool {
+    const PRIMES: [u64; 3] = [4_294_967_291, 4_294_967_279, 4_294_967_231];
+    if decimal.is_empty() || !decimal.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let bytes = decimal.as_bytes();
+    let first = match bytes.len() % 9 {
+        0 => 9,
+        r => r,
+    };
+    PRIMES.iter().all(|&p| {
+        let expected = u64::try_from(&(x % Natural::from(p))).expect("a remainder below p");
+        let mut acc = 0u64;
+        let mut start = 0;
+        let mut end = first;
+        while start < bytes.len() {
+            let chunk = bytes[start..end]
+                .iter()
+                .fold(0u64, |v, &b| v * 10 + u64::from(b - b'0'));
+            let scale = 10u64.pow((end - start) as u32);
+            acc = (acc * scale + chunk) % p;
+            start = end;
+            end += 9;
+        }
+        acc == expected
+    })
 }
 
 fn main() {
     let mut args = Args::parse(USAGE);
     let leaves_arg: u64 = args.option("--leaves", 0);
+    let split_limbs: u64 = args.option("--split", 4096);
     let n: u64 = args.next_or("N", 1_000_000);
+    args.check(split_limbs >= 1, "--split must be at least 1");
     args.finish();
 
     let pool = common::pool();
     common::banner(&pool);
-    // Eight leaves per worker keeps every worker busy while the big
-    // multiplications near the root run.
+    let workers = pool.workers();
+    // Eight leaves per worker: the halves of the tree are not equal (the
+    // upper numbers are longer), and stealing evens them out.
     let leaves = if leaves_arg == 0 {
-        8 * pool.workers() as u64
+        8 * workers as u64
     } else {
         leaves_arg
     };
     let leaves = leaves.clamp(1, n.max(1));
-    // Why not submit the whole tree at once, each pair task joining its two
-    // inputs? A worker that joins runs other queued tasks while it waits, and
-    // it may pick up the parent of the very task it is suspended in: the
-    // parent then waits for a task that cannot resume. corepool 0.1 hangs on
-    // that pattern; joining level by level on this thread avoids it.
+    let plan = Plan {
+        forks: leaves.next_power_of_two().trailing_zeros(),
+        split_limbs,
+    };
 
-    let (parallel, t_par) = timed(|| parallel_factorial(&pool, n, leaves));
+    let (parallel, t_par) =
+        timed(|| pool.install(|| parallel_product(&pool, plan, 1, n + 1, plan.forks, workers)));
     let (sequential, t_seq) = timed(|| product(1, n + 1));
     if parallel != sequential {
         eprintln!("error: the pool's product differs from the sequential one");
         std::process::exit(1);
     }
-    let (decimal, t_dec) = timed(|| parallel.to_string());
+    let (decimal, t_dec) = timed(|| pool.install(|| decimal(&pool, plan, &parallel, workers, 0)));
+    if !digits_check_out(&parallel, &decimal) {
+        eprintln!("error: the decimal digits do not spell the product");
+        std::process::exit(1);
+    }
     let significant = decimal.trim_end_matches('0');
     let zeros = decimal.len() - significant.len();
     let head = &decimal[..decimal.len().min(20)];
@@ -120,8 +237,8 @@ fn main() {
         grouped(zeros as u64)
     );
     println!(
-        "product tree, {leaves} leaves on {} workers: {}",
-        pool.workers(),
+        "product tree, {} leaves on {workers} workers: {}",
+        1u64 << plan.forks,
         secs(t_par)
     );
     println!(
@@ -129,6 +246,11 @@ fn main() {
         secs(t_seq),
         speedup(t_seq, t_par)
     );
-    println!("decimal conversion:               {}", secs(t_dec));
-    println!("results match the sequential product");
+    println!("decimal conversion on the pool:   {}", secs(t_dec));
+    println!(
+        "whole job (product + digits):     {}  ({:.6} s)",
+        secs(t_par + t_dec),
+        (t_par + t_dec).as_secs_f64()
+    );
+    println!("results match the sequential product; the digits check out");
 }
