@@ -8,10 +8,11 @@
 //! - **the tree**: `1..=n` is halved recursively, each half a `join` branch,
 //!   down to about `--leaves` ranges; each range is multiplied on one thread
 //!   exactly as the one-thread tree does, so both trees are the same;
-//! - **the top multiplications**: a product that a whole group of workers
-//!   waits for (the root waits for all of them) splits its larger operand
-//!   into a high and a low half, multiplies both halves by the other operand
-//!   in parallel, and recombines them with a shift and an add;
+//! - **the top multiplications**: each forked node's product splits its
+//!   larger operand into a high and a low half, multiplies both halves by
+//!   the other operand as the two sides of a `join`, and recombines them
+//!   with a shift and an add, so the root's multiplication (and whichever
+//!   one a worker would otherwise wait for) runs on both workers;
 //! - **the decimal digits**: divide and conquer, as `x = q * 10^k + r` with
 //!   `k` half the digits (`10^k = 5^k * 2^k`, so the one division is by
 //!   `5^k`), `q` and `r` converted in parallel and `r` padded to `k` digits.
@@ -21,11 +22,15 @@
 //! The result is checked against the one-thread product, and the digits
 //! against the number modulo three primes near 2^32.
 //!
-//! usage: `cargo run --release --example factorial -- [N] [--leaves L]
-//! [--split LIMBS]`. `--split` is the smallest operand (in 64-bit limbs)
-//! whose multiplication or conversion is split across workers (default
-//! 4096); the tests set it low to run the split paths on small numbers.
-//! `bench/factorial_vs_cpython.sh` runs this beside CPython's
+//! usage: `cargo run --release -p corepool-bench --example factorial -- [N]
+//! [--leaves L] [--split LIMBS] [--rounds R]`. `--split` is the smallest
+//! operand (in 64-bit limbs) whose multiplication or conversion is split
+//! across workers (default 4096); the tests set it low to run the split
+//! paths on small numbers. Each of the R rounds (default 3) times the tree
+//! on the pool, the tree on one thread and the conversion back to back; the
+//! best and the median of each are printed, the speed-up is best over best,
+//! and the whole job is the best round's product plus its digits.
+//! `python3 bench/python/factorial_vs_cpython.py` runs this beside CPython's
 //! `math.factorial` and prints the ratio.
 
 #[path = "../../examples/common/mod.rs"]
@@ -36,6 +41,7 @@ use corepool::Pool;
 use malachite_base::num::arithmetic::traits::{DivMod, ModPowerOf2, Pow};
 use malachite_base::num::logic::traits::SignificantBits;
 use malachite_nz::natural::Natural;
+use std::time::Duration;
 
 const USAGE: &str = "factorial [N] [--leaves L] [--split LIMBS]   (N! for N >= 0, default 1000000)";
 
@@ -74,33 +80,35 @@ struct Plan {
 }
 
 /// The same tree as [`product`] on the pool: the top `forks` levels are
-/// `join`s, the ranges below them run [`product`]. `width` is how many
-/// workers wait for this node's result: its multiplication may use that
-/// many (the root: all of them; each half: half as many).
+/// `join`s, the ranges below them run [`product`], and each forked node's
+/// multiplication is offered to `workers` workers (see [`multiply`]).
 fn parallel_product(
     pool: &Pool,
     plan: Plan,
     lo: u64,
     hi: u64,
     forks: u32,
-    width: usize,
+    workers: usize,
 ) -> Natural {
     if forks == 0 || hi - lo <= LEAF {
         return product(lo, hi);
     }
     let mid = lo + (hi - lo) / 2;
-    // Below the top log2(workers) levels each node has one worker.
-    let (left, right) = ((width / 2).max(1), (width - width / 2).max(1));
     let (a, b) = pool.join(
-        || parallel_product(pool, plan, lo, mid, forks - 1, left),
-        || parallel_product(pool, plan, mid, hi, forks - 1, right),
+        || parallel_product(pool, plan, lo, mid, forks - 1, workers),
+        || parallel_product(pool, plan, mid, hi, forks - 1, workers),
     );
-    multiply(pool, plan, &a, &b, width)
+    multiply(pool, plan, &a, &b, workers)
 }
 
-/// `a * b` on up to `width` workers: the larger operand is cut into a high
+/// `a * b` in up to `width` pieces: the larger operand is cut into a high
 /// and a low half of limbs, both halves are multiplied by the other operand
-/// in parallel (each on half the workers), and `hi << 64h` is added to `lo`.
+/// as the two sides of a `join` (each in up to half as many pieces), and
+/// `high << 64h` is added to `low`. Measured here at 1000000!, two half
+/// products cost about what the whole one does (the FFT sizes fit them as
+/// well or better), so even a node whose sibling keeps the other worker busy
+/// loses nothing by splitting: its caller runs both halves, and a worker
+/// that goes idle takes one.
 fn multiply(pool: &Pool, plan: Plan, a: &Natural, b: &Natural, width: usize) -> Natural {
     let (big, small) = if a.limb_count() >= b.limb_count() {
         (a, b)
@@ -130,7 +138,7 @@ fn multiply(pool: &Pool, plan: Plan, a: &Natural, b: &Natural, width: usize) -> 
 /// digits. Splits `x = q * 10^k + r` with `k` about half of `x`'s digits and
 /// converts `q` and `r` (padded to `k` digits) in parallel; `10^k` is
 /// `5^k << k`, so `q` and `r` come from one division of `x >> k` by `5^k`.
-fn decimal(pool: &Pool, plan: Plan, x: &Natural, width: usize, pad: usize) -> String {
+fn to_decimal(pool: &Pool, plan: Plan, x: &Natural, width: usize, pad: usize) -> String {
     // floor(bits * log10 2) is at most the digit count.
     let digits_at_least = (x.significant_bits() as f64 * std::f64::consts::LOG10_2) as u64;
     let k = digits_at_least / 2;
@@ -142,8 +150,8 @@ fn decimal(pool: &Pool, plan: Plan, x: &Natural, width: usize, pad: usize) -> St
     let k = usize::try_from(k).expect("a digit count fits in usize");
     let half = width / 2;
     let (mut high, low) = pool.join(
-        || decimal(pool, plan, &q, half, pad.saturating_sub(k)),
-        || decimal(pool, plan, &r, width - half, k),
+        || to_decimal(pool, plan, &q, half, pad.saturating_sub(k)),
+        || to_decimal(pool, plan, &r, width - half, k),
     );
     high.push_str(&low);
     high
@@ -189,12 +197,26 @@ fn digits_check_out(x: &Natural, decimal: &str) -> bool {
     })
 }
 
+/// The shortest of `times`.
+fn best(times: &[Duration]) -> Duration {
+    times.iter().copied().min().unwrap_or_default()
+}
+
+/// The middle of `times` (the upper middle for an even count).
+fn median(times: &[Duration]) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+}
+
 fn main() {
     let mut args = Args::parse(USAGE);
     let leaves_arg: u64 = args.option("--leaves", 0);
     let split_limbs: u64 = args.option("--split", 4096);
+    let rounds: usize = args.option("--rounds", 3);
     let n: u64 = args.next_or("N", 1_000_000);
     args.check(split_limbs >= 1, "--split must be at least 1");
+    args.check(rounds >= 1, "--rounds must be at least 1");
     args.finish();
 
     let pool = common::pool();
@@ -213,18 +235,42 @@ fn main() {
         split_limbs,
     };
 
-    let (parallel, t_par) =
-        timed(|| pool.install(|| parallel_product(&pool, plan, 1, n + 1, plan.forks, workers)));
-    let (sequential, t_seq) = timed(|| product(1, n + 1));
-    if parallel != sequential {
-        eprintln!("error: the pool's product differs from the sequential one");
-        std::process::exit(1);
+    // Each round times the tree on the pool, the same tree on one thread
+    // and the conversion, back to back; the best of each is reported (and
+    // the median beside it), and the whole job is the best round's product
+    // plus its digits.
+    let mut t_par = Vec::with_capacity(rounds);
+    let mut t_seq = Vec::with_capacity(rounds);
+    let mut t_dec = Vec::with_capacity(rounds);
+    let mut decimal = String::new();
+    for round in 0..rounds {
+        let (parallel, par) =
+            timed(|| pool.install(|| parallel_product(&pool, plan, 1, n + 1, plan.forks, workers)));
+        let (sequential, seq) = timed(|| product(1, n + 1));
+        if parallel != sequential {
+            eprintln!("error: the pool's product differs from the sequential one");
+            std::process::exit(1);
+        }
+        let (digits, dec) =
+            timed(|| pool.install(|| to_decimal(&pool, plan, &parallel, workers, 0)));
+        let good = if round == 0 {
+            digits_check_out(&parallel, &digits)
+        } else {
+            digits == decimal
+        };
+        if !good {
+            eprintln!("error: the decimal digits do not spell the product");
+            std::process::exit(1);
+        }
+        decimal = digits;
+        t_par.push(par);
+        t_seq.push(seq);
+        t_dec.push(dec);
     }
-    let (decimal, t_dec) = timed(|| pool.install(|| decimal(&pool, plan, &parallel, workers, 0)));
-    if !digits_check_out(&parallel, &decimal) {
-        eprintln!("error: the decimal digits do not spell the product");
-        std::process::exit(1);
-    }
+    let whole = (0..rounds)
+        .map(|i| t_par[i] + t_dec[i])
+        .min()
+        .unwrap_or_default();
     let significant = decimal.trim_end_matches('0');
     let zeros = decimal.len() - significant.len();
     let head = &decimal[..decimal.len().min(20)];
@@ -236,21 +282,28 @@ fn main() {
         "last digits:  ...{tail} followed by {} zeros",
         grouped(zeros as u64)
     );
+    let (best_par, best_seq, best_dec) = (best(&t_par), best(&t_seq), best(&t_dec));
     println!(
-        "product tree, {} leaves on {workers} workers: {}",
+        "product tree, {} leaves on {workers} workers: {}  (best of {rounds}; median {})",
         1u64 << plan.forks,
-        secs(t_par)
+        secs(best_par),
+        secs(median(&t_par))
     );
     println!(
-        "same tree on one thread:          {}  (speed-up {})",
-        secs(t_seq),
-        speedup(t_seq, t_par)
+        "same tree on one thread:          {}  (best of {rounds}; median {}; speed-up {})",
+        secs(best_seq),
+        secs(median(&t_seq)),
+        speedup(best_seq, best_par)
     );
-    println!("decimal conversion on the pool:   {}", secs(t_dec));
     println!(
-        "whole job (product + digits):     {}  ({:.6} s)",
-        secs(t_par + t_dec),
-        (t_par + t_dec).as_secs_f64()
+        "decimal conversion on the pool:   {}  (best of {rounds}; median {})",
+        secs(best_dec),
+        secs(median(&t_dec))
+    );
+    println!(
+        "whole job (product + digits):     {}  ({:.6} s, the best round)",
+        secs(whole),
+        whole.as_secs_f64()
     );
     println!("results match the sequential product; the digits check out");
 }
