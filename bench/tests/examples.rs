@@ -22,11 +22,34 @@ fn factorial_of_1000_has_2568_digits() {
             "1000! has 2,568 digits",
             "first digits: 40238726007709377354...",
             "followed by 249 zeros",
-            "results match the sequential product",
+            "results match the sequential product; the digits check out",
             "speed-up",
+            "whole job (product + digits):",
         ],
     );
     expect("factorial", &["0"], &["0! has 1 digits"]);
+}
+
+#[test]
+fn factorial_split_across_workers_gives_the_same_digits() {
+    setup();
+    // `--split 1` splits every multiplication and conversion that has
+    // workers to spare, so the split paths run on small numbers; the low
+    // half of 13! and of 41! starts with a zero (the padding path).
+    for n in ["3", "13", "41", "1000"] {
+        expect("factorial", &[n, "--split", "1"], &["digits check out"]);
+    }
+    expect(
+        "factorial",
+        &["1000", "--split", "1", "--leaves", "4"],
+        &[
+            "1000! has 2,568 digits",
+            "first digits: 40238726007709377354...",
+            "...77939410970027753472 followed by 249 zeros",
+            "4 leaves",
+            "results match the sequential product; the digits check out",
+        ],
+    );
 }
 
 #[test]
