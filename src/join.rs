@@ -22,11 +22,14 @@
 //!    and a look at the sleepers (waking one if nobody searches), once per
 //!    outermost join, not per join; the joins nested inside an exposed one
 //!    cost a branch.
-//! 3. **Hunger.** Otherwise, if `Sleep::is_hungry` (one relaxed load), the
-//!    worker checks whether its exposed frame was claimed; if so it marks
-//!    it published and exposes the oldest unpublished frame of its list
-//!    (else it wakes a sleeper for the exposed one). Frames are published
-//!    oldest first, so the published ones are a prefix of the list.
+//! 3. **Hunger.** Otherwise, if `Sleep::is_hungry` (one relaxed load) or
+//!    its exposed frame was claimed (one relaxed load of its own slot), the
+//!    worker marks a claimed frame published and exposes the oldest
+//!    unpublished frame of its list (else it wakes a sleeper for the exposed
+//!    one). Frames are published oldest first, so the published ones are a
+//!    prefix of the list. Looking at the claim without hunger matters: the
+//!    thief of the outer frame goes idle later, and the busy worker may
+//!    never fork again (its `a` waiting on this `b`).
 //! 4. The caller runs `a` itself, catching a panic, then unlinks its frame
 //!    (every newer join has returned and unlinked itself). If the frame is
 //!    the exposed one, it retracts it with a compare-exchange of the slot
@@ -62,8 +65,9 @@
 //!
 //! What is left: one frame is exposed at a time per worker, so with more
 //! than one idle worker the next frame is exposed at the busy worker's next
-//! hungry fork or join's end; a join nested inside a claimed one whose `a`
-//! blocks on its own `b` is not offered until then.
+//! fork; a join forked while an older frame was exposed and not yet claimed,
+//! whose `a` then blocks on its own `b`, is not offered until then (test
+//! `join_forked_before_the_outer_claim_hangs_when_a_waits_on_b`, ignored).
 //!
 //! The thief marks the job done with a release store after writing the
 //! result, and wakes the owner through a clone of the owner's `Thread` taken
@@ -290,9 +294,19 @@ impl WorkerThread {
         self.registry().sleep.notify_one_for_fork();
     }
 
-    /// Step 3: a worker is hungry. If the exposed frame was claimed, the
-    /// oldest unpublished one takes its place; if not, a sleeper is woken
-    /// for it.
+    /// Whether a thief claimed the frame this worker exposed (its slot no
+    /// longer holds it). Only called with a frame exposed.
+    #[inline]
+    fn exposed_was_claimed(&self) -> bool {
+        // Relaxed: only this thread stores a frame in its slot; a thief
+        // swaps it to null. A stale answer only delays the next exposure to
+        // this worker's next fork, and `feed_the_hungry` reads it again.
+        self.exposure_slot().load(Ordering::Relaxed) != self.exposed_frame.get() as *mut ()
+    }
+
+    /// Step 3: a worker is hungry, or the exposed frame was claimed. If it
+    /// was claimed, the oldest unpublished one takes its place; if not, a
+    /// sleeper is woken for it.
     #[cold]
     fn feed_the_hungry(&self) {
         let mine = self.exposed_frame.get();
@@ -357,7 +371,7 @@ impl WorkerThread {
         if !self.alone {
             if self.exposed_frame.get().is_null() {
                 self.expose(&job_b.frame);
-            } else if self.registry().sleep.is_hungry() {
+            } else if self.registry().sleep.is_hungry() || self.exposed_was_claimed() {
                 self.feed_the_hungry();
             }
         }
@@ -416,7 +430,11 @@ impl Pool {
     /// On a worker, `a` runs on the calling thread while `b` is offered to
     /// idle workers (one that is idle now, or becomes idle while `a` runs,
     /// takes it); if nobody does, the caller runs `b` itself after `a`, with
-    /// no heap allocation. Called from
+    /// no heap allocation. One join per worker is offered at a time, the
+    /// outermost: a join forked inside the `a` of another join whose `b` is
+    /// still on offer is offered once that `b` was taken and this worker
+    /// forks again, so an `a` that blocks until its own `b` has run can wait
+    /// forever there. Called from
     /// outside the pool, the whole join moves into the pool and the caller
     /// blocks until it is done.
     ///
