@@ -235,17 +235,23 @@ impl<F, R> Waitable for StackJob<'_, F, R> {
 }
 
 /// Both halves' outcomes to the caller: `a`'s panic first, then `b`'s; the
-/// panic not re-raised is dropped (contained).
+/// panic not re-raised, or the other half's value, is dropped (contained)
+/// before the unwinding starts: a destructor that panicked during it would
+/// abort the process.
 fn rejoin<RA, RB>(a: Result<RA, Payload>, b: Result<RB, Payload>) -> (RA, RB) {
     match (a, b) {
         (Ok(ra), Ok(rb)) => (ra, rb),
         (Err(payload), other) => {
-            if let Err(second) = other {
-                unwind::drop_payload(second);
+            match other {
+                Err(second) => unwind::drop_payload(second),
+                Ok(rb) => unwind::drop_contained(rb),
             }
             std::panic::resume_unwind(payload)
         }
-        (Ok(_), Err(payload)) => std::panic::resume_unwind(payload),
+        (Ok(ra), Err(payload)) => {
+            unwind::drop_contained(ra);
+            std::panic::resume_unwind(payload)
+        }
     }
 }
 
@@ -402,10 +408,9 @@ impl WorkerThread {
             std::mem::forget(guard);
             // SAFETY: the job was never queued, so this thread alone has it.
             let b = unsafe { (*job_b.func.get()).take() }.expect("join half run twice");
-            return match result_a {
-                Ok(ra) => (ra, b()),
-                Err(payload) => rejoin(Err(payload), unwind::halt_unwinding(b)),
-            };
+            // `b` is caught too: `a`'s value must not be dropped by the
+            // unwinding (its destructor may panic).
+            return rejoin(result_a, unwind::halt_unwinding(b));
         }
         // A thief has `b`: run what `a` left on this deque, then whatever
         // there is, until the thief marks the job done.
@@ -483,7 +488,9 @@ impl Pool {
         // runs the closure here, so both halves run on the caller.
         self.install(move || match self.registry().own_worker() {
             Some(worker) => worker.join(a, b),
-            None => (a(), b()),
+            // Both run, and a panic is re-raised after both, as on a
+            // worker.
+            None => rejoin(unwind::halt_unwinding(a), unwind::halt_unwinding(b)),
         })
     }
 }
