@@ -139,7 +139,7 @@ impl<T: Send + 'static> SharedTask<T> {
     /// let pool = Pool::new()?;
     /// let task = pool.submit(|| 1).shared();
     /// assert!(task.wait_timeout(Duration::from_secs(60)));
-    /// assert_eq!(task.join(), Ok(&1));
+    /// assert_eq!(task.join().ok(), Some(&1));
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
@@ -248,7 +248,7 @@ impl<T: Send + 'static> SharedTask<T> {
     /// use corepool::Pool;
     /// use std::future::Future;
     /// use std::pin::pin;
-    /// use std::task::{Context, Poll};
+    /// use std::task::{Context, Poll, Waker};
     ///
     /// let pool = Pool::new()?;
     /// let task = pool.submit(|| 5).shared();
