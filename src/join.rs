@@ -91,6 +91,9 @@ use crate::worker::WorkerThread;
 
 const PENDING: usize = 0;
 const DONE: usize = 1;
+/// A queue that was drained (`shutdown_now`, a torn-down queue) gave the job
+/// back unrun: its owner runs the closure itself (`install`'s hop only).
+const HANDED_BACK: usize = 2;
 
 /// The type-erased head of a fork-join frame: a link in the worker's list of
 /// running joins, and what it takes to publish the frame's second half.
@@ -121,12 +124,18 @@ pub(crate) struct StackJob<'w, F, R> {
     owner: &'w Thread,
     /// What the forking code was running, for `is_cancelled` in a thief.
     running: crate::cancel::Running,
+    /// Whether a drained queue hands the job back to its owner (an
+    /// `install` hop, whose owner only waits) rather than running it (a
+    /// fork-join half, whose owner may be blocked in `a` on `b`).
+    hand_back: bool,
 }
 
 impl<'w, F: FnOnce() -> R + Send, R: Send> StackJob<'w, F, R> {
     /// A job for `func` whose owner is the thread `owner`, which will wait
     /// for it; `running` is what a thread running it answers for in
     /// `is_cancelled`, `origin` the frame that pushed it (0 from outside).
+    /// Cancelling it (`shutdown_now`) hands it back unrun: the owner then
+    /// runs `func` itself in [`into_outcome`](Self::into_outcome).
     #[inline]
     pub(crate) fn new(
         func: F,
@@ -148,6 +157,7 @@ impl<'w, F: FnOnce() -> R + Send, R: Send> StackJob<'w, F, R> {
             result: UnsafeCell::new(None),
             owner,
             running,
+            hand_back: true,
         }
     }
 
@@ -198,17 +208,33 @@ impl<'w, F: FnOnce() -> R + Send, R: Send> StackJob<'w, F, R> {
         owner.unpark();
     }
 
-    /// A fork-join half cannot be cancelled: its owner waits for it.
+    /// A fork-join half cannot be cancelled: its owner waits for it, maybe
+    /// in `a` for `b`, so it runs here. An `install` hop is handed back to
+    /// its owner, which only waits, and then runs it on its own thread (not
+    /// on the thread draining the queue, inside `shutdown_now`). Neither
+    /// counts as a cancelled task.
     unsafe fn cancel(ptr: NonNull<()>) -> bool {
-        // SAFETY: the vtable's contract.
-        unsafe { Self::execute(ptr) };
+        let job = ptr.cast::<Self>().as_ptr().cast_const();
+        // SAFETY: the job is alive until its state leaves PENDING (the owner
+        // waits for that); no other thread touches `hand_back` or `owner`.
+        let owner = unsafe { (*job).hand_back.then(|| (*job).owner.clone()) };
+        let Some(owner) = owner else {
+            // SAFETY: the vtable's contract.
+            unsafe { Self::execute(ptr) };
+            return false;
+        };
+        // SAFETY: as in `execute`: alive until this store, no reference to
+        // it used after it. Release: pairs with the acquire load in
+        // `is_done`, so the owner sees the closure slot as it was left.
+        unsafe { (*std::ptr::addr_of!((*job).state)).store(HANDED_BACK, Ordering::Release) };
+        owner.unpark();
         false
     }
 
     unsafe fn release(ptr: NonNull<()>) {
-        // A queue torn down with the half in it: its owner still waits.
+        // A queue torn down with the job in it: its owner still waits.
         // SAFETY: the vtable's contract.
-        unsafe { Self::execute(ptr) };
+        unsafe { Self::cancel(ptr) };
     }
 
     unsafe fn origin(ptr: NonNull<()>) -> u64 {
@@ -216,16 +242,24 @@ impl<'w, F: FnOnce() -> R + Send, R: Send> StackJob<'w, F, R> {
         unsafe { (*ptr.cast::<Self>().as_ptr()).origin }
     }
 
-    /// Takes the outcome after the job ran.
+    /// Takes the outcome after the job ran, or runs the closure here if a
+    /// drained queue handed the job back (see `cancel`).
     pub(crate) fn into_outcome(self) -> Result<R, Payload> {
-        self.result.into_inner().expect("join half never ran")
+        match self.result.into_inner() {
+            Some(outcome) => outcome,
+            None => {
+                let func = self.func.into_inner().expect("join half never ran");
+                unwind::halt_unwinding(func)
+            }
+        }
     }
 }
 
 impl<F, R> Waitable for StackJob<'_, F, R> {
     fn is_done(&self) -> bool {
-        // Acquire: pairs with the release store in `execute`.
-        self.state.load(Ordering::Acquire) == DONE
+        // Acquire: pairs with the release stores in `execute` (DONE) and
+        // `cancel` (HANDED_BACK).
+        self.state.load(Ordering::Acquire) != PENDING
     }
 
     fn block_until(&self, deadline: Option<Instant>) -> bool {
@@ -365,6 +399,7 @@ impl WorkerThread {
             result: UnsafeCell::new(None),
             owner: self.thread(),
             running: crate::cancel::current(),
+            hand_back: false,
         };
         // `job_b` does not move from here on: its frame may point to it.
         let job_ptr = &job_b as *const StackJob<'_, B, RB> as *const ();
