@@ -113,7 +113,7 @@ impl Pool {
         // Step 1: from the push until DONE, the injector points here.
         let guard = AbortIfPanic;
         // SAFETY: `job` stays in place until DONE (we wait for it below),
-        // and the reference is consumed once, by whoever runs it.
+        // and the reference is consumed once, by whoever runs or hands it back.
         let job_ref = unsafe { job.job_ref() };
         if !registry.push(job_ref, None) {
             // Shutdown raced with the push: the job runs wherever the queue
