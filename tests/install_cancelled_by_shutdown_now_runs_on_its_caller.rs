@@ -31,7 +31,9 @@ fn the_queued_closures_run_on_the_thread_that_called_join() {
         let joiner = std::thread::spawn(move || {
             let me = std::thread::current().id();
             // "<pid>/task/<tid>": this thread's entry in /proc.
-            tid_tx.send(std::fs::read_link("/proc/thread-self").unwrap()).unwrap();
+            tid_tx
+                .send(std::fs::read_link("/proc/thread-self").unwrap())
+                .unwrap();
             let ran_on: (ThreadId, ThreadId) = joiner_pool.join(
                 || std::thread::current().id(),
                 || std::thread::current().id(),
@@ -40,11 +42,14 @@ fn the_queued_closures_run_on_the_thread_that_called_join() {
         });
         // Nothing on the joiner blocks between that send and the wait inside
         // `join`, after its hop was queued: wait until it sleeps there.
-        let stat = std::path::Path::new("/proc").join(tid.recv().unwrap()).join("stat");
+        let stat = std::path::Path::new("/proc")
+            .join(tid.recv().unwrap())
+            .join("stat");
         eventually(|| {
             let stat = std::fs::read_to_string(&stat).unwrap();
             // The state follows the ")" closing the thread's name.
-            stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('S'))
+            stat.rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('S'))
         });
         let stopper_pool = pool.clone();
         let stopper = std::thread::spawn(move || {
@@ -59,6 +64,10 @@ fn the_queued_closures_run_on_the_thread_that_called_join() {
         let stopper_id = stopper.join().unwrap();
         blocker.join().unwrap();
         assert_ne!(a_on, stopper_id, "a ran inside shutdown_now");
-        assert_eq!((a_on, b_on), (me, me), "the halves ran off the calling thread");
+        assert_eq!(
+            (a_on, b_on),
+            (me, me),
+            "the halves ran off the calling thread"
+        );
     });
 }

@@ -48,6 +48,10 @@ fn inner_a_waiting_on_inner_b_ends_after_the_outer_b_is_claimed_later() {
             .0
         });
         busy.join().unwrap();
-        assert_eq!(got, Some(5), "the inner b never ran while the inner a waited");
+        assert_eq!(
+            got,
+            Some(5),
+            "the inner b never ran while the inner a waited"
+        );
     });
 }

@@ -46,7 +46,11 @@ fn inner_a_waiting_on_inner_b_ends_once_the_outer_thief_is_free() {
                 )
                 .0
             });
-            assert_eq!(got, Some(9), "the inner b never ran while the inner a waited");
+            assert_eq!(
+                got,
+                Some(9),
+                "the inner b never ran while the inner a waited"
+            );
         }
     });
 }

@@ -52,7 +52,10 @@ fn the_tasks_panic_is_reraised_and_the_process_lives_child() {
                 })
             }));
             let payload = result.map(std::mem::forget).expect_err("the task's panic");
-            assert_eq!(payload.downcast_ref::<&str>(), Some(&"a scoped task panicked"));
+            assert_eq!(
+                payload.downcast_ref::<&str>(),
+                Some(&"a scoped task panicked")
+            );
         }
     });
 }
