@@ -78,7 +78,7 @@ fn debug_shows_the_stage() {
         let pool = Pool::new().unwrap();
         let task = pool.submit(|| 1);
         assert!(task.wait_timeout(Duration::from_secs(30)));
-        assert_eq!(format!("{task:?}"), "Task { stage: Complete }");
+        assert_eq!(format!("{task:?}"), "Task { state: returned }");
         let _ = task.join();
         assert!(format!("{pool:?}").starts_with("Pool { workers: "));
     });
