@@ -216,20 +216,28 @@ impl BlockingLane {
                 break;
             }
             state.idle += 1;
-            let deadline = Instant::now() + self.keep_alive;
+            // `None`: a keep-alive too long to add to now (`Duration::MAX`)
+            // keeps the thread until shutdown.
+            let deadline = Instant::now().checked_add(self.keep_alive);
+            let expired = |now: Instant| deadline.is_some_and(|deadline| now >= deadline);
             loop {
                 let now = Instant::now();
                 if state.wakeups > 0 {
                     state.wakeups -= 1;
                     break;
                 }
-                if state.shutdown || now >= deadline {
+                if state.shutdown || expired(now) {
                     state.idle -= 1;
                     break;
                 }
-                let _ = self.cond.wait_for(&mut state, deadline - now);
+                match deadline {
+                    Some(deadline) => {
+                        let _ = self.cond.wait_for(&mut state, deadline - now);
+                    }
+                    None => self.cond.wait(&mut state),
+                }
             }
-            if state.queue.is_empty() && (state.shutdown || Instant::now() >= deadline) {
+            if state.queue.is_empty() && (state.shutdown || expired(Instant::now())) {
                 break;
             }
         }

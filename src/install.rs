@@ -7,11 +7,13 @@
 //!    stack and pushes a pointer to it on the injector, under an
 //!    `AbortIfPanic` guard: the queue points into this frame until the job
 //!    has run.
-//! 2. A worker runs it (or, during `shutdown_now` or when the push lost the
-//!    race with shutdown, whoever drains the queue: an install cannot be
-//!    cancelled, its caller waits), stores the outcome, clones the caller's
-//!    `Thread`, releases DONE through a raw pointer and unparks the caller —
-//!    the same hand-off as a stolen join half (`join.rs`).
+//! 2. A worker runs it, stores the outcome, clones the caller's `Thread`,
+//!    releases DONE through a raw pointer and unparks the caller — the same
+//!    hand-off as a stolen join half (`join.rs`). A queue drained by
+//!    `shutdown_now` (or after a push that lost the race with shutdown)
+//!    hands the job back instead (HANDED_BACK, with the same release and
+//!    unpark), and the caller runs `f` itself, as after a shutdown: `f`
+//!    never runs on the thread that drains the queue.
 //! 3. The caller waits for DONE and returns the value or re-raises the
 //!    panic. A caller that is a worker of another pool runs any of its own
 //!    pool's work meanwhile (`help_until`, as `Pool::join` does while a
@@ -111,7 +113,7 @@ impl Pool {
         // Step 1: from the push until DONE, the injector points here.
         let guard = AbortIfPanic;
         // SAFETY: `job` stays in place until DONE (we wait for it below),
-        // and the reference is consumed once, by whoever runs it.
+        // and the reference is consumed once, by whoever runs or hands it back.
         let job_ref = unsafe { job.job_ref() };
         if !registry.push(job_ref, None) {
             // Shutdown raced with the push: the job runs wherever the queue

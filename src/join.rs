@@ -22,14 +22,17 @@
 //!    and a look at the sleepers (waking one if nobody searches), once per
 //!    outermost join, not per join; the joins nested inside an exposed one
 //!    cost a branch.
-//! 3. **Hunger.** Otherwise, if `Sleep::is_hungry` (one relaxed load), the
-//!    worker checks whether its exposed frame was claimed; if so it marks
-//!    it published and exposes the oldest unpublished frame of its list. If
-//!    it is still exposed, the oldest unpublished frame newer than it is
-//!    pushed on the deque instead, and a sleeper woken: one more piece per
-//!    hungry fork, so several idle workers (or items waiting for each other
-//!    across workers) are fed. Frames are published oldest first, so the
-//!    published ones are a prefix of the list.
+//! 3. **Hunger.** Otherwise, if `Sleep::is_hungry` (one relaxed load) or
+//!    its exposed frame was claimed (one relaxed load of its own slot): a
+//!    claimed frame is marked published and the oldest unpublished frame of
+//!    the list is exposed in its place; a frame still exposed stays, and the
+//!    oldest unpublished frame newer than it is pushed on the deque instead
+//!    and a sleeper woken: one more piece per hungry fork, so several idle
+//!    workers (or items waiting for each other across workers) are fed.
+//!    Frames are published oldest first, so the published ones are a prefix
+//!    of the list. Looking at the claim without hunger matters: the thief of
+//!    the outer frame goes idle later, and the busy worker may never fork
+//!    again (its `a` waiting on this `b`).
 //! 4. The caller runs `a` itself, catching a panic, then unlinks its frame
 //!    (every newer join has returned and unlinked itself). If the frame is
 //!    the exposed one, it retracts it with a compare-exchange of the slot
@@ -66,11 +69,11 @@
 //! frame at the same address by then, that frame is the one it claimed, and
 //! the release store that exposed it is what its acquire reads from.
 //!
-//! What is left: one frame is exposed at a time per worker; more are
-//! published at hungry forks (step 3). A join nested inside an exposed one,
-//! forked while nobody was hungry, whose `a` then blocks on its own `b`
-//! while the exposed frame is claimed, is not offered until the busy
-//! worker's next fork.
+//! What is left: one frame is exposed at a time per worker, so with more
+//! than one idle worker the next frame is exposed at the busy worker's next
+//! fork; a join forked while an older frame was exposed and not yet claimed,
+//! whose `a` then blocks on its own `b`, is not offered until then (test
+//! `join_forked_before_the_outer_claim_hangs_when_a_waits_on_b`, ignored).
 //!
 //! The thief marks the job done with a release store after writing the
 //! result, and wakes the owner through a clone of the owner's `Thread` taken
@@ -94,6 +97,9 @@ use crate::worker::WorkerThread;
 
 const PENDING: usize = 0;
 const DONE: usize = 1;
+/// A queue that was drained (`shutdown_now`, a torn-down queue) gave the job
+/// back unrun: its owner runs the closure itself (`install`'s hop only).
+const HANDED_BACK: usize = 2;
 
 /// The type-erased head of a fork-join frame: a link in the worker's list of
 /// running joins, and what it takes to publish the frame's second half.
@@ -124,12 +130,18 @@ pub(crate) struct StackJob<'w, F, R> {
     owner: &'w Thread,
     /// What the forking code was running, for `is_cancelled` in a thief.
     running: crate::cancel::Running,
+    /// Whether a drained queue hands the job back to its owner (an
+    /// `install` hop, whose owner only waits) rather than running it (a
+    /// fork-join half, whose owner may be blocked in `a` on `b`).
+    hand_back: bool,
 }
 
 impl<'w, F: FnOnce() -> R + Send, R: Send> StackJob<'w, F, R> {
     /// A job for `func` whose owner is the thread `owner`, which will wait
     /// for it; `running` is what a thread running it answers for in
     /// `is_cancelled`, `origin` the frame that pushed it (0 from outside).
+    /// Cancelling it (`shutdown_now`) hands it back unrun: the owner then
+    /// runs `func` itself in [`into_outcome`](Self::into_outcome).
     #[inline]
     pub(crate) fn new(
         func: F,
@@ -151,6 +163,7 @@ impl<'w, F: FnOnce() -> R + Send, R: Send> StackJob<'w, F, R> {
             result: UnsafeCell::new(None),
             owner,
             running,
+            hand_back: true,
         }
     }
 
@@ -201,17 +214,33 @@ impl<'w, F: FnOnce() -> R + Send, R: Send> StackJob<'w, F, R> {
         owner.unpark();
     }
 
-    /// A fork-join half cannot be cancelled: its owner waits for it.
+    /// A fork-join half cannot be cancelled: its owner waits for it, maybe
+    /// in `a` for `b`, so it runs here. An `install` hop is handed back to
+    /// its owner, which only waits, and then runs it on its own thread (not
+    /// on the thread draining the queue, inside `shutdown_now`). Neither
+    /// counts as a cancelled task.
     unsafe fn cancel(ptr: NonNull<()>) -> bool {
-        // SAFETY: the vtable's contract.
-        unsafe { Self::execute(ptr) };
+        let job = ptr.cast::<Self>().as_ptr().cast_const();
+        // SAFETY: the job is alive until its state leaves PENDING (the owner
+        // waits for that); no other thread touches `hand_back` or `owner`.
+        let owner = unsafe { (*job).hand_back.then(|| (*job).owner.clone()) };
+        let Some(owner) = owner else {
+            // SAFETY: the vtable's contract.
+            unsafe { Self::execute(ptr) };
+            return false;
+        };
+        // SAFETY: as in `execute`: alive until this store, no reference to
+        // it used after it. Release: pairs with the acquire load in
+        // `is_done`, so the owner sees the closure slot as it was left.
+        unsafe { (*std::ptr::addr_of!((*job).state)).store(HANDED_BACK, Ordering::Release) };
+        owner.unpark();
         false
     }
 
     unsafe fn release(ptr: NonNull<()>) {
-        // A queue torn down with the half in it: its owner still waits.
+        // A queue torn down with the job in it: its owner still waits.
         // SAFETY: the vtable's contract.
-        unsafe { Self::execute(ptr) };
+        unsafe { Self::cancel(ptr) };
     }
 
     unsafe fn origin(ptr: NonNull<()>) -> u64 {
@@ -219,16 +248,24 @@ impl<'w, F: FnOnce() -> R + Send, R: Send> StackJob<'w, F, R> {
         unsafe { (*ptr.cast::<Self>().as_ptr()).origin }
     }
 
-    /// Takes the outcome after the job ran.
+    /// Takes the outcome after the job ran, or runs the closure here if a
+    /// drained queue handed the job back (see `cancel`).
     pub(crate) fn into_outcome(self) -> Result<R, Payload> {
-        self.result.into_inner().expect("join half never ran")
+        match self.result.into_inner() {
+            Some(outcome) => outcome,
+            None => {
+                let func = self.func.into_inner().expect("join half never ran");
+                unwind::halt_unwinding(func)
+            }
+        }
     }
 }
 
 impl<F, R> Waitable for StackJob<'_, F, R> {
     fn is_done(&self) -> bool {
-        // Acquire: pairs with the release store in `execute`.
-        self.state.load(Ordering::Acquire) == DONE
+        // Acquire: pairs with the release stores in `execute` (DONE) and
+        // `cancel` (HANDED_BACK).
+        self.state.load(Ordering::Acquire) != PENDING
     }
 
     fn block_until(&self, deadline: Option<Instant>) -> bool {
@@ -238,17 +275,23 @@ impl<F, R> Waitable for StackJob<'_, F, R> {
 }
 
 /// Both halves' outcomes to the caller: `a`'s panic first, then `b`'s; the
-/// panic not re-raised is dropped (contained).
+/// panic not re-raised, or the other half's value, is dropped (contained)
+/// before the unwinding starts: a destructor that panicked during it would
+/// abort the process.
 fn rejoin<RA, RB>(a: Result<RA, Payload>, b: Result<RB, Payload>) -> (RA, RB) {
     match (a, b) {
         (Ok(ra), Ok(rb)) => (ra, rb),
         (Err(payload), other) => {
-            if let Err(second) = other {
-                unwind::drop_payload(second);
+            match other {
+                Err(second) => unwind::drop_payload(second),
+                Ok(rb) => unwind::drop_contained(rb),
             }
             std::panic::resume_unwind(payload)
         }
-        (Ok(_), Err(payload)) => std::panic::resume_unwind(payload),
+        (Ok(ra), Err(payload)) => {
+            unwind::drop_contained(ra);
+            std::panic::resume_unwind(payload)
+        }
     }
 }
 
@@ -297,10 +340,20 @@ impl WorkerThread {
         self.registry().sleep.notify_one_for_fork();
     }
 
-    /// Step 3: a worker is hungry. If the exposed frame was claimed, the
-    /// oldest unpublished one takes its place in the slot; if it is still
-    /// there, the oldest unpublished frame newer than it is pushed on the
-    /// deque (one more piece of work per hungry fork, as before exposure),
+    /// Whether a thief claimed the frame this worker exposed (its slot no
+    /// longer holds it). Only called with a frame exposed.
+    #[inline]
+    fn exposed_was_claimed(&self) -> bool {
+        // Relaxed: only this thread stores a frame in its slot; a thief
+        // swaps it to null. A stale answer only delays the next exposure to
+        // this worker's next fork, and `feed_the_hungry` reads it again.
+        self.exposure_slot().load(Ordering::Relaxed) != self.exposed_frame.get() as *mut ()
+    }
+
+    /// Step 3: a worker is hungry, or the exposed frame was claimed. If it
+    /// was claimed, the oldest unpublished frame takes its place in the
+    /// slot; if it is still there, the oldest unpublished frame newer than
+    /// it is pushed on the deque (one more piece of work per hungry fork),
     /// and a sleeper is woken.
     #[cold]
     fn feed_the_hungry(&self) {
@@ -365,6 +418,7 @@ impl WorkerThread {
             result: UnsafeCell::new(None),
             owner: self.thread(),
             running: crate::cancel::current(),
+            hand_back: false,
         };
         // `job_b` does not move from here on: its frame may point to it.
         let job_ptr = &job_b as *const StackJob<'_, B, RB> as *const ();
@@ -377,7 +431,7 @@ impl WorkerThread {
         if !self.alone {
             if self.exposed_frame.get().is_null() {
                 self.expose(&job_b.frame);
-            } else if self.registry().sleep.is_hungry() {
+            } else if self.registry().sleep.is_hungry() || self.exposed_was_claimed() {
                 self.feed_the_hungry();
             }
         }
@@ -408,10 +462,9 @@ impl WorkerThread {
             std::mem::forget(guard);
             // SAFETY: the job was never queued, so this thread alone has it.
             let b = unsafe { (*job_b.func.get()).take() }.expect("join half run twice");
-            return match result_a {
-                Ok(ra) => (ra, b()),
-                Err(payload) => rejoin(Err(payload), unwind::halt_unwinding(b)),
-            };
+            // `b` is caught too: `a`'s value must not be dropped by the
+            // unwinding (its destructor may panic).
+            return rejoin(result_a, unwind::halt_unwinding(b));
         }
         // Published: pushed on the deque (pop it back if nobody stole it),
         // or claimed by a thief. Run what `a` left on this deque meanwhile,
@@ -425,14 +478,11 @@ impl WorkerThread {
                     // SAFETY: we took the only reference to the job back out
                     // of our deque, so nobody else takes the closure.
                     let b = unsafe { (*job_b.func.get()).take() }.expect("join half run twice");
-                    // Nobody stole `b`: run it here, straight. A panic in it
-                    // may unwind from here: nothing points into this frame
-                    // now. If `a` panicked, `b` still runs (as if stolen) and
-                    // `a`'s panic is the one re-raised.
-                    return match result_a {
-                        Ok(ra) => (ra, b()),
-                        Err(payload) => rejoin(Err(payload), unwind::halt_unwinding(b)),
-                    };
+                    // Nobody stole `b`: run it here. If `a` panicked, `b`
+                    // still runs (as if stolen) and `a`'s panic is the one
+                    // re-raised; `b` is caught too, so that `a`'s value is
+                    // not dropped by the unwinding.
+                    return rejoin(result_a, unwind::halt_unwinding(b));
                 }
                 Some(other) => self.execute(other),
                 None => {
@@ -453,7 +503,11 @@ impl Pool {
     /// On a worker, `a` runs on the calling thread while `b` is offered to
     /// idle workers (one that is idle now, or becomes idle while `a` runs,
     /// takes it); if nobody does, the caller runs `b` itself after `a`, with
-    /// no heap allocation. Called from
+    /// no heap allocation. One join per worker is offered at a time, the
+    /// outermost: a join forked inside the `a` of another join whose `b` is
+    /// still on offer is offered once that `b` was taken and this worker
+    /// forks again, so an `a` that blocks until its own `b` has run can wait
+    /// forever there. Called from
     /// outside the pool, the whole join moves into the pool and the caller
     /// blocks until it is done.
     ///
@@ -502,7 +556,9 @@ impl Pool {
         // runs the closure here, so both halves run on the caller.
         self.install(move || match self.registry().own_worker() {
             Some(worker) => worker.join(a, b),
-            None => (a(), b()),
+            // Both run, and a panic is re-raised after both, as on a
+            // worker.
+            None => rejoin(unwind::halt_unwinding(a), unwind::halt_unwinding(b)),
         })
     }
 }

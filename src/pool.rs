@@ -218,9 +218,13 @@ impl Pool {
                 worker.registry_arc().clone()
             }
             None => {
-                let Some(registry) = crate::blocking::current_registry() else {
-                    return crate::map::lent_pool();
-                };
+                // A map chunk this thread runs for its consumer is nested
+                // inside whatever else the thread runs (a lane task of
+                // another pool, say): the mapping pool comes first.
+                if let Some(pool) = crate::map::lent_pool() {
+                    return Some(pool);
+                }
+                let registry = crate::blocking::current_registry()?;
                 if let Some(shared) = registry.handle.get()?.upgrade() {
                     return Some(Pool { shared });
                 }

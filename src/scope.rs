@@ -475,6 +475,9 @@ impl Pool {
             }
             Ok(value) => {
                 if let Some(payload) = task_panic {
+                    // Dropped before the unwinding: a destructor panicking
+                    // during it would abort the process.
+                    unwind::drop_contained(value);
                     std::panic::resume_unwind(payload);
                 }
                 value
