@@ -227,6 +227,17 @@ fn gated_parent_drop_bomb(path: String) -> DropBomb {
     DropBomb { in_worker: false }
 }
 
+/// Aborts on 13 and hangs on 21; triples every other input.
+fn triple_but_13_aborts_and_21_hangs(x: u64) -> u64 {
+    match x {
+        13 => std::process::abort(),
+        21 => loop {
+            std::thread::park();
+        },
+        _ => 3 * x,
+    }
+}
+
 // ---- helpers ----
 
 fn pool(workers: usize) -> ProcessPool {
@@ -492,6 +503,135 @@ fn map_keeps_input_order_and_reports_a_crash_in_place() {
         3,
         "ExactSizeIterator"
     );
+}
+
+fn map_batches_ten_thousand_tiny_items_in_order() {
+    let pool = pool(2);
+    let first = pool.submit(double, 0).id();
+    let out: Vec<u64> = pool.map(double, 0..10_000u64).map(Result::unwrap).collect();
+    assert_eq!(out, (0..10_000).map(|x| 2 * x).collect::<Vec<u64>>());
+    let mut unordered: Vec<u64> = pool
+        .map_unordered(double, 0..10_000u64)
+        .map(Result::unwrap)
+        .collect();
+    unordered.sort_unstable();
+    assert_eq!(unordered, out);
+    // Every task takes an id: 20,000 items went in far fewer tasks (one
+    // per item before batching). Batches start at one item and double per
+    // finished batch while items stay cheap; this bound only needs an
+    // average of four items per task.
+    let tasks = pool.submit(double, 0).id() - first - 1;
+    assert!(tasks < 5_000, "{tasks} tasks for 20,000 items");
+}
+
+fn chunk_size_fixes_the_items_per_batch() {
+    let pool = pool(2);
+    // Every item panics, so each error names its task: the batch's.
+    for (chunk, items) in [(5usize, 20u32), (7, 20), (1, 6)] {
+        let errors: Vec<ProcessError> = pool
+            .map(panics, 0..items)
+            .chunk_size(chunk)
+            .map(Result::unwrap_err)
+            .collect();
+        assert_eq!(errors.len(), items as usize);
+        for (x, e) in errors.iter().enumerate() {
+            assert_eq!(e.panic_message(), Some(format!("no good: {x}").as_str()));
+        }
+        let ids: Vec<u64> = errors.iter().map(ProcessError::task_id).collect();
+        let mut runs: Vec<usize> = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 && ids[i - 1] == *id {
+                *runs.last_mut().unwrap() += 1;
+            } else {
+                runs.push(1);
+            }
+        }
+        let mut want = vec![chunk; items as usize / chunk];
+        if items as usize % chunk > 0 {
+            want.push(items as usize % chunk);
+        }
+        assert_eq!(runs, want, "chunk_size({chunk})");
+        let mut unordered: Vec<u64> = pool
+            .map_unordered(panics, 0..items)
+            .chunk_size(chunk)
+            .map(|r| r.unwrap_err().task_id())
+            .collect();
+        unordered.dedup();
+        assert_eq!(
+            unordered.len(),
+            want.len(),
+            "chunk_size({chunk}), unordered"
+        );
+    }
+}
+
+fn a_crash_or_hang_mid_batch_fails_only_its_item() {
+    let pool = ProcessPool::builder()
+        .workers(2)
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let check = |results: Vec<(u64, Result<u64, ProcessError>)>| {
+        assert_eq!(results.len(), 40);
+        for (x, r) in results {
+            match x {
+                13 => assert_eq!(r.unwrap_err().signal(), Some(libc::SIGABRT)),
+                21 => assert!(r.unwrap_err().is_timeout()),
+                _ => assert_eq!(r.unwrap(), 3 * x, "item {x}"),
+            }
+        }
+    };
+    // Batches of 4: 12..16 crashes at 13 and 20..24 hangs at 21; each item
+    // of theirs runs again alone, and only 13 and 21 fail.
+    let ordered: Vec<_> = (0..40u64)
+        .zip(
+            pool.map(triple_but_13_aborts_and_21_hangs, 0..40u64)
+                .chunk_size(4),
+        )
+        .collect();
+    check(ordered);
+    let unordered: Vec<_> = pool
+        .map_unordered(triple_but_13_aborts_and_21_hangs, 0..40u64)
+        .chunk_size(4)
+        .map(|r| match r {
+            Ok(v) => (v / 3, Ok(v)),
+            Err(e) if e.is_timeout() => (21, Err(e)),
+            Err(e) => (13, Err(e)),
+        })
+        .collect();
+    check(unordered);
+}
+
+fn batches_are_cut_to_the_frame_limit_and_big_results_go_alone() {
+    let pool = pool_with_frame_limit(256);
+    // 50-byte arguments in a 256-byte call frame: a batch of 100 is cut
+    // into frames that fit; none is refused.
+    let lengths: Vec<usize> = pool
+        .map(length, vec![vec![1u8; 50]; 30])
+        .chunk_size(100)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(lengths, vec![50; 30]);
+    // Results of 101 bytes: a batch's reply would not fit, so each item
+    // goes alone and fits; one of 1000 bytes fails alone.
+    let sizes = [100u64, 100, 100, 1000, 100, 100];
+    let out: Vec<_> = pool.map(zeros, sizes).chunk_size(6).collect();
+    for (n, r) in sizes.iter().zip(out) {
+        match n {
+            1000 => assert!(r.unwrap_err().is_too_large()),
+            _ => assert_eq!(r.unwrap().len(), *n as usize),
+        }
+    }
+    // An argument over the limit fails alone, unsent.
+    let mut args = vec![vec![0u8; 10]; 5];
+    args[2] = vec![0u8; 500];
+    let out: Vec<_> = pool.map(length, args).chunk_size(5).collect();
+    for (i, r) in out.into_iter().enumerate() {
+        match i {
+            2 => assert!(r.unwrap_err().is_too_large()),
+            _ => assert_eq!(r.unwrap(), 10),
+        }
+    }
 }
 
 fn as_completed_and_wait_see_every_task() {
@@ -907,6 +1047,22 @@ const TESTS: &[(&str, fn())] = &[
     (
         "map_keeps_input_order_and_reports_a_crash_in_place",
         map_keeps_input_order_and_reports_a_crash_in_place,
+    ),
+    (
+        "map_batches_ten_thousand_tiny_items_in_order",
+        map_batches_ten_thousand_tiny_items_in_order,
+    ),
+    (
+        "chunk_size_fixes_the_items_per_batch",
+        chunk_size_fixes_the_items_per_batch,
+    ),
+    (
+        "a_crash_or_hang_mid_batch_fails_only_its_item",
+        a_crash_or_hang_mid_batch_fails_only_its_item,
+    ),
+    (
+        "batches_are_cut_to_the_frame_limit_and_big_results_go_alone",
+        batches_are_cut_to_the_frame_limit_and_big_results_go_alone,
     ),
     (
         "as_completed_and_wait_see_every_task",

@@ -147,6 +147,77 @@ pub(crate) fn trampoline<A: DeserializeOwned, R: Serialize>(
     }
 }
 
+/// The trampoline of a batch (a [`ProcessMap`](super::ProcessMap) chunk):
+/// `arg` is a run of items, each a little-endian `u32` length and that many
+/// bytes of one encoded `A`. Each item goes through [`trampoline`] in turn,
+/// so a panic (or a codec error) ends only its own item; the result is the
+/// postcard encoding of `(u64, Vec<(u8, Vec<u8>)>)`: the nanoseconds the
+/// batch took here, then each item's status byte and output, in order.
+/// Once the outputs so far would not fit a reply frame of `limit` bytes,
+/// no further item runs and the batch answers [`Status::TooLarge`] (the
+/// parent then sends each item alone).
+///
+/// Only [`FnRef::batch`] pairs this trampoline with an address, and it takes
+/// the address from a real `fn(A) -> R` value, so `f` is always one.
+pub(crate) fn batch_trampoline<A: DeserializeOwned, R: Serialize>(
+    f: usize,
+    arg: &[u8],
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> Status {
+    out.clear();
+    let start = std::time::Instant::now();
+    let payload_limit = limit.saturating_sub(REPLY_HEADER);
+    let mut items: Vec<(u8, Vec<u8>)> = Vec::new();
+    let mut total = 0usize;
+    let mut one = Vec::new();
+    let mut rest = arg;
+    while !rest.is_empty() {
+        let Some((len, tail)) = rest.split_first_chunk::<4>() else {
+            out.clear();
+            out.extend_from_slice(b"a malformed batch");
+            return Status::BadArgument;
+        };
+        let len = u32::from_le_bytes(*len) as usize;
+        if tail.len() < len {
+            out.clear();
+            out.extend_from_slice(b"a malformed batch");
+            return Status::BadArgument;
+        }
+        let (item, tail) = tail.split_at(len);
+        rest = tail;
+        let status = trampoline::<A, R>(f, item, &mut one, limit);
+        // A status byte, a length of at most 5 bytes, the output.
+        total = total.saturating_add(6 + one.len());
+        items.push((status as u8, std::mem::take(&mut one)));
+        if total > payload_limit {
+            // Stop here: the reply cannot fit, whatever follows.
+            out.clear();
+            let body = (REPLY_HEADER as u64).saturating_add(total as u64);
+            out.extend_from_slice(&body.to_le_bytes());
+            return Status::TooLarge;
+        }
+    }
+    let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    match wire::encode_limited(&(nanos, &items), std::mem::take(out), payload_limit) {
+        Ok(bytes) => {
+            *out = bytes;
+            Status::Ok
+        }
+        Err(EncodeError::TooLarge(bytes)) => {
+            out.clear();
+            let body = (REPLY_HEADER as u64).saturating_add(bytes);
+            out.extend_from_slice(&body.to_le_bytes());
+            Status::TooLarge
+        }
+        Err(EncodeError::Codec(message)) => {
+            out.clear();
+            out.extend_from_slice(message.as_bytes());
+            Status::BadResult
+        }
+    }
+}
+
 /// The message of a panic payload (`&str` or `String`), else a placeholder.
 pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
@@ -205,6 +276,22 @@ impl FnRef {
         let base = anchor_addr();
         let f = f as usize;
         let t = trampoline::<A, R> as Trampoline as usize;
+        let home = object_base(base)?;
+        if object_base(f)? != home || object_base(t)? != home {
+            return None;
+        }
+        Some(FnRef {
+            function: f.wrapping_sub(base) as i64,
+            trampoline: t.wrapping_sub(base) as i64,
+        })
+    }
+
+    /// As [`FnRef::new`], with [`batch_trampoline`] in place of
+    /// [`trampoline`]: the call's argument is a run of items.
+    pub(crate) fn batch<A: DeserializeOwned, R: Serialize>(f: fn(A) -> R) -> Option<FnRef> {
+        let base = anchor_addr();
+        let f = f as usize;
+        let t = batch_trampoline::<A, R> as Trampoline as usize;
         let home = object_base(base)?;
         if object_base(f)? != home || object_base(t)? != home {
             return None;

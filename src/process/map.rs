@@ -11,21 +11,275 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::error::ProcessError;
+use super::call::{FnRef, Status};
+use super::error::{ErrorKind, ProcessError, Signature};
 use super::pool::ProcessPool;
-use super::task::{ProcessTask, ReadyQueue};
+use super::task::{ProcessTask, ReadyQueue, decode_reply};
+use super::wire;
 use crate::{Timeout, WaitFor, Waited};
 
 /// One item of [`ProcessAsCompleted`]: a task's index and its outcome.
 pub type ProcessCompleted<R> = (usize, Result<R, ProcessError>);
 
-/// The iterator of [`ProcessPool::map`]: results in input order.
-#[must_use = "iterators are lazy"]
-pub struct ProcessMap<I, A, R> {
+/// How long one batch of a [`ProcessMap`] or [`ProcessMapUnordered`] should
+/// take in its worker when batch sizes adapt: long enough that the round
+/// trip (tens of microseconds) is noise, short enough that the workers stay
+/// balanced at the end of the input.
+///
+/// ```
+/// assert_eq!(corepool::process::TARGET_BATCH_TIME.as_millis(), 2);
+/// ```
+pub const TARGET_BATCH_TIME: Duration = Duration::from_millis(2);
+
+/// The largest automatic batch of a process map, in items.
+///
+/// ```
+/// assert_eq!(corepool::process::MAX_BATCH, 65536);
+/// ```
+pub const MAX_BATCH: usize = 1 << 16;
+
+/// What a batch task answers: the nanoseconds it took in the worker, then
+/// each item's status byte and output, in order (see
+/// `call::batch_trampoline`).
+type BatchOut = (u64, Vec<(u8, Vec<u8>)>);
+
+/// What a map has in flight: one item as a task of its own, or a batch of
+/// items as one task (with their encodings, kept for a retry).
+enum Unit<R> {
+    Single(ProcessTask<R>),
+    Batch {
+        task: ProcessTask<BatchOut>,
+        items: Vec<Vec<u8>>,
+    },
+}
+
+impl<R: DeserializeOwned + Send + 'static> Unit<R> {
+    fn len(&self) -> usize {
+        match self {
+            Unit::Single(_) => 1,
+            Unit::Batch { items, .. } => items.len(),
+        }
+    }
+
+    fn watch(&self, queue: &Arc<ReadyQueue>, index: usize) {
+        match self {
+            Unit::Single(task) => task.watch(queue, index),
+            Unit::Batch { task, .. } => task.watch(queue, index),
+        }
+    }
+}
+
+/// What a finished unit gives: its items' results in order, or the tasks
+/// that run its items again, one item each (its batch crashed).
+enum Resolved<R> {
+    Done(Vec<Result<R, ProcessError>>),
+    Retry(Vec<ProcessTask<R>>),
+}
+
+/// The part both maps share: reads the input, cuts it into batches, sends
+/// them, and turns a finished batch into its items' results.
+struct Batcher<I, A, R> {
     pool: ProcessPool,
     f: fn(A) -> R,
     items: I,
-    window: VecDeque<ProcessTask<R>>,
+    /// An item read but left out of the last batch (it did not fit the
+    /// frame): its encoding, or the item itself when it cannot be encoded.
+    carry: Option<Result<Vec<u8>, A>>,
+    /// The function with its plain and its batch trampoline; `None` when
+    /// it is not in the executable (then every item fails, via `submit`).
+    refs: Option<(FnRef, FnRef)>,
+    chunk: usize,
+    fixed: bool,
+}
+
+impl<I, A, R> Batcher<I, A, R>
+where
+    I: Iterator<Item = A>,
+    A: Serialize + DeserializeOwned + 'static,
+    R: Serialize + DeserializeOwned + Send + 'static,
+{
+    fn new(pool: ProcessPool, f: fn(A) -> R, items: I) -> Self {
+        let refs = FnRef::new(f).zip(FnRef::batch(f));
+        Batcher {
+            pool,
+            f,
+            items,
+            carry: None,
+            refs,
+            chunk: 1,
+            fixed: false,
+        }
+    }
+
+    fn signature() -> Signature {
+        (std::any::type_name::<A>(), std::any::type_name::<R>())
+    }
+
+    fn chunk_size(&mut self, items: usize) {
+        self.fixed = items > 0;
+        self.chunk = items.max(1);
+    }
+
+    /// Items read from the input but not sent yet.
+    fn carried(&self) -> usize {
+        usize::from(self.carry.is_some())
+    }
+
+    fn pull(&mut self) -> Option<Result<Vec<u8>, A>> {
+        let item = self.items.next()?;
+        let room = self.pool.max_frame().saturating_sub(wire::CALL_HEADER);
+        Some(wire::encode_limited(&item, Vec::new(), room).map_err(|_| item))
+    }
+
+    /// The next unit, sent; `None` at the end of the input.
+    fn next_unit(&mut self) -> Option<Unit<R>> {
+        let Some((single, batch)) = self.refs else {
+            let item = self.items.next()?;
+            return Some(Unit::Single(self.pool.submit(self.f, item)));
+        };
+        // A batch call's argument: each item's length (u32) and bytes; the
+        // whole must fit a call frame, so it never reaches the wire
+        // otherwise.
+        let room = self.pool.max_frame().saturating_sub(wire::CALL_HEADER);
+        let mut items: Vec<Vec<u8>> = Vec::new();
+        let mut bytes = 0usize;
+        while items.len() < self.chunk {
+            let Some(next) = self.carry.take().or_else(|| self.pull()) else {
+                break;
+            };
+            match next {
+                Ok(item) if bytes.saturating_add(4 + item.len()) <= room => {
+                    bytes += 4 + item.len();
+                    items.push(item);
+                }
+                other if items.is_empty() => {
+                    // Alone: an item that fits a call but not a batch frame
+                    // goes as a task of its own; one that fits neither (or
+                    // cannot be encoded) fails with its typed error, unsent.
+                    return Some(Unit::Single(match other {
+                        Ok(item) => self
+                            .pool
+                            .submit_encoded(single, Self::signature(), item, None),
+                        Err(item) => self.pool.submit_with(self.f, &item, None),
+                    }));
+                }
+                other => {
+                    self.carry = Some(other);
+                    break;
+                }
+            }
+        }
+        if items.is_empty() {
+            return None;
+        }
+        let mut arg = Vec::with_capacity(bytes);
+        for item in &items {
+            arg.extend_from_slice(&(item.len() as u32).to_le_bytes());
+            arg.extend_from_slice(item);
+        }
+        // The timeout of a batch is the items' timeout times their number.
+        let n = u32::try_from(items.len()).unwrap_or(u32::MAX);
+        let timeout = self.pool.default_timeout().map(|t| t.saturating_mul(n));
+        let task = self
+            .pool
+            .submit_encoded(batch, Self::signature(), arg, timeout);
+        Some(Unit::Batch { task, items })
+    }
+
+    /// Waits for `unit` and gives its results, or the retries of its items.
+    fn resolve(&mut self, unit: Unit<R>) -> Resolved<R> {
+        let (task, items) = match unit {
+            Unit::Single(task) => return Resolved::Done(vec![task.join()]),
+            Unit::Batch { task, items } => (task, items),
+        };
+        let id = task.id();
+        let error = |kind| ProcessError::new(id, Self::signature(), kind);
+        match task.join() {
+            Ok((nanos, outs)) if outs.len() == items.len() => {
+                self.adapt(nanos, outs.len());
+                let limit = self.pool.max_frame();
+                Resolved::Done(
+                    outs.into_iter()
+                        .map(|(status, payload)| match Status::from_byte(status) {
+                            Some(status) => {
+                                decode_reply::<R>(status, &payload, limit).map_err(error)
+                            }
+                            None => Err(error(ErrorKind::Protocol(
+                                "an unknown status in a batch reply".into(),
+                            ))),
+                        })
+                        .collect(),
+                )
+            }
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    ErrorKind::Cancelled | ErrorKind::Shutdown | ErrorKind::Spawn(_)
+                ) =>
+            {
+                Resolved::Done(
+                    items
+                        .iter()
+                        .map(|_| Err(error(err.kind().clone())))
+                        .collect(),
+                )
+            }
+            // A crash, a timeout, a reply over the frame limit, anything
+            // else: each item is sent again as a task of its own.
+            _ => {
+                if !self.fixed {
+                    self.chunk = (self.chunk / 2).max(1);
+                }
+                let Some((single, _)) = self.refs else {
+                    unreachable!("a batch was sent, so the function resolved")
+                };
+                Resolved::Retry(
+                    items
+                        .into_iter()
+                        .map(|item| {
+                            self.pool
+                                .submit_encoded(single, Self::signature(), item, None)
+                        })
+                        .collect(),
+                )
+            }
+        }
+    }
+
+    /// Moves the batch size toward [`TARGET_BATCH_TIME`], doubling at most.
+    fn adapt(&mut self, nanos: u64, n: usize) {
+        if self.fixed || n == 0 {
+            return;
+        }
+        let per_item = (u128::from(nanos) / n as u128).max(1);
+        let wanted = (TARGET_BATCH_TIME.as_nanos() / per_item).clamp(1, MAX_BATCH as u128) as usize;
+        self.chunk = wanted.min(self.chunk.saturating_mul(2));
+    }
+}
+
+/// The iterator of [`ProcessPool::map`]: results in input order.
+///
+/// Items travel in batches, one round trip per batch (see
+/// [`chunk_size`](Self::chunk_size)); a panic in one item fails only that
+/// item. **A crash or a timeout costs its batch a second run**: the worker
+/// process dies with no word on which item it was running, so every item of
+/// the batch is sent again, each as a task of its own on a fresh worker
+/// (with the pool's per-task timeout; a batch's own timeout is that
+/// timeout times its number of items). The items that had finished before
+/// the crash run twice; the one that crashes (or hangs) again fails alone
+/// with its own [`ErrorKind::Signal`], [`ErrorKind::Exit`] or
+/// [`ErrorKind::Timeout`], and every other item gets its result. A batch
+/// whose results would pass the frame limit is retried the same way (each
+/// item then succeeds or fails alone with [`ErrorKind::ResultTooLarge`]);
+/// a batch is never sent over the limit, it is cut before it. A cancelled
+/// batch (the pool shut down) fails each of its items with that error.
+#[must_use = "iterators are lazy"]
+pub struct ProcessMap<I, A, R> {
+    batcher: Batcher<I, A, R>,
+    window: VecDeque<Unit<R>>,
+    ready: VecDeque<Result<R, ProcessError>>,
+    /// Items in `window`.
+    queued: usize,
     size: usize,
 }
 
@@ -34,6 +288,7 @@ impl<I, A, R> fmt::Debug for ProcessMap<I, A, R> {
         f.debug_struct("ProcessMap")
             .field("in_flight", &self.window.len())
             .field("window", &self.size)
+            .field("chunk", &self.batcher.chunk)
             .finish()
     }
 }
@@ -46,15 +301,15 @@ where
 {
     pub(crate) fn new(pool: ProcessPool, f: fn(A) -> R, items: I, size: usize) -> Self {
         ProcessMap {
-            pool,
-            f,
-            items,
+            batcher: Batcher::new(pool, f, items),
             window: VecDeque::new(),
+            ready: VecDeque::new(),
+            queued: 0,
             size: size.max(1),
         }
     }
 
-    /// How many tasks may be submitted ahead of the one being waited for
+    /// How many batches may be sent ahead of the one being waited for
     /// (default: four per worker); at least one.
     ///
     /// ```
@@ -70,6 +325,27 @@ where
         self.size = tasks.max(1);
         self
     }
+
+    /// Sends exactly `items` items per batch (fewer only at the end of the
+    /// input, or where a batch would pass the frame limit), instead of
+    /// adapting: by default batches start with one item and grow (doubling
+    /// at most per finished batch, up to [`MAX_BATCH`]) toward what takes
+    /// [`TARGET_BATCH_TIME`] in a worker. `chunk_size(1)` sends each item
+    /// as a task of its own round trip; `chunk_size(0)` means adaptive.
+    ///
+    /// ```
+    /// # fn main() {
+    /// # fn id(x: u32) -> u32 { x }
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::builder().workers(1).build().unwrap();
+    /// let v: Vec<u32> = pool.map(id, 0..100).chunk_size(10).map(Result::unwrap).collect();
+    /// assert_eq!(v, (0..100).collect::<Vec<_>>());
+    /// # }
+    /// ```
+    pub fn chunk_size(mut self, items: usize) -> Self {
+        self.batcher.chunk_size(items);
+        self
+    }
 }
 
 impl<I, A, R> Iterator for ProcessMap<I, A, R>
@@ -81,18 +357,36 @@ where
     type Item = Result<R, ProcessError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while self.window.len() < self.size {
-            match self.items.next() {
-                Some(item) => self.window.push_back(self.pool.submit(self.f, item)),
-                None => break,
+        loop {
+            if let Some(result) = self.ready.pop_front() {
+                return Some(result);
+            }
+            while self.window.len() < self.size {
+                match self.batcher.next_unit() {
+                    Some(unit) => {
+                        self.queued += unit.len();
+                        self.window.push_back(unit);
+                    }
+                    None => break,
+                }
+            }
+            let unit = self.window.pop_front()?;
+            self.queued -= unit.len();
+            match self.batcher.resolve(unit) {
+                Resolved::Done(results) => self.ready.extend(results),
+                Resolved::Retry(tasks) => {
+                    for task in tasks.into_iter().rev() {
+                        self.queued += 1;
+                        self.window.push_front(Unit::Single(task));
+                    }
+                }
             }
         }
-        self.window.pop_front().map(ProcessTask::join)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let (lo, hi) = self.items.size_hint();
-        let n = self.window.len();
+        let (lo, hi) = self.batcher.items.size_hint();
+        let n = self.queued + self.ready.len() + self.batcher.carried();
         (lo.saturating_add(n), hi.and_then(|hi| hi.checked_add(n)))
     }
 }
@@ -116,22 +410,29 @@ where
 impl<I, A, R> Drop for ProcessMap<I, A, R> {
     fn drop(&mut self) {
         // The tasks not started never will; running ones finish, detached.
-        for task in &self.window {
-            task.cancel_queued();
+        for unit in &self.window {
+            match unit {
+                Unit::Single(task) => task.cancel_queued(),
+                Unit::Batch { task, .. } => task.cancel_queued(),
+            };
         }
     }
 }
 
-/// The iterator of [`ProcessPool::map_unordered`]: results as they finish.
+/// The iterator of [`ProcessPool::map_unordered`]: results as they finish
+/// (a batch's results together, in its input order). Batches, crashes and
+/// timeouts as for [`ProcessMap`]: a crashed batch's items are each sent
+/// again alone, and the one that crashes again fails alone.
 #[must_use = "iterators are lazy"]
 pub struct ProcessMapUnordered<I, A, R> {
-    pool: ProcessPool,
-    f: fn(A) -> R,
-    items: I,
-    tasks: Vec<Option<ProcessTask<R>>>,
+    batcher: Batcher<I, A, R>,
+    tasks: Vec<Option<Unit<R>>>,
     free: Vec<usize>,
     queue: Arc<ReadyQueue>,
+    ready: VecDeque<Result<R, ProcessError>>,
     in_flight: usize,
+    /// Items in `tasks`.
+    queued: usize,
     size: usize,
 }
 
@@ -140,6 +441,7 @@ impl<I, A, R> fmt::Debug for ProcessMapUnordered<I, A, R> {
         f.debug_struct("ProcessMapUnordered")
             .field("in_flight", &self.in_flight)
             .field("window", &self.size)
+            .field("chunk", &self.batcher.chunk)
             .finish()
     }
 }
@@ -152,19 +454,19 @@ where
 {
     pub(crate) fn new(pool: ProcessPool, f: fn(A) -> R, items: I, size: usize) -> Self {
         ProcessMapUnordered {
-            pool,
-            f,
-            items,
+            batcher: Batcher::new(pool, f, items),
             tasks: Vec::new(),
             free: Vec::new(),
             queue: Arc::default(),
+            ready: VecDeque::new(),
             in_flight: 0,
+            queued: 0,
             size: size.max(1),
         }
     }
 
-    /// How many tasks may be in flight at once (default: four per worker);
-    /// at least one.
+    /// How many batches may be in flight at once (default: four per
+    /// worker); at least one.
     ///
     /// ```
     /// # fn main() {
@@ -179,6 +481,38 @@ where
         self.size = tasks.max(1);
         self
     }
+
+    /// Items per batch, as [`ProcessMap::chunk_size`]; `0` means adaptive
+    /// (the default).
+    ///
+    /// ```
+    /// # fn main() {
+    /// # fn id(x: u32) -> u32 { x }
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::builder().workers(1).build().unwrap();
+    /// let mut v: Vec<u32> = pool.map_unordered(id, 0..100).chunk_size(7).map(Result::unwrap).collect();
+    /// v.sort();
+    /// assert_eq!(v, (0..100).collect::<Vec<_>>());
+    /// # }
+    /// ```
+    pub fn chunk_size(mut self, items: usize) -> Self {
+        self.batcher.chunk_size(items);
+        self
+    }
+
+    fn add(&mut self, unit: Unit<R>) {
+        let index = match self.free.pop() {
+            Some(index) => index,
+            None => {
+                self.tasks.push(None);
+                self.tasks.len() - 1
+            }
+        };
+        unit.watch(&self.queue, index);
+        self.queued += unit.len();
+        self.tasks[index] = Some(unit);
+        self.in_flight += 1;
+    }
 }
 
 impl<I, A, R> Iterator for ProcessMapUnordered<I, A, R>
@@ -190,35 +524,40 @@ where
     type Item = Result<R, ProcessError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while self.in_flight < self.size {
-            let Some(item) = self.items.next() else { break };
-            let task = self.pool.submit(self.f, item);
-            let index = match self.free.pop() {
-                Some(index) => index,
-                None => {
-                    self.tasks.push(None);
-                    self.tasks.len() - 1
+        loop {
+            if let Some(result) = self.ready.pop_front() {
+                return Some(result);
+            }
+            while self.in_flight < self.size {
+                let Some(unit) = self.batcher.next_unit() else {
+                    break;
+                };
+                self.add(unit);
+            }
+            if self.in_flight == 0 {
+                return None;
+            }
+            let index = self.queue.pop(None).expect("no deadline");
+            let unit = self.tasks[index]
+                .take()
+                .expect("each task is reported once");
+            self.free.push(index);
+            self.in_flight -= 1;
+            self.queued -= unit.len();
+            match self.batcher.resolve(unit) {
+                Resolved::Done(results) => self.ready.extend(results),
+                Resolved::Retry(tasks) => {
+                    for task in tasks {
+                        self.add(Unit::Single(task));
+                    }
                 }
-            };
-            task.watch(&self.queue, index);
-            self.tasks[index] = Some(task);
-            self.in_flight += 1;
+            }
         }
-        if self.in_flight == 0 {
-            return None;
-        }
-        let index = self.queue.pop(None).expect("no deadline");
-        let task = self.tasks[index]
-            .take()
-            .expect("each task is reported once");
-        self.free.push(index);
-        self.in_flight -= 1;
-        Some(task.join())
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let (lo, hi) = self.items.size_hint();
-        let n = self.in_flight;
+        let (lo, hi) = self.batcher.items.size_hint();
+        let n = self.queued + self.ready.len() + self.batcher.carried();
         (lo.saturating_add(n), hi.and_then(|hi| hi.checked_add(n)))
     }
 }
@@ -233,8 +572,11 @@ where
 
 impl<I, A, R> Drop for ProcessMapUnordered<I, A, R> {
     fn drop(&mut self) {
-        for task in self.tasks.iter().flatten() {
-            task.cancel_queued();
+        for unit in self.tasks.iter().flatten() {
+            match unit {
+                Unit::Single(task) => task.cancel_queued(),
+                Unit::Batch { task, .. } => task.cancel_queued(),
+            };
         }
     }
 }

@@ -101,7 +101,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use error::{ErrorKind, ProcessBuildError, ProcessError};
 pub use map::{
-    ProcessAsCompleted, ProcessCompleted, ProcessMap, ProcessMapUnordered, as_completed, wait,
+    MAX_BATCH, ProcessAsCompleted, ProcessCompleted, ProcessMap, ProcessMapUnordered,
+    TARGET_BATCH_TIME, as_completed, wait,
 };
 pub use pool::{
     DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME_BYTES, MAX_PROCESS_WORKERS, ProcessPool,

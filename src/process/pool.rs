@@ -52,7 +52,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::call::{FnRef, Status};
-use super::error::{ErrorKind, ProcessBuildError};
+use super::error::{ErrorKind, ProcessBuildError, Signature};
 use super::map::{ProcessMap, ProcessMapUnordered};
 use super::spawn::{self, WorkerProcess};
 use super::task::{Job, ProcessTask, Slot, WorkerCtl, lock};
@@ -884,27 +884,54 @@ impl ProcessPool {
         R: Serialize + DeserializeOwned + Send + 'static,
     {
         let shared = self.shared();
-        // Relaxed: the id only has to be unique, and fetch_add is atomic.
-        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
         let signature = (std::any::type_name::<A>(), std::any::type_name::<R>());
-        let failed = |kind| ProcessTask::new(Arc::new(Slot::failed(id, signature, kind)));
         let Some(function) = FnRef::cached(f) else {
-            return failed(ErrorKind::NotInExecutable);
+            return self.failed_task(signature, ErrorKind::NotInExecutable);
         };
         // Encoded at most up to what fits a call frame: a larger argument
         // fails here, before anything is queued or sent.
         let limit = shared.config.max_frame;
         let room = limit.saturating_sub(wire::CALL_HEADER);
-        let arg = match wire::encode_limited(arg, Vec::new(), room) {
-            Ok(arg) => arg,
-            Err(wire::EncodeError::TooLarge(bytes)) => {
-                return failed(ErrorKind::ArgumentTooLarge {
+        match wire::encode_limited(arg, Vec::new(), room) {
+            Ok(arg) => self.submit_encoded(function, signature, arg, timeout),
+            Err(wire::EncodeError::TooLarge(bytes)) => self.failed_task(
+                signature,
+                ErrorKind::ArgumentTooLarge {
                     bytes: (wire::CALL_HEADER as u64).saturating_add(bytes),
                     limit: limit as u64,
-                });
+                },
+            ),
+            Err(wire::EncodeError::Codec(err)) => {
+                self.failed_task(signature, ErrorKind::EncodeArgument(err))
             }
-            Err(wire::EncodeError::Codec(err)) => return failed(ErrorKind::EncodeArgument(err)),
-        };
+        }
+    }
+
+    /// A task that has already ended with `kind`, with an id of its own.
+    pub(crate) fn failed_task<R>(&self, signature: Signature, kind: ErrorKind) -> ProcessTask<R>
+    where
+        R: DeserializeOwned + Send + 'static,
+    {
+        // Relaxed: the id only has to be unique, and fetch_add is atomic.
+        let id = self.shared().next_id.fetch_add(1, Ordering::Relaxed);
+        ProcessTask::new(Arc::new(Slot::failed(id, signature, kind)))
+    }
+
+    /// Queues a call of `function` with an argument already encoded; the
+    /// caller checked that it fits a call frame ([`Self::max_frame`]).
+    pub(crate) fn submit_encoded<R>(
+        &self,
+        function: FnRef,
+        signature: Signature,
+        arg: Vec<u8>,
+        timeout: Option<Duration>,
+    ) -> ProcessTask<R>
+    where
+        R: DeserializeOwned + Send + 'static,
+    {
+        let shared = self.shared();
+        // Relaxed: the id only has to be unique, and fetch_add is atomic.
+        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
         let task = ProcessTask::new(Arc::new(Slot::new(id, signature, function, arg, timeout)));
         let mut state = lock(&shared.state);
         if state.closed {
@@ -918,13 +945,26 @@ impl ProcessPool {
         task
     }
 
+    /// The frame limit, both ways.
+    pub(crate) fn max_frame(&self) -> usize {
+        self.shared().config.max_frame
+    }
+
+    /// The pool's default timeout per task.
+    pub(crate) fn default_timeout(&self) -> Option<Duration> {
+        self.shared().config.timeout
+    }
+
     /// Applies `f` to every item in worker processes and yields the results
     /// in input order, like `multiprocessing.Pool.imap`: a window of tasks
-    /// runs ahead (a huge or endless input does not fill memory). Each item
-    /// is one task, one round trip to a worker: make items coarse (a block
-    /// of numbers, not a number). Each result is a `Result`, since any item
-    /// may crash its worker. Dropping the iterator cancels the tasks not
-    /// started.
+    /// runs ahead (a huge or endless input does not fill memory). Items
+    /// travel in batches, one round trip per batch, with the results back
+    /// in one reply: batches start at one item and grow toward
+    /// [`TARGET_BATCH_TIME`](super::TARGET_BATCH_TIME) of work each, or are
+    /// fixed with [`ProcessMap::chunk_size`]. Each result is a `Result`,
+    /// since any item may crash its worker; what a crash or a timeout costs
+    /// a batch is written at [`ProcessMap`]. Dropping the iterator cancels
+    /// the batches not started.
     ///
     /// ```
     /// # fn main() {

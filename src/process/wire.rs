@@ -13,6 +13,15 @@
 //! | call | parent → worker | `2`, task id `u64`, tag `u64`, function `i64`, trampoline `i64`, argument bytes |
 //! | reply | worker → parent | `2`, task id `u64`, status `u8`, result or message bytes |
 //!
+//! A map's batch is an ordinary call whose trampoline is
+//! `call::batch_trampoline`: its argument bytes are the items, each a `u32`
+//! length and that item's encoding, and its result bytes are the postcard
+//! encoding of `(u64, Vec<(u8, Vec<u8>)>)`, the nanoseconds the batch took
+//! and each item's status and output. Both must fit the frame limit like any
+//! call and reply: the parent cuts a batch before its frame would pass it,
+//! and a worker whose batch reply would pass it stops the batch and answers
+//! `TooLarge` (the parent then sends each item alone).
+//!
 //! # What is trusted, and why
 //!
 //! - **The peer.** The socket is one end of a pair created close-on-exec and
