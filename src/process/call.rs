@@ -150,12 +150,13 @@ pub(crate) fn trampoline<A: DeserializeOwned, R: Serialize>(
 /// The trampoline of a batch (a [`ProcessMap`](super::ProcessMap) chunk):
 /// `arg` is a run of items, each a little-endian `u32` length and that many
 /// bytes of one encoded `A`. Each item goes through [`trampoline`] in turn,
-/// so a panic (or a codec error) ends only its own item; the result is the
-/// postcard encoding of `(u64, Vec<(u8, Vec<u8>)>)`: the nanoseconds the
-/// batch took here, then each item's status byte and output, in order.
-/// Once the outputs so far would not fit a reply frame of `limit` bytes,
-/// no further item runs and the batch answers [`Status::TooLarge`] (the
-/// parent then sends each item alone).
+/// so a panic (or a codec error) ends only its own item. The result is one
+/// postcard byte string (a varint length, then the bytes; see
+/// [`BatchBytes`]) holding the nanoseconds the batch took here (`u64`),
+/// then for each item in order its status byte, its output's length (`u32`)
+/// and its output. Once the outputs so far would not fit a reply frame of
+/// `limit` bytes, no further item runs and the batch answers
+/// [`Status::TooLarge`] (the parent then sends each item alone).
 ///
 /// Only [`FnRef::batch`] pairs this trampoline with an address, and it takes
 /// the address from a real `fn(A) -> R` value, so `f` is always one.
@@ -165,56 +166,93 @@ pub(crate) fn batch_trampoline<A: DeserializeOwned, R: Serialize>(
     out: &mut Vec<u8>,
     limit: usize,
 ) -> Status {
+    thread_local! {
+        static BUFFERS: std::cell::Cell<(Vec<u8>, Vec<u8>)> = const {
+            std::cell::Cell::new((Vec::new(), Vec::new()))
+        };
+    }
     out.clear();
     let start = std::time::Instant::now();
-    let payload_limit = limit.saturating_sub(REPLY_HEADER);
-    let mut items: Vec<(u8, Vec<u8>)> = Vec::new();
-    let mut total = 0usize;
-    let mut one = Vec::new();
+    // The byte string's varint length takes at most 10 bytes.
+    let room = limit.saturating_sub(REPLY_HEADER + 10);
+    let (mut inner, mut one) = BUFFERS.take();
+    inner.clear();
+    inner.extend_from_slice(&[0; 8]);
     let mut rest = arg;
+    let mut status = Status::Ok;
     while !rest.is_empty() {
-        let Some((len, tail)) = rest.split_first_chunk::<4>() else {
-            out.clear();
+        let item = rest.split_first_chunk::<4>().and_then(|(len, tail)| {
+            let len = u32::from_le_bytes(*len) as usize;
+            (tail.len() >= len).then(|| tail.split_at(len))
+        });
+        let Some((item, tail)) = item else {
             out.extend_from_slice(b"a malformed batch");
-            return Status::BadArgument;
+            status = Status::BadArgument;
+            break;
         };
-        let len = u32::from_le_bytes(*len) as usize;
-        if tail.len() < len {
-            out.clear();
-            out.extend_from_slice(b"a malformed batch");
-            return Status::BadArgument;
-        }
-        let (item, tail) = tail.split_at(len);
         rest = tail;
-        let status = trampoline::<A, R>(f, item, &mut one, limit);
-        // A status byte, a length of at most 5 bytes, the output.
-        total = total.saturating_add(6 + one.len());
-        items.push((status as u8, std::mem::take(&mut one)));
-        if total > payload_limit {
+        let done = trampoline::<A, R>(f, item, &mut one, limit);
+        let total = (inner.len() + 5).saturating_add(one.len());
+        if total > room {
             // Stop here: the reply cannot fit, whatever follows.
-            out.clear();
-            let body = (REPLY_HEADER as u64).saturating_add(total as u64);
+            let body = (REPLY_HEADER as u64 + 10).saturating_add(total as u64);
             out.extend_from_slice(&body.to_le_bytes());
-            return Status::TooLarge;
+            status = Status::TooLarge;
+            break;
         }
+        inner.push(done as u8);
+        inner.extend_from_slice(&(one.len() as u32).to_le_bytes());
+        inner.extend_from_slice(&one);
     }
-    let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    match wire::encode_limited(&(nanos, &items), std::mem::take(out), payload_limit) {
-        Ok(bytes) => {
-            *out = bytes;
-            Status::Ok
+    if status == Status::Ok {
+        let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        inner[..8].copy_from_slice(&nanos.to_le_bytes());
+        let mut len = inner.len() as u64;
+        while len >= 0x80 {
+            out.push((len as u8) | 0x80);
+            len >>= 7;
         }
-        Err(EncodeError::TooLarge(bytes)) => {
-            out.clear();
-            let body = (REPLY_HEADER as u64).saturating_add(bytes);
-            out.extend_from_slice(&body.to_le_bytes());
-            Status::TooLarge
+        out.push(len as u8);
+        out.extend_from_slice(&inner);
+    }
+    // Big buffers are not kept for the next batch.
+    if inner.capacity() > 1 << 20 {
+        inner = Vec::new();
+    }
+    if one.capacity() > 1 << 20 {
+        one = Vec::new();
+    }
+    BUFFERS.set((inner, one));
+    status
+}
+
+/// What a batch task answers (see [`batch_trampoline`]): one byte string,
+/// decoded in one copy.
+#[derive(Debug, Default)]
+pub(crate) struct BatchBytes(pub(crate) Vec<u8>);
+
+impl<'de> serde::Deserialize<'de> for BatchBytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = BatchBytes;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a batch's bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<BatchBytes, E> {
+                Ok(BatchBytes(v.to_vec()))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<BatchBytes, E> {
+                Ok(BatchBytes(v))
+            }
         }
-        Err(EncodeError::Codec(message)) => {
-            out.clear();
-            out.extend_from_slice(message.as_bytes());
-            Status::BadResult
-        }
+        d.deserialize_byte_buf(Visit)
+    }
+}
+
+impl serde::Serialize for BatchBytes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
     }
 }
 

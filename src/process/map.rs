@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::call::{FnRef, Status};
+use super::call::{BatchBytes, FnRef, Status};
 use super::error::{ErrorKind, ProcessError, Signature};
 use super::pool::ProcessPool;
 use super::task::{ProcessTask, ReadyQueue, decode_reply};
@@ -27,9 +27,14 @@ pub type ProcessCompleted<R> = (usize, Result<R, ProcessError>);
 /// balanced at the end of the input.
 ///
 /// ```
-/// assert_eq!(corepool::process::TARGET_BATCH_TIME.as_millis(), 2);
+/// assert_eq!(corepool::process::TARGET_BATCH_TIME.as_millis(), 1);
 /// ```
-pub const TARGET_BATCH_TIME: Duration = Duration::from_millis(2);
+pub const TARGET_BATCH_TIME: Duration = Duration::from_millis(1);
+
+/// How much an automatic batch may grow from one finished batch to the
+/// next: a round trip costs tens of microseconds, so a map of cheap items
+/// should reach its full batch size in a few steps.
+const GROWTH: usize = 8;
 
 /// The largest automatic batch of a process map, in items.
 ///
@@ -38,18 +43,15 @@ pub const TARGET_BATCH_TIME: Duration = Duration::from_millis(2);
 /// ```
 pub const MAX_BATCH: usize = 1 << 16;
 
-/// What a batch task answers: the nanoseconds it took in the worker, then
-/// each item's status byte and output, in order (see
-/// `call::batch_trampoline`).
-type BatchOut = (u64, Vec<(u8, Vec<u8>)>);
-
 /// What a map has in flight: one item as a task of its own, or a batch of
-/// items as one task (with their encodings, kept for a retry).
+/// items as one task (with a copy of its argument, the items' encodings,
+/// kept for a retry).
 enum Unit<R> {
     Single(ProcessTask<R>),
     Batch {
-        task: ProcessTask<BatchOut>,
-        items: Vec<Vec<u8>>,
+        task: ProcessTask<BatchBytes>,
+        arg: Vec<u8>,
+        n: usize,
     },
 }
 
@@ -57,7 +59,7 @@ impl<R: DeserializeOwned + Send + 'static> Unit<R> {
     fn len(&self) -> usize {
         match self {
             Unit::Single(_) => 1,
-            Unit::Batch { items, .. } => items.len(),
+            Unit::Batch { n, .. } => *n,
         }
     }
 
@@ -83,8 +85,8 @@ struct Batcher<I, A, R> {
     f: fn(A) -> R,
     items: I,
     /// An item read but left out of the last batch (it did not fit the
-    /// frame): its encoding, or the item itself when it cannot be encoded.
-    carry: Option<Result<Vec<u8>, A>>,
+    /// frame, or cannot be encoded).
+    carry: Option<A>,
     /// The function with its plain and its batch trampoline; `None` when
     /// it is not in the executable (then every item fails, via `submit`).
     refs: Option<(FnRef, FnRef)>,
@@ -125,15 +127,9 @@ where
         usize::from(self.carry.is_some())
     }
 
-    fn pull(&mut self) -> Option<Result<Vec<u8>, A>> {
-        let item = self.items.next()?;
-        let room = self.pool.max_frame().saturating_sub(wire::CALL_HEADER);
-        Some(wire::encode_limited(&item, Vec::new(), room).map_err(|_| item))
-    }
-
     /// The next unit, sent; `None` at the end of the input.
     fn next_unit(&mut self) -> Option<Unit<R>> {
-        let Some((single, batch)) = self.refs else {
+        let Some((_, batch)) = self.refs else {
             let item = self.items.next()?;
             return Some(Unit::Single(self.pool.submit(self.f, item)));
         };
@@ -141,88 +137,73 @@ where
         // whole must fit a call frame, so it never reaches the wire
         // otherwise.
         let room = self.pool.max_frame().saturating_sub(wire::CALL_HEADER);
-        let mut items: Vec<Vec<u8>> = Vec::new();
-        let mut bytes = 0usize;
-        while items.len() < self.chunk {
-            let Some(next) = self.carry.take().or_else(|| self.pull()) else {
+        let mut arg = Vec::new();
+        let mut n = 0;
+        while n < self.chunk {
+            let Some(item) = self.carry.take().or_else(|| self.items.next()) else {
                 break;
             };
-            match next {
-                Ok(item) if bytes.saturating_add(4 + item.len()) <= room => {
-                    bytes += 4 + item.len();
-                    items.push(item);
+            let start = arg.len();
+            arg.extend_from_slice(&[0; 4]);
+            let left = room.saturating_sub(arg.len());
+            match wire::encode_append(&item, &mut arg, left) {
+                Ok(()) => {
+                    let len = (arg.len() - start - 4) as u32;
+                    arg[start..start + 4].copy_from_slice(&len.to_le_bytes());
+                    n += 1;
                 }
-                other if items.is_empty() => {
+                Err(_) if n == 0 => {
+                    arg.truncate(start);
                     // Alone: an item that fits a call but not a batch frame
                     // goes as a task of its own; one that fits neither (or
                     // cannot be encoded) fails with its typed error, unsent.
-                    return Some(Unit::Single(match other {
-                        Ok(item) => self
-                            .pool
-                            .submit_encoded(single, Self::signature(), item, None),
-                        Err(item) => self.pool.submit_with(self.f, &item, None),
-                    }));
+                    return Some(Unit::Single(self.pool.submit_with(self.f, &item, None)));
                 }
-                other => {
-                    self.carry = Some(other);
+                Err(_) => {
+                    // It goes first in the next unit (alone, if it must).
+                    arg.truncate(start);
+                    self.carry = Some(item);
                     break;
                 }
             }
         }
-        if items.is_empty() {
+        if n == 0 {
             return None;
         }
-        let mut arg = Vec::with_capacity(bytes);
-        for item in &items {
-            arg.extend_from_slice(&(item.len() as u32).to_le_bytes());
-            arg.extend_from_slice(item);
-        }
         // The timeout of a batch is the items' timeout times their number.
-        let n = u32::try_from(items.len()).unwrap_or(u32::MAX);
-        let timeout = self.pool.default_timeout().map(|t| t.saturating_mul(n));
+        let timeout = self
+            .pool
+            .default_timeout()
+            .map(|t| t.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX)));
         let task = self
             .pool
-            .submit_encoded(batch, Self::signature(), arg, timeout);
-        Some(Unit::Batch { task, items })
+            .submit_encoded(batch, Self::signature(), arg.clone(), timeout);
+        Some(Unit::Batch { task, arg, n })
     }
 
     /// Waits for `unit` and gives its results, or the retries of its items.
     fn resolve(&mut self, unit: Unit<R>) -> Resolved<R> {
-        let (task, items) = match unit {
+        let (task, arg, n) = match unit {
             Unit::Single(task) => return Resolved::Done(vec![task.join()]),
-            Unit::Batch { task, items } => (task, items),
+            Unit::Batch { task, arg, n } => (task, arg, n),
         };
         let id = task.id();
         let error = |kind| ProcessError::new(id, Self::signature(), kind);
-        match task.join() {
-            Ok((nanos, outs)) if outs.len() == items.len() => {
-                self.adapt(nanos, outs.len());
-                let limit = self.pool.max_frame();
-                Resolved::Done(
-                    outs.into_iter()
-                        .map(|(status, payload)| match Status::from_byte(status) {
-                            Some(status) => {
-                                decode_reply::<R>(status, &payload, limit).map_err(error)
-                            }
-                            None => Err(error(ErrorKind::Protocol(
-                                "an unknown status in a batch reply".into(),
-                            ))),
-                        })
-                        .collect(),
-                )
+        let outcome = task.join();
+        if let Ok(BatchBytes(bytes)) = &outcome {
+            if let Some((nanos, results)) = self.decode_batch(bytes, n, &error) {
+                self.adapt(nanos, n);
+                return Resolved::Done(results);
             }
+        }
+        match outcome {
             Err(err)
                 if matches!(
                     err.kind(),
                     ErrorKind::Cancelled | ErrorKind::Shutdown | ErrorKind::Spawn(_)
                 ) =>
             {
-                Resolved::Done(
-                    items
-                        .iter()
-                        .map(|_| Err(error(err.kind().clone())))
-                        .collect(),
-                )
+                Resolved::Done((0..n).map(|_| Err(error(err.kind().clone()))).collect())
             }
             // A crash, a timeout, a reply over the frame limit, anything
             // else: each item is sent again as a task of its own.
@@ -233,27 +214,63 @@ where
                 let Some((single, _)) = self.refs else {
                     unreachable!("a batch was sent, so the function resolved")
                 };
-                Resolved::Retry(
-                    items
-                        .into_iter()
-                        .map(|item| {
-                            self.pool
-                                .submit_encoded(single, Self::signature(), item, None)
-                        })
-                        .collect(),
-                )
+                let mut tasks = Vec::with_capacity(n);
+                let mut rest = &arg[..];
+                while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+                    let len = (u32::from_le_bytes(*len) as usize).min(tail.len());
+                    let (item, tail) = tail.split_at(len);
+                    rest = tail;
+                    let item = item.to_vec();
+                    tasks.push(
+                        self.pool
+                            .submit_encoded(single, Self::signature(), item, None),
+                    );
+                }
+                Resolved::Retry(tasks)
             }
         }
     }
 
-    /// Moves the batch size toward [`TARGET_BATCH_TIME`], doubling at most.
+    /// A batch's answer (see `call::batch_trampoline`): the nanoseconds it
+    /// took and each item's result; `None` if it is not `n` well-formed
+    /// items.
+    fn decode_batch(
+        &self,
+        bytes: &[u8],
+        n: usize,
+        error: &impl Fn(ErrorKind) -> ProcessError,
+    ) -> Option<(u64, Vec<Result<R, ProcessError>>)> {
+        let (nanos, mut rest) = bytes.split_first_chunk::<8>()?;
+        let limit = self.pool.max_frame();
+        let mut results = Vec::with_capacity(n);
+        while !rest.is_empty() {
+            let (&status, tail) = rest.split_first()?;
+            let (len, tail) = tail.split_first_chunk::<4>()?;
+            let len = u32::from_le_bytes(*len) as usize;
+            if tail.len() < len {
+                return None;
+            }
+            let (payload, tail) = tail.split_at(len);
+            rest = tail;
+            results.push(match Status::from_byte(status) {
+                Some(status) => decode_reply::<R>(status, payload, limit).map_err(error),
+                None => Err(error(ErrorKind::Protocol(
+                    "an unknown status in a batch reply".into(),
+                ))),
+            });
+        }
+        (results.len() == n).then_some((u64::from_le_bytes(*nanos), results))
+    }
+
+    /// Moves the batch size toward [`TARGET_BATCH_TIME`], growing at most
+    /// `GROWTH`-fold.
     fn adapt(&mut self, nanos: u64, n: usize) {
         if self.fixed || n == 0 {
             return;
         }
         let per_item = (u128::from(nanos) / n as u128).max(1);
         let wanted = (TARGET_BATCH_TIME.as_nanos() / per_item).clamp(1, MAX_BATCH as u128) as usize;
-        self.chunk = wanted.min(self.chunk.saturating_mul(2));
+        self.chunk = wanted.min(self.chunk.saturating_mul(GROWTH));
     }
 }
 
@@ -328,10 +345,11 @@ where
 
     /// Sends exactly `items` items per batch (fewer only at the end of the
     /// input, or where a batch would pass the frame limit), instead of
-    /// adapting: by default batches start with one item and grow (doubling
-    /// at most per finished batch, up to [`MAX_BATCH`]) toward what takes
-    /// [`TARGET_BATCH_TIME`] in a worker. `chunk_size(1)` sends each item
-    /// as a task of its own round trip; `chunk_size(0)` means adaptive.
+    /// adapting: by default batches start with one item and grow (at most
+    /// eightfold per finished batch, up to [`MAX_BATCH`]) toward what takes
+    /// [`TARGET_BATCH_TIME`] in a worker; a batch that crashes halves the
+    /// size. `chunk_size(1)` sends one item per round trip (as a batch of
+    /// one); `chunk_size(0)` means adaptive.
     ///
     /// ```
     /// # fn main() {

@@ -244,16 +244,26 @@ pub(crate) enum EncodeError {
 /// value costs no memory beyond the limit and its full size is reported.
 pub(crate) fn encode_limited<T: serde::Serialize + ?Sized>(
     value: &T,
-    out: Vec<u8>,
+    mut out: Vec<u8>,
     limit: usize,
 ) -> Result<Vec<u8>, EncodeError> {
-    struct Limited {
-        out: Vec<u8>,
+    encode_append(value, &mut out, limit).map(|()| out)
+}
+
+/// As [`encode_limited`], into `out` in place; on an error `out` is left as
+/// it was.
+pub(crate) fn encode_append<T: serde::Serialize + ?Sized>(
+    value: &T,
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> Result<(), EncodeError> {
+    struct Limited<'a> {
+        out: &'a mut Vec<u8>,
         limit: usize,
         total: u64,
     }
-    impl postcard::ser_flavors::Flavor for Limited {
-        type Output = Limited;
+    impl postcard::ser_flavors::Flavor for Limited<'_> {
+        type Output = u64;
         fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
             self.try_extend(&[byte])
         }
@@ -264,8 +274,8 @@ pub(crate) fn encode_limited<T: serde::Serialize + ?Sized>(
             }
             Ok(())
         }
-        fn finalize(self) -> postcard::Result<Limited> {
-            Ok(self)
+        fn finalize(self) -> postcard::Result<u64> {
+            Ok(self.total)
         }
     }
     let start = out.len();
@@ -274,13 +284,15 @@ pub(crate) fn encode_limited<T: serde::Serialize + ?Sized>(
         total: start as u64,
         out,
     };
-    match postcard::serialize_with_flavor(value, limited) {
-        Ok(done) if done.total > done.limit as u64 => {
-            Err(EncodeError::TooLarge(done.total - start as u64))
-        }
-        Ok(done) => Ok(done.out),
+    let limit = limited.limit;
+    let outcome = postcard::serialize_with_flavor(value, limited);
+    let result = match outcome {
+        Ok(total) if total > limit as u64 => Err(EncodeError::TooLarge(total - start as u64)),
+        Ok(_) => return Ok(()),
         Err(err) => Err(EncodeError::Codec(err.to_string())),
-    }
+    };
+    out.truncate(start);
+    result
 }
 
 /// Reads fields off a frame body in order; `None` when it is too short.
