@@ -238,6 +238,34 @@ fn triple_but_13_aborts_and_21_hangs(x: u64) -> u64 {
     }
 }
 
+/// The value the pool's initializer stored in this worker (0: none ran).
+static REMEMBERED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// An initializer: appends `r` to the file at `path` and stores `value`;
+/// once the file says `fail`, appends `x` and panics instead.
+fn remember((path, value): (String, u32)) {
+    use std::io::Write;
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    if text.contains("fail") {
+        file.write_all(b"x").unwrap();
+        panic!("initializer refused");
+    }
+    file.write_all(b"r").unwrap();
+    REMEMBERED.store(value, Ordering::Relaxed);
+}
+
+fn remembered(_: ()) -> u32 {
+    REMEMBERED.load(Ordering::Relaxed)
+}
+
+fn refuse(why: String) {
+    panic!("{why}")
+}
+
 // ---- helpers ----
 
 fn pool(workers: usize) -> ProcessPool {
@@ -632,6 +660,70 @@ fn batches_are_cut_to_the_frame_limit_and_big_results_go_alone() {
             _ => assert_eq!(r.unwrap(), 10),
         }
     }
+}
+
+fn the_initializer_runs_in_every_worker_and_its_failure_fails_the_tasks() {
+    let path = std::env::temp_dir().join(format!("corepool-init-{}", std::process::id()));
+    std::fs::write(&path, "").unwrap();
+    let runs = |c: char| {
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .chars()
+            .filter(|&x| x == c)
+            .count()
+    };
+    let pool = ProcessPool::builder()
+        .workers(1)
+        .initializer(remember, (path.to_str().unwrap().to_owned(), 42))
+        .build()
+        .unwrap();
+    // It ran before the first task, once.
+    assert_eq!(pool.submit(remembered, ()).join().unwrap(), 42);
+    assert_eq!(runs('r'), 1);
+    // A crash: the replacement worker runs it again.
+    assert!(pool.submit(abort, 0).join().unwrap_err().is_crash());
+    assert_eq!(pool.submit(remembered, ()).join().unwrap(), 42);
+    assert_eq!(runs('r'), 2);
+    // From now on it fails: the tasks that need a new worker fail with a
+    // typed error, and the pool makes a bounded number of attempts.
+    std::fs::write(&path, "fail").unwrap();
+    assert!(pool.submit(abort, 0).join().unwrap_err().is_crash());
+    for _ in 0..3 {
+        let err = pool.submit(remembered, ()).join().unwrap_err();
+        match err.kind() {
+            ErrorKind::Initializer(why) => assert!(why.contains("initializer refused"), "{why}"),
+            other => panic!("{other}"),
+        }
+    }
+    let attempts = runs('x');
+    assert!(
+        (3..=7).contains(&attempts),
+        "{attempts} attempts for 3 tasks"
+    );
+    drop(pool);
+    let _ = std::fs::remove_file(&path);
+    // At build, a failing initializer fails the build.
+    let err = ProcessPool::builder()
+        .workers(1)
+        .initializer(refuse, "no table".to_owned())
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err, process::ProcessBuildError::Worker { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("no table"), "{err}");
+    // An argument over the frame limit is refused before any worker starts.
+    let err = ProcessPool::builder()
+        .workers(1)
+        .max_frame_bytes(64)
+        .initializer(refuse, "x".repeat(100))
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err, process::ProcessBuildError::Initializer(_)),
+        "{err}"
+    );
 }
 
 fn as_completed_and_wait_see_every_task() {
@@ -1063,6 +1155,10 @@ const TESTS: &[(&str, fn())] = &[
     (
         "batches_are_cut_to_the_frame_limit_and_big_results_go_alone",
         batches_are_cut_to_the_frame_limit_and_big_results_go_alone,
+    ),
+    (
+        "the_initializer_runs_in_every_worker_and_its_failure_fails_the_tasks",
+        the_initializer_runs_in_every_worker_and_its_failure_fails_the_tasks,
     ),
     (
         "as_completed_and_wait_see_every_task",
