@@ -227,6 +227,45 @@ fn gated_parent_drop_bomb(path: String) -> DropBomb {
     DropBomb { in_worker: false }
 }
 
+/// Aborts on 13 and hangs on 21; triples every other input.
+fn triple_but_13_aborts_and_21_hangs(x: u64) -> u64 {
+    match x {
+        13 => std::process::abort(),
+        21 => loop {
+            std::thread::park();
+        },
+        _ => 3 * x,
+    }
+}
+
+/// The value the pool's initializer stored in this worker (0: none ran).
+static REMEMBERED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// An initializer: appends `r` to the file at `path` and stores `value`;
+/// once the file says `fail`, appends `x` and panics instead.
+fn remember((path, value): (String, u32)) {
+    use std::io::Write;
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    if text.contains("fail") {
+        file.write_all(b"x").unwrap();
+        panic!("initializer refused");
+    }
+    file.write_all(b"r").unwrap();
+    REMEMBERED.store(value, Ordering::Relaxed);
+}
+
+fn remembered(_: ()) -> u32 {
+    REMEMBERED.load(Ordering::Relaxed)
+}
+
+fn refuse(why: String) {
+    panic!("{why}")
+}
+
 // ---- helpers ----
 
 fn pool(workers: usize) -> ProcessPool {
@@ -491,6 +530,199 @@ fn map_keeps_input_order_and_reports_a_crash_in_place() {
         pool.map(double, vec![1, 2, 3]).len(),
         3,
         "ExactSizeIterator"
+    );
+}
+
+fn map_batches_ten_thousand_tiny_items_in_order() {
+    let pool = pool(2);
+    let first = pool.submit(double, 0).id();
+    let out: Vec<u64> = pool.map(double, 0..10_000u64).map(Result::unwrap).collect();
+    assert_eq!(out, (0..10_000).map(|x| 2 * x).collect::<Vec<u64>>());
+    let mut unordered: Vec<u64> = pool
+        .map_unordered(double, 0..10_000u64)
+        .map(Result::unwrap)
+        .collect();
+    unordered.sort_unstable();
+    assert_eq!(unordered, out);
+    // Every task takes an id: 20,000 items went in far fewer tasks (one
+    // per item before batching). Batches start at one item and double per
+    // finished batch while items stay cheap; this bound only needs an
+    // average of four items per task.
+    let tasks = pool.submit(double, 0).id() - first - 1;
+    assert!(tasks < 5_000, "{tasks} tasks for 20,000 items");
+}
+
+fn chunk_size_fixes_the_items_per_batch() {
+    let pool = pool(2);
+    // Every item panics, so each error names its task: the batch's.
+    for (chunk, items) in [(5usize, 20u32), (7, 20), (1, 6)] {
+        let errors: Vec<ProcessError> = pool
+            .map(panics, 0..items)
+            .chunk_size(chunk)
+            .map(Result::unwrap_err)
+            .collect();
+        assert_eq!(errors.len(), items as usize);
+        for (x, e) in errors.iter().enumerate() {
+            assert_eq!(e.panic_message(), Some(format!("no good: {x}").as_str()));
+        }
+        let ids: Vec<u64> = errors.iter().map(ProcessError::task_id).collect();
+        let mut runs: Vec<usize> = Vec::new();
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 && ids[i - 1] == *id {
+                *runs.last_mut().unwrap() += 1;
+            } else {
+                runs.push(1);
+            }
+        }
+        let mut want = vec![chunk; items as usize / chunk];
+        if items as usize % chunk > 0 {
+            want.push(items as usize % chunk);
+        }
+        assert_eq!(runs, want, "chunk_size({chunk})");
+        let mut unordered: Vec<u64> = pool
+            .map_unordered(panics, 0..items)
+            .chunk_size(chunk)
+            .map(|r| r.unwrap_err().task_id())
+            .collect();
+        unordered.dedup();
+        assert_eq!(
+            unordered.len(),
+            want.len(),
+            "chunk_size({chunk}), unordered"
+        );
+    }
+}
+
+fn a_crash_or_hang_mid_batch_fails_only_its_item() {
+    let pool = ProcessPool::builder()
+        .workers(2)
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let check = |results: Vec<(u64, Result<u64, ProcessError>)>| {
+        assert_eq!(results.len(), 40);
+        for (x, r) in results {
+            match x {
+                13 => assert_eq!(r.unwrap_err().signal(), Some(libc::SIGABRT)),
+                21 => assert!(r.unwrap_err().is_timeout()),
+                _ => assert_eq!(r.unwrap(), 3 * x, "item {x}"),
+            }
+        }
+    };
+    // Batches of 4: 12..16 crashes at 13 and 20..24 hangs at 21; each item
+    // of theirs runs again alone, and only 13 and 21 fail.
+    let ordered: Vec<_> = (0..40u64)
+        .zip(
+            pool.map(triple_but_13_aborts_and_21_hangs, 0..40u64)
+                .chunk_size(4),
+        )
+        .collect();
+    check(ordered);
+    let unordered: Vec<_> = pool
+        .map_unordered(triple_but_13_aborts_and_21_hangs, 0..40u64)
+        .chunk_size(4)
+        .map(|r| match r {
+            Ok(v) => (v / 3, Ok(v)),
+            Err(e) if e.is_timeout() => (21, Err(e)),
+            Err(e) => (13, Err(e)),
+        })
+        .collect();
+    check(unordered);
+}
+
+fn batches_are_cut_to_the_frame_limit_and_big_results_go_alone() {
+    let pool = pool_with_frame_limit(256);
+    // 50-byte arguments in a 256-byte call frame: a batch of 100 is cut
+    // into frames that fit; none is refused.
+    let lengths: Vec<usize> = pool
+        .map(length, vec![vec![1u8; 50]; 30])
+        .chunk_size(100)
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(lengths, vec![50; 30]);
+    // Results of 101 bytes: a batch's reply would not fit, so each item
+    // goes alone and fits; one of 1000 bytes fails alone.
+    let sizes = [100u64, 100, 100, 1000, 100, 100];
+    let out: Vec<_> = pool.map(zeros, sizes).chunk_size(6).collect();
+    for (n, r) in sizes.iter().zip(out) {
+        match n {
+            1000 => assert!(r.unwrap_err().is_too_large()),
+            _ => assert_eq!(r.unwrap().len(), *n as usize),
+        }
+    }
+    // An argument over the limit fails alone, unsent.
+    let mut args = vec![vec![0u8; 10]; 5];
+    args[2] = vec![0u8; 500];
+    let out: Vec<_> = pool.map(length, args).chunk_size(5).collect();
+    for (i, r) in out.into_iter().enumerate() {
+        match i {
+            2 => assert!(r.unwrap_err().is_too_large()),
+            _ => assert_eq!(r.unwrap(), 10),
+        }
+    }
+}
+
+fn the_initializer_runs_in_every_worker_and_its_failure_fails_the_tasks() {
+    let path = std::env::temp_dir().join(format!("corepool-init-{}", std::process::id()));
+    std::fs::write(&path, "").unwrap();
+    let runs = |c: char| {
+        std::fs::read_to_string(&path)
+            .unwrap()
+            .chars()
+            .filter(|&x| x == c)
+            .count()
+    };
+    let pool = ProcessPool::builder()
+        .workers(1)
+        .initializer(remember, (path.to_str().unwrap().to_owned(), 42))
+        .build()
+        .unwrap();
+    // It ran before the first task, once.
+    assert_eq!(pool.submit(remembered, ()).join().unwrap(), 42);
+    assert_eq!(runs('r'), 1);
+    // A crash: the replacement worker runs it again.
+    assert!(pool.submit(abort, 0).join().unwrap_err().is_crash());
+    assert_eq!(pool.submit(remembered, ()).join().unwrap(), 42);
+    assert_eq!(runs('r'), 2);
+    // From now on it fails: the tasks that need a new worker fail with a
+    // typed error, and the pool makes a bounded number of attempts.
+    std::fs::write(&path, "fail").unwrap();
+    assert!(pool.submit(abort, 0).join().unwrap_err().is_crash());
+    for _ in 0..3 {
+        let err = pool.submit(remembered, ()).join().unwrap_err();
+        match err.kind() {
+            ErrorKind::Initializer(why) => assert!(why.contains("initializer refused"), "{why}"),
+            other => panic!("{other}"),
+        }
+    }
+    let attempts = runs('x');
+    assert!(
+        (3..=7).contains(&attempts),
+        "{attempts} attempts for 3 tasks"
+    );
+    drop(pool);
+    let _ = std::fs::remove_file(&path);
+    // At build, a failing initializer fails the build.
+    let err = ProcessPool::builder()
+        .workers(1)
+        .initializer(refuse, "no table".to_owned())
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err, process::ProcessBuildError::Worker { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("no table"), "{err}");
+    // An argument over the frame limit is refused before any worker starts.
+    let err = ProcessPool::builder()
+        .workers(1)
+        .max_frame_bytes(64)
+        .initializer(refuse, "x".repeat(100))
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(err, process::ProcessBuildError::Initializer(_)),
+        "{err}"
     );
 }
 
@@ -907,6 +1139,26 @@ const TESTS: &[(&str, fn())] = &[
     (
         "map_keeps_input_order_and_reports_a_crash_in_place",
         map_keeps_input_order_and_reports_a_crash_in_place,
+    ),
+    (
+        "map_batches_ten_thousand_tiny_items_in_order",
+        map_batches_ten_thousand_tiny_items_in_order,
+    ),
+    (
+        "chunk_size_fixes_the_items_per_batch",
+        chunk_size_fixes_the_items_per_batch,
+    ),
+    (
+        "a_crash_or_hang_mid_batch_fails_only_its_item",
+        a_crash_or_hang_mid_batch_fails_only_its_item,
+    ),
+    (
+        "batches_are_cut_to_the_frame_limit_and_big_results_go_alone",
+        batches_are_cut_to_the_frame_limit_and_big_results_go_alone,
+    ),
+    (
+        "the_initializer_runs_in_every_worker_and_its_failure_fails_the_tasks",
+        the_initializer_runs_in_every_worker_and_its_failure_fails_the_tasks,
     ),
     (
         "as_completed_and_wait_see_every_task",

@@ -147,6 +147,115 @@ pub(crate) fn trampoline<A: DeserializeOwned, R: Serialize>(
     }
 }
 
+/// The trampoline of a batch (a [`ProcessMap`](super::ProcessMap) chunk):
+/// `arg` is a run of items, each a little-endian `u32` length and that many
+/// bytes of one encoded `A`. Each item goes through [`trampoline`] in turn,
+/// so a panic (or a codec error) ends only its own item. The result is one
+/// postcard byte string (a varint length, then the bytes; see
+/// [`BatchBytes`]) holding the nanoseconds the batch took here (`u64`),
+/// then for each item in order its status byte, its output's length (`u32`)
+/// and its output. Once the outputs so far would not fit a reply frame of
+/// `limit` bytes, no further item runs and the batch answers
+/// [`Status::TooLarge`] (the parent then sends each item alone).
+///
+/// Only [`FnRef::batch`] pairs this trampoline with an address, and it takes
+/// the address from a real `fn(A) -> R` value, so `f` is always one.
+pub(crate) fn batch_trampoline<A: DeserializeOwned, R: Serialize>(
+    f: usize,
+    arg: &[u8],
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> Status {
+    thread_local! {
+        static BUFFERS: std::cell::Cell<(Vec<u8>, Vec<u8>)> = const {
+            std::cell::Cell::new((Vec::new(), Vec::new()))
+        };
+    }
+    out.clear();
+    let start = std::time::Instant::now();
+    // The byte string's varint length takes at most 10 bytes.
+    let room = limit.saturating_sub(REPLY_HEADER + 10);
+    let (mut inner, mut one) = BUFFERS.take();
+    inner.clear();
+    inner.extend_from_slice(&[0; 8]);
+    let mut rest = arg;
+    let mut status = Status::Ok;
+    while !rest.is_empty() {
+        let item = rest.split_first_chunk::<4>().and_then(|(len, tail)| {
+            let len = u32::from_le_bytes(*len) as usize;
+            (tail.len() >= len).then(|| tail.split_at(len))
+        });
+        let Some((item, tail)) = item else {
+            out.extend_from_slice(b"a malformed batch");
+            status = Status::BadArgument;
+            break;
+        };
+        rest = tail;
+        let done = trampoline::<A, R>(f, item, &mut one, limit);
+        let total = (inner.len() + 5).saturating_add(one.len());
+        if total > room {
+            // Stop here: the reply cannot fit, whatever follows.
+            let body = (REPLY_HEADER as u64 + 10).saturating_add(total as u64);
+            out.extend_from_slice(&body.to_le_bytes());
+            status = Status::TooLarge;
+            break;
+        }
+        inner.push(done as u8);
+        inner.extend_from_slice(&(one.len() as u32).to_le_bytes());
+        inner.extend_from_slice(&one);
+    }
+    if status == Status::Ok {
+        let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        inner[..8].copy_from_slice(&nanos.to_le_bytes());
+        let mut len = inner.len() as u64;
+        while len >= 0x80 {
+            out.push((len as u8) | 0x80);
+            len >>= 7;
+        }
+        out.push(len as u8);
+        out.extend_from_slice(&inner);
+    }
+    // Big buffers are not kept for the next batch.
+    if inner.capacity() > 1 << 20 {
+        inner = Vec::new();
+    }
+    if one.capacity() > 1 << 20 {
+        one = Vec::new();
+    }
+    BUFFERS.set((inner, one));
+    status
+}
+
+/// What a batch task answers (see [`batch_trampoline`]): one byte string,
+/// decoded in one copy.
+#[derive(Debug, Default)]
+pub(crate) struct BatchBytes(pub(crate) Vec<u8>);
+
+impl<'de> serde::Deserialize<'de> for BatchBytes {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl serde::de::Visitor<'_> for Visit {
+            type Value = BatchBytes;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a batch's bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<BatchBytes, E> {
+                Ok(BatchBytes(v.to_vec()))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<BatchBytes, E> {
+                Ok(BatchBytes(v))
+            }
+        }
+        d.deserialize_byte_buf(Visit)
+    }
+}
+
+impl serde::Serialize for BatchBytes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
 /// The message of a panic payload (`&str` or `String`), else a placeholder.
 pub(crate) fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
@@ -205,6 +314,22 @@ impl FnRef {
         let base = anchor_addr();
         let f = f as usize;
         let t = trampoline::<A, R> as Trampoline as usize;
+        let home = object_base(base)?;
+        if object_base(f)? != home || object_base(t)? != home {
+            return None;
+        }
+        Some(FnRef {
+            function: f.wrapping_sub(base) as i64,
+            trampoline: t.wrapping_sub(base) as i64,
+        })
+    }
+
+    /// As [`FnRef::new`], with [`batch_trampoline`] in place of
+    /// [`trampoline`]: the call's argument is a run of items.
+    pub(crate) fn batch<A: DeserializeOwned, R: Serialize>(f: fn(A) -> R) -> Option<FnRef> {
+        let base = anchor_addr();
+        let f = f as usize;
+        let t = batch_trampoline::<A, R> as Trampoline as usize;
         let home = object_base(base)?;
         if object_base(f)? != home || object_base(t)? != home {
             return None;

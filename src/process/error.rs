@@ -104,6 +104,12 @@ pub enum ErrorKind {
     /// The worker answered something that is not the protocol.
     #[error("protocol error: {0}")]
     Protocol(String),
+    /// The pool's [`initializer`](super::ProcessPoolBuilder::initializer)
+    /// panicked or its worker died in it (or it did not finish within the
+    /// pool's timeout), in the worker process that was started for this
+    /// task; the task did not run.
+    #[error("the worker's initializer failed: {0}")]
+    Initializer(String),
     /// The encoded argument needs a call frame larger than the pool's frame
     /// limit ([`max_frame_bytes`](super::ProcessPoolBuilder::max_frame_bytes));
     /// nothing was sent, and the workers are untouched.
@@ -371,8 +377,13 @@ pub enum ProcessBuildError {
         /// The largest limit (the length prefix is a `u32`).
         max: u64,
     },
-    /// A worker process could not be started or did not finish its
-    /// handshake.
+    /// The [`initializer`](super::ProcessPoolBuilder::initializer) cannot
+    /// be used: its function is not in the executable, its argument cannot
+    /// be encoded, or its call frame would pass the frame limit.
+    #[error("the initializer cannot be used: {0}")]
+    Initializer(String),
+    /// A worker process could not be started, did not finish its
+    /// handshake, or its initializer failed.
     #[error("worker process {index} could not start: {reason}")]
     Worker {
         /// The worker's index.

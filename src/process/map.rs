@@ -11,21 +11,292 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::error::ProcessError;
+use super::call::{BatchBytes, FnRef, Status};
+use super::error::{ErrorKind, ProcessError, Signature};
 use super::pool::ProcessPool;
-use super::task::{ProcessTask, ReadyQueue};
+use super::task::{ProcessTask, ReadyQueue, decode_reply};
+use super::wire;
 use crate::{Timeout, WaitFor, Waited};
 
 /// One item of [`ProcessAsCompleted`]: a task's index and its outcome.
 pub type ProcessCompleted<R> = (usize, Result<R, ProcessError>);
 
-/// The iterator of [`ProcessPool::map`]: results in input order.
-#[must_use = "iterators are lazy"]
-pub struct ProcessMap<I, A, R> {
+/// How long one batch of a [`ProcessMap`] or [`ProcessMapUnordered`] should
+/// take in its worker when batch sizes adapt: long enough that the round
+/// trip (tens of microseconds) is noise, short enough that the workers stay
+/// balanced at the end of the input.
+///
+/// ```
+/// assert_eq!(corepool::process::TARGET_BATCH_TIME.as_millis(), 1);
+/// ```
+pub const TARGET_BATCH_TIME: Duration = Duration::from_millis(1);
+
+/// How much an automatic batch may grow from one finished batch to the
+/// next: a round trip costs tens of microseconds, so a map of cheap items
+/// should reach its full batch size in a few steps.
+const GROWTH: usize = 8;
+
+/// The largest automatic batch of a process map, in items.
+///
+/// ```
+/// assert_eq!(corepool::process::MAX_BATCH, 65536);
+/// ```
+pub const MAX_BATCH: usize = 1 << 16;
+
+/// What a map has in flight: one item as a task of its own, or a batch of
+/// items as one task (with a copy of its argument, the items' encodings,
+/// kept for a retry).
+enum Unit<R> {
+    Single(ProcessTask<R>),
+    Batch {
+        task: ProcessTask<BatchBytes>,
+        arg: Vec<u8>,
+        n: usize,
+    },
+}
+
+impl<R: DeserializeOwned + Send + 'static> Unit<R> {
+    fn len(&self) -> usize {
+        match self {
+            Unit::Single(_) => 1,
+            Unit::Batch { n, .. } => *n,
+        }
+    }
+
+    fn watch(&self, queue: &Arc<ReadyQueue>, index: usize) {
+        match self {
+            Unit::Single(task) => task.watch(queue, index),
+            Unit::Batch { task, .. } => task.watch(queue, index),
+        }
+    }
+}
+
+/// What a finished unit gives: its items' results in order, or the tasks
+/// that run its items again, one item each (its batch crashed).
+enum Resolved<R> {
+    Done(Vec<Result<R, ProcessError>>),
+    Retry(Vec<ProcessTask<R>>),
+}
+
+/// The part both maps share: reads the input, cuts it into batches, sends
+/// them, and turns a finished batch into its items' results.
+struct Batcher<I, A, R> {
     pool: ProcessPool,
     f: fn(A) -> R,
     items: I,
-    window: VecDeque<ProcessTask<R>>,
+    /// An item read but left out of the last batch (it did not fit the
+    /// frame, or cannot be encoded).
+    carry: Option<A>,
+    /// The function with its plain and its batch trampoline; `None` when
+    /// it is not in the executable (then every item fails, via `submit`).
+    refs: Option<(FnRef, FnRef)>,
+    chunk: usize,
+    fixed: bool,
+}
+
+impl<I, A, R> Batcher<I, A, R>
+where
+    I: Iterator<Item = A>,
+    A: Serialize + DeserializeOwned + 'static,
+    R: Serialize + DeserializeOwned + Send + 'static,
+{
+    fn new(pool: ProcessPool, f: fn(A) -> R, items: I) -> Self {
+        let refs = FnRef::new(f).zip(FnRef::batch(f));
+        Batcher {
+            pool,
+            f,
+            items,
+            carry: None,
+            refs,
+            chunk: 1,
+            fixed: false,
+        }
+    }
+
+    fn signature() -> Signature {
+        (std::any::type_name::<A>(), std::any::type_name::<R>())
+    }
+
+    fn chunk_size(&mut self, items: usize) {
+        self.fixed = items > 0;
+        self.chunk = items.max(1);
+    }
+
+    /// Items read from the input but not sent yet.
+    fn carried(&self) -> usize {
+        usize::from(self.carry.is_some())
+    }
+
+    /// The next unit, sent; `None` at the end of the input.
+    fn next_unit(&mut self) -> Option<Unit<R>> {
+        let Some((_, batch)) = self.refs else {
+            let item = self.items.next()?;
+            return Some(Unit::Single(self.pool.submit(self.f, item)));
+        };
+        // A batch call's argument: each item's length (u32) and bytes; the
+        // whole must fit a call frame, so it never reaches the wire
+        // otherwise.
+        let room = self.pool.max_frame().saturating_sub(wire::CALL_HEADER);
+        let mut arg = Vec::new();
+        let mut n = 0;
+        while n < self.chunk {
+            let Some(item) = self.carry.take().or_else(|| self.items.next()) else {
+                break;
+            };
+            let start = arg.len();
+            arg.extend_from_slice(&[0; 4]);
+            let left = room.saturating_sub(arg.len());
+            match wire::encode_append(&item, &mut arg, left) {
+                Ok(()) => {
+                    let len = (arg.len() - start - 4) as u32;
+                    arg[start..start + 4].copy_from_slice(&len.to_le_bytes());
+                    n += 1;
+                }
+                Err(_) if n == 0 => {
+                    arg.truncate(start);
+                    // Alone: an item that fits a call but not a batch frame
+                    // goes as a task of its own; one that fits neither (or
+                    // cannot be encoded) fails with its typed error, unsent.
+                    return Some(Unit::Single(self.pool.submit_with(self.f, &item, None)));
+                }
+                Err(_) => {
+                    // It goes first in the next unit (alone, if it must).
+                    arg.truncate(start);
+                    self.carry = Some(item);
+                    break;
+                }
+            }
+        }
+        if n == 0 {
+            return None;
+        }
+        // The timeout of a batch is the items' timeout times their number.
+        let timeout = self
+            .pool
+            .default_timeout()
+            .map(|t| t.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX)));
+        let task = self
+            .pool
+            .submit_encoded(batch, Self::signature(), arg.clone(), timeout);
+        Some(Unit::Batch { task, arg, n })
+    }
+
+    /// Waits for `unit` and gives its results, or the retries of its items.
+    fn resolve(&mut self, unit: Unit<R>) -> Resolved<R> {
+        let (task, arg, n) = match unit {
+            Unit::Single(task) => return Resolved::Done(vec![task.join()]),
+            Unit::Batch { task, arg, n } => (task, arg, n),
+        };
+        let id = task.id();
+        let error = |kind| ProcessError::new(id, Self::signature(), kind);
+        let outcome = task.join();
+        if let Ok(BatchBytes(bytes)) = &outcome {
+            if let Some((nanos, results)) = self.decode_batch(bytes, n, &error) {
+                self.adapt(nanos, n);
+                return Resolved::Done(results);
+            }
+        }
+        match outcome {
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    ErrorKind::Cancelled | ErrorKind::Shutdown | ErrorKind::Spawn(_)
+                ) =>
+            {
+                Resolved::Done((0..n).map(|_| Err(error(err.kind().clone()))).collect())
+            }
+            // A crash, a timeout, a reply over the frame limit, anything
+            // else: each item is sent again as a task of its own.
+            _ => {
+                if !self.fixed {
+                    self.chunk = (self.chunk / 2).max(1);
+                }
+                let Some((single, _)) = self.refs else {
+                    unreachable!("a batch was sent, so the function resolved")
+                };
+                let mut tasks = Vec::with_capacity(n);
+                let mut rest = &arg[..];
+                while let Some((len, tail)) = rest.split_first_chunk::<4>() {
+                    let len = (u32::from_le_bytes(*len) as usize).min(tail.len());
+                    let (item, tail) = tail.split_at(len);
+                    rest = tail;
+                    let item = item.to_vec();
+                    tasks.push(
+                        self.pool
+                            .submit_encoded(single, Self::signature(), item, None),
+                    );
+                }
+                Resolved::Retry(tasks)
+            }
+        }
+    }
+
+    /// A batch's answer (see `call::batch_trampoline`): the nanoseconds it
+    /// took and each item's result; `None` if it is not `n` well-formed
+    /// items.
+    fn decode_batch(
+        &self,
+        bytes: &[u8],
+        n: usize,
+        error: &impl Fn(ErrorKind) -> ProcessError,
+    ) -> Option<(u64, Vec<Result<R, ProcessError>>)> {
+        let (nanos, mut rest) = bytes.split_first_chunk::<8>()?;
+        let limit = self.pool.max_frame();
+        let mut results = Vec::with_capacity(n);
+        while !rest.is_empty() {
+            let (&status, tail) = rest.split_first()?;
+            let (len, tail) = tail.split_first_chunk::<4>()?;
+            let len = u32::from_le_bytes(*len) as usize;
+            if tail.len() < len {
+                return None;
+            }
+            let (payload, tail) = tail.split_at(len);
+            rest = tail;
+            results.push(match Status::from_byte(status) {
+                Some(status) => decode_reply::<R>(status, payload, limit).map_err(error),
+                None => Err(error(ErrorKind::Protocol(
+                    "an unknown status in a batch reply".into(),
+                ))),
+            });
+        }
+        (results.len() == n).then_some((u64::from_le_bytes(*nanos), results))
+    }
+
+    /// Moves the batch size toward [`TARGET_BATCH_TIME`], growing at most
+    /// `GROWTH`-fold.
+    fn adapt(&mut self, nanos: u64, n: usize) {
+        if self.fixed || n == 0 {
+            return;
+        }
+        let per_item = (u128::from(nanos) / n as u128).max(1);
+        let wanted = (TARGET_BATCH_TIME.as_nanos() / per_item).clamp(1, MAX_BATCH as u128) as usize;
+        self.chunk = wanted.min(self.chunk.saturating_mul(GROWTH));
+    }
+}
+
+/// The iterator of [`ProcessPool::map`]: results in input order.
+///
+/// Items travel in batches, one round trip per batch (see
+/// [`chunk_size`](Self::chunk_size)); a panic in one item fails only that
+/// item. **A crash or a timeout costs its batch a second run**: the worker
+/// process dies with no word on which item it was running, so every item of
+/// the batch is sent again, each as a task of its own on a fresh worker
+/// (with the pool's per-task timeout; a batch's own timeout is that
+/// timeout times its number of items). The items that had finished before
+/// the crash run twice; the one that crashes (or hangs) again fails alone
+/// with its own [`ErrorKind::Signal`], [`ErrorKind::Exit`] or
+/// [`ErrorKind::Timeout`], and every other item gets its result. A batch
+/// whose results would pass the frame limit is retried the same way (each
+/// item then succeeds or fails alone with [`ErrorKind::ResultTooLarge`]);
+/// a batch is never sent over the limit, it is cut before it. A cancelled
+/// batch (the pool shut down) fails each of its items with that error.
+#[must_use = "iterators are lazy"]
+pub struct ProcessMap<I, A, R> {
+    batcher: Batcher<I, A, R>,
+    window: VecDeque<Unit<R>>,
+    ready: VecDeque<Result<R, ProcessError>>,
+    /// Items in `window`.
+    queued: usize,
     size: usize,
 }
 
@@ -34,6 +305,7 @@ impl<I, A, R> fmt::Debug for ProcessMap<I, A, R> {
         f.debug_struct("ProcessMap")
             .field("in_flight", &self.window.len())
             .field("window", &self.size)
+            .field("chunk", &self.batcher.chunk)
             .finish()
     }
 }
@@ -46,15 +318,15 @@ where
 {
     pub(crate) fn new(pool: ProcessPool, f: fn(A) -> R, items: I, size: usize) -> Self {
         ProcessMap {
-            pool,
-            f,
-            items,
+            batcher: Batcher::new(pool, f, items),
             window: VecDeque::new(),
+            ready: VecDeque::new(),
+            queued: 0,
             size: size.max(1),
         }
     }
 
-    /// How many tasks may be submitted ahead of the one being waited for
+    /// How many batches may be sent ahead of the one being waited for
     /// (default: four per worker); at least one.
     ///
     /// ```
@@ -70,6 +342,28 @@ where
         self.size = tasks.max(1);
         self
     }
+
+    /// Sends exactly `items` items per batch (fewer only at the end of the
+    /// input, or where a batch would pass the frame limit), instead of
+    /// adapting: by default batches start with one item and grow (at most
+    /// eightfold per finished batch, up to [`MAX_BATCH`]) toward what takes
+    /// [`TARGET_BATCH_TIME`] in a worker; a batch that crashes halves the
+    /// size. `chunk_size(1)` sends one item per round trip (as a batch of
+    /// one); `chunk_size(0)` means adaptive.
+    ///
+    /// ```
+    /// # fn main() {
+    /// # fn id(x: u32) -> u32 { x }
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::builder().workers(1).build().unwrap();
+    /// let v: Vec<u32> = pool.map(id, 0..100).chunk_size(10).map(Result::unwrap).collect();
+    /// assert_eq!(v, (0..100).collect::<Vec<_>>());
+    /// # }
+    /// ```
+    pub fn chunk_size(mut self, items: usize) -> Self {
+        self.batcher.chunk_size(items);
+        self
+    }
 }
 
 impl<I, A, R> Iterator for ProcessMap<I, A, R>
@@ -81,18 +375,36 @@ where
     type Item = Result<R, ProcessError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while self.window.len() < self.size {
-            match self.items.next() {
-                Some(item) => self.window.push_back(self.pool.submit(self.f, item)),
-                None => break,
+        loop {
+            if let Some(result) = self.ready.pop_front() {
+                return Some(result);
+            }
+            while self.window.len() < self.size {
+                match self.batcher.next_unit() {
+                    Some(unit) => {
+                        self.queued += unit.len();
+                        self.window.push_back(unit);
+                    }
+                    None => break,
+                }
+            }
+            let unit = self.window.pop_front()?;
+            self.queued -= unit.len();
+            match self.batcher.resolve(unit) {
+                Resolved::Done(results) => self.ready.extend(results),
+                Resolved::Retry(tasks) => {
+                    for task in tasks.into_iter().rev() {
+                        self.queued += 1;
+                        self.window.push_front(Unit::Single(task));
+                    }
+                }
             }
         }
-        self.window.pop_front().map(ProcessTask::join)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let (lo, hi) = self.items.size_hint();
-        let n = self.window.len();
+        let (lo, hi) = self.batcher.items.size_hint();
+        let n = self.queued + self.ready.len() + self.batcher.carried();
         (lo.saturating_add(n), hi.and_then(|hi| hi.checked_add(n)))
     }
 }
@@ -116,22 +428,29 @@ where
 impl<I, A, R> Drop for ProcessMap<I, A, R> {
     fn drop(&mut self) {
         // The tasks not started never will; running ones finish, detached.
-        for task in &self.window {
-            task.cancel_queued();
+        for unit in &self.window {
+            match unit {
+                Unit::Single(task) => task.cancel_queued(),
+                Unit::Batch { task, .. } => task.cancel_queued(),
+            };
         }
     }
 }
 
-/// The iterator of [`ProcessPool::map_unordered`]: results as they finish.
+/// The iterator of [`ProcessPool::map_unordered`]: results as they finish
+/// (a batch's results together, in its input order). Batches, crashes and
+/// timeouts as for [`ProcessMap`]: a crashed batch's items are each sent
+/// again alone, and the one that crashes again fails alone.
 #[must_use = "iterators are lazy"]
 pub struct ProcessMapUnordered<I, A, R> {
-    pool: ProcessPool,
-    f: fn(A) -> R,
-    items: I,
-    tasks: Vec<Option<ProcessTask<R>>>,
+    batcher: Batcher<I, A, R>,
+    tasks: Vec<Option<Unit<R>>>,
     free: Vec<usize>,
     queue: Arc<ReadyQueue>,
+    ready: VecDeque<Result<R, ProcessError>>,
     in_flight: usize,
+    /// Items in `tasks`.
+    queued: usize,
     size: usize,
 }
 
@@ -140,6 +459,7 @@ impl<I, A, R> fmt::Debug for ProcessMapUnordered<I, A, R> {
         f.debug_struct("ProcessMapUnordered")
             .field("in_flight", &self.in_flight)
             .field("window", &self.size)
+            .field("chunk", &self.batcher.chunk)
             .finish()
     }
 }
@@ -152,19 +472,19 @@ where
 {
     pub(crate) fn new(pool: ProcessPool, f: fn(A) -> R, items: I, size: usize) -> Self {
         ProcessMapUnordered {
-            pool,
-            f,
-            items,
+            batcher: Batcher::new(pool, f, items),
             tasks: Vec::new(),
             free: Vec::new(),
             queue: Arc::default(),
+            ready: VecDeque::new(),
             in_flight: 0,
+            queued: 0,
             size: size.max(1),
         }
     }
 
-    /// How many tasks may be in flight at once (default: four per worker);
-    /// at least one.
+    /// How many batches may be in flight at once (default: four per
+    /// worker); at least one.
     ///
     /// ```
     /// # fn main() {
@@ -179,6 +499,38 @@ where
         self.size = tasks.max(1);
         self
     }
+
+    /// Items per batch, as [`ProcessMap::chunk_size`]; `0` means adaptive
+    /// (the default).
+    ///
+    /// ```
+    /// # fn main() {
+    /// # fn id(x: u32) -> u32 { x }
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::builder().workers(1).build().unwrap();
+    /// let mut v: Vec<u32> = pool.map_unordered(id, 0..100).chunk_size(7).map(Result::unwrap).collect();
+    /// v.sort();
+    /// assert_eq!(v, (0..100).collect::<Vec<_>>());
+    /// # }
+    /// ```
+    pub fn chunk_size(mut self, items: usize) -> Self {
+        self.batcher.chunk_size(items);
+        self
+    }
+
+    fn add(&mut self, unit: Unit<R>) {
+        let index = match self.free.pop() {
+            Some(index) => index,
+            None => {
+                self.tasks.push(None);
+                self.tasks.len() - 1
+            }
+        };
+        unit.watch(&self.queue, index);
+        self.queued += unit.len();
+        self.tasks[index] = Some(unit);
+        self.in_flight += 1;
+    }
 }
 
 impl<I, A, R> Iterator for ProcessMapUnordered<I, A, R>
@@ -190,35 +542,40 @@ where
     type Item = Result<R, ProcessError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        while self.in_flight < self.size {
-            let Some(item) = self.items.next() else { break };
-            let task = self.pool.submit(self.f, item);
-            let index = match self.free.pop() {
-                Some(index) => index,
-                None => {
-                    self.tasks.push(None);
-                    self.tasks.len() - 1
+        loop {
+            if let Some(result) = self.ready.pop_front() {
+                return Some(result);
+            }
+            while self.in_flight < self.size {
+                let Some(unit) = self.batcher.next_unit() else {
+                    break;
+                };
+                self.add(unit);
+            }
+            if self.in_flight == 0 {
+                return None;
+            }
+            let index = self.queue.pop(None).expect("no deadline");
+            let unit = self.tasks[index]
+                .take()
+                .expect("each task is reported once");
+            self.free.push(index);
+            self.in_flight -= 1;
+            self.queued -= unit.len();
+            match self.batcher.resolve(unit) {
+                Resolved::Done(results) => self.ready.extend(results),
+                Resolved::Retry(tasks) => {
+                    for task in tasks {
+                        self.add(Unit::Single(task));
+                    }
                 }
-            };
-            task.watch(&self.queue, index);
-            self.tasks[index] = Some(task);
-            self.in_flight += 1;
+            }
         }
-        if self.in_flight == 0 {
-            return None;
-        }
-        let index = self.queue.pop(None).expect("no deadline");
-        let task = self.tasks[index]
-            .take()
-            .expect("each task is reported once");
-        self.free.push(index);
-        self.in_flight -= 1;
-        Some(task.join())
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        let (lo, hi) = self.items.size_hint();
-        let n = self.in_flight;
+        let (lo, hi) = self.batcher.items.size_hint();
+        let n = self.queued + self.ready.len() + self.batcher.carried();
         (lo.saturating_add(n), hi.and_then(|hi| hi.checked_add(n)))
     }
 }
@@ -233,8 +590,11 @@ where
 
 impl<I, A, R> Drop for ProcessMapUnordered<I, A, R> {
     fn drop(&mut self) {
-        for task in self.tasks.iter().flatten() {
-            task.cancel_queued();
+        for unit in self.tasks.iter().flatten() {
+            match unit {
+                Unit::Single(task) => task.cancel_queued(),
+                Unit::Batch { task, .. } => task.cancel_queued(),
+            };
         }
     }
 }

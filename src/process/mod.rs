@@ -31,7 +31,11 @@
 //! library, `unsafe`), that leaks, that may hang (a timeout kills it), or
 //! that needs a memory limit. A round trip here costs tens of microseconds
 //! and the argument and result are copied through a socket, so make tasks
-//! coarse (milliseconds of work, not nanoseconds).
+//! coarse (milliseconds of work, not nanoseconds). [`ProcessPool::map`]
+//! and [`ProcessPool::map_unordered`] do that for you: they send items in
+//! batches that grow toward [`TARGET_BATCH_TIME`] of work per round trip
+//! (or [`ProcessMap::chunk_size`] items), so a map of tiny items is cheap;
+//! [`ProcessMap`] says what a crash costs a batch.
 //!
 //! # How it works
 //!
@@ -101,7 +105,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use error::{ErrorKind, ProcessBuildError, ProcessError};
 pub use map::{
-    ProcessAsCompleted, ProcessCompleted, ProcessMap, ProcessMapUnordered, as_completed, wait,
+    MAX_BATCH, ProcessAsCompleted, ProcessCompleted, ProcessMap, ProcessMapUnordered,
+    TARGET_BATCH_TIME, as_completed, wait,
 };
 pub use pool::{
     DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_FRAME_BYTES, MAX_PROCESS_WORKERS, ProcessPool,

@@ -52,7 +52,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::call::{FnRef, Status};
-use super::error::{ErrorKind, ProcessBuildError};
+use super::error::{ErrorKind, ProcessBuildError, Signature};
 use super::map::{ProcessMap, ProcessMapUnordered};
 use super::spawn::{self, WorkerProcess};
 use super::task::{Job, ProcessTask, Slot, WorkerCtl, lock};
@@ -108,6 +108,17 @@ pub struct ProcessPoolBuilder {
     memory_limit: Option<u64>,
     handshake_timeout: Option<Duration>,
     max_frame_bytes: Option<usize>,
+    initializer: Option<Initializer>,
+}
+
+/// An initializer as the builder keeps it: the function (`None`: not in the
+/// executable), its encoded argument (or why it could not be encoded), and
+/// its argument's type name.
+#[derive(Debug, Clone)]
+struct Initializer {
+    function: Option<FnRef>,
+    arg: Result<Vec<u8>, String>,
+    name: &'static str,
 }
 
 impl ProcessPoolBuilder {
@@ -232,6 +243,62 @@ impl ProcessPoolBuilder {
         self
     }
 
+    /// Runs `f(arg)` in every worker process once, before its first task:
+    /// in each worker started by [`build`](Self::build) and again in every
+    /// worker started later to replace one (after a crash, a timeout, a
+    /// cancel or `tasks_per_child`), like `multiprocessing.Pool`'s
+    /// `initializer`: load a model or a table once per worker, into a
+    /// `static` the tasks read. `arg` travels encoded, as a task's does.
+    ///
+    /// If it panics, or its worker dies in it (or it runs past the pool's
+    /// [`timeout`](Self::timeout), when one is set; without one it may take
+    /// as long as it needs), that worker is discarded: at
+    /// [`build`](Self::build) the build fails with
+    /// [`ProcessBuildError::Worker`] naming the failure; later, the task
+    /// that needed the new worker fails with [`ErrorKind::Initializer`]
+    /// (it never ran). The pool does not retry in a loop: a worker slot
+    /// tries once to start a replacement right after a worker is lost and
+    /// then once for each task it takes while it has none, so every task
+    /// ends, and a failing initializer costs at most two attempts per task.
+    /// A function outside the executable, or an argument that cannot be
+    /// encoded or does not fit the frame limit, is a
+    /// [`ProcessBuildError::Initializer`].
+    ///
+    /// ```
+    /// # fn main() {
+    /// use std::sync::OnceLock;
+    ///
+    /// static TABLE: OnceLock<Vec<u64>> = OnceLock::new();
+    ///
+    /// fn load_table(n: u64) {
+    ///     TABLE.set((0..n).map(|i| i * i).collect()).unwrap();
+    /// }
+    ///
+    /// fn lookup(i: usize) -> u64 {
+    ///     TABLE.get().expect("the initializer ran first")[i]
+    /// }
+    ///
+    /// corepool::process::init();
+    /// let pool = corepool::process::ProcessPool::builder()
+    ///     .workers(2)
+    ///     .initializer(load_table, 1000)
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(pool.submit(lookup, 12).join().unwrap(), 144);
+    /// # }
+    /// ```
+    pub fn initializer<A>(mut self, f: fn(A), arg: A) -> ProcessPoolBuilder
+    where
+        A: Serialize + DeserializeOwned + 'static,
+    {
+        self.initializer = Some(Initializer {
+            function: FnRef::new(f),
+            arg: postcard::to_allocvec(&arg).map_err(|e| e.to_string()),
+            name: std::any::type_name::<A>(),
+        });
+        self
+    }
+
     /// Starts the worker processes and waits for each to be ready. Every bad
     /// setting is a [`ProcessBuildError`], and so is a worker that cannot
     /// start (for example because `main` does not call
@@ -267,7 +334,29 @@ impl ProcessPoolBuilder {
         };
         let (applied, cpus) = plan(pinning, workers)?;
         let n = cpus.len();
+        let initializer = match self.initializer {
+            None => None,
+            Some(init) => {
+                let Some(function) = init.function else {
+                    return Err(ProcessBuildError::Initializer(format!(
+                        "fn({}) is not part of the executable",
+                        init.name
+                    )));
+                };
+                let arg = init.arg.map_err(|e| {
+                    ProcessBuildError::Initializer(format!("cannot encode its argument: {e}"))
+                })?;
+                if wire::call_body_len(arg.len()) > max_frame as u64 {
+                    return Err(ProcessBuildError::Initializer(format!(
+                        "its argument needs a frame of {} bytes, over the frame limit of {max_frame} bytes",
+                        wire::call_body_len(arg.len())
+                    )));
+                }
+                Some((function, arg))
+            }
+        };
         let config = Config {
+            initializer,
             cpus,
             timeout: self.timeout,
             tasks_per_child: self.tasks_per_child,
@@ -391,6 +480,8 @@ struct Config {
     handshake: Duration,
     /// The frame limit, both ways.
     max_frame: usize,
+    /// The initializer and its encoded argument.
+    initializer: Option<(FnRef, Vec<u8>)>,
 }
 
 struct State {
@@ -437,16 +528,71 @@ impl Shared {
         lock(&self.state).closed
     }
 
-    fn spawn(&self, index: usize) -> Result<WorkerProcess, String> {
+    /// A new worker process for slot `index`, its initializer run.
+    fn spawn(&self, index: usize) -> Result<WorkerProcess, ErrorKind> {
         let config = &self.config;
-        let process = spawn::spawn(spawn::Settings {
+        let mut process = spawn::spawn(spawn::Settings {
             cpu: config.cpus[index],
             memory: config.memory_limit,
             max_frame: config.max_frame,
             handshake: config.handshake,
-        })?;
+        })
+        .map_err(ErrorKind::Spawn)?;
+        if let Err(why) = self.initialize(&mut process) {
+            let _ = process.child.kill();
+            let _ = process.child.wait();
+            return Err(ErrorKind::Initializer(why));
+        }
         self.workers[index].set_pid(Some(process.pid()));
         Ok(process)
+    }
+
+    /// Runs the initializer, if any, in a new worker process: an ordinary
+    /// call (tagged like every call), answered before any task is sent.
+    fn initialize(&self, p: &mut WorkerProcess) -> Result<(), String> {
+        let Some((function, arg)) = &self.config.initializer else {
+            return Ok(());
+        };
+        let limit = self.config.max_frame;
+        let id = u64::MAX;
+        let frame = wire::call_frame(id, p.key, *function, arg, limit)
+            .map_err(|e| format!("a frame of {} bytes", e.bytes))?;
+        wire::send_all(&p.stream, &frame).map_err(|e| format!("cannot send it: {e}"))?;
+        let timeout = self.config.timeout;
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        let mut body = Vec::new();
+        match wire::read_frame(&mut p.stream, &mut body, deadline, limit) {
+            Ok(()) => {}
+            Err(ReadError::Timeout) => {
+                return Err(format!(
+                    "it did not finish within {:?}",
+                    timeout.unwrap_or_default()
+                ));
+            }
+            Err(ReadError::Closed) => {
+                let pid = p.pid();
+                let status = p.child.wait().ok();
+                return Err(format!("its worker died: {}", spawn::death(pid, status)));
+            }
+            Err(ReadError::TooLarge(e)) => return Err(format!("a reply of {} bytes", e.bytes)),
+            Err(ReadError::Other(why)) => return Err(why),
+        }
+        let mut fields = Fields::new(&body);
+        let reply = (
+            fields.u8(),
+            fields.u64(),
+            fields.u8().and_then(Status::from_byte),
+        );
+        let text = String::from_utf8_lossy(fields.rest()).into_owned();
+        match reply {
+            (Some(KIND_CALL), Some(got), Some(status)) if got == id => match status {
+                Status::Ok => Ok(()),
+                Status::Panic => Err(format!("it panicked: {text}")),
+                Status::BadArgument => Err(format!("cannot decode its argument: {text}")),
+                Status::BadResult | Status::TooLarge => Err("a bad reply".to_owned()),
+            },
+            _ => Err("a malformed reply".to_owned()),
+        }
     }
 }
 
@@ -458,7 +604,7 @@ fn supervise(shared: &Shared, index: usize, report: mpsc::Sender<(usize, Result<
             Some(p)
         }
         Err(reason) => {
-            let _ = report.send((index, Err(reason)));
+            let _ = report.send((index, Err(reason.to_string())));
             None
         }
     };
@@ -514,8 +660,8 @@ fn run(
     if process.is_none() {
         match shared.spawn(index) {
             Ok(p) => *process = Some(p),
-            Err(reason) => {
-                job.fail(ErrorKind::Spawn(reason));
+            Err(kind) => {
+                job.fail(kind);
                 return false;
             }
         }
@@ -551,8 +697,8 @@ fn run(
         }
         match shared.spawn(index) {
             Ok(new) => p = new,
-            Err(reason) => {
-                job.fail(ErrorKind::Spawn(reason));
+            Err(kind) => {
+                job.fail(kind);
                 return true;
             }
         }
@@ -884,27 +1030,54 @@ impl ProcessPool {
         R: Serialize + DeserializeOwned + Send + 'static,
     {
         let shared = self.shared();
-        // Relaxed: the id only has to be unique, and fetch_add is atomic.
-        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
         let signature = (std::any::type_name::<A>(), std::any::type_name::<R>());
-        let failed = |kind| ProcessTask::new(Arc::new(Slot::failed(id, signature, kind)));
         let Some(function) = FnRef::cached(f) else {
-            return failed(ErrorKind::NotInExecutable);
+            return self.failed_task(signature, ErrorKind::NotInExecutable);
         };
         // Encoded at most up to what fits a call frame: a larger argument
         // fails here, before anything is queued or sent.
         let limit = shared.config.max_frame;
         let room = limit.saturating_sub(wire::CALL_HEADER);
-        let arg = match wire::encode_limited(arg, Vec::new(), room) {
-            Ok(arg) => arg,
-            Err(wire::EncodeError::TooLarge(bytes)) => {
-                return failed(ErrorKind::ArgumentTooLarge {
+        match wire::encode_limited(arg, Vec::new(), room) {
+            Ok(arg) => self.submit_encoded(function, signature, arg, timeout),
+            Err(wire::EncodeError::TooLarge(bytes)) => self.failed_task(
+                signature,
+                ErrorKind::ArgumentTooLarge {
                     bytes: (wire::CALL_HEADER as u64).saturating_add(bytes),
                     limit: limit as u64,
-                });
+                },
+            ),
+            Err(wire::EncodeError::Codec(err)) => {
+                self.failed_task(signature, ErrorKind::EncodeArgument(err))
             }
-            Err(wire::EncodeError::Codec(err)) => return failed(ErrorKind::EncodeArgument(err)),
-        };
+        }
+    }
+
+    /// A task that has already ended with `kind`, with an id of its own.
+    pub(crate) fn failed_task<R>(&self, signature: Signature, kind: ErrorKind) -> ProcessTask<R>
+    where
+        R: DeserializeOwned + Send + 'static,
+    {
+        // Relaxed: the id only has to be unique, and fetch_add is atomic.
+        let id = self.shared().next_id.fetch_add(1, Ordering::Relaxed);
+        ProcessTask::new(Arc::new(Slot::failed(id, signature, kind)))
+    }
+
+    /// Queues a call of `function` with an argument already encoded; the
+    /// caller checked that it fits a call frame ([`Self::max_frame`]).
+    pub(crate) fn submit_encoded<R>(
+        &self,
+        function: FnRef,
+        signature: Signature,
+        arg: Vec<u8>,
+        timeout: Option<Duration>,
+    ) -> ProcessTask<R>
+    where
+        R: DeserializeOwned + Send + 'static,
+    {
+        let shared = self.shared();
+        // Relaxed: the id only has to be unique, and fetch_add is atomic.
+        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
         let task = ProcessTask::new(Arc::new(Slot::new(id, signature, function, arg, timeout)));
         let mut state = lock(&shared.state);
         if state.closed {
@@ -918,13 +1091,26 @@ impl ProcessPool {
         task
     }
 
+    /// The frame limit, both ways.
+    pub(crate) fn max_frame(&self) -> usize {
+        self.shared().config.max_frame
+    }
+
+    /// The pool's default timeout per task.
+    pub(crate) fn default_timeout(&self) -> Option<Duration> {
+        self.shared().config.timeout
+    }
+
     /// Applies `f` to every item in worker processes and yields the results
     /// in input order, like `multiprocessing.Pool.imap`: a window of tasks
-    /// runs ahead (a huge or endless input does not fill memory). Each item
-    /// is one task, one round trip to a worker: make items coarse (a block
-    /// of numbers, not a number). Each result is a `Result`, since any item
-    /// may crash its worker. Dropping the iterator cancels the tasks not
-    /// started.
+    /// runs ahead (a huge or endless input does not fill memory). Items
+    /// travel in batches, one round trip per batch, with the results back
+    /// in one reply: batches start at one item and grow toward
+    /// [`TARGET_BATCH_TIME`](super::TARGET_BATCH_TIME) of work each, or are
+    /// fixed with [`ProcessMap::chunk_size`]. Each result is a `Result`,
+    /// since any item may crash its worker; what a crash or a timeout costs
+    /// a batch is written at [`ProcessMap`]. Dropping the iterator cancels
+    /// the batches not started.
     ///
     /// ```
     /// # fn main() {

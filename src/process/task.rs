@@ -260,6 +260,39 @@ impl<R> Slot<R> {
     }
 }
 
+/// What a worker's reply of `status` with `payload` means for a task whose
+/// result is an `R` (`limit`: the frame limit, for a [`Status::TooLarge`]).
+/// The result's `Deserialize` is user code: a panic there is an
+/// [`ErrorKind::Panic`], here.
+pub(crate) fn decode_reply<R: DeserializeOwned>(
+    status: Status,
+    payload: &[u8],
+    limit: usize,
+) -> Result<R, ErrorKind> {
+    let text = || String::from_utf8_lossy(payload).into_owned();
+    match status {
+        Status::Ok => match halt_unwinding(|| postcard::from_bytes::<R>(payload)) {
+            Ok(decoded) => decoded.map_err(|e| ErrorKind::DecodeResult(e.to_string())),
+            Err(panic) => {
+                let text = panic_text(panic.as_ref());
+                drop_payload(panic);
+                Err(ErrorKind::Panic(format!(
+                    "decoding the result panicked: {text}"
+                )))
+            }
+        },
+        Status::TooLarge => Err(ErrorKind::ResultTooLarge {
+            bytes: payload
+                .first_chunk::<8>()
+                .map_or(0, |b| u64::from_le_bytes(*b)),
+            limit: limit as u64,
+        }),
+        Status::Panic => Err(ErrorKind::Panic(text())),
+        Status::BadArgument => Err(ErrorKind::DecodeArgument(text())),
+        Status::BadResult => Err(ErrorKind::EncodeResult(text())),
+    }
+}
+
 impl<R: DeserializeOwned + Send> Job for Slot<R> {
     fn id(&self) -> u64 {
         self.id
@@ -290,29 +323,7 @@ impl<R: DeserializeOwned + Send> Job for Slot<R> {
     }
 
     fn reply(&self, status: Status, payload: &[u8], limit: usize) {
-        let text = || String::from_utf8_lossy(payload).into_owned();
-        let result = match status {
-            Status::Ok => match halt_unwinding(|| postcard::from_bytes::<R>(payload)) {
-                Ok(decoded) => decoded.map_err(|e| ErrorKind::DecodeResult(e.to_string())),
-                Err(panic) => {
-                    let text = panic_text(panic.as_ref());
-                    drop_payload(panic);
-                    Err(ErrorKind::Panic(format!(
-                        "decoding the result panicked: {text}"
-                    )))
-                }
-            },
-            Status::TooLarge => Err(ErrorKind::ResultTooLarge {
-                bytes: payload
-                    .first_chunk::<8>()
-                    .map_or(0, |b| u64::from_le_bytes(*b)),
-                limit: limit as u64,
-            }),
-            Status::Panic => Err(ErrorKind::Panic(text())),
-            Status::BadArgument => Err(ErrorKind::DecodeArgument(text())),
-            Status::BadResult => Err(ErrorKind::EncodeResult(text())),
-        };
-        self.complete(result);
+        self.complete(decode_reply::<R>(status, payload, limit));
     }
 
     fn fail(&self, kind: ErrorKind) {

@@ -13,6 +13,15 @@
 //! | call | parent → worker | `2`, task id `u64`, tag `u64`, function `i64`, trampoline `i64`, argument bytes |
 //! | reply | worker → parent | `2`, task id `u64`, status `u8`, result or message bytes |
 //!
+//! A map's batch is an ordinary call whose trampoline is
+//! `call::batch_trampoline`: its argument bytes are the items, each a `u32`
+//! length and that item's encoding, and its result bytes are the postcard
+//! encoding of `(u64, Vec<(u8, Vec<u8>)>)`, the nanoseconds the batch took
+//! and each item's status and output. Both must fit the frame limit like any
+//! call and reply: the parent cuts a batch before its frame would pass it,
+//! and a worker whose batch reply would pass it stops the batch and answers
+//! `TooLarge` (the parent then sends each item alone).
+//!
 //! # What is trusted, and why
 //!
 //! - **The peer.** The socket is one end of a pair created close-on-exec and
@@ -235,16 +244,26 @@ pub(crate) enum EncodeError {
 /// value costs no memory beyond the limit and its full size is reported.
 pub(crate) fn encode_limited<T: serde::Serialize + ?Sized>(
     value: &T,
-    out: Vec<u8>,
+    mut out: Vec<u8>,
     limit: usize,
 ) -> Result<Vec<u8>, EncodeError> {
-    struct Limited {
-        out: Vec<u8>,
+    encode_append(value, &mut out, limit).map(|()| out)
+}
+
+/// As [`encode_limited`], into `out` in place; on an error `out` is left as
+/// it was.
+pub(crate) fn encode_append<T: serde::Serialize + ?Sized>(
+    value: &T,
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> Result<(), EncodeError> {
+    struct Limited<'a> {
+        out: &'a mut Vec<u8>,
         limit: usize,
         total: u64,
     }
-    impl postcard::ser_flavors::Flavor for Limited {
-        type Output = Limited;
+    impl postcard::ser_flavors::Flavor for Limited<'_> {
+        type Output = u64;
         fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
             self.try_extend(&[byte])
         }
@@ -255,8 +274,8 @@ pub(crate) fn encode_limited<T: serde::Serialize + ?Sized>(
             }
             Ok(())
         }
-        fn finalize(self) -> postcard::Result<Limited> {
-            Ok(self)
+        fn finalize(self) -> postcard::Result<u64> {
+            Ok(self.total)
         }
     }
     let start = out.len();
@@ -265,13 +284,15 @@ pub(crate) fn encode_limited<T: serde::Serialize + ?Sized>(
         total: start as u64,
         out,
     };
-    match postcard::serialize_with_flavor(value, limited) {
-        Ok(done) if done.total > done.limit as u64 => {
-            Err(EncodeError::TooLarge(done.total - start as u64))
-        }
-        Ok(done) => Ok(done.out),
+    let limit = limited.limit;
+    let outcome = postcard::serialize_with_flavor(value, limited);
+    let result = match outcome {
+        Ok(total) if total > limit as u64 => Err(EncodeError::TooLarge(total - start as u64)),
+        Ok(_) => return Ok(()),
         Err(err) => Err(EncodeError::Codec(err.to_string())),
-    }
+    };
+    out.truncate(start);
+    result
 }
 
 /// Reads fields off a frame body in order; `None` when it is too short.
