@@ -5,7 +5,7 @@
 //!
 //! 0. **Sequential first.** A call over more than [`EAGER_MAX_ITEMS`] items
 //!    (fewer are split at once: likely heavy, maybe waiting on each other)
-//!    starts as one sequential walk on the
+//!    starts as one sequential walk (`walk`) on the
 //!    calling thread, in steps that grow from [`FIRST_STEP`] items, and
 //!    offers the rest of its input to the pool only once that is worth it
 //!    (the heartbeat schedulers' rule: work that runs long enough is shared,
@@ -153,13 +153,17 @@ const WORTH_A_WAKE: Duration = Duration::from_micros(40);
 /// block for it at the end: a futex on each side when the wait is long).
 const WORTH_A_STEAL: Duration = Duration::from_micros(10);
 
+/// How long a step of a walk may take before it stops doubling (step 0):
+/// the longest an idle worker waits for the walk's next look.
+const STEP_TIME: Duration = Duration::from_micros(8);
+
 /// No estimate before this much time has passed: below it the clock's own
 /// cost (tens of nanoseconds a read) would dominate the pace.
-const MIN_SAMPLE: Duration = Duration::from_micros(1);
+const MIN_SAMPLE: Duration = Duration::from_micros(2);
 
 /// From outside: the estimated time left that is worth a hop into the pool
 /// (a wake-up of a worker, and of this thread when it is done; step 0).
-const WORTH_A_HOP: Duration = Duration::from_micros(80);
+const WORTH_A_HOP: Duration = Duration::from_micros(120);
 
 /// Runs `consumer` over `input` on `pool`, split adaptively (steps 0–6).
 pub(crate) fn drive<P, C>(
@@ -192,16 +196,20 @@ where
     // Outside the pool the caller runs the first steps: it lends the pool
     // for `Pool::current`, as a map's caller-run chunk does.
     let _lent = (!on_worker).then(|| crate::map::Lent::to(pool));
-    sequential_first(pool, splitter, on_worker, input, consumer)
+    walk(pool, min_len, on_worker, input, 0, consumer)
 }
 
-/// Step 0: walks `input` on this thread in growing steps and hands the rest
-/// to the pool once it is worth it.
-fn sequential_first<P, C>(
+/// Step 0: walks `part` (whose first item is at `offset`) on this thread in
+/// growing steps, and splits off half of the rest for another worker — or,
+/// from outside, hands the rest to the pool — once that is worth it. Each
+/// half walks the same way, so work is split only as far as workers are
+/// there to take it (heartbeat-style), never into a fixed number of leaves.
+fn walk<P, C>(
     pool: &Pool,
-    splitter: Splitter,
+    min_len: usize,
     on_worker: bool,
-    input: P,
+    part: P,
+    mut offset: usize,
     consumer: &C,
 ) -> C::Output
 where
@@ -210,51 +218,73 @@ where
 {
     let sleep = &pool.registry().sleep;
     let start = Instant::now();
-    let mut step = FIRST_STEP.max(splitter.min_len);
-    let (first, mut rest) = if input.part_len() < 2 * step {
-        return consumer.leaf(input, 0);
-    } else {
-        input.split_at(step)
+    let mut step = FIRST_STEP.max(min_len);
+    let mut done = 0usize;
+    let mut acc: Option<C::Output> = None;
+    let mut rest = part;
+    let join_acc = |acc: Option<C::Output>, next: C::Output| match acc {
+        Some(acc) => consumer.combine(acc, next),
+        None => next,
     };
-    let mut acc = consumer.leaf(first, 0);
-    let mut done = step;
-    while rest.part_len() > 0 {
+    loop {
         let left = rest.part_len();
-        if consumer.full() {
+        if left == 0 || consumer.full() {
+            // Done, or an early exit found its answer: a leaf still sees
+            // what is left (and returns at once).
+            if left > 0 || acc.is_none() {
+                acc = Some(join_acc(acc, consumer.leaf(rest, offset)));
+            }
             break;
         }
-        if left / 2 >= splitter.min_len {
+        if done > 0 && left / 2 >= min_len {
             let hand_over = match estimate(start, done, left) {
                 None => false,
                 Some(rest) if on_worker => {
-                    rest >= WORTH_A_WAKE || (rest >= WORTH_A_STEAL && sleep.has_searcher())
+                    (rest >= WORTH_A_STEAL && sleep.has_searcher())
+                        || (rest >= WORTH_A_WAKE && sleep.is_hungry())
                 }
                 Some(rest) => rest >= WORTH_A_HOP,
             };
             if hand_over {
                 let tail = if on_worker {
-                    split(pool, splitter, true, rest, done, consumer)
+                    let (left_half, right_half) = rest.split_at(left / 2);
+                    let mid = offset + left / 2;
+                    let (l, r) = pool.join(
+                        || walk(pool, min_len, true, left_half, offset, consumer),
+                        || walk(pool, min_len, true, right_half, mid, consumer),
+                    );
+                    consumer.combine(l, r)
                 } else {
-                    in_pool(pool, splitter, rest, done, consumer)
+                    pool.install(|| {
+                        if pool.registry().own_worker().is_none() {
+                            // Step 6: the pool has shut down and `install`
+                            // ran us here.
+                            return consumer.leaf(rest, offset);
+                        }
+                        walk(pool, min_len, true, rest, offset, consumer)
+                    })
                 };
-                return consumer.combine(acc, tail);
+                return join_acc(acc, tail);
             }
         }
-        step = step.saturating_mul(2);
         // As in a leaf: no piece shorter than a step (so never shorter than
         // `min_len`); the last takes the remainder.
         let take = if left < 2 * step { left } else { step };
         let (piece, tail) = rest.split_at(take);
-        acc = consumer.combine(acc, consumer.leaf(piece, done));
+        acc = Some(join_acc(acc, consumer.leaf(piece, offset)));
+        offset += take;
         done += take;
         rest = tail;
+        // Steps double while they are short, so that a check comes at least
+        // every few microseconds: a worker that turns idle is fed soon.
+        let elapsed = start.elapsed();
+        if elapsed < MIN_SAMPLE
+            || elapsed.as_nanos() * (step as u128) < STEP_TIME.as_nanos() * (done as u128)
+        {
+            step = step.saturating_mul(2);
+        }
     }
-    if rest.part_len() > 0 {
-        // An early exit found its answer: the rest is not walked, but a
-        // leaf still sees it (and returns at once).
-        acc = consumer.combine(acc, consumer.leaf(rest, done));
-    }
-    acc
+    acc.expect("a walk consumes at least one piece")
 }
 
 /// How long `left` more items will take at the pace of the first `done`;
