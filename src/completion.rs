@@ -44,6 +44,18 @@ pub trait Watch: sealed::Sealed {}
 /// A handle that [`as_completed`] can hand back when its task ends: a
 /// [`Task`] gives its result, a [`SharedTask`] itself (as Python's
 /// `as_completed` yields the future), a reference the reference.
+///
+/// ```
+/// use corepool::{Pool, as_completed};
+///
+/// let pool = Pool::new()?;
+/// let shared = pool.submit(|| 3).shared();
+/// // SharedTask: Completes, yielding the handle (read it as often as you like).
+/// for (index, done) in as_completed(vec![shared.clone()]) {
+///     assert_eq!((index, done.join().unwrap()), (0, &3));
+/// }
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 pub trait Completes: Watch {
     /// What `as_completed` yields for this handle, beside its index.
     type Output;
