@@ -316,10 +316,9 @@ impl WorkerThread {
     /// batch keeps the order.
     fn steal_shared(&self) -> Option<JobRef> {
         let registry = &*self.registry;
-        let alone = registry.stealers.len() == 1;
         loop {
             let mut retry = false;
-            let injected = if alone {
+            let injected = if self.alone {
                 registry
                     .injector
                     .steal_batch_with_limit_and_pop(&self.deque, INJECTOR_BATCH)

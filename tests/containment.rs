@@ -6,7 +6,6 @@
 mod common;
 
 use std::panic::{self, AssertUnwindSafe};
-use std::process::Command;
 
 use common::watchdog;
 use corepool::Pool;
@@ -37,22 +36,11 @@ fn throw_nested() {
 /// Runs `name` (a test of this file) in a child process and checks that it
 /// passed: no crash, no abort, no hang.
 fn in_child(name: &str) {
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("1 passed"),
-        "child {name} failed: {:?}\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::in_child(CHILD, name);
 }
 
 fn is_child() -> bool {
-    std::env::var_os(CHILD).is_some()
+    common::is_child(CHILD)
 }
 
 /// Catches a panic from `f` and leaks its payload: dropping it would panic.

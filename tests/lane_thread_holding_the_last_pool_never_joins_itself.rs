@@ -9,7 +9,6 @@
 mod common;
 
 use std::cell::RefCell;
-use std::process::Command;
 use std::sync::mpsc::{Sender, channel};
 use std::time::Duration;
 
@@ -20,22 +19,11 @@ use corepool::{Pinning, Pool};
 const CHILD: &str = "COREPOOL_LANE_TLS_CHILD";
 
 fn in_child(name: &str) {
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("1 passed"),
-        "child {name} failed: {:?}\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::in_child(CHILD, name);
 }
 
 fn is_child() -> bool {
-    std::env::var_os(CHILD).is_some()
+    common::is_child(CHILD)
 }
 
 /// Holds the last clone; says when it has dropped it.

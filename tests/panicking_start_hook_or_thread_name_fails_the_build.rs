@@ -7,7 +7,6 @@
 mod common;
 
 use std::panic;
-use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -17,22 +16,11 @@ use corepool::{BuildError, Pinning, Pool};
 const CHILD: &str = "COREPOOL_START_PANIC_CHILD";
 
 fn in_child(name: &str) {
-    let output = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", name, "--nocapture", "--test-threads=1"])
-        .env(CHILD, "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("1 passed"),
-        "child {name} failed: {:?}\n{stdout}\n{}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::in_child(CHILD, name);
 }
 
 fn is_child() -> bool {
-    std::env::var_os(CHILD).is_some()
+    common::is_child(CHILD)
 }
 
 /// A payload whose destructor panics with a payload whose destructor

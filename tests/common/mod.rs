@@ -130,3 +130,27 @@ pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
         }
     }
 }
+
+/// Runs the test `name` of the current test binary in a child process with
+/// the environment variable `var` set (so the test runs its case for real)
+/// and asserts that the child passed it: no crash, no abort, no hang past
+/// the child's own watchdog.
+pub fn in_child(var: &str, name: &str) {
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
+        .env(var, "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && stdout.contains("1 passed"),
+        "child {name} failed: {:?}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Whether this process is a child started by [`in_child`] with `var`.
+pub fn is_child(var: &str) -> bool {
+    std::env::var_os(var).is_some()
+}
