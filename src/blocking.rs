@@ -57,6 +57,11 @@
 //! the marker that drop would wait for the lane and join the thread's own
 //! handle, which panics inside a TLS destructor and aborts the process.
 
+// Layer: sched (`lib.rs`, "Layers"). It may use the base layer and the other
+// sched files; what it needs from above (a scope hearing of a job's end, a
+// fork-join frame to publish, the pool's handle) reaches it type-erased,
+// through tables the layers above fill in (`job.rs`).
+
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::sync::Arc;

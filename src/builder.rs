@@ -19,6 +19,8 @@
 //!    failed pin or a panicking hook shuts the half-built pool down and
 //!    becomes a [`BuildError`].
 
+// Layer: face (`lib.rs`, "Layers"). It may use every layer below.
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,10 +29,11 @@ use crossbeam_deque::Worker as Deque;
 
 use crate::blocking::{BLOCKING_KEEP_ALIVE, lane_name_base};
 use crate::error::{BuildError, payload_message};
-use crate::pool::{Pinning, Pool, Shared};
+use crate::job::JobRef;
+use crate::pool::{Pool, Shared};
+use crate::registry::Pinning;
 use crate::registry::{Registry, Settings};
 use crate::sleep::MAX_WORKERS;
-use crate::task::JobRef;
 use crate::topology::{self, Topology};
 use crate::unwind;
 use crate::worker::WorkerThread;

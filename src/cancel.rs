@@ -13,6 +13,9 @@
 //! pointers are only read while what they name is alive: the running task,
 //! or the task that forked a half and waits for it.
 
+// Layer: cell (`lib.rs`, "Layers"). It may use the sched and base layers and
+// the other cell files.
+
 use std::cell::Cell;
 
 use crate::sync::{AtomicBool, AtomicUsize, Ordering};

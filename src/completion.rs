@@ -10,6 +10,10 @@
 //! list, so none steals another's wake-up, and none polls on a timer. A
 //! `wait` takes its wakers out again when it returns.
 
+// Layer: many (`lib.rs`, "Layers"). It may use the cell, sched and base
+// layers, the other many files, and the `Pool` type (to add its methods),
+// nothing else of the face.
+
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::task::{Wake, Waker};

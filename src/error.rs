@@ -1,6 +1,9 @@
 //! The crate's error types: why a pool could not be built ([`BuildError`]) and
 //! why a task has no value ([`TaskError`]).
 
+// Layer: base (`lib.rs`, "Layers"). It may use std and the dependencies; of
+// the crate, only the other base files.
+
 use std::any::Any;
 use std::fmt;
 

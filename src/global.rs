@@ -10,6 +10,8 @@
 //! `COREPOOL_PINNING`), or the one given to [`set_default_pool`] before that.
 //! The default pool lives until the process exits.
 
+// Layer: face (`lib.rs`, "Layers"). It may use every layer below.
+
 use std::sync::OnceLock;
 
 use crate::error::BuildError;
@@ -59,12 +61,21 @@ pub fn set_default_pool(pool: Pool) -> Result<(), Pool> {
 /// If the default pool is needed and cannot be built; the message is the
 /// [`BuildError`]. Call [`default_pool`] first to handle that error.
 fn current_or_default() -> Pool {
-    if let Some(pool) = Pool::current() {
-        return pool;
-    }
-    match default_pool() {
-        Ok(pool) => pool.clone(),
-        Err(err) => panic!("corepool: the default pool could not be built: {err}"),
+    Pool::current().unwrap_or_else(|| Pool::default_or_panic().clone())
+}
+
+impl Pool {
+    /// The default pool, built if need be: how the layers below the face
+    /// (`par`'s prelude entries) reach it (`lib.rs`, "Layers").
+    ///
+    /// # Panics
+    ///
+    /// If it cannot be built; the message is the [`BuildError`].
+    pub(crate) fn default_or_panic() -> &'static Pool {
+        match default_pool() {
+            Ok(pool) => pool,
+            Err(err) => panic!("corepool: the default pool could not be built: {err}"),
+        }
     }
 }
 

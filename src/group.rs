@@ -24,6 +24,10 @@
 //!    as they are spawned (as every scope's do; see `scope.rs`), so a failure
 //!    is still reported and nothing is lost.
 
+// Layer: many (`lib.rs`, "Layers"). It may use the cell, sched and base
+// layers, the other many files, and the `Pool` type (to add its methods),
+// nothing else of the face.
+
 use std::fmt;
 use std::sync::Arc;
 

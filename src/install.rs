@@ -34,6 +34,10 @@
 //!
 //! A caller that finds the pool shut down runs the closure itself.
 
+// Layer: many (`lib.rs`, "Layers"). It may use the cell, sched and base
+// layers, the other many files, and the `Pool` type (to add its methods),
+// nothing else of the face.
+
 use std::cell::Cell;
 
 use crate::join::StackJob;

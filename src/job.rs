@@ -25,11 +25,22 @@
 //! Invariant: each `JobRef` is consumed exactly once, by `execute`, by
 //! `cancel`, or by being dropped (which releases it without running it; only
 //! queues torn down with work still in them do that).
+//!
+//! # Layer
+//!
+//! `sched` (`lib.rs`, "Layers"): this file uses only the base layer. What a
+//! job must tell on its way out reaches the layers above through tables they
+//! fill in: a job's [`Owner`] (a scope's latch, in practice) hears of its
+//! panic and its end; a fork-join half is published through its
+//! [`JoinFrame`], whose table `join.rs` writes. Cancellation context (what
+//! `is_cancelled` answers for) is set by the closures the layers above hand
+//! in, never here.
 
+use std::cell::Cell;
 use std::ptr::NonNull;
 
-use crate::scope::ScopeLatch;
-use crate::unwind;
+use crate::sync::{AtomicPtr, Ordering};
+use crate::unwind::{self, Payload};
 
 /// What a queue can do with a job, given only its pointer.
 pub(crate) struct JobVtable {
@@ -112,13 +123,70 @@ impl std::fmt::Debug for JobRef {
     }
 }
 
+/// What a job that belongs to something (a scope) tells it: a pointer and a
+/// static table, so that this layer needs no scope type.
+pub(crate) struct OwnerTable {
+    /// Keeps a panic nobody will observe through a handle (the scope
+    /// re-raises the first one).
+    pub(crate) record_panic: unsafe fn(NonNull<()>, Payload),
+    /// The job has ended: its last touch of the owner, which may be freed
+    /// as soon as this returns (or even while it runs, after its final
+    /// atomic operation).
+    pub(crate) done: unsafe fn(NonNull<()>),
+}
+
+/// The owner a job reports to; see [`OwnerTable`].
+#[derive(Clone, Copy)]
+pub(crate) struct Owner {
+    ptr: NonNull<()>,
+    table: &'static OwnerTable,
+}
+
+// SAFETY: an owner is told of jobs' ends from any worker thread; `Owner::new`
+// requires the table's functions to be callable from any thread on the
+// pointer (the one owner type, the scope latch, is `Sync`).
+unsafe impl Send for Owner {}
+// SAFETY: as above.
+unsafe impl Sync for Owner {}
+
+impl Owner {
+    /// # Safety
+    ///
+    /// `table`'s functions must be callable on `ptr` from any thread:
+    /// `record_panic` while any job or handle holding this owner exists,
+    /// `done` once per job that was counted by the owner, as that job's last
+    /// touch.
+    pub(crate) const unsafe fn new(ptr: NonNull<()>, table: &'static OwnerTable) -> Owner {
+        Owner { ptr, table }
+    }
+
+    /// Hands a panic nobody will observe to the owner.
+    ///
+    /// # Safety
+    ///
+    /// The owner is alive: a job or handle holding it exists (`new`).
+    pub(crate) unsafe fn record_panic(&self, payload: Payload) {
+        // SAFETY: the caller's contract.
+        unsafe { (self.table.record_panic)(self.ptr, payload) }
+    }
+
+    /// Tells the owner one of its jobs has ended.
+    ///
+    /// # Safety
+    ///
+    /// Called once per counted job, as its last touch of the owner (`new`).
+    pub(crate) unsafe fn done(self) {
+        // SAFETY: the caller's contract.
+        unsafe { (self.table.done)(self.ptr) }
+    }
+}
+
 /// A spawned job: a closure with no handle and no result slot. A panic in it
-/// goes to its scope (re-raised by `scope`), or, outside a scope, is reported
-/// by the panic hook as usual and then dropped: the pool lives on.
+/// goes to its owner (a scope, which re-raises it), or, with no owner, is
+/// reported by the panic hook as usual and then dropped: the pool lives on.
 pub(crate) struct HeapJob<F> {
     func: F,
-    /// The scope this job belongs to, or null.
-    scope: *const ScopeLatch,
+    owner: Option<Owner>,
     origin: u64,
 }
 
@@ -127,13 +195,13 @@ impl<F: FnOnce() + Send> HeapJob<F> {
     ///
     /// # Safety
     ///
-    /// `scope`, if not null, must point to a latch that counts this job and
-    /// stays alive until the job tells it it is done. Anything `F` borrows
-    /// must outlive the job's run (for a scope: the scope waits for it).
-    pub(crate) unsafe fn new_ref(func: F, scope: *const ScopeLatch, origin: u64) -> JobRef {
+    /// `owner`, if any, must count this job and stay alive until the job
+    /// tells it it is done. Anything `F` borrows must outlive the job's run
+    /// (for a scope: the scope waits for it).
+    pub(crate) unsafe fn new_ref(func: F, owner: Option<Owner>, origin: u64) -> JobRef {
         let boxed = Box::new(HeapJob {
             func,
-            scope,
+            owner,
             origin,
         });
         // SAFETY: `Box::into_raw` is never null; the box lives until one of
@@ -165,14 +233,9 @@ impl<F: FnOnce() + Send> HeapJob<F> {
     unsafe fn execute(ptr: NonNull<()>) {
         // SAFETY: the vtable's contract: consumed once.
         let job = unsafe { Self::take(ptr) };
-        // A spawned job belongs to no task: `is_cancelled` answers for
-        // nothing here (a group job enters its group itself).
-        let outcome = {
-            let _running = crate::cancel::enter_running(crate::cancel::Running::NONE);
-            unwind::halt_unwinding(job.func)
-        };
-        // SAFETY: the latch outlives this job until `finish` (new_ref).
-        unsafe { finish(job.scope, outcome.err()) };
+        let outcome = unwind::halt_unwinding(job.func);
+        // SAFETY: the owner outlives this job until `finish` (new_ref).
+        unsafe { finish(job.owner, outcome.err()) };
     }
 
     unsafe fn cancel(ptr: NonNull<()>) -> bool {
@@ -180,7 +243,7 @@ impl<F: FnOnce() + Send> HeapJob<F> {
         let job = unsafe { Self::take(ptr) };
         let outcome = unwind::halt_unwinding(move || drop(job.func));
         // SAFETY: as in `execute`.
-        unsafe { finish(job.scope, outcome.err()) };
+        unsafe { finish(job.owner, outcome.err()) };
         true
     }
 
@@ -195,23 +258,66 @@ impl<F: FnOnce() + Send> HeapJob<F> {
     }
 }
 
-/// The end of a spawned job: its panic goes to its scope or is dropped, then
-/// the scope is told the job is done (its last touch).
+/// The end of a spawned job: its panic goes to its owner or is dropped, then
+/// the owner is told the job is done (its last touch).
 ///
 /// # Safety
 ///
-/// `scope` is null or points to a live latch that counts this job.
-unsafe fn finish(scope: *const ScopeLatch, panic: Option<unwind::Payload>) {
-    if scope.is_null() {
+/// `owner`, if any, is alive and counts this job.
+unsafe fn finish(owner: Option<Owner>, panic: Option<Payload>) {
+    let Some(owner) = owner else {
         if let Some(payload) = panic {
             unwind::drop_payload(payload);
         }
         return;
-    }
+    };
     if let Some(payload) = panic {
-        // SAFETY: the latch is alive until `task_done` below.
-        unsafe { (*scope).record_panic(payload) };
+        // SAFETY: the owner is alive until `done` below.
+        unsafe { owner.record_panic(payload) };
     }
     // SAFETY: the caller's contract; this is the job's last use of it.
-    unsafe { ScopeLatch::task_done(scope) };
+    unsafe { owner.done() };
+}
+
+/// The type-erased head of a fork-join frame: a link in the worker's list of
+/// running joins, and what it takes to publish the frame's second half. The
+/// protocol (exposure, hunger, late idlers) is `join.rs`'s, which builds the
+/// frames; it is defined here so that the worker can keep the list and a
+/// thief can claim an exposed frame without knowing fork-join.
+pub(crate) struct JoinFrame {
+    /// The next older frame on this thread, or null.
+    pub(crate) parent: *const JoinFrame,
+    /// Whether the half was published: claimed from the exposure slot by a
+    /// thief (as far as the owner knows). Touched by the owner only.
+    pub(crate) promoted: Cell<bool>,
+    /// The `StackJob` this frame heads (set once it is in place), and its
+    /// table.
+    pub(crate) job: Cell<NonNull<()>>,
+    pub(crate) vtable: &'static JobVtable,
+}
+
+/// Claims the frame exposed in `slot`, if any, and returns its half as a
+/// job to run (a thief's side of "Late idlers").
+pub(crate) fn claim_exposed(slot: &AtomicPtr<()>) -> Option<JobRef> {
+    let frame = slot.load(Ordering::Relaxed);
+    if frame.is_null() {
+        return None;
+    }
+    // Acquire on success: pairs with the release store in `expose` (of this
+    // frame, or of a newer one at the same address), so its job and table
+    // are visible. Exactly one of this and the owner's retraction succeeds.
+    slot.compare_exchange(
+        frame,
+        std::ptr::null_mut(),
+        Ordering::Acquire,
+        Ordering::Relaxed,
+    )
+    .ok()?;
+    // SAFETY: the claim succeeded, so the owner's retraction will fail and
+    // it waits for the job's DONE before the frame leaves its stack; the
+    // frame's `job` and `vtable` were written before the release store.
+    let frame = unsafe { &*frame.cast_const().cast::<JoinFrame>() };
+    // SAFETY: the job stays in place until it has run (above), and this
+    // claim is the only reference to it.
+    Some(unsafe { JobRef::new(frame.job.get(), frame.vtable) })
 }

@@ -84,11 +84,15 @@
 //! outside the pool, `join` hops into the pool once (`Pool::install`) and
 //! blocks until both halves are done.
 
+// Layer: many (`lib.rs`, "Layers"). It may use the cell, sched and base
+// layers, the other many files, and the `Pool` type (to add its methods),
+// nothing else of the face.
+
 use std::cell::{Cell, UnsafeCell};
 use std::ptr::NonNull;
 use std::time::Instant;
 
-use crate::job::{JobRef, JobVtable};
+use crate::job::{JobRef, JobVtable, JoinFrame};
 use crate::pool::Pool;
 use crate::sync::{AtomicPtr, AtomicUsize, Ordering, Thread, fence};
 use crate::unwind::{self, AbortIfPanic, Payload};
@@ -100,20 +104,6 @@ const DONE: usize = 1;
 /// A queue that was drained (`shutdown_now`, a torn-down queue) gave the job
 /// back unrun: its owner runs the closure itself (`install`'s hop only).
 const HANDED_BACK: usize = 2;
-
-/// The type-erased head of a fork-join frame: a link in the worker's list of
-/// running joins, and what it takes to publish the frame's second half.
-pub(crate) struct JoinFrame {
-    /// The next older frame on this thread, or null.
-    parent: *const JoinFrame,
-    /// Whether the half was published: claimed from the exposure slot by a
-    /// thief (as far as the owner knows). Touched by the owner only.
-    promoted: Cell<bool>,
-    /// The `StackJob` this frame heads (set once it is in place), and its
-    /// table.
-    job: Cell<NonNull<()>>,
-    vtable: &'static JobVtable,
-}
 
 /// The second half of a `join`, on the stack of the worker that forked it.
 /// `repr(C)` with the frame first, so a frame pointer is the job pointer.
@@ -293,32 +283,6 @@ fn rejoin<RA, RB>(a: Result<RA, Payload>, b: Result<RB, Payload>) -> (RA, RB) {
             std::panic::resume_unwind(payload)
         }
     }
-}
-
-/// Claims the frame exposed in `slot`, if any, and returns its half as a
-/// job to run (a thief's side of "Late idlers").
-pub(crate) fn claim_exposed(slot: &AtomicPtr<()>) -> Option<JobRef> {
-    let frame = slot.load(Ordering::Relaxed);
-    if frame.is_null() {
-        return None;
-    }
-    // Acquire on success: pairs with the release store in `expose` (of this
-    // frame, or of a newer one at the same address), so its job and table
-    // are visible. Exactly one of this and the owner's retraction succeeds.
-    slot.compare_exchange(
-        frame,
-        std::ptr::null_mut(),
-        Ordering::Acquire,
-        Ordering::Relaxed,
-    )
-    .ok()?;
-    // SAFETY: the claim succeeded, so the owner's retraction will fail and
-    // it waits for the job's DONE before the frame leaves its stack; the
-    // frame's `job` and `vtable` were written before the release store.
-    let frame = unsafe { &*frame.cast_const().cast::<JoinFrame>() };
-    // SAFETY: the job stays in place until it has run (above), and this
-    // claim is the only reference to it.
-    Some(unsafe { JobRef::new(frame.job.get(), frame.vtable) })
 }
 
 impl WorkerThread {

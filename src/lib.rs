@@ -45,36 +45,70 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
-mod blocking;
-mod builder;
-mod cancel;
-#[cfg(feature = "mpi")]
-pub mod cluster;
-mod completion;
+// # Layers
+//
+// The core is five layers; a file uses only its own layer and the ones below
+// (`tests/no_module_imports_a_higher_layer.rs` reads every `crate::` path
+// and names any that goes up). Circles are allowed inside a layer only.
+//
+// | layer | files | may use |
+// |---|---|---|
+// | base | topology, sync, util, error, unwind | std and the dependencies |
+// | sched | job, sleep, registry, worker, blocking | base |
+// | cell | task/ (state word; cell; handles), cancel, wait | sched, base |
+// | many | join, scope, submit, install, map, completion, group, shared, promise, par/ | cell, sched, base, and the `Pool` type |
+// | face | pool, builder, global, prelude, this file | everything below |
+//
+// `cluster/` and `process/` sit above the face and use its public API.
+// Where a lower layer must reach a higher one it does so type-erased,
+// through a table the higher layer fills in: a job's `Owner` (a scope's
+// latch hears of its jobs' panics and ends), a `JoinFrame` (fork-join halves
+// published to thieves), the registry's `Weak<dyn Any>` handle (for
+// `Pool::current`). Cancellation context is set by the closures the layers
+// above hand to a job, never by the job itself.
+
+// base
 mod error;
-mod global;
-mod group;
-mod install;
-mod job;
-mod join;
-mod map;
-pub mod par;
-mod pool;
-pub mod prelude;
-#[cfg(all(unix, feature = "process"))]
-pub mod process;
-mod promise;
-mod registry;
-mod scope;
-mod shared;
-mod sleep;
 mod sync;
-mod task;
 pub mod topology;
 mod unwind;
 mod util;
-mod wait;
+
+// sched
+mod blocking;
+mod job;
+mod registry;
+mod sleep;
 mod worker;
+
+// cell
+mod cancel;
+mod task;
+mod wait;
+
+// many
+mod completion;
+mod group;
+mod install;
+mod join;
+mod map;
+pub mod par;
+mod promise;
+mod scope;
+mod shared;
+mod submit;
+
+// face
+mod builder;
+mod global;
+mod pool;
+pub mod prelude;
+
+// above the face
+#[cfg(feature = "mpi")]
+pub mod cluster;
+#[cfg(all(unix, feature = "process"))]
+pub mod process;
 
 pub use blocking::{BLOCKING_KEEP_ALIVE, MAX_BLOCKING_THREADS};
 pub use builder::{ENV_PINNING, ENV_WORKERS, PoolBuilder};
@@ -87,8 +121,9 @@ pub use global::{default_pool, join, scope, set_default_pool, spawn};
 pub use group::{GroupError, GroupTask, TaskGroup};
 pub use map::{MAX_CHUNK, Map, MapUnordered, MapUnorderedWithin, MapWithin, TARGET_CHUNK_TIME};
 pub use par::{IntoPar, Par};
-pub use pool::{Pinning, Pool, PoolStats, WorkerStats};
+pub use pool::{Pool, PoolStats, WorkerStats};
 pub use promise::{Promise, promise};
+pub use registry::Pinning;
 pub use scope::{Scope, ScopedTask};
 pub use shared::{Done, SharedTask};
 pub use task::Task;

@@ -38,6 +38,10 @@
 //! [`Pool::current_worker_index`] is `None` and whatever `on_worker_start`
 //! set up per worker thread is absent: that state belongs to worker threads.
 
+// Layer: many (`lib.rs`, "Layers"). It may use the cell, sched and base
+// layers, the other many files, and the `Pool` type (to add its methods),
+// nothing else of the face.
+
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::iter::Fuse;
@@ -46,8 +50,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::completion::{Deadline, NextReady, ReadyQueue, Timeout};
-use crate::pool::{Pool, submit_cell};
+use crate::pool::Pool;
 use crate::scope::{Scope, ScopeLatch};
+use crate::submit::submit_cell;
 use crate::task::{Handle, Stage};
 use crate::unwind::{self, Payload};
 use crate::wait::wait_until;

@@ -1,52 +1,18 @@
 //! [`Pool`], the handle users hold: submitting, shutting down, looking inside.
 
+// Layer: face (`lib.rs`, "Layers"). It may use every layer below.
+
+use std::any::Any;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use crate::builder::PoolBuilder;
 use crate::error::{BuildError, ShutdownError};
-use crate::job::HeapJob;
-use crate::registry::Registry;
-use crate::scope::ScopeLatch;
+use crate::registry::{Pinning, Registry};
+use crate::submit::{spawn_job, submit_cell};
 use crate::sync::Ordering;
 use crate::task::{Abort, Cell, Handle, Task, TaskCell};
 use crate::unwind;
-
-/// Where a pool's workers are pinned.
-///
-/// ```
-/// use corepool::{Pinning, Pool};
-///
-/// let pool = Pool::builder().pinning(Pinning::None).build().unwrap();
-/// assert_eq!(pool.pinning(), &Pinning::None);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Pinning {
-    /// Workers are not pinned; the OS scheduler places them.
-    None,
-    /// One worker per physical core this process may use, each pinned to one
-    /// logical CPU of its core (hyper-thread siblings share a core and get one
-    /// worker). The default.
-    #[default]
-    PhysicalCores,
-    /// Worker `i` is pinned to `cpus[i]`: one worker per listed CPU by
-    /// default, and never two on one CPU. [`PoolBuilder::workers`] may ask
-    /// for fewer workers (the first CPUs of the list are used), never more:
-    /// that is a [`BuildError::MoreWorkersThanCpus`]. Every CPU must be in
-    /// the process's affinity mask and appear once.
-    ///
-    /// ```
-    /// use corepool::{BuildError, Pinning, Pool};
-    ///
-    /// let cpu = corepool::topology::process_cpus()?[0];
-    /// let pool = Pool::builder().pinning(Pinning::Cpus(vec![cpu])).build()?;
-    /// assert_eq!(pool.workers(), 1);
-    /// let err = Pool::builder().workers(2).pinning(Pinning::Cpus(vec![cpu])).build();
-    /// assert!(matches!(err, Err(BuildError::MoreWorkersThanCpus { workers: 2, cpus: 1 })));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    Cpus(Vec<usize>),
-}
 
 /// What happened on one worker so far; see [`Pool::stats`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -177,9 +143,20 @@ impl Pool {
         PoolBuilder::new()
     }
 
+    /// The pool handle's shared part that `registry` keeps (weakly), if the
+    /// pool is still up.
+    fn upgrade(registry: &Registry) -> Option<Arc<Shared>> {
+        let shared = registry.handle.get()?.upgrade()?;
+        // Only `from_shared` sets the handle, always to a `Shared`.
+        shared.downcast::<Shared>().ok()
+    }
+
     pub(crate) fn from_shared(shared: Shared) -> Pool {
         let shared = Arc::new(shared);
-        let _ = shared.registry.handle.set(Arc::downgrade(&shared));
+        // The registry keeps the handle type-erased (it sits below this
+        // file); `Pool::current` downcasts it back.
+        let weak: Weak<dyn Any + Send + Sync> = Arc::downgrade(&shared) as _;
+        let _ = shared.registry.handle.set(weak);
         Pool { shared }
     }
 
@@ -212,7 +189,7 @@ impl Pool {
                 // The common case costs one upgrade, no `Arc<Registry>` clone.
                 // `handle` is set before the pool is handed to anyone, so
                 // before any task runs.
-                if let Some(shared) = worker.registry().handle.get()?.upgrade() {
+                if let Some(shared) = Self::upgrade(worker.registry()) {
                     return Some(Pool { shared });
                 }
                 worker.registry_arc().clone()
@@ -225,7 +202,7 @@ impl Pool {
                     return Some(pool);
                 }
                 let registry = crate::blocking::current_registry()?;
-                if let Some(shared) = registry.handle.get()?.upgrade() {
+                if let Some(shared) = Self::upgrade(&registry) {
                     return Some(Pool { shared });
                 }
                 registry
@@ -372,7 +349,7 @@ impl Pool {
             return Task::from_handle(Handle::new(Arc::new(TaskCell::<F, T>::refused())));
         }
         // Pool identity 0: a worker waiting on it never runs it inline.
-        let cell = Arc::new(TaskCell::new(f, std::ptr::null(), 0, 0));
+        let cell = Arc::new(TaskCell::new(f, None, 0, 0));
         // SAFETY: `'static` closure and result: nothing is borrowed.
         let job = unsafe { TaskCell::new_ref(&cell) };
         if let Err(job) = registry.blocking.submit(job, registry) {
@@ -501,93 +478,6 @@ impl Pool {
             })
             .collect();
         PoolStats { workers }
-    }
-}
-
-/// Allocates a task's cell, queues it (or refuses it after shutdown) and
-/// returns the typed handle. One allocation; the queue's reference is a
-/// reference-count increment of the same cell.
-pub(crate) fn submit_cell<'a, F, T>(
-    registry: &Registry,
-    f: F,
-    scope: Option<&'a ScopeLatch>,
-) -> Handle<'a, T>
-where
-    F: FnOnce() -> T + Send + 'a,
-    T: Send + 'a,
-{
-    let shut = registry.is_shutdown();
-    if shut && scope.is_none() {
-        unwind::drop_contained(f);
-        return Handle::new(Arc::new(TaskCell::<F, T>::refused()));
-    }
-    // One thread-local lookup serves both the origin stamp and the push.
-    let local = registry.own_worker();
-    let origin = local.map_or(0, |worker| worker.origin());
-    let scope_ptr = scope.map_or(std::ptr::null(), |latch| {
-        latch.add_task();
-        latch as *const ScopeLatch
-    });
-    let cell = Arc::new(TaskCell::new(f, scope_ptr, registry.id(), origin));
-    if shut {
-        // A scope's task after shutdown runs here and now (scope.rs, "After
-        // shutdown"): a scope never loses work.
-        let handle = Handle::new(cell);
-        handle.run_here();
-        return handle;
-    }
-    // SAFETY: for `'a = 'static` nothing is borrowed. For a scope's tasks,
-    // the scope does not return before every task it submitted has ended
-    // (scope.rs), and a queue never touches a job's closure or result after
-    // the job has ended.
-    let job = unsafe { TaskCell::new_ref(&cell) };
-    if let Some(latch) = scope.filter(|latch| latch.wants_foreign(local.is_some())) {
-        // SAFETY: as above.
-        latch.add_foreign(unsafe { TaskCell::new_ref(&cell) });
-    }
-    if !registry.push(job, local) {
-        // Shutdown raced with the push (registry.rs): take the task back,
-        // unless a draining worker started it already. A scope's task is
-        // taken back by running it here (the queued reference then finds
-        // it started and does nothing).
-        if scope.is_some() {
-            Cell::run_inline(&*cell);
-        } else {
-            let _ = Cell::abort(&*cell, Abort::Refused);
-        }
-    }
-    Handle::new(cell)
-}
-
-/// Queues a spawned job (no handle, no result slot), or drops it after
-/// shutdown. A job spawned into a scope takes the task-cell path instead
-/// when it is spawned from a thread that is not one of the pool's workers
-/// (so that an owner that is a worker can find it, scope.rs step 5, and so
-/// that a push racing with shutdown runs it here rather than strand it) or
-/// after shutdown (it then runs here: a scope never loses work).
-pub(crate) fn spawn_job<'a, F>(registry: &Registry, f: F, scope: Option<&'a ScopeLatch>)
-where
-    F: FnOnce() + Send + 'a,
-{
-    let local = registry.own_worker();
-    if let Some(latch) = scope.filter(|_| local.is_none() || registry.is_shutdown()) {
-        drop(submit_cell(registry, f, Some(latch)));
-        return;
-    }
-    if registry.is_shutdown() {
-        unwind::drop_contained(f);
-        return;
-    }
-    let origin = local.map_or(0, |worker| worker.origin());
-    let scope_ptr = scope.map_or(std::ptr::null(), |latch| {
-        latch.add_task();
-        latch as *const ScopeLatch
-    });
-    // SAFETY: a non-null latch counts the job (just added) and outlives it
-    // (the scope waits); whatever `f` borrows outlives the scope.
-    let job = unsafe { HeapJob::new_ref(f, scope_ptr, origin) };
-    if !registry.push(job, local) {
-        registry.refused_after_push();
     }
 }
 

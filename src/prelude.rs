@@ -95,6 +95,8 @@
 //! | a closure panic | re-raised from the method after every piece has stopped, items dropped once | as rayon |
 //! | `0..=u64::MAX` | panics when handed over (more items than a `usize` counts) | rayon runs it unindexed |
 
+// Layer: face (`lib.rs`, "Layers"). It may use every layer below.
+
 pub use crate::par::{
     IntoParallelIterator, IntoParallelRefIterator, IntoParallelRefMutIterator, ParallelBridge,
     ParallelSlice, ParallelSliceMut,

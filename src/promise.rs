@@ -10,6 +10,10 @@
 //! exactly one of `set`/`fail`, the task's `cancel`, or the promise's drop
 //! ends it, and the others see that they lost.
 
+// Layer: many (`lib.rs`, "Layers"). It may use the cell, sched and base
+// layers, the other many files, and the `Pool` type (to add its methods),
+// nothing else of the face.
+
 use std::fmt;
 use std::sync::Arc;
 
@@ -44,7 +48,7 @@ pub struct Promise<T: Send + 'static> {
 pub fn promise<T: Send + 'static>() -> (Promise<T>, Task<T>) {
     let cell = Arc::new(PromiseCell::new(
         settled_by_hand::<T> as fn() -> T,
-        std::ptr::null(),
+        None,
         0,
         0,
     ));

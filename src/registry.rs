@@ -39,15 +39,55 @@
 //!    recognised by their thread id, which does not depend on thread-local
 //!    state that may already be torn down.
 
+// Layer: sched (`lib.rs`, "Layers"). It may use the base layer and the other
+// sched files; what it needs from above (a scope hearing of a job's end, a
+// fork-join frame to publish, the pool's handle) reaches it type-erased,
+// through tables the layers above fill in (`job.rs`).
+
 use crossbeam_deque::{Injector, Steal, Stealer};
 
 use crate::blocking::BlockingLane;
 use crate::job::JobRef;
-use crate::pool::Pinning;
 use crate::sleep::Sleep;
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::util::Padded;
 use crate::worker::WorkerThread;
+
+/// Where a pool's workers are pinned.
+///
+/// ```
+/// use corepool::{Pinning, Pool};
+///
+/// let pool = Pool::builder().pinning(Pinning::None).build().unwrap();
+/// assert_eq!(pool.pinning(), &Pinning::None);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Pinning {
+    /// Workers are not pinned; the OS scheduler places them.
+    None,
+    /// One worker per physical core this process may use, each pinned to one
+    /// logical CPU of its core (hyper-thread siblings share a core and get one
+    /// worker). The default.
+    #[default]
+    PhysicalCores,
+    /// Worker `i` is pinned to `cpus[i]`: one worker per listed CPU by
+    /// default, and never two on one CPU. [`PoolBuilder::workers`](crate::PoolBuilder::workers) may ask
+    /// for fewer workers (the first CPUs of the list are used), never more:
+    /// that is a [`BuildError::MoreWorkersThanCpus`](crate::BuildError::MoreWorkersThanCpus). Every CPU must be in
+    /// the process's affinity mask and appear once.
+    ///
+    /// ```
+    /// use corepool::{BuildError, Pinning, Pool};
+    ///
+    /// let cpu = corepool::topology::process_cpus()?[0];
+    /// let pool = Pool::builder().pinning(Pinning::Cpus(vec![cpu])).build()?;
+    /// assert_eq!(pool.workers(), 1);
+    /// let err = Pool::builder().workers(2).pinning(Pinning::Cpus(vec![cpu])).build();
+    /// assert!(matches!(err, Err(BuildError::MoreWorkersThanCpus { workers: 2, cpus: 1 })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    Cpus(Vec<usize>),
+}
 
 /// Counters one worker writes and anyone may read.
 #[derive(Debug, Default)]
@@ -100,7 +140,9 @@ pub(crate) struct Registry {
     worker_ids: Mutex<Vec<std::thread::ThreadId>>,
     /// The pool handle's shared part, for `Pool::current` (set once, by
     /// `Pool::from_shared`); weak, so that workers do not keep the pool up.
-    pub(crate) handle: std::sync::OnceLock<std::sync::Weak<crate::pool::Shared>>,
+    /// Type-erased: the registry sits below the pool's handle (`lib.rs`,
+    /// "Layers"); `Pool::current` downcasts it.
+    pub(crate) handle: std::sync::OnceLock<std::sync::Weak<dyn std::any::Any + Send + Sync>>,
     /// The blocking lane (threads start with the first `submit_blocking`).
     pub(crate) blocking: std::sync::Arc<BlockingLane>,
 }

@@ -39,14 +39,20 @@
 //! cloned *before* the decrement, so nothing touches the latch after its
 //! count reaches zero (the latch lives on the stack of `scope`).
 
+// Layer: many (`lib.rs`, "Layers"). It may use the cell, sched and base
+// layers, the other many files, and the `Pool` type (to add its methods),
+// nothing else of the face.
+
 use std::fmt;
 use std::marker::PhantomData;
+use std::ptr::NonNull;
 use std::time::{Duration, Instant};
 
 use crate::error::{ShutdownError, TaskError};
-use crate::job::JobRef;
-use crate::pool::{Pool, spawn_job, submit_cell};
+use crate::job::{JobRef, Owner, OwnerTable};
+use crate::pool::Pool;
 use crate::registry::Registry;
+use crate::submit::{spawn_job, submit_cell};
 use crate::sync::{AtomicUsize, Mutex, Ordering, Thread, current_thread};
 use crate::task::Handle;
 use crate::unwind::{self, AbortIfPanic, Payload};
@@ -131,6 +137,37 @@ impl ScopeLatch {
                 Err(actual) => count = actual,
             }
         }
+    }
+
+    /// This latch as the [`Owner`] of the jobs and cells of its scope, which
+    /// report their panics and their ends through it.
+    pub(crate) fn owner(&self) -> Owner {
+        const TABLE: &OwnerTable = &OwnerTable {
+            record_panic: ScopeLatch::record_panic_erased,
+            done: ScopeLatch::done_erased,
+        };
+        // SAFETY: the latch is `Sync`; it lives until `scope` returns, and
+        // `scope` returns only after every counted job said `done` (rule 5),
+        // while handles, which may still record a panic, cannot outlive the
+        // scope's closure.
+        unsafe { Owner::new(NonNull::from(self).cast(), TABLE) }
+    }
+
+    /// # Safety
+    ///
+    /// `ptr` comes from [`owner`](Self::owner) and the latch is alive.
+    unsafe fn record_panic_erased(ptr: NonNull<()>, payload: Payload) {
+        // SAFETY: the caller's contract.
+        unsafe { ptr.cast::<ScopeLatch>().as_ref() }.record_panic(payload);
+    }
+
+    /// # Safety
+    ///
+    /// As [`task_done`](Self::task_done), for a `ptr` from
+    /// [`owner`](Self::owner).
+    unsafe fn done_erased(ptr: NonNull<()>) {
+        // SAFETY: the caller's contract.
+        unsafe { ScopeLatch::task_done(ptr.cast::<ScopeLatch>().as_ptr().cast_const()) }
     }
 
     /// Keeps the first panic nobody observed through a handle.

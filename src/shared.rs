@@ -9,6 +9,10 @@
 //! which is what makes it the cell's only reader); every clone then hands
 //! out references into it. Waiting, cancelling and `Debug` go to the cell.
 
+// Layer: many (`lib.rs`, "Layers"). It may use the cell, sched and base
+// layers, the other many files, and the `Pool` type (to add its methods),
+// nothing else of the face.
+
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;

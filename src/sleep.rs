@@ -61,6 +61,11 @@
 //! was already on `idle` (and is woken) or adds itself after that, and then
 //! its look after the fence sees `SHUTDOWN`.
 
+// Layer: sched (`lib.rs`, "Layers"). It may use the base layer and the other
+// sched files; what it needs from above (a scope hearing of a job's end, a
+// fork-join frame to publish, the pool's handle) reaches it type-erased,
+// through tables the layers above fill in (`job.rs`).
+
 use crate::sync::{AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, fence};
 use crate::util::Padded;
 

@@ -5,6 +5,9 @@
 //! Under loom: loom's atomics, mutex and condvar behind the same small API
 //! (`lock()` returns the guard; `Condvar::wait` takes `&mut guard`).
 
+// Layer: base (`lib.rs`, "Layers"). It may use std and the dependencies; of
+// the crate, only the other base files.
+
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{
     AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence,

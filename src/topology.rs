@@ -47,6 +47,9 @@
 //! Off Linux there is no mask to read and no pinning: every CPU counts as
 //! its own core and [`pin_current_thread`] does nothing.
 
+// Layer: base (`lib.rs`, "Layers"). It may use std and the dependencies; of
+// the crate, only the other base files.
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;

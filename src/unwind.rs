@@ -41,6 +41,9 @@
 //! | process pool, on the supervisor: result `Deserialize`, results and jobs dropped | `process/task.rs` `Slot::reply`, `complete_if`; `process/pool.rs` `supervise`, `close`, `terminate` | caught; the task's panic error, or dropped contained |
 //! | cluster: the map's closure per item | `cluster/source.rs` | caught; `ClusterError::Panicked` with rank and item |
 
+// Layer: base (`lib.rs`, "Layers"). It may use std and the dependencies; of
+// the crate, only the other base files.
+
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
 

@@ -1,5 +1,8 @@
 //! Small helpers shared by the scheduler's files.
 
+// Layer: base (`lib.rs`, "Layers"). It may use std and the dependencies; of
+// the crate, only the other base files.
+
 /// Aligns `T` to 128 bytes so two workers' hot fields never share a cache
 /// line (two 64-byte lines: adjacent-line prefetchers pull pairs).
 #[derive(Debug, Default)]

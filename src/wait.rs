@@ -9,27 +9,16 @@
 //! Parking may wake spuriously (a stale unpark from an earlier wait, or the
 //! platform's own), so every wait loops on its condition: [`park_until`].
 
+// Layer: cell (`lib.rs`, "Layers"). It may use the sched and base layers and
+// the other cell files.
+
 use std::sync::Arc;
 use std::task::{Wake, Waker};
 use std::time::Instant;
 
 use crate::sync::{Thread, current_thread, park, park_timeout};
+pub(crate) use crate::worker::Waitable;
 use crate::worker::WorkerThread;
-
-/// Something a thread can wait for: a task, a scope's latch, the first of
-/// several tasks.
-pub(crate) trait Waitable {
-    /// Whether it is done; never blocks.
-    fn is_done(&self) -> bool;
-    /// Blocks until it is done, `deadline` passes, or there may be new work
-    /// for `run_inline`; returns whether it is done.
-    fn block_until(&self, deadline: Option<Instant>) -> bool;
-    /// On `worker`, runs a job this wait is for that has not started yet
-    /// (only jobs of `worker`'s own pool); `false` when there is none.
-    fn run_inline(&self, _worker: &WorkerThread) -> bool {
-        false
-    }
-}
 
 /// Waits until `what` is done or `deadline` passes; on a worker thread it runs
 /// work the wait needs meanwhile (`WorkerThread::wait_for`). Returns whether

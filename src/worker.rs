@@ -1,19 +1,39 @@
 //! The worker thread: its deque, its loop (pop, take a batch from the
 //! injector, steal, park), and helping while a task on it waits for another.
 
+// Layer: sched (`lib.rs`, "Layers"). It may use the base layer and the other
+// sched files; what it needs from above (a scope hearing of a job's end, a
+// fork-join frame to publish, the pool's handle) reaches it type-erased,
+// through tables the layers above fill in (`job.rs`).
+
 use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Steal, Worker as Deque};
 
-use crate::job::JobRef;
+use crate::job::{JobRef, JoinFrame, claim_exposed};
 use crate::registry::{Counters, Registry};
 use crate::sleep::Wake;
 use crate::sync::{Ordering, fence};
 use crate::unwind::AbortIfPanic;
 use crate::util::XorShift;
-use crate::wait::Waitable;
+
+/// Something a thread can wait for: a task, a scope's latch, the first of
+/// several tasks, a fork-join half. Defined here, where a waiting worker
+/// runs other work meanwhile (`help_until`); `wait.rs` has the waits.
+pub(crate) trait Waitable {
+    /// Whether it is done; never blocks.
+    fn is_done(&self) -> bool;
+    /// Blocks until it is done, `deadline` passes, or there may be new work
+    /// for `run_inline`; returns whether it is done.
+    fn block_until(&self, deadline: Option<Instant>) -> bool;
+    /// On `worker`, runs a job this wait is for that has not started yet
+    /// (only jobs of `worker`'s own pool); `false` when there is none.
+    fn run_inline(&self, _worker: &WorkerThread) -> bool {
+        false
+    }
+}
 
 /// How many extra rounds a worker looks for work before it parks. Each round
 /// is a full scan plus a short spin; a few hundred nanoseconds in all, enough
@@ -66,11 +86,11 @@ pub(crate) struct WorkerThread {
     frames_started: Cell<u64>,
     /// The newest fork-join frame running on this thread (a list through
     /// each frame's parent); see `join.rs`.
-    pub(crate) newest_join: Cell<*const crate::join::JoinFrame>,
+    pub(crate) newest_join: Cell<*const JoinFrame>,
     /// The frame this worker last put in its exposure slot
     /// (`Registry::exposed`), or null; a thief may have claimed it since
     /// (see `join.rs`, "Late idlers").
-    pub(crate) exposed_frame: Cell<*const crate::join::JoinFrame>,
+    pub(crate) exposed_frame: Cell<*const JoinFrame>,
     /// Whether this worker is its pool's only one: nobody could claim an
     /// exposed frame.
     pub(crate) alone: bool,
@@ -353,7 +373,7 @@ impl WorkerThread {
                 if victim == self.index {
                     continue;
                 }
-                if let Some(job) = crate::join::claim_exposed(&registry.exposed[victim].0) {
+                if let Some(job) = claim_exposed(&registry.exposed[victim].0) {
                     Counters::bump(&registry.counters[self.index].0.stolen, 1);
                     return Some(job);
                 }

@@ -61,6 +61,10 @@
 //!   after an event, then parks for an eighth of the time since the last
 //!   event, at most 50 ms; work finishing on its pool wakes it at once.
 
+// Layer: above the face (`lib.rs`, "Layers"), every file of `cluster/`. It uses
+// the public API (`Pool`, `topology`, the root re-exports), the face's
+// files and the base layer (`unwind`, `error`), nothing of the core's inside.
+
 mod error;
 mod handle;
 mod map;

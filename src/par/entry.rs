@@ -20,10 +20,7 @@ fn here() -> PoolRef<'static> {
     if let Some(pool) = Pool::current() {
         return PoolRef::Owned(pool);
     }
-    match crate::default_pool() {
-        Ok(pool) => PoolRef::Borrowed(pool),
-        Err(err) => panic!("corepool: the default pool could not be built: {err}"),
-    }
+    PoolRef::Borrowed(Pool::default_or_panic())
 }
 
 /// `into_par_iter()`: a range, a `Vec` by value, a slice or a `Vec` by

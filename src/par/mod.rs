@@ -71,6 +71,10 @@
 //! (items moved out). The parallel sorts are in `sort.rs`, reached through
 //! [`ParallelSliceMut`].
 
+// Layer: many (`lib.rs`, "Layers"), every file of `par/`. It may use the
+// cell, sched and base layers and the `Pool` type (to add its methods and
+// reach the default pool), nothing else of the face.
+
 mod adapt;
 mod collect;
 mod drive;

@@ -92,6 +92,10 @@
 //! while idle is noticed when the next task is sent to it; that task is
 //! sent to a fresh worker instead.
 
+// Layer: above the face (`lib.rs`, "Layers"), every file of `process/`. It uses
+// the public API (`Pool`, `topology`, the root re-exports), the face's
+// files and the base layer (`unwind`, `error`), nothing of the core's inside.
+
 mod call;
 mod child;
 mod error;

@@ -1,0 +1,156 @@
+//! Loom models of the task state machine (`mod.rs`, "The state word").
+
+use super::*;
+use loom::sync::atomic::{AtomicBool, AtomicUsize as LoomUsize};
+use std::sync::Arc;
+use std::task::Waker;
+
+fn counting_cell(runs: &Arc<LoomUsize>) -> Arc<TaskCell<impl FnOnce() -> u32 + Send + use<>, u32>> {
+    let runs = runs.clone();
+    Arc::new(TaskCell::new(
+        move || {
+            runs.fetch_add(1, Ordering::SeqCst);
+            7
+        },
+        None,
+        0,
+        0,
+    ))
+}
+
+#[test]
+fn cancel_racing_with_start() {
+    loom::model(|| {
+        let runs = Arc::new(LoomUsize::new(0));
+        let cell = counting_cell(&runs);
+        let runner = {
+            let cell = cell.clone();
+            loom::thread::spawn(move || cell.run())
+        };
+        let cancelled = cell.abort(Abort::Cancelled);
+        runner.join().unwrap();
+        let ran = runs.load(Ordering::SeqCst);
+        if cancelled {
+            assert_eq!((ran, cell.header.stage()), (0, Stage::Cancelled));
+        } else {
+            assert_eq!((ran, cell.header.stage()), (1, Stage::Complete));
+        }
+    });
+}
+
+/// A blocked `join` (register a thread waker, park) racing with the run
+/// through a queue reference that frees its count: the joiner is woken
+/// and gets the value; loom reports a deadlock if a wake-up is lost.
+#[test]
+fn join_racing_with_completion() {
+    loom::model(|| {
+        let runs = Arc::new(LoomUsize::new(0));
+        let cell = counting_cell(&runs);
+        // SAFETY: nothing is borrowed.
+        let job = unsafe { TaskCell::new_ref(&cell) };
+        let handle = Handle::new(cell);
+        let runner = loom::thread::spawn(move || job.execute());
+        assert_eq!(handle.join().unwrap(), 7);
+        runner.join().unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    });
+}
+
+/// Two threads blocked on the same task: both are woken.
+#[test]
+fn two_waiters_racing_with_completion() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(|| {
+        let runs = Arc::new(LoomUsize::new(0));
+        let cell = counting_cell(&runs);
+        let other = {
+            let cell = cell.clone();
+            loom::thread::spawn(move || assert!(cell.header.block_until(None)))
+        };
+        let runner = {
+            let cell = cell.clone();
+            loom::thread::spawn(move || cell.run())
+        };
+        assert!(cell.header.block_until(None));
+        other.join().unwrap();
+        runner.join().unwrap();
+    });
+}
+
+struct FlagWaker(AtomicBool);
+
+impl std::task::Wake for FlagWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn waker_registration_racing_with_completion() {
+    loom::model(|| {
+        let runs = Arc::new(LoomUsize::new(0));
+        let cell = counting_cell(&runs);
+        let flag = Arc::new(FlagWaker(AtomicBool::new(false)));
+        let waker = Waker::from(flag.clone());
+        let runner = {
+            let cell = cell.clone();
+            loom::thread::spawn(move || cell.run())
+        };
+        let ready_at_once = cell.header.register(&waker, None).is_none();
+        runner.join().unwrap();
+        // Either registration saw the end, or the runner woke the waker.
+        assert!(ready_at_once || flag.0.load(Ordering::SeqCst));
+    });
+}
+
+struct Counted(Arc<LoomUsize>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn detach_racing_with_completion() {
+    loom::model(|| {
+        let drops = Arc::new(LoomUsize::new(0));
+        let d = drops.clone();
+        let cell = Arc::new(TaskCell::new(move || Counted(d), None, 0, 0));
+        // SAFETY: nothing is borrowed.
+        let job = unsafe { TaskCell::new_ref(&cell) };
+        let handle = Handle::new(cell);
+        // Whichever of the run and the detach comes last, the result is
+        // dropped exactly once and the cell freed by the last count.
+        let runner = loom::thread::spawn(move || job.execute());
+        drop(handle);
+        runner.join().unwrap();
+        assert_eq!(drops.load(Ordering::SeqCst), 1);
+    });
+}
+
+/// Rule 6: an outcome callback registered while the task completes runs
+/// exactly once and sees the value, whichever side runs it; then the
+/// value is still there for the handle.
+#[test]
+fn result_callback_racing_with_completion() {
+    loom::model(|| {
+        let runs = Arc::new(LoomUsize::new(0));
+        let cell = counting_cell(&runs);
+        let seen = Arc::new(LoomUsize::new(0));
+        let runner = {
+            let cell = cell.clone();
+            loom::thread::spawn(move || cell.run())
+        };
+        let s = seen.clone();
+        cell.header.on_result(Box::new(move |outcome| {
+            assert_eq!(outcome.ok().copied(), Some(7));
+            s.fetch_add(1, Ordering::SeqCst);
+        }));
+        runner.join().unwrap();
+        assert_eq!(seen.load(Ordering::SeqCst), 1);
+        // SAFETY: the runner has finished; this is the only reader.
+        assert_eq!(unsafe { cell.header.take_result() }.unwrap(), 7);
+    });
+}
