@@ -1,7 +1,7 @@
 //! Taking results as tasks finish: [`as_completed`] and [`wait`], like
 //! Python's `concurrent.futures.as_completed` and `wait`.
 //!
-//! Both put a waker in each unfinished task's waiter list (`task.rs`); the
+//! Both put a waker in each unfinished task's waiter list (`task/cell.rs`); the
 //! waker pushes the task's index onto a [`ReadyQueue`] and unparks the thread
 //! waiting on it (running work the wait needs meanwhile when it is a pool
 //! worker). A task that has finished already is put on the queue at once,

@@ -15,7 +15,7 @@
 //!
 //! # The three kinds of job
 //!
-//! - A **task cell** (`task.rs`): `Arc`-counted, shared with a handle; the
+//! - A **task cell** (`task/`): `Arc`-counted, shared with a handle; the
 //!   queue holds one count.
 //! - A **spawned job** ([`HeapJob`]): a boxed closure with no handle and no
 //!   result slot (`Pool::spawn`, `Scope::spawn`); the queue owns the box.
@@ -153,7 +153,8 @@ impl Owner {
     /// # Safety
     ///
     /// `table`'s functions must be callable on `ptr` from any thread:
-    /// `record_panic` while any job or handle holding this owner exists,
+    /// `record_panic` while a job, or a handle that can still be dropped,
+    /// holds this owner,
     /// `done` once per job that was counted by the owner, as that job's last
     /// touch.
     pub(crate) const unsafe fn new(ptr: NonNull<()>, table: &'static OwnerTable) -> Owner {

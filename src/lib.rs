@@ -35,7 +35,7 @@
 //! and parks. Tasks submitted on a worker go to its own deque; tasks from
 //! other threads go to the injector. An idle pool's workers are all parked:
 //! it burns no CPU. The parking protocol is written out in `src/sleep.rs`,
-//! the task state machine in `src/task.rs`, shutdown in `src/registry.rs`.
+//! the task state machine in `src/task/`, shutdown in `src/registry.rs`.
 
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]

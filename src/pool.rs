@@ -143,12 +143,11 @@ impl Pool {
         PoolBuilder::new()
     }
 
-    /// The pool handle's shared part that `registry` keeps (weakly), if the
-    /// pool is still up.
-    fn upgrade(registry: &Registry) -> Option<Arc<Shared>> {
-        let shared = registry.handle.get()?.upgrade()?;
+    /// The pool handle's shared part behind the registry's weak `handle`,
+    /// if the pool is still up.
+    fn upgrade(handle: &Weak<dyn Any + Send + Sync>) -> Option<Arc<Shared>> {
         // Only `from_shared` sets the handle, always to a `Shared`.
-        shared.downcast::<Shared>().ok()
+        handle.upgrade()?.downcast::<Shared>().ok()
     }
 
     pub(crate) fn from_shared(shared: Shared) -> Pool {
@@ -189,7 +188,7 @@ impl Pool {
                 // The common case costs one upgrade, no `Arc<Registry>` clone.
                 // `handle` is set before the pool is handed to anyone, so
                 // before any task runs.
-                if let Some(shared) = Self::upgrade(worker.registry()) {
+                if let Some(shared) = Self::upgrade(worker.registry().handle.get()?) {
                     return Some(Pool { shared });
                 }
                 worker.registry_arc().clone()
@@ -202,7 +201,7 @@ impl Pool {
                     return Some(pool);
                 }
                 let registry = crate::blocking::current_registry()?;
-                if let Some(shared) = Self::upgrade(&registry) {
+                if let Some(shared) = Self::upgrade(registry.handle.get()?) {
                     return Some(Pool { shared });
                 }
                 registry

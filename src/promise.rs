@@ -6,7 +6,7 @@
 //!
 //! A promise is a task cell that no queue ever holds: its closure is a
 //! placeholder that never runs, and the [`Promise`] ends the task through the
-//! same claim the runner and the canceller race for (`task.rs`, rule 1). So
+//! same claim the runner and the canceller race for (`task/mod.rs`, rule 1). So
 //! exactly one of `set`/`fail`, the task's `cancel`, or the promise's drop
 //! ends it, and the others see that they lost.
 

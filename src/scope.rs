@@ -7,7 +7,7 @@
 //! 2. A task's last touch of anything that may borrow from `'env` (its
 //!    closure, its result, a panic payload) happens before it counts itself
 //!    done: the runner drops a detached result first, an aborted task's
-//!    closure is dropped first (see the rules in `task.rs`).
+//!    closure is dropped first (see the rules in `task/mod.rs`).
 //! 3. The scope's handles cannot leave the closure passed to `scope` (the
 //!    closure is generic over `'scope`), so when it returns every handle has
 //!    been joined or dropped, and dropping one takes its result with it.
@@ -31,7 +31,7 @@
 //! scope's wait work as for any task. A submit that races with the shutdown
 //! (the push is refused after the task was queued) takes the task back the
 //! same way: it runs it here unless a draining worker started it first
-//! (`pool.rs`, `submit_cell`). Only `shutdown_now` drops a scope's queued
+//! (`submit.rs`, `submit_cell`). Only `shutdown_now` drops a scope's queued
 //! tasks unrun: it cancels every task that has not started, and a
 //! `ScopedTask`'s `join` then says so.
 //!
@@ -147,9 +147,9 @@ impl ScopeLatch {
             done: ScopeLatch::done_erased,
         };
         // SAFETY: the latch is `Sync`; it lives until `scope` returns, and
-        // `scope` returns only after every counted job said `done` (rule 5),
-        // while handles, which may still record a panic, cannot outlive the
-        // scope's closure.
+        // `scope` returns only after every counted job said `done` (step 4),
+        // while handles, which may still record a panic when dropped, cannot
+        // outlive the scope's closure (rule 3; a leaked one never records).
         unsafe { Owner::new(NonNull::from(self).cast(), TABLE) }
     }
 

@@ -23,12 +23,12 @@
 //!
 //! | user code | where | what happens to a panic |
 //! |---|---|---|
-//! | a task's closure (`submit`, `Scope::submit`, `submit_blocking`) | `task.rs` `TaskCell::run` | `halt_unwinding`; the task's `TaskError` (or its scope's panic) |
-//! | a closure dropped unrun (cancel, refused, `shutdown_now`, after shutdown) | `task.rs` `TaskCell::abort`, `settle`; `pool.rs` `submit_cell`, `spawn_job`, `submit_blocking` | `halt_unwinding` / `drop_contained`; dropped, or the scope's panic |
-//! | a result nobody collects (detached handle, stopped task, lost promise value) | `task.rs` `Header::discard`, `discard_slot` | `halt_unwinding` of the drop; the scope's panic or `drop_payload` |
-//! | wakers (`.await`, `done()`), waker entries removed | `task.rs` `Header::finished`, `deregister` | `halt_unwinding` / `drop_contained` |
-//! | `on_done` callbacks | `task.rs` `DoneCallback::wake` | `halt_unwinding`, then `drop_payload` |
-//! | `on_result` callbacks | `task.rs` `Header::call_with_outcome` | `halt_unwinding`, then `drop_payload` |
+//! | a task's closure (`submit`, `Scope::submit`, `submit_blocking`) | `task/cell.rs` `TaskCell::run` | `halt_unwinding`; the task's `TaskError` (or its scope's panic) |
+//! | a closure dropped unrun (cancel, refused, `shutdown_now`, after shutdown) | `task/cell.rs` `TaskCell::abort`, `settle`; `submit.rs` `submit_cell`, `spawn_job`; `pool.rs` `submit_blocking` | `halt_unwinding` / `drop_contained`; dropped, or the scope's panic |
+//! | a result nobody collects (detached handle, stopped task, lost promise value) | `task/cell.rs` `Header::discard`, `discard_slot` | `halt_unwinding` of the drop; the scope's panic or `drop_payload` |
+//! | wakers (`.await`, `done()`), waker entries removed | `task/cell.rs` `Header::finished`, `deregister` | `halt_unwinding` / `drop_contained` |
+//! | `on_done` callbacks | `task/handle.rs` `DoneCallback::wake` | `halt_unwinding`, then `drop_payload` |
+//! | `on_result` callbacks | `task/cell.rs` `Header::call_with_outcome` | `halt_unwinding`, then `drop_payload` |
 //! | a `SharedTask`'s outcome, dropped with the last clone | `shared.rs` `Inner::drop` | `drop_contained` |
 //! | spawned jobs (`Pool::spawn`, `Scope::spawn`), run or dropped | `job.rs` `HeapJob` execute and cancel | `halt_unwinding`; the scope's panic or `drop_payload` |
 //! | fork-join halves, inline or stolen; `install`'s closure | `join.rs` `WorkerThread::join`, `StackJob::execute`, `rejoin` | `halt_unwinding`; re-raised to the caller once both halves ended, the other panic dropped with `drop_payload` |

@@ -1,6 +1,6 @@
 //! One way to wait: every blocking wait in the crate parks its thread on the
 //! thread's own parker (`std::thread::park`), and whatever it waits for
-//! unparks it. Task cells keep a list of [`Waker`]s (see `task.rs`); a
+//! unparks it. Task cells keep a list of [`Waker`]s (see `task/cell.rs`); a
 //! blocked thread registers a waker that unparks it ([`thread_waker`]), an
 //! `async` caller registers its own, `as_completed` and `wait` register one
 //! that reports an index. Scopes and fork-join halves unpark their owner

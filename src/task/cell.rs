@@ -394,8 +394,8 @@ pub(crate) struct TaskCell<F, T> {
 // SAFETY: the closure is only touched by the one thread that wins the
 // transition out of SCHEDULED (rule 1), and moved to that thread, so `F: Send`
 // suffices; the result is written by the runner before a release and read by
-// the one handle after an acquire (rule 2), so `T: Send` suffices. The scope
-// pointer is only used for the latch's thread-safe methods.
+// the one handle after an acquire (rule 2), so `T: Send` suffices. The owner
+// (`Option<Owner>`) is `Send + Sync` itself (job.rs).
 unsafe impl<F: Send, T: Send> Sync for TaskCell<F, T> {}
 // SAFETY: as above; the cell owns an `F` and a `T`, both `Send`.
 unsafe impl<F: Send, T: Send> Send for TaskCell<F, T> {}
