@@ -14,8 +14,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use corepool::prelude::ParallelSliceMut as CoreSort;
-use rayon::slice::ParallelSliceMut as RaySort;
 use rayon::prelude::*;
+use rayon::slice::ParallelSliceMut as RaySort;
 
 const WORKERS: usize = 2;
 const VOCAB_LEN: usize = 10_000_000;
@@ -82,14 +82,25 @@ fn compare<I, O1, O2>(
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let rounds: usize = args.next().map_or(7, |a| a.parse().expect("rounds: a number"));
+    let rounds: usize = args
+        .next()
+        .map_or(7, |a| a.parse().expect("rounds: a number"));
     let filter = args.next().unwrap_or_default();
     let want = |name: &str| name.contains(filter.as_str());
 
-    let core = corepool::Pool::builder().workers(WORKERS).build().expect("corepool");
-    let ray = rayon::ThreadPoolBuilder::new().num_threads(WORKERS).build().expect("rayon");
+    let core = corepool::Pool::builder()
+        .workers(WORKERS)
+        .build()
+        .expect("corepool");
+    let ray = rayon::ThreadPoolBuilder::new()
+        .num_threads(WORKERS)
+        .build()
+        .expect("rayon");
     let u64s = random_u64s(VOCAB_LEN);
-    let strings: Vec<String> = random_u64s(STRINGS_LEN).into_iter().map(|x| format!("{x:x}")).collect();
+    let strings: Vec<String> = random_u64s(STRINGS_LEN)
+        .into_iter()
+        .map(|x| format!("{x:x}"))
+        .collect();
     let pairs = random_u64s(MAP_LEN);
     let key = |x: &u64| x >> 8;
 
@@ -97,48 +108,80 @@ fn main() {
     println!("| workload                 |  corepool |     rayon | ratio  |");
     println!("|--------------------------|-----------|-----------|--------|");
     if want("sort_u64_unstable") {
-        compare("sort_u64_unstable", rounds, || u64s.clone(),
+        compare(
+            "sort_u64_unstable",
+            rounds,
+            || u64s.clone(),
             |v| core.install(|| CoreSort::par_sort_unstable(&mut v[..])),
-            |v| ray.install(|| RaySort::par_sort_unstable(&mut v[..])));
+            |v| ray.install(|| RaySort::par_sort_unstable(&mut v[..])),
+        );
     }
     if want("sort_u64_stable") {
-        compare("sort_u64_stable", rounds, || u64s.clone(),
+        compare(
+            "sort_u64_stable",
+            rounds,
+            || u64s.clone(),
             |v| core.install(|| CoreSort::par_sort(&mut v[..])),
-            |v| ray.install(|| RaySort::par_sort(&mut v[..])));
+            |v| ray.install(|| RaySort::par_sort(&mut v[..])),
+        );
     }
     if want("sort_u64_by_key") {
-        compare("sort_u64_by_key", rounds, || u64s.clone(),
+        compare(
+            "sort_u64_by_key",
+            rounds,
+            || u64s.clone(),
             |v| core.install(|| CoreSort::par_sort_by_key(&mut v[..], key)),
-            |v| ray.install(|| RaySort::par_sort_by_key(&mut v[..], key)));
+            |v| ray.install(|| RaySort::par_sort_by_key(&mut v[..], key)),
+        );
     }
     if want("sort_strings_unstable") {
-        compare("sort_strings_unstable", rounds, || strings.clone(),
+        compare(
+            "sort_strings_unstable",
+            rounds,
+            || strings.clone(),
             |v| core.install(|| CoreSort::par_sort_unstable(&mut v[..])),
-            |v| ray.install(|| RaySort::par_sort_unstable(&mut v[..])));
+            |v| ray.install(|| RaySort::par_sort_unstable(&mut v[..])),
+        );
     }
     if want("sort_strings_stable") {
-        compare("sort_strings_stable", rounds, || strings.clone(),
+        compare(
+            "sort_strings_stable",
+            rounds,
+            || strings.clone(),
             |v| core.install(|| CoreSort::par_sort(&mut v[..])),
-            |v| ray.install(|| RaySort::par_sort(&mut v[..])));
+            |v| ray.install(|| RaySort::par_sort(&mut v[..])),
+        );
     }
     let keep = |x: &&u64| **x % 3 == 0;
     if want("filter_collect") {
-        compare("filter_collect", rounds, || (),
+        compare(
+            "filter_collect",
+            rounds,
+            || (),
             |()| core.par(&u64s).filter(keep).copied().collect::<Vec<u64>>(),
-            |()| ray.install(|| u64s.par_iter().filter(keep).copied().collect::<Vec<u64>>()));
+            |()| ray.install(|| u64s.par_iter().filter(keep).copied().collect::<Vec<u64>>()),
+        );
     }
     let target = (VOCAB_LEN as u64) * 3 / 4;
     let ordered: Vec<u64> = (0..VOCAB_LEN as u64).collect();
     if want("find_first") {
         let hit = |x: &&u64| **x >= target;
-        compare("find_first", rounds, || (),
+        compare(
+            "find_first",
+            rounds,
+            || (),
             |()| core.par(&ordered).find_first(hit).copied(),
-            |()| ray.install(|| ordered.par_iter().find_first(hit).copied()));
+            |()| ray.install(|| ordered.par_iter().find_first(hit).copied()),
+        );
     }
     let pair = |x: &u64| (*x, x >> 3);
     if want("collect_hashmap") {
-        compare("collect_hashmap", rounds, || (),
+        compare(
+            "collect_hashmap",
+            rounds,
+            || (),
             |()| core.par(&pairs).map(pair).collect::<HashMap<u64, u64>>(),
-            |()| ray.install(|| pairs.par_iter().map(pair).collect::<HashMap<u64, u64>>()));
+            |()| ray.install(|| pairs.par_iter().map(pair).collect::<HashMap<u64, u64>>()),
+        );
     }
 }
