@@ -46,7 +46,7 @@ fn time<I, O>(setup: &impl Fn() -> I, run: &impl Fn(&mut I) -> O) -> Duration {
     elapsed
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
+fn median(v: &mut [Duration]) -> Duration {
     v.sort();
     v[v.len() / 2]
 }
@@ -71,12 +71,14 @@ fn compare<I, O1, O2>(
             c.push(time(&setup, &core));
         }
     }
-    let (c, r) = (median(c), median(r));
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let (cm, rm) = (median(&mut c), median(&mut r));
     println!(
-        "| {name:<24} | {:>9.2} | {:>9.2} | {:>5.2}x |",
-        c.as_secs_f64() * 1e3,
-        r.as_secs_f64() * 1e3,
-        c.as_secs_f64() / r.as_secs_f64()
+        "| {name:<24} | {:>9.2} | {:>9.2} | {:>5.2}x | {:>5.2}x |",
+        ms(cm),
+        ms(rm),
+        ms(cm) / ms(rm),
+        ms(c[0]) / ms(r[0]),
     );
 }
 
@@ -105,8 +107,8 @@ fn main() {
     let key = |x: &u64| x >> 8;
 
     println!("{rounds} rounds, {WORKERS} workers, median ms");
-    println!("| workload                 |  corepool |     rayon | ratio  |");
-    println!("|--------------------------|-----------|-----------|--------|");
+    println!("| workload                 |  corepool |     rayon | median ratio | best ratio |");
+    println!("|--------------------------|-----------|-----------|--------------|------------|");
     if want("sort_u64_unstable") {
         compare(
             "sort_u64_unstable",
