@@ -2,11 +2,11 @@
 //! forking on [`Pool::join`](crate::Pool::join).
 //!
 //! Unstable: a quicksort (`quicksort`): partitions forking on `join`, and
-//! pieces sorted by std's `sort_unstable_by`. Stable: a merge sort.
+//! pieces sorted by std's `sort_unstable_by`. Stable: a merge sort, in
+//! three steps.
 //!
 //! 1. The slice is halved by `join` down to pieces of [`leaf_len`] items,
-//!    which are sorted sequentially by std's `sort_by` (stable) or
-//!    `sort_unstable_by` (unstable).
+//!    which are sorted sequentially by std's `sort_by`.
 //! 2. Two sorted neighbours `A` and `B` are merged in place. A long merge
 //!    is split in two independent merges: the middle item of the longer run
 //!    is located in the other by binary search (lower bound when it comes
