@@ -95,10 +95,77 @@ impl<T, C: FromIterator<T> + Send> Fold<T> for Gather<C> {
     }
 }
 
-/// `left` with `right`'s items appended.
-fn extend<C: Extend<T> + IntoIterator<Item = T>, T>(mut left: C, right: C) -> C {
-    left.extend(right);
-    left
+/// Collects each piece into its own `Vec`, and links the pieces in order:
+/// combining two is O(1), so every item is moved once more at most (when
+/// the pieces are concatenated or inserted into the collection at the end),
+/// however deep the splitting went. Rayon collects the same way.
+struct Pieces;
+
+impl<T: Send> Fold<T> for Pieces {
+    type Output = LinkedList<Vec<T>>;
+
+    #[inline]
+    fn fold<I: Iterator<Item = T>>(&self, items: I, _: usize) -> LinkedList<Vec<T>> {
+        let piece: Vec<T> = items.collect();
+        let mut list = LinkedList::new();
+        if !piece.is_empty() {
+            list.push_back(piece);
+        }
+        list
+    }
+
+    #[inline]
+    fn combine(
+        &self,
+        mut left: LinkedList<Vec<T>>,
+        mut right: LinkedList<Vec<T>>,
+    ) -> LinkedList<Vec<T>> {
+        left.append(&mut right);
+        left
+    }
+}
+
+/// The items of `par`, in order, as `Vec`s: one, written in place, while
+/// the pipe is one-to-one; else one per piece.
+fn pieces<S, F, T>(par: Par<'_, S, F>) -> LinkedList<Vec<T>>
+where
+    T: Send,
+    S: IntoPar,
+    F: Pipe<S::Item, Out = T>,
+{
+    if !F::ONE_TO_ONE {
+        return par.run(Pieces);
+    }
+    let Par {
+        pool,
+        source,
+        map,
+        min_len,
+        max_len,
+    } = par;
+    let mut keep = S::Keep::default();
+    let input = source.into_producer(&mut keep);
+    let mut list = LinkedList::new();
+    list.push_back(collect::collect_vec(&pool, input, (min_len, max_len), &map));
+    list
+}
+
+/// How many items the pieces hold together.
+fn total_len<T>(pieces: &LinkedList<Vec<T>>) -> usize {
+    pieces.iter().map(Vec::len).sum()
+}
+
+/// The pieces concatenated in order: the only piece as it is, else one
+/// allocation of the exact length and one move of each item.
+fn concat<T>(mut pieces: LinkedList<Vec<T>>) -> Vec<T> {
+    if pieces.len() <= 1 {
+        return pieces.pop_front().unwrap_or_default();
+    }
+    let mut out = Vec::with_capacity(total_len(&pieces));
+    for mut piece in pieces {
+        out.append(&mut piece);
+    }
+    out
 }
 
 impl<T> sealed::Sealed for Vec<T> {}
@@ -109,32 +176,14 @@ impl<T: Send> FromPar<T> for Vec<T> {
         S: IntoPar,
         F: Pipe<S::Item, Out = T>,
     {
-        if !F::ONE_TO_ONE {
-            return par.run(Gather(|mut left: Vec<T>, mut right: Vec<T>| {
-                if left.is_empty() {
-                    return right;
-                }
-                left.append(&mut right);
-                left
-            }));
-        }
-        let Par {
-            pool,
-            source,
-            map,
-            min_len,
-            max_len,
-        } = par;
-        let mut keep = S::Keep::default();
-        let input = source.into_producer(&mut keep);
-        collect::collect_vec(&pool, input, (min_len, max_len), &map)
+        concat(pieces(par))
     }
 }
 
-/// `FromPar` through `Gather`, for collections that are `Extend` +
-/// `IntoIterator` (so pieces append in order).
-macro_rules! gather {
-    ($({$($gen:tt)*} $coll:ty, $item:ty;)*) => {$(
+/// `FromPar` for collections built from the in-order pieces: `$build` gets
+/// the `LinkedList<Vec<T>>` and makes the collection.
+macro_rules! from_pieces {
+    ($({$($gen:tt)*} $coll:ty, $item:ty, $build:expr;)*) => {$(
         impl<$($gen)*> sealed::Sealed for $coll {}
 
         impl<$($gen)*> FromPar<$item> for $coll {
@@ -143,20 +192,36 @@ macro_rules! gather {
                 S: IntoPar,
                 F: Pipe<S::Item, Out = $item>,
             {
-                par.run(Gather(extend))
+                let build: fn(LinkedList<Vec<$item>>) -> Self = $build;
+                build(pieces(par))
             }
         }
     )*};
 }
 
-gather! {
-    {T: Send} VecDeque<T>, T;
-    {T: Send} LinkedList<T>, T;
-    {T: Ord + Send} BinaryHeap<T>, T;
-    {K: Eq + Hash + Send, V: Send, H: BuildHasher + Default + Send} HashMap<K, V, H>, (K, V);
-    {T: Eq + Hash + Send, H: BuildHasher + Default + Send} HashSet<T, H>, T;
-    {K: Ord + Send, V: Send} BTreeMap<K, V>, (K, V);
-    {T: Ord + Send} BTreeSet<T>, T;
+/// A hashed collection: reserved once for every item, then filled in input
+/// order (so a later duplicate key wins, as with `Iterator::collect`).
+fn hashed<T, C: Default + Extend<T>>(pieces: LinkedList<Vec<T>>, reserve: fn(&mut C, usize)) -> C {
+    let mut out = C::default();
+    reserve(&mut out, total_len(&pieces));
+    for piece in pieces {
+        out.extend(piece);
+    }
+    out
+}
+
+from_pieces! {
+    {T: Send} VecDeque<T>, T, |pieces| VecDeque::from(concat(pieces));
+    {T: Send} LinkedList<T>, T, |pieces| pieces.into_iter().flatten().collect();
+    {T: Ord + Send} BinaryHeap<T>, T, |pieces| BinaryHeap::from(concat(pieces));
+    {K: Eq + Hash + Send, V: Send, H: BuildHasher + Default + Send} HashMap<K, V, H>, (K, V),
+        |pieces| hashed(pieces, HashMap::reserve);
+    {T: Eq + Hash + Send, H: BuildHasher + Default + Send} HashSet<T, H>, T,
+        |pieces| hashed(pieces, HashSet::reserve);
+    // From one `Vec`, std sorts (stably: a later duplicate key still wins)
+    // and builds the tree in bulk, faster than inserting item by item.
+    {K: Ord + Send, V: Send} BTreeMap<K, V>, (K, V), |pieces| concat(pieces).into_iter().collect();
+    {T: Ord + Send} BTreeSet<T>, T, |pieces| concat(pieces).into_iter().collect();
 }
 
 impl sealed::Sealed for String {}

@@ -1,9 +1,12 @@
-//! The parallel sorts behind [`ParallelSliceMut`](super::ParallelSliceMut):
-//! a merge sort forking on [`Pool::join`](crate::Pool::join).
+//! The parallel sorts behind [`ParallelSliceMut`](super::ParallelSliceMut),
+//! forking on [`Pool::join`](crate::Pool::join).
+//!
+//! Unstable: a quicksort (`quicksort`): partitions forking on `join`, and
+//! pieces sorted by std's `sort_unstable_by`. Stable: a merge sort, in
+//! three steps.
 //!
 //! 1. The slice is halved by `join` down to pieces of [`leaf_len`] items,
-//!    which are sorted sequentially by std's `sort_by` (stable) or
-//!    `sort_unstable_by` (unstable).
+//!    which are sorted sequentially by std's `sort_by`.
 //! 2. Two sorted neighbours `A` and `B` are merged in place. A long merge
 //!    is split in two independent merges: the middle item of the longer run
 //!    is located in the other by binary search (lower bound when it comes
@@ -15,8 +18,8 @@
 //! 3. A short merge is std's stable `sort_by` on `A B`: it finds the two
 //!    sorted runs and merges them in one pass.
 //!
-//! Panics: no `unsafe` here. Every comparison runs inside std's sorts or
-//! `binary_search_by`, which leave the slice a permutation of its input
+//! Panics: no `unsafe` here. Every comparison runs inside std's sorts,
+//! `select_nth_unstable_by` or `binary_search_by`, which leave the slice a permutation of its input
 //! when the comparator panics; rotations run no user code; `join` lets both
 //! halves finish before it re-raises a panic. So a panicking comparator
 //! leaves the slice a permutation of its input and no item is dropped or
@@ -47,6 +50,11 @@ where
         return;
     }
     let pool: &Pool = &pool;
+    if !stable {
+        let leaf = quick_leaf_len(v.len(), pool.workers());
+        pool.install(|| quicksort(pool, v, compare, leaf));
+        return;
+    }
     let leaf = leaf_len(v.len(), pool.workers());
     let merge_split = (v.len() / pool.workers().max(1)).max(SEQUENTIAL);
     pool.install(|| {
@@ -61,6 +69,77 @@ where
             },
         )
     });
+}
+
+/// How long the pieces of an unstable sort are: about
+/// [`QUICK_PIECES_PER_WORKER`] per worker, not below [`SEQUENTIAL`].
+fn quick_leaf_len(len: usize, workers: usize) -> usize {
+    (len / workers.saturating_mul(QUICK_PIECES_PER_WORKER).max(1)).max(SEQUENTIAL)
+}
+
+/// Pieces per worker of an unstable sort: many, so that a worker that
+/// falls behind (its core shared with another process) is helped, as
+/// rayon's fine-grained recursion does; each level of cutting is one
+/// partition pass, which the sort of a piece would otherwise do itself.
+const QUICK_PIECES_PER_WORKER: usize = 16;
+
+/// How many items the pivot is the median of.
+const PIVOT_SAMPLE: usize = 31;
+
+/// The unstable sort, a parallel quicksort: partition `v` around the
+/// median of a sample (`partition`), sort the two sides in parallel, down to
+/// pieces of `leaf` items sorted by std's `sort_unstable_by`. A partition
+/// that comes out lopsided (many equal items, or a sample that misled) is
+/// redone at the exact median by std's `select_nth_unstable_by`, so the
+/// recursion stays log2(pieces) levels deep.
+fn quicksort<T: Send, C>(pool: &Pool, v: &mut [T], compare: &C, leaf: usize)
+where
+    C: Fn(&T, &T) -> Ordering + Sync,
+{
+    let len = v.len();
+    if len <= leaf {
+        v.sort_unstable_by(compare);
+        return;
+    }
+    let mut mid = partition(v, compare);
+    if mid.min(len - 1 - mid) < len / 8 {
+        mid = len / 2;
+        v.select_nth_unstable_by(mid, compare);
+    }
+    // v[..mid] <= v[mid] <= v[mid + 1..], and v[mid] is in its place.
+    let (left, right) = v.split_at_mut(mid);
+    let right = &mut right[1..];
+    pool.join(
+        || quicksort(pool, left, compare, leaf),
+        || quicksort(pool, right, compare, leaf),
+    );
+}
+
+/// Partitions `v` (at least [`PIVOT_SAMPLE`] items) around the median of
+/// an evenly spread sample: returns `mid` with `v[..mid]` less than `v[mid]`
+/// and `v[mid + 1..]` not less. One pass, branch-free Lomuto: every item is
+/// swapped, whichever side it goes to. Only swaps move items, so a
+/// panicking comparator leaves `v` a permutation of its input.
+fn partition<T, C>(v: &mut [T], compare: &C) -> usize
+where
+    C: Fn(&T, &T) -> Ordering,
+{
+    let len = v.len();
+    let mut sample: [usize; PIVOT_SAMPLE] =
+        std::array::from_fn(|k| (2 * k + 1) * len / (2 * PIVOT_SAMPLE));
+    sample.sort_unstable_by(|&a, &b| compare(&v[a], &v[b]));
+    v.swap(0, sample[PIVOT_SAMPLE / 2]);
+    let (pivot, rest) = v.split_first_mut().expect("v is not empty");
+    // rest[..less] < pivot <= rest[less..i].
+    let mut less = 0;
+    for i in 0..rest.len() {
+        let is_less = compare(&rest[i], pivot) == Ordering::Less;
+        rest.swap(less, i);
+        less += usize::from(is_less);
+    }
+    // The pivot goes between: v[less] is the last item less than it.
+    v.swap(0, less);
+    less
 }
 
 /// The thresholds of one sort.
