@@ -19,9 +19,11 @@
 //!    sorted runs and merges them in one pass.
 //!
 //! Panics: no `unsafe` here. Every comparison runs inside std's sorts,
-//! `select_nth_unstable_by` or `binary_search_by`, which leave the slice a permutation of its input
-//! when the comparator panics; rotations run no user code; `join` lets both
-//! halves finish before it re-raises a panic. So a panicking comparator
+//! `select_nth_unstable_by`, `binary_search_by`, or the unstable sort's
+//! partition pass, which moves items only by swapping them; all of these
+//! leave the slice a permutation of its input when the comparator panics;
+//! rotations run no user code; `join` lets both halves finish before it
+//! re-raises a panic. So a panicking comparator
 //! leaves the slice a permutation of its input and no item is dropped or
 //! duplicated by the sort.
 
