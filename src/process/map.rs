@@ -375,8 +375,10 @@ where
     /// input, or where a batch would pass the frame limit), instead of
     /// adapting: by default batches start with one item and grow (at most
     /// eightfold per finished batch, up to [`MAX_BATCH`]) toward what takes
-    /// [`TARGET_BATCH_TIME`] in a worker; a batch that crashes halves the
-    /// size. `chunk_size(1)` sends one item per round trip (as a batch of
+    /// [`TARGET_BATCH_TIME`] in a worker, and end after the item that
+    /// brings their encoded items to 48 KiB (tiny items then travel a few
+    /// thousand to a batch, so the workers start while the next batches
+    /// are encoded); a batch that crashes halves the size. `chunk_size(1)` sends one item per round trip (as a batch of
     /// one); `chunk_size(0)` means adaptive.
     ///
     /// ```
