@@ -187,7 +187,9 @@ pub(crate) fn batch_trampoline<A: DeserializeOwned, R: Serialize>(
     let room = limit.saturating_sub(REPLY_HEADER + 10);
     let mut inner = BUFFER.take();
     inner.clear();
-    inner.reserve(arg.len() + arg.len() / 2);
+    // About the argument's size (tiny items give tiny results), within
+    // reason: a batch of big arguments may well give small results.
+    inner.reserve(arg.len().min(1 << 20));
     inner.extend_from_slice(&[0; 8]);
     let mut rest = arg;
     // Where the running item's status byte is, and the step it is in (None:
@@ -347,7 +349,9 @@ impl<R: DeserializeOwned> BatchOut<R> {
     /// [`decode_reply`]: super::task::decode_reply
     fn parse(bytes: &[u8]) -> Option<BatchOut<R>> {
         let (nanos, mut rest) = bytes.split_first_chunk::<8>()?;
-        let mut items: Vec<Result<R, super::error::ErrorKind>> = Vec::new();
+        // Each item takes at least 5 bytes (status and length).
+        let mut items: Vec<Result<R, super::error::ErrorKind>> =
+            Vec::with_capacity((rest.len() / 5).min(1 << 16));
         loop {
             let outcome = halt_unwinding(|| {
                 while !rest.is_empty() {
