@@ -321,7 +321,54 @@ fn finish_item(inner: &mut [u8], mark: usize, status: Status) {
 /// whole reply (then the map sends each item again alone).
 pub(crate) struct BatchOut<R> {
     pub(crate) nanos: u64,
-    pub(crate) items: Vec<Result<R, super::error::ErrorKind>>,
+    pub(crate) items: Outcomes<R>,
+}
+
+/// The outcomes of a run of items, in order, kept compact: the values of
+/// the items that succeeded in one `Vec<R>` (a batch of tiny results is a
+/// few pages, not a page per hundred `Result`s), the failures beside it
+/// with their positions.
+pub(crate) struct Outcomes<R> {
+    ok: std::vec::IntoIter<R>,
+    errors: std::collections::VecDeque<(usize, super::error::ErrorKind)>,
+    /// The position of the next outcome to take.
+    next: usize,
+}
+
+impl<R> Outcomes<R> {
+    /// Outcomes built from a sequence.
+    pub(crate) fn from_results(
+        results: impl IntoIterator<Item = Result<R, super::error::ErrorKind>>,
+    ) -> Outcomes<R> {
+        let mut ok = Vec::new();
+        let mut errors = std::collections::VecDeque::new();
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(v) => ok.push(v),
+                Err(e) => errors.push_back((i, e)),
+            }
+        }
+        Outcomes {
+            ok: ok.into_iter(),
+            errors,
+            next: 0,
+        }
+    }
+
+    /// How many outcomes are left.
+    pub(crate) fn len(&self) -> usize {
+        self.ok.len() + self.errors.len()
+    }
+
+    /// The next outcome in order.
+    pub(crate) fn take(&mut self) -> Option<Result<R, super::error::ErrorKind>> {
+        let position = self.next;
+        self.next += 1;
+        if self.errors.front().is_some_and(|(at, _)| *at == position) {
+            return self.errors.pop_front().map(|(_, e)| Err(e));
+        }
+        self.ok.next().map(Ok)
+    }
 }
 
 impl<'de, R: DeserializeOwned> serde::Deserialize<'de> for BatchOut<R> {
@@ -350,8 +397,9 @@ impl<R: DeserializeOwned> BatchOut<R> {
     fn parse(bytes: &[u8]) -> Option<BatchOut<R>> {
         let (nanos, mut rest) = bytes.split_first_chunk::<8>()?;
         // Each item takes at least 5 bytes (status and length).
-        let mut items: Vec<Result<R, super::error::ErrorKind>> =
-            Vec::with_capacity((rest.len() / 5).min(1 << 16));
+        let mut ok: Vec<R> = Vec::with_capacity((rest.len() / 5).min(1 << 16));
+        let mut errors = std::collections::VecDeque::new();
+        let mut position = 0;
         loop {
             let outcome = halt_unwinding(|| {
                 while !rest.is_empty() {
@@ -373,7 +421,11 @@ impl<R: DeserializeOwned> BatchOut<R> {
                         Some(Status::TooLarge) | None => return None,
                         Some(status) => super::task::decode_reply::<R>(status, payload, 0),
                     };
-                    items.push(item);
+                    match item {
+                        Ok(value) => ok.push(value),
+                        Err(e) => errors.push_back((position, e)),
+                    }
+                    position += 1;
                 }
                 Some(())
             });
@@ -385,15 +437,23 @@ impl<R: DeserializeOwned> BatchOut<R> {
                 Err(panic) => {
                     let text = panic_text(panic.as_ref());
                     drop_payload(panic);
-                    items.push(Err(super::error::ErrorKind::Panic(format!(
-                        "decoding the result panicked: {text}"
-                    ))));
+                    errors.push_back((
+                        position,
+                        super::error::ErrorKind::Panic(format!(
+                            "decoding the result panicked: {text}"
+                        )),
+                    ));
+                    position += 1;
                 }
             }
         }
         Some(BatchOut {
             nanos: u64::from_le_bytes(*nanos),
-            items,
+            items: Outcomes {
+                ok: ok.into_iter(),
+                errors,
+                next: 0,
+            },
         })
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::call::{BatchOut, FnRef};
+use super::call::{BatchOut, FnRef, Outcomes};
 use super::error::{ErrorKind, ProcessError, Signature};
 use super::pool::ProcessPool;
 use super::task::{ProcessTask, ReadyQueue};
@@ -82,7 +82,7 @@ impl<R: DeserializeOwned + Send + 'static> Unit<R> {
 /// that run its items again, one item each (its batch crashed).
 enum Resolved<R> {
     /// The items' outcomes, and the id of the task that ran them.
-    Done(Vec<Result<R, ErrorKind>>, u64),
+    Done(Outcomes<R>, u64),
     Retry(Vec<ProcessTask<R>>),
 }
 
@@ -90,7 +90,7 @@ enum Resolved<R> {
 /// one by one (an error becomes a [`ProcessError`] naming its unit's task
 /// only when it is yielded).
 struct Ready<R> {
-    units: VecDeque<(std::vec::IntoIter<Result<R, ErrorKind>>, u64)>,
+    units: VecDeque<(Outcomes<R>, u64)>,
     signature: Signature,
 }
 
@@ -102,14 +102,14 @@ impl<R> Ready<R> {
         }
     }
 
-    fn push(&mut self, items: Vec<Result<R, ErrorKind>>, id: u64) {
-        self.units.push_back((items.into_iter(), id));
+    fn push(&mut self, items: Outcomes<R>, id: u64) {
+        self.units.push_back((items, id));
     }
 
     fn pop(&mut self) -> Option<Result<R, ProcessError>> {
         loop {
             let (items, id) = self.units.front_mut()?;
-            match items.next() {
+            match items.take() {
                 Some(result) => {
                     let (id, signature) = (*id, self.signature);
                     return Some(result.map_err(|kind| ProcessError::new(id, signature, kind)));
@@ -238,7 +238,8 @@ where
         let (task, arg, n) = match unit {
             Unit::Single(task) => {
                 let id = task.id();
-                return Resolved::Done(vec![task.join().map_err(|e| e.kind().clone())], id);
+                let result = task.join().map_err(|e| e.kind().clone());
+                return Resolved::Done(Outcomes::from_results([result]), id);
             }
             Unit::Batch { task, arg, n } => (task, arg, n),
         };
@@ -262,7 +263,10 @@ where
                     ErrorKind::Cancelled | ErrorKind::Shutdown | ErrorKind::Spawn(_)
                 ) =>
             {
-                Resolved::Done((0..n).map(|_| Err(err.kind().clone())).collect(), id)
+                Resolved::Done(
+                    Outcomes::from_results((0..n).map(|_| Err(err.kind().clone()))),
+                    id,
+                )
             }
             // A crash, a timeout, a reply over the frame limit, anything
             // else: each item is sent again as a task of its own.
