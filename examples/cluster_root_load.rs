@@ -52,7 +52,11 @@ fn main() {
             }
         })
         .root_works(!feed_only);
-    let map = if chunk > 0 { map.chunk_size(chunk) } else { map };
+    let map = if chunk > 0 {
+        map.chunk_size(chunk)
+    } else {
+        map
+    };
     let done = map.filter(Result::is_ok).count();
     let wall = start.elapsed();
     if !cluster.is_root() {
