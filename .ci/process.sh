@@ -26,7 +26,7 @@ cargo test --features process --lib process
 cargo test --features process --doc process
 
 step "process examples (release, small arguments)"
-cargo build --release --features process --example process_primes --example process_crash
+cargo build --release --features process --example process_primes --example process_crash --example process_map_tiny
 # `cargo run` finds the binaries wherever cargo builds (CARGO_TARGET_DIR,
 # build.target-dir): no path under target/ is assumed. `-q` keeps cargo's
 # own lines out of the output the checks read.
@@ -58,6 +58,11 @@ expect process_crash "$out" "200 tasks: 180 finished, 20 crashed" "SIGSEGV: 10 t
 out=$(timeout 300 "${run[@]}" process_crash -- 20 --measure 2>/dev/null)
 expect "process_crash --measure" "$out" "20 tasks: 18 finished, 2 crashed" \
     "round trip of a tiny task" "after a crash, the next task's result back" "after its 20 ms timeout"
+
+# The tiny-item map bench/python/process_map_vs_pool.py times (it checks
+# every result itself).
+out=$(timeout 120 "${run[@]}" process_map_tiny -- 10000 --rounds 2)
+expect process_map_tiny "$out" "map 10,000 items on 2 workers" "median of 2"
 
 set +e
 err=$(timeout 60 "${run[@]}" process_primes -- nonsense 2>&1 >/dev/null)

@@ -552,6 +552,73 @@ fn map_batches_ten_thousand_tiny_items_in_order() {
     assert!(tasks < 5_000, "{tasks} tasks for 20,000 items");
 }
 
+/// Where a `Fragile` result was decoded in the parent: the threads.
+static DECODED_ON: std::sync::Mutex<Vec<std::thread::ThreadId>> = std::sync::Mutex::new(Vec::new());
+
+/// A result whose `Deserialize` notes its thread and panics for values
+/// ending in 3.
+#[derive(Debug, Serialize)]
+struct Fragile(u64);
+
+impl<'de> Deserialize<'de> for Fragile {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        DECODED_ON.lock().unwrap().push(std::thread::current().id());
+        let x = u64::deserialize(d)?;
+        assert!(x % 10 != 3, "Fragile refuses {x}");
+        Ok(Fragile(x))
+    }
+}
+
+/// Panics for inputs ending in 7, else gives a `Fragile`.
+fn fragile(x: u64) -> Fragile {
+    assert!(x % 10 != 7, "fragile refuses {x}");
+    Fragile(x)
+}
+
+/// Issue 20, item A: a batch's results are decoded where its reply is read
+/// (a supervisor thread), not on the thread that iterates the map, which
+/// only encodes the next batches; a panic in one item's function or in one
+/// result's `Deserialize` fails that item alone, mid-batch.
+fn a_batch_decodes_off_the_callers_thread_and_contains_each_items_panics() {
+    let pool = pool(2);
+    DECODED_ON.lock().unwrap().clear();
+    let n = 2_000u64;
+    let out: Vec<Result<Fragile, ProcessError>> = pool.map(fragile, 0..n).chunk_size(100).collect();
+    assert_eq!(out.len(), n as usize);
+    for (x, r) in (0..n).zip(out) {
+        match x % 10 {
+            7 => {
+                let e = r.unwrap_err();
+                assert!(e.is_panic(), "{x}: {e}");
+                assert_eq!(
+                    e.panic_message(),
+                    Some(format!("fragile refuses {x}").as_str())
+                );
+            }
+            3 => {
+                let e = r.unwrap_err();
+                assert!(e.is_panic(), "{x}: {e}");
+                let message = e.panic_message().unwrap();
+                assert!(message.contains("decoding the result panicked"), "{x}: {e}");
+                assert!(
+                    message.contains(&format!("Fragile refuses {x}")),
+                    "{x}: {e}"
+                );
+            }
+            _ => assert_eq!(r.unwrap().0, x),
+        }
+    }
+    let threads = std::mem::take(&mut *DECODED_ON.lock().unwrap());
+    // Every item but the 200 whose function panicked was decoded once.
+    assert_eq!(threads.len(), (n - n / 10) as usize);
+    let me = std::thread::current().id();
+    assert!(
+        threads.iter().all(|t| *t != me),
+        "{} results decoded on the map's own thread",
+        threads.iter().filter(|t| **t == me).count()
+    );
+}
+
 fn chunk_size_fixes_the_items_per_batch() {
     let pool = pool(2);
     // Every item panics, so each error names its task: the batch's.
@@ -1147,6 +1214,10 @@ const TESTS: &[(&str, fn())] = &[
     (
         "chunk_size_fixes_the_items_per_batch",
         chunk_size_fixes_the_items_per_batch,
+    ),
+    (
+        "a_batch_decodes_off_the_callers_thread_and_contains_each_items_panics",
+        a_batch_decodes_off_the_callers_thread_and_contains_each_items_panics,
     ),
     (
         "a_crash_or_hang_mid_batch_fails_only_its_item",

@@ -92,6 +92,28 @@ pub(crate) fn trampoline<A: DeserializeOwned, R: Serialize>(
     limit: usize,
 ) -> Status {
     out.clear();
+    match run_item::<A, R>(f, arg, out, limit.saturating_sub(REPLY_HEADER)) {
+        Ok(status) => status,
+        Err(bytes) => {
+            let body = (REPLY_HEADER as u64).saturating_add(bytes);
+            out.extend_from_slice(&body.to_le_bytes());
+            Status::TooLarge
+        }
+    }
+}
+
+/// The body of [`trampoline`], appending to `out` instead of replacing it:
+/// the encoded result, or on a failure the message, at most `room` bytes.
+/// `Err(bytes)`: the result's encoding is `bytes` long, over `room`; then
+/// `out` is as it was.
+#[inline]
+fn run_item<A: DeserializeOwned, R: Serialize>(
+    f: usize,
+    arg: &[u8],
+    out: &mut Vec<u8>,
+    room: usize,
+) -> Result<Status, u64> {
+    let start = out.len();
     // The step running when a panic escaped (None: the function itself,
     // whose message is reported as it is).
     let step = std::cell::Cell::new(Some("decoding the argument"));
@@ -100,7 +122,7 @@ pub(crate) fn trampoline<A: DeserializeOwned, R: Serialize>(
             Ok(arg) => arg,
             Err(err) => {
                 out.extend_from_slice(err.to_string().as_bytes());
-                return Status::BadArgument;
+                return Ok(Status::BadArgument);
             }
         };
         // SAFETY: `f` is the address of a `fn(A) -> R` (see the docs above
@@ -110,22 +132,12 @@ pub(crate) fn trampoline<A: DeserializeOwned, R: Serialize>(
         step.set(None);
         let result = f(arg);
         step.set(Some("encoding the result"));
-        let payload_limit = limit.saturating_sub(REPLY_HEADER);
-        let status = match wire::encode_limited(&result, std::mem::take(out), payload_limit) {
-            Ok(bytes) => {
-                *out = bytes;
-                Status::Ok
-            }
-            Err(EncodeError::TooLarge(bytes)) => {
-                out.clear();
-                let body = (REPLY_HEADER as u64).saturating_add(bytes);
-                out.extend_from_slice(&body.to_le_bytes());
-                Status::TooLarge
-            }
+        let status = match wire::encode_append(&result, out, room) {
+            Ok(()) => Ok(Status::Ok),
+            Err(EncodeError::TooLarge(bytes)) => Err(bytes),
             Err(EncodeError::Codec(message)) => {
-                out.clear();
                 out.extend_from_slice(message.as_bytes());
-                Status::BadResult
+                Ok(Status::BadResult)
             }
         };
         step.set(Some("dropping the result"));
@@ -135,14 +147,14 @@ pub(crate) fn trampoline<A: DeserializeOwned, R: Serialize>(
     match outcome {
         Ok(status) => status,
         Err(payload) => {
-            out.clear();
+            out.truncate(start);
             let text = panic_text(payload.as_ref());
             match step.get() {
                 None => out.extend_from_slice(text.as_bytes()),
                 Some(step) => out.extend_from_slice(format!("{step} panicked: {text}").as_bytes()),
             }
             drop_payload(payload);
-            Status::Panic
+            Ok(Status::Panic)
         }
     }
 }
@@ -152,7 +164,7 @@ pub(crate) fn trampoline<A: DeserializeOwned, R: Serialize>(
 /// bytes of one encoded `A`. Each item goes through [`trampoline`] in turn,
 /// so a panic (or a codec error) ends only its own item. The result is one
 /// postcard byte string (a varint length, then the bytes; see
-/// [`BatchBytes`]) holding the nanoseconds the batch took here (`u64`),
+/// [`BatchOut`]) holding the nanoseconds the batch took here (`u64`),
 /// then for each item in order its status byte, its output's length (`u32`)
 /// and its output. Once the outputs so far would not fit a reply frame of
 /// `limit` bytes, no further item runs and the batch answers
@@ -167,43 +179,103 @@ pub(crate) fn batch_trampoline<A: DeserializeOwned, R: Serialize>(
     limit: usize,
 ) -> Status {
     thread_local! {
-        static BUFFERS: std::cell::Cell<(Vec<u8>, Vec<u8>)> = const {
-            std::cell::Cell::new((Vec::new(), Vec::new()))
-        };
+        static BUFFER: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
     }
     out.clear();
     let start = std::time::Instant::now();
     // The byte string's varint length takes at most 10 bytes.
     let room = limit.saturating_sub(REPLY_HEADER + 10);
-    let (mut inner, mut one) = BUFFERS.take();
+    let mut inner = BUFFER.take();
     inner.clear();
+    // About the argument's size (tiny items give tiny results), within
+    // reason: a batch of big arguments may well give small results.
+    inner.reserve(arg.len().min(1 << 20));
     inner.extend_from_slice(&[0; 8]);
     let mut rest = arg;
-    let mut status = Status::Ok;
-    while !rest.is_empty() {
-        let item = rest.split_first_chunk::<4>().and_then(|(len, tail)| {
-            let len = u32::from_le_bytes(*len) as usize;
-            (tail.len() >= len).then(|| tail.split_at(len))
+    // Where the running item's status byte is, and the step it is in (None:
+    // the function itself), for a panic that escapes it.
+    let mut mark = 0;
+    let step = std::cell::Cell::new(Some("decoding the argument"));
+    // SAFETY: `f` is the address of a `fn(A) -> R` (see the docs above and
+    // point 2 of the module docs), rebased into this process by
+    // `FnRef::resolve`; function pointers and `usize` have the same size.
+    let f: fn(A) -> R = unsafe { std::mem::transmute::<usize, fn(A) -> R>(f) };
+    // One `halt_unwinding` span runs items until the end of the batch or a
+    // panic; after a panic (the item fails with its message) the next span
+    // starts at the item after it.
+    let status = loop {
+        let outcome = halt_unwinding(|| {
+            while !rest.is_empty() {
+                let item = rest.split_first_chunk::<4>().and_then(|(len, tail)| {
+                    let len = u32::from_le_bytes(*len) as usize;
+                    (tail.len() >= len).then(|| tail.split_at(len))
+                });
+                let Some((item, tail)) = item else {
+                    out.extend_from_slice(b"a malformed batch");
+                    return Status::BadArgument;
+                };
+                rest = tail;
+                // The item's status and output length go before its
+                // output, which is written in place.
+                mark = inner.len();
+                inner.extend_from_slice(&[0; 5]);
+                step.set(Some("decoding the argument"));
+                let done = match postcard::from_bytes::<A>(item) {
+                    Err(err) => {
+                        inner.extend_from_slice(err.to_string().as_bytes());
+                        Status::BadArgument
+                    }
+                    Ok(arg) => {
+                        step.set(None);
+                        let result = f(arg);
+                        step.set(Some("encoding the result"));
+                        let left = room.saturating_sub(inner.len());
+                        let done = match wire::encode_append(&result, &mut inner, left) {
+                            Ok(()) => Status::Ok,
+                            Err(EncodeError::TooLarge(bytes)) => {
+                                let total = (inner.len() as u64).saturating_add(bytes);
+                                too_large(out, total);
+                                return Status::TooLarge;
+                            }
+                            Err(EncodeError::Codec(message)) => {
+                                inner.extend_from_slice(message.as_bytes());
+                                Status::BadResult
+                            }
+                        };
+                        step.set(Some("dropping the result"));
+                        drop(result);
+                        done
+                    }
+                };
+                if inner.len() > room {
+                    // Stop here: the reply cannot fit, whatever follows.
+                    too_large(out, inner.len() as u64);
+                    return Status::TooLarge;
+                }
+                finish_item(&mut inner, mark, done);
+            }
+            Status::Ok
         });
-        let Some((item, tail)) = item else {
-            out.extend_from_slice(b"a malformed batch");
-            status = Status::BadArgument;
-            break;
-        };
-        rest = tail;
-        let done = trampoline::<A, R>(f, item, &mut one, limit);
-        let total = (inner.len() + 5).saturating_add(one.len());
-        if total > room {
-            // Stop here: the reply cannot fit, whatever follows.
-            let body = (REPLY_HEADER as u64 + 10).saturating_add(total as u64);
-            out.extend_from_slice(&body.to_le_bytes());
-            status = Status::TooLarge;
-            break;
+        match outcome {
+            Ok(done) => break done,
+            Err(payload) => {
+                inner.truncate(mark + 5);
+                let text = panic_text(payload.as_ref());
+                match step.get() {
+                    None => inner.extend_from_slice(text.as_bytes()),
+                    Some(step) => {
+                        inner.extend_from_slice(format!("{step} panicked: {text}").as_bytes());
+                    }
+                }
+                drop_payload(payload);
+                if inner.len() > room {
+                    too_large(out, inner.len() as u64);
+                    break Status::TooLarge;
+                }
+                finish_item(&mut inner, mark, Status::Panic);
+            }
         }
-        inner.push(done as u8);
-        inner.extend_from_slice(&(one.len() as u32).to_le_bytes());
-        inner.extend_from_slice(&one);
-    }
+    };
     if status == Status::Ok {
         let nanos = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
         inner[..8].copy_from_slice(&nanos.to_le_bytes());
@@ -219,40 +291,170 @@ pub(crate) fn batch_trampoline<A: DeserializeOwned, R: Serialize>(
     if inner.capacity() > 1 << 20 {
         inner = Vec::new();
     }
-    if one.capacity() > 1 << 20 {
-        one = Vec::new();
-    }
-    BUFFERS.set((inner, one));
+    BUFFER.set(inner);
     status
 }
 
-/// What a batch task answers (see [`batch_trampoline`]): one byte string,
-/// decoded in one copy.
-#[derive(Debug, Default)]
-pub(crate) struct BatchBytes(pub(crate) Vec<u8>);
+/// A batch reply's `TooLarge` answer: the size the reply would have had,
+/// its outputs so far being `total` bytes.
+fn too_large(out: &mut Vec<u8>, total: u64) {
+    let body = (REPLY_HEADER as u64 + 10).saturating_add(total);
+    out.clear();
+    out.extend_from_slice(&body.to_le_bytes());
+}
 
-impl<'de> serde::Deserialize<'de> for BatchBytes {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visit;
-        impl serde::de::Visitor<'_> for Visit {
-            type Value = BatchBytes;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a batch's bytes")
-            }
-            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<BatchBytes, E> {
-                Ok(BatchBytes(v.to_vec()))
-            }
-            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<BatchBytes, E> {
-                Ok(BatchBytes(v))
+/// Writes an item's status and output length before its output, which
+/// starts 5 bytes after `mark`.
+fn finish_item(inner: &mut [u8], mark: usize, status: Status) {
+    let len = (inner.len() - mark - 5) as u32;
+    inner[mark] = status as u8;
+    inner[mark + 1..mark + 5].copy_from_slice(&len.to_le_bytes());
+}
+
+/// What a batch task answers (see [`batch_trampoline`]), decoded where the
+/// reply is read (the worker's supervisor thread, beside the map's own
+/// thread): the nanoseconds the batch took in its worker and each item's
+/// outcome, in order. Decoding never fails for one item's sake: an item
+/// whose result does not decode, or whose `Deserialize` panics (contained
+/// by [`decode_reply`](super::task::decode_reply)), gets its own error; a
+/// byte string that is not a well-formed run of items is an error of the
+/// whole reply (then the map sends each item again alone).
+pub(crate) struct BatchOut<R> {
+    pub(crate) nanos: u64,
+    pub(crate) items: Outcomes<R>,
+}
+
+/// The outcomes of a run of items, in order, kept compact: the values of
+/// the items that succeeded in one `Vec<R>` (a batch of tiny results is a
+/// few pages, not a page per hundred `Result`s), the failures beside it
+/// with their positions.
+pub(crate) struct Outcomes<R> {
+    ok: std::vec::IntoIter<R>,
+    errors: std::collections::VecDeque<(usize, super::error::ErrorKind)>,
+    /// The position of the next outcome to take.
+    next: usize,
+}
+
+impl<R> Outcomes<R> {
+    /// Outcomes built from a sequence.
+    pub(crate) fn from_results(
+        results: impl IntoIterator<Item = Result<R, super::error::ErrorKind>>,
+    ) -> Outcomes<R> {
+        let mut ok = Vec::new();
+        let mut errors = std::collections::VecDeque::new();
+        for (i, r) in results.into_iter().enumerate() {
+            match r {
+                Ok(v) => ok.push(v),
+                Err(e) => errors.push_back((i, e)),
             }
         }
-        d.deserialize_byte_buf(Visit)
+        Outcomes {
+            ok: ok.into_iter(),
+            errors,
+            next: 0,
+        }
+    }
+
+    /// How many outcomes are left.
+    pub(crate) fn len(&self) -> usize {
+        self.ok.len() + self.errors.len()
+    }
+
+    /// The next outcome in order.
+    pub(crate) fn take(&mut self) -> Option<Result<R, super::error::ErrorKind>> {
+        let position = self.next;
+        self.next += 1;
+        if self.errors.front().is_some_and(|(at, _)| *at == position) {
+            return self.errors.pop_front().map(|(_, e)| Err(e));
+        }
+        self.ok.next().map(Ok)
     }
 }
 
-impl serde::Serialize for BatchBytes {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(&self.0)
+impl<'de, R: DeserializeOwned> serde::Deserialize<'de> for BatchOut<R> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<R>(std::marker::PhantomData<R>);
+        impl<R: DeserializeOwned> serde::de::Visitor<'_> for Visit<R> {
+            type Value = BatchOut<R>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a batch's bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<BatchOut<R>, E> {
+                BatchOut::parse(v).ok_or_else(|| E::custom("a malformed batch reply"))
+            }
+        }
+        d.deserialize_bytes(Visit(std::marker::PhantomData))
+    }
+}
+
+impl<R: DeserializeOwned> BatchOut<R> {
+    /// The items of a batch reply, decoded in one
+    /// [`halt_unwinding`] span per run of items (a panic in one item's
+    /// `Deserialize` fails that item, as [`decode_reply`] would, and the
+    /// next span starts at the item after it).
+    ///
+    /// [`decode_reply`]: super::task::decode_reply
+    fn parse(bytes: &[u8]) -> Option<BatchOut<R>> {
+        let (nanos, mut rest) = bytes.split_first_chunk::<8>()?;
+        // Each item takes at least 5 bytes (status and length).
+        let mut ok: Vec<R> = Vec::with_capacity((rest.len() / 5).min(1 << 16));
+        let mut errors = std::collections::VecDeque::new();
+        let mut position = 0;
+        loop {
+            let outcome = halt_unwinding(|| {
+                while !rest.is_empty() {
+                    let (&status, tail) = rest.split_first()?;
+                    let (len, tail) = tail.split_first_chunk::<4>()?;
+                    let len = u32::from_le_bytes(*len) as usize;
+                    if tail.len() < len {
+                        return None;
+                    }
+                    let (payload, tail) = tail.split_at(len);
+                    // Moved past the item first: if its `Deserialize`
+                    // panics, the next span starts after it.
+                    rest = tail;
+                    // An item's own `TooLarge` cannot be in a batch reply
+                    // (the worker stops the whole batch instead): malformed.
+                    let item = match Status::from_byte(status) {
+                        Some(Status::Ok) => postcard::from_bytes::<R>(payload)
+                            .map_err(|e| super::error::ErrorKind::DecodeResult(e.to_string())),
+                        Some(Status::TooLarge) | None => return None,
+                        Some(status) => super::task::decode_reply::<R>(status, payload, 0),
+                    };
+                    match item {
+                        Ok(value) => ok.push(value),
+                        Err(e) => errors.push_back((position, e)),
+                    }
+                    position += 1;
+                }
+                Some(())
+            });
+            match outcome {
+                Ok(done) => {
+                    done?;
+                    break;
+                }
+                Err(panic) => {
+                    let text = panic_text(panic.as_ref());
+                    drop_payload(panic);
+                    errors.push_back((
+                        position,
+                        super::error::ErrorKind::Panic(format!(
+                            "decoding the result panicked: {text}"
+                        )),
+                    ));
+                    position += 1;
+                }
+            }
+        }
+        Some(BatchOut {
+            nanos: u64::from_le_bytes(*nanos),
+            items: Outcomes {
+                ok: ok.into_iter(),
+                errors,
+                next: 0,
+            },
+        })
     }
 }
 

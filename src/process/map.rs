@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::call::{BatchBytes, FnRef, Status};
+use super::call::{BatchOut, FnRef, Outcomes};
 use super::error::{ErrorKind, ProcessError, Signature};
 use super::pool::ProcessPool;
-use super::task::{ProcessTask, ReadyQueue, decode_reply};
+use super::task::{ProcessTask, ReadyQueue};
 use super::wire;
 use crate::{Timeout, WaitFor, Waited};
 
@@ -43,13 +43,20 @@ const GROWTH: usize = 8;
 /// ```
 pub const MAX_BATCH: usize = 1 << 16;
 
+/// The most argument bytes an automatic batch carries (it ends after the
+/// item that reaches this): past a few tens of kilobytes a batch only makes
+/// its worker wait longer while the map's thread encodes it, and the
+/// workers fall out of step at the end of the input. Cheap items then
+/// travel a few thousand to a batch whatever [`TARGET_BATCH_TIME`] asks.
+const MAX_AUTO_BATCH_BYTES: usize = 48 << 10;
+
 /// What a map has in flight: one item as a task of its own, or a batch of
 /// items as one task (with a copy of its argument, the items' encodings,
 /// kept for a retry).
 enum Unit<R> {
     Single(ProcessTask<R>),
     Batch {
-        task: ProcessTask<BatchBytes>,
+        task: ProcessTask<BatchOut<R>>,
         arg: Vec<u8>,
         n: usize,
     },
@@ -74,8 +81,49 @@ impl<R: DeserializeOwned + Send + 'static> Unit<R> {
 /// What a finished unit gives: its items' results in order, or the tasks
 /// that run its items again, one item each (its batch crashed).
 enum Resolved<R> {
-    Done(Vec<Result<R, ProcessError>>),
+    /// The items' outcomes, and the id of the task that ran them.
+    Done(Outcomes<R>, u64),
     Retry(Vec<ProcessTask<R>>),
+}
+
+/// Results waiting to be yielded, a finished unit's at a time, moved out
+/// one by one (an error becomes a [`ProcessError`] naming its unit's task
+/// only when it is yielded).
+struct Ready<R> {
+    units: VecDeque<(Outcomes<R>, u64)>,
+    signature: Signature,
+}
+
+impl<R> Ready<R> {
+    fn new(signature: Signature) -> Self {
+        Ready {
+            units: VecDeque::new(),
+            signature,
+        }
+    }
+
+    fn push(&mut self, items: Outcomes<R>, id: u64) {
+        self.units.push_back((items, id));
+    }
+
+    fn pop(&mut self) -> Option<Result<R, ProcessError>> {
+        loop {
+            let (items, id) = self.units.front_mut()?;
+            match items.take() {
+                Some(result) => {
+                    let (id, signature) = (*id, self.signature);
+                    return Some(result.map_err(|kind| ProcessError::new(id, signature, kind)));
+                }
+                None => {
+                    self.units.pop_front();
+                }
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.units.iter().map(|(items, _)| items.len()).sum()
+    }
 }
 
 /// The part both maps share: reads the input, cuts it into batches, sends
@@ -92,6 +140,8 @@ struct Batcher<I, A, R> {
     refs: Option<(FnRef, FnRef)>,
     chunk: usize,
     fixed: bool,
+    /// The size of the last batch's argument, to size the next one's.
+    bytes_hint: usize,
 }
 
 impl<I, A, R> Batcher<I, A, R>
@@ -110,6 +160,7 @@ where
             refs,
             chunk: 1,
             fixed: false,
+            bytes_hint: 0,
         }
     }
 
@@ -137,9 +188,9 @@ where
         // whole must fit a call frame, so it never reaches the wire
         // otherwise.
         let room = self.pool.max_frame().saturating_sub(wire::CALL_HEADER);
-        let mut arg = Vec::new();
+        let mut arg = Vec::with_capacity(self.bytes_hint.min(MAX_AUTO_BATCH_BYTES) + 64);
         let mut n = 0;
-        while n < self.chunk {
+        while n < self.chunk && (self.fixed || arg.len() < MAX_AUTO_BATCH_BYTES) {
             let Some(item) = self.carry.take().or_else(|| self.items.next()) else {
                 break;
             };
@@ -170,6 +221,7 @@ where
         if n == 0 {
             return None;
         }
+        self.bytes_hint = arg.len();
         // The timeout of a batch is the items' timeout times their number.
         let timeout = self
             .pool
@@ -184,18 +236,26 @@ where
     /// Waits for `unit` and gives its results, or the retries of its items.
     fn resolve(&mut self, unit: Unit<R>) -> Resolved<R> {
         let (task, arg, n) = match unit {
-            Unit::Single(task) => return Resolved::Done(vec![task.join()]),
+            Unit::Single(task) => {
+                let id = task.id();
+                let result = task.join().map_err(|e| e.kind().clone());
+                return Resolved::Done(Outcomes::from_results([result]), id);
+            }
             Unit::Batch { task, arg, n } => (task, arg, n),
         };
         let id = task.id();
         let error = |kind| ProcessError::new(id, Self::signature(), kind);
         let outcome = task.join();
-        if let Ok(BatchBytes(bytes)) = &outcome {
-            if let Some((nanos, results)) = self.decode_batch(bytes, n, &error) {
-                self.adapt(nanos, n);
-                return Resolved::Done(results);
+        let outcome: Result<(), ProcessError> = match outcome {
+            Ok(out) if out.items.len() == n => {
+                self.adapt(out.nanos, n);
+                return Resolved::Done(out.items, id);
             }
-        }
+            Ok(_) => Err(error(ErrorKind::Protocol(
+                "a batch reply with the wrong number of items".into(),
+            ))),
+            Err(err) => Err(err),
+        };
         match outcome {
             Err(err)
                 if matches!(
@@ -203,7 +263,10 @@ where
                     ErrorKind::Cancelled | ErrorKind::Shutdown | ErrorKind::Spawn(_)
                 ) =>
             {
-                Resolved::Done((0..n).map(|_| Err(error(err.kind().clone()))).collect())
+                Resolved::Done(
+                    Outcomes::from_results((0..n).map(|_| Err(err.kind().clone()))),
+                    id,
+                )
             }
             // A crash, a timeout, a reply over the frame limit, anything
             // else: each item is sent again as a task of its own.
@@ -229,37 +292,6 @@ where
                 Resolved::Retry(tasks)
             }
         }
-    }
-
-    /// A batch's answer (see `call::batch_trampoline`): the nanoseconds it
-    /// took and each item's result; `None` if it is not `n` well-formed
-    /// items.
-    fn decode_batch(
-        &self,
-        bytes: &[u8],
-        n: usize,
-        error: &impl Fn(ErrorKind) -> ProcessError,
-    ) -> Option<(u64, Vec<Result<R, ProcessError>>)> {
-        let (nanos, mut rest) = bytes.split_first_chunk::<8>()?;
-        let limit = self.pool.max_frame();
-        let mut results = Vec::with_capacity(n);
-        while !rest.is_empty() {
-            let (&status, tail) = rest.split_first()?;
-            let (len, tail) = tail.split_first_chunk::<4>()?;
-            let len = u32::from_le_bytes(*len) as usize;
-            if tail.len() < len {
-                return None;
-            }
-            let (payload, tail) = tail.split_at(len);
-            rest = tail;
-            results.push(match Status::from_byte(status) {
-                Some(status) => decode_reply::<R>(status, payload, limit).map_err(error),
-                None => Err(error(ErrorKind::Protocol(
-                    "an unknown status in a batch reply".into(),
-                ))),
-            });
-        }
-        (results.len() == n).then_some((u64::from_le_bytes(*nanos), results))
     }
 
     /// Moves the batch size toward [`TARGET_BATCH_TIME`], growing at most
@@ -294,7 +326,7 @@ where
 pub struct ProcessMap<I, A, R> {
     batcher: Batcher<I, A, R>,
     window: VecDeque<Unit<R>>,
-    ready: VecDeque<Result<R, ProcessError>>,
+    ready: Ready<R>,
     /// Items in `window`.
     queued: usize,
     size: usize,
@@ -320,7 +352,7 @@ where
         ProcessMap {
             batcher: Batcher::new(pool, f, items),
             window: VecDeque::new(),
-            ready: VecDeque::new(),
+            ready: Ready::new(Batcher::<I, A, R>::signature()),
             queued: 0,
             size: size.max(1),
         }
@@ -347,8 +379,10 @@ where
     /// input, or where a batch would pass the frame limit), instead of
     /// adapting: by default batches start with one item and grow (at most
     /// eightfold per finished batch, up to [`MAX_BATCH`]) toward what takes
-    /// [`TARGET_BATCH_TIME`] in a worker; a batch that crashes halves the
-    /// size. `chunk_size(1)` sends one item per round trip (as a batch of
+    /// [`TARGET_BATCH_TIME`] in a worker, and end after the item that
+    /// brings their encoded items to 48 KiB (tiny items then travel a few
+    /// thousand to a batch, so the workers start while the next batches
+    /// are encoded); a batch that crashes halves the size. `chunk_size(1)` sends one item per round trip (as a batch of
     /// one); `chunk_size(0)` means adaptive.
     ///
     /// ```
@@ -376,7 +410,7 @@ where
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(result) = self.ready.pop_front() {
+            if let Some(result) = self.ready.pop() {
                 return Some(result);
             }
             while self.window.len() < self.size {
@@ -391,7 +425,7 @@ where
             let unit = self.window.pop_front()?;
             self.queued -= unit.len();
             match self.batcher.resolve(unit) {
-                Resolved::Done(results) => self.ready.extend(results),
+                Resolved::Done(results, id) => self.ready.push(results, id),
                 Resolved::Retry(tasks) => {
                     for task in tasks.into_iter().rev() {
                         self.queued += 1;
@@ -447,7 +481,7 @@ pub struct ProcessMapUnordered<I, A, R> {
     tasks: Vec<Option<Unit<R>>>,
     free: Vec<usize>,
     queue: Arc<ReadyQueue>,
-    ready: VecDeque<Result<R, ProcessError>>,
+    ready: Ready<R>,
     in_flight: usize,
     /// Items in `tasks`.
     queued: usize,
@@ -476,7 +510,7 @@ where
             tasks: Vec::new(),
             free: Vec::new(),
             queue: Arc::default(),
-            ready: VecDeque::new(),
+            ready: Ready::new(Batcher::<I, A, R>::signature()),
             in_flight: 0,
             queued: 0,
             size: size.max(1),
@@ -543,7 +577,7 @@ where
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(result) = self.ready.pop_front() {
+            if let Some(result) = self.ready.pop() {
                 return Some(result);
             }
             while self.in_flight < self.size {
@@ -563,7 +597,7 @@ where
             self.in_flight -= 1;
             self.queued -= unit.len();
             match self.batcher.resolve(unit) {
-                Resolved::Done(results) => self.ready.extend(results),
+                Resolved::Done(results, id) => self.ready.push(results, id),
                 Resolved::Retry(tasks) => {
                     for task in tasks {
                         self.add(Unit::Single(task));

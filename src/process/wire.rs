@@ -252,7 +252,80 @@ pub(crate) fn encode_limited<T: serde::Serialize + ?Sized>(
 
 /// As [`encode_limited`], into `out` in place; on an error `out` is left as
 /// it was.
+///
+/// The common case (the value fits) is one pass that appends straight to
+/// `out` and stops at the limit; only a value over the limit is encoded a
+/// second time, counting, to report its full size.
+#[inline]
 pub(crate) fn encode_append<T: serde::Serialize + ?Sized>(
+    value: &T,
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> Result<(), EncodeError> {
+    /// Appends to `out` up to `end` bytes in all; past that it fails the
+    /// encoding and says so in `over`.
+    struct Bounded<'a> {
+        out: &'a mut Vec<u8>,
+        end: usize,
+        over: &'a mut bool,
+    }
+    impl postcard::ser_flavors::Flavor for Bounded<'_> {
+        type Output = ();
+        #[inline]
+        fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+            if self.out.len() >= self.end {
+                *self.over = true;
+                return Err(postcard::Error::SerializeBufferFull);
+            }
+            self.out.push(byte);
+            Ok(())
+        }
+        #[inline]
+        fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+            if data.len() > self.end - self.out.len() {
+                *self.over = true;
+                return Err(postcard::Error::SerializeBufferFull);
+            }
+            if data.len() <= 16 {
+                // A varint or a short field, the common case: pushed byte
+                // by byte, which stays inline where `extend_from_slice`
+                // would call `memcpy` for a few bytes.
+                for &byte in data {
+                    self.out.push(byte);
+                }
+            } else {
+                self.out.extend_from_slice(data);
+            }
+            Ok(())
+        }
+        #[inline]
+        fn finalize(self) -> postcard::Result<()> {
+            Ok(())
+        }
+    }
+    let start = out.len();
+    let mut over = false;
+    let bounded = Bounded {
+        end: start.saturating_add(limit),
+        out,
+        over: &mut over,
+    };
+    match postcard::serialize_with_flavor(value, bounded) {
+        Ok(()) => Ok(()),
+        Err(_) if over => {
+            out.truncate(start);
+            encode_counting(value, out, limit)
+        }
+        Err(err) => {
+            out.truncate(start);
+            Err(EncodeError::Codec(err.to_string()))
+        }
+    }
+}
+
+/// As [`encode_append`], keeping at most `limit` bytes and counting the
+/// rest: the slow pass that measures a value over the limit.
+fn encode_counting<T: serde::Serialize + ?Sized>(
     value: &T,
     out: &mut Vec<u8>,
     limit: usize,

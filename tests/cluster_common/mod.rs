@@ -148,6 +148,8 @@ pub fn examples_dir() -> &'static PathBuf {
             "cluster_primes",
             "--example",
             "cluster_matrix_rows",
+            "--example",
+            "cluster_root_load",
         ]);
         if !cfg!(debug_assertions) {
             build.arg("--release");
