@@ -30,15 +30,15 @@
 //! | `on_done` callbacks | `task/handle.rs` `DoneCallback::wake` | `halt_unwinding`, then `drop_payload` |
 //! | `on_result` callbacks | `task/cell.rs` `Header::call_with_outcome` | `halt_unwinding`, then `drop_payload` |
 //! | a `SharedTask`'s outcome, dropped with the last clone | `shared.rs` `Inner::drop` | `drop_contained` |
-//! | spawned jobs (`Pool::spawn`, `Scope::spawn`), run or dropped | `job.rs` `HeapJob` execute and cancel | `halt_unwinding`; the scope's panic or `drop_payload` |
+//! | spawned jobs (`Pool::spawn`, `Scope::spawn`), run or dropped | `job.rs` `HeapJob` execute and cancel; for a scope's, `submit.rs` `ScopedJob::run` and `drop` | `halt_unwinding`; the scope's panic or `drop_payload` |
 //! | fork-join halves, inline or stolen; `install`'s closure | `join.rs` `WorkerThread::join`, `StackJob::execute`, `rejoin` | `halt_unwinding`; re-raised to the caller once both halves ended, the other panic dropped with `drop_payload` |
 //! | a scope's body | `scope.rs` `Pool::scope` | `halt_unwinding`; re-raised after every task ended |
 //! | a group's tasks, body and stored errors | `group.rs` `GroupState::run_member`, `fail`, `Pool::group` | `halt_unwinding` / `drop_contained`; the group's error, or the body's panic re-raised after cancelling |
 //! | a map's closure per item, leftover values and payloads | `map.rs` `Feeder::submit_next`, `drop_each` | `halt_unwinding` per item; re-raised at that item's place |
 //! | `par` closures | `par/` (through `join`) | re-raised to the caller, as rayon does; every item dropped once |
 //! | `thread_name`, `on_worker_start`, and dropping them | `builder.rs` `checked_name`, `start_worker`, `Contained::drop` | `halt_unwinding` / `drop_contained`; a typed `BuildError` |
-//! | process pool, in the worker: argument `Deserialize`, the function, result `Serialize` and `Drop` | `process/call.rs` `trampoline` | caught per step; the task's panic error names the step, the worker lives |
-//! | process pool, on the supervisor: result `Deserialize`, results and jobs dropped | `process/task.rs` `Slot::reply`, `complete_if`; `process/pool.rs` `supervise`, `close`, `terminate` | caught; the task's panic error, or dropped contained |
+//! | process pool, in the worker: argument `Deserialize`, the function, result `Serialize` and `Drop` | `process/call.rs` `trampoline`/`run_item` (one task), `batch_trampoline` (a map's batch: one span per run of items, restarted after a panicking item) | caught per step; the item's panic error names the step, the worker lives |
+//! | process pool, on the supervisor: result `Deserialize`, results and jobs dropped | `process/task.rs` `Slot::reply`, `complete_if`; `process/call.rs` `BatchOut::parse` (a batch's results, per item); `process/pool.rs` `supervise`, `close`, `terminate` | caught; the item's panic error, or dropped contained |
 //! | cluster: the map's closure per item | `cluster/source.rs` | caught; `ClusterError::Panicked` with rank and item |
 
 // Layer: base (`lib.rs`, "Layers"). It may use std and the dependencies; of
