@@ -29,8 +29,29 @@
 //!
 //! A panic while dropping an element during such an unwind aborts the
 //! process, as any panic during unwinding does.
+//!
+//! # Concatenating pieces
+//!
+//! Where the output's length is not known in advance (after a `filter`),
+//! each piece is collected into its own `Vec` and [`concat`] moves them
+//! into one. A long concatenation is a parallel copy, sound for the same
+//! reasons:
+//!
+//! 6. The output is allocated with capacity `total` (the pieces' lengths
+//!    summed) and length 0; its spare capacity is cut, in order, into one
+//!    disjoint `&mut [MaybeUninit<T>]` per piece, as long as the piece.
+//! 7. A piece's items are copied bitwise into its slots, and the piece's
+//!    length is then set to 0: each item is owned by the slot, not the
+//!    piece, whose drop frees only its buffer. No user code runs between
+//!    (copying runs none), so nothing can unwind in between.
+//! 8. The output's length is set to `total` only after every copy ended
+//!    (`join` returns when both halves have): then every slot is written.
+//!    Were a copy to unwind (it runs no code that can), the output would
+//!    keep length 0 and the items would leak, never be dropped twice.
 
+use std::collections::LinkedList;
 use std::marker::PhantomData;
+use std::mem::MaybeUninit;
 
 use super::drive::Consumer;
 use super::pipe::Pipe;
@@ -174,4 +195,92 @@ where
     // passes to the `Vec`.
     unsafe { out.set_len(n) };
     out
+}
+
+/// Below this many bytes the pieces are concatenated on the calling thread:
+/// a fork costs more than copying them.
+const PARALLEL_COPY_BYTES: usize = 512 * 1024;
+
+/// The pieces, in order, as one `Vec`: the only piece as it is, else one
+/// allocation of the exact length and one bitwise copy of each item,
+/// shared among the pool's workers when long (module docs, steps 6–8).
+pub(super) fn concat<T: Send>(pool: &crate::Pool, mut pieces: LinkedList<Vec<T>>) -> Vec<T> {
+    if pieces.len() <= 1 {
+        let mut only = pieces.pop_front().unwrap_or_default();
+        // A piece is allocated for its whole input (`Pieces::fold`).
+        if only.capacity() / 2 > only.len() {
+            only.shrink_to_fit();
+        }
+        return only;
+    }
+    let total: usize = pieces.iter().map(Vec::len).sum();
+    let mut out: Vec<T> = Vec::with_capacity(total);
+    if total.saturating_mul(std::mem::size_of::<T>()) < PARALLEL_COPY_BYTES || pool.workers() < 2 {
+        for mut piece in pieces {
+            out.append(&mut piece);
+        }
+        return out;
+    }
+    // Step 6: one disjoint run of slots per piece, in order.
+    let mut moves: Vec<(&mut [MaybeUninit<T>], Vec<T>)> = Vec::with_capacity(pieces.len());
+    let mut rest = &mut out.spare_capacity_mut()[..total];
+    for piece in pieces {
+        let (slots, tail) = std::mem::take(&mut rest).split_at_mut(piece.len());
+        rest = tail;
+        moves.push((slots, piece));
+    }
+    copy_pieces(pool, &mut moves, total);
+    // The pieces are empty now: this frees their buffers only.
+    drop(moves);
+    // SAFETY: step 8 — every one of the `total` slots was written by
+    // `move_piece` (the runs cover `out`'s first `total` slots, step 6), and
+    // the items are owned by no piece any more (step 7).
+    unsafe { out.set_len(total) };
+    out
+}
+
+/// Copies each piece of `moves` (`len` items in all) into its slots,
+/// halving the list by item count across the pool.
+fn copy_pieces<T: Send>(
+    pool: &crate::Pool,
+    moves: &mut [(&mut [MaybeUninit<T>], Vec<T>)],
+    len: usize,
+) {
+    if moves.len() == 1 || len.saturating_mul(std::mem::size_of::<T>()) < PARALLEL_COPY_BYTES {
+        for (slots, piece) in moves {
+            move_piece(slots, piece);
+        }
+        return;
+    }
+    // Cut where the left part first holds half the items (at least one
+    // piece on each side).
+    let (mut mid, mut left_len) = (0, 0);
+    while mid == 0 || (mid < moves.len() - 1 && left_len < len / 2) {
+        left_len += moves[mid].1.len();
+        mid += 1;
+    }
+    let (left, right) = moves.split_at_mut(mid);
+    pool.join(
+        || copy_pieces(pool, left, left_len),
+        || copy_pieces(pool, right, len - left_len),
+    );
+}
+
+/// Moves `piece`'s items into `slots` (as long as it) and leaves it empty
+/// (step 7).
+fn move_piece<T>(slots: &mut [MaybeUninit<T>], piece: &mut Vec<T>) {
+    assert_eq!(
+        slots.len(),
+        piece.len(),
+        "a piece's slots are as many as its items"
+    );
+    // SAFETY: `slots` is valid for `piece.len()` writes of `T` and is not
+    // the piece's buffer (it is the output's spare capacity, step 6); the
+    // items are read once, bitwise, and the piece's length is set to 0
+    // right after, with no code between that could unwind (step 7), so each
+    // item ends owned by its slot alone.
+    unsafe {
+        std::ptr::copy_nonoverlapping(piece.as_ptr(), slots.as_mut_ptr().cast::<T>(), piece.len());
+        piece.set_len(0);
+    }
 }

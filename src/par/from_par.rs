@@ -14,6 +14,7 @@ use super::collect;
 use super::pipe::Pipe;
 use super::reduce::Fold;
 use super::{IntoPar, Par};
+use crate::pool::Pool;
 
 /// A collection [`Par::collect`] can build. Sealed: the implementations
 /// are the list (`Vec`, `VecDeque`, `LinkedList`, `BinaryHeap`, `HashMap`,
@@ -106,7 +107,12 @@ impl<T: Send> Fold<T> for Pieces {
 
     #[inline]
     fn fold<I: Iterator<Item = T>>(&self, items: I, _: usize) -> LinkedList<Vec<T>> {
-        let piece: Vec<T> = items.collect();
+        // Room for the most the piece can hold (after a `filter`, its
+        // input's length), so that it never grows by copying: pages never
+        // written are never backed, and `concat` gives back what a lone
+        // piece did not use.
+        let mut piece: Vec<T> = Vec::with_capacity(items.size_hint().1.unwrap_or(0));
+        piece.extend(items);
         let mut list = LinkedList::new();
         if !piece.is_empty() {
             list.push_back(piece);
@@ -127,14 +133,15 @@ impl<T: Send> Fold<T> for Pieces {
 
 /// The items of `par`, in order, as `Vec`s: one, written in place, while
 /// the pipe is one-to-one; else one per piece.
-fn pieces<S, F, T>(par: Par<'_, S, F>) -> LinkedList<Vec<T>>
+fn pieces<S, F, T>(par: Par<'_, S, F>) -> (Pool, LinkedList<Vec<T>>)
 where
     T: Send,
     S: IntoPar,
     F: Pipe<S::Item, Out = T>,
 {
+    let on = Pool::clone(&par.pool);
     if !F::ONE_TO_ONE {
-        return par.run(Pieces);
+        return (on, par.run(Pieces));
     }
     let Par {
         pool,
@@ -147,25 +154,12 @@ where
     let input = source.into_producer(&mut keep);
     let mut list = LinkedList::new();
     list.push_back(collect::collect_vec(&pool, input, (min_len, max_len), &map));
-    list
+    (on, list)
 }
 
 /// How many items the pieces hold together.
 fn total_len<T>(pieces: &LinkedList<Vec<T>>) -> usize {
     pieces.iter().map(Vec::len).sum()
-}
-
-/// The pieces concatenated in order: the only piece as it is, else one
-/// allocation of the exact length and one move of each item.
-fn concat<T>(mut pieces: LinkedList<Vec<T>>) -> Vec<T> {
-    if pieces.len() <= 1 {
-        return pieces.pop_front().unwrap_or_default();
-    }
-    let mut out = Vec::with_capacity(total_len(&pieces));
-    for mut piece in pieces {
-        out.append(&mut piece);
-    }
-    out
 }
 
 impl<T> sealed::Sealed for Vec<T> {}
@@ -176,7 +170,8 @@ impl<T: Send> FromPar<T> for Vec<T> {
         S: IntoPar,
         F: Pipe<S::Item, Out = T>,
     {
-        concat(pieces(par))
+        let (pool, pieces) = pieces(par);
+        collect::concat(&pool, pieces)
     }
 }
 
@@ -192,8 +187,9 @@ macro_rules! from_pieces {
                 S: IntoPar,
                 F: Pipe<S::Item, Out = $item>,
             {
-                let build: fn(LinkedList<Vec<$item>>) -> Self = $build;
-                build(pieces(par))
+                let build: fn(&Pool, LinkedList<Vec<$item>>) -> Self = $build;
+                let (pool, pieces) = pieces(par);
+                build(&pool, pieces)
             }
         }
     )*};
@@ -211,17 +207,17 @@ fn hashed<T, C: Default + Extend<T>>(pieces: LinkedList<Vec<T>>, reserve: fn(&mu
 }
 
 from_pieces! {
-    {T: Send} VecDeque<T>, T, |pieces| VecDeque::from(concat(pieces));
-    {T: Send} LinkedList<T>, T, |pieces| pieces.into_iter().flatten().collect();
-    {T: Ord + Send} BinaryHeap<T>, T, |pieces| BinaryHeap::from(concat(pieces));
+    {T: Send} VecDeque<T>, T, |pool, pieces| VecDeque::from(collect::concat(pool, pieces));
+    {T: Send} LinkedList<T>, T, |_, pieces| pieces.into_iter().flatten().collect();
+    {T: Ord + Send} BinaryHeap<T>, T, |pool, pieces| BinaryHeap::from(collect::concat(pool, pieces));
     {K: Eq + Hash + Send, V: Send, H: BuildHasher + Default + Send} HashMap<K, V, H>, (K, V),
-        |pieces| hashed(pieces, HashMap::reserve);
+        |_, pieces| hashed(pieces, HashMap::reserve);
     {T: Eq + Hash + Send, H: BuildHasher + Default + Send} HashSet<T, H>, T,
-        |pieces| hashed(pieces, HashSet::reserve);
+        |_, pieces| hashed(pieces, HashSet::reserve);
     // From one `Vec`, std sorts (stably: a later duplicate key still wins)
     // and builds the tree in bulk, faster than inserting item by item.
-    {K: Ord + Send, V: Send} BTreeMap<K, V>, (K, V), |pieces| concat(pieces).into_iter().collect();
-    {T: Ord + Send} BTreeSet<T>, T, |pieces| concat(pieces).into_iter().collect();
+    {K: Ord + Send, V: Send} BTreeMap<K, V>, (K, V), |pool, pieces| collect::concat(pool, pieces).into_iter().collect();
+    {T: Ord + Send} BTreeSet<T>, T, |pool, pieces| collect::concat(pool, pieces).into_iter().collect();
 }
 
 impl sealed::Sealed for String {}
