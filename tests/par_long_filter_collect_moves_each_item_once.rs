@@ -4,10 +4,13 @@
 //! every item is dropped exactly once — none lost or duplicated by the
 //! bitwise copy.
 
+mod common;
+
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
+use common::watchdog;
 use corepool::Pool;
 
 /// An item that counts its drops in a shared counter.
@@ -90,4 +93,46 @@ fn long_filtered_strings_into_other_collections_equal_sequential() {
     );
     let set: BTreeSet<u64> = pool.par(0..n).filter(keep).collect();
     assert_eq!(set, (0..n).filter(keep).collect::<BTreeSet<u64>>());
+}
+
+/// An item aligned past 8 bytes (and 128 bytes long): the slots the pieces
+/// are copied into keep its alignment.
+#[repr(align(64))]
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Wide(u64, [u64; 15]);
+
+#[test]
+fn long_concatenations_on_a_shut_down_pool_and_from_another_pool_keep_order() {
+    // A hop between pools that never came back would hang: a watchdog.
+    watchdog(120, || {
+        // 150 Ki kept items of 128 bytes: 19 MiB, past the parallel threshold.
+        let n: u64 = 300 * 1024;
+        let keep = |x: &u64| x % 2 == 1;
+        let wide = |x: u64| Wide(x, [x; 15]);
+        let expected: Vec<Wide> = (0..n).filter(keep).map(wide).collect();
+        let check = |got: &[Wide], what: &str| {
+            assert!(got.iter().eq(expected.iter()), "{what}: in input order");
+            assert!(
+                got.iter().all(|w| (w as *const Wide).addr() % 64 == 0),
+                "{what}: aligned"
+            );
+        };
+
+        // From another pool's worker: the copy's `join` hops into `pool`.
+        let other = pool(2);
+        let pool = pool(3);
+        let got: Vec<Wide> = other.install(|| pool.par(0..n).filter(keep).map(wide).collect());
+        check(&got, "from another pool");
+        // From inside the pool itself.
+        let got: Vec<Wide> = pool.install(|| pool.par(0..n).filter(keep).map(wide).collect());
+        check(&got, "inside the pool");
+
+        // After a shutdown every piece, and the copy's `join`, runs on the
+        // caller.
+        pool.shutdown();
+        let got: Vec<Wide> = pool.par(0..n).filter(keep).map(wide).collect();
+        check(&got, "shut down");
+        let got: VecDeque<Wide> = pool.par(0..n).filter(keep).map(wide).collect();
+        assert!(got.iter().eq(expected.iter()), "shut down, into a VecDeque");
+    });
 }

@@ -206,12 +206,9 @@ const PARALLEL_COPY_BYTES: usize = 512 * 1024;
 /// shared among the pool's workers when long (module docs, steps 6–8).
 pub(super) fn concat<T: Send>(pool: &crate::Pool, mut pieces: LinkedList<Vec<T>>) -> Vec<T> {
     if pieces.len() <= 1 {
-        let mut only = pieces.pop_front().unwrap_or_default();
-        // A piece is allocated for its whole input (`Pieces::fold`).
-        if only.capacity() / 2 > only.len() {
-            only.shrink_to_fit();
-        }
-        return only;
+        // A piece holds at most twice its items (`Pieces::fold` gives back
+        // the room it did not use; `collect_vec`'s is exact).
+        return pieces.pop_front().unwrap_or_default();
     }
     let total: usize = pieces.iter().map(Vec::len).sum();
     let mut out: Vec<T> = Vec::with_capacity(total);

@@ -96,6 +96,12 @@ impl<T, C: FromIterator<T> + Send> Fold<T> for Gather<C> {
     }
 }
 
+/// The most a piece reserves, in bytes, before it has seen its items
+/// ([`Pieces::fold`]): well above a piece's share of a filtered `collect`
+/// (a walk's step is a few microseconds of items), so that the common case
+/// still never grows, and small enough to cost nothing per worker.
+const PIECE_RESERVE_BYTES: usize = 1 << 20;
+
 /// Collects each piece into its own `Vec`, and links the pieces in order:
 /// combining two is O(1), so every item is moved once more at most (when
 /// the pieces are concatenated or inserted into the collection at the end),
@@ -108,13 +114,26 @@ impl<T: Send> Fold<T> for Pieces {
     #[inline]
     fn fold<I: Iterator<Item = T>>(&self, items: I, _: usize) -> LinkedList<Vec<T>> {
         // Room for the most the piece can hold (after a `filter`, its
-        // input's length), so that it never grows by copying: pages never
-        // written are never backed, and `concat` gives back what a lone
-        // piece did not use.
-        let mut piece: Vec<T> = Vec::with_capacity(items.size_hint().1.unwrap_or(0));
+        // input's length), so that it seldom grows by copying — but never
+        // more than `PIECE_RESERVE_BYTES`: the upper bound is only a hint,
+        // and a piece can be a whole long input (a pool shut down, a large
+        // `with_min_len`) or a `flat_map` of arrays, where reserving it all
+        // could ask for more memory than the machine has (an abort) for a
+        // few items kept. Past it the `Vec` grows as usual (`extend` still
+        // reserves the lower bound).
+        let room = PIECE_RESERVE_BYTES / std::mem::size_of::<T>().max(1);
+        let mut piece: Vec<T> = Vec::with_capacity(items.size_hint().1.unwrap_or(0).min(room));
         piece.extend(items);
         let mut list = LinkedList::new();
         if !piece.is_empty() {
+            // The pieces all live until they are concatenated: one that
+            // kept less than half its room gives the rest back, so they
+            // hold at most twice their items, as grown `Vec`s do (a
+            // selective filter over a long input otherwise kept its
+            // input's size in reserved memory).
+            if piece.capacity() / 2 > piece.len() {
+                piece.shrink_to_fit();
+            }
             list.push_back(piece);
         }
         list
