@@ -28,7 +28,9 @@ command -v mpirun.openmpi >/dev/null || missing+=(openmpi-bin)
 command -v mpicc.openmpi >/dev/null || missing+=(libopenmpi-dev)
 command -v mpirun.mpich >/dev/null || missing+=(mpich)
 command -v mpicc.mpich >/dev/null || missing+=(libmpich-dev)
-[ -n "$(find /usr/lib /usr/lib64 -name 'libclang*.so*' -print -quit 2>/dev/null)" ] || missing+=(libclang-dev)
+# libclang itself, not libclang-cpp (which some machines have alone, and
+# bindgen cannot use).
+[ -n "$(find /usr/lib /usr/lib64 \( -name 'libclang.so*' -o -name 'libclang-[0-9]*.so*' \) -print -quit 2>/dev/null)" ] || missing+=(libclang-dev)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 if [ ${#missing[@]} -gt 0 ]; then
     step "apt-get install ${missing[*]}"

@@ -81,11 +81,7 @@ fn peak_during<R>(f: impl FnOnce() -> R) -> (R, usize) {
 }
 
 fn pool(workers: usize) -> Pool {
-    Pool::builder()
-        .pinning(corepool::Pinning::None)
-        .workers(workers)
-        .build()
-        .expect("pool")
+    common::unpinned_pool(workers)
 }
 
 const MIB: usize = 1 << 20;

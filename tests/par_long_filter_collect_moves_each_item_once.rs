@@ -27,11 +27,7 @@ impl Drop for Counted {
 }
 
 fn pool(workers: usize) -> Pool {
-    Pool::builder()
-        .pinning(corepool::Pinning::None)
-        .workers(workers)
-        .build()
-        .expect("pool")
+    common::unpinned_pool(workers)
 }
 
 #[test]

@@ -154,3 +154,13 @@ pub fn in_child(var: &str, name: &str) {
 pub fn is_child(var: &str) -> bool {
     std::env::var_os(var).is_some()
 }
+
+/// A pool of `workers` unpinned workers (tests run beside each other, and
+/// pinning would stack them on the same CPUs).
+pub fn unpinned_pool(workers: usize) -> corepool::Pool {
+    corepool::Pool::builder()
+        .pinning(corepool::Pinning::None)
+        .workers(workers)
+        .build()
+        .expect("pool")
+}
