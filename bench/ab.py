@@ -2,6 +2,7 @@
 """A/B of corepool's own rows in the criterion benches, two revisions, one run.
 
     python3 bench/ab.py BEFORE_REV [AFTER_REV] [--rounds N] [--benches pool,par]
+                        [--filter REGEX]
 
 Builds each bench binary of both revisions (BEFORE in a temporary git
 worktree, AFTER = the working tree unless a revision is given), then runs the
@@ -43,10 +44,10 @@ def build(tree, benches, target_dir, out_dir):
     return paths
 
 
-def run(binary):
-    """Runs the corepool rows of one bench binary; returns {row: median s}."""
+def run(binary, filter_):
+    """Runs the rows matching `filter_` of one bench binary; returns {row: median s}."""
     out = subprocess.run(
-        [binary, "--bench", "corepool", "--noplot"],
+        [binary, "--bench", filter_, "--noplot"],
         capture_output=True, text=True, check=True,
     ).stdout
     medians, row = {}, None
@@ -65,6 +66,7 @@ def main():
     parser.add_argument("after", nargs="?")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--benches", default="pool,par")
+    parser.add_argument("--filter", default="corepool", help="criterion filter (regex)")
     args = parser.parse_args()
     benches = args.benches.split(",")
     work = tempfile.mkdtemp(prefix="corepool-ab-")
@@ -89,7 +91,7 @@ def main():
             for side in ("before", "after"):
                 for bench in benches:
                     print(f"round {round_ + 1}: {side} {bench}", file=sys.stderr)
-                    for row, median in run(bins[side][bench]).items():
+                    for row, median in run(bins[side][bench], args.filter).items():
                         key = (bench, row)
                         best[side][key] = min(best[side].get(key, median), median)
         print(f"| bench | row | before | after | after ÷ before |")

@@ -30,11 +30,12 @@
 //!
 //! `sched` (`lib.rs`, "Layers"): this file uses only the base layer. What a
 //! job must tell on its way out reaches the layers above through tables they
-//! fill in: a job's [`Owner`] (a scope's latch, in practice) hears of its
-//! panic and its end; a fork-join half is published through its
-//! [`JoinFrame`], whose table `join.rs` writes. Cancellation context (what
-//! `is_cancelled` answers for) is set by the closures the layers above hand
-//! in, never here.
+//! fill in: a task cell's [`Owner`] (a scope's latch, in practice) hears of
+//! its panic and its end; a fork-join half is published through its
+//! [`JoinFrame`], whose table `join.rs` writes. A spawned job needs neither:
+//! the closure the layers above hand in does its own bookkeeping (a scope's
+//! `ScopedJob`, `submit.rs`), and sets the cancellation context (what
+//! `is_cancelled` answers for) itself.
 
 use std::cell::Cell;
 use std::ptr::NonNull;
@@ -123,8 +124,10 @@ impl std::fmt::Debug for JobRef {
     }
 }
 
-/// What a job that belongs to something (a scope) tells it: a pointer and a
-/// static table, so that this layer needs no scope type.
+/// What a task cell that belongs to something (a scope) tells it: a pointer
+/// and a static table, so that the layers below the scope need no scope
+/// type. (A task cell tells its scope after it has published its result, so
+/// its closure cannot do it, as a spawned job's does.)
 pub(crate) struct OwnerTable {
     /// Keeps a panic nobody will observe through a handle (the scope
     /// re-raises the first one).
@@ -182,12 +185,12 @@ impl Owner {
     }
 }
 
-/// A spawned job: a closure with no handle and no result slot. A panic in it
-/// goes to its owner (a scope, which re-raises it), or, with no owner, is
-/// reported by the panic hook as usual and then dropped: the pool lives on.
+/// A spawned job: a closure with no handle and no result slot. A panic that
+/// leaves it is reported by the panic hook as usual and then dropped: the
+/// pool lives on. (A job spawned into a scope catches its own panic and
+/// tells its scope, inside its closure: `submit.rs`, `ScopedJob`.)
 pub(crate) struct HeapJob<F> {
     func: F,
-    owner: Option<Owner>,
     origin: u64,
 }
 
@@ -196,15 +199,10 @@ impl<F: FnOnce() + Send> HeapJob<F> {
     ///
     /// # Safety
     ///
-    /// `owner`, if any, must count this job and stay alive until the job
-    /// tells it it is done. Anything `F` borrows must outlive the job's run
-    /// (for a scope: the scope waits for it).
-    pub(crate) unsafe fn new_ref(func: F, owner: Option<Owner>, origin: u64) -> JobRef {
-        let boxed = Box::new(HeapJob {
-            func,
-            owner,
-            origin,
-        });
+    /// Anything `F` borrows must outlive the job's run or drop (for a scope:
+    /// the scope waits for it).
+    pub(crate) unsafe fn new_ref(func: F, origin: u64) -> JobRef {
+        let boxed = Box::new(HeapJob { func, origin });
         // SAFETY: `Box::into_raw` is never null; the box lives until one of
         // the table's functions consumes it; `F: Send`.
         unsafe {
@@ -234,17 +232,17 @@ impl<F: FnOnce() + Send> HeapJob<F> {
     unsafe fn execute(ptr: NonNull<()>) {
         // SAFETY: the vtable's contract: consumed once.
         let job = unsafe { Self::take(ptr) };
-        let outcome = unwind::halt_unwinding(job.func);
-        // SAFETY: the owner outlives this job until `finish` (new_ref).
-        unsafe { finish(job.owner, outcome.err()) };
+        if let Err(payload) = unwind::halt_unwinding(job.func) {
+            unwind::drop_payload(payload);
+        }
     }
 
     unsafe fn cancel(ptr: NonNull<()>) -> bool {
         // SAFETY: as in `execute`.
         let job = unsafe { Self::take(ptr) };
-        let outcome = unwind::halt_unwinding(move || drop(job.func));
-        // SAFETY: as in `execute`.
-        unsafe { finish(job.owner, outcome.err()) };
+        if let Err(payload) = unwind::halt_unwinding(move || drop(job.func)) {
+            unwind::drop_payload(payload);
+        }
         true
     }
 
@@ -257,27 +255,6 @@ impl<F: FnOnce() + Send> HeapJob<F> {
         // SAFETY: `ptr` points to a live job (vtable contract).
         unsafe { (*ptr.cast::<HeapJob<F>>().as_ptr()).origin }
     }
-}
-
-/// The end of a spawned job: its panic goes to its owner or is dropped, then
-/// the owner is told the job is done (its last touch).
-///
-/// # Safety
-///
-/// `owner`, if any, is alive and counts this job.
-unsafe fn finish(owner: Option<Owner>, panic: Option<Payload>) {
-    let Some(owner) = owner else {
-        if let Some(payload) = panic {
-            unwind::drop_payload(payload);
-        }
-        return;
-    };
-    if let Some(payload) = panic {
-        // SAFETY: the owner is alive until `done` below.
-        unsafe { owner.record_panic(payload) };
-    }
-    // SAFETY: the caller's contract; this is the job's last use of it.
-    unsafe { owner.done() };
 }
 
 /// The type-erased head of a fork-join frame: a link in the worker's list of

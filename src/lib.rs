@@ -61,11 +61,12 @@ struct ReadmeDoctests;
 //
 // `cluster/` and `process/` sit above the face and use its public API.
 // Where a lower layer must reach a higher one it does so type-erased,
-// through a table the higher layer fills in: a job's `Owner` (a scope's
-// latch hears of its jobs' panics and ends), a `JoinFrame` (fork-join halves
-// published to thieves), the registry's `Weak<dyn Any>` handle (for
-// `Pool::current`). Cancellation context is set by the closures the layers
-// above hand to a job, never by the job itself.
+// through a table the higher layer fills in: a task cell's `Owner` (a
+// scope's latch hears of its tasks' panics and ends), a `JoinFrame`
+// (fork-join halves published to thieves), the registry's `Weak<dyn Any>`
+// handle (for `Pool::current`). A spawned job's closure, wrapped by the
+// layer that spawns it, does its scope's bookkeeping and sets the
+// cancellation context itself (`submit.rs`).
 
 // base
 mod error;

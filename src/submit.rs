@@ -92,20 +92,88 @@ where
         return;
     }
     let origin = local.map_or(0, |worker| worker.origin());
-    let owner = scope.map(|latch| {
-        latch.add_task();
-        latch.owner()
-    });
     // A spawned job belongs to no task: `is_cancelled` answers for nothing
     // while it runs (a group job enters its group itself).
-    let f = move || {
-        let _running = cancel::enter_running(Running::NONE);
-        f()
+    let job = match scope {
+        None => {
+            let f = move || {
+                let _running = cancel::enter_running(Running::NONE);
+                f()
+            };
+            // SAFETY: `'a` is `'static` here: nothing a scope frees is
+            // borrowed (`Pool::spawn` requires `'static`).
+            unsafe { HeapJob::new_ref(f, origin) }
+        }
+        Some(latch) => {
+            latch.add_task();
+            let scoped = ScopedJob {
+                func: Some(f),
+                latch,
+            };
+            let f = move || {
+                let _running = cancel::enter_running(Running::NONE);
+                scoped.run()
+            };
+            // SAFETY: the latch counts the job (just added) and the scope
+            // waits for it; whatever `f` borrows outlives the scope.
+            unsafe { HeapJob::new_ref(f, origin) }
+        }
     };
-    // SAFETY: the owner counts the job (just added) and outlives it (the
-    // scope waits); whatever `f` borrows outlives the scope.
-    let job = unsafe { HeapJob::new_ref(f, owner, origin) };
     if !registry.push(job, local) {
         registry.refused_after_push();
+    }
+}
+
+/// A job spawned into a scope, as its heap job's closure: it tells the
+/// scope's latch of its panic and of its end itself, so that the heap job
+/// (sched layer) knows no scope, with no table call on the way (rayon's
+/// `ScopeBase::execute_job` does the same). Run or dropped unrun
+/// (`shutdown_now`, a queue torn down), its closure is gone, contained,
+/// before the latch hears `done`, its last touch of the latch.
+///
+/// The latch is held as a raw pointer, not a reference: it may be freed
+/// while this value is still being dropped (right after `task_done`'s final
+/// decrement), and no reference may be alive across that (`job.rs`).
+struct ScopedJob<F> {
+    func: Option<F>,
+    latch: *const ScopeLatch,
+}
+
+// SAFETY: the closure is `Send`; the latch is `Sync` (the job tells it from
+// whatever worker runs or drops the job) and outlives the job (`Drop`).
+unsafe impl<F: Send> Send for ScopedJob<F> {}
+
+impl<F> ScopedJob<F> {
+    /// Hands a panic nobody will observe to the scope.
+    fn record_panic(&self, payload: unwind::Payload) {
+        // SAFETY: the latch counts this job, so it is alive until `drop`
+        // says `done` (the scope waits for its count).
+        unsafe { (*self.latch).record_panic(payload) };
+    }
+}
+
+impl<F: FnOnce()> ScopedJob<F> {
+    fn run(mut self) {
+        if let Some(func) = self.func.take() {
+            if let Err(payload) = unwind::halt_unwinding(func) {
+                self.record_panic(payload);
+            }
+        }
+        // `drop(self)` tells the latch.
+    }
+}
+
+impl<F> Drop for ScopedJob<F> {
+    fn drop(&mut self) {
+        if let Some(func) = self.func.take() {
+            if let Err(payload) = unwind::halt_unwinding(move || drop(func)) {
+                self.record_panic(payload);
+            }
+        }
+        // SAFETY: the latch counts this job (`spawn_job` added it) and is
+        // alive until this call, the job's last use of it; `task_done` takes
+        // the raw pointer and touches the latch only up to its final
+        // decrement, after which the scope may free it.
+        unsafe { ScopeLatch::task_done(self.latch) };
     }
 }
