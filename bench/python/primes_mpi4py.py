@@ -6,23 +6,7 @@
 import sys, time
 from mpi4py.futures import MPIPoolExecutor
 
-
-def is_prime(n):
-    if n < 4:
-        return n >= 2
-    if n % 2 == 0 or n % 3 == 0:
-        return False
-    d = 5
-    while d * d <= n:
-        if n % d == 0 or n % (d + 2) == 0:
-            return False
-        d += 6
-    return True
-
-
-def primes_in(bounds):
-    lo, hi = bounds
-    return [n for n in range(lo, hi) if is_prime(n)]
+from primes_job import primes_in
 
 
 if __name__ == "__main__":

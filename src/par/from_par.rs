@@ -162,17 +162,8 @@ where
     if !F::ONE_TO_ONE {
         return (on, par.run(Pieces));
     }
-    let Par {
-        pool,
-        source,
-        map,
-        min_len,
-        max_len,
-    } = par;
-    let mut keep = S::Keep::default();
-    let input = source.into_producer(&mut keep);
     let mut list = LinkedList::new();
-    list.push_back(collect::collect_vec(&pool, input, (min_len, max_len), &map));
+    list.push_back(par.open(|pool, input, map, lens| collect::collect_vec(pool, input, lens, map)));
     (on, list)
 }
 

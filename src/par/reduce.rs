@@ -61,8 +61,12 @@ where
 }
 
 impl<'p, S: IntoPar, F: Pipe<S::Item>> Par<'p, S, F> {
-    /// Turns the input into a producer and drives `fold` over it.
-    pub(super) fn run<L: Fold<F::Out>>(self, fold: L) -> L::Output {
+    /// Opens the call for `body`: the pool, the input turned into a
+    /// producer, the pipe, and the minimum and maximum piece lengths.
+    pub(super) fn open<R>(
+        self,
+        body: impl FnOnce(&crate::Pool, S::Producer<'_>, &F, (usize, usize)) -> R,
+    ) -> R {
         let Par {
             pool,
             source,
@@ -72,15 +76,22 @@ impl<'p, S: IntoPar, F: Pipe<S::Item>> Par<'p, S, F> {
         } = self;
         let mut keep = S::Keep::default();
         let input = source.into_producer(&mut keep);
-        drive::drive(
-            &pool,
-            input,
-            (min_len, max_len),
-            &PipeThen {
-                pipe: &map,
-                fold: &fold,
-            },
-        )
+        body(&pool, input, &map, (min_len, max_len))
+    }
+
+    /// Turns the input into a producer and drives `fold` over it.
+    pub(super) fn run<L: Fold<F::Out>>(self, fold: L) -> L::Output {
+        self.open(|pool, input, map, lens| {
+            drive::drive(
+                pool,
+                input,
+                lens,
+                &PipeThen {
+                    pipe: map,
+                    fold: &fold,
+                },
+            )
+        })
     }
 
     /// Runs `f` on each item, in no particular order, and returns when all
