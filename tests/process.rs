@@ -313,6 +313,88 @@ impl Drop for Gate {
     }
 }
 
+// ---- batch attacks (second reader) ----
+
+/// A result of `n` bytes whose `Drop` panics in the worker.
+#[derive(Debug, Serialize, Deserialize)]
+struct BigBomb(Vec<u8>);
+
+impl Drop for BigBomb {
+    fn drop(&mut self) {
+        if in_worker() {
+            panic!("BigBomb of {} went off", self.0.len());
+        }
+    }
+}
+
+fn gives_big_bomb(n: u64) -> BigBomb {
+    BigBomb(vec![7; n as usize])
+}
+
+/// A result whose `Drop` panics in the parent when armed.
+#[derive(Debug, Serialize, Deserialize)]
+struct ParentBomb(bool);
+
+impl Drop for ParentBomb {
+    fn drop(&mut self) {
+        if self.0 && !in_worker() {
+            panic!("ParentBomb went off");
+        }
+    }
+}
+
+/// Gives `ParentBomb(armed)`; with paths, first says it started (writing
+/// to the first FIFO) and then waits for the second to open.
+fn parent_bomb_after_gates(arg: (bool, Option<(String, String)>)) -> ParentBomb {
+    if let Some((started, gate)) = arg.1 {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(started)
+            .expect("open the start signal");
+        f.write_all(b"s").expect("signal the start");
+        drop(f);
+        wait_for_gate(gate);
+    }
+    ParentBomb(arg.0)
+}
+
+/// An argument whose `Deserialize` panics in the worker for 5.
+#[derive(Debug, Serialize)]
+struct NoFive(u32);
+
+impl<'de> Deserialize<'de> for NoFive {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let x = u32::deserialize(d)?;
+        assert!(x != 5 || !in_worker(), "NoFive refuses 5");
+        Ok(NoFive(x))
+    }
+}
+
+/// A result whose `Serialize` panics for 6.
+#[derive(Debug, Deserialize)]
+struct NoSix(u32);
+
+impl Serialize for NoSix {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        assert!(self.0 != 6, "NoSix refuses 6");
+        self.0.serialize(s)
+    }
+}
+
+fn no_five_no_six(x: NoFive) -> NoSix {
+    NoSix(x.0)
+}
+
+/// Panics on the first and last item of each batch of 4; aborts on 11.
+fn edges_panic_and_11_aborts(x: u32) -> u32 {
+    if x == 11 {
+        std::process::abort();
+    }
+    assert!(x % 4 != 0 && x % 4 != 3, "edge {x}");
+    x + 100
+}
+
 // ---- tests ----
 
 fn a_task_runs_in_another_process_and_returns_its_value() {
@@ -617,6 +699,139 @@ fn a_batch_decodes_off_the_callers_thread_and_contains_each_items_panics() {
         "{} results decoded on the map's own thread",
         threads.iter().filter(|t| **t == me).count()
     );
+}
+
+/// A result too big for what is left of its batch's reply, whose `Drop`
+/// then panics in the worker: a panic of that item alone, in its batch
+/// (the batch's reply stays well formed: no item runs twice).
+fn batch_result_over_the_room_whose_drop_panics_stays_in_its_batch() {
+    let pool = pool_with_frame_limit(4096);
+    let sizes = [10u64, 10, 5000, 10];
+    let errors: Vec<ProcessError> = pool
+        .map(gives_big_bomb, sizes)
+        .chunk_size(4)
+        .map(Result::unwrap_err)
+        .collect();
+    assert_eq!(errors.len(), 4);
+    for (n, e) in sizes.iter().zip(&errors) {
+        assert!(e.is_panic(), "{n}: {e}");
+        let message = e.panic_message().unwrap();
+        assert!(message.contains(&format!("BigBomb of {n} went off")), "{e}");
+    }
+    assert!(
+        errors[2]
+            .panic_message()
+            .unwrap()
+            .contains("dropping the result"),
+        "{}",
+        errors[2]
+    );
+    let ids: HashSet<u64> = errors.iter().map(ProcessError::task_id).collect();
+    assert_eq!(ids.len(), 1, "one batch, not retried: {errors:?}");
+    assert_eq!(pool.submit(add_one, 1).join().unwrap(), 2);
+}
+
+/// A detached batch (its map dropped while it runs) whose results' `Drop`
+/// panics in the parent: the supervisor drops them all, containing each
+/// panic; the process lives, the pool serves on and shuts down.
+fn a_detached_batch_of_results_whose_drops_panic_does_not_abort() {
+    let pool = pool(2);
+    let (started, gate) = (Gate::new(), Gate::new());
+    let mut items = vec![(false, None); 4];
+    items.push((true, Some((started.path(), gate.path()))));
+    items.extend(vec![(true, None); 3]);
+    let mut map = pool.map(parent_bomb_after_gates, items).chunk_size(4);
+    assert!(!map.next().unwrap().unwrap().0);
+    // The second batch is running once its worker says so.
+    let mut byte = [0u8];
+    let mut f = std::fs::File::open(started.path()).unwrap();
+    std::io::Read::read_exact(&mut f, &mut byte).unwrap();
+    drop(map);
+    gate.open();
+    for x in 0..4 {
+        assert_eq!(join_within(pool.submit(add_one, x)).unwrap(), x + 1);
+    }
+    pool.shutdown();
+}
+
+/// Panics in the worker's codec and at a batch's edges, a crash mid-batch,
+/// empty input and items over the 48 KiB batch cap: every item's outcome in
+/// order, and the pool serves on.
+fn batch_edges_codec_panics_crashes_empty_and_big_items() {
+    let pool = pool(2);
+    let out: Vec<_> = pool
+        .map(no_five_no_six, (0..12).map(NoFive))
+        .chunk_size(4)
+        .collect();
+    assert_eq!(out.len(), 12);
+    for (x, r) in (0u32..).zip(out) {
+        match x {
+            5 => assert!(
+                r.unwrap_err().panic_message().unwrap().contains("NoFive"),
+                "{x}"
+            ),
+            6 => assert!(
+                r.unwrap_err().panic_message().unwrap().contains("NoSix"),
+                "{x}"
+            ),
+            _ => assert_eq!(r.unwrap().0, x),
+        }
+    }
+    for chunk in [4, 0] {
+        let out: Vec<_> = pool
+            .map(edges_panic_and_11_aborts, 0..16u32)
+            .chunk_size(chunk)
+            .collect();
+        assert_eq!(out.len(), 16);
+        for (x, r) in (0u32..).zip(out) {
+            match x {
+                11 => assert_eq!(r.unwrap_err().signal(), Some(libc::SIGABRT)),
+                _ if x % 4 == 0 || x % 4 == 3 => {
+                    assert_eq!(
+                        r.unwrap_err().panic_message(),
+                        Some(format!("edge {x}").as_str())
+                    )
+                }
+                _ => assert_eq!(r.unwrap(), x + 100),
+            }
+        }
+    }
+    assert_eq!(pool.map(double, Vec::<u64>::new()).count(), 0);
+    assert_eq!(pool.map_unordered(double, Vec::<u64>::new()).count(), 0);
+    let sizes: Vec<usize> = (0..40)
+        .map(|i| if i % 3 == 0 { 60_000 + i } else { i })
+        .collect();
+    let got: Vec<usize> = pool
+        .map(length, sizes.iter().map(|&n| vec![1u8; n]))
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(got, sizes);
+    let mut got: Vec<usize> = pool
+        .map_unordered(length, sizes.iter().map(|&n| vec![1u8; n]))
+        .map(Result::unwrap)
+        .collect();
+    got.sort_unstable();
+    let mut want = sizes.clone();
+    want.sort_unstable();
+    assert_eq!(got, want);
+    // Over the frame limit, adaptive batches: a typed error in place.
+    let small = pool_with_frame_limit(4096);
+    let sizes = [10usize, 10, 5000, 10, 70_000, 10];
+    let out: Vec<_> = small.map(length, sizes.map(|n| vec![1u8; n])).collect();
+    for (n, r) in sizes.iter().zip(out) {
+        match n {
+            10 => assert_eq!(r.unwrap(), 10),
+            _ => {
+                let e = r.unwrap_err();
+                assert!(
+                    matches!(e.kind(), ErrorKind::ArgumentTooLarge { .. }),
+                    "{e}"
+                );
+            }
+        }
+    }
+    assert_eq!(small.submit(add_one, 1).join().unwrap(), 2);
+    assert_eq!(pool.submit(add_one, 1).join().unwrap(), 2);
 }
 
 fn chunk_size_fixes_the_items_per_batch() {
@@ -1153,6 +1368,18 @@ fn the_process_pool_honours_corepool_workers_and_pinning() {
 // ---- the runner ----
 
 const TESTS: &[(&str, fn())] = &[
+    (
+        "batch_result_over_the_room_whose_drop_panics_stays_in_its_batch",
+        batch_result_over_the_room_whose_drop_panics_stays_in_its_batch,
+    ),
+    (
+        "a_detached_batch_of_results_whose_drops_panic_does_not_abort",
+        a_detached_batch_of_results_whose_drops_panic_does_not_abort,
+    ),
+    (
+        "batch_edges_codec_panics_crashes_empty_and_big_items",
+        batch_edges_codec_panics_crashes_empty_and_big_items,
+    ),
     (
         "a_task_runs_in_another_process_and_returns_its_value",
         a_task_runs_in_another_process_and_returns_its_value,

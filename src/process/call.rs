@@ -161,8 +161,9 @@ fn run_item<A: DeserializeOwned, R: Serialize>(
 
 /// The trampoline of a batch (a [`ProcessMap`](super::ProcessMap) chunk):
 /// `arg` is a run of items, each a little-endian `u32` length and that many
-/// bytes of one encoded `A`. Each item goes through [`trampoline`] in turn,
-/// so a panic (or a codec error) ends only its own item. The result is one
+/// bytes of one encoded `A`. Each item runs in turn through [`run_item`]
+/// (the steps of [`trampoline`]), so a panic (or a codec error) ends only
+/// its own item. The result is one
 /// postcard byte string (a varint length, then the bytes; see
 /// [`BatchOut`]) holding the nanoseconds the batch took here (`u64`),
 /// then for each item in order its status byte, its output's length (`u32`)
@@ -233,6 +234,11 @@ pub(crate) fn batch_trampoline<A: DeserializeOwned, R: Serialize>(
                         let done = match wire::encode_append(&result, &mut inner, left) {
                             Ok(()) => Status::Ok,
                             Err(EncodeError::TooLarge(bytes)) => {
+                                // Dropped before `out` is written: a panic
+                                // in its `Drop` fails this item alone and
+                                // leaves `out` empty for the batch's reply.
+                                step.set(Some("dropping the result"));
+                                drop(result);
                                 let total = (inner.len() as u64).saturating_add(bytes);
                                 too_large(out, total);
                                 return Status::TooLarge;
@@ -368,6 +374,28 @@ impl<R> Outcomes<R> {
             return self.errors.pop_front().map(|(_, e)| Err(e));
         }
         self.ok.next().map(Ok)
+    }
+}
+
+impl<R> Drop for Outcomes<R> {
+    /// Drops the values left one at a time, each in its own
+    /// [`halt_unwinding`] span: their `Drop` is user code, and a second
+    /// panic while a `Vec`'s drop unwinds from the first would abort the
+    /// process (on a supervisor thread, for a detached batch). The first
+    /// panic goes on once every value is dropped.
+    fn drop(&mut self) {
+        let mut first = None;
+        for value in self.ok.by_ref() {
+            if let Err(payload) = halt_unwinding(move || drop(value)) {
+                match first {
+                    None => first = Some(payload),
+                    Some(_) => drop_payload(payload),
+                }
+            }
+        }
+        if let Some(payload) = first {
+            std::panic::resume_unwind(payload);
+        }
     }
 }
 
