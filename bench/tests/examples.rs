@@ -77,7 +77,48 @@ fn submit_million_joins_every_task_and_compares_with_rayon() {
 }
 
 #[test]
+fn demos_ratio_runs_every_demo_on_both_libraries_and_checks_the_results() {
+    setup();
+    // One round on test-sized inputs: a smoke run (no times are checked);
+    // the example itself asserts that every result equals rayon's.
+    let stdout = expect(
+        "demos_ratio",
+        &["1", "--small"],
+        &[
+            "rayon-demo's demos, 1 rounds, 2 workers each, median ms (--small inputs)",
+            "| increment-all ×5 ",
+            "| join-recursively ×1 ",
+            "| quicksort ",
+            "| mergesort ",
+            "| matmul-strassen ",
+            "| matmulz ",
+            "| life-par-iter ",
+            "| life-par-bridge ",
+            "| nbody-par-iter ",
+            "| nbody-par-reduce ",
+            "| sieve-chunks ",
+            "| sieve-parallel ",
+            "| tsp-dj10-threshold-4 ",
+            "| tsp-dj10-threshold-6 ",
+            "every result matched rayon's",
+        ],
+    );
+    // The table's header and its 18 rows.
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("| ")).count(),
+        1 + 18
+    );
+    // The filter keeps only the rows whose name contains it: the header,
+    // quicksort and mergesort.
+    let stdout = expect("demos_ratio", &["1", "sort", "--small"], &["| quicksort "]);
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("| ")).count(),
+        1 + 2
+    );
+}
+
+#[test]
 fn a_bad_argument_is_a_usage_error_with_exit_code_2() {
     setup();
-    bad_arguments_are_usage_errors(&["factorial", "progress", "submit_million"]);
+    bad_arguments_are_usage_errors(&["factorial", "progress", "submit_million", "demos_ratio"]);
 }
