@@ -70,6 +70,7 @@ mod handle;
 mod map;
 mod share;
 mod source;
+mod tree;
 mod wire;
 
 pub use error::{ClusterError, Payload};
@@ -78,4 +79,5 @@ pub use map::{CHUNK_TIME, ClusterMap, MAX_CLUSTER_CHUNK};
 pub use mpi::Threading;
 pub use share::NodeShare;
 pub use source::{Indices, Items, Source};
+pub use tree::{AUTO_TREE_RANKS, ENV_GROUP};
 pub use wire::ClusterStats;
