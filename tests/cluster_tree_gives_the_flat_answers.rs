@@ -28,7 +28,11 @@ fn answers(group: &str) -> String {
         .stdout
         .find("digest ")
         .unwrap_or_else(|| panic!("group {group}: no digest\n{}", job.all()));
-    job.stdout[at..].lines().next().unwrap_or_default().to_owned()
+    job.stdout[at..]
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[test]

@@ -8,6 +8,12 @@
 //! map number *k* meets the root's map number *k*. The messages are in
 //! `wire.rs`; MPI keeps the messages between two ranks in order.
 //!
+//! This is the flat protocol, where every rank talks to the root. In the
+//! leader-per-group tree (`tree.rs`, [`Cluster::group_size`]) the root
+//! runs the same protocol with the group leaders as its ranks, each leader
+//! runs it with its members as their root, and members run exactly the
+//! rank's side below, toward their leader.
+//!
 //! 1. A rank starts by sending `READY` with the map's number, a signature
 //!    (a hash of the item, result and closure types), its worker count,
 //!    and the map's description (call site and type names). The root
@@ -39,7 +45,10 @@
 //!    send has completed. Nothing of this map is left in flight, so the
 //!    next map starts clean; the only message that can reach the root early
 //!    is a fast rank's `READY` for the next map (or its `BYE`), which waits
-//!    in the stash.
+//!    in the stash. (The root tells a `BYE` that ends the job from one that
+//!    skips this map by the number of maps it carries: in the tree a
+//!    member's `BYE` comes straight to the root and may overtake its
+//!    leader's `STOP_ACK`.)
 //!
 //! # The end of the job
 //!
@@ -197,7 +206,8 @@ where
     }
 
     /// Fixes the number of items per chunk instead of adapting it (the root
-    /// decides; on other ranks this does nothing).
+    /// decides; on other ranks this does nothing). In the leader tree a
+    /// chunk goes to a group, whose leader shares it among its ranks.
     ///
     /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
@@ -216,8 +226,9 @@ where
     }
 
     /// How many chunks may be in flight or finished but unconsumed at once
-    /// (default: four per rank). A window under two per rank leaves ranks
-    /// waiting.
+    /// (default: four per rank the root feeds: every rank when flat, the
+    /// root and the group leaders in the tree, where a chunk is a whole
+    /// group's). A window under two per rank leaves ranks waiting.
     ///
     /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
