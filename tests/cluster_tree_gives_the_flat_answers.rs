@@ -266,6 +266,40 @@ fn child_members_go_on() {
     }
 }
 
+/// The root and a member (rank 2 of 3 in groups of 2) finish while the
+/// member's leader makes one more map: the leader's READY reaches the
+/// finished root at once, which ends the job naming the leader and the map.
+#[test]
+fn a_leader_making_a_map_the_root_and_its_member_skip_ends_the_job() {
+    let job = cluster_common::child_env(3, "child_only_a_leader_goes_on", 10, &[(ENV_GROUP, "2")]);
+    assert!(!job.timed_out(), "still running after 10 s\n{}", job.all());
+    assert!(
+        job.code == Some(ABORT_CODE) || job.code.is_none(),
+        "{}",
+        job.all()
+    );
+    let site = cluster_common::site_of(file!(), "// the leader's extra map");
+    let err = &job.stderr;
+    assert!(err.contains("rank 1 makes map #1"), "{}", job.all());
+    assert!(err.contains("the root finished"), "{}", job.all());
+    assert!(err.contains(&site), "no {site}\n{}", job.all());
+}
+
+#[test]
+#[ignore = "a rank of the MPI job started by a_leader_making_a_map_the_root_and_its_member_skip_ends_the_job"]
+fn child_only_a_leader_goes_on() {
+    if !cluster_common::is_child() {
+        return;
+    }
+    let cluster = Cluster::init().expect("init");
+    assert_eq!(cluster.group_size(), Some(2));
+    let _ = cluster.map_range(0..100, |i| i + 1).count();
+    if cluster.rank() == 1 {
+        let n = cluster.map_range(0..10, |i| i * 3).count(); // the leader's extra map
+        println!("rank 1 saw {n} results");
+    }
+}
+
 /// A group size that is not a number is a typed error on every rank, not a
 /// panic and not a silent fallback to flat.
 #[test]

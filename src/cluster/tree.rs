@@ -33,15 +33,20 @@
 //!    checks each against its own map (number and signature); a
 //!    difference ends the job with the message the root gives for it,
 //!    naming the member, the leader and both maps.
-//! 2. Once every member's `READY` is in, the leader sends its own `READY`
-//!    to the root, with the group's worker count (its own and its
-//!    members'). The root treats the leader as one rank with that many
-//!    workers: its first chunk has one item per worker of the group, and
-//!    chunk sizes adapt toward [`CHUNK_TIME`] of work per worker of the
-//!    group, with two chunks outstanding per leader, as for a rank.
+//! 2. The leader sends its own `READY` to the root as it starts the map,
+//!    without waiting for its members (so the root checks the leader's map
+//!    at once, whatever its members do), with the group's worker count
+//!    guessed as its own times the group's ranks (the ranks of a group
+//!    usually share a node and its split). The root treats the leader as
+//!    one rank with that many workers: its first chunk has one item per
+//!    worker of the group, and chunk sizes adapt toward [`CHUNK_TIME`] of
+//!    work per worker of the group from the busy times the leader reports,
+//!    with two chunks outstanding per leader, as for a rank.
 //! 3. A `CHUNK` from the root is cut on arrival into one piece per rank of
-//!    the group (the leader's first, then its members' in rank order),
-//!    each in proportion to the rank's workers; empty pieces are skipped.
+//!    the group whose `READY` is in (the leader's first, then its members'
+//!    in rank order), each in proportion to the rank's workers (from its
+//!    `READY`); empty pieces are skipped. A member whose `READY` comes late
+//!    gets pieces of the chunks that arrive after it.
 //!    Item frames are cut at frame boundaries without being decoded (an
 //!    item that failed to encode on the root travels as its error frame);
 //!    an index range's piece is its first value. Each member's piece goes
@@ -66,10 +71,8 @@
 //!   their `DONE`s from then on and waits for every member's `STOP_ACK`;
 //!   only then does it answer the root with its own `STOP_ACK`. So when the
 //!   root's map ends nothing of that map is in flight anywhere in the tree.
-//!   A `STOP` that reaches a leader before it sent its `READY` (a tiny
-//!   input, or a map dropped at once) makes it send its `READY` first, so
-//!   the root still checks the leader's map. A member's `READY` for the
-//!   next map that reaches the leader after that member's `STOP_ACK` is
+//!   A member whose `READY` had not come gets its `STOP` too (it answers
+//!   `READY`, then `STOP_ACK`). A member's `READY` for the next map that reaches the leader after that member's `STOP_ACK` is
 //!   kept in the leader's stash for the next map, as the root does.
 //! - `BYE`/`FIN` do not travel through leaders: every rank sends its `BYE`
 //!   to the root and waits for the root's `FIN`, as in the flat protocol.
@@ -78,10 +81,12 @@
 //!   can overtake its leader's `STOP_ACK`, so the order of messages cannot
 //!   tell).
 //! - SPMD mistakes still end the job, never hang: a member that finishes
-//!   early never sends its leader a `READY`, so its group holds the
+//!   early never answers its leader's `STOP`, so its group holds the
 //!   root's map open, and the root gets that member's `BYE` with fewer maps
 //!   than the map it is in and aborts, naming the member and the map. A
-//!   leader that finishes early is a rank like any to the root. A member
+//!   leader that finishes early is a rank like any to the root, and a
+//!   leader making a map the root never makes reaches the finished root
+//!   with its `READY` at once (2. above), whatever its members do. A member
 //!   making a map its finished leader never makes reaches the leader in
 //!   its `Cluster`'s drop as a `READY`: the leader aborts, naming the
 //!   member and the map. A root that finishes early gets a leader's
@@ -261,7 +266,6 @@ struct Leader<'a> {
     /// The leader's own piece ids: (the root's chunk id, piece).
     subs: HashMap<u64, (u64, usize)>,
     next_sub: u64,
-    ready_sent: bool,
     stopping: bool,
 }
 
@@ -293,11 +297,11 @@ where
         chunks: HashMap::new(),
         subs: HashMap::new(),
         next_sub: 0,
-        ready_sent: false,
         stopping: false,
     };
     let mut local = LocalChunks::new(cluster);
     let mut link = cluster.link.borrow_mut();
+    lead.send_ready(&mut link);
     // Members' READYs for this map that arrived during the previous one.
     let early: Vec<_> = cluster.stash.borrow_mut().drain(..).collect();
     for (src, msg) in early {
@@ -318,10 +322,6 @@ where
                 lead.on_member(&mut link, src, msg);
             }
         }
-        if !lead.ready_sent && lead.members.iter().all(|m| m.state == MemberState::Active) {
-            lead.send_ready(&mut link);
-            any = true;
-        }
         if lead.stopping && lead.members.iter().all(|m| m.state == MemberState::Stopped) {
             link.send(0, vec![wire::STOP_ACK]);
             link.flush();
@@ -339,10 +339,10 @@ where
 }
 
 impl Leader<'_> {
-    /// The leader's `READY`, with the group's worker count.
+    /// The leader's `READY`, with the group's worker count as it guesses it
+    /// before its members answer: its own times the group's ranks.
     fn send_ready(&mut self, link: &mut Link) {
-        let workers =
-            self.cluster.pool().workers() + self.members.iter().map(|m| m.workers).sum::<usize>();
+        let workers = self.cluster.pool().workers() * (1 + self.members.len());
         let mut ready = wire::ready(
             self.seq,
             self.site.sig,
@@ -350,7 +350,6 @@ impl Leader<'_> {
         );
         self.site.encode(&mut ready);
         link.send(0, ready);
-        self.ready_sent = true;
     }
 
     /// A message from the root.
@@ -377,9 +376,6 @@ impl Leader<'_> {
                 self.dispatch::<S, F, T>(link, local, f, id, start, len as usize, h.rest());
             }
             Some(wire::STOP) => {
-                if !self.ready_sent {
-                    self.send_ready(link);
-                }
                 self.stopping = true;
                 local.cancel_all();
                 self.chunks.clear();
@@ -411,8 +407,14 @@ impl Leader<'_> {
         F: Fn(<S as Sealed>::Item) -> T + Send + Sync + 'static,
         T: Serialize + DeserializeOwned + Send + 'static,
     {
+        // The leader and every member whose READY is in.
         let mut ranks = vec![(self.me, self.cluster.pool().workers())];
-        ranks.extend(self.members.iter().map(|m| (m.rank, m.workers)));
+        ranks.extend(
+            self.members
+                .iter()
+                .filter(|m| m.state == MemberState::Active)
+                .map(|m| (m.rank, m.workers)),
+        );
         let counts = shares(len, &ranks.iter().map(|&(_, w)| w).collect::<Vec<_>>());
         let bodies = cut(body, &counts, self.is_range);
         let mut pieces = Vec::new();
