@@ -154,7 +154,10 @@ impl Cluster {
     ///
     /// [`ClusterError::AlreadyInitialized`] if MPI was initialised before in
     /// this process, [`ClusterError::ThreadLevel`] if the library gives less
-    /// than `Funneled`, [`ClusterError::Pool`] if the pool cannot be built.
+    /// than `Funneled`, [`ClusterError::BadEnvironment`] if
+    /// `COREPOOL_CLUSTER_GROUP` is not a whole number (on this rank or on
+    /// the root; see [`group_size`](Cluster::group_size)),
+    /// [`ClusterError::Pool`] if the pool cannot be built.
     ///
     /// ```
     /// let cluster = corepool::cluster::Cluster::init()?;
@@ -410,7 +413,7 @@ impl Cluster {
     /// between maps.
     ///
     /// ```
-    /// use mpi::collective::{CommunicatorCollectives, Root};
+    /// use mpi::collective::CommunicatorCollectives;
     ///
     /// # let cluster = corepool::cluster::Cluster::init()?;
     /// cluster.with_comm(|comm| comm.barrier());
@@ -568,7 +571,9 @@ impl Cluster {
     /// A rank that finishes while the others still make maps is caught
     /// here: the root, in a map, gets its `BYE` instead of `READY`; the
     /// root, finishing, gets a `READY` instead of `BYE`. Either way the
-    /// root aborts the job naming the rank and the map.
+    /// root aborts the job naming the rank and the map. In the leader tree
+    /// a finished leader catches its members' `READY`s the same way
+    /// (`tree.rs`).
     fn goodbye(&self) {
         let mut link = self.link.borrow_mut();
         let made = self.maps.get();
