@@ -117,7 +117,20 @@ use super::wire::{self, Frames, Header, Link};
 /// rank: `0` or `1` for the flat protocol, `g` ≥ 2 for groups of `g`;
 /// unset, the size is chosen from the rank count (see [`AUTO_TREE_RANKS`]).
 /// Anything but a whole number is [`ClusterError::BadEnvironment`] from
-/// [`Cluster::init`](super::Cluster::init).
+/// [`Cluster::init`](super::Cluster::init). Set it where `mpirun` starts
+/// (`COREPOOL_CLUSTER_GROUP=4 mpirun -np 16 ...`; Open MPI forwards it to
+/// other hosts with `-x COREPOOL_CLUSTER_GROUP`); the root's value counts.
+///
+/// ```
+/// use corepool::cluster::{Cluster, ENV_GROUP};
+///
+/// let cluster = Cluster::init()?;
+/// let asked = std::env::var(ENV_GROUP).ok().and_then(|v| v.trim().parse::<usize>().ok());
+/// if let Some(g) = asked.filter(|&g| g >= 2 && cluster.size() >= 2) {
+///     assert_eq!(cluster.group_size(), Some(g));
+/// }
+/// # Ok::<(), corepool::cluster::ClusterError>(())
+/// ```
 pub const ENV_GROUP: &str = "COREPOOL_CLUSTER_GROUP";
 
 /// Past this many ranks, without [`ENV_GROUP`], the ranks form a tree with
@@ -127,6 +140,15 @@ pub const ENV_GROUP: &str = "COREPOOL_CLUSTER_GROUP";
 /// a flat root busy about 16 % of the time; past that the tree's extra hop
 /// costs less than the root's growing share (BENCHMARKS.md, "The root's load
 /// as ranks are added").
+///
+/// ```
+/// let cluster = corepool::cluster::Cluster::init()?;
+/// let forced = std::env::var_os(corepool::cluster::ENV_GROUP).is_some();
+/// if !forced && cluster.size() <= corepool::cluster::AUTO_TREE_RANKS {
+///     assert_eq!(cluster.group_size(), None); // flat
+/// }
+/// # Ok::<(), corepool::cluster::ClusterError>(())
+/// ```
 pub const AUTO_TREE_RANKS: usize = 64;
 
 /// How the ranks of a job are grouped: `group` ≥ 2 for a tree, 0 for flat.
