@@ -2,7 +2,8 @@
 # CI for the `mpi` feature (src/cluster): installs Open MPI, MPICH, libclang
 # (for rsmpi's bindgen) and pkg-config when they are missing, then lints the
 # feature and runs the cluster tests, which launch the cluster examples and
-# test programs under `mpirun -np 1`, `-np 2` and `-np 3` (oversubscribed),
+# test programs under `mpirun -np 1`, `-np 2` and `-np 3` (oversubscribed;
+# the leader tree's tests up to `-np 16` with COREPOOL_CLUSTER_GROUP),
 # against each implementation: Open MPI (debug and release), then MPICH
 # (debug). rsmpi picks its MPI when mpi-sys is built (`$MPICC -show`, then
 # pkg-config), and does not rebuild when that changes, so each

@@ -13,7 +13,20 @@ const LIMIT: u64 = 10;
 #[test]
 fn ranks_making_different_maps_end_the_job_naming_both_maps() {
     for np in [2, 3] {
-        let job = cluster_common::child(np, "child_mismatch", LIMIT);
+        check(np, &[]);
+    }
+}
+
+/// In the leader tree, 5 ranks in groups of 2: the last rank is a member,
+/// caught by its leader (rank 3).
+#[test]
+fn in_the_tree_a_member_making_another_map_ends_the_job_naming_both_maps() {
+    check(5, &[(corepool::cluster::ENV_GROUP, "2")]);
+}
+
+fn check(np: usize, env: &[(&str, &str)]) {
+    {
+        let job = cluster_common::child_env(np, "child_mismatch", LIMIT, env);
         assert!(
             !job.timed_out(),
             "np={np}: still running after {LIMIT} s\n{}",

@@ -13,7 +13,12 @@ use corepool::cluster::{ABORT_CODE, Cluster};
 const LIMIT: u64 = 10;
 
 fn check(np: usize, child: &str, ranks: &[usize]) {
-    let job = cluster_common::child(np, child, LIMIT);
+    check_env(np, child, ranks, &[]);
+}
+
+/// As `check`, with `env` (the leader tree's group size) for the ranks.
+fn check_env(np: usize, child: &str, ranks: &[usize], env: &[(&str, &str)]) {
+    let job = cluster_common::child_env(np, child, LIMIT, env);
     assert!(
         !job.timed_out(),
         "np={np}: still running after {LIMIT} s\n{}",
@@ -59,6 +64,16 @@ fn a_root_that_finishes_before_a_map_ends_the_job_naming_the_map() {
         // The message names the first rank whose map reached the root.
         check(np, "child_root_finishes", &(1..np).collect::<Vec<_>>());
     }
+}
+
+/// In the leader tree: 5 ranks in groups of 2 (leaders 1 and 3), the last
+/// rank a member; 4 ranks in groups of 2, the last rank a leader alone.
+#[test]
+fn in_the_tree_a_member_or_a_leader_that_finishes_early_ends_the_job() {
+    let group = [(corepool::cluster::ENV_GROUP, "2")];
+    check_env(5, "child_last_rank_finishes", &[4], &group);
+    check_env(4, "child_last_rank_finishes", &[3], &group);
+    check_env(5, "child_root_finishes", &[1, 2, 3, 4], &group);
 }
 
 fn the_skipped_map(cluster: &Cluster) -> usize {

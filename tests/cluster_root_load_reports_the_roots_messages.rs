@@ -30,4 +30,25 @@ fn cluster_root_load_reports_the_roots_messages() {
         assert!(three.contains(want), "no {want:?} in {three}");
     }
     assert!(!three.contains("root: 0 messages"), "{three}");
+    // The leader tree: the line says so and has the busiest leader's load.
+    let exe = cluster_common::examples_dir().join("cluster_root_load");
+    let args = ["2000", "--work-us", "10", "--feed-only"];
+    let job = cluster_common::mpirun_env(
+        5,
+        &exe,
+        &args,
+        120,
+        &[
+            (corepool::cluster::ENV_GROUP, "2"),
+            ("COREPOOL_WORKERS", "1"),
+        ],
+    );
+    assert!(!job.timed_out(), "the tree hung\n{}", job.all());
+    assert_eq!(job.code, Some(0), "{}", job.all());
+    let tree = job.stdout;
+    assert!(
+        tree.contains("5 ranks (groups of 2), 2,000 items"),
+        "{tree}"
+    );
+    assert!(tree.contains("busiest other rank: "), "{tree}");
 }

@@ -54,6 +54,28 @@ pub enum ClusterError {
         /// What the library provided.
         provided: &'static str,
     },
+    /// An environment variable the cluster reads holds a value it cannot
+    /// use (on the root: every rank takes the root's value).
+    ///
+    /// ```
+    /// use corepool::cluster::ClusterError;
+    ///
+    /// let err = ClusterError::BadEnvironment {
+    ///     var: "COREPOOL_CLUSTER_GROUP",
+    ///     value: "four".into(),
+    ///     expected: "a whole number",
+    /// };
+    /// assert_eq!(err.to_string(), r#"COREPOOL_CLUSTER_GROUP="four": expected a whole number"#);
+    /// ```
+    #[error("{var}={value:?}: expected {expected}")]
+    BadEnvironment {
+        /// The variable.
+        var: &'static str,
+        /// Its value (lossily UTF-8).
+        value: String,
+        /// What it should hold.
+        expected: &'static str,
+    },
     /// This rank's pool could not be built.
     #[error("cannot build this rank's pool: {0}")]
     Pool(#[from] BuildError),

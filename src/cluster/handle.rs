@@ -14,7 +14,7 @@ use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use mpi::Threading;
-use mpi::collective::CommunicatorCollectives;
+use mpi::collective::{CommunicatorCollectives, Root};
 use mpi::environment::Universe;
 use mpi::topology::{Communicator, SimpleCommunicator};
 use serde::Serialize;
@@ -24,6 +24,7 @@ use super::error::ClusterError;
 use super::map::{self, ClusterMap, SPMD_RULE};
 use super::share::{self, NodeShare};
 use super::source::{Indices, Items};
+use super::tree::{self, Layout};
 use super::wire::{self, ClusterStats, Link};
 use crate::topology::Topology;
 use crate::{ENV_PINNING, ENV_WORKERS, Pinning, Pool};
@@ -32,6 +33,12 @@ use crate::{ENV_PINNING, ENV_WORKERS, Pinning, Pool};
 /// owns its [`Cluster`], or because the ranks did not make the same maps (an
 /// SPMD mistake: different maps, or a rank that finished early).
 pub const ABORT_CODE: i32 = 101;
+
+/// The group size broadcast from the root when its environment leaves it
+/// to the rank count.
+const GROUP_AUTO: u64 = u64::MAX;
+/// ... and when its environment holds a bad value.
+const GROUP_BAD: u64 = u64::MAX - 1;
 
 /// The thread that owns the cluster: a panic there aborts the job.
 static OWNER: OnceLock<ThreadId> = OnceLock::new();
@@ -89,6 +96,8 @@ pub struct Cluster {
     pub(crate) maps: Cell<u64>,
     /// Whether a map is under way on this rank.
     pub(crate) busy: Cell<bool>,
+    /// How the ranks are grouped for maps (flat, or the leader tree).
+    pub(crate) layout: Layout,
     rank: usize,
     size: usize,
     node_rank: usize,
@@ -110,6 +119,7 @@ impl std::fmt::Debug for Cluster {
             .field("share", &self.share)
             .field("workers", &self.pool.workers())
             .field("threading", &self.threading)
+            .field("group_size", &self.layout.group())
             .finish_non_exhaustive()
     }
 }
@@ -144,7 +154,10 @@ impl Cluster {
     ///
     /// [`ClusterError::AlreadyInitialized`] if MPI was initialised before in
     /// this process, [`ClusterError::ThreadLevel`] if the library gives less
-    /// than `Funneled`, [`ClusterError::Pool`] if the pool cannot be built.
+    /// than `Funneled`, [`ClusterError::BadEnvironment`] if
+    /// `COREPOOL_CLUSTER_GROUP` is not a whole number (on this rank or on
+    /// the root; see [`group_size`](Cluster::group_size)),
+    /// [`ClusterError::Pool`] if the pool cannot be built.
     ///
     /// ```
     /// let cluster = corepool::cluster::Cluster::init()?;
@@ -178,6 +191,29 @@ impl Cluster {
         let mut masks = vec![0u64; node_size];
         node.all_gather_into(&mine, &mut masks[..]);
         drop(node);
+        // The tree's group size: the root's, so that every rank agrees on
+        // the groups. Every rank takes part in the broadcast before any
+        // returns an error.
+        let group = tree::group_from_env(std::env::var_os(tree::ENV_GROUP));
+        let mut roots = match &group {
+            Ok(None) => GROUP_AUTO,
+            Ok(Some(g)) => (*g as u64).min(GROUP_BAD - 1),
+            Err(_) => GROUP_BAD,
+        };
+        world.process_at_rank(0).broadcast_into(&mut roots);
+        group?;
+        let layout = match roots {
+            GROUP_BAD => {
+                return Err(ClusterError::BadEnvironment {
+                    var: tree::ENV_GROUP,
+                    value: std::env::var(tree::ENV_GROUP).unwrap_or_default(),
+                    expected: "a whole number on the root too (every rank takes the root's value, \
+                               and the root's is not one)",
+                });
+            }
+            GROUP_AUTO => Layout::new(size, None),
+            g => Layout::new(size, Some(g as usize)),
+        };
         let topology = topology.map_err(crate::BuildError::from)?;
 
         let env_set =
@@ -212,6 +248,7 @@ impl Cluster {
             stash: RefCell::new(VecDeque::new()),
             maps: Cell::new(0),
             busy: Cell::new(false),
+            layout,
             rank,
             size,
             node_rank,
@@ -276,6 +313,47 @@ impl Cluster {
     /// ```
     pub fn node_size(&self) -> usize {
         self.node_size
+    }
+
+    /// The size of the groups of the leader-per-group tree, `None` when
+    /// every rank talks to the root directly (flat).
+    ///
+    /// With groups of `g`, ranks `1..=g` form the first group, `g+1..=2g`
+    /// the next, and so on; the first rank of each group is its leader: the
+    /// root feeds the leaders chunks sized for their whole group, and each
+    /// leader feeds its group and sends the results back merged. Results,
+    /// their order and every error are the same as flat (a panic still
+    /// names the rank that ran the item); what changes is the root's load,
+    /// divided by about `g` (BENCHMARKS.md, "The root's load as ranks are
+    /// added"). The protocol is written out in `src/cluster/tree.rs`.
+    ///
+    /// The size comes from the root's environment variable
+    /// `COREPOOL_CLUSTER_GROUP` ([`ENV_GROUP`]): `0` or `1` for flat, `g` for
+    /// groups of `g`; unset, the job is flat up to [`AUTO_TREE_RANKS`]
+    /// ranks and past that has groups of `ceil(sqrt(size - 1))`. A value
+    /// that is not a whole number makes [`init`](Cluster::init) return
+    /// [`ClusterError::BadEnvironment`]. For example
+    /// `COREPOOL_CLUSTER_GROUP=4 mpirun -np 16 ...` runs 16 ranks as the root,
+    /// four leaders (ranks 1, 5, 9, 13) and their members.
+    ///
+    /// ```
+    /// # let cluster = corepool::cluster::Cluster::init()?;
+    /// match cluster.group_size() {
+    ///     Some(g) => println!("{} ranks in groups of {g}", cluster.size()),
+    ///     None => println!("{} ranks, flat", cluster.size()),
+    /// }
+    /// if cluster.size() <= corepool::cluster::AUTO_TREE_RANKS
+    ///     && std::env::var_os(corepool::cluster::ENV_GROUP).is_none()
+    /// {
+    ///     assert_eq!(cluster.group_size(), None);
+    /// }
+    /// # Ok::<(), corepool::cluster::ClusterError>(())
+    /// ```
+    ///
+    /// [`ENV_GROUP`]: super::ENV_GROUP
+    /// [`AUTO_TREE_RANKS`]: super::AUTO_TREE_RANKS
+    pub fn group_size(&self) -> Option<usize> {
+        self.layout.group()
     }
 
     /// How this rank's pool was sized.
@@ -493,15 +571,38 @@ impl Cluster {
     /// A rank that finishes while the others still make maps is caught
     /// here: the root, in a map, gets its `BYE` instead of `READY`; the
     /// root, finishing, gets a `READY` instead of `BYE`. Either way the
-    /// root aborts the job naming the rank and the map.
+    /// root aborts the job naming the rank and the map. In the leader tree
+    /// a finished leader catches its members' `READY`s the same way
+    /// (`tree.rs`).
     fn goodbye(&self) {
         let mut link = self.link.borrow_mut();
         let made = self.maps.get();
         if !self.is_root() {
+            // A leader: a member making a map this leader never makes would
+            // wait for it forever. Its READY may have come during the
+            // leader's last map (kept in the stash) or comes now.
+            let me = self.rank;
+            let ahead = |src: usize, msg: &[u8]| {
+                if msg.first() == Some(&wire::READY) && src != 0 {
+                    let (seq, _, site) = map::read_ready(src, msg);
+                    spmd_abort(&format!(
+                        "rank {src} makes map #{seq} {site}, while rank {me}, the leader of its group, \
+                         finished (its Cluster was dropped) after {}: {SPMD_RULE}",
+                        map::maps(made)
+                    ));
+                }
+            };
+            for (src, msg) in self.stash.borrow_mut().drain(..) {
+                ahead(src, &msg);
+            }
             link.send(0, wire::bye(made));
             loop {
                 match link.try_recv() {
                     Some((0, msg)) if msg.first() == Some(&wire::FIN) => break,
+                    Some((src, msg)) if src != 0 => {
+                        ahead(src, &msg);
+                        link.event();
+                    }
                     // The root is in a map this rank never made (it sent
                     // STOP before this rank's READY could come): our BYE
                     // makes it abort the job.
@@ -590,8 +691,13 @@ impl Drop for Cluster {
 #[cold]
 pub(crate) fn spmd_abort(message: &str) -> ! {
     let rank = RANK.get().copied().unwrap_or(0);
+    let role = if rank == 0 {
+        "root"
+    } else {
+        "leader of its group"
+    };
     eprintln!(
-        "corepool cluster: rank {rank} (root) stops the job: {message}; aborting the MPI job (exit code {ABORT_CODE})"
+        "corepool cluster: rank {rank} ({role}) stops the job: {message}; aborting the MPI job (exit code {ABORT_CODE})"
     );
     let_the_launcher_read();
     SimpleCommunicator::world().abort(ABORT_CODE)

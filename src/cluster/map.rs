@@ -8,6 +8,12 @@
 //! map number *k* meets the root's map number *k*. The messages are in
 //! `wire.rs`; MPI keeps the messages between two ranks in order.
 //!
+//! This is the flat protocol, where every rank talks to the root. In the
+//! leader-per-group tree (`tree.rs`, [`Cluster::group_size`]) the root
+//! runs the same protocol with the group leaders as its ranks, each leader
+//! runs it with its members as their root, and members run exactly the
+//! rank's side below, toward their leader.
+//!
 //! 1. A rank starts by sending `READY` with the map's number, a signature
 //!    (a hash of the item, result and closure types), its worker count,
 //!    and the map's description (call site and type names). The root
@@ -39,7 +45,10 @@
 //!    send has completed. Nothing of this map is left in flight, so the
 //!    next map starts clean; the only message that can reach the root early
 //!    is a fast rank's `READY` for the next map (or its `BYE`), which waits
-//!    in the stash.
+//!    in the stash. (The root tells a `BYE` that ends the job from one that
+//!    skips this map by the number of maps it carries: in the tree a
+//!    member's `BYE` comes straight to the root and may overtake its
+//!    leader's `STOP_ACK`.)
 //!
 //! # The end of the job
 //!
@@ -74,6 +83,7 @@ use serde::de::DeserializeOwned;
 use super::error::ClusterError;
 use super::handle::{Cluster, spmd_abort};
 use super::source::{self, Batch, EncodedPart, LocalPart, PartInput, Source, sealed::Sealed};
+use super::tree;
 use super::wire::{self, Frames, Header, Link};
 use crate::Task;
 
@@ -196,7 +206,8 @@ where
     }
 
     /// Fixes the number of items per chunk instead of adapting it (the root
-    /// decides; on other ranks this does nothing).
+    /// decides; on other ranks this does nothing). In the leader tree a
+    /// chunk goes to a group, whose leader shares it among its ranks.
     ///
     /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
@@ -215,8 +226,9 @@ where
     }
 
     /// How many chunks may be in flight or finished but unconsumed at once
-    /// (default: four per rank). A window under two per rank leaves ranks
-    /// waiting.
+    /// (default: four per rank the root feeds: every rank when flat, the
+    /// root and the group leaders in the tree, where a chunk is a whole
+    /// group's). A window under two per rank leaves ranks waiting.
     ///
     /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
@@ -289,12 +301,12 @@ where
     fn serve(&mut self) {
         let seq = self.begin();
         self.source = None;
-        serve::<S, F, T>(
-            self.cluster,
-            &self.f,
-            seq,
-            &MapSite::of::<S, F, T>(self.site),
-        );
+        let site = MapSite::of::<S, F, T>(self.site);
+        if self.cluster.layout.is_leader(self.cluster.rank()) {
+            tree::lead::<S, F, T>(self.cluster, &self.f, seq, &site);
+        } else {
+            serve::<S, F, T>(self.cluster, &self.f, seq, &site);
+        }
         self.end();
         self.state = State::Done;
     }
@@ -411,7 +423,7 @@ impl MapSite {
     }
 
     /// Appends the description (not the signature) to a `READY` message.
-    fn encode(&self, out: &mut Vec<u8>) {
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
         wire::put_str(out, &self.file);
         out.extend_from_slice(&self.line.to_le_bytes());
         out.extend_from_slice(&self.column.to_le_bytes());
@@ -478,6 +490,8 @@ enum PeerState {
     Stopping,
     /// Done with this map.
     Stopped,
+    /// A member of a group: it talks to its leader, not to the root.
+    Elsewhere,
 }
 
 #[derive(Debug)]
@@ -521,8 +535,14 @@ enum ChunkState<T> {
     Remote,
     /// The root's results.
     LocalDone(Vec<Result<T, ClusterError>>),
-    /// A rank's `DONE` message; result frames start at byte 17.
-    RemoteDone(Vec<u8>),
+    /// A rank's `DONE` (or a leader's `GROUP_DONE`) message: its result
+    /// frames start at byte `at`, and `runs` say which rank ran how many
+    /// of its items, in order.
+    RemoteDone {
+        msg: Vec<u8>,
+        at: usize,
+        runs: Vec<(usize, usize)>,
+    },
 }
 
 struct Chunk<T> {
@@ -536,7 +556,7 @@ impl<T> Chunk<T> {
     fn finished(&self) -> bool {
         matches!(
             self.state,
-            ChunkState::LocalDone(_) | ChunkState::RemoteDone(_)
+            ChunkState::LocalDone(_) | ChunkState::RemoteDone { .. }
         )
     }
 }
@@ -550,7 +570,8 @@ enum Current<T> {
         pos: usize,
         left: usize,
         index: u64,
-        rank: usize,
+        /// (rank, items) runs, the current one first, reversed.
+        runs: Vec<(usize, usize)>,
     },
 }
 
@@ -564,15 +585,25 @@ impl<T: DeserializeOwned> Current<T> {
                 pos,
                 left,
                 index,
-                rank,
+                runs,
             } => {
                 if *left == 0 {
                     return None;
                 }
+                while runs.last().is_some_and(|&(_, n)| n == 0) {
+                    runs.pop();
+                }
+                let rank = match runs.last_mut() {
+                    Some((rank, n)) => {
+                        *n -= 1;
+                        *rank
+                    }
+                    None => 0,
+                };
                 let mut frames = Frames::new(&msg[*pos..]);
                 let frame = frames.next();
                 *pos += frames.position();
-                let out = source::decode_result(frame, *index, *rank);
+                let out = source::decode_result(frame, *index, rank);
                 *left -= 1;
                 *index += 1;
                 Some(out)
@@ -634,7 +665,8 @@ where
         root_works: bool,
     ) -> Self {
         let size = cluster.size();
-        let peers = (0..size)
+        let layout = cluster.layout;
+        let peers: Vec<Peer> = (0..size)
             .map(|r| {
                 let me = r == 0;
                 let works = root_works || size == 1;
@@ -642,7 +674,8 @@ where
                     state: match (me, works) {
                         (true, true) => PeerState::Active,
                         (true, false) => PeerState::Stopped,
-                        (false, _) => PeerState::Waiting,
+                        (false, _) if layout.is_root_peer(r) => PeerState::Waiting,
+                        (false, _) => PeerState::Elsewhere,
                     },
                     workers: if me { cluster.pool().workers() } else { 1 },
                     wants: if me && works { PREFETCH } else { 0 },
@@ -659,7 +692,16 @@ where
             site,
             ordered,
             fixed,
-            window: window.unwrap_or(4 * size).max(1),
+            // Four per rank the root feeds (leaders' chunks are their
+            // groups' size).
+            window: window
+                .unwrap_or(
+                    4 * peers
+                        .iter()
+                        .filter(|p| p.state != PeerState::Elsewhere)
+                        .count(),
+                )
+                .max(1),
             peers,
             chunks: BTreeMap::new(),
             ready: VecDeque::new(),
@@ -691,13 +733,16 @@ where
             if let Some(chunk) = self.take_finished() {
                 self.current = match chunk.state {
                     ChunkState::LocalDone(outcomes) => Current::Local(outcomes.into_iter()),
-                    ChunkState::RemoteDone(msg) => Current::Remote {
-                        msg,
-                        pos: 17,
-                        left: chunk.len,
-                        index: chunk.start,
-                        rank: chunk.rank,
-                    },
+                    ChunkState::RemoteDone { msg, at, mut runs } => {
+                        runs.reverse();
+                        Current::Remote {
+                            msg,
+                            pos: at,
+                            left: chunk.len,
+                            index: chunk.start,
+                            runs,
+                        }
+                    }
                     ChunkState::Local { .. } | ChunkState::Remote => Current::Empty,
                 };
                 continue;
@@ -744,10 +789,10 @@ where
     }
 
     fn all_stopped(&self) -> bool {
-        self.peers
-            .iter()
-            .enumerate()
-            .all(|(r, p)| p.state == PeerState::Stopped || (r == 0 && self.cancelling))
+        self.peers.iter().enumerate().all(|(r, p)| {
+            matches!(p.state, PeerState::Stopped | PeerState::Elsewhere)
+                || (r == 0 && self.cancelling)
+        })
     }
 
     /// The next chunk the consumer may take, removed from the table.
@@ -822,16 +867,37 @@ where
     /// A message from rank `src`.
     fn on_message(&mut self, cluster: &Cluster, link: &mut Link, src: usize, msg: Vec<u8>) {
         let _ = link;
+        let mut h = Header::new(&msg);
+        if msg.first() == Some(&wire::BYE) {
+            // Every rank, member of a group or not, says BYE to the root.
+            // One that made this map (its count is past it) is finishing
+            // the job: keep it for the end. (A member's BYE can overtake
+            // its leader's STOP_ACK, so only the count can tell.)
+            let made = h.u64().unwrap_or(0);
+            if made > self.seq {
+                cluster.stash.borrow_mut().push_back((src, msg));
+                return;
+            }
+            spmd_abort(&format!(
+                "rank {src} finished (its Cluster was dropped) after {}, while the root makes map #{} {}: \
+                 {SPMD_RULE}",
+                maps(made),
+                self.seq,
+                self.site
+            ));
+        }
         let Some(peer) = self.peers.get_mut(src) else {
             protocol_error(src, "a message from a rank outside the job");
         };
+        if peer.state == PeerState::Elsewhere {
+            protocol_error(src, "the root a map message meant for its group's leader");
+        }
         if peer.state == PeerState::Stopped {
             // Only a rank's READY for the next map can come after its
             // STOP_ACK: keep it for that map.
             cluster.stash.borrow_mut().push_back((src, msg));
             return;
         }
-        let mut h = Header::new(&msg);
         match msg.first().copied() {
             Some(wire::READY) => {
                 let (seq, workers, site) = read_ready(src, &msg);
@@ -850,19 +916,7 @@ where
                     peer.next_size = self.fixed.unwrap_or(workers);
                 }
             }
-            Some(wire::BYE) => {
-                // A rank's BYE after its STOP_ACK was stashed above: this
-                // one comes from a rank that never made this map.
-                let made = h.u64().unwrap_or(0);
-                spmd_abort(&format!(
-                    "rank {src} finished (its Cluster was dropped) after {}, while the root makes map #{} {}: \
-                     {SPMD_RULE}",
-                    maps(made),
-                    self.seq,
-                    self.site
-                ));
-            }
-            Some(wire::DONE) => {
+            Some(kind @ (wire::DONE | wire::GROUP_DONE)) => {
                 if peer.state == PeerState::Stopping {
                     return; // results of a cancelled map
                 }
@@ -872,7 +926,13 @@ where
                 let Some(chunk) = self.chunks.get_mut(&id).filter(|c| c.rank == src) else {
                     protocol_error(src, &format!("DONE for chunk {id}, which it was not given"));
                 };
-                chunk.state = ChunkState::RemoteDone(msg);
+                let runs = if kind == wire::DONE {
+                    vec![(src, chunk.len)]
+                } else {
+                    read_runs(cluster, src, &mut h, chunk.len)
+                };
+                let at = msg.len() - h.rest().len();
+                chunk.state = ChunkState::RemoteDone { msg, at, runs };
                 let len = chunk.len;
                 peer.outstanding -= 1;
                 peer.wants += 1;
@@ -1004,6 +1064,35 @@ where
     }
 }
 
+/// The runs of a leader's `GROUP_DONE` for a chunk of `len` items: each
+/// rank in `src`'s group, and they cover the chunk.
+fn read_runs(cluster: &Cluster, src: usize, h: &mut Header<'_>, len: usize) -> Vec<(usize, usize)> {
+    let group = cluster.layout.members(src);
+    let mut runs = Vec::new();
+    let mut total = 0usize;
+    for _ in 0..h.u32().unwrap_or(0) {
+        let (Some(rank), Some(count)) = (h.u32(), h.u32()) else {
+            protocol_error(src, "a GROUP_DONE message cut short in its runs");
+        };
+        let (rank, count) = (rank as usize, count as usize);
+        if rank != src && !group.contains(&rank) {
+            protocol_error(
+                src,
+                &format!("a GROUP_DONE naming rank {rank}, not of its group"),
+            );
+        }
+        total += count;
+        runs.push((rank, count));
+    }
+    if total != len {
+        protocol_error(
+            src,
+            &format!("a GROUP_DONE whose runs cover {total} items of a chunk of {len}"),
+        );
+    }
+    runs
+}
+
 fn part_len<X>(input: &PartInput<X>) -> usize {
     match input {
         PartInput::Local(items) => items.len(),
@@ -1013,7 +1102,7 @@ fn part_len<X>(input: &PartInput<X>) -> usize {
 }
 
 #[cold]
-fn protocol_error(src: usize, what: &str) -> ! {
+pub(crate) fn protocol_error(src: usize, what: &str) -> ! {
     panic!("corepool cluster: protocol error: rank {src} sent {what}")
 }
 
@@ -1028,101 +1117,150 @@ struct RankChunk {
     tasks: Vec<Task<()>>,
 }
 
-/// This rank's part of map number `seq`: pull chunks, run them, send the
-/// results, until the root says stop.
+/// The chunks a rank other than the root runs on its own pool, one part per
+/// worker, each part encoding its own results: a member's chunks, and a
+/// leader's own pieces (`tree.rs`).
+pub(crate) struct LocalChunks {
+    workers: usize,
+    chunks: HashMap<u64, RankChunk>,
+    tx: Sender<(u64, usize, EncodedPart)>,
+    rx: Receiver<(u64, usize, EncodedPart)>,
+}
+
+impl LocalChunks {
+    pub(crate) fn new(cluster: &Cluster) -> LocalChunks {
+        let (tx, rx) = crossbeam_channel::unbounded();
+        LocalChunks {
+            workers: cluster.pool().workers(),
+            chunks: HashMap::new(),
+            tx,
+            rx,
+        }
+    }
+
+    /// Starts chunk `id`, the `len` items of a `CHUNK` message's `body`.
+    pub(crate) fn start<S, F, T>(
+        &mut self,
+        cluster: &Cluster,
+        f: &Arc<F>,
+        id: u64,
+        body: &[u8],
+        len: usize,
+    ) where
+        S: Source,
+        F: Fn(<S as Sealed>::Item) -> T + Send + Sync + 'static,
+        T: Serialize + DeserializeOwned + Send + 'static,
+    {
+        let is_range = S::from_value(0).is_some();
+        let parts =
+            PartInput::<<S as Sealed>::Item>::split_message(body, len, self.workers, is_range);
+        let tasks: Vec<Task<()>> = parts
+            .into_iter()
+            .enumerate()
+            .map(|(p, input)| {
+                let (f, tx, owner) = (f.clone(), self.tx.clone(), std::thread::current());
+                cluster.pool().submit(move || {
+                    let out = source::run_encoded::<S, F, T>(&*f, input);
+                    let _ = tx.send((id, p, out));
+                    owner.unpark();
+                })
+            })
+            .collect();
+        self.chunks.insert(
+            id,
+            RankChunk {
+                parts: (0..tasks.len()).map(|_| None).collect(),
+                left: tasks.len(),
+                busy_ns: 0,
+                tasks,
+            },
+        );
+    }
+
+    /// A chunk whose parts are all back: its id, its result frames in
+    /// order, and the time its parts were busy.
+    pub(crate) fn poll(&mut self) -> Option<(u64, Vec<u8>, u64)> {
+        while let Ok((id, p, out)) = self.rx.try_recv() {
+            let Some(chunk) = self.chunks.get_mut(&id) else {
+                continue; // cancelled
+            };
+            chunk.parts[p] = Some(out.frames);
+            chunk.busy_ns += out.busy_ns;
+            chunk.left -= 1;
+            if chunk.left == 0 {
+                let chunk = self.chunks.remove(&id).expect("present above");
+                let frames = chunk
+                    .parts
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .concat();
+                return Some((id, frames, chunk.busy_ns));
+            }
+        }
+        None
+    }
+
+    /// Cancels every part not started and forgets every chunk.
+    pub(crate) fn cancel_all(&mut self) {
+        for chunk in self.chunks.values() {
+            for task in &chunk.tasks {
+                task.cancel();
+            }
+        }
+        self.chunks.clear();
+    }
+}
+
+/// This rank's part of map number `seq`: pull chunks from its parent (the
+/// root, or its group's leader), run them, send the results, until the
+/// parent says stop.
 fn serve<S, F, T>(cluster: &Cluster, f: &Arc<F>, seq: u64, site: &MapSite)
 where
     S: Source,
     F: Fn(<S as Sealed>::Item) -> T + Send + Sync + 'static,
     T: Serialize + DeserializeOwned + Send + 'static,
 {
+    let parent = cluster.layout.parent(cluster.rank());
     let mut link = cluster.link.borrow_mut();
     let workers = cluster.pool().workers();
     let mut ready = wire::ready(seq, site.sig, workers as u32);
     site.encode(&mut ready);
-    link.send(0, ready);
-    let is_range = S::from_value(0).is_some();
-    let (tx, rx) = crossbeam_channel::unbounded::<(u64, usize, EncodedPart)>();
-    let mut chunks: HashMap<u64, RankChunk> = HashMap::new();
-
-    let finish_part = |chunks: &mut HashMap<u64, RankChunk>,
-                       link: &mut Link,
-                       (id, p, out): (u64, usize, EncodedPart)| {
-        let Some(chunk) = chunks.get_mut(&id) else {
-            return;
-        };
-        chunk.parts[p] = Some(out.frames);
-        chunk.busy_ns += out.busy_ns;
-        chunk.left -= 1;
-        if chunk.left == 0 {
-            let chunk = chunks.remove(&id).expect("present above");
-            let size = chunk.parts.iter().flatten().map(Vec::len).sum();
-            let mut msg = wire::done_header(id, chunk.busy_ns, size);
-            for frames in chunk.parts.into_iter().flatten() {
-                msg.extend_from_slice(&frames);
-            }
-            link.send(0, msg);
-        }
-    };
+    link.send(parent, ready);
+    let mut local = LocalChunks::new(cluster);
 
     loop {
         let start = Instant::now();
         let mut any = false;
-        while let Ok(done) = rx.try_recv() {
-            finish_part(&mut chunks, &mut link, done);
+        while let Some((id, frames, busy)) = local.poll() {
+            let mut msg = wire::done_header(id, busy, frames.len());
+            msg.extend_from_slice(&frames);
+            link.send(parent, msg);
             any = true;
         }
         while let Some((src, msg)) = link.try_recv() {
             any = true;
-            if src != 0 {
-                protocol_error(src, "a message to a rank other than the root");
+            if src != parent {
+                protocol_error(
+                    src,
+                    &format!("a message to a rank whose parent in the tree is rank {parent}"),
+                );
             }
             match msg.first().copied() {
                 Some(wire::CHUNK) => {
                     let mut h = Header::new(&msg);
-                    let (Some(id), Some(start), Some(len)) = (h.u64(), h.u64(), h.u32()) else {
-                        protocol_error(0, "a CHUNK message without its header");
+                    let (Some(id), Some(_start), Some(len)) = (h.u64(), h.u64(), h.u32()) else {
+                        protocol_error(parent, "a CHUNK message without its header");
                     };
-                    let parts = PartInput::<<S as Sealed>::Item>::split_message(
-                        h.rest(),
-                        len as usize,
-                        workers,
-                        is_range,
-                    );
-                    let _ = start;
-                    let tasks: Vec<Task<()>> = parts
-                        .into_iter()
-                        .enumerate()
-                        .map(|(p, input)| {
-                            let (f, tx, owner) = (f.clone(), tx.clone(), std::thread::current());
-                            cluster.pool().submit(move || {
-                                let out = source::run_encoded::<S, F, T>(&*f, input);
-                                let _ = tx.send((id, p, out));
-                                owner.unpark();
-                            })
-                        })
-                        .collect();
-                    chunks.insert(
-                        id,
-                        RankChunk {
-                            parts: (0..tasks.len()).map(|_| None).collect(),
-                            left: tasks.len(),
-                            busy_ns: 0,
-                            tasks,
-                        },
-                    );
+                    local.start::<S, F, T>(cluster, f, id, h.rest(), len as usize);
                 }
                 Some(wire::STOP) => {
-                    for chunk in chunks.values() {
-                        for task in &chunk.tasks {
-                            task.cancel();
-                        }
-                    }
-                    link.send(0, vec![wire::STOP_ACK]);
+                    local.cancel_all();
+                    link.send(parent, vec![wire::STOP_ACK]);
                     link.flush();
                     return;
                 }
-                other => protocol_error(0, &format!("an unknown message kind {other:?}")),
+                other => protocol_error(parent, &format!("an unknown message kind {other:?}")),
             }
         }
         any |= link.progress();

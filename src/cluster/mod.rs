@@ -34,6 +34,11 @@
 //! OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1`). The protocol is written out in
 //! `map.rs`, the bytes on the wire in `wire.rs`.
 //!
+//! Past [`AUTO_TREE_RANKS`] ranks (or with `COREPOOL_CLUSTER_GROUP=g`,
+//! [`ENV_GROUP`]) the root feeds group leaders instead of every rank, and
+//! each leader feeds its group: the same results, a fraction of the root's
+//! messages ([`Cluster::group_size`]; the protocol in `tree.rs`).
+//!
 //! # Faults
 //!
 //! - A panic in the closure on any rank comes back at its item, on the
@@ -70,6 +75,7 @@ mod handle;
 mod map;
 mod share;
 mod source;
+mod tree;
 mod wire;
 
 pub use error::{ClusterError, Payload};
@@ -78,4 +84,5 @@ pub use map::{CHUNK_TIME, ClusterMap, MAX_CLUSTER_CHUNK};
 pub use mpi::Threading;
 pub use share::NodeShare;
 pub use source::{Indices, Items, Source};
+pub use tree::{AUTO_TREE_RANKS, ENV_GROUP};
 pub use wire::ClusterStats;

@@ -1,4 +1,4 @@
-//! Bytes on the wire: the five messages of the map protocol, the frames that
+//! Bytes on the wire: the eight messages of the map protocol, the frames that
 //! carry items and results, and [`Link`], which sends without ever blocking
 //! and waits without spinning a core.
 //!
@@ -13,6 +13,7 @@
 //! |---|---|---|
 //! | `READY` | rank → root | map sequence number `u64`, signature `u64`, workers `u32`, the map's description: call site file (string), line `u32`, column `u32`, item, result and closure type names (strings) |
 //! | `DONE` | rank → root | chunk id `u64`, busy nanoseconds `u64`, result frames |
+//! | `GROUP_DONE` | leader → root | chunk id `u64`, busy nanoseconds `u64`, run count `u32`, runs (rank `u32`, items `u32`), result frames: the items of each run in turn ran on that rank (`tree.rs`) |
 //! | `STOP_ACK` | rank → root | nothing |
 //! | `BYE` | rank → root | maps this rank made `u64` (its `Cluster` is being dropped) |
 //! | `CHUNK` | root → rank | chunk id `u64`, first index `u64`, length `u32`, item frames (or the first value `u64` for an index range) |
@@ -51,6 +52,7 @@ pub(crate) const READY: u8 = 1;
 pub(crate) const DONE: u8 = 2;
 pub(crate) const STOP_ACK: u8 = 3;
 pub(crate) const BYE: u8 = 4;
+pub(crate) const GROUP_DONE: u8 = 5;
 pub(crate) const CHUNK: u8 = 10;
 pub(crate) const STOP: u8 = 11;
 pub(crate) const FIN: u8 = 12;
@@ -252,6 +254,27 @@ pub(crate) fn done_header(chunk: u64, busy_ns: u64, capacity: usize) -> Vec<u8> 
     m.push(DONE);
     m.extend_from_slice(&chunk.to_le_bytes());
     m.extend_from_slice(&busy_ns.to_le_bytes());
+    m
+}
+
+/// The header of a `GROUP_DONE` message: a `DONE` for a group's chunk,
+/// with the runs of items (rank, count) its members ran, in order; result
+/// frames are appended to it.
+pub(crate) fn group_done_header(
+    chunk: u64,
+    busy_ns: u64,
+    runs: &[(usize, usize)],
+    capacity: usize,
+) -> Vec<u8> {
+    let mut m = Vec::with_capacity(21 + 8 * runs.len() + capacity);
+    m.push(GROUP_DONE);
+    m.extend_from_slice(&chunk.to_le_bytes());
+    m.extend_from_slice(&busy_ns.to_le_bytes());
+    m.extend_from_slice(&(runs.len() as u32).to_le_bytes());
+    for &(rank, count) in runs {
+        m.extend_from_slice(&(rank as u32).to_le_bytes());
+        m.extend_from_slice(&(count as u32).to_le_bytes());
+    }
     m
 }
 

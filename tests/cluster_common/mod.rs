@@ -82,6 +82,12 @@ impl Job {
 /// Runs `exe args` on `np` ranks (unbound, oversubscribed if need be),
 /// killed by `timeout` after `limit` seconds.
 pub fn mpirun(np: usize, exe: &Path, args: &[&str], limit: u64) -> Job {
+    mpirun_env(np, exe, args, limit, &[])
+}
+
+/// As [`mpirun`], with `env` added to the ranks' environment (both
+/// launchers pass their own environment on to the ranks).
+pub fn mpirun_env(np: usize, exe: &Path, args: &[&str], limit: u64, env: &[(&str, &str)]) -> Job {
     let mut cmd = Command::new("timeout");
     cmd.args([
         "-k",
@@ -105,6 +111,7 @@ pub fn mpirun(np: usize, exe: &Path, args: &[&str], limit: u64) -> Job {
     }
     cmd.arg(exe).args(args);
     cmd.env(CHILD, "1").env("RUST_BACKTRACE", "0");
+    cmd.envs(env.iter().copied());
     cmd.stdin(Stdio::null());
     let start = Instant::now();
     let out = cmd.output().expect("run timeout/mpirun");
@@ -119,8 +126,14 @@ pub fn mpirun(np: usize, exe: &Path, args: &[&str], limit: u64) -> Job {
 
 /// Runs the test `name` of the calling test binary on `np` ranks.
 pub fn child(np: usize, name: &str, limit: u64) -> Job {
+    child_env(np, name, limit, &[])
+}
+
+/// As [`child`], with `env` added to the ranks' environment (e.g.
+/// `COREPOOL_CLUSTER_GROUP` for the leader tree).
+pub fn child_env(np: usize, name: &str, limit: u64, env: &[(&str, &str)]) -> Job {
     let exe = std::env::current_exe().expect("the test binary's path");
-    mpirun(
+    mpirun_env(
         np,
         &exe,
         &[
@@ -131,6 +144,7 @@ pub fn child(np: usize, name: &str, limit: u64) -> Job {
             "--test-threads=1",
         ],
         limit,
+        env,
     )
 }
 
