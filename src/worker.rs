@@ -63,6 +63,10 @@ const HELP_POLL_MAX: Duration = Duration::from_millis(5);
 /// measured slower here: the two vCPUs share a core.)
 const HELP_SEARCH: Duration = Duration::from_micros(20);
 
+/// How long a lingering worker searches between two `yield_now`s
+/// (`sleep.rs`, step 6).
+const LINGER_ROUND: Duration = Duration::from_micros(5);
+
 /// Low bits of a frame stamp that count frames; the high bits hold the
 /// worker's index plus one, so that 0 means "not pushed by any worker".
 const FRAME_BITS: u32 = 48;
@@ -196,7 +200,18 @@ impl WorkerThread {
                 searching = true;
                 sleep.start_searching();
             }
-            if let Some(job) = self.search() {
+            // `sleep.rs`, step 6: while the pool lingers, one worker fewer
+            // than the pool has searches for a round that polls more often
+            // (a split is taken within a microsecond), then looks again.
+            let lingering = sleep.begin_linger();
+            let found = if lingering {
+                let found = self.linger_search();
+                sleep.end_linger();
+                found
+            } else {
+                self.search()
+            };
+            if let Some(job) = found {
                 searching = false;
                 sleep.stop_searching(|| self.registry.has_work());
                 self.execute(job);
@@ -211,6 +226,9 @@ impl WorkerThread {
                     continue;
                 }
                 break;
+            }
+            if lingering {
+                continue;
             }
             match sleep.sleep(self.index, || self.registry.has_work()) {
                 Wake::Search | Wake::Shutdown => {}
@@ -323,6 +341,27 @@ impl WorkerThread {
         None
     }
 
+    /// A lingering worker's search (`sleep.rs`, step 6): the shared queues
+    /// every few dozen spins for up to [`LINGER_ROUND`], so a `par` walk's
+    /// split is taken within a microsecond or so, then one `yield_now`.
+    fn linger_search(&self) -> Option<JobRef> {
+        let until = Instant::now() + LINGER_ROUND;
+        loop {
+            for _ in 0..32 {
+                if let Some(job) = self.steal_shared() {
+                    return Some(job);
+                }
+                for _ in 0..8 {
+                    std::hint::spin_loop();
+                }
+            }
+            if Instant::now() >= until {
+                std::thread::yield_now();
+                return None;
+            }
+        }
+    }
+
     /// One pass: the injector, then a batch stolen from another worker,
     /// starting at a random victim.
     ///
@@ -405,7 +444,7 @@ impl WorkerThread {
             if Instant::now() >= until {
                 break None;
             }
-            for _ in 0..64 {
+            for _ in 0..8 {
                 std::hint::spin_loop();
             }
         };

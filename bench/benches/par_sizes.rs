@@ -11,6 +11,7 @@
 //! ```sh
 //! cargo bench -p corepool-bench --bench par_sizes                 # the sweep, a markdown table
 //! cargo bench -p corepool-bench --bench par_sizes -- --quick      # fewer sizes, short cells
+//! cargo bench -p corepool-bench --bench par_sizes -- --sizes 100000,1000000   # some sizes only
 //! ```
 //!
 //! Rows: operation (`for_each` adding one in place, `map(..).collect()` into
@@ -211,10 +212,22 @@ fn main() {
         .map(|s| s.parse().expect("--cell-ms takes milliseconds"))
         .unwrap_or(if quick { 20 } else { 200 });
     let cell = Duration::from_millis(cell_ms);
-    let sizes: &[usize] = if quick {
-        &[1 << 10, 1 << 14]
-    } else {
-        &[1 << 10, 10_000, 100_000, 1_000_000, 10_000_000]
+    let chosen: Option<Vec<usize>> = args
+        .iter()
+        .position(|a| a == "--sizes")
+        .and_then(|i| args.get(i + 1))
+        .map(|s| {
+            s.split(',')
+                .map(|n| {
+                    n.parse()
+                        .expect("--sizes takes element counts, comma-separated")
+                })
+                .collect()
+        });
+    let sizes: &[usize] = match &chosen {
+        Some(sizes) => sizes,
+        None if quick => &[1 << 10, 1 << 14],
+        None => &[1 << 10, 10_000, 100_000, 1_000_000, 10_000_000],
     };
     let pools = (
         Pool::builder().workers(WORKERS).build().expect("corepool"),

@@ -22,11 +22,21 @@
 //!    time, and split calls too short to gain from it). From
 //!    a thread outside the pool, the rest hops in (step 1) once it is
 //!    estimated at [`WORTH_A_HOP`] or more: a hop costs a wake-up on each
-//!    side. Meanwhile `Pool::current()` names the pool on that thread, as
+//!    side; while a worker is awake, a rest worth a steal is shared with
+//!    it instead (step 9). Meanwhile `Pool::current()` names the pool on that thread, as
 //!    for a map's chunk the caller runs (see `Pool::map`). So a call too
 //!    small to pay for a second core costs the loop and a clock read or two
 //!    (before: 17 loops at 10,000 elements, from splits, steals and a
-//!    wake-up per call).
+//!    wake-up per call). A rest worth a steal ([`WORTH_A_STEAL`]) keeps
+//!    the pool's idle workers lingering, awake, for [`LINGER`] (`sleep.rs`,
+//!    step 6), and if none is awake the walk wakes one, once per call, even
+//!    where the rest does not pay for that wake-up: a call of 100 Ki
+//!    elements (~18 µs) never paid a wake-up and ran at the loop's speed
+//!    each time; in a loop of such calls, the helper woken by one call
+//!    takes half of the next at once (100 Ki `for_each` inside `install`:
+//!    13.4 µs a call, the loop 16 µs, with half of each call on the other
+//!    worker; the helper started its half 2.4 µs after the fork until its
+//!    search polled every ~250 ns while lingering: 11.3 µs).
 //! 1. A call from outside the pool (or from a worker of another pool) whose
 //!    rest is worth it hops in once with [`Pool::install`]; on one of the
 //!    pool's own workers it forks directly. An input too short to split at
@@ -80,11 +90,23 @@
 //!    [`ALIGN_ITEMS`] items of the whole input (`cut`, `aligned_len`) when
 //!    that moves the cut by a sixteenth of the part or less and keeps both
 //!    sides at least the minimum length.
+//! 9. **Sharing from outside.** A caller outside the pool whose rest is
+//!    worth a steal, while a worker is searching (lingering after an
+//!    earlier call), shares instead of hopping: it keeps the first half and submits the second
+//!    as a scoped task (`share`). The worker that takes it walks it without
+//!    waking anyone (the caller is busy too: a third thread on two cores
+//!    would be time-sliced); the caller walks its half, runs the other
+//!    itself if no worker has started it, else polls for it up to
+//!    [`SHARE_SPIN`] before it blocks. A shutdown that cancels the task
+//!    leaves its part in a slot, and the caller walks it; a panic on either
+//!    side comes out of the call after both halves are done (`Pool::scope`).
 
 use std::time::{Duration, Instant};
 
 use super::source::Divisible;
 use crate::pool::Pool;
+#[cfg(doc)]
+use crate::sleep::LINGER;
 
 /// What to do with the input: a sequential leaf, and how two leaves'
 /// results combine (left first).
@@ -131,6 +153,12 @@ impl Splitter {
             return false;
         }
         if len > self.max_len {
+            // Forced, and it spends budget as any split does (as rayon's
+            // splitter does): parts cut down to `max_len` were split again
+            // with the whole budget, 32 pieces of 3 items out of each part
+            // of 100 (100 Ki items with a maximum of 100 ran at 13×
+            // rayon's time).
+            self.splits /= 2;
             return true;
         }
         if stolen {
@@ -173,7 +201,7 @@ const STEP_TIME: Duration = Duration::from_micros(8);
 
 /// A step shorter than half of this does not set the pace: below it the
 /// clock's own cost (tens of nanoseconds a read) would dominate it.
-const MIN_SAMPLE: Duration = Duration::from_micros(2);
+const MIN_SAMPLE: Duration = Duration::from_micros(1);
 
 /// From outside: the estimated time left that is worth a hop into the pool
 /// (a wake-up of a worker, and of this thread when it is done; step 0).
@@ -210,7 +238,7 @@ where
     // Outside the pool the caller runs the first steps: it lends the pool
     // for `Pool::current`, as a map's caller-run chunk does.
     let _lent = (!on_worker).then(|| crate::map::Lent::to(pool));
-    walk(pool, min_len, on_worker, input, 0, consumer)
+    walk(pool, min_len, on_worker, false, input, 0, consumer)
 }
 
 /// Step 0: walks `part` (whose first item is at `offset`) on this thread in
@@ -222,6 +250,7 @@ fn walk<P, C>(
     pool: &Pool,
     min_len: usize,
     on_worker: bool,
+    solo: bool,
     part: P,
     mut offset: usize,
     consumer: &C,
@@ -243,6 +272,9 @@ where
         Some(acc) => consumer.combine(acc, next),
         None => next,
     };
+    // Whether this walk has woken a helper already (`sleep.rs`, step 6).
+    let mut woke_a_helper = false;
+    let mut now = start;
     loop {
         let left = rest.part_len();
         if left == 0 || consumer.full() {
@@ -254,33 +286,61 @@ where
             break;
         }
         if done > 0 && left / 2 >= min_len {
-            let hand_over = match pace.map(|p| Duration::from_nanos((p * left as f64) as u64)) {
-                None => false,
-                Some(rest) if on_worker => {
-                    (rest >= WORTH_A_STEAL && sleep.has_searcher())
-                        || (rest >= WORTH_A_WAKE && sleep.is_hungry())
+            let rest_time = pace.map(|p| Duration::from_nanos((p * left as f64) as u64));
+            let hand = match rest_time {
+                Some(rest_time) if rest_time >= WORTH_A_STEAL => {
+                    // Worth a helper that is awake: keep idle workers awake
+                    // for this call and the next (`sleep.rs`, step 6).
+                    sleep.linger_from(now);
+                    if solo {
+                        Hand::Keep
+                    } else if on_worker
+                        && (sleep.has_searcher()
+                            || (rest_time >= WORTH_A_WAKE && sleep.is_hungry()))
+                    {
+                        Hand::Fork
+                    } else if !on_worker && rest_time >= WORTH_A_HOP {
+                        Hand::Hop
+                    } else if !on_worker && sleep.has_searcher() {
+                        Hand::Share
+                    } else {
+                        // Too short to pay a wake-up now: wake one anyway,
+                        // once, so that a loop's next call has a helper.
+                        if !woke_a_helper {
+                            woke_a_helper = true;
+                            sleep.wake_a_helper();
+                        }
+                        Hand::Keep
+                    }
                 }
-                Some(rest) => rest >= WORTH_A_HOP,
+                _ => Hand::Keep,
             };
-            if hand_over {
-                let tail = if on_worker {
-                    let cut = cut(offset, left, min_len);
-                    let (left_half, right_half) = rest.split_at(cut);
-                    let mid = offset + cut;
-                    let (l, r) = pool.join(
-                        || walk(pool, min_len, true, left_half, offset, consumer),
-                        || walk(pool, min_len, true, right_half, mid, consumer),
-                    );
-                    consumer.combine(l, r)
-                } else {
-                    pool.install(|| {
+            if !matches!(hand, Hand::Keep) {
+                let tail = match hand {
+                    Hand::Keep => unreachable!("walked on above"),
+                    Hand::Fork => {
+                        let cut = cut(offset, left, min_len);
+                        let (left_half, right_half) = rest.split_at(cut);
+                        let mid = offset + cut;
+                        let (l, r) = pool.join(
+                            || walk(pool, min_len, true, false, left_half, offset, consumer),
+                            || walk(pool, min_len, true, false, right_half, mid, consumer),
+                        );
+                        consumer.combine(l, r)
+                    }
+                    Hand::Share => {
+                        let cut = cut(offset, left, min_len);
+                        let (mine, theirs) = rest.split_at(cut);
+                        share(pool, min_len, mine, offset, theirs, offset + cut, consumer)
+                    }
+                    Hand::Hop => pool.install(|| {
                         if pool.registry().own_worker().is_none() {
                             // Step 6: the pool has shut down and `install`
                             // ran us here.
                             return consumer.leaf(rest, offset);
                         }
-                        walk(pool, min_len, true, rest, offset, consumer)
-                    })
+                        walk(pool, min_len, true, false, rest, offset, consumer)
+                    }),
                 };
                 return join_acc(acc, tail);
             }
@@ -295,7 +355,7 @@ where
         rest = tail;
         // Steps double while they are short, so that a check comes at least
         // every few microseconds: a worker that turns idle is fed soon.
-        let now = Instant::now();
+        now = Instant::now();
         let step_time = now - step_start;
         step_start = now;
         if step_time >= MIN_SAMPLE / 2 {
@@ -309,6 +369,79 @@ where
         }
     }
     acc.expect("a walk consumes at least one piece")
+}
+
+/// What a walk does with the rest of its input after a step (step 0).
+enum Hand {
+    /// Walks on.
+    Keep,
+    /// On a worker: forks the rest in two (`Pool::join`).
+    Fork,
+    /// From outside, a worker searching: shares the rest with it (step 9).
+    Share,
+    /// From outside: hands the whole rest to the pool (step 1).
+    Hop,
+}
+
+/// How long a caller that shared its rest (step 9) waits for the pool's
+/// half by polling before it blocks: blocking costs a wake-up (15–25 µs
+/// here) when the half ends, and the half was cut to end with the caller's.
+const SHARE_SPIN: Duration = Duration::from_micros(50);
+
+/// Step 9: from outside, with a worker searching, the caller keeps `mine`
+/// and offers `theirs` (first item at `mid`) to the pool as a scoped task;
+/// the two results are combined. A task no worker has started when the
+/// caller is done runs here; one a shutdown cancelled gives its part back
+/// (the slot) and the caller walks it. The pool's side wakes nobody: the
+/// caller is busy too, and the lingering worker is the helper it counted.
+fn share<P, C>(
+    pool: &Pool,
+    min_len: usize,
+    mine: P,
+    offset: usize,
+    theirs: P,
+    mid: usize,
+    consumer: &C,
+) -> C::Output
+where
+    P: Divisible,
+    C: Consumer<P>,
+{
+    let slot = crate::sync::Mutex::new(Some(theirs));
+    let slot = &slot;
+    let _sharing = pool.registry().sleep.sharing();
+    pool.scope(|s| {
+        let task = s.submit(move || {
+            let part = slot.lock().take()?;
+            let on_worker = pool.registry().own_worker().is_some();
+            Some(walk(pool, min_len, on_worker, true, part, mid, consumer))
+        });
+        let left = walk(pool, min_len, false, true, mine, offset, consumer);
+        if !task.run_here() {
+            let until = Instant::now() + SHARE_SPIN;
+            while !task.is_finished() && Instant::now() < until {
+                for _ in 0..16 {
+                    std::hint::spin_loop();
+                }
+            }
+        }
+        let right = match task.join() {
+            Ok(right) => right.expect("only the task takes its part"),
+            Err(err) => match err.try_into_panic() {
+                Ok(payload) => {
+                    crate::unwind::drop_contained(left);
+                    std::panic::resume_unwind(payload)
+                }
+                // Cancelled unrun (`shutdown_now`): the part is still in
+                // the slot; walk it here.
+                Err(_) => {
+                    let part = slot.lock().take().expect("a cancelled task left its part");
+                    walk(pool, min_len, false, true, part, mid, consumer)
+                }
+            },
+        };
+        consumer.combine(left, right)
+    })
 }
 
 /// Steps 1–6 for `part`, whose first item is at `offset`: into the pool

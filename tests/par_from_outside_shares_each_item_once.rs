@@ -1,0 +1,135 @@
+//! `par` called in a loop from a thread outside the pool: the pool's idle
+//! workers linger between calls (`src/sleep.rs`, step 6), and a call whose
+//! rest is worth a steal but not a hop shares it with one of them
+//! (`src/par/drive.rs`, step 9): the caller walks one half, a worker the
+//! other. Whatever path each call takes (walked alone, shared, hopped in),
+//! every item is visited exactly once, a panic comes out of the call with
+//! every item dropped once, and a `shutdown_now` racing with the calls
+//! loses nothing: the caller walks a part the shutdown cancelled.
+mod common;
+
+use std::hint::black_box;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Barrier};
+
+use common::{DropCounter, watchdog};
+use corepool::Pool;
+
+/// Inputs of a few thousand items of ~50 ns: tens of microseconds a call
+/// in a release build, the range where a call shares rather than hops.
+const ITEMS: usize = 4096;
+const CALLS: u32 = 300;
+
+fn work(i: usize) -> u64 {
+    let mut x = i as u64;
+    for _ in 0..16 {
+        x = black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+    }
+    x
+}
+
+#[test]
+fn every_item_is_visited_once_per_call() {
+    watchdog(120, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        let counts: Vec<AtomicU32> = (0..ITEMS).map(|_| AtomicU32::new(0)).collect();
+        for call in 0..CALLS {
+            pool.par(&counts[..]).for_each(|c| {
+                black_box(work(c as *const _ as usize));
+                c.fetch_add(1, Ordering::Relaxed);
+            });
+            let sum: u64 = pool.par(0..ITEMS).map(work).sum();
+            assert_eq!(sum, (0..ITEMS).map(work).sum::<u64>(), "call {call}");
+        }
+        for (i, c) in counts.iter().enumerate() {
+            assert_eq!(c.load(Ordering::Relaxed), CALLS, "item {i}");
+        }
+    });
+}
+
+#[test]
+fn a_panic_comes_out_and_every_item_is_dropped_once() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let planned = info
+            .payload()
+            .downcast_ref::<String>()
+            .is_some_and(|m| m.starts_with("planned"));
+        if !planned {
+            default(info);
+        }
+    }));
+    watchdog(120, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        for call in 0..60usize {
+            let counter = DropCounter::new();
+            let tokens: Vec<_> = (0..ITEMS).map(|_| counter.token()).collect();
+            // Spread the panics over the input: early (the caller's own
+            // walk), middle and late (the part a worker may have taken).
+            let at = (call * 997) % ITEMS;
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                pool.par(tokens)
+                    .enumerate()
+                    .map(|(i, token)| {
+                        black_box(work(i));
+                        if i == at {
+                            panic!("planned panic at item {i}");
+                        }
+                        token
+                    })
+                    .collect::<Vec<_>>()
+            }));
+            let Err(payload) = outcome else {
+                panic!("call {call}: the planned panic did not come out of the call");
+            };
+            let message = payload
+                .downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_default();
+            assert_eq!(message, format!("planned panic at item {at}"));
+            counter.assert_all_dropped_once();
+            // The pool is still whole.
+            assert_eq!(
+                pool.par(0..ITEMS).map(work).sum::<u64>(),
+                (0..ITEMS).map(work).sum::<u64>()
+            );
+        }
+    });
+}
+
+#[test]
+fn a_shutdown_now_racing_with_the_calls_loses_no_item() {
+    watchdog(120, || {
+        for round in 0..8 {
+            let pool = Pool::builder().workers(2).build().unwrap();
+            let counts: Arc<Vec<AtomicU32>> =
+                Arc::new((0..ITEMS).map(|_| AtomicU32::new(0)).collect());
+            let start = Arc::new(Barrier::new(2));
+            let caller = {
+                let (pool, counts, start) = (pool.clone(), counts.clone(), start.clone());
+                std::thread::spawn(move || {
+                    let mut calls = 0u32;
+                    for call in 0..CALLS {
+                        if call == 10 + round * 5 {
+                            start.wait();
+                        }
+                        pool.par(&counts[..]).for_each(|c| {
+                            black_box(work(c as *const _ as usize));
+                            c.fetch_add(1, Ordering::Relaxed);
+                        });
+                        calls += 1;
+                    }
+                    calls
+                })
+            };
+            start.wait();
+            pool.shutdown_now();
+            let calls = caller.join().unwrap();
+            assert_eq!(calls, CALLS);
+            for (i, c) in counts.iter().enumerate() {
+                assert_eq!(c.load(Ordering::Relaxed), CALLS, "round {round}, item {i}");
+            }
+        }
+    });
+}
