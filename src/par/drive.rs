@@ -410,8 +410,13 @@ where
     let slot = crate::sync::Mutex::new(Some(theirs));
     let slot = &slot;
     let _sharing = pool.registry().sleep.sharing();
+    // The caller's task and group: the pool's half answers `is_cancelled`
+    // for them, as the caller's half, a hop and a fork-join half do (a
+    // scoped task answers for itself). The caller waits for the task below.
+    let running = crate::cancel::inherit();
     pool.scope(|s| {
         let task = s.submit(move || {
+            let _running = crate::cancel::enter_inherited(running);
             let part = slot.lock().take()?;
             let on_worker = pool.registry().own_worker().is_some();
             Some(walk(pool, min_len, on_worker, true, part, mid, consumer))
