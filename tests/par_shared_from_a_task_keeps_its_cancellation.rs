@@ -1,6 +1,6 @@
 //! Regression (second-reader review of the lingering/sharing change): a
-//! `par` call made by a task of one pool on another pool runs from outside
-//! that pool. Every other path such a call takes answers
+//! `par` call made by a task on a blocking lane thread (no pool's worker)
+//! runs from outside the pool. Every other path such a call takes answers
 //! `corepool::is_cancelled()` for the calling task in each item: the walk on
 //! the caller's thread, the hop (`install` copies the caller's context), and
 //! fork-join halves on the pool's workers (copied at the fork). The share of
@@ -41,7 +41,7 @@ fn every_item_of_a_cancelled_callers_par_call_sees_the_cancellation() {
         let missed = Arc::new(AtomicUsize::new(0));
         let task = {
             let (pool, missed) = (pool.clone(), missed.clone());
-            callers.submit(move || {
+            callers.submit_blocking(move || {
                 started_tx.send(()).unwrap();
                 go.recv().unwrap();
                 for _ in 0..CALLS {
