@@ -92,7 +92,11 @@
 //!    sides at least the minimum length.
 //! 9. **Sharing from outside.** A caller outside the pool whose rest is
 //!    worth a steal, while a worker is searching (lingering after an
-//!    earlier call), shares instead of hopping: it keeps the first half and submits the second
+//!    earlier call), shares instead of hopping — unless it is a worker of
+//!    another pool: its wait for the shared part (`Pool::scope`, `join`)
+//!    would not run its own pool's work, which the part may need (an
+//!    install back into that pool), where a hop's `install` does. It keeps
+//!    the first half and submits the second
 //!    as a scoped task (`share`). The worker that takes it walks it without
 //!    waking anyone (the caller is busy too: a third thread on two cores
 //!    would be time-sliced); the caller walks its half, runs the other
@@ -274,6 +278,10 @@ where
     };
     // Whether this walk has woken a helper already (`sleep.rs`, step 6).
     let mut woke_a_helper = false;
+    // Step 9 only from a thread that is no pool's worker: a worker of
+    // another pool would wait for the shared part without running its own
+    // pool's work, which that part may wait for (an install back into it).
+    let may_share = !on_worker && crate::worker::WorkerThread::current().is_none();
     let mut now = start;
     loop {
         let left = rest.part_len();
@@ -301,7 +309,7 @@ where
                         Hand::Fork
                     } else if !on_worker && rest_time >= WORTH_A_HOP {
                         Hand::Hop
-                    } else if !on_worker && sleep.has_searcher() {
+                    } else if may_share && sleep.has_searcher() {
                         Hand::Share
                     } else {
                         // Too short to pay a wake-up now: wake one anyway,
@@ -410,8 +418,13 @@ where
     let slot = crate::sync::Mutex::new(Some(theirs));
     let slot = &slot;
     let _sharing = pool.registry().sleep.sharing();
+    // The caller's task and group: the pool's half answers `is_cancelled`
+    // for them, as the caller's half, a hop and a fork-join half do (a
+    // scoped task answers for itself). The caller waits for the task below.
+    let running = crate::cancel::inherit();
     pool.scope(|s| {
         let task = s.submit(move || {
+            let _running = crate::cancel::enter_inherited(running);
             let part = slot.lock().take()?;
             let on_worker = pool.registry().own_worker().is_some();
             Some(walk(pool, min_len, on_worker, true, part, mid, consumer))

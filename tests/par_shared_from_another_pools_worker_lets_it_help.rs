@@ -1,0 +1,58 @@
+//! Regression (second-reader review of the lingering/sharing change): a
+//! task on a one-worker pool `a` calls `par` on pool `b`, and an item of
+//! that call installs back into `a`. Before the share of `par/drive.rs`
+//! step 9, such a call either walked on `a`'s worker (where `a.install`
+//! runs inline) or hopped into `b` with `install`, whose wait on a worker of
+//! another pool runs that pool's queued work (`install.rs`): `a`'s only
+//! worker ran the nested install itself. The share waited for its part in
+//! `Pool::scope` and `ScopedTask::join`, which on `a`'s worker run only the
+//! awaited task and the waiting task's own descendants: with `b`'s worker
+//! walking the part and blocked in `a.install`, and `a`'s only worker
+//! blocked on that part, neither moved.
+mod common;
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::channel;
+
+use common::watchdog;
+use corepool::Pool;
+
+/// As in `par_from_outside_shares_each_item_once.rs`: calls of tens of
+/// microseconds, where a call from outside shares rather than hops.
+const ITEMS: usize = 4096;
+const CALLS: usize = 300;
+
+fn work(i: usize) -> u64 {
+    let mut x = i as u64;
+    for _ in 0..16 {
+        x = black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+    }
+    x
+}
+
+#[test]
+fn an_item_installing_back_into_the_callers_one_worker_pool_does_not_hang() {
+    watchdog(120, || {
+        let a = Pool::builder().workers(1).build().unwrap();
+        let b = Pool::builder().workers(2).build().unwrap();
+        let (done_tx, done) = channel();
+        {
+            let (a2, b) = (a.clone(), b.clone());
+            a.spawn(move || {
+                let installs = AtomicUsize::new(0);
+                for _ in 0..CALLS {
+                    b.par(0..ITEMS).for_each(|i| {
+                        black_box(work(i));
+                        // The last item: in the part a share hands to `b`.
+                        if i == ITEMS - 1 {
+                            a2.install(|| installs.fetch_add(1, Ordering::Relaxed));
+                        }
+                    });
+                }
+                done_tx.send(installs.into_inner()).unwrap();
+            });
+        }
+        assert_eq!(done.recv().unwrap(), CALLS);
+    });
+}
