@@ -103,7 +103,9 @@
 //!    itself if no worker has started it, else polls for it up to
 //!    [`SHARE_SPIN`] before it blocks. A shutdown that cancels the task
 //!    leaves its part in a slot, and the caller walks it; a panic on either
-//!    side comes out of the call after both halves are done (`Pool::scope`).
+//!    side comes out of the call after both halves are done (`Pool::scope`),
+//!    a panic in the caller's half cancelling the other half if no worker
+//!    has started it.
 
 use std::time::{Duration, Instant};
 
@@ -429,7 +431,19 @@ where
             let on_worker = pool.registry().own_worker().is_some();
             Some(walk(pool, min_len, on_worker, true, part, mid, consumer))
         });
-        let left = walk(pool, min_len, false, true, mine, offset, consumer);
+        let left = match crate::unwind::halt_unwinding(|| {
+            walk(pool, min_len, false, true, mine, offset, consumer)
+        }) {
+            Ok(left) => left,
+            Err(payload) => {
+                // Nobody will combine the other half: cancel it if no
+                // worker has started it, so that the scope does not wait
+                // for a worker that may never come (its part is dropped
+                // with the slot); a started one the scope waits for.
+                task.cancel();
+                std::panic::resume_unwind(payload)
+            }
+        };
         if !task.run_here() {
             let until = Instant::now() + SHARE_SPIN;
             while !task.is_finished() && Instant::now() < until {
