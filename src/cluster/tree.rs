@@ -41,7 +41,8 @@
 //!    one rank with that many workers: its first chunk has one item per
 //!    worker of the group, and chunk sizes adapt toward [`CHUNK_TIME`] of
 //!    work per worker of the group from the busy times the leader reports,
-//!    with two chunks outstanding per leader, as for a rank.
+//!    but never below one item per rank of the group (however slow the
+//!    items), with two chunks outstanding per leader, as for a rank.
 //! 3. A `CHUNK` from the root is cut on arrival into one piece per rank of
 //!    the group whose `READY` is in (the leader's first, then its members'
 //!    in rank order), each in proportion to the rank's workers (from its
