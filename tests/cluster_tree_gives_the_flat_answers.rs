@@ -300,6 +300,56 @@ fn child_only_a_leader_goes_on() {
     }
 }
 
+/// A chunk smaller than its group (chunk_size(1) here, or adaptive chunks
+/// of slow items) is not always handed to the same rank of the group: one
+/// item cut for a leader and its member went to the member every time, so
+/// the leader (and, in larger groups, every rank but the last) stayed idle
+/// for the whole map. 3 ranks in groups of 2, the root not working: the
+/// leader runs about half the items once its member's READY is in (before
+/// that, all of them).
+#[test]
+fn one_item_chunks_go_around_the_group() {
+    let job = cluster_common::child_env(
+        3,
+        "child_one_item_chunks",
+        60,
+        &[(ENV_GROUP, "2"), ONE_WORKER],
+    );
+    assert!(!job.timed_out(), "hung\n{}", job.all());
+    assert_eq!(job.code, Some(0), "{}", job.all());
+    assert!(job.stdout.contains("items by rank"), "{}", job.all());
+}
+
+#[test]
+#[ignore = "a rank of the MPI job started by one_item_chunks_go_around_the_group"]
+fn child_one_item_chunks() {
+    if !cluster_common::is_child() {
+        return;
+    }
+    let cluster = Cluster::init().expect("init");
+    assert_eq!(cluster.group_size(), Some(2));
+    let me = cluster.rank();
+    let ran: Vec<usize> = cluster
+        .map_range(0..200, move |_| me)
+        .chunk_size(1)
+        .root_works(false)
+        .map(|r| r.expect("no error"))
+        .collect();
+    if cluster.is_root() {
+        let mut by_rank = [0usize; 3];
+        for r in ran {
+            by_rank[r] += 1;
+        }
+        println!("items by rank {by_rank:?}");
+        assert_eq!(by_rank.iter().sum::<usize>(), 200);
+        assert!(
+            by_rank[1] >= 50,
+            "the leader ran {} of 200 one-item chunks: {by_rank:?}",
+            by_rank[1]
+        );
+    }
+}
+
 /// A group size that is not a number is a typed error on every rank, not a
 /// panic and not a silent fallback to flat.
 #[test]

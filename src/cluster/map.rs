@@ -504,6 +504,12 @@ struct Peer {
     outstanding: usize,
     /// The next chunk's size, in items.
     next_size: usize,
+    /// The fewest items an adaptive chunk has: 1, or a group leader's
+    /// ranks (its own and its members'), so that each rank of the group
+    /// gets an item of every chunk. (With 1 a leader's chunks of slow items
+    /// shrank to one item, and its two chunks outstanding kept two ranks of
+    /// the group busy and the others idle.)
+    least: usize,
 }
 
 impl Peer {
@@ -514,7 +520,8 @@ impl Peer {
         }
         let per_item = (u128::from(busy_ns) / len as u128).max(1);
         let target = CHUNK_TIME.as_nanos() * self.workers as u128;
-        let ideal = (target / per_item).clamp(1, MAX_CLUSTER_CHUNK as u128) as usize;
+        let least = self.least.clamp(1, MAX_CLUSTER_CHUNK) as u128;
+        let ideal = (target / per_item).clamp(least, MAX_CLUSTER_CHUNK as u128) as usize;
         self.next_size = if ideal > self.next_size {
             ideal.min(self.next_size * 2)
         } else {
@@ -681,6 +688,11 @@ where
                     wants: if me && works { PREFETCH } else { 0 },
                     outstanding: 0,
                     next_size: fixed.unwrap_or(if me { cluster.pool().workers() } else { 1 }),
+                    least: if layout.is_leader(r) {
+                        layout.members(r).len() + 1
+                    } else {
+                        1
+                    },
                 }
             })
             .collect();
@@ -1270,5 +1282,41 @@ where
         } else {
             link.wait();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer(workers: usize, least: usize) -> Peer {
+        Peer {
+            state: PeerState::Active,
+            workers,
+            wants: 0,
+            outstanding: 0,
+            next_size: workers,
+            least,
+        }
+    }
+
+    #[test]
+    fn chunks_of_slow_items_shrink_to_one_item_per_rank_of_a_group() {
+        let second = Duration::from_secs(1).as_nanos() as u64;
+        // A rank with one worker: one item of a second at a time.
+        let mut rank = peer(1, 1);
+        rank.learn(1, second);
+        assert_eq!(rank.next_size, 1);
+        // A leader of 4 ranks of one worker each: never fewer than one
+        // item per rank of its group, however slow the items.
+        let mut leader = peer(4, 4);
+        for _ in 0..5 {
+            let len = leader.next_size;
+            leader.learn(len, len as u64 * second);
+        }
+        assert_eq!(leader.next_size, 4);
+        // Fast items still grow the chunks.
+        leader.learn(4, 4_000);
+        assert_eq!(leader.next_size, 8);
     }
 }

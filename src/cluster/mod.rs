@@ -45,7 +45,9 @@
 //!   root, as [`ClusterError::Panicked`] with the rank and the message; the
 //!   map goes on and every rank ends normally.
 //! - An item or a result that fails to encode or decode is
-//!   [`ClusterError::Encode`] or [`ClusterError::Decode`], naming the item.
+//!   [`ClusterError::Encode`] or [`ClusterError::Decode`], naming the item;
+//!   so is one whose `Serialize` or `Deserialize` panics on a rank other
+//!   than the root (a panic in a result's `Drop` there is contained).
 //! - A panic on the thread that owns the [`Cluster`] (outside the closure:
 //!   in the consumer of a map, or anywhere else in `main`) aborts the whole
 //!   job with `MPI_Abort` and exit code [`ABORT_CODE`], after a line naming

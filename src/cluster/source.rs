@@ -315,9 +315,13 @@ fn part_items<S: sealed::Sealed>(
             let frame = frames.next();
             *pos += frames.position();
             Some(match frame {
-                Some(Ok((wire::OK, body))) => {
-                    postcard::from_bytes(body).map_err(|err| (wire::ITEM_DECODE, err.to_string()))
-                }
+                Some(Ok((wire::OK, body))) => match contained(|| postcard::from_bytes(body)) {
+                    Ok(item) => item.map_err(|err| (wire::ITEM_DECODE, err.to_string())),
+                    Err(message) => Err((
+                        wire::ITEM_DECODE,
+                        format!("the item's Deserialize panicked: {message}"),
+                    )),
+                },
                 Some(Ok((wire::ITEM_ENCODE, body))) => Err((
                     wire::ITEM_ENCODE,
                     String::from_utf8_lossy(body).into_owned(),
@@ -340,7 +344,16 @@ fn part_items<S: sealed::Sealed>(
 /// second payload is leaked, never dropped (its destructor could panic
 /// again), as `crate::unwind::drop_payload` does in the core.
 fn call<X, T>(f: &impl Fn(X) -> T, item: X) -> Result<T, String> {
-    panic::catch_unwind(AssertUnwindSafe(|| f(item))).map_err(|payload| {
+    contained(|| f(item))
+}
+
+/// Runs `f`, turning a panic into its message, the payload dropped as in
+/// [`call`]: for the user's code a rank runs outside the closure (the
+/// item's `Deserialize`, the result's `Serialize` and `Drop`), where a
+/// panic would end the part's task without its frames and leave the chunk,
+/// and the job, waiting forever.
+fn contained<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
         let message = panic_text(payload.as_ref());
         if let Err(second) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
             std::mem::forget(second);
@@ -371,7 +384,22 @@ where
         match item {
             Ok(item) => match call(f, item) {
                 Ok(value) => {
-                    wire::put_value(&mut frames, &mut scratch, &value, wire::RESULT_ENCODE)
+                    match contained(|| wire::encode_into(&value, &mut scratch)) {
+                        Ok(Ok(())) => wire::put_frame(&mut frames, wire::OK, &scratch),
+                        Ok(Err(err)) => wire::put_frame(
+                            &mut frames,
+                            wire::RESULT_ENCODE,
+                            err.to_string().as_bytes(),
+                        ),
+                        Err(message) => wire::put_frame(
+                            &mut frames,
+                            wire::RESULT_ENCODE,
+                            format!("the result's Serialize panicked: {message}").as_bytes(),
+                        ),
+                    }
+                    // The result has its frame: a panic in its Drop is
+                    // contained and otherwise ignored.
+                    let _ = contained(move || drop(value));
                 }
                 Err(message) => wire::put_frame(&mut frames, wire::PANICKED, message.as_bytes()),
             },

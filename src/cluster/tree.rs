@@ -41,11 +41,14 @@
 //!    one rank with that many workers: its first chunk has one item per
 //!    worker of the group, and chunk sizes adapt toward [`CHUNK_TIME`] of
 //!    work per worker of the group from the busy times the leader reports,
-//!    with two chunks outstanding per leader, as for a rank.
+//!    but never below one item per rank of the group (however slow the
+//!    items), with two chunks outstanding per leader, as for a rank.
 //! 3. A `CHUNK` from the root is cut on arrival into one piece per rank of
 //!    the group whose `READY` is in (the leader's first, then its members'
 //!    in rank order), each in proportion to the rank's workers (from its
-//!    `READY`); empty pieces are skipped. A member whose `READY` comes late
+//!    `READY`), rounded so that the leftovers of a chunk with fewer items
+//!    than ranks go to other ranks from one chunk to the next (`shares`);
+//!    empty pieces are skipped. A member whose `READY` comes late
 //!    gets pieces of the chunks that arrive after it.
 //!    Item frames are cut at frame boundaries without being decoded (an
 //!    item that failed to encode on the root travels as its error frame);
@@ -288,6 +291,9 @@ struct Leader<'a> {
     /// The leader's own piece ids: (the root's chunk id, piece).
     subs: HashMap<u64, (u64, usize)>,
     next_sub: u64,
+    /// The root's chunks shared so far: where the next one's sharing
+    /// starts counting (`shares`).
+    turn: usize,
     stopping: bool,
 }
 
@@ -319,6 +325,7 @@ where
         chunks: HashMap::new(),
         subs: HashMap::new(),
         next_sub: 0,
+        turn: 0,
         stopping: false,
     };
     let mut local = LocalChunks::new(cluster);
@@ -437,7 +444,12 @@ impl Leader<'_> {
                 .filter(|m| m.state == MemberState::Active)
                 .map(|m| (m.rank, m.workers)),
         );
-        let counts = shares(len, &ranks.iter().map(|&(_, w)| w).collect::<Vec<_>>());
+        let counts = shares(
+            len,
+            &ranks.iter().map(|&(_, w)| w).collect::<Vec<_>>(),
+            self.turn,
+        );
+        self.turn = self.turn.wrapping_add(1);
         let bodies = cut(body, &counts, self.is_range);
         let mut pieces = Vec::new();
         let mut first = start;
@@ -569,16 +581,23 @@ impl Leader<'_> {
 }
 
 /// `len` items shared among ranks in proportion to their `workers`, in
-/// order: contiguous counts that add up to `len`.
-fn shares(len: usize, workers: &[usize]) -> Vec<usize> {
+/// order: contiguous counts that add up to `len`. Each count is rounded
+/// down where the ranks before it end, counting from rank `turn % n`
+/// around: the rounding's leftovers go to the ranks just before `turn`, so
+/// a chunk with fewer items than ranks, shared with the next `turn`, goes
+/// to other ranks (always counting from the first gave every one-item
+/// chunk to the last rank, and left the others idle for the whole map).
+fn shares(len: usize, workers: &[usize], turn: usize) -> Vec<usize> {
+    let n = workers.len();
     let total: usize = workers.iter().sum::<usize>().max(1);
-    let mut out = Vec::with_capacity(workers.len());
+    let mut out = vec![0; n];
     let mut before = 0usize;
     let mut done = 0usize;
-    for &w in workers {
-        before += w;
+    for k in 0..n {
+        let i = (turn % n.max(1) + k) % n;
+        before += workers[i];
         let upto = (len as u128 * before as u128 / total as u128) as usize;
-        out.push(upto - done);
+        out[i] = upto - done;
         done = upto;
     }
     out
@@ -676,10 +695,28 @@ mod tests {
 
     #[test]
     fn shares_follow_the_workers_and_add_up() {
-        assert_eq!(shares(10, &[1, 1, 1, 1]), [2, 3, 2, 3]);
-        assert_eq!(shares(3, &[1, 1, 1, 1]), [0, 1, 1, 1]);
-        assert_eq!(shares(12, &[2, 1, 1]), [6, 3, 3]);
-        assert_eq!(shares(0, &[1, 1]), [0, 0]);
+        assert_eq!(shares(10, &[1, 1, 1, 1], 0), [2, 3, 2, 3]);
+        assert_eq!(shares(3, &[1, 1, 1, 1], 0), [0, 1, 1, 1]);
+        assert_eq!(shares(12, &[2, 1, 1], 0), [6, 3, 3]);
+        assert_eq!(shares(12, &[2, 1, 1], 1), [6, 3, 3]);
+        assert_eq!(shares(0, &[1, 1], 0), [0, 0]);
+        assert_eq!(shares(5, &[], 3), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn chunks_smaller_than_the_group_go_around_it() {
+        // One item at a time: each rank in turn, never the same one.
+        let got: Vec<Vec<usize>> = (0..4).map(|t| shares(1, &[1, 1, 1, 1], t)).collect();
+        assert_eq!(
+            got,
+            [[0, 0, 0, 1], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]]
+        );
+        // Two items among four ranks: two chunks keep all four busy.
+        assert_eq!(shares(2, &[1, 1, 1, 1], 0), [0, 1, 0, 1]);
+        assert_eq!(shares(2, &[1, 1, 1, 1], 1), [1, 0, 1, 0]);
+        for t in 0..7 {
+            assert_eq!(shares(10, &[1, 2, 3], t).iter().sum::<usize>(), 10);
+        }
     }
 
     #[test]
