@@ -93,31 +93,6 @@ pub(crate) fn current() -> Running {
     RUNNING.try_with(Cell::get).unwrap_or(Running::NONE)
 }
 
-/// What this thread is running, carried into a task that runs on its
-/// behalf while this thread waits for it (`par`'s shared half, `par/drive.rs`
-/// step 9), so that the task answers [`is_cancelled`] for this thread's task
-/// and group, as a fork-join half does.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Inherited(Running);
-
-// SAFETY: the pointers name an `AtomicUsize` and an `AtomicBool` (both
-// `Sync`), and the receiving thread reads them only through
-// [`enter_inherited`] while running a task that the capturing thread waits
-// for before its own task or group job ends (module docs: the pointers are
-// only read while what they name is alive).
-unsafe impl Send for Inherited {}
-
-/// What this thread is running now, to be entered by a task it waits for.
-pub(crate) fn inherit() -> Inherited {
-    Inherited(current())
-}
-
-/// Enters what the thread that waits for this task was running (see
-/// [`Inherited`]) until the guard is dropped.
-pub(crate) fn enter_inherited(inherited: Inherited) -> Enter {
-    enter_running(inherited.0)
-}
-
 /// Whether the task running on this thread was asked to stop: its
 /// [`Task::cancel`](crate::Task::cancel) was called while it ran, or its
 /// [`TaskGroup`](crate::TaskGroup) was cancelled (a sibling failed, or the

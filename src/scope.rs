@@ -355,13 +355,6 @@ impl<'scope, T: Send + 'scope> ScopedTask<'scope, T> {
         self.handle.join()
     }
 
-    /// Runs the task on this thread, whatever thread it is, if it has not
-    /// started yet (the other reference, in a queue, then finds it taken).
-    /// Returns whether it did.
-    pub(crate) fn run_here(&self) -> bool {
-        self.handle.run_here()
-    }
-
     /// Whether the task has ended. Never blocks.
     ///
     /// ```

@@ -67,9 +67,9 @@
 //!    polling the queues every few hundred nanoseconds and yielding its
 //!    CPU every few microseconds, counted as searching, so the next call
 //!    of a loop of `par` calls finds it awake and splits for it at once.
-//!    At most `workers - 1` workers linger at a time: the thread calling
-//!    `par` is busy too, and one more spinning thread would only take a
-//!    CPU from it. The walk that sets it also wakes one sleeper (once per call)
+//!    At most `workers - 1` workers linger at a time: the worker walking
+//!    the call is busy, and one more spinning thread would only take a CPU
+//!    from it. The walk that sets it also wakes one sleeper (once per call)
 //!    when nobody searches, so the loop's *next* call has a helper.
 //!
 //!    How it was decided, on this project's 2-vCPU VM: a call of 100 Ki
@@ -159,15 +159,6 @@ pub(crate) enum Wake {
     Shutdown,
 }
 
-/// An outside caller sharing a `par` call (`Sleep::sharing`).
-pub(crate) struct Sharing<'a>(&'a AtomicUsize);
-
-impl Drop for Sharing<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 /// The parking lot of one pool.
 #[derive(Debug)]
 pub(crate) struct Sleep {
@@ -180,9 +171,6 @@ pub(crate) struct Sleep {
     linger_until: Padded<AtomicU64>,
     /// Step 6: workers lingering now; at most `max_lingerers`.
     lingerers: AtomicUsize,
-    /// Step 6: threads outside the pool walking a `par` call they shared
-    /// with a worker (`par/drive.rs`, step 9): each takes a CPU.
-    sharers: AtomicUsize,
     max_lingerers: usize,
     epoch: Instant,
 }
@@ -197,7 +185,6 @@ impl Sleep {
             parkers: (0..workers).map(|_| Padded(Parker::default())).collect(),
             linger_until: Padded(AtomicU64::new(0)),
             lingerers: AtomicUsize::new(0),
-            sharers: AtomicUsize::new(0),
             max_lingerers: workers.saturating_sub(1),
             epoch: Instant::now(),
         }
@@ -231,8 +218,8 @@ impl Sleep {
 
     /// Step 6: whether this idle worker may linger for one round instead of
     /// parking: the pool is lingering and fewer than `workers - 1` others
-    /// linger (the thread that calls `par` is busy too: one more would only
-    /// take a CPU from it). A `true` must be followed by [`end_linger`](Self::end_linger).
+    /// linger (the worker walking the `par` call is busy: one more would
+    /// only take a CPU from it). A `true` must be followed by [`end_linger`](Self::end_linger).
     #[inline]
     pub(crate) fn begin_linger(&self) -> bool {
         if !self.lingering() {
@@ -240,14 +227,7 @@ impl Sleep {
         }
         let mut current = self.lingerers.load(Ordering::Relaxed);
         loop {
-            // Threads that would be busy with this one lingering: the
-            // workers running something (neither searching nor asleep),
-            // the lingering ones and this one, and the outside callers
-            // sharing a call; at most one per worker.
-            let word = self.state.load(Ordering::Relaxed);
-            let idle = searching(word) + sleeping(word);
-            let sharers = self.sharers.load(Ordering::Relaxed);
-            if current >= self.max_lingerers || current + sharers >= idle {
+            if current >= self.max_lingerers {
                 return false;
             }
             // Relaxed: only a count; nothing is published through it.
@@ -261,13 +241,6 @@ impl Sleep {
                 Err(now) => current = now,
             }
         }
-    }
-
-    /// Step 6: counts an outside caller sharing a `par` call with a worker
-    /// until the guard is dropped.
-    pub(crate) fn sharing(&self) -> Sharing<'_> {
-        self.sharers.fetch_add(1, Ordering::Relaxed);
-        Sharing(&self.sharers)
     }
 
     /// Step 6: the end of a round that [`begin_linger`](Self::begin_linger) allowed.
@@ -463,35 +436,23 @@ mod tests {
     }
 
     #[test]
-    fn lingering_is_granted_to_one_worker_fewer_than_the_idle_ones() {
+    fn lingering_is_granted_to_one_worker_fewer_than_the_pool_has() {
         let sleep = Sleep::new(3);
         // Not lingering: nobody may.
         assert!(!sleep.begin_linger());
         sleep.linger_from(Instant::now());
         assert!(sleep.lingering());
-        // All three workers count as searching (idle): two may linger.
         assert!(sleep.begin_linger());
         assert!(sleep.begin_linger());
         assert!(!sleep.begin_linger(), "at most workers - 1 linger");
         sleep.end_linger();
-        sleep.end_linger();
-        // One worker running something (not searching): two idle ones. An
-        // outside caller sharing a call takes a CPU: one idle worker may
-        // linger beside it (running, lingering, sharing: three threads on
-        // three workers' CPUs), not two.
-        sleep.stop_searching(|| false);
-        let sharing = sleep.sharing();
-        assert!(sleep.begin_linger());
-        assert!(!sleep.begin_linger());
-        drop(sharing);
-        assert!(sleep.begin_linger());
+        assert!(sleep.begin_linger(), "a round's end frees its place");
         sleep.end_linger();
         sleep.end_linger();
-        // Two running: one idle worker left, and it may linger.
-        sleep.stop_searching(|| false);
-        assert!(sleep.begin_linger());
-        assert!(!sleep.begin_linger());
-        sleep.end_linger();
+        // A one-worker pool never lingers: nobody would be helped.
+        let alone = Sleep::new(1);
+        alone.linger_from(Instant::now());
+        assert!(!alone.begin_linger());
     }
 
     #[test]

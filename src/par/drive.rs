@@ -22,8 +22,8 @@
 //!    time, and split calls too short to gain from it). From
 //!    a thread outside the pool, the rest hops in (step 1) once it is
 //!    estimated at [`WORTH_A_HOP`] or more: a hop costs a wake-up on each
-//!    side; while a worker is awake, a rest worth a steal is shared with
-//!    it instead (step 9). Meanwhile `Pool::current()` names the pool on that thread, as
+//!    side (step 9 says why a shorter rest is not shared with an awake
+//!    worker). Meanwhile `Pool::current()` names the pool on that thread, as
 //!    for a map's chunk the caller runs (see `Pool::map`). So a call too
 //!    small to pay for a second core costs the loop and a clock read or two
 //!    (before: 17 loops at 10,000 elements, from splits, steals and a
@@ -90,22 +90,15 @@
 //!    [`ALIGN_ITEMS`] items of the whole input (`cut`, `aligned_len`) when
 //!    that moves the cut by a sixteenth of the part or less and keeps both
 //!    sides at least the minimum length.
-//! 9. **Sharing from outside.** A caller outside the pool whose rest is
-//!    worth a steal, while a worker is searching (lingering after an
-//!    earlier call), shares instead of hopping — unless it is a worker of
-//!    another pool: its wait for the shared part (`Pool::scope`, `join`)
-//!    would not run its own pool's work, which the part may need (an
-//!    install back into that pool), where a hop's `install` does. It keeps
-//!    the first half and submits the second
-//!    as a scoped task (`share`). The worker that takes it walks it without
-//!    waking anyone (the caller is busy too: a third thread on two cores
-//!    would be time-sliced); the caller walks its half, runs the other
-//!    itself if no worker has started it, else polls for it up to
-//!    [`SHARE_SPIN`] before it blocks. A shutdown that cancels the task
-//!    leaves its part in a slot, and the caller walks it; a panic on either
-//!    side comes out of the call after both halves are done (`Pool::scope`),
-//!    a panic in the caller's half cancelling the other half if no worker
-//!    has started it.
+//! 9. **Not shared from outside.** A caller outside the pool with a rest
+//!    worth a steal but not a hop could keep half and hand the other half
+//!    to a lingering worker (tried: a scoped task, taken back if unstarted).
+//!    Measured here it lost to walking alone: 100 Ki `for_each` and `sum`
+//!    from outside took 1.2–1.5× as long, 1 Mi 1.25×. The caller's thread is
+//!    not pinned, the workers are, and with three threads wanting two CPUs
+//!    (the caller, the helper, a worker lingering for the next call) the
+//!    kernel often put the caller beside the helper. So an outside call
+//!    walks alone below [`WORTH_A_HOP`], and keeps nobody awake for it.
 
 use std::time::{Duration, Instant};
 
@@ -244,7 +237,7 @@ where
     // Outside the pool the caller runs the first steps: it lends the pool
     // for `Pool::current`, as a map's caller-run chunk does.
     let _lent = (!on_worker).then(|| crate::map::Lent::to(pool));
-    walk(pool, min_len, on_worker, false, input, 0, consumer)
+    walk(pool, min_len, on_worker, input, 0, consumer)
 }
 
 /// Step 0: walks `part` (whose first item is at `offset`) on this thread in
@@ -256,7 +249,6 @@ fn walk<P, C>(
     pool: &Pool,
     min_len: usize,
     on_worker: bool,
-    solo: bool,
     part: P,
     mut offset: usize,
     consumer: &C,
@@ -280,10 +272,6 @@ where
     };
     // Whether this walk has woken a helper already (`sleep.rs`, step 6).
     let mut woke_a_helper = false;
-    // Step 9 only from a thread that is no pool's worker: a worker of
-    // another pool would wait for the shared part without running its own
-    // pool's work, which that part may wait for (an install back into it).
-    let may_share = !on_worker && crate::worker::WorkerThread::current().is_none();
     let mut now = start;
     loop {
         let left = rest.part_len();
@@ -298,21 +286,20 @@ where
         if done > 0 && left / 2 >= min_len {
             let rest_time = pace.map(|p| Duration::from_nanos((p * left as f64) as u64));
             let hand = match rest_time {
-                Some(rest_time) if rest_time >= WORTH_A_STEAL => {
+                // From outside: a hop, and the workers linger for the next
+                // call's hop (`sleep.rs`, step 6). A shorter call walks on
+                // alone and keeps nobody awake: a worker spinning beside it
+                // could only take its CPU (step 9).
+                Some(rest_time) if !on_worker && rest_time >= WORTH_A_HOP => {
+                    sleep.linger_from(now);
+                    Hand::Hop
+                }
+                Some(rest_time) if on_worker && rest_time >= WORTH_A_STEAL => {
                     // Worth a helper that is awake: keep idle workers awake
                     // for this call and the next (`sleep.rs`, step 6).
                     sleep.linger_from(now);
-                    if solo {
-                        Hand::Keep
-                    } else if on_worker
-                        && (sleep.has_searcher()
-                            || (rest_time >= WORTH_A_WAKE && sleep.is_hungry()))
-                    {
+                    if sleep.has_searcher() || (rest_time >= WORTH_A_WAKE && sleep.is_hungry()) {
                         Hand::Fork
-                    } else if !on_worker && rest_time >= WORTH_A_HOP {
-                        Hand::Hop
-                    } else if may_share && sleep.has_searcher() {
-                        Hand::Share
                     } else {
                         // Too short to pay a wake-up now: wake one anyway,
                         // once, so that a loop's next call has a helper.
@@ -333,15 +320,10 @@ where
                         let (left_half, right_half) = rest.split_at(cut);
                         let mid = offset + cut;
                         let (l, r) = pool.join(
-                            || walk(pool, min_len, true, false, left_half, offset, consumer),
-                            || walk(pool, min_len, true, false, right_half, mid, consumer),
+                            || walk(pool, min_len, true, left_half, offset, consumer),
+                            || walk(pool, min_len, true, right_half, mid, consumer),
                         );
                         consumer.combine(l, r)
-                    }
-                    Hand::Share => {
-                        let cut = cut(offset, left, min_len);
-                        let (mine, theirs) = rest.split_at(cut);
-                        share(pool, min_len, mine, offset, theirs, offset + cut, consumer)
                     }
                     Hand::Hop => pool.install(|| {
                         if pool.registry().own_worker().is_none() {
@@ -349,7 +331,7 @@ where
                             // ran us here.
                             return consumer.leaf(rest, offset);
                         }
-                        walk(pool, min_len, true, false, rest, offset, consumer)
+                        walk(pool, min_len, true, rest, offset, consumer)
                     }),
                 };
                 return join_acc(acc, tail);
@@ -387,88 +369,8 @@ enum Hand {
     Keep,
     /// On a worker: forks the rest in two (`Pool::join`).
     Fork,
-    /// From outside, a worker searching: shares the rest with it (step 9).
-    Share,
     /// From outside: hands the whole rest to the pool (step 1).
     Hop,
-}
-
-/// How long a caller that shared its rest (step 9) waits for the pool's
-/// half by polling before it blocks: blocking costs a wake-up (15–25 µs
-/// here) when the half ends, and the half was cut to end with the caller's.
-const SHARE_SPIN: Duration = Duration::from_micros(50);
-
-/// Step 9: from outside, with a worker searching, the caller keeps `mine`
-/// and offers `theirs` (first item at `mid`) to the pool as a scoped task;
-/// the two results are combined. A task no worker has started when the
-/// caller is done runs here; one a shutdown cancelled gives its part back
-/// (the slot) and the caller walks it. The pool's side wakes nobody: the
-/// caller is busy too, and the lingering worker is the helper it counted.
-fn share<P, C>(
-    pool: &Pool,
-    min_len: usize,
-    mine: P,
-    offset: usize,
-    theirs: P,
-    mid: usize,
-    consumer: &C,
-) -> C::Output
-where
-    P: Divisible,
-    C: Consumer<P>,
-{
-    let slot = crate::sync::Mutex::new(Some(theirs));
-    let slot = &slot;
-    let _sharing = pool.registry().sleep.sharing();
-    // The caller's task and group: the pool's half answers `is_cancelled`
-    // for them, as the caller's half, a hop and a fork-join half do (a
-    // scoped task answers for itself). The caller waits for the task below.
-    let running = crate::cancel::inherit();
-    pool.scope(|s| {
-        let task = s.submit(move || {
-            let _running = crate::cancel::enter_inherited(running);
-            let part = slot.lock().take()?;
-            let on_worker = pool.registry().own_worker().is_some();
-            Some(walk(pool, min_len, on_worker, true, part, mid, consumer))
-        });
-        let left = match crate::unwind::halt_unwinding(|| {
-            walk(pool, min_len, false, true, mine, offset, consumer)
-        }) {
-            Ok(left) => left,
-            Err(payload) => {
-                // Nobody will combine the other half: cancel it if no
-                // worker has started it, so that the scope does not wait
-                // for a worker that may never come (its part is dropped
-                // with the slot); a started one the scope waits for.
-                task.cancel();
-                std::panic::resume_unwind(payload)
-            }
-        };
-        if !task.run_here() {
-            let until = Instant::now() + SHARE_SPIN;
-            while !task.is_finished() && Instant::now() < until {
-                for _ in 0..16 {
-                    std::hint::spin_loop();
-                }
-            }
-        }
-        let right = match task.join() {
-            Ok(right) => right.expect("only the task takes its part"),
-            Err(err) => match err.try_into_panic() {
-                Ok(payload) => {
-                    crate::unwind::drop_contained(left);
-                    std::panic::resume_unwind(payload)
-                }
-                // Cancelled unrun (`shutdown_now`): the part is still in
-                // the slot; walk it here.
-                Err(_) => {
-                    let part = slot.lock().take().expect("a cancelled task left its part");
-                    walk(pool, min_len, false, true, part, mid, consumer)
-                }
-            },
-        };
-        consumer.combine(left, right)
-    })
 }
 
 /// Steps 1–6 for `part`, whose first item is at `offset`: into the pool

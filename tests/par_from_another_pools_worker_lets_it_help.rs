@@ -1,14 +1,13 @@
-//! Regression (second-reader review of the lingering/sharing change): a
-//! task on a one-worker pool `a` calls `par` on pool `b`, and an item of
-//! that call installs back into `a`. Before the share of `par/drive.rs`
-//! step 9, such a call either walked on `a`'s worker (where `a.install`
-//! runs inline) or hopped into `b` with `install`, whose wait on a worker of
-//! another pool runs that pool's queued work (`install.rs`): `a`'s only
-//! worker ran the nested install itself. The share waited for its part in
-//! `Pool::scope` and `ScopedTask::join`, which on `a`'s worker run only the
-//! awaited task and the waiting task's own descendants: with `b`'s worker
-//! walking the part and blocked in `a.install`, and `a`'s only worker
-//! blocked on that part, neither moved.
+//! Regression (second-reader review of the lingering change): a task on a
+//! one-worker pool `a` calls `par` on pool `b`, and an item of that call
+//! installs back into `a`. Such a call walks on `a`'s worker (where
+//! `a.install` runs inline) or hops into `b` with `install`, whose wait on a
+//! worker of another pool runs that pool's queued work (`install.rs`): `a`'s
+//! only worker runs the nested install itself. An outside share, since
+//! removed (`par/drive.rs`, step 9), waited for its part in `Pool::scope`,
+//! which on `a`'s worker runs only the awaited task: with `b`'s worker
+//! blocked in `a.install` and `a`'s only worker blocked on that part,
+//! neither moved.
 mod common;
 
 use std::hint::black_box;
@@ -18,8 +17,8 @@ use std::sync::mpsc::channel;
 use common::watchdog;
 use corepool::Pool;
 
-/// As in `par_from_outside_shares_each_item_once.rs`: calls of tens of
-/// microseconds, where a call from outside shares rather than hops.
+/// As in `par_from_outside_in_a_loop_visits_each_item_once.rs`: calls of
+/// tens of microseconds, under a hop's worth in a release build.
 const ITEMS: usize = 4096;
 const CALLS: usize = 300;
 

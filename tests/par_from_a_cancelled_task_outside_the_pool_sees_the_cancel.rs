@@ -1,13 +1,12 @@
-//! Regression (second-reader review of the lingering/sharing change): a
-//! `par` call made by a task on a blocking lane thread (no pool's worker)
-//! runs from outside the pool. Every other path such a call takes answers
+//! Regression (second-reader review of the lingering change): a `par` call
+//! made by a task on a blocking lane thread (no pool's worker) runs from
+//! outside the pool. Every path such a call takes must answer
 //! `corepool::is_cancelled()` for the calling task in each item: the walk on
 //! the caller's thread, the hop (`install` copies the caller's context), and
-//! fork-join halves on the pool's workers (copied at the fork). The share of
-//! `par/drive.rs` step 9 ran its part as a scoped task, which answers for
-//! itself: items of the shared half (on a worker, or run by the caller when
-//! no worker had started it) saw `false` in a task that had been cancelled,
-//! so a cancelled loop went on through half of each call.
+//! fork-join halves on the pool's workers (copied at the fork). An outside
+//! share, since removed (`par/drive.rs`, step 9), ran its part as a scoped
+//! task, which answered for itself: items of that half saw `false` in a
+//! task that had been cancelled.
 mod common;
 
 use std::hint::black_box;
@@ -18,8 +17,8 @@ use std::sync::mpsc::channel;
 use common::watchdog;
 use corepool::{Pool, is_cancelled};
 
-/// As in `par_from_outside_shares_each_item_once.rs`: calls of tens of
-/// microseconds, where a call from outside shares rather than hops.
+/// As in `par_from_outside_in_a_loop_visits_each_item_once.rs`: calls of
+/// tens of microseconds, under a hop's worth in a release build.
 const ITEMS: usize = 4096;
 const CALLS: usize = 300;
 

@@ -1,11 +1,12 @@
-//! `par` called in a loop from a thread outside the pool: the pool's idle
-//! workers linger between calls (`src/sleep.rs`, step 6), and a call whose
-//! rest is worth a steal but not a hop shares it with one of them
-//! (`src/par/drive.rs`, step 9): the caller walks one half, a worker the
-//! other. Whatever path each call takes (walked alone, shared, hopped in),
-//! every item is visited exactly once, a panic comes out of the call with
-//! every item dropped once, and a `shutdown_now` racing with the calls
-//! loses nothing: the caller walks a part the shutdown cancelled.
+//! `par` called in a loop from a thread outside the pool, on inputs around
+//! the size where a call hops into the pool (`src/par/drive.rs`, steps 0, 1
+//! and 9) and where the pool's workers linger between calls
+//! (`src/sleep.rs`, step 6): whichever path each call takes (walked alone,
+//! hopped in, split there), every item is visited exactly once, a panic
+//! comes out of the call with every item dropped once, and a
+//! `shutdown_now` racing with the calls loses nothing. (Written for the
+//! outside share of an earlier step 9, since removed; kept as a guard of
+//! the paths above.)
 mod common;
 
 use std::hint::black_box;
