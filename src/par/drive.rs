@@ -27,9 +27,10 @@
 //!    for a map's chunk the caller runs (see `Pool::map`). So a call too
 //!    small to pay for a second core costs the loop and a clock read or two
 //!    (before: 17 loops at 10,000 elements, from splits, steals and a
-//!    wake-up per call). A rest worth a steal ([`WORTH_A_STEAL`]) keeps
-//!    the pool's idle workers lingering, awake, for [`LINGER`] (`sleep.rs`,
-//!    step 6), and if none is awake the walk wakes one, once per call, even
+//!    wake-up per call). On a worker, a rest worth a steal
+//!    ([`WORTH_A_STEAL`]) keeps the pool's idle workers lingering, awake,
+//!    for [`LINGER`] (`sleep.rs`, step 6; from outside, a hop does), and
+//!    if none is awake the walk wakes one, once per call, even
 //!    where the rest does not pay for that wake-up: a call of 100 Ki
 //!    elements (~18 µs) never paid a wake-up and ran at the loop's speed
 //!    each time; in a loop of such calls, the helper woken by one call
