@@ -10,10 +10,8 @@
 
 mod cluster_common;
 
+use cluster_common::{Answer, Item};
 use corepool::cluster::{ABORT_CODE, Cluster, ClusterError, ENV_GROUP};
-use serde::de::Error as _;
-use serde::ser::Error as _;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// One worker per rank: 16 ranks on 2 cores.
 const ONE_WORKER: (&str, &str) = ("COREPOOL_WORKERS", "1");
@@ -43,52 +41,6 @@ fn sixteen_ranks_in_groups_of_four_give_the_flat_answers() {
     assert!(tree.ends_with("on 16 ranks, groups Some(4)"), "{tree}");
     let digest = |l: &str| l.split(" on ").next().unwrap_or_default().to_owned();
     assert_eq!(digest(&flat), digest(&tree));
-}
-
-/// An item that refuses to be encoded when it is 13 and to be decoded when
-/// it is 7 (as in `cluster_codec_errors_name_the_item.rs`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Item(u64);
-
-impl Serialize for Item {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.0 == 13 {
-            return Err(S::Error::custom("13 may not travel"));
-        }
-        s.serialize_u64(self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Item {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match u64::deserialize(d)? {
-            7 => Err(D::Error::custom("7 is refused on arrival")),
-            v => Ok(Item(v)),
-        }
-    }
-}
-
-/// A result that refuses to be encoded when it is 5 and to be decoded when
-/// it is 9.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Answer(u64);
-
-impl Serialize for Answer {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if self.0 == 5 {
-            return Err(S::Error::custom("5 may not travel"));
-        }
-        s.serialize_u64(self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Answer {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        match u64::deserialize(d)? {
-            9 => Err(D::Error::custom("9 is refused on arrival")),
-            v => Ok(Answer(v)),
-        }
-    }
 }
 
 /// An outcome as text, with the rank that ran it taken out (which rank

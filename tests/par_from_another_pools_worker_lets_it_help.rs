@@ -14,21 +14,11 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::channel;
 
-use common::watchdog;
+use common::{item_work as work, watchdog};
 use corepool::Pool;
 
-/// As in `par_from_outside_in_a_loop_visits_each_item_once.rs`: calls of
-/// tens of microseconds, under a hop's worth in a release build.
-const ITEMS: usize = 4096;
-const CALLS: usize = 300;
-
-fn work(i: usize) -> u64 {
-    let mut x = i as u64;
-    for _ in 0..16 {
-        x = black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
-    }
-    x
-}
+const ITEMS: usize = common::PAR_ITEMS;
+const CALLS: usize = common::PAR_CALLS;
 
 #[test]
 fn an_item_installing_back_into_the_callers_one_worker_pool_does_not_hang() {

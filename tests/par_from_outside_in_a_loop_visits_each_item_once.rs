@@ -14,21 +14,11 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Barrier};
 
-use common::{DropCounter, watchdog};
+use common::{DropCounter, item_work as work, watchdog};
 use corepool::Pool;
 
-/// Inputs of a few thousand items of ~50 ns: tens of microseconds a call
-/// in a release build, the range where a call shares rather than hops.
-const ITEMS: usize = 4096;
-const CALLS: u32 = 300;
-
-fn work(i: usize) -> u64 {
-    let mut x = i as u64;
-    for _ in 0..16 {
-        x = black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
-    }
-    x
-}
+const ITEMS: usize = common::PAR_ITEMS;
+const CALLS: u32 = common::PAR_CALLS as u32;
 
 #[test]
 fn every_item_is_visited_once_per_call() {

@@ -202,3 +202,55 @@ pub fn site_of(file: &str, marker: &str) -> String {
         .unwrap_or_else(|| panic!("no line holds {marker:?} in {file}"));
     format!("{file}:{}", line + 1)
 }
+
+// Codec types shared by the codec tests: values that refuse to travel.
+
+use serde::de::Error as _;
+use serde::ser::Error as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// An item that refuses to be encoded when it is 13 and to be decoded when
+/// it is 7.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Item(pub u64);
+
+impl Serialize for Item {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0 == 13 {
+            return Err(S::Error::custom("13 may not travel"));
+        }
+        s.serialize_u64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Item {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match u64::deserialize(d)? {
+            7 => Err(D::Error::custom("7 is refused on arrival")),
+            v => Ok(Item(v)),
+        }
+    }
+}
+
+/// A result that refuses to be encoded when it is 5 and to be decoded when
+/// it is 9.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Answer(pub u64);
+
+impl Serialize for Answer {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0 == 5 {
+            return Err(S::Error::custom("5 may not travel"));
+        }
+        s.serialize_u64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Answer {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match u64::deserialize(d)? {
+            9 => Err(D::Error::custom("9 is refused on arrival")),
+            v => Ok(Answer(v)),
+        }
+    }
+}

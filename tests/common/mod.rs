@@ -164,3 +164,21 @@ pub fn unpinned_pool(workers: usize) -> corepool::Pool {
         .build()
         .expect("pool")
 }
+
+/// Items in the `par_from_*` tests' calls: a few thousand items of ~50 ns,
+/// tens of microseconds a call in a release build, under the size where a
+/// call from outside hops into the pool.
+pub const PAR_ITEMS: usize = 4096;
+
+/// Calls in a loop in the `par_from_*` tests.
+pub const PAR_CALLS: usize = 300;
+
+/// ~50 ns of work on item `i` that the optimiser cannot remove; the value
+/// is below 2^48, so a sum of `PAR_ITEMS` of them cannot overflow.
+pub fn item_work(i: usize) -> u64 {
+    let mut x = i as u64;
+    for _ in 0..16 {
+        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+    }
+    x >> 16
+}
