@@ -72,6 +72,15 @@
 //!    from it. The walk that sets it also wakes one sleeper (once per call)
 //!    when nobody searches, so the loop's *next* call has a helper.
 //!
+//!    Lingering adds no state to the protocol: a lingering worker is a
+//!    searching one (counted in `state` from step 2 on), and it leaves
+//!    only as any searcher does, through step 3 (it found work) or step 4
+//!    (the sleep with its fence and last look), so "Why no wake-up is
+//!    lost" below covers it unchanged. `linger_until` and the count of
+//!    lingerers are hints, read and written relaxed: a worker that reads a
+//!    stale one parks a round early or searches a round late, nothing
+//!    else.
+//!
 //!    How it was decided, on this project's 2-vCPU VM: a call of 100 Ki
 //!    elements takes ~18 µs on one worker; waking a parked worker takes
 //!    15–25 µs before it runs, so such a call never paid a wake-up and
