@@ -186,9 +186,8 @@ pub(crate) struct Sleep {
     /// nanoseconds after `epoch` (0: not lingering). Only a hint: every
     /// access is relaxed, and a worker that misses it parks as before.
     linger_until: Padded<AtomicU64>,
-    /// Step 6: workers lingering now; at most `max_lingerers`.
+    /// Step 6: workers lingering now; at most one fewer than the pool has.
     lingerers: AtomicUsize,
-    max_lingerers: usize,
     epoch: Instant,
 }
 
@@ -202,7 +201,6 @@ impl Sleep {
             parkers: (0..workers).map(|_| Padded(Parker::default())).collect(),
             linger_until: Padded(AtomicU64::new(0)),
             lingerers: AtomicUsize::new(0),
-            max_lingerers: workers.saturating_sub(1),
             epoch: Instant::now(),
         }
     }
@@ -244,7 +242,7 @@ impl Sleep {
         }
         let mut current = self.lingerers.load(Ordering::Relaxed);
         loop {
-            if current >= self.max_lingerers {
+            if current + 1 >= self.parkers.len() {
                 return false;
             }
             // Relaxed: only a count; nothing is published through it.
@@ -264,14 +262,6 @@ impl Sleep {
     #[inline]
     pub(crate) fn end_linger(&self) {
         self.lingerers.fetch_sub(1, Ordering::Relaxed);
-    }
-
-    /// Step 6: wakes one sleeper if nobody is searching, with no work pushed
-    /// for it: it searches, finds the next split of a walk or lingers, then
-    /// parks. For `par`'s walk, once per call.
-    #[inline]
-    pub(crate) fn wake_a_helper(&self) {
-        self.notify_one_for_fork();
     }
 
     /// Step 1, after a push. Returns `true` if the pool is shutting down, so
@@ -457,7 +447,9 @@ mod tests {
         let sleep = Sleep::new(3);
         // Not lingering: nobody may.
         assert!(!sleep.begin_linger());
-        sleep.linger_from(Instant::now());
+        // A deadline an hour ahead: the test does not depend on how fast
+        // it runs.
+        sleep.linger_from(Instant::now() + Duration::from_secs(3600));
         assert!(sleep.lingering());
         assert!(sleep.begin_linger());
         assert!(sleep.begin_linger());
@@ -468,7 +460,7 @@ mod tests {
         sleep.end_linger();
         // A one-worker pool never lingers: nobody would be helped.
         let alone = Sleep::new(1);
-        alone.linger_from(Instant::now());
+        alone.linger_from(Instant::now() + Duration::from_secs(3600));
         assert!(!alone.begin_linger());
     }
 

@@ -200,16 +200,22 @@ impl WorkerThread {
                 searching = true;
                 sleep.start_searching();
             }
-            // `sleep.rs`, step 6: while the pool lingers, one worker fewer
-            // than the pool has searches for a round that polls more often
-            // (a split is taken within a microsecond), then looks again.
-            let lingering = sleep.begin_linger();
-            let found = if lingering {
-                let found = self.linger_search();
-                sleep.end_linger();
-                found
-            } else {
-                self.search()
+            // One look at the shared queues first: a task taken from the
+            // injector or stolen costs no more than before lingering. Only
+            // then, `sleep.rs` step 6: while the pool lingers, one worker
+            // fewer than the pool has searches for a round that polls more
+            // often (a split is taken within a microsecond), then looks
+            // again; otherwise the short spins of `search_on`.
+            let mut lingering = false;
+            let found = match self.steal_shared() {
+                Some(job) => Some(job),
+                None if sleep.begin_linger() => {
+                    lingering = true;
+                    let found = self.linger_search();
+                    sleep.end_linger();
+                    found
+                }
+                None => self.search_on(),
             };
             if let Some(job) = found {
                 searching = false;
@@ -326,16 +332,15 @@ impl WorkerThread {
         }
     }
 
-    /// The shared queues, then a few short spins over them again.
-    fn search(&self) -> Option<JobRef> {
-        for round in 0..=SPIN_ROUNDS {
+    /// After a look at the shared queues found nothing: a few short spins,
+    /// each followed by another look.
+    fn search_on(&self) -> Option<JobRef> {
+        for round in 0..SPIN_ROUNDS {
+            for _ in 0..(32 << round) {
+                std::hint::spin_loop();
+            }
             if let Some(job) = self.steal_shared() {
                 return Some(job);
-            }
-            if round < SPIN_ROUNDS {
-                for _ in 0..(32 << round) {
-                    std::hint::spin_loop();
-                }
             }
         }
         None

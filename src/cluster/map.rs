@@ -468,6 +468,26 @@ pub(crate) fn read_ready(src: usize, msg: &[u8]) -> (u64, u32, MapSite) {
     (seq, workers, site)
 }
 
+/// Reads rank `src`'s `READY` for the map `seq` at `site`, made by `here`
+/// ("the root", "rank 3, the leader of its group"), and returns its worker
+/// count; a `READY` for another map ends the job naming both (step 1).
+pub(crate) fn read_matching_ready(
+    src: usize,
+    msg: &[u8],
+    seq: u64,
+    site: &MapSite,
+    here: &str,
+) -> u32 {
+    let (their_seq, workers, their_site) = read_ready(src, msg);
+    if their_seq != seq || their_site.sig != site.sig {
+        spmd_abort(&format!(
+            "the ranks make different maps: rank {src} makes map #{their_seq} {their_site}, while {here} \
+             makes map #{seq} {site}: {SPMD_RULE}"
+        ));
+    }
+    workers
+}
+
 /// How every SPMD message ends.
 pub(crate) const SPMD_RULE: &str =
     "every rank must make the same map calls, with the same closures, in the same order";
@@ -912,14 +932,7 @@ where
         }
         match msg.first().copied() {
             Some(wire::READY) => {
-                let (seq, workers, site) = read_ready(src, &msg);
-                if seq != self.seq || site.sig != self.site.sig {
-                    spmd_abort(&format!(
-                        "the ranks make different maps: rank {src} makes map #{seq} {site}, while the root \
-                         makes map #{} {}: {SPMD_RULE}",
-                        self.seq, self.site
-                    ));
-                }
+                let workers = read_matching_ready(src, &msg, self.seq, &self.site, "the root");
                 if peer.state == PeerState::Waiting {
                     let workers = (workers as usize).max(1);
                     peer.state = PeerState::Active;

@@ -3,7 +3,6 @@
 //! rank's pool.
 
 use std::ops::Range;
-use std::panic::{self, AssertUnwindSafe};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -353,11 +352,9 @@ fn call<X, T>(f: &impl Fn(X) -> T, item: X) -> Result<T, String> {
 /// panic would end the part's task without its frames and leave the chunk,
 /// and the job, waiting forever.
 fn contained<R>(f: impl FnOnce() -> R) -> Result<R, String> {
-    panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+    crate::unwind::halt_unwinding(f).map_err(|payload| {
         let message = panic_text(payload.as_ref());
-        if let Err(second) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-            std::mem::forget(second);
-        }
+        crate::unwind::drop_payload(payload);
         message
     })
 }
@@ -399,7 +396,7 @@ where
                     }
                     // The result has its frame: a panic in its Drop is
                     // contained and otherwise ignored.
-                    let _ = contained(move || drop(value));
+                    crate::unwind::drop_contained(value);
                 }
                 Err(message) => wire::put_frame(&mut frames, wire::PANICKED, message.as_bytes()),
             },

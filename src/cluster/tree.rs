@@ -111,8 +111,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::error::ClusterError;
-use super::handle::{Cluster, spmd_abort};
-use super::map::{LocalChunks, MapSite, SPMD_RULE, protocol_error, read_ready};
+use super::handle::Cluster;
+use super::map::{LocalChunks, MapSite, protocol_error, read_matching_ready};
 use super::source::{Source, sealed::Sealed};
 use super::wire::{self, Frames, Header, Link};
 
@@ -503,14 +503,8 @@ impl Leader<'_> {
         }
         match msg.first().copied() {
             Some(wire::READY) => {
-                let (seq, workers, site) = read_ready(src, &msg);
-                if seq != self.seq || site.sig != self.site.sig {
-                    spmd_abort(&format!(
-                        "the ranks make different maps: rank {src} makes map #{seq} {site}, while rank {}, \
-                         the leader of its group, makes map #{} {}: {SPMD_RULE}",
-                        self.me, self.seq, self.site
-                    ));
-                }
+                let here = format!("rank {}, the leader of its group,", self.me);
+                let workers = read_matching_ready(src, &msg, self.seq, self.site, &here);
                 if m.state == MemberState::Waiting {
                     m.state = MemberState::Active;
                     m.workers = (workers as usize).max(1);

@@ -293,29 +293,30 @@ where
                 // could only take its CPU (step 9).
                 Some(rest_time) if !on_worker && rest_time >= WORTH_A_HOP => {
                     sleep.linger_from(now);
-                    Hand::Hop
+                    Some(Hand::Hop)
                 }
                 Some(rest_time) if on_worker && rest_time >= WORTH_A_STEAL => {
                     // Worth a helper that is awake: keep idle workers awake
                     // for this call and the next (`sleep.rs`, step 6).
                     sleep.linger_from(now);
                     if sleep.has_searcher() || (rest_time >= WORTH_A_WAKE && sleep.is_hungry()) {
-                        Hand::Fork
+                        Some(Hand::Fork)
                     } else {
                         // Too short to pay a wake-up now: wake one anyway,
                         // once, so that a loop's next call has a helper.
+                        // (A wake with no work pushed for it: the woken
+                        // worker searches, lingers, then parks.)
                         if !woke_a_helper {
                             woke_a_helper = true;
-                            sleep.wake_a_helper();
+                            sleep.notify_one_for_fork();
                         }
-                        Hand::Keep
+                        None
                     }
                 }
-                _ => Hand::Keep,
+                _ => None,
             };
-            if !matches!(hand, Hand::Keep) {
+            if let Some(hand) = hand {
                 let tail = match hand {
-                    Hand::Keep => unreachable!("walked on above"),
                     Hand::Fork => {
                         let cut = cut(offset, left, min_len);
                         let (left_half, right_half) = rest.split_at(cut);
@@ -364,10 +365,8 @@ where
     acc.expect("a walk consumes at least one piece")
 }
 
-/// What a walk does with the rest of its input after a step (step 0).
+/// How a walk hands over the rest of its input after a step (step 0).
 enum Hand {
-    /// Walks on.
-    Keep,
     /// On a worker: forks the rest in two (`Pool::join`).
     Fork,
     /// From outside: hands the whole rest to the pool (step 1).
