@@ -36,7 +36,7 @@ pub(crate) trait Waitable {
 }
 
 /// How many extra rounds a worker looks for work before it parks. Each round
-/// is a full scan plus a short spin; a few hundred nanoseconds in all, enough
+/// is a short spin, then a full scan; a few hundred nanoseconds in all, enough
 /// to catch a task pushed right behind the one just finished, far too short
 /// to burn measurable CPU when idle.
 const SPIN_ROUNDS: u32 = 3;
@@ -202,9 +202,9 @@ impl WorkerThread {
             }
             // One look at the shared queues first: a task taken from the
             // injector or stolen costs no more than before lingering. Only
-            // then, `sleep.rs` step 6: while the pool lingers, one worker
-            // fewer than the pool has searches for a round that polls more
-            // often (a split is taken within a microsecond), then looks
+            // then, `sleep.rs` step 6: while the pool lingers, at most one
+            // worker fewer than the pool has searches for a round that polls
+            // more often (a split is taken within a microsecond), then looks
             // again; otherwise the short spins of `search_on`.
             let mut lingering = false;
             let found = match self.steal_shared() {
