@@ -38,7 +38,11 @@
 //! `is_cancelled` answers for) itself.
 
 use std::cell::Cell;
+use std::mem::MaybeUninit;
 use std::ptr::NonNull;
+
+use crate::slots::{self, Block};
+use crate::worker::WorkerThread;
 
 use crate::sync::{AtomicPtr, Ordering};
 use crate::unwind::{self, Payload};
@@ -189,6 +193,9 @@ impl Owner {
 /// leaves it is reported by the panic hook as usual and then dropped: the
 /// pool lives on. (A job spawned into a scope catches its own panic and
 /// tells its scope, inside its closure: `submit.rs`, `ScopedJob`.)
+///
+/// A job that fits lives in a recycled block (`slots.rs`), from the
+/// spawning worker's cache; a larger one in a box of its own.
 pub(crate) struct HeapJob<F> {
     func: F,
     origin: u64,
@@ -201,13 +208,27 @@ impl<F: FnOnce() + Send> HeapJob<F> {
     ///
     /// Anything `F` borrows must outlive the job's run or drop (for a scope:
     /// the scope waits for it).
-    pub(crate) unsafe fn new_ref(func: F, origin: u64) -> JobRef {
-        let boxed = Box::new(HeapJob { func, origin });
+    pub(crate) unsafe fn new_ref(func: F, origin: u64, local: Option<&WorkerThread>) -> JobRef {
+        let job = HeapJob { func, origin };
+        if slots::fits::<HeapJob<F>>() {
+            let block = match local {
+                Some(worker) => worker.slots().take(&worker.registry().depot),
+                None => Block::alloc(),
+            };
+            let ptr = block.as_ptr().cast::<HeapJob<F>>();
+            // SAFETY: the block is ours, large and aligned enough (`fits`),
+            // and lives until one of the table's functions releases it
+            // (`take`); `F: Send`.
+            unsafe {
+                ptr.write(job);
+                return JobRef::new(ptr.cast(), Self::VTABLE);
+            }
+        }
         // SAFETY: `Box::into_raw` is never null; the box lives until one of
         // the table's functions consumes it; `F: Send`.
         unsafe {
             JobRef::new(
-                NonNull::new_unchecked(Box::into_raw(boxed).cast()),
+                NonNull::new_unchecked(Box::into_raw(Box::new(job)).cast()),
                 Self::VTABLE,
             )
         }
@@ -224,9 +245,19 @@ impl<F: FnOnce() + Send> HeapJob<F> {
     ///
     /// `ptr` comes from `new_ref` and is consumed here.
     unsafe fn take(ptr: NonNull<()>) -> HeapJob<F> {
-        // SAFETY: the caller's contract; the box is freed here, its contents
-        // moved out.
-        *unsafe { Box::from_raw(ptr.cast::<HeapJob<F>>().as_ptr()) }
+        let raw = ptr.cast::<HeapJob<F>>();
+        // SAFETY: the caller's contract: the job is moved out once, and its
+        // memory released below without dropping it again.
+        let job = unsafe { raw.read() };
+        if slots::fits::<HeapJob<F>>() {
+            // SAFETY: `new_ref` placed it in a block (`fits`), now unused.
+            unsafe { Block::from_raw(raw.cast()) }.release();
+        } else {
+            // SAFETY: the box made by `new_ref`; as `MaybeUninit` its
+            // contents (moved out above) are not dropped again.
+            drop(unsafe { Box::from_raw(raw.cast::<MaybeUninit<HeapJob<F>>>().as_ptr()) });
+        }
+        job
     }
 
     unsafe fn execute(ptr: NonNull<()>) {

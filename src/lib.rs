@@ -54,7 +54,7 @@ struct ReadmeDoctests;
 // | layer | files | may use |
 // |---|---|---|
 // | base | topology, sync, util, error, unwind | std and the dependencies |
-// | sched | job, sleep, registry, worker, blocking | base |
+// | sched | job, sleep, slots, registry, worker, blocking | base |
 // | cell | task/ (state word; cell; handles), cancel, wait | sched, base |
 // | many | join, scope, submit, install, map, completion, group, shared, promise, par/ | cell, sched, base, and the `Pool` type |
 // | face | pool, builder, global, prelude, this file | everything below |
@@ -80,6 +80,7 @@ mod blocking;
 mod job;
 mod registry;
 mod sleep;
+mod slots;
 mod worker;
 
 // cell

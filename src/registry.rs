@@ -49,6 +49,7 @@ use crossbeam_deque::{Injector, Steal, Stealer};
 use crate::blocking::BlockingLane;
 use crate::job::JobRef;
 use crate::sleep::Sleep;
+use crate::slots::Depot;
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
 use crate::util::Padded;
 use crate::worker::WorkerThread;
@@ -145,6 +146,8 @@ pub(crate) struct Registry {
     pub(crate) handle: std::sync::OnceLock<std::sync::Weak<dyn std::any::Any + Send + Sync>>,
     /// The blocking lane (threads start with the first `submit_blocking`).
     pub(crate) blocking: std::sync::Arc<BlockingLane>,
+    /// Full magazines of recycled job blocks (`slots.rs`).
+    pub(crate) depot: Depot,
 }
 
 impl Registry {
@@ -171,6 +174,7 @@ impl Registry {
                 settings.keep_alive,
                 settings.lane_name_base,
             )),
+            depot: Depot::new(),
         }
     }
 

@@ -101,6 +101,19 @@
 //!    from outside that does not hop keeps nobody awake (`par/drive.rs`,
 //!    step 9).
 //!
+//! # Chores: what a worker does once it has slept a while
+//!
+//! 7. **Chore.** A worker that goes to sleep holding recycled job blocks
+//!    (`slots.rs`) parks with a chore: it waits at most
+//!    [`IDLE_CHORE_AFTER`], and if nobody woke it by then, frees the blocks
+//!    in pieces of about 20 µs, with its parker's lock released, looking at
+//!    its `notified` flag between pieces; then it waits as any sleeper. It
+//!    stays on `idle` and counted sleeping throughout, so the protocol
+//!    above is unchanged: a waker that pops it sets `notified`, and the
+//!    worker sees it after at most one piece. A worker with nothing to free
+//!    parks without a timeout, so an idle pool is woken by nothing; a
+//!    pool that goes idle with blocks wakes once per worker.
+//!
 //! Shutdown sets `SHUTDOWN` with a `SeqCst` read-modify-write and then wakes
 //! every sleeper under the `idle` lock. A worker on its way to sleep either
 //! was already on `idle` (and is woken) or adds itself after that, and then
@@ -119,6 +132,9 @@ use crate::util::Padded;
 /// How long idle workers keep searching after a `par` call that could have
 /// used an awake helper (step 6).
 pub(crate) const LINGER: Duration = Duration::from_micros(100);
+
+/// How long a worker sleeps before it does its idle chore (step 7).
+pub(crate) const IDLE_CHORE_AFTER: Duration = Duration::from_millis(500);
 
 const ONE_SEARCHING: usize = 1;
 const SEARCHING_MASK: usize = 0x7FFF;
@@ -149,10 +165,32 @@ struct Parker {
 }
 
 impl Parker {
-    fn park(&self) {
+    /// Waits for `notified`. With a chore, waits at most [`IDLE_CHORE_AFTER`]
+    /// first, then does the chore a piece at a time with the lock released,
+    /// looking at `notified` between pieces, until it is done (step 7).
+    fn park(&self, chore: Option<&mut dyn FnMut() -> bool>) {
         self.parked
             .store(self.parked.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         let mut notified = self.notified.lock();
+        if let Some(chore) = chore {
+            let deadline = Instant::now() + IDLE_CHORE_AFTER;
+            while !*notified {
+                let now = Instant::now();
+                if now >= deadline {
+                    // Parked that long: do the chore, a piece at a time.
+                    loop {
+                        drop(notified);
+                        let more = chore();
+                        notified = self.notified.lock();
+                        if *notified || !more {
+                            break;
+                        }
+                    }
+                    break;
+                }
+                let _ = self.cond.wait_for(&mut notified, deadline - now);
+            }
+        }
         while !*notified {
             self.cond.wait(&mut notified);
         }
@@ -335,8 +373,14 @@ impl Sleep {
     }
 
     /// Step 4: the searcher `index` found nothing and goes to sleep, unless
-    /// `has_work` sees work after it has announced itself.
-    pub(crate) fn sleep(&self, index: usize, has_work: impl FnOnce() -> bool) -> Wake {
+    /// `has_work` sees work after it has announced itself. A `chore` is done
+    /// once it has slept for [`IDLE_CHORE_AFTER`] (step 7).
+    pub(crate) fn sleep(
+        &self,
+        index: usize,
+        has_work: impl FnOnce() -> bool,
+        chore: Option<&mut dyn FnMut() -> bool>,
+    ) -> Wake {
         {
             let mut idle = self.idle.lock();
             idle.push(index);
@@ -365,7 +409,7 @@ impl Sleep {
             // A waker already took us off the list and counted us searching;
             // its unpark is on the way: consume it so it is not left over.
         }
-        self.parkers[index].0.park();
+        self.parkers[index].0.park(chore);
         if self.is_shutdown() {
             Wake::Shutdown
         } else {
@@ -467,7 +511,7 @@ mod tests {
     #[test]
     fn sleep_with_work_in_sight_returns_at_once() {
         let sleep = Sleep::new(1);
-        assert_eq!(sleep.sleep(0, || true), Wake::Search);
+        assert_eq!(sleep.sleep(0, || true, None), Wake::Search);
         let word = sleep.state.load(Ordering::Relaxed);
         assert_eq!((searching(word), sleeping(word)), (1, 0));
     }
@@ -479,7 +523,7 @@ mod tests {
         let s = sleep.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         let sleeper = std::thread::spawn(move || {
-            tx.send(s.sleep(0, || false)).unwrap();
+            tx.send(s.sleep(0, || false, None)).unwrap();
         });
         // Wait until the sleeper is on the idle list.
         while sleep.idle.lock().is_empty() {
@@ -493,6 +537,35 @@ mod tests {
         sleeper.join().unwrap();
         let word = sleep.state.load(Ordering::Relaxed);
         assert_eq!((searching(word), sleeping(word)), (1, 0));
+    }
+
+    #[test]
+    fn a_sleeper_does_its_chore_after_a_while_and_still_wakes() {
+        let sleep = std::sync::Arc::new(Sleep::new(2));
+        let s = sleep.clone();
+        let (chore_tx, chore_rx) = std::sync::mpsc::channel();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sleeper = std::thread::spawn(move || {
+            // A chore that never says it is done: only a wake-up ends it.
+            let mut chore = || {
+                let _ = chore_tx.send(());
+                true
+            };
+            tx.send(s.sleep(0, || false, Some(&mut chore))).unwrap();
+        });
+        // Watchdog: the chore comes after IDLE_CHORE_AFTER, not never.
+        chore_rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the chore ran");
+        assert!(rx.try_recv().is_err(), "still asleep while doing its chore");
+        sleep.stop_searching(|| false); // worker 1 runs something now
+        assert!(!sleep.notify_one());
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(60)),
+            Ok(Wake::Search),
+            "woken between two pieces of the chore"
+        );
+        sleeper.join().unwrap();
     }
 }
 
@@ -515,7 +588,7 @@ mod loom_models {
                 let (sleep, work) = (sleep.clone(), work.clone());
                 loom::thread::spawn(move || {
                     while work.load(Ordering::SeqCst) == 0 {
-                        let _ = sleep.sleep(0, || work.load(Ordering::SeqCst) != 0);
+                        let _ = sleep.sleep(0, || work.load(Ordering::SeqCst) != 0, None);
                     }
                     sleep.stop_searching(|| false);
                 })
@@ -551,7 +624,8 @@ mod loom_models {
                                 sleep.shutdown();
                                 break;
                             }
-                            if sleep.sleep(index, || work.load(Ordering::SeqCst)) == Wake::Shutdown
+                            if sleep.sleep(index, || work.load(Ordering::SeqCst), None)
+                                == Wake::Shutdown
                             {
                                 break;
                             }
@@ -611,7 +685,7 @@ mod loom_models {
                             }
                             break;
                         }
-                        let _ = sleep.sleep(0, || queued.load(Ordering::SeqCst));
+                        let _ = sleep.sleep(0, || queued.load(Ordering::SeqCst), None);
                     }
                 })
             };

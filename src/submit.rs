@@ -38,7 +38,7 @@ where
     let local = registry.own_worker();
     let origin = local.map_or(0, |worker| worker.origin());
     let owner = scope.map(|latch| {
-        latch.add_task();
+        latch.add_task(local);
         latch.owner()
     });
     let cell = Arc::new(TaskCell::new(f, owner, registry.id(), origin));
@@ -102,10 +102,10 @@ where
             };
             // SAFETY: `'a` is `'static` here: nothing a scope frees is
             // borrowed (`Pool::spawn` requires `'static`).
-            unsafe { HeapJob::new_ref(f, origin) }
+            unsafe { HeapJob::new_ref(f, origin, local) }
         }
         Some(latch) => {
-            latch.add_task();
+            latch.add_task(local);
             let scoped = ScopedJob {
                 func: Some(f),
                 latch,
@@ -116,7 +116,7 @@ where
             };
             // SAFETY: the latch counts the job (just added) and the scope
             // waits for it; whatever `f` borrows outlives the scope.
-            unsafe { HeapJob::new_ref(f, origin) }
+            unsafe { HeapJob::new_ref(f, origin, local) }
         }
     };
     if !registry.push(job, local) {

@@ -7,6 +7,7 @@
 // through tables the layers above fill in (`job.rs`).
 
 use std::cell::Cell;
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,7 @@ use crossbeam_deque::{Steal, Worker as Deque};
 use crate::job::{JobRef, JoinFrame, claim_exposed};
 use crate::registry::{Counters, Registry};
 use crate::sleep::Wake;
+use crate::slots::SlotCache;
 use crate::sync::{Ordering, fence};
 use crate::unwind::AbortIfPanic;
 use crate::util::XorShift;
@@ -98,6 +100,25 @@ pub(crate) struct WorkerThread {
     /// Whether this worker is its pool's only one: nobody could claim an
     /// exposed frame.
     pub(crate) alone: bool,
+    /// Blocks for the jobs this worker spawns (`slots.rs`).
+    slots: SlotCache,
+    /// Task counts this worker took ahead from a scope's latch and has not
+    /// used yet (`scope.rs`, "Counting spawns in batches"); given back at
+    /// the end of every job it runs and before it waits.
+    credit: Cell<Option<Credit>>,
+}
+
+/// Counts taken ahead from one latch: who to give them back to, and how.
+/// Type-erased, as the latch belongs to a layer above (`lib.rs`, "Layers").
+#[derive(Clone, Copy)]
+pub(crate) struct Credit {
+    /// The latch, compared by address; read through only while `left > 0`
+    /// (the unused counts keep the latch alive).
+    pub(crate) latch: NonNull<()>,
+    pub(crate) left: usize,
+    /// Gives `left` counts back to `latch`; may be the latch's final
+    /// decrement, after which it is not touched again.
+    pub(crate) give_back: unsafe fn(NonNull<()>, usize),
 }
 
 impl std::fmt::Debug for WorkerThread {
@@ -129,6 +150,8 @@ impl WorkerThread {
             newest_join: Cell::new(std::ptr::null()),
             exposed_frame: Cell::new(std::ptr::null()),
             alone: registry.workers() == 1,
+            slots: SlotCache::new(),
+            credit: Cell::new(None),
             registry,
         }
     }
@@ -168,6 +191,40 @@ impl WorkerThread {
     #[inline]
     pub(crate) fn pop_local(&self) -> Option<JobRef> {
         self.deque.pop()
+    }
+
+    /// The cache the jobs this worker spawns are placed in.
+    #[inline]
+    pub(crate) fn slots(&self) -> &SlotCache {
+        &self.slots
+    }
+
+    /// The counts this worker holds ahead for a latch, if any.
+    #[inline]
+    pub(crate) fn credit(&self) -> Option<Credit> {
+        self.credit.get()
+    }
+
+    /// Replaces the credit held (the caller gave the old one back, or is
+    /// using it).
+    #[inline]
+    pub(crate) fn set_credit(&self, credit: Credit) {
+        self.credit.set(Some(credit));
+    }
+
+    /// Gives back the counts this worker holds ahead, if any: at the end of
+    /// every job it runs, at the end of a scope's body and before it
+    /// waits, so unused counts never keep a scope waiting.
+    #[inline]
+    pub(crate) fn settle_credit(&self) {
+        if let Some(credit) = self.credit.take() {
+            if credit.left > 0 {
+                // SAFETY: `left > 0` counts keep the latch alive (`Credit`);
+                // the credit is taken out of the cell first, so it is given
+                // back once.
+                unsafe { (credit.give_back)(credit.latch, credit.left) };
+            }
+        }
     }
 
     /// This worker's thread handle, cloned once at start.
@@ -236,7 +293,16 @@ impl WorkerThread {
             if lingering {
                 continue;
             }
-            match sleep.sleep(self.index, || self.registry.has_work()) {
+            // Parked a while, it frees the recycled job blocks it holds
+            // (`sleep.rs`, step 7).
+            let depot = &self.registry.depot;
+            let mut trim = || self.slots.trim_some(depot);
+            let chore: Option<&mut dyn FnMut() -> bool> = if self.slots.wants_trim(depot) {
+                Some(&mut trim)
+            } else {
+                None
+            };
+            match sleep.sleep(self.index, || self.registry.has_work(), chore) {
                 Wake::Search | Wake::Shutdown => {}
             }
         }
@@ -254,6 +320,7 @@ impl WorkerThread {
         // counted.
         Counters::bump(&self.registry.counters[self.index].0.run, 1);
         self.in_new_frame(|| self.registry.execute(job));
+        self.settle_credit();
     }
 
     /// Runs `f` as a new frame: what it pushes is stamped as its own.
@@ -313,6 +380,8 @@ impl WorkerThread {
     /// worker waits for is left to that pool's workers.
     pub(crate) fn wait_for(&self, what: &dyn Waitable, deadline: Option<Instant>) -> bool {
         loop {
+            // Counts held ahead could be what `what` waits for.
+            self.settle_credit();
             if what.is_done() {
                 return true;
             }
