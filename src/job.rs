@@ -202,55 +202,70 @@ pub(crate) struct HeapJob<F> {
 }
 
 impl<F: FnOnce() + Send> HeapJob<F> {
-    /// A queue reference owning a new boxed job.
+    /// A queue reference owning a new job: in a block of `local`'s cache
+    /// when it fits one and is spawned on a worker (`slots.rs`), else in a
+    /// box. (Blocks only come from workers: a thread outside the pool would
+    /// allocate every block anew and the workers would only pile them up.)
     ///
     /// # Safety
     ///
     /// Anything `F` borrows must outlive the job's run or drop (for a scope:
     /// the scope waits for it).
+    #[inline]
     pub(crate) unsafe fn new_ref(func: F, origin: u64, local: Option<&WorkerThread>) -> JobRef {
         let job = HeapJob { func, origin };
-        if slots::fits::<HeapJob<F>>() {
-            let block = match local {
-                Some(worker) => worker.slots().take(&worker.registry().depot),
-                None => Block::alloc(),
-            };
+        if let Some(worker) = local.filter(|_| slots::fits::<HeapJob<F>>()) {
+            let block = worker.slots().take(&worker.registry().depot);
             let ptr = block.as_ptr().cast::<HeapJob<F>>();
             // SAFETY: the block is ours, large and aligned enough (`fits`),
-            // and lives until one of the table's functions releases it
-            // (`take`); `F: Send`.
+            // and lives until one of the block table's functions releases
+            // it (`take::<true>`); `F: Send`.
             unsafe {
                 ptr.write(job);
-                return JobRef::new(ptr.cast(), Self::VTABLE);
+                return JobRef::new(ptr.cast(), Self::BLOCK_VTABLE);
             }
         }
         // SAFETY: `Box::into_raw` is never null; the box lives until one of
-        // the table's functions consumes it; `F: Send`.
+        // the box table's functions consumes it; `F: Send`.
         unsafe {
             JobRef::new(
                 NonNull::new_unchecked(Box::into_raw(Box::new(job)).cast()),
-                Self::VTABLE,
+                Self::BOX_VTABLE,
             )
         }
     }
 
-    const VTABLE: &'static JobVtable = &JobVtable {
-        execute: Self::execute,
-        cancel: Self::cancel,
-        release: Self::release,
+    /// The table of a job in a block.
+    const BLOCK_VTABLE: &'static JobVtable = &JobVtable {
+        execute: Self::execute::<true>,
+        cancel: Self::cancel::<true>,
+        release: Self::release::<true>,
         origin: Self::origin,
     };
 
+    /// The table of a boxed job.
+    const BOX_VTABLE: &'static JobVtable = &JobVtable {
+        execute: Self::execute::<false>,
+        cancel: Self::cancel::<false>,
+        release: Self::release::<false>,
+        origin: Self::origin,
+    };
+
+    /// Moves the job out and frees its memory: a block (`IN_BLOCK`) goes to
+    /// this thread's cache, a box to the allocator.
+    ///
     /// # Safety
     ///
-    /// `ptr` comes from `new_ref` and is consumed here.
-    unsafe fn take(ptr: NonNull<()>) -> HeapJob<F> {
+    /// `ptr` comes from `new_ref`, with the table of its `IN_BLOCK`, and is
+    /// consumed here.
+    unsafe fn take<const IN_BLOCK: bool>(ptr: NonNull<()>) -> HeapJob<F> {
         let raw = ptr.cast::<HeapJob<F>>();
         // SAFETY: the caller's contract: the job is moved out once, and its
         // memory released below without dropping it again.
         let job = unsafe { raw.read() };
-        if slots::fits::<HeapJob<F>>() {
-            // SAFETY: `new_ref` placed it in a block (`fits`), now unused.
+        if IN_BLOCK {
+            // SAFETY: `new_ref` placed it in a block (its table says so),
+            // now unused.
             unsafe { Block::from_raw(raw.cast()) }.release();
         } else {
             // SAFETY: the box made by `new_ref`; as `MaybeUninit` its
@@ -260,26 +275,26 @@ impl<F: FnOnce() + Send> HeapJob<F> {
         job
     }
 
-    unsafe fn execute(ptr: NonNull<()>) {
-        // SAFETY: the vtable's contract: consumed once.
-        let job = unsafe { Self::take(ptr) };
+    unsafe fn execute<const IN_BLOCK: bool>(ptr: NonNull<()>) {
+        // SAFETY: the vtable's contract: consumed once, from its table.
+        let job = unsafe { Self::take::<IN_BLOCK>(ptr) };
         if let Err(payload) = unwind::halt_unwinding(job.func) {
             unwind::drop_payload(payload);
         }
     }
 
-    unsafe fn cancel(ptr: NonNull<()>) -> bool {
+    unsafe fn cancel<const IN_BLOCK: bool>(ptr: NonNull<()>) -> bool {
         // SAFETY: as in `execute`.
-        let job = unsafe { Self::take(ptr) };
+        let job = unsafe { Self::take::<IN_BLOCK>(ptr) };
         if let Err(payload) = unwind::halt_unwinding(move || drop(job.func)) {
             unwind::drop_payload(payload);
         }
         true
     }
 
-    unsafe fn release(ptr: NonNull<()>) {
+    unsafe fn release<const IN_BLOCK: bool>(ptr: NonNull<()>) {
         // SAFETY: as in `cancel`: releasing a spawned job cancels it.
-        let _ = unsafe { Self::cancel(ptr) };
+        let _ = unsafe { Self::cancel::<IN_BLOCK>(ptr) };
     }
 
     unsafe fn origin(ptr: NonNull<()>) -> u64 {

@@ -20,10 +20,12 @@
 //!
 //! Every block has one size and alignment ([`SLOT_LAYOUT`]) and belongs to
 //! nobody: it is memory of the global allocator, and any thread may free
-//! it there. A job that fits is placed in one (on a worker, from its cache;
-//! elsewhere, from the allocator), and when it is run, cancelled or
-//! released, its block goes to the cache of the worker that does that, or
-//! back to the allocator on any other thread.
+//! it there. A job that fits and is spawned on a worker is placed in one,
+//! from that worker's cache (a job spawned from outside the pool is boxed:
+//! its thread would allocate every block anew while the workers piled
+//! them up). When the job is run, cancelled or released, its block goes to
+//! the cache of the worker that does that, or back to the allocator on any
+//! other thread.
 //!
 //! A worker's cache ([`SlotCache`]) is an array of block pointers, so
 //! taking a block reads no memory another thread wrote last (the block's
@@ -90,7 +92,7 @@ unsafe impl Send for Block {}
 impl Block {
     /// A new block from the global allocator (which aborts on out-of-memory,
     /// as `Box::new` does).
-    pub(crate) fn alloc() -> Block {
+    fn alloc() -> Block {
         // SAFETY: the layout has a non-zero size.
         let ptr = unsafe { std::alloc::alloc(SLOT_LAYOUT) };
         Block(NonNull::new(ptr).unwrap_or_else(|| std::alloc::handle_alloc_error(SLOT_LAYOUT)))
@@ -100,8 +102,8 @@ impl Block {
     ///
     /// # Safety
     ///
-    /// `ptr` was allocated with [`SLOT_LAYOUT`] (by [`Block::alloc`] or a
-    /// cache), and nothing uses it any more.
+    /// `ptr` is a block a cache handed out ([`SlotCache::take`]), and
+    /// nothing uses it any more.
     pub(crate) unsafe fn from_raw(ptr: NonNull<u8>) -> Block {
         Block(ptr)
     }
