@@ -55,9 +55,14 @@ use std::ptr::NonNull;
 
 use crate::sync::{AtomicUsize, Mutex, Ordering};
 
-/// Size and alignment of every block: a job whose closure takes up to 14
-/// words fits (the job's header takes two).
-pub(crate) const SLOT_LAYOUT: Layout = match Layout::from_size_align(128, 16) {
+/// Size and alignment of every block: a job whose closure takes up to 7
+/// words fits (the job's header takes one; a scope's bookkeeping takes three
+/// of the seven, so a scoped closure may capture four). Measured against
+/// 128-byte blocks (200,000 tiny spawns in a scope, interleaved with
+/// rayon in one run): 0.35-0.41x rayon's time against 0.39-0.41x, and in
+/// criterion 0.32-0.44x against 0.59-0.62x: a burst's blocks outgrow the
+/// caches, and half the size is half the memory traffic.
+pub(crate) const SLOT_LAYOUT: Layout = match Layout::from_size_align(64, 16) {
     Ok(layout) => layout,
     Err(_) => panic!("a valid layout"),
 };
@@ -66,7 +71,7 @@ pub(crate) const SLOT_LAYOUT: Layout = match Layout::from_size_align(128, 16) {
 /// once.
 pub(crate) const MAGAZINE: usize = 256;
 
-/// Full magazines the depot holds: 32 MiB of blocks per pool, enough that a
+/// Full magazines the depot holds: 16 MiB of blocks per pool, enough that a
 /// burst of 200,000 spawns recycles all its blocks.
 pub(crate) const DEPOT_MAX: usize = 1024;
 

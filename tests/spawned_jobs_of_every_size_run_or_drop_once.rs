@@ -72,16 +72,16 @@ fn words<const N: usize>(pool: &Pool) {
 fn spawned_jobs_of_every_size_run_once_and_drop_once() {
     watchdog(120, || {
         let pool = Pool::builder().workers(2).build().unwrap();
-        // From an empty payload to well past a block's 128 bytes, around
-        // the largest that fits (the job's header, the scope's bookkeeping
-        // and the captured references share the block).
+        // From an empty payload to well past a block's 64 bytes, around the
+        // largest that fits (the job's header, the scope's bookkeeping, the
+        // token and the captured references share the block).
         words::<0>(&pool);
         words::<1>(&pool);
+        words::<2>(&pool);
+        words::<3>(&pool);
+        words::<4>(&pool);
+        words::<5>(&pool);
         words::<8>(&pool);
-        words::<10>(&pool);
-        words::<11>(&pool);
-        words::<12>(&pool);
-        words::<13>(&pool);
         words::<16>(&pool);
         words::<40>(&pool);
         spawn_rounds(&pool, Aligned, |a| a.0);
