@@ -217,13 +217,20 @@ impl WorkerThread {
     /// waits, so unused counts never keep a scope waiting.
     #[inline]
     pub(crate) fn settle_credit(&self) {
+        // Most jobs spawn nothing: one load, no store, the rest out of line.
+        if self.credit.get().is_some_and(|credit| credit.left > 0) {
+            self.give_back_credit();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn give_back_credit(&self) {
         if let Some(credit) = self.credit.take() {
-            if credit.left > 0 {
-                // SAFETY: `left > 0` counts keep the latch alive (`Credit`);
-                // the credit is taken out of the cell first, so it is given
-                // back once.
-                unsafe { (credit.give_back)(credit.latch, credit.left) };
-            }
+            // SAFETY: `left > 0` counts keep the latch alive (`Credit`); the
+            // credit is taken out of the cell first, so it is given back
+            // once.
+            unsafe { (credit.give_back)(credit.latch, credit.left) };
         }
     }
 
