@@ -216,7 +216,7 @@ impl<F: FnOnce() + Send> HeapJob<F> {
         let job = HeapJob { func, origin };
         if let Some(worker) = local.filter(|_| slots::fits::<HeapJob<F>>()) {
             let block = worker.slots().take(&worker.registry().depot);
-            let ptr = block.as_ptr().cast::<HeapJob<F>>();
+            let ptr = block.into_raw().cast::<HeapJob<F>>();
             // SAFETY: the block is ours, large and aligned enough (`fits`),
             // and lives until one of the block table's functions releases
             // it (`take::<true>`); `F: Send`.
@@ -264,8 +264,8 @@ impl<F: FnOnce() + Send> HeapJob<F> {
         // memory released below without dropping it again.
         let job = unsafe { raw.read() };
         if IN_BLOCK {
-            // SAFETY: `new_ref` placed it in a block (its table says so),
-            // now unused.
+            // SAFETY: `new_ref` placed it in a block it gave up with
+            // `into_raw` (its table says so); taken back once, now unused.
             unsafe { Block::from_raw(raw.cast()) }.release();
         } else {
             // SAFETY: the box made by `new_ref`; as `MaybeUninit` its

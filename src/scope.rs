@@ -48,8 +48,9 @@
 //! can only end late, if credit is kept while the scope waits. A worker
 //! holds credit for one latch at a time and gives it back (one atomic
 //! subtract, which wakes the owner if it was the last count) when it counts
-//! a task of another latch, at the end of every job it runs, at the end of
-//! a scope's body, and each time round its wait loop (`wait_for`). Credit
+//! a task of another latch, at the end of every job it runs, and each time
+//! round its wait loop (`wait_for`: a scope's owner on a worker gives its
+//! body's credit back there, as the credit keeps `is_done` false). Credit
 //! is taken only while the worker runs something that can reach the scope
 //! (its body, a job nested in it), and a scope cannot finish while that
 //! runs; when it ends, the credit goes back.
@@ -120,11 +121,9 @@ impl ScopeLatch {
         };
         let me = NonNull::from(self).cast::<()>();
         match worker.credit() {
-            Some(credit) if credit.latch == me && credit.left > 0 => {
-                worker.set_credit(Credit {
-                    left: credit.left - 1,
-                    ..credit
-                });
+            Some(credit) if credit.latch == me => {
+                let left = credit.left - 1;
+                worker.set_credit((left > 0).then_some(Credit { left, ..credit }));
             }
             _ => {
                 worker.settle_credit();
@@ -133,11 +132,11 @@ impl ScopeLatch {
                 // `done` can run, and it is (program order, then the queue's
                 // release).
                 self.pending.0.fetch_add(CREDIT_BATCH, Ordering::Relaxed);
-                worker.set_credit(Credit {
+                worker.set_credit(Some(Credit {
                     latch: me,
                     left: CREDIT_BATCH - 1,
                     give_back: ScopeLatch::give_back_erased,
-                });
+                }));
             }
         }
     }
@@ -573,9 +572,7 @@ impl Pool {
         // nothing may unwind out of this frame meanwhile.
         let guard = AbortIfPanic;
         let result = unwind::halt_unwinding(|| f(&scope));
-        if let Some(worker) = self.registry().own_worker() {
-            worker.settle_credit();
-        }
+        // On a worker, the body's credit goes back in `wait_for`'s loop.
         wait_until(&scope.latch, None);
         std::mem::forget(guard);
         let task_panic = scope.latch.panic.lock().take();

@@ -173,22 +173,20 @@ impl Parker {
             .store(self.parked.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
         let mut notified = self.notified.lock();
         if let Some(chore) = chore {
+            // Wait out the delay (a spurious wake-up waits again), then, if
+            // still not woken, do the chore a piece at a time.
             let deadline = Instant::now() + IDLE_CHORE_AFTER;
-            while !*notified {
-                let now = Instant::now();
-                if now >= deadline {
-                    // Parked that long: do the chore, a piece at a time.
-                    loop {
-                        drop(notified);
-                        let more = chore();
-                        notified = self.notified.lock();
-                        if *notified || !more {
-                            break;
-                        }
-                    }
+            while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+                if *notified {
                     break;
                 }
-                let _ = self.cond.wait_for(&mut notified, deadline - now);
+                let _ = self.cond.wait_for(&mut notified, left);
+            }
+            let mut more = true;
+            while more && !*notified {
+                drop(notified);
+                more = chore();
+                notified = self.notified.lock();
             }
         }
         while !*notified {

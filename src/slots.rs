@@ -86,7 +86,8 @@ pub(crate) const fn fits<T>() -> bool {
     size_of::<T>() <= SLOT_LAYOUT.size() && align_of::<T>() <= SLOT_LAYOUT.align()
 }
 
-/// A free block of [`SLOT_LAYOUT`], owned by whoever holds the value.
+/// A free block of [`SLOT_LAYOUT`], owned by whoever holds the value and
+/// given back to the allocator when it is dropped.
 #[derive(Debug)]
 pub(crate) struct Block(NonNull<u8>);
 
@@ -103,33 +104,35 @@ impl Block {
         Block(NonNull::new(ptr).unwrap_or_else(|| std::alloc::handle_alloc_error(SLOT_LAYOUT)))
     }
 
-    /// Takes the block at `ptr` as free.
+    /// Gives up ownership: the caller keeps the memory until
+    /// [`Block::from_raw`] takes it back.
+    pub(crate) fn into_raw(self) -> NonNull<u8> {
+        std::mem::ManuallyDrop::new(self).0
+    }
+
+    /// Takes back a block given up with [`Block::into_raw`].
     ///
     /// # Safety
     ///
-    /// `ptr` is a block a cache handed out ([`SlotCache::take`]), and
-    /// nothing uses it any more.
+    /// `ptr` comes from `into_raw`, is taken back once, and nothing uses it
+    /// any more.
     pub(crate) unsafe fn from_raw(ptr: NonNull<u8>) -> Block {
         Block(ptr)
-    }
-
-    pub(crate) fn as_ptr(&self) -> NonNull<u8> {
-        self.0
-    }
-
-    /// Gives the block to the allocator.
-    fn free(self) {
-        // SAFETY: a block is allocated with this layout and owned by `self`.
-        unsafe { std::alloc::dealloc(self.0.as_ptr(), SLOT_LAYOUT) };
     }
 
     /// Gives the block to this thread's worker's cache if it is a worker,
     /// else to the allocator.
     pub(crate) fn release(self) {
-        match crate::worker::WorkerThread::current() {
-            Some(worker) => worker.slots().put(self, &worker.registry().depot),
-            None => self.free(),
+        if let Some(worker) = crate::worker::WorkerThread::current() {
+            worker.slots().put(self, &worker.registry().depot);
         }
+    }
+}
+
+impl Drop for Block {
+    fn drop(&mut self) {
+        // SAFETY: a block is allocated with this layout and owned by `self`.
+        unsafe { std::alloc::dealloc(self.0.as_ptr(), SLOT_LAYOUT) };
     }
 }
 
@@ -162,20 +165,17 @@ impl Depot {
         }
     }
 
-    /// Swaps the empty array `mine` for a full magazine; `false` if there
-    /// is none.
-    fn take(&self, mine: &mut Vec<Block>) -> bool {
+    /// Swaps the empty array `mine` for a full magazine, if there is one.
+    fn take(&self, mine: &mut Vec<Block>) {
         if self.len.load(Ordering::Relaxed) == 0 {
-            return false;
+            return;
         }
         let mut shelves = self.shelves.lock();
-        let Some(full) = shelves.full.pop() else {
-            return false;
-        };
-        self.len.store(shelves.full.len(), Ordering::Relaxed);
-        let empty = std::mem::replace(mine, full);
-        shelves.empty.push(empty);
-        true
+        if let Some(full) = shelves.full.pop() {
+            self.len.store(shelves.full.len(), Ordering::Relaxed);
+            let empty = std::mem::replace(mine, full);
+            shelves.empty.push(empty);
+        }
     }
 
     /// Moves the newest [`MAGAZINE`] blocks of `mine` to a full magazine
@@ -185,7 +185,7 @@ impl Depot {
         let mut shelves = self.shelves.lock();
         if shelves.full.len() >= DEPOT_MAX {
             drop(shelves);
-            mine.drain(at..).for_each(Block::free);
+            mine.truncate(at);
             return;
         }
         let mut magazine = shelves
@@ -197,28 +197,17 @@ impl Depot {
         self.len.store(shelves.full.len(), Ordering::Relaxed);
     }
 
-    /// Frees one full magazine's blocks and the spare arrays; says whether
-    /// full magazines are left.
+    /// Frees one full magazine's blocks and the spare arrays (outside the
+    /// lock); says whether full magazines are left.
     fn trim_one(&self) -> bool {
-        let (full, empty) = {
+        let freed = {
             let mut shelves = self.shelves.lock();
             let full = shelves.full.pop();
             self.len.store(shelves.full.len(), Ordering::Relaxed);
             (full, std::mem::take(&mut shelves.empty))
         };
-        if let Some(magazine) = full {
-            magazine.into_iter().for_each(Block::free);
-        }
-        drop(empty);
+        drop(freed);
         self.len.load(Ordering::Relaxed) > 0
-    }
-}
-
-impl Drop for Depot {
-    fn drop(&mut self) {
-        for magazine in self.shelves.lock().full.drain(..) {
-            magazine.into_iter().for_each(Block::free);
-        }
     }
 }
 
@@ -245,10 +234,12 @@ impl SlotCache {
         let Ok(mut blocks) = self.blocks.try_borrow_mut() else {
             return Block::alloc();
         };
-        if blocks.is_empty() && !depot.take(&mut blocks) {
-            return Block::alloc();
+        if blocks.is_empty() {
+            depot.take(&mut blocks);
         }
-        let block = blocks.pop().expect("not empty");
+        let Some(block) = blocks.pop() else {
+            return Block::alloc();
+        };
         // The blocks were most likely last touched by another worker: start
         // fetching the line of the one a few spawns ahead, so that it is
         // here by then (a spawn's push ends in a fence, which waits for
@@ -263,7 +254,7 @@ impl SlotCache {
     #[inline]
     fn put(&self, block: Block, depot: &Depot) {
         let Ok(mut blocks) = self.blocks.try_borrow_mut() else {
-            return block.free();
+            return drop(block);
         };
         if blocks.len() >= CACHE_CAPACITY {
             depot.put(&mut blocks);
@@ -280,22 +271,13 @@ impl SlotCache {
     /// the depot's, and says whether there is more to free; for a worker
     /// that has been parked a while (`sleep.rs`, step 7).
     pub(crate) fn trim_some(&self, depot: &Depot) -> bool {
-        let excess = {
-            let mut blocks = self.blocks.borrow_mut();
-            let keep = blocks.len().min(KEEP_PARKED);
-            blocks.split_off(keep)
-        };
-        if excess.is_empty() {
+        let mut blocks = self.blocks.borrow_mut();
+        if blocks.len() <= KEEP_PARKED {
+            drop(blocks);
             return depot.trim_one();
         }
-        excess.into_iter().for_each(Block::free);
+        blocks.truncate(KEEP_PARKED);
         depot.len.load(Ordering::Relaxed) > 0
-    }
-}
-
-impl Drop for SlotCache {
-    fn drop(&mut self) {
-        self.blocks.get_mut().drain(..).for_each(Block::free);
     }
 }
 
@@ -328,7 +310,7 @@ mod tests {
         let given: Vec<usize> = blocks(2 * MAGAZINE + 1)
             .into_iter()
             .map(|block| {
-                let addr = block.as_ptr().as_ptr() as usize;
+                let addr = block.0.as_ptr() as usize;
                 giver.put(block, &depot);
                 addr
             })
@@ -344,9 +326,9 @@ mod tests {
             .rev()
             .copied()
             .collect();
-        let got: Vec<usize> = taken.iter().map(|b| b.as_ptr().as_ptr() as usize).collect();
+        let got: Vec<usize> = taken.iter().map(|b| b.0.as_ptr() as usize).collect();
         assert_eq!(got, expected);
-        taken.into_iter().for_each(Block::free);
+        drop(taken);
     }
 
     #[test]
@@ -356,7 +338,6 @@ mod tests {
             let mut mine = blocks(MAGAZINE + 1);
             depot.put(&mut mine);
             assert_eq!(mine.len(), 1, "a magazine's worth left the cache");
-            mine.into_iter().for_each(Block::free);
         }
         assert_eq!(depot.shelves.lock().full.len(), DEPOT_MAX);
         assert_eq!(depot.len.load(Ordering::Relaxed), DEPOT_MAX);
@@ -374,8 +355,8 @@ mod tests {
             let taken: Vec<Block> = (0..MAGAZINE).map(|_| taker.take(&depot)).collect();
             // The taker's empty array went to the depot for the next put.
             assert_eq!(depot.shelves.lock().empty.len(), 1, "round {round}");
-            taken.into_iter().for_each(Block::free);
-            giver.blocks.borrow_mut().drain(..).for_each(Block::free);
+            drop(taken);
+            giver.blocks.borrow_mut().clear();
         }
     }
 

@@ -110,11 +110,12 @@ pub(crate) struct WorkerThread {
 
 /// Counts taken ahead from one latch: who to give them back to, and how.
 /// Type-erased, as the latch belongs to a layer above (`lib.rs`, "Layers").
+/// A worker holds one only while `left > 0`: those unused counts keep the
+/// latch alive.
 #[derive(Clone, Copy)]
 pub(crate) struct Credit {
-    /// The latch, compared by address; read through only while `left > 0`
-    /// (the unused counts keep the latch alive).
     pub(crate) latch: NonNull<()>,
+    /// At least 1.
     pub(crate) left: usize,
     /// Gives `left` counts back to `latch`; may be the latch's final
     /// decrement, after which it is not touched again.
@@ -206,10 +207,11 @@ impl WorkerThread {
     }
 
     /// Replaces the credit held (the caller gave the old one back, or is
-    /// using it).
+    /// spending it): `None` once its last count is spent.
     #[inline]
-    pub(crate) fn set_credit(&self, credit: Credit) {
-        self.credit.set(Some(credit));
+    pub(crate) fn set_credit(&self, credit: Option<Credit>) {
+        debug_assert!(credit.is_none_or(|credit| credit.left > 0));
+        self.credit.set(credit);
     }
 
     /// Gives back the counts this worker holds ahead, if any: at the end of
@@ -218,7 +220,7 @@ impl WorkerThread {
     #[inline]
     pub(crate) fn settle_credit(&self) {
         // Most jobs spawn nothing: one load, no store, the rest out of line.
-        if self.credit.get().is_some_and(|credit| credit.left > 0) {
+        if self.credit.get().is_some() {
             self.give_back_credit();
         }
     }
@@ -227,9 +229,8 @@ impl WorkerThread {
     #[inline(never)]
     fn give_back_credit(&self) {
         if let Some(credit) = self.credit.take() {
-            // SAFETY: `left > 0` counts keep the latch alive (`Credit`); the
-            // credit is taken out of the cell first, so it is given back
-            // once.
+            // SAFETY: the credit's counts keep the latch alive (`Credit`);
+            // it is taken out of the cell first, so it is given back once.
             unsafe { (credit.give_back)(credit.latch, credit.left) };
         }
     }
