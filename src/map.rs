@@ -17,6 +17,23 @@
 //! in large chunks, so per-task overhead vanishes; expensive items stay one
 //! per task, so they spread over every worker. `chunk_size(n)` fixes the size.
 //!
+//! # The consumer's share
+//!
+//! On cheap items the consuming thread is the bottleneck: it reads every
+//! item into a chunk and moves every result into whatever it builds, while
+//! the workers' share (the closure) is smaller than either. So the
+//! consumer's side is kept to a plain loop: a chunk without panics hands its
+//! values out through an inlined `vec::IntoIter` step (`Delivered::next`;
+//! the panic check and the wait for the next chunk sit out of line), `fold`
+//! (behind `for_each`, `sum`, `count`) runs over a chunk in one loop, and a
+//! worker fills a chunk's results with one `extend`. Measured on 2 workers,
+//! 10,000,000 cheap items collected into a `Vec` (`--bench pool`,
+//! `map_cheap`): 0.64× the sequential loop's speed before, 0.83× after.
+//! What is left is the consumer's own writes: collecting into a fresh `Vec`
+//! page-faults in its 80 MB, which is most of the sequential loop's time as
+//! well, and only the consumer can do it. `par`, which writes results in
+//! place from every worker, is the fast path for data with a length.
+//!
 //! # Panics and dropping
 //!
 //! A panic in the closure ends only its own item: the chunk goes on with the
@@ -97,8 +114,9 @@ impl<T> Drop for ChunkOut<T> {
 /// at its own item's place.
 struct Delivered<T> {
     values: std::vec::IntoIter<T>,
-    /// Values of this chunk handed out so far.
-    yielded: usize,
+    /// How many values the chunk had (those handed out are `total` less what
+    /// is left).
+    total: usize,
     panics: VecDeque<(usize, Payload)>,
 }
 
@@ -106,34 +124,61 @@ impl<T> Delivered<T> {
     fn empty() -> Self {
         Delivered {
             values: Vec::new().into_iter(),
-            yielded: 0,
+            total: 0,
             panics: VecDeque::new(),
         }
     }
 
     fn from_chunk(mut out: ChunkOut<T>) -> Self {
+        let values = std::mem::take(&mut out.values);
         Delivered {
-            values: std::mem::take(&mut out.values).into_iter(),
-            yielded: 0,
+            total: values.len(),
+            values: values.into_iter(),
             panics: std::mem::take(&mut out.panics),
         }
     }
 
     /// The next value of the chunk, or `None` when it is used up; re-raises
-    /// a panic when its item is next.
+    /// a panic when its item is next. Small enough to inline into the
+    /// consumer's loop: a chunk without panics hands out values as a plain
+    /// `vec::IntoIter` does (measured: with the panic check and a count kept
+    /// per value out of line, the consumer of a cheap map spent 3 ns per
+    /// value here, a third of the whole map's time).
+    #[inline]
     fn next(&mut self) -> Option<T> {
+        if self.panics.is_empty() {
+            return self.values.next();
+        }
+        self.next_or_raise()
+    }
+
+    /// [`next`](Self::next) for a chunk in which some item panicked.
+    #[cold]
+    fn next_or_raise(&mut self) -> Option<T> {
+        let yielded = self.total - self.values.len();
         if self
             .panics
             .front()
-            .is_some_and(|(before, _)| *before == self.yielded)
+            .is_some_and(|(before, _)| *before == yielded)
         {
             if let Some((_, payload)) = self.panics.pop_front() {
                 panic::resume_unwind(payload);
             }
         }
-        let value = self.values.next()?;
-        self.yielded += 1;
-        Some(value)
+        self.values.next()
+    }
+
+    /// Folds the values up to the next panic (all of them when none is
+    /// left) into `acc`.
+    #[inline]
+    fn fold_clean<B>(&mut self, acc: B, g: &mut impl FnMut(B, T) -> B) -> B {
+        match self.panics.front() {
+            None => self.values.by_ref().fold(acc, g),
+            Some(&(before, _)) => {
+                let clean = before - (self.total - self.values.len());
+                self.values.by_ref().take(clean).fold(acc, g)
+            }
+        }
     }
 
     fn len(&self) -> usize {
@@ -198,11 +243,11 @@ where
             let mut panics = VecDeque::new();
             let mut items = items.into_iter();
             // One catch per chunk while nothing panics; after a panic the
-            // chunk goes on with the next item.
+            // chunk goes on with the next item. `extend` over a
+            // `vec::IntoIter` writes in one tight loop (vectorised where `f`
+            // allows) and keeps the values written before a panic.
             while let Err(payload) = unwind::halt_unwinding(|| {
-                for item in items.by_ref() {
-                    values.push(f(item));
-                }
+                values.extend(items.by_ref().map(&*f));
             }) {
                 panics.push_back((values.len(), payload));
             }
@@ -379,6 +424,14 @@ where
             self.current = Delivered::from_chunk(out);
         }
     }
+
+    /// The first value of the next chunk, waiting for it (the slow half of
+    /// `next`, kept out of the consumer's loop).
+    #[inline(never)]
+    fn next_chunk(&mut self) -> Option<T> {
+        self.next_until(None)
+            .map(|r| r.unwrap_or_else(|_| unreachable!("no deadline, no timeout")))
+    }
 }
 
 /// On a thread that is not a pool worker (the usual consumer of a map), runs
@@ -514,9 +567,26 @@ where
 {
     type Item = T;
 
+    #[inline]
     fn next(&mut self) -> Option<T> {
-        self.next_until(None)
-            .map(|r| r.unwrap_or_else(|_| unreachable!("no deadline, no timeout")))
+        if let Some(value) = self.current.next() {
+            return Some(value);
+        }
+        self.next_chunk()
+    }
+
+    fn fold<B, G>(mut self, init: B, mut g: G) -> B
+    where
+        G: FnMut(B, T) -> B,
+    {
+        let mut acc = init;
+        loop {
+            acc = self.current.fold_clean(acc, &mut g);
+            match self.next() {
+                Some(value) => acc = g(acc, value),
+                None => return acc,
+            }
+        }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -706,6 +776,14 @@ where
             self.current = Delivered::from_chunk(out);
         }
     }
+
+    /// The first value of the next chunk, waiting for it (the slow half of
+    /// `next`, kept out of the consumer's loop).
+    #[inline(never)]
+    fn next_chunk(&mut self) -> Option<T> {
+        self.next_until(None)
+            .map(|r| r.unwrap_or_else(|_| unreachable!("no deadline, no timeout")))
+    }
 }
 
 impl<'a, I, F, T> Iterator for MapUnordered<'a, I, F, T>
@@ -717,9 +795,26 @@ where
 {
     type Item = T;
 
+    #[inline]
     fn next(&mut self) -> Option<T> {
-        self.next_until(None)
-            .map(|r| r.unwrap_or_else(|_| unreachable!("no deadline, no timeout")))
+        if let Some(value) = self.current.next() {
+            return Some(value);
+        }
+        self.next_chunk()
+    }
+
+    fn fold<B, G>(mut self, init: B, mut g: G) -> B
+    where
+        G: FnMut(B, T) -> B,
+    {
+        let mut acc = init;
+        loop {
+            acc = self.current.fold_clean(acc, &mut g);
+            match self.next() {
+                Some(value) => acc = g(acc, value),
+                None => return acc,
+            }
+        }
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
