@@ -10,7 +10,7 @@
 //!
 //! | group             | one iteration                                                    |
 //! |-------------------|------------------------------------------------------------------|
-//! | `par_map_cheap`   | map `0..10,000,000usize` with a cheap function into a `Vec<u64>` (as `pool`'s `map_cheap`) |
+//! | `par_map_cheap`   | map `0..10,000,000usize` with a cheap function into a `Vec<u64>` (as `pool`'s `map_cheap`); `sequential_thp` is the loop into a buffer with corepool's huge-page advice |
 //! | `par_add_one`     | 5,000 calls from outside the pool, each adding one to 100,000 numbers in chunks of 4,096 (corepool `par_chunks_mut`, rayon `par_chunks_mut`, the README's `scope` idiom) |
 //! | `par_dot`         | sum of the products of two 4,000,000-item `f64` slices (zip)     |
 //! | `par_life`        | one step of Conway's life on a 1024 × 1024 torus, each cell mapped into the next board |
@@ -107,8 +107,29 @@ fn par_map_cheap(c: &mut Criterion) {
             .install(|| (0..n).into_par_iter().map(cheap).collect::<Vec<u64>>())
     };
     let sequential = || (0..n).map(cheap).collect::<Vec<u64>>();
+    // The loop into a buffer given the same huge-page advice that
+    // corepool's `collect` gives its output (`src/util.rs`): how much of
+    // the difference is the kernel's page size rather than the scheduling.
+    let sequential_thp = || {
+        let mut out: Vec<u64> = Vec::with_capacity(n);
+        let huge = 2 << 20;
+        let first = (out.as_ptr() as usize).next_multiple_of(huge);
+        let end = (out.as_ptr() as usize + n * 8) & !(huge - 1);
+        #[cfg(target_os = "linux")]
+        if end > first {
+            // SAFETY: the range lies inside `out`'s fresh allocation, which
+            // nothing else uses; the advice changes no contents.
+            unsafe { libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE) };
+        }
+        out.extend((0..n).map(cheap));
+        out
+    };
 
     let expected = sequential();
+    assert!(
+        sequential_thp() == expected,
+        "par_map_cheap: sequential_thp differs"
+    );
     assert!(on_corepool() == expected, "par_map_cheap: corepool differs");
     assert!(on_rayon() == expected, "par_map_cheap: rayon differs");
     drop(expected);
@@ -119,6 +140,7 @@ fn par_map_cheap(c: &mut Criterion) {
     group.bench_function("corepool", |b| b.iter(on_corepool));
     group.bench_function("rayon", |b| b.iter(on_rayon));
     group.bench_function("sequential", |b| b.iter(sequential));
+    group.bench_function("sequential_thp", |b| b.iter(sequential_thp));
     group.finish();
 }
 
