@@ -193,7 +193,13 @@ const WORTH_A_WAKE: Duration = Duration::from_micros(40);
 /// On a worker: the estimated time left worth forking for when another
 /// worker is searching (it takes the fork at once, but the forker may still
 /// block for it at the end: a futex on each side when the wait is long).
-const WORTH_A_STEAL: Duration = Duration::from_micros(10);
+/// It was 10 µs: a 100 Ki-element `sum` (about 13 µs alone, the fork
+/// decided after ~1 µs of walking) then forked in only 60 % of the calls
+/// of a loop inside `install`, its estimate landing either side of the
+/// line. At 5 µs, interleaved A/B, 3,000 calls × 7 rounds each: 100 Ki
+/// `sum` 11.3 → 8.7 µs a call, 50 Ki `for_each` 9.1 → 7.5 µs; 30 Ki, 50 Ki
+/// `sum`, 30 Ki `for_each` and the 1 Mi calls level.
+const WORTH_A_STEAL: Duration = Duration::from_micros(5);
 
 /// How long a step of a walk may take before it stops doubling (step 0):
 /// the longest an idle worker waits for the walk's next look.
