@@ -72,6 +72,19 @@
 //!    from it. The walk that sets it also wakes one sleeper (once per call)
 //!    when nobody searches, so the loop's *next* call has a helper.
 //!
+//!    A call from outside that hops in (`par/drive.rs`, step 1) opens a
+//!    second window, `hop_linger_until`, from the hop until [`LINGER`]
+//!    after the call's expected end, and again after its real end: in it
+//!    *every* idle worker may linger, since the next call's first steps
+//!    run on the caller's thread, not on a worker. With the one-fewer cap
+//!    and the window set only at the hop, a 1 Mi-element call (~100 µs)
+//!    outlived it: the worker that finished last parked, and in a loop of
+//!    such calls half of them woke it again (0.5 parks a call). A/B,
+//!    interleaved with rayon in one process: 1 Mi `for_each` from outside
+//!    had a slow mode at 180 µs a call against rayon's 100 (the 2.24×
+//!    cell of one `par_sizes` run); after, 104–117 µs with no park, and
+//!    10 Mi `sum` and `for_each` 1.1–1.27× rayon → 0.93–1.06×.
+//!
 //!    Lingering adds no state to the protocol: a lingering worker is a
 //!    searching one (counted in `state` from step 2 on), and it leaves
 //!    only as any searcher does, through step 3 (it found work) or step 4
@@ -222,8 +235,13 @@ pub(crate) struct Sleep {
     /// nanoseconds after `epoch` (0: not lingering). Only a hint: every
     /// access is relaxed, and a worker that misses it parks as before.
     linger_until: Padded<AtomicU64>,
-    /// Step 6: workers lingering now; at most one fewer than the pool has.
+    /// Step 6: workers lingering now; at most one fewer than the pool has,
+    /// or all of them until `hop_linger_until`.
     lingerers: AtomicUsize,
+    /// Step 6: until this many nanoseconds after `epoch` (0: never), every
+    /// idle worker may linger: set by a `par` call that hopped in from
+    /// outside, when it ends. Relaxed, a hint as `linger_until` is.
+    hop_linger_until: AtomicU64,
     epoch: Instant,
 }
 
@@ -237,6 +255,7 @@ impl Sleep {
             parkers: (0..workers).map(|_| Padded(Parker::default())).collect(),
             linger_until: Padded(AtomicU64::new(0)),
             lingerers: AtomicUsize::new(0),
+            hop_linger_until: AtomicU64::new(0),
             epoch: Instant::now(),
         }
     }
@@ -260,6 +279,16 @@ impl Sleep {
         }
     }
 
+    /// Step 6: a `par` call from outside hopped in and its hop has just
+    /// returned: for [`LINGER`] after `now`, *every* idle worker may linger
+    /// (no worker walks a call meanwhile: the next one starts on the
+    /// caller's thread and hops in again).
+    pub(crate) fn linger_after_hop(&self, now: Instant) {
+        let until = self.since_epoch(now + LINGER);
+        self.linger_until.0.fetch_max(until, Ordering::Relaxed);
+        self.hop_linger_until.fetch_max(until, Ordering::Relaxed);
+    }
+
     /// Step 6: whether an idle worker should keep searching rather than park.
     #[inline]
     pub(crate) fn lingering(&self) -> bool {
@@ -276,9 +305,15 @@ impl Sleep {
         if !self.lingering() {
             return false;
         }
+        let hop = self.hop_linger_until.load(Ordering::Relaxed);
+        let cap = if hop != 0 && self.since_epoch(Instant::now()) < hop {
+            self.parkers.len()
+        } else {
+            self.parkers.len() - 1
+        };
         let mut current = self.lingerers.load(Ordering::Relaxed);
         loop {
-            if current + 1 >= self.parkers.len() {
+            if current >= cap {
                 return false;
             }
             // Relaxed: only a count; nothing is published through it.
@@ -504,6 +539,28 @@ mod tests {
         let alone = Sleep::new(1);
         alone.linger_from(Instant::now() + Duration::from_secs(3600));
         assert!(!alone.begin_linger());
+    }
+
+    #[test]
+    fn after_a_hop_every_worker_may_linger() {
+        let sleep = Sleep::new(3);
+        sleep.linger_after_hop(Instant::now() + Duration::from_secs(3600));
+        assert!(sleep.lingering());
+        for _ in 0..3 {
+            assert!(sleep.begin_linger());
+        }
+        assert!(!sleep.begin_linger(), "never more than the pool has");
+        for _ in 0..3 {
+            sleep.end_linger();
+        }
+        // A hop window that has passed leaves the walk's cap: one fewer.
+        let later = Sleep::new(2);
+        later.linger_from(Instant::now() + Duration::from_secs(3600));
+        // One nanosecond after the epoch: long past.
+        later.hop_linger_until.store(1, Ordering::Relaxed);
+        assert!(later.begin_linger());
+        assert!(!later.begin_linger(), "the hop's window is over");
+        later.end_linger();
     }
 
     #[test]

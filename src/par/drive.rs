@@ -298,7 +298,10 @@ where
                 // alone and keeps nobody awake: a worker spinning beside it
                 // could only take its CPU (step 9).
                 Some(rest_time) if !on_worker && rest_time >= WORTH_A_HOP => {
-                    sleep.linger_from(now);
+                    // Every worker lingers from now until `LINGER` after
+                    // the call's expected end (and after its real end,
+                    // below): the next call's hop finds them awake.
+                    sleep.linger_after_hop(now + rest_time);
                     Some(Hand::Hop)
                 }
                 Some(rest_time) if on_worker && rest_time >= WORTH_A_STEAL => {
@@ -333,14 +336,18 @@ where
                         );
                         consumer.combine(l, r)
                     }
-                    Hand::Hop => pool.install(|| {
-                        if pool.registry().own_worker().is_none() {
-                            // Step 6: the pool has shut down and `install`
-                            // ran us here.
-                            return consumer.leaf(rest, offset);
-                        }
-                        walk(pool, min_len, true, rest, offset, consumer)
-                    }),
+                    Hand::Hop => {
+                        let out = pool.install(|| {
+                            if pool.registry().own_worker().is_none() {
+                                // Step 6: the pool has shut down and
+                                // `install` ran us here.
+                                return consumer.leaf(rest, offset);
+                            }
+                            walk(pool, min_len, true, rest, offset, consumer)
+                        });
+                        sleep.linger_after_hop(Instant::now());
+                        out
+                    }
                 };
                 return join_acc(acc, tail);
             }
