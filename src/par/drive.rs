@@ -7,8 +7,12 @@
 //!    (fewer are split at once: likely heavy, maybe waiting on each other)
 //!    starts as one sequential walk (`walk`) on the
 //!    calling thread, in steps that grow from [`FIRST_STEP`] items (each
-//!    as long as all the steps before it, so that they start at multiples
-//!    of powers of two: step 8), and
+//!    as long as all the steps before it, or three times that while the
+//!    walk is younger than a quarter of [`MIN_SAMPLE`], so that they start
+//!    at multiples of powers of two: step 8; quadrupling at first halves
+//!    the clock reads of a short call, which were half its cost: a 1 Ki
+//!    `sum` inside `install` went from 0.53 to 0.36 µs a call, the loop
+//!    0.17), and
 //!    offers the rest of its input to the pool only once that is worth it
 //!    (the heartbeat schedulers' rule: work that runs long enough is shared,
 //!    short work never pays for sharing). After each step, on a worker of
@@ -369,7 +373,11 @@ where
             pace = Some(step_time.as_nanos() as f64 / take as f64);
         }
         let elapsed = now - start;
-        if elapsed < MIN_SAMPLE
+        if elapsed < MIN_SAMPLE / 4 {
+            // Far too early to time anything: quadruple (each step three
+            // times all before it, so steps still start at powers of two).
+            step = 3 * done;
+        } else if elapsed < MIN_SAMPLE
             || elapsed.as_nanos() * (step as u128) < STEP_TIME.as_nanos() * (done as u128)
         {
             step = done;
