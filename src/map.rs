@@ -13,7 +13,9 @@
 //! Chunk sizes adapt, as joblib's automatic batch size does: the first chunks
 //! hold one item; each finished chunk reports how long it took, and the next
 //! chunk size moves toward the size that would take [`TARGET_CHUNK_TIME`]
-//! (doubling at most per step, never above [`MAX_CHUNK`]). Cheap items end up
+//! (doubling at most per step, never above [`MAX_CHUNK`], and near the end of
+//! an input whose length is known, never above an equal share of what is
+//! left for twice the workers). Cheap items end up
 //! in large chunks, so per-task overhead vanishes; expensive items stay one
 //! per task, so they spread over every worker. `chunk_size(n)` fixes the size.
 //!
@@ -76,11 +78,16 @@ use crate::wait::wait_until;
 use crate::worker::WorkerThread;
 
 /// How long one chunk should take when chunk sizes adapt: long enough that a
-/// task's own cost and the consumer's wake-up per chunk (a few microseconds)
-/// are noise, short enough that workers stay balanced at the end of the
-/// input. Measured on 2 cores: 1 ms gave a heavy map 1.92× and a cheap one
-/// 0.62× over sequential, against 1.90× and 0.51× with 200 µs.
-pub const TARGET_CHUNK_TIME: Duration = Duration::from_millis(1);
+/// task's own cost and the consumer's wake-up per chunk (a few microseconds,
+/// and a CPU taken from a worker each time on a pool with one worker per
+/// core) are noise. Near the end of an input with a known length, chunks
+/// shrink to an equal share of what is left, so the last ones still spread
+/// over every worker. Measured on 2 cores: 1 ms gave a heavy map 1.92× and a
+/// cheap one 0.62× over sequential, against 1.90× and 0.51× with 200 µs;
+/// later, 2 ms with the shrinking tail took a heavy map (200,000 items of
+/// ~2 µs) from 1.94–1.97× to 1.96–1.98×, beside rayon's 1.95–1.98× in the
+/// same runs.
+pub const TARGET_CHUNK_TIME: Duration = Duration::from_millis(2);
 
 /// The largest automatic chunk, in items.
 pub const MAX_CHUNK: usize = 1 << 16;
@@ -229,7 +236,9 @@ where
 
     /// Reads the next chunk of input and submits it; `None` at the end.
     fn submit_next(&mut self) -> Option<(usize, Handle<'a, ChunkOut<T>>)> {
-        let size = self.fixed.unwrap_or(self.next_size);
+        let size = self
+            .fixed
+            .unwrap_or_else(|| self.tail_capped(self.next_size));
         let items: Vec<I::Item> = self.input.by_ref().take(size).collect();
         self.taken += items.len();
         if items.is_empty() {
@@ -258,6 +267,17 @@ where
             }
         };
         Some((len, submit_cell(self.pool.registry(), job, self.scope)))
+    }
+
+    /// An adaptive chunk `size`, made smaller near the end of an input that
+    /// says how long it is: at most an equal share of what is left for
+    /// twice the pool's workers, so the last chunks spread over every
+    /// worker instead of one long chunk finishing alone.
+    fn tail_capped(&self, size: usize) -> usize {
+        match self.input.size_hint() {
+            (_, Some(left)) => size.min((left / (2 * self.pool.workers())).max(1)),
+            _ => size,
+        }
     }
 
     /// Learns from a finished chunk of `len` items that took `elapsed`.
@@ -993,5 +1013,38 @@ impl<'scope> Scope<'scope, '_> {
             items.into_iter(),
             f,
         )
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_shrink_to_a_share_of_what_is_left_only_near_the_end() {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        let mut feeder = Feeder::new(pool, None, 0..100usize, |x: usize| x);
+        // 100 left for 4 shares: at most 25.
+        assert_eq!(feeder.tail_capped(64), 25);
+        assert_eq!(feeder.tail_capped(8), 8);
+        feeder.input.by_ref().take(98).for_each(drop);
+        // 2 left: chunks of one, never zero.
+        assert_eq!(feeder.tail_capped(64), 1);
+        // An upper bound caps as a length does (a filter's: the most it
+        // could yield, so a looser cap); no bound, no cap.
+        let unknown = Feeder::new(
+            Pool::builder().workers(2).build().unwrap(),
+            None,
+            (0..100usize).filter(|x| x % 2 == 0),
+            |x: usize| x,
+        );
+        assert_eq!(unknown.tail_capped(64), 25);
+        let endless = Feeder::new(
+            Pool::builder().workers(2).build().unwrap(),
+            None,
+            0usize..,
+            |x: usize| x,
+        );
+        assert_eq!(endless.tail_capped(64), 64);
     }
 }
