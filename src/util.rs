@@ -34,9 +34,13 @@ impl XorShift {
 }
 
 /// Outputs at least this large are offered to the kernel as huge pages
-/// ([`advise_huge_pages`]): two 2 MiB pages, so at least one lies wholly
-/// inside.
-pub(crate) const HUGE_ADVICE_BYTES: usize = 4 << 20;
+/// ([`advise_huge_pages`]). 32 MiB is glibc's largest mmap threshold: a
+/// block this large always gets a mapping of its own, which `free` unmaps,
+/// so the advice never splits the heap's mappings into a patchwork (each
+/// advised range of a shared mapping is a mapping of its own, and a process
+/// may have only so many), and the syscall's cost is small beside the
+/// buffer's.
+pub(crate) const HUGE_ADVICE_BYTES: usize = 32 << 20;
 
 /// Asks the kernel to back the 2 MiB-aligned pages wholly inside
 /// `ptr..ptr + bytes` with transparent huge pages (`MADV_HUGEPAGE`), where
@@ -110,7 +114,7 @@ mod tests {
 
     #[test]
     fn huge_page_advice_keeps_the_contents_and_reaches_the_kernel() {
-        let n = (HUGE_ADVICE_BYTES / 8) * 3;
+        let n = (HUGE_ADVICE_BYTES / 8) * 3 / 2;
         let mut buf: Vec<u64> = (0..n as u64).collect();
         let ptr = buf.as_mut_ptr();
         advise_huge_pages(ptr.cast(), n * 8);
