@@ -74,7 +74,8 @@
 //!
 //!    A call from outside that hops in (`par/drive.rs`, step 1) opens a
 //!    second window, `hop_linger_until`, from the hop until [`LINGER`]
-//!    after the call's expected end, and again after its real end: in it
+//!    after the call's expected end, and sets both windows to close
+//!    [`LINGER`] after its real end when it returns: in it
 //!    *every* idle worker may linger, since the next call's first steps
 //!    run on the caller's thread, not on a worker. With the one-fewer cap
 //!    and the window set only at the hop, a 1 Mi-element call (~100 µs)
@@ -279,14 +280,25 @@ impl Sleep {
         }
     }
 
-    /// Step 6: a `par` call from outside hopped in and its hop has just
-    /// returned: for [`LINGER`] after `now`, *every* idle worker may linger
-    /// (no worker walks a call meanwhile: the next one starts on the
+    /// Step 6: a `par` call from outside hops in now and is expected to
+    /// end by `end`: until [`LINGER`] after that, *every* idle worker may
+    /// linger (no worker walks a call meanwhile: the next one starts on the
     /// caller's thread and hops in again).
-    pub(crate) fn linger_after_hop(&self, now: Instant) {
-        let until = self.since_epoch(now + LINGER);
+    pub(crate) fn linger_for_hop(&self, end: Instant) {
+        let until = self.since_epoch(end + LINGER);
         self.linger_until.0.fetch_max(until, Ordering::Relaxed);
         self.hop_linger_until.fetch_max(until, Ordering::Relaxed);
+    }
+
+    /// Step 6: the hop's call has ended at `now`: both windows close
+    /// [`LINGER`] from now, however long the call was expected to take
+    /// (an estimate too long would otherwise keep workers awake after the
+    /// last call). Another call may shorten them so: a hint, as all of
+    /// step 6.
+    pub(crate) fn hop_returned(&self, now: Instant) {
+        let until = self.since_epoch(now + LINGER);
+        self.linger_until.0.store(until, Ordering::Relaxed);
+        self.hop_linger_until.store(until, Ordering::Relaxed);
     }
 
     /// Step 6: whether an idle worker should keep searching rather than park.
@@ -544,7 +556,7 @@ mod tests {
     #[test]
     fn after_a_hop_every_worker_may_linger() {
         let sleep = Sleep::new(3);
-        sleep.linger_after_hop(Instant::now() + Duration::from_secs(3600));
+        sleep.linger_for_hop(Instant::now() + Duration::from_secs(3600));
         assert!(sleep.lingering());
         for _ in 0..3 {
             assert!(sleep.begin_linger());
@@ -553,6 +565,16 @@ mod tests {
         for _ in 0..3 {
             sleep.end_linger();
         }
+        // The call's return closes both windows LINGER after it, however
+        // far ahead the hop set them (an epoch a second back makes "LINGER
+        // after the epoch" long past without a sleep in the test).
+        let mut returned = Sleep::new(2);
+        returned.epoch -= Duration::from_secs(1);
+        returned.linger_for_hop(Instant::now() + Duration::from_secs(3600));
+        assert!(returned.lingering());
+        returned.hop_returned(returned.epoch);
+        assert!(!returned.lingering());
+        assert!(!returned.begin_linger());
         // A hop window that has passed leaves the walk's cap: one fewer.
         let later = Sleep::new(2);
         later.linger_from(Instant::now() + Duration::from_secs(3600));

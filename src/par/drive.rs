@@ -316,7 +316,7 @@ where
                     // Every worker lingers from now until `LINGER` after
                     // the call's expected end (and after its real end,
                     // below): the next call's hop finds them awake.
-                    sleep.linger_after_hop(now + rest_time);
+                    sleep.linger_for_hop(now + rest_time);
                     Some(Hand::Hop)
                 }
                 Some(rest_time) if on_worker && rest_time >= WORTH_A_STEAL => {
@@ -360,7 +360,7 @@ where
                             }
                             walk(pool, min_len, true, rest, offset, consumer)
                         });
-                        sleep.linger_after_hop(Instant::now());
+                        sleep.hop_returned(Instant::now());
                         out
                     }
                 };
