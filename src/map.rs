@@ -444,15 +444,74 @@ where
             self.current = Delivered::from_chunk(out);
         }
     }
+}
+
+/// What [`Map`] and [`MapUnordered`] share as iterators: a chunk being
+/// handed out, and a wait for the next one.
+trait Chunked<T>: Iterator<Item = T> + Sized {
+    /// The chunk being handed out.
+    fn current(&mut self) -> &mut Delivered<T>;
+
+    /// The next value, or `Err` when `deadline` passes first.
+    fn wait_next(&mut self, deadline: Option<Instant>) -> Option<Result<T, Timeout>>;
+
+    /// `next`: the chunk's next value (inlined into the consumer's loop),
+    /// else the first of the next chunk.
+    #[inline]
+    fn next_value(&mut self) -> Option<T> {
+        if let Some(value) = self.current().next() {
+            return Some(value);
+        }
+        self.first_of_next_chunk()
+    }
 
     /// The first value of the next chunk, waiting for it (the slow half of
     /// `next`, kept out of the consumer's loop).
     #[inline(never)]
-    fn next_chunk(&mut self) -> Option<T> {
-        self.next_until(None)
+    fn first_of_next_chunk(&mut self) -> Option<T> {
+        self.wait_next(None)
             .map(|r| r.unwrap_or_else(|_| unreachable!("no deadline, no timeout")))
     }
+
+    /// `fold`: each chunk in one loop up to its next panic, which `next`
+    /// raises.
+    fn fold_values<B, G>(mut self, init: B, mut g: G) -> B
+    where
+        G: FnMut(B, T) -> B,
+    {
+        let mut acc = init;
+        loop {
+            acc = self.current().fold_clean(acc, &mut g);
+            match self.next_value() {
+                Some(value) => acc = g(acc, value),
+                None => return acc,
+            }
+        }
+    }
 }
+
+/// The two iterators' `Chunked` impls, alike but for the type.
+macro_rules! chunked {
+    ($($map:ident),*) => {$(
+        impl<'a, I, F, T> Chunked<T> for $map<'a, I, F, T>
+        where
+            I: Iterator,
+            I::Item: Send + 'a,
+            F: Fn(I::Item) -> T + Send + Sync + 'a,
+            T: Send + 'a,
+        {
+            fn current(&mut self) -> &mut Delivered<T> {
+                &mut self.current
+            }
+
+            fn wait_next(&mut self, deadline: Option<Instant>) -> Option<Result<T, Timeout>> {
+                self.next_until(deadline)
+            }
+        }
+    )*};
+}
+
+chunked!(Map, MapUnordered);
 
 /// On a thread that is not a pool worker (the usual consumer of a map), runs
 /// the chunk it waits for here when no worker took it and every worker is
@@ -589,24 +648,14 @@ where
 
     #[inline]
     fn next(&mut self) -> Option<T> {
-        if let Some(value) = self.current.next() {
-            return Some(value);
-        }
-        self.next_chunk()
+        self.next_value()
     }
 
-    fn fold<B, G>(mut self, init: B, mut g: G) -> B
+    fn fold<B, G>(self, init: B, g: G) -> B
     where
         G: FnMut(B, T) -> B,
     {
-        let mut acc = init;
-        loop {
-            acc = self.current.fold_clean(acc, &mut g);
-            match self.next() {
-                Some(value) => acc = g(acc, value),
-                None => return acc,
-            }
-        }
+        self.fold_values(init, g)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -796,14 +845,6 @@ where
             self.current = Delivered::from_chunk(out);
         }
     }
-
-    /// The first value of the next chunk, waiting for it (the slow half of
-    /// `next`, kept out of the consumer's loop).
-    #[inline(never)]
-    fn next_chunk(&mut self) -> Option<T> {
-        self.next_until(None)
-            .map(|r| r.unwrap_or_else(|_| unreachable!("no deadline, no timeout")))
-    }
 }
 
 impl<'a, I, F, T> Iterator for MapUnordered<'a, I, F, T>
@@ -817,24 +858,14 @@ where
 
     #[inline]
     fn next(&mut self) -> Option<T> {
-        if let Some(value) = self.current.next() {
-            return Some(value);
-        }
-        self.next_chunk()
+        self.next_value()
     }
 
-    fn fold<B, G>(mut self, init: B, mut g: G) -> B
+    fn fold<B, G>(self, init: B, g: G) -> B
     where
         G: FnMut(B, T) -> B,
     {
-        let mut acc = init;
-        loop {
-            acc = self.current.fold_clean(acc, &mut g);
-            match self.next() {
-                Some(value) => acc = g(acc, value),
-                None => return acc,
-            }
-        }
+        self.fold_values(init, g)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
