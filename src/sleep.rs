@@ -74,8 +74,11 @@
 //!
 //!    A call from outside that hops in (`par/drive.rs`, step 1) opens a
 //!    second window, `hop_linger_until`, from the hop until [`LINGER`]
-//!    after the call's expected end, and sets both windows to close
-//!    [`LINGER`] after its real end when it returns: in it
+//!    after the call's expected end (at most 1 ms past the hop: a slow
+//!    first item can make the estimate minutes), and sets both windows to
+//!    close [`LINGER`] after its real end when it returns *or unwinds* (a
+//!    guard: a panicking call once left every worker spinning until the
+//!    estimate): in it
 //!    *every* idle worker may linger, since the next call's first steps
 //!    run on the caller's thread, not on a worker. With the one-fewer cap
 //!    and the window set only at the hop, a 1 Mi-element call (~100 µs)

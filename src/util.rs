@@ -82,7 +82,7 @@ pub(crate) fn advise_huge_pages(ptr: *mut u8, bytes: usize) {
         }
     }
     #[cfg(not(all(target_os = "linux", not(miri))))]
-    let _ = (ptr, bytes);
+    let _ = (ptr, bytes, HUGE_ADVICE_BYTES);
 }
 
 #[cfg(test)]

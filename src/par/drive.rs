@@ -315,8 +315,12 @@ where
                 Some(rest_time) if !on_worker && rest_time >= WORTH_A_HOP => {
                     // Every worker lingers from now until `LINGER` after
                     // the call's expected end (and after its real end,
-                    // below): the next call's hop finds them awake.
-                    sleep.linger_for_hop(now + rest_time);
+                    // below): the next call's hop finds them awake. The
+                    // estimate counts for at most `HOP_WINDOW_MAX`: a slow
+                    // first item makes it absurd (a 300 µs item in a
+                    // million: 300 s); a longer call's walks keep the
+                    // workers lingering as any walk does.
+                    sleep.linger_for_hop(now + rest_time.min(HOP_WINDOW_MAX));
                     Some(Hand::Hop)
                 }
                 Some(rest_time) if on_worker && rest_time >= WORTH_A_STEAL => {
@@ -352,16 +356,19 @@ where
                         consumer.combine(l, r)
                     }
                     Hand::Hop => {
-                        let out = pool.install(|| {
+                        // Closes the hop's lingering window when the call
+                        // ends, by returning or by unwinding: a panic
+                        // left it open to the estimated end, and every
+                        // worker spun until then.
+                        let _returned = HopReturned(sleep);
+                        pool.install(|| {
                             if pool.registry().own_worker().is_none() {
                                 // Step 6: the pool has shut down and
                                 // `install` ran us here.
                                 return consumer.leaf(rest, offset);
                             }
                             walk(pool, min_len, true, rest, offset, consumer)
-                        });
-                        sleep.hop_returned(Instant::now());
-                        out
+                        })
                     }
                 };
                 return join_acc(acc, tail);
@@ -395,6 +402,19 @@ where
         }
     }
     acc.expect("a walk consumes at least one piece")
+}
+
+/// The longest a hop's own lingering window reaches past the hop
+/// (`sleep.rs`, step 6), however long the call is estimated to take.
+const HOP_WINDOW_MAX: Duration = Duration::from_millis(1);
+
+/// Closes a hop's lingering window when dropped (`Sleep::hop_returned`).
+struct HopReturned<'a>(&'a crate::sleep::Sleep);
+
+impl Drop for HopReturned<'_> {
+    fn drop(&mut self) {
+        self.0.hop_returned(Instant::now());
+    }
 }
 
 /// How a walk hands over the rest of its input after a step (step 0).
