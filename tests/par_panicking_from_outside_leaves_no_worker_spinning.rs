@@ -37,27 +37,31 @@ fn idle_workers_park_after_a_panicking_call_from_outside() {
         }));
         assert!(outcome.is_err(), "the call re-raises its item's panic");
 
-        // Both workers run a task at once (each holds the barrier until the
-        // other and this thread arrive), so each is awake afterwards.
-        let meet = Arc::new(Barrier::new(3));
+        // Both workers run a task at once (each holds `arrive` until the
+        // other and this thread come), so each is awake, not parked, when
+        // the counts are read; `leave` lets them go.
+        let arrive = Arc::new(Barrier::new(3));
+        let leave = Arc::new(Barrier::new(3));
         let tasks: Vec<_> = (0..2)
             .map(|_| {
-                let meet = meet.clone();
+                let (arrive, leave) = (arrive.clone(), leave.clone());
                 pool.submit(move || {
-                    meet.wait();
+                    arrive.wait();
+                    leave.wait();
                 })
             })
             .collect();
-        meet.wait();
-        for task in tasks {
-            task.join().unwrap();
-        }
+        arrive.wait();
         let before: Vec<u64> = pool
             .stats()
             .workers
             .iter()
             .map(|w| w.times_parked)
             .collect();
+        leave.wait();
+        for task in tasks {
+            task.join().unwrap();
+        }
         // With nothing left to do, each parks again: before the fix they
         // lingered for minutes and the watchdog failed the test.
         eventually(|| {
