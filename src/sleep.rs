@@ -304,11 +304,18 @@ impl Sleep {
         self.hop_linger_until.store(until, Ordering::Relaxed);
     }
 
-    /// Step 6: whether an idle worker should keep searching rather than park.
-    #[inline]
+    /// [`lingering_at`](Self::lingering_at) now (for tests).
+    #[cfg(test)]
     pub(crate) fn lingering(&self) -> bool {
+        self.lingering_at(self.since_epoch(Instant::now()))
+    }
+
+    /// Step 6: whether an idle worker should keep searching rather than
+    /// park, at `now` (nanoseconds after `epoch`).
+    #[inline]
+    fn lingering_at(&self, now: u64) -> bool {
         let until = self.linger_until.0.load(Ordering::Relaxed);
-        until != 0 && self.since_epoch(Instant::now()) < until
+        until != 0 && now < until
     }
 
     /// Step 6: whether this idle worker may linger for one round instead of
@@ -317,11 +324,13 @@ impl Sleep {
     /// only take a CPU from it). A `true` must be followed by [`end_linger`](Self::end_linger).
     #[inline]
     pub(crate) fn begin_linger(&self) -> bool {
-        if !self.lingering() {
+        // One clock read for both windows.
+        let now = self.since_epoch(Instant::now());
+        if !self.lingering_at(now) {
             return false;
         }
         let hop = self.hop_linger_until.load(Ordering::Relaxed);
-        let cap = if hop != 0 && self.since_epoch(Instant::now()) < hop {
+        let cap = if hop != 0 && now < hop {
             self.parkers.len()
         } else {
             self.parkers.len() - 1
