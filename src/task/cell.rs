@@ -24,8 +24,8 @@ use crate::worker::WorkerThread;
 type ResultCallback<T> = Box<dyn FnOnce(Result<&T, &TaskError>) + Send>;
 
 /// The waiters of one task: wakers with the keys their owners remove them by,
-/// and outcome callbacks. The first waiter lives inline: the usual single
-/// `join` allocates nothing.
+/// and outcome callbacks. A cell holds them behind a box made by the first
+/// waiter (see [`Header::waiters`]); inside, the first waker lives inline.
 struct Waiters<T> {
     list: SmallVec<[(u64, Waker); 1]>,
     next_key: u64,
@@ -50,7 +50,16 @@ impl<T> Default for Waiters<T> {
 /// The typed part of a cell that handles use, whatever its closure type.
 pub(crate) struct Header<T> {
     pub(super) state: State,
-    waiters: Mutex<Waiters<T>>,
+    /// `None` until something waits: most tasks end before anyone waits
+    /// for them (a `join` finds them done), and a boxed list keeps a cell whose
+    /// closure holds 8 bytes at 112 bytes with its reference counts, where
+    /// an inline list made it 192. Every task submitted
+    /// from outside is one allocation by the submitting thread, and the
+    /// size of that allocation set the cost of `submit` (200,000 submits
+    /// then joins on 2 workers: 94 ms with 8 bytes captured, 112 ms with 96,
+    /// 145 ms with 192, one run); the box costs one more allocation to a
+    /// waiter that blocks, which then parks anyway.
+    waiters: Mutex<Option<Box<Waiters<T>>>>,
     /// The outcome, written by the claimer before the stage turns terminal;
     /// a panic is kept as the `TaskError` it will be reported as, so that
     /// outcome callbacks can be handed a reference to it.
@@ -66,7 +75,7 @@ impl<T> Header<T> {
     fn new(stage: usize, owner: Option<Owner>, pool: usize) -> Self {
         Header {
             state: State::new(stage),
-            waiters: Mutex::new(Waiters::default()),
+            waiters: Mutex::new(None),
             result: UnsafeCell::new(None),
             owner,
             pool,
@@ -114,6 +123,7 @@ impl<T> Header<T> {
     fn run_result_callbacks(&self, to: usize) {
         let callbacks = {
             let mut waiters = self.waiters.lock();
+            let waiters = waiters.get_or_insert_with(Box::default);
             waiters.closed = Some(to);
             std::mem::take(&mut waiters.on_result)
         };
@@ -157,7 +167,8 @@ impl<T> Header<T> {
     /// the finisher's thread), or at once here if it has ended or its
     /// finisher has taken the list. The caller holds a handle.
     pub(super) fn on_result(&self, callback: ResultCallback<T>) {
-        let mut waiters = self.waiters.lock();
+        let mut guard = self.waiters.lock();
+        let waiters = guard.get_or_insert_with(Box::default);
         let (to, callback) = match waiters.closed {
             Some(to) => (to, callback),
             None => {
@@ -176,7 +187,7 @@ impl<T> Header<T> {
                 (prev & STAGE, callback)
             }
         };
-        drop(waiters);
+        drop(guard);
         // SAFETY: the task has ended, or its finisher closed the list after
         // writing the slot (we took the lock after it); our caller holds a
         // handle, so nobody takes the slot while this runs.
@@ -230,7 +241,10 @@ impl<T> Header<T> {
         if prev & WAITER == 0 {
             return;
         }
-        let list = std::mem::take(&mut self.waiters.lock().list);
+        let list = match self.waiters.lock().as_mut() {
+            Some(waiters) => std::mem::take(&mut waiters.list),
+            None => return,
+        };
         for (_, waker) in list {
             // A panicking waker is the user's bug, but it must not unwind
             // through a worker or a canceller.
@@ -247,7 +261,8 @@ impl<T> Header<T> {
         if self.stage().is_terminal() {
             return None;
         }
-        let mut waiters = self.waiters.lock();
+        let mut guard = self.waiters.lock();
+        let waiters = guard.get_or_insert_with(Box::default);
         let existing = key.and_then(|key| waiters.list.iter().position(|(k, _)| *k == key));
         let key = match existing {
             Some(pos) => {
@@ -272,15 +287,23 @@ impl<T> Header<T> {
         Some(key)
     }
 
+    /// How many wakers the waiter list holds.
+    #[cfg(test)]
+    fn waiter_count(&self) -> usize {
+        self.waiters
+            .lock()
+            .as_ref()
+            .map_or(0, |waiters| waiters.list.len())
+    }
+
     /// Takes the entry `key` out of the waiter list, if it is still there.
     pub(crate) fn deregister(&self, key: u64) {
         let removed = {
-            let mut waiters = self.waiters.lock();
-            waiters
-                .list
-                .iter()
-                .position(|(k, _)| *k == key)
-                .map(|pos| waiters.list.swap_remove(pos))
+            let mut guard = self.waiters.lock();
+            guard.as_mut().and_then(|waiters| {
+                let pos = waiters.list.iter().position(|(k, _)| *k == key)?;
+                Some(waiters.list.swap_remove(pos))
+            })
         };
         if let Some((_, waker)) = removed {
             unwind::drop_contained(waker);
@@ -685,12 +708,12 @@ mod tests {
         let second = header.register(&thread_waker(), None).unwrap();
         assert_ne!(first, second);
         header.deregister(first);
-        assert_eq!(header.waiters.lock().list.len(), 1);
+        assert_eq!(header.waiter_count(), 1);
         // Re-registering under a live key replaces the entry.
         assert_eq!(header.register(&thread_waker(), Some(second)), Some(second));
-        assert_eq!(header.waiters.lock().list.len(), 1);
+        assert_eq!(header.waiter_count(), 1);
         cell.run();
-        assert!(header.waiters.lock().list.is_empty());
+        assert_eq!(header.waiter_count(), 0);
         assert_eq!(header.register(&thread_waker(), None), None);
     }
 }
