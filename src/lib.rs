@@ -53,7 +53,7 @@ struct ReadmeDoctests;
 //
 // | layer | files | may use |
 // |---|---|---|
-// | base | topology, sync, util, error, unwind | std and the dependencies |
+// | base | topology, sync, util, error, unwind, clock | std and the dependencies |
 // | sched | job, sleep, slots, registry, worker, blocking | base |
 // | cell | task/ (state word; cell; handles), cancel, wait | sched, base |
 // | many | join, scope, submit, install, map, completion, group, shared, promise, par/ | cell, sched, base, and the `Pool` type |
@@ -69,6 +69,7 @@ struct ReadmeDoctests;
 // cancellation context itself (`submit.rs`).
 
 // base
+mod clock;
 mod error;
 mod sync;
 pub mod topology;

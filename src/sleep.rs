@@ -143,12 +143,14 @@
 
 use std::time::{Duration, Instant};
 
+use crate::clock;
 use crate::sync::{AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, fence};
 use crate::util::Padded;
 
 /// How long idle workers keep searching after a `par` call that could have
 /// used an awake helper (step 6).
 pub(crate) const LINGER: Duration = Duration::from_micros(100);
+const LINGER_NANOS: u64 = LINGER.as_nanos() as u64;
 
 /// How long a worker sleeps before it does its idle chore (step 7).
 pub(crate) const IDLE_CHORE_AFTER: Duration = Duration::from_millis(500);
@@ -236,17 +238,16 @@ pub(crate) struct Sleep {
     idle: Mutex<Vec<usize>>,
     parkers: Box<[Padded<Parker>]>,
     /// Step 6: idle workers search instead of parking until this many
-    /// nanoseconds after `epoch` (0: not lingering). Only a hint: every
+    /// reading of `clock::now` (0: not lingering). Only a hint: every
     /// access is relaxed, and a worker that misses it parks as before.
     linger_until: Padded<AtomicU64>,
     /// Step 6: workers lingering now; at most one fewer than the pool has,
     /// or all of them until `hop_linger_until`.
     lingerers: AtomicUsize,
-    /// Step 6: until this many nanoseconds after `epoch` (0: never), every
+    /// Step 6: until this reading of `clock::now` (0: never), every
     /// idle worker may linger: set by a `par` call that hopped in from
     /// outside, when it ends. Relaxed, a hint as `linger_until` is.
     hop_linger_until: AtomicU64,
-    epoch: Instant,
 }
 
 impl Sleep {
@@ -260,25 +261,19 @@ impl Sleep {
             linger_until: Padded(AtomicU64::new(0)),
             lingerers: AtomicUsize::new(0),
             hop_linger_until: AtomicU64::new(0),
-            epoch: Instant::now(),
         }
     }
 
-    /// Nanoseconds from the pool's epoch to `now` (at least 1).
-    fn since_epoch(&self, now: Instant) -> u64 {
-        let nanos = now.saturating_duration_since(self.epoch).as_nanos();
-        u64::try_from(nanos).unwrap_or(u64::MAX).max(1)
-    }
-
-    /// Step 6: idle workers keep searching until [`LINGER`] after `now`.
+    /// Step 6: idle workers keep searching until [`LINGER`] after `now` (a
+    /// reading of `clock::now`, as every time here).
     /// Writes the shared word only when that moves the deadline by more than
     /// a quarter of `LINGER`, so a walk calling this at every step does not
     /// bounce the line between the lingering workers' caches.
     #[inline]
-    pub(crate) fn linger_from(&self, now: Instant) {
-        let until = self.since_epoch(now + LINGER);
+    pub(crate) fn linger_from(&self, now: u64) {
+        let until = now.saturating_add(LINGER_NANOS);
         let current = self.linger_until.0.load(Ordering::Relaxed);
-        if until > current.saturating_add(LINGER.as_nanos() as u64 / 4) {
+        if until > current.saturating_add(LINGER_NANOS / 4) {
             self.linger_until.0.store(until, Ordering::Relaxed);
         }
     }
@@ -287,8 +282,8 @@ impl Sleep {
     /// end by `end`: until [`LINGER`] after that, *every* idle worker may
     /// linger (no worker walks a call meanwhile: the next one starts on the
     /// caller's thread and hops in again).
-    pub(crate) fn linger_for_hop(&self, end: Instant) {
-        let until = self.since_epoch(end + LINGER);
+    pub(crate) fn linger_for_hop(&self, end: u64) {
+        let until = end.saturating_add(LINGER_NANOS);
         self.linger_until.0.fetch_max(until, Ordering::Relaxed);
         self.hop_linger_until.fetch_max(until, Ordering::Relaxed);
     }
@@ -298,8 +293,8 @@ impl Sleep {
     /// (an estimate too long would otherwise keep workers awake after the
     /// last call). Another call may shorten them so: a hint, as all of
     /// step 6.
-    pub(crate) fn hop_returned(&self, now: Instant) {
-        let until = self.since_epoch(now + LINGER);
+    pub(crate) fn hop_returned(&self, now: u64) {
+        let until = now.saturating_add(LINGER_NANOS);
         self.linger_until.0.store(until, Ordering::Relaxed);
         self.hop_linger_until.store(until, Ordering::Relaxed);
     }
@@ -307,11 +302,11 @@ impl Sleep {
     /// [`lingering_at`](Self::lingering_at) now (for tests).
     #[cfg(test)]
     pub(crate) fn lingering(&self) -> bool {
-        self.lingering_at(self.since_epoch(Instant::now()))
+        self.lingering_at(clock::now())
     }
 
     /// Step 6: whether an idle worker should keep searching rather than
-    /// park, at `now` (nanoseconds after `epoch`).
+    /// park, at `now`.
     #[inline]
     fn lingering_at(&self, now: u64) -> bool {
         let until = self.linger_until.0.load(Ordering::Relaxed);
@@ -325,7 +320,12 @@ impl Sleep {
     #[inline]
     pub(crate) fn begin_linger(&self) -> bool {
         // One clock read for both windows.
-        let now = self.since_epoch(Instant::now());
+        self.begin_linger_at(clock::now())
+    }
+
+    /// [`begin_linger`](Self::begin_linger) at `now`.
+    #[inline]
+    fn begin_linger_at(&self, now: u64) -> bool {
         if !self.lingering_at(now) {
             return false;
         }
@@ -534,6 +534,10 @@ impl Sleep {
 mod tests {
     use super::*;
 
+    /// An hour, in `clock::now` nanoseconds: windows that far ahead do not
+    /// depend on how fast a test runs.
+    const HOUR: u64 = 3_600_000_000_000;
+
     #[test]
     fn counter_fields_do_not_overlap() {
         assert_eq!(SEARCHING_MASK & SLEEPING_MASK, 0);
@@ -550,7 +554,7 @@ mod tests {
         assert!(!sleep.begin_linger());
         // A deadline an hour ahead: the test does not depend on how fast
         // it runs.
-        sleep.linger_from(Instant::now() + Duration::from_secs(3600));
+        sleep.linger_from(clock::now() + HOUR);
         assert!(sleep.lingering());
         assert!(sleep.begin_linger());
         assert!(sleep.begin_linger());
@@ -561,14 +565,14 @@ mod tests {
         sleep.end_linger();
         // A one-worker pool never lingers: nobody would be helped.
         let alone = Sleep::new(1);
-        alone.linger_from(Instant::now() + Duration::from_secs(3600));
+        alone.linger_from(clock::now() + HOUR);
         assert!(!alone.begin_linger());
     }
 
     #[test]
     fn after_a_hop_every_worker_may_linger() {
         let sleep = Sleep::new(3);
-        sleep.linger_for_hop(Instant::now() + Duration::from_secs(3600));
+        sleep.linger_for_hop(clock::now() + HOUR);
         assert!(sleep.lingering());
         for _ in 0..3 {
             assert!(sleep.begin_linger());
@@ -578,22 +582,25 @@ mod tests {
             sleep.end_linger();
         }
         // The call's return closes both windows LINGER after it, however
-        // far ahead the hop set them (an epoch a second back makes "LINGER
-        // after the epoch" long past without a sleep in the test).
-        let mut returned = Sleep::new(2);
-        returned.epoch -= Duration::from_secs(1);
-        returned.linger_for_hop(Instant::now() + Duration::from_secs(3600));
-        assert!(returned.lingering());
-        returned.hop_returned(returned.epoch);
-        assert!(!returned.lingering());
-        assert!(!returned.begin_linger());
+        // far ahead the hop set them (times given, not read: no sleep).
+        let returned = Sleep::new(2);
+        let hop = HOUR;
+        returned.linger_for_hop(hop + HOUR);
+        assert!(returned.lingering_at(hop + 2 * LINGER_NANOS));
+        returned.hop_returned(hop);
+        assert!(returned.lingering_at(hop + LINGER_NANOS - 1));
+        assert!(!returned.lingering_at(hop + LINGER_NANOS));
+        assert!(!returned.begin_linger_at(hop + 2 * LINGER_NANOS));
         // A hop window that has passed leaves the walk's cap: one fewer.
         let later = Sleep::new(2);
-        later.linger_from(Instant::now() + Duration::from_secs(3600));
-        // One nanosecond after the epoch: long past.
-        later.hop_linger_until.store(1, Ordering::Relaxed);
-        assert!(later.begin_linger());
-        assert!(!later.begin_linger(), "the hop's window is over");
+        later.linger_from(hop + HOUR);
+        later.linger_for_hop(hop);
+        let after_the_hop = hop + 2 * LINGER_NANOS;
+        assert!(later.begin_linger_at(after_the_hop));
+        assert!(
+            !later.begin_linger_at(after_the_hop),
+            "the hop's window is over"
+        );
         later.end_linger();
     }
 

@@ -121,7 +121,9 @@
 //!     walk's first steps quadrupled (which moved the decision point) and
 //!     13–15 µs with this cut (interleaved, 2,000 calls a round).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::clock;
 
 use super::source::Divisible;
 use crate::pool::Pool;
@@ -285,7 +287,8 @@ where
     C: Consumer<P>,
 {
     let sleep = &pool.registry().sleep;
-    let start = Instant::now();
+    // Readings of the pool's cheap clock (`clock.rs`), in nanoseconds.
+    let start = clock::now();
     let mut step = FIRST_STEP.max(min_len);
     let mut done = 0usize;
     // The pace of the latest step long enough to time (ns per item).
@@ -311,13 +314,13 @@ where
             break;
         }
         if done > 0 && left / 2 >= min_len {
-            let rest_time = pace.map(|p| Duration::from_nanos((p * left as f64) as u64));
+            let rest_time = pace.map(|p| (p * left as f64) as u64);
             let hand = match rest_time {
                 // From outside: a hop, and the workers linger for the next
                 // call's hop (`sleep.rs`, step 6). A shorter call walks on
                 // alone and keeps nobody awake: a worker spinning beside it
                 // could only take its CPU (step 9).
-                Some(rest_time) if !on_worker && rest_time >= WORTH_A_HOP => {
+                Some(rest_time) if !on_worker && rest_time >= nanos(WORTH_A_HOP) => {
                     // Every worker lingers from now until `LINGER` after
                     // the call's expected end (and after its real end,
                     // below): the next call's hop finds them awake. The
@@ -325,14 +328,16 @@ where
                     // first item makes it absurd (a 300 µs item in a
                     // million: 300 s); a longer call's walks keep the
                     // workers lingering as any walk does.
-                    sleep.linger_for_hop(now + rest_time.min(HOP_WINDOW_MAX));
+                    sleep.linger_for_hop(now + rest_time.min(nanos(HOP_WINDOW_MAX)));
                     Some(Hand::Hop)
                 }
-                Some(rest_time) if on_worker && rest_time >= WORTH_A_STEAL => {
+                Some(rest_time) if on_worker && rest_time >= nanos(WORTH_A_STEAL) => {
                     // Worth a helper that is awake: keep idle workers awake
                     // for this call and the next (`sleep.rs`, step 6).
                     sleep.linger_from(now);
-                    if sleep.has_searcher() || (rest_time >= WORTH_A_WAKE && sleep.is_hungry()) {
+                    if sleep.has_searcher()
+                        || (rest_time >= nanos(WORTH_A_WAKE) && sleep.is_hungry())
+                    {
                         Some(Hand::Fork)
                     } else {
                         // Too short to pay a wake-up now: wake one anyway,
@@ -379,14 +384,14 @@ where
         }
         // Steps double while they are short, so that a check comes at least
         // every few microseconds: a worker that turns idle is fed soon.
-        now = Instant::now();
-        let step_time = now - step_start;
+        now = clock::now();
+        let step_time = now.saturating_sub(step_start);
         step_start = now;
-        if step_time >= MIN_SAMPLE / 2 {
-            pace = Some(step_time.as_nanos() as f64 / take as f64);
+        if step_time >= nanos(MIN_SAMPLE) / 2 {
+            pace = Some(step_time as f64 / take as f64);
         }
-        let elapsed = now - start;
-        if elapsed < MIN_SAMPLE / 2 {
+        let elapsed = now.saturating_sub(start);
+        if elapsed < nanos(MIN_SAMPLE) / 2 {
             // Far too early to time anything: grow by the power of two (at
             // most 16) that brings the walk's age at its next look near
             // `MIN_SAMPLE` at the pace so far, which the clock reads
@@ -394,8 +399,8 @@ where
             // all before it times one less than that power, so steps still
             // start at powers of two.
             step = done.saturating_mul(early_growth(elapsed) - 1);
-        } else if elapsed < MIN_SAMPLE
-            || elapsed.as_nanos() * (step as u128) < STEP_TIME.as_nanos() * (done as u128)
+        } else if elapsed < nanos(MIN_SAMPLE)
+            || u128::from(elapsed) * (step as u128) < STEP_TIME.as_nanos() * (done as u128)
         {
             step = done;
         }
@@ -407,9 +412,15 @@ where
 /// what it has done by its next look (step 0): the largest power of two, 2
 /// to 16, that `elapsed` times it stays within `MIN_SAMPLE`.
 #[inline]
-fn early_growth(elapsed: Duration) -> usize {
-    let room = (MIN_SAMPLE.as_nanos() / elapsed.as_nanos().max(1)).clamp(2, 16) as usize;
+fn early_growth(elapsed: u64) -> usize {
+    let room = (nanos(MIN_SAMPLE) / elapsed.max(1)).clamp(2, 16) as usize;
     1 << (usize::BITS - 1 - room.leading_zeros())
+}
+
+/// `d` in nanoseconds, for comparing with `clock::now` spans (constants only:
+/// folded at compile time).
+const fn nanos(d: Duration) -> u64 {
+    d.as_nanos() as u64
 }
 
 /// The longest a hop's own lingering window reaches past the hop
@@ -444,7 +455,7 @@ struct HopReturned<'a>(&'a crate::sleep::Sleep);
 
 impl Drop for HopReturned<'_> {
     fn drop(&mut self) {
-        self.0.hop_returned(Instant::now());
+        self.0.hop_returned(clock::now());
     }
 }
 
@@ -604,23 +615,21 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::{MIN_SAMPLE, Splitter, early_growth};
-    use std::time::Duration;
+    use super::{MIN_SAMPLE, Splitter, early_growth, nanos};
 
     #[test]
     fn early_steps_grow_by_a_power_of_two_that_keeps_the_next_look_within_the_sample() {
-        let ns = Duration::from_nanos;
-        assert_eq!(early_growth(ns(0)), 16);
-        assert_eq!(early_growth(ns(30)), 16);
-        assert_eq!(early_growth(ns(100)), 8);
-        assert_eq!(early_growth(ns(200)), 4);
-        assert_eq!(early_growth(ns(300)), 2);
+        assert_eq!(early_growth(0), 16);
+        assert_eq!(early_growth(30), 16);
+        assert_eq!(early_growth(100), 8);
+        assert_eq!(early_growth(200), 4);
+        assert_eq!(early_growth(300), 2);
         // Just under half the sample still doubles, as the later steps do.
-        assert_eq!(early_growth(MIN_SAMPLE / 2 - ns(1)), 2);
-        for elapsed in 1..(MIN_SAMPLE.as_nanos() as u64 / 2) {
-            let growth = early_growth(ns(elapsed));
+        assert_eq!(early_growth(nanos(MIN_SAMPLE) / 2 - 1), 2);
+        for elapsed in 1..nanos(MIN_SAMPLE) / 2 {
+            let growth = early_growth(elapsed);
             assert!(growth.is_power_of_two() && (2..=16).contains(&growth));
-            assert!(growth == 2 || ns(elapsed) * growth as u32 <= MIN_SAMPLE);
+            assert!(growth == 2 || elapsed * growth as u64 <= nanos(MIN_SAMPLE));
         }
     }
 
