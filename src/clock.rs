@@ -32,6 +32,12 @@
 //! it by the nanoseconds between the calibration's two reads; callers take
 //! spans with `saturating_sub`.
 //!
+//! Why not the `quanta` crate, which reads the same counter: it calibrates
+//! on its first reading by sampling against the OS clock in a loop (a full
+//! second in 2020, metrics-rs/quanta#16; shorter since, still a loop), and
+//! a first `par` call would wait for that. Here the rate is fixed in
+//! passing, by whichever reading comes 2 ms after the first, in two reads.
+//!
 //! Readings are hints for deciding when to fork and how long to linger;
 //! nothing that must be right (a deadline a user gave, a timeout) uses
 //! them. A reading is never 0 (`sleep.rs` keeps 0 for "no window").
