@@ -96,7 +96,14 @@
 //!    lost" below covers it unchanged. `linger_until` and the count of
 //!    lingerers are hints, read and written relaxed: a worker that reads a
 //!    stale one parks a round early or searches a round late, nothing
-//!    else.
+//!    else. The windows are readings of the crate's cheap clock
+//!    (`clock.rs`: the CPU's time-stamp counter where the kernel trusts
+//!    it, 11.6 ns a read here against `Instant`'s 29.6), which every
+//!    lingering worker reads once a search round. A window further ahead
+//!    of a worker's reading than twice the furthest any setter reaches
+//!    (`open_at`) is taken for the mark of a wrong reading and ignored:
+//!    the clock guards its readings (`clock.rs`), and this keeps any that
+//!    slipped through from holding every idle worker awake.
 //!
 //!    How it was decided, on this project's 2-vCPU VM: a call of 100 Ki
 //!    elements takes ~18 µs on one worker; waking a parked worker takes
@@ -151,6 +158,22 @@ use crate::util::Padded;
 /// used an awake helper (step 6).
 pub(crate) const LINGER: Duration = Duration::from_micros(100);
 const LINGER_NANOS: u64 = LINGER.as_nanos() as u64;
+
+/// The longest a hop's own lingering window reaches past the hop (step 6),
+/// however long the call is estimated to take.
+const HOP_WINDOW_MAX_NANOS: u64 = 1_000_000;
+
+/// The furthest ahead of its setter's reading any window reaches (step 6).
+const WINDOW_MAX_AHEAD: u64 = HOP_WINDOW_MAX_NANOS + LINGER_NANOS;
+
+/// Step 6: whether a window closing at `until` (0: none) is open at `now`.
+/// A window further ahead than twice any that is set came from a reading
+/// that was wrong (`clock.rs` guards against that; this is the second
+/// line), and is ignored rather than keep every idle worker spinning.
+#[inline]
+fn open_at(until: u64, now: u64) -> bool {
+    until != 0 && now < until && until - now <= 2 * WINDOW_MAX_AHEAD
+}
 
 /// How long a worker sleeps before it does its idle chore (step 7).
 pub(crate) const IDLE_CHORE_AFTER: Duration = Duration::from_millis(500);
@@ -278,11 +301,15 @@ impl Sleep {
         }
     }
 
-    /// Step 6: a `par` call from outside hops in now and is expected to
-    /// end by `end`: until [`LINGER`] after that, *every* idle worker may
-    /// linger (no worker walks a call meanwhile: the next one starts on the
-    /// caller's thread and hops in again).
-    pub(crate) fn linger_for_hop(&self, end: u64) {
+    /// Step 6: a `par` call from outside hops in `now` and is expected to
+    /// take `rest` nanoseconds more: until [`LINGER`] after that, *every*
+    /// idle worker may linger (no worker walks a call meanwhile: the next
+    /// one starts on the caller's thread and hops in again). The estimate
+    /// counts for at most [`HOP_WINDOW_MAX_NANOS`]: a slow first item makes it
+    /// absurd (a 300 µs item in a million: 300 s); a longer call's walks
+    /// keep the workers lingering as any walk does.
+    pub(crate) fn linger_for_hop(&self, now: u64, rest: u64) {
+        let end = now.saturating_add(rest.min(HOP_WINDOW_MAX_NANOS));
         let until = end.saturating_add(LINGER_NANOS);
         self.linger_until.0.fetch_max(until, Ordering::Relaxed);
         self.hop_linger_until.fetch_max(until, Ordering::Relaxed);
@@ -299,18 +326,11 @@ impl Sleep {
         self.hop_linger_until.store(until, Ordering::Relaxed);
     }
 
-    /// [`lingering_at`](Self::lingering_at) now (for tests).
-    #[cfg(test)]
-    pub(crate) fn lingering(&self) -> bool {
-        self.lingering_at(clock::now())
-    }
-
     /// Step 6: whether an idle worker should keep searching rather than
     /// park, at `now`.
     #[inline]
     fn lingering_at(&self, now: u64) -> bool {
-        let until = self.linger_until.0.load(Ordering::Relaxed);
-        until != 0 && now < until
+        open_at(self.linger_until.0.load(Ordering::Relaxed), now)
     }
 
     /// Step 6: whether this idle worker may linger for one round instead of
@@ -330,7 +350,7 @@ impl Sleep {
             return false;
         }
         let hop = self.hop_linger_until.load(Ordering::Relaxed);
-        let cap = if hop != 0 && now < hop {
+        let cap = if open_at(hop, now) {
             self.parkers.len()
         } else {
             self.parkers.len() - 1
@@ -534,8 +554,7 @@ impl Sleep {
 mod tests {
     use super::*;
 
-    /// An hour, in `clock::now` nanoseconds: windows that far ahead do not
-    /// depend on how fast a test runs.
+    /// An hour, in `clock::now` nanoseconds.
     const HOUR: u64 = 3_600_000_000_000;
 
     #[test]
@@ -552,40 +571,45 @@ mod tests {
         let sleep = Sleep::new(3);
         // Not lingering: nobody may.
         assert!(!sleep.begin_linger());
-        // A deadline an hour ahead: the test does not depend on how fast
-        // it runs.
-        sleep.linger_from(clock::now() + HOUR);
-        assert!(sleep.lingering());
-        assert!(sleep.begin_linger());
-        assert!(sleep.begin_linger());
-        assert!(!sleep.begin_linger(), "at most workers - 1 linger");
+        // Times given, not read: the test does not depend on how fast it
+        // runs.
+        let t = HOUR;
+        sleep.linger_from(t);
+        assert!(sleep.lingering_at(t + LINGER_NANOS - 1));
+        assert!(!sleep.lingering_at(t + LINGER_NANOS));
+        assert!(sleep.begin_linger_at(t));
+        assert!(sleep.begin_linger_at(t));
+        assert!(!sleep.begin_linger_at(t), "at most workers - 1 linger");
         sleep.end_linger();
-        assert!(sleep.begin_linger(), "a round's end frees its place");
+        assert!(sleep.begin_linger_at(t), "a round's end frees its place");
         sleep.end_linger();
         sleep.end_linger();
         // A one-worker pool never lingers: nobody would be helped.
         let alone = Sleep::new(1);
-        alone.linger_from(clock::now() + HOUR);
-        assert!(!alone.begin_linger());
+        alone.linger_from(t);
+        assert!(!alone.begin_linger_at(t));
     }
 
     #[test]
     fn after_a_hop_every_worker_may_linger() {
         let sleep = Sleep::new(3);
-        sleep.linger_for_hop(clock::now() + HOUR);
-        assert!(sleep.lingering());
+        let hop = HOUR;
+        // An estimate of an hour counts for `HOP_WINDOW_MAX_NANOS`.
+        sleep.linger_for_hop(hop, HOUR);
+        let last = hop + HOP_WINDOW_MAX_NANOS + LINGER_NANOS - 1;
+        assert!(sleep.lingering_at(last));
+        assert!(!sleep.lingering_at(last + 1));
         for _ in 0..3 {
-            assert!(sleep.begin_linger());
+            assert!(sleep.begin_linger_at(hop));
         }
-        assert!(!sleep.begin_linger(), "never more than the pool has");
+        assert!(!sleep.begin_linger_at(hop), "never more than the pool has");
         for _ in 0..3 {
             sleep.end_linger();
         }
         // The call's return closes both windows LINGER after it, however
-        // far ahead the hop set them (times given, not read: no sleep).
+        // far ahead the hop set them.
         let returned = Sleep::new(2);
-        let hop = HOUR;
-        returned.linger_for_hop(hop + HOUR);
+        returned.linger_for_hop(hop, HOUR);
         assert!(returned.lingering_at(hop + 2 * LINGER_NANOS));
         returned.hop_returned(hop);
         assert!(returned.lingering_at(hop + LINGER_NANOS - 1));
@@ -593,15 +617,36 @@ mod tests {
         assert!(!returned.begin_linger_at(hop + 2 * LINGER_NANOS));
         // A hop window that has passed leaves the walk's cap: one fewer.
         let later = Sleep::new(2);
-        later.linger_from(hop + HOUR);
-        later.linger_for_hop(hop);
+        later.linger_for_hop(hop, 0);
         let after_the_hop = hop + 2 * LINGER_NANOS;
+        later.linger_from(after_the_hop);
         assert!(later.begin_linger_at(after_the_hop));
         assert!(
             !later.begin_linger_at(after_the_hop),
             "the hop's window is over"
         );
         later.end_linger();
+    }
+
+    #[test]
+    fn a_window_further_ahead_than_any_set_is_ignored() {
+        // As after a reading far ahead of the others (clock.rs).
+        let sleep = Sleep::new(2);
+        let t = HOUR;
+        sleep.linger_from(t + HOUR);
+        assert!(!sleep.lingering_at(t));
+        assert!(!sleep.begin_linger_at(t));
+        // Once the readings catch up it counts again.
+        assert!(sleep.lingering_at(t + HOUR));
+        let hop = Sleep::new(2);
+        hop.linger_from(t);
+        hop.hop_linger_until.store(t + HOUR, Ordering::Relaxed);
+        assert!(hop.begin_linger_at(t));
+        assert!(
+            !hop.begin_linger_at(t),
+            "a hop window far ahead is ignored too"
+        );
+        hop.end_linger();
     }
 
     #[test]

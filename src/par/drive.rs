@@ -323,12 +323,8 @@ where
                 Some(rest_time) if !on_worker && rest_time >= nanos(WORTH_A_HOP) => {
                     // Every worker lingers from now until `LINGER` after
                     // the call's expected end (and after its real end,
-                    // below): the next call's hop finds them awake. The
-                    // estimate counts for at most `HOP_WINDOW_MAX`: a slow
-                    // first item makes it absurd (a 300 µs item in a
-                    // million: 300 s); a longer call's walks keep the
-                    // workers lingering as any walk does.
-                    sleep.linger_for_hop(now + rest_time.min(nanos(HOP_WINDOW_MAX)));
+                    // below): the next call's hop finds them awake.
+                    sleep.linger_for_hop(now, rest_time);
                     Some(Hand::Hop)
                 }
                 Some(rest_time) if on_worker && rest_time >= nanos(WORTH_A_STEAL) => {
@@ -372,7 +368,7 @@ where
         }
         // As in a leaf: no piece shorter than a step (so never shorter than
         // `min_len`); the last takes the remainder.
-        let take = if left < 2 * step { left } else { step };
+        let take = if left / 2 < step { left } else { step };
         let (piece, tail) = rest.split_at(take);
         acc = Some(join_acc(acc, consumer.leaf(piece, offset)));
         offset += take;
@@ -422,10 +418,6 @@ fn early_growth(elapsed: u64) -> usize {
 const fn nanos(d: Duration) -> u64 {
     d.as_nanos() as u64
 }
-
-/// The longest a hop's own lingering window reaches past the hop
-/// (`sleep.rs`, step 6), however long the call is estimated to take.
-const HOP_WINDOW_MAX: Duration = Duration::from_millis(1);
 
 /// Step 1 from outside: the rest (its first item at `offset`) hops into the
 /// pool and walks there. Out of line: its drop guard's unwinding path in

@@ -243,6 +243,7 @@ impl<T> Header<T> {
         }
         let list = match self.waiters.lock().as_mut() {
             Some(waiters) => std::mem::take(&mut waiters.list),
+            // Not reached: `register` makes the box before it sets WAITER.
             None => return,
         };
         for (_, waker) in list {
