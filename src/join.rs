@@ -17,8 +17,9 @@
 //! 2. **Exposure.** If the worker has no frame in its exposure slot
 //!    (`Registry::exposed`, one per worker), this frame goes there: the
 //!    oldest frame not yet published is always the one exposed. An idle
-//!    worker that finds no queued work *claims* an exposed frame (swaps the
-//!    slot to null) and runs its `b`. Exposing is a store, a `SeqCst` fence
+//!    worker that finds the injector empty *claims* an exposed frame (swaps
+//!    the slot to null) and runs its `b`, before it steals from the deques
+//!    (`WorkerThread::steal_shared` says why). Exposing is a store, a `SeqCst` fence
 //!    and a look at the sleepers (waking one if nobody searches), once per
 //!    outermost join, not per join; the joins nested inside an exposed one
 //!    cost a branch.
@@ -57,8 +58,8 @@
 //! and `b` waited until `a` ended (a join of two 300 ms halves, the other
 //! worker busy for the first 200 ms, took 600 ms), or forever when `a`
 //! waits on something `b` produces. The exposure slot answers both: the
-//! idle worker claims `b` as soon as its search gets past the queues, with
-//! no help from the busy one. The race that matters is a worker going to
+//! idle worker claims `b` as soon as its search gets past the injector,
+//! with no help from the busy one. The race that matters is a worker going to
 //! sleep as a frame is exposed: the exposer does *store; fence; look at the
 //! sleepers*, the sleeper *announce; fence; look at the queues and slots*
 //! (`Registry::has_work`), so one of them sees the other, as for a push

@@ -444,8 +444,9 @@ impl WorkerThread {
         }
     }
 
-    /// One pass: the injector, then a batch stolen from another worker,
-    /// starting at a random victim.
+    /// One pass: the injector, then a fork-join half another worker has
+    /// exposed, then a batch stolen from another worker's deque, starting
+    /// at a random victim.
     ///
     /// Tasks submitted from outside start in submission order: with two or
     /// more workers each takes *one* task from the injector at a time, so the
@@ -473,6 +474,25 @@ impl WorkerThread {
             }
             let n = registry.stealers.len();
             let start = if n > 1 { self.rng.below(n) } else { 0 };
+            // First, a fork-join half another worker has exposed and not
+            // published: its owner's oldest unpublished fork, older than any
+            // it pushed while that one stayed exposed (join.rs, step 3), so
+            // the bigger piece. Looked at after the deques, as it once was,
+            // two workers each running a loop of 64 Ki-element `par` calls
+            // in one half of a `join` fell, in some rounds, into a mode
+            // where each took the other's fresh fork halves instead of the
+            // other's exposed loop: a steal a call and 1.2-2.4x rayon's
+            // time (`bench/examples/par_overhead.rs`; none in 12 rounds
+            // since).
+            for victim in (start..n).chain(0..start) {
+                if victim == self.index {
+                    continue;
+                }
+                if let Some(job) = claim_exposed(&registry.exposed[victim].0) {
+                    Counters::bump(&registry.counters[self.index].0.stolen, 1);
+                    return Some(job);
+                }
+            }
             for victim in (start..n).chain(0..start) {
                 if victim == self.index {
                     continue;
@@ -486,17 +506,6 @@ impl WorkerThread {
                     }
                     Steal::Retry => retry = true,
                     Steal::Empty => {}
-                }
-            }
-            // Last, a fork-join half another worker has exposed and not
-            // published (its owner may be running a long first half).
-            for victim in (start..n).chain(0..start) {
-                if victim == self.index {
-                    continue;
-                }
-                if let Some(job) = claim_exposed(&registry.exposed[victim].0) {
-                    Counters::bump(&registry.counters[self.index].0.stolen, 1);
-                    return Some(job);
                 }
             }
             if !retry {
