@@ -16,8 +16,8 @@
 //!    paused between the reads would otherwise skew the rate by the pause;
 //!    after [`BRACKET_TRIES`] wide brackets the counter is not used). The
 //!    counter's moment is taken as the bracket's middle.
-//! 2. Until [`CALIBRATE_AFTER`] has passed since the base, readings are
-//!    `Instant`'s nanoseconds since the base.
+//! 2. Until [`CALIBRATE_AFTER`] has passed since the base's counter read,
+//!    readings are `Instant`'s nanoseconds since the base.
 //! 3. Then a reading takes a second bracketed counter read and, if that
 //!    bracket is narrow too, fixes the counter's rate from the two middles
 //!    (a wide one is dropped and a later reading tries again). Each middle
@@ -107,7 +107,8 @@ fn bracketed(base: Instant) -> Option<(u64, u64)> {
     let ticks = counter();
     let after = Instant::now();
     let (from, to) = (nanos_since(base, before), nanos_since(base, after));
-    (to - from <= BRACKET_MAX).then(|| (ticks, from + (to - from) / 2))
+    let width = to.saturating_sub(from);
+    (width <= BRACKET_MAX).then(|| (ticks, from + width / 2))
 }
 
 /// Steps 1–3: `Instant`'s reading, and the rate fixed once it is time.
@@ -127,12 +128,16 @@ fn now_uncalibrated() -> u64 {
     });
     let nanos = nanos_since(base.instant, Instant::now());
     if let Some((base_ticks, base_nanos)) = base.counter {
-        if nanos >= CALIBRATE_AFTER {
+        // Timed from the base's counter read, not from `instant`: a thread
+        // paused before its first narrow bracket would otherwise fix the
+        // rate over a span of nanoseconds.
+        if nanos >= base_nanos.saturating_add(CALIBRATE_AFTER) {
             if let Some((ticks, at)) = bracketed(base.instant) {
                 let ticks = ticks.saturating_sub(base_ticks);
                 let span = at.saturating_sub(base_nanos);
                 if ticks > 0 {
-                    let nanos_per_tick = ((u128::from(span) << 32) / u128::from(ticks)) as u64;
+                    let rate = (u128::from(span) << 32) / u128::from(ticks);
+                    let nanos_per_tick = u64::try_from(rate).unwrap_or(0);
                     if nanos_per_tick > 0 {
                         let _ = RATE.set(Rate {
                             base_ticks,
@@ -204,6 +209,11 @@ mod tests {
             last = last.max(reading);
         }
         if counting() {
+            // The base may have been taken late (a paused thread): give the
+            // calibration its 10 ms from there, reading all along.
+            while RATE.get().is_none() && started.elapsed().as_secs() < 5 {
+                now();
+            }
             assert!(RATE.get().is_some(), "calibrated by now");
         }
     }

@@ -16,9 +16,10 @@
 //!    running joins.
 //! 2. **Exposure.** If the worker has no frame in its exposure slot
 //!    (`Registry::exposed`, one per worker), this frame goes there: the
-//!    oldest frame not yet published is always the one exposed. An idle
-//!    worker that finds the injector empty *claims* an exposed frame (swaps
-//!    the slot to null) and runs its `b`, before it steals from the deques
+//!    oldest frame not yet published is always the one exposed. A worker
+//!    looking for work (idle, or waiting for a stolen half) that finds the
+//!    injector empty *claims* an exposed frame (swaps the slot to null) and
+//!    runs its `b`, before it steals from the deques
 //!    (`WorkerThread::steal_shared` says why). Exposing is a store, a `SeqCst` fence
 //!    and a look at the sleepers (waking one if nobody searches), once per
 //!    outermost join, not per join; the joins nested inside an exposed one

@@ -474,16 +474,16 @@ impl WorkerThread {
             }
             let n = registry.stealers.len();
             let start = if n > 1 { self.rng.below(n) } else { 0 };
-            // First, a fork-join half another worker has exposed and not
+            // Next, a fork-join half another worker has exposed and not
             // published: its owner's oldest unpublished fork, older than any
             // it pushed while that one stayed exposed (join.rs, step 3), so
-            // the bigger piece. Looked at after the deques, as it once was,
-            // two workers each running a loop of 64 Ki-element `par` calls
-            // in one half of a `join` fell, in some rounds, into a mode
-            // where each took the other's fresh fork halves instead of the
-            // other's exposed loop: a steal a call and 1.2-2.4x rayon's
-            // time (`bench/examples/par_overhead.rs -- 65536`: 11 of 18
-            // rounds; since, none of 12, at most 0.17 steals a call).
+            // the bigger piece. The deques used to come first. Then two
+            // workers, each running a loop of 64 Ki-element `par` calls in
+            // one half of a `join`, fell in some rounds into taking each
+            // other's fresh fork halves instead of the other's exposed
+            // loop: a steal a call, and 1.2-2.4x rayon's time
+            // (`bench/examples/par_overhead.rs -- 65536`: 11 of 18 rounds;
+            // since the change, none of 12, at most 0.17 steals a call).
             for victim in (start..n).chain(0..start) {
                 if victim == self.index {
                     continue;
