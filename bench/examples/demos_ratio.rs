@@ -45,10 +45,20 @@
 //! `#[cfg(test)]` in rayon's code, so it has no row here (the test checks
 //! it).
 //!
+//! `--settle MS` sleeps that long before each timed run, untimed, so that
+//! both pools' idle threads have parked when it starts. Without it a run
+//! starts right after the other library's, whose idle threads may still be
+//! spinning or yielding on the same two CPUs (rayon's spin and yield for a
+//! while before they sleep; corepool's linger up to 100 µs after a `par`
+//! call); with it every run starts from parked workers, as a program's
+//! first call after other work does. The default, 0, is how this table
+//! was always measured.
+//!
 //! ```sh
 //! cargo run --release -p corepool-bench --example demos_ratio               # every demo, 7 rounds
 //! cargo run --release -p corepool-bench --example demos_ratio -- 11 sort    # 11 rounds, rows containing "sort"
 //! cargo run --release -p corepool-bench --example demos_ratio -- 1 --small  # smoke run
+//! cargo run --release -p corepool-bench --example demos_ratio -- --settle 20 # each run from parked workers
 //! ```
 
 #[path = "../../examples/common/mod.rs"]
@@ -319,6 +329,8 @@ fn median(v: &mut [Duration]) -> Duration {
 struct Pools {
     core: corepool::Pool,
     ray: rayon::ThreadPool,
+    /// Slept before each timed run (`--settle`).
+    settle: Duration,
 }
 
 /// One row: `core` and `ray` (each run inside its pool's `install`) on
@@ -349,11 +361,13 @@ fn compare<I, O: Send + Debug>(
     let (mut c, mut r) = (Vec::new(), Vec::new());
     for round in 0..rounds {
         let mut core_run = || {
+            std::thread::sleep(pools.settle);
             let (t, got) = time(&setup, &core);
             check("corepool", &got, &want);
             c.push(t);
         };
         let mut ray_run = || {
+            std::thread::sleep(pools.settle);
             let (t, got) = time(&setup, &ray);
             check("rayon", &got, &want);
             r.push(t);
@@ -378,8 +392,9 @@ fn compare<I, O: Send + Debug>(
 }
 
 fn main() {
-    let mut args = common::Args::parse("demos_ratio [ROUNDS] [FILTER] [--small]");
+    let mut args = common::Args::parse("demos_ratio [ROUNDS] [FILTER] [--small] [--settle MS]");
     let small = args.flag("--small");
+    let settle = Duration::from_millis(args.option("--settle", 0_u64));
     let rounds: usize = args.next_or("ROUNDS", 7);
     let filter: String = args.next_or("FILTER", String::new());
     args.check(rounds > 0, "ROUNDS must be positive");
@@ -396,10 +411,16 @@ fn main() {
             .num_threads(WORKERS)
             .build()
             .expect("rayon pool"),
+        settle,
     };
     println!(
-        "rayon-demo's demos, {rounds} rounds, {WORKERS} workers each, median ms{}",
-        if small { " (--small inputs)" } else { "" }
+        "rayon-demo's demos, {rounds} rounds, {WORKERS} workers each, median ms{}{}",
+        if small { " (--small inputs)" } else { "" },
+        if settle.is_zero() {
+            String::new()
+        } else {
+            format!(", {} ms settle before each run", settle.as_millis())
+        }
     );
     println!(
         "| demo                           |  corepool |     rayon | median ratio | best ratio |"
