@@ -48,7 +48,13 @@
 //! "no window").
 
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// `d` in nanoseconds, to compare with spans of [`now`] readings (meant for
+/// constants: folded at compile time).
+pub(crate) const fn nanos(d: Duration) -> u64 {
+    d.as_nanos() as u64
+}
 
 /// How long after the base the counter's rate is fixed, in nanoseconds.
 const CALIBRATE_AFTER: u64 = 10_000_000;
@@ -231,7 +237,7 @@ mod tests {
             let before = Instant::now();
             let reading = now();
             let after = Instant::now();
-            if after - before <= std::time::Duration::from_nanos(BRACKET_MAX) {
+            if after - before <= Duration::from_nanos(BRACKET_MAX) {
                 return (reading, before + (after - before) / 2);
             }
         };

@@ -152,18 +152,19 @@
 
 use std::time::{Duration, Instant};
 
-use crate::clock;
+use crate::clock::{self, nanos};
 use crate::sync::{AtomicU64, AtomicUsize, Condvar, Mutex, Ordering, fence};
 use crate::util::Padded;
 
 /// How long idle workers keep searching after a `par` call that could have
 /// used an awake helper (step 6).
 pub(crate) const LINGER: Duration = Duration::from_micros(100);
-const LINGER_NANOS: u64 = LINGER.as_nanos() as u64;
+const LINGER_NANOS: u64 = nanos(LINGER);
 
 /// The longest a hop's own lingering window reaches past the hop (step 6),
 /// however long the call is estimated to take.
-const HOP_WINDOW_MAX_NANOS: u64 = 1_000_000;
+const HOP_WINDOW_MAX: Duration = Duration::from_millis(1);
+const HOP_WINDOW_MAX_NANOS: u64 = nanos(HOP_WINDOW_MAX);
 
 /// The furthest ahead of its setter's reading any window reaches (step 6).
 const WINDOW_MAX_AHEAD: u64 = HOP_WINDOW_MAX_NANOS + LINGER_NANOS;
@@ -325,7 +326,7 @@ impl Sleep {
     /// take `rest` nanoseconds more: until [`LINGER`] after that, *every*
     /// idle worker may linger (no worker walks a call meanwhile: the next
     /// one starts on the caller's thread and hops in again). The estimate
-    /// counts for at most [`HOP_WINDOW_MAX_NANOS`]: a slow first item makes it
+    /// counts for at most [`HOP_WINDOW_MAX`]: a slow first item makes it
     /// absurd (a 300 µs item in a million: 300 s); a longer call's walks
     /// keep the workers lingering as any walk does.
     pub(crate) fn linger_for_hop(&self, now: u64, rest: u64) {

@@ -87,6 +87,13 @@ fn steals(stats: &PoolStats) -> u64 {
     stats.workers.iter().map(|w| w.tasks_stolen).sum()
 }
 
+/// `calls` calls of `add` on `dst`, one after another.
+fn calls_of(calls: usize, add: fn(&mut [f32], &[f32]), dst: &mut [f32], src: &[f32]) {
+    for _ in 0..calls {
+        add(black_box(&mut *dst), src);
+    }
+}
+
 /// Measurement 2, one round: ns per call for corepool, rayon, the loop,
 /// and corepool's steals per call.
 fn nested(pool: &Pool, rayon: &rayon::ThreadPool, n: usize) -> [f64; 4] {
@@ -94,33 +101,29 @@ fn nested(pool: &Pool, rayon: &rayon::ThreadPool, n: usize) -> [f64; 4] {
     let (mut a, mut b) = (vec![0.0_f32; n], vec![0.0_f32; n]);
     let half = (NESTED_WORK / n / 2).max(1);
     let calls = (2 * half) as f64;
-    let per_call = |start: Instant| start.elapsed().as_secs_f64() * 1e9 / calls;
+    // Each half of a join makes `half` calls of `add` on its own vector.
+    let mut on_corepool = |add| {
+        let start = Instant::now();
+        pool.install(|| {
+            corepool::join(
+                || calls_of(half, add, &mut a, &src),
+                || calls_of(half, add, &mut b, &src),
+            )
+        });
+        start.elapsed().as_secs_f64() * 1e9 / calls
+    };
     let before = steals(&pool.stats());
-    let start = Instant::now();
-    pool.install(|| {
-        corepool::join(
-            || (0..half).for_each(|_| par_add(black_box(&mut a), &src)),
-            || (0..half).for_each(|_| par_add(black_box(&mut b), &src)),
-        )
-    });
-    let core = per_call(start);
+    let core = on_corepool(par_add);
     let stolen = (steals(&pool.stats()) - before) as f64 / calls;
+    let plain = on_corepool(loop_add);
     let start = Instant::now();
     rayon.install(|| {
         rayon::join(
-            || (0..half).for_each(|_| rayon_add(black_box(&mut a), &src)),
-            || (0..half).for_each(|_| rayon_add(black_box(&mut b), &src)),
+            || calls_of(half, rayon_add, &mut a, &src),
+            || calls_of(half, rayon_add, &mut b, &src),
         )
     });
-    let ray = per_call(start);
-    let start = Instant::now();
-    pool.install(|| {
-        corepool::join(
-            || (0..half).for_each(|_| loop_add(black_box(&mut a), &src)),
-            || (0..half).for_each(|_| loop_add(black_box(&mut b), &src)),
-        )
-    });
-    let plain = per_call(start);
+    let ray = start.elapsed().as_secs_f64() * 1e9 / calls;
     [core, ray, plain, stolen]
 }
 
