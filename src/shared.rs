@@ -223,7 +223,9 @@ impl<T: Send + 'static> SharedTask<T> {
     /// callback reads the outcome with [`join`](SharedTask::join), which
     /// returns at once there. Any number of callbacks may be added; a panic in
     /// one is contained (reported by the panic hook, then dropped), and keep
-    /// them short: they run on a pool worker.
+    /// them short: they run on a pool worker. They run after the outcome is
+    /// published, as Python's do: a `join` elsewhere may return before they
+    /// have run.
     ///
     /// ```
     /// use corepool::Pool;

@@ -262,6 +262,11 @@ impl<T> Header<T> {
         if self.stage().is_terminal() {
             return None;
         }
+        // Wakers leave the list into this and are dropped after the lock is
+        // released: a waker's `Drop` is user code, and one that reaches this
+        // task again (`on_done`, dropping a `Done` future) would deadlock on
+        // the lock, which is not reentrant.
+        let mut replaced = None;
         let mut guard = self.waiters.lock();
         let waiters = guard.get_or_insert_with(Box::default);
         let existing = key.and_then(|key| waiters.list.iter().position(|(k, _)| *k == key));
@@ -269,7 +274,7 @@ impl<T> Header<T> {
             Some(pos) => {
                 let entry = &mut waiters.list[pos];
                 if !entry.1.will_wake(waker) {
-                    entry.1 = waker.clone();
+                    replaced = Some(std::mem::replace(&mut entry.1, waker.clone()));
                 }
                 entry.0
             }
@@ -280,12 +285,19 @@ impl<T> Header<T> {
                 key
             }
         };
-        if Stage::of(self.state.register_waiter()).is_terminal() {
+        let registered = if Stage::of(self.state.register_waiter()).is_terminal() {
             // The finisher may already have taken the list; if not, we leave.
-            waiters.list.retain(|(k, _)| *k != key);
-            return None;
-        }
-        Some(key)
+            let pos = waiters.list.iter().position(|(k, _)| *k == key);
+            let ours = pos.map(|pos| waiters.list.swap_remove(pos));
+            drop(guard);
+            unwind::drop_contained(ours);
+            None
+        } else {
+            drop(guard);
+            Some(key)
+        };
+        unwind::drop_contained(replaced);
+        registered
     }
 
     /// How many wakers the waiter list holds.

@@ -326,7 +326,10 @@ impl<T: Send + 'static> Task<T> {
     /// thread, if it has ended already. Like `Future.add_done_callback`,
     /// several callbacks may be added. A panic in `callback` is contained
     /// (reported by the panic hook, then dropped). The callback should be
-    /// short: it runs on a pool worker.
+    /// short: it runs on a pool worker. It runs after the outcome is
+    /// published, as Python's do: a `join` elsewhere may return before it
+    /// has run (use [`on_result`](Self::on_result) for a callback that runs
+    /// first).
     ///
     /// ```
     /// use corepool::Pool;
