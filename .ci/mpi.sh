@@ -39,8 +39,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get update -qq
     apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-mpirun.openmpi --version | head -1
-mpirun.mpich --version | grep -m1 Version
+# Which versions ran. No reader here stops early (head, grep -m1): under
+# pipefail the launcher would then die of SIGPIPE and end CI with 141.
+mpirun.openmpi --version 2>&1 | awk 'NR == 1'
+mpirun.mpich --version 2>&1 | awk '/Version/ && !seen++'
 
 # Where cargo builds (target/, or $CARGO_TARGET_DIR).
 target=$(cargo metadata --format-version 1 --no-deps | sed 's/.*"target_directory":"\([^"]*\)".*/\1/')
