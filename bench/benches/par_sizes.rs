@@ -4,9 +4,12 @@
 //!
 //! A plain harness, not criterion: a 1 Ki call takes about a microsecond and
 //! criterion's per-sample bookkeeping would distort it. Each cell runs calls
-//! back to back for about `--cell-ms` milliseconds (200 by default) after a
-//! warm-up, several rounds interleaved across contenders, and reports the
-//! median per-call time of the rounds.
+//! back to back in blocks of about `--cell-ms` milliseconds (200 by
+//! default) after a warm-up: five rounds, each a block of the loop, then
+//! of rayon and of corepool, those two swapping places every round; it
+//! reports each contender's median per-call time over the rounds. (Until
+//! 2026-12-04 each contender ran its five blocks in a row, so a drift of
+//! this VM's speed between contenders went into the ratio.)
 //!
 //! ```sh
 //! cargo bench -p corepool-bench --bench par_sizes                 # the sweep, a markdown table
@@ -54,141 +57,136 @@ enum Who {
     Corepool,
 }
 
-/// One call of `op` by `who`, from outside (`inside == false`) or inside
-/// the pool's `install`.
-fn call(
-    op: Op,
-    who: Who,
-    inside: bool,
-    pools: &(Pool, rayon::ThreadPool),
-    v: &mut Vec<u64>,
-) -> u64 {
-    let (pool, rayon_pool) = pools;
-    match (who, op) {
-        (Who::Sequential, Op::ForEach) => {
-            v.iter_mut().for_each(|x| *x += 1);
+/// One call of `op` on rayon's pool, from whatever thread runs it.
+fn rayon_work(op: Op, v: &mut Vec<u64>) -> u64 {
+    match op {
+        Op::ForEach => {
+            v.par_iter_mut().for_each(|x| *x += 1);
             v[0]
         }
-        (Who::Sequential, Op::MapCollect) => {
-            let out: Vec<u64> = v.iter().map(|x| x * 3 + 1).collect();
+        Op::MapCollect => {
+            let out: Vec<u64> = v.par_iter().map(|x| x * 3 + 1).collect();
             out[out.len() - 1]
         }
-        (Who::Sequential, Op::Sum) => v.iter().sum(),
-        (Who::Rayon, op) => {
-            let work = |v: &mut Vec<u64>| match op {
-                Op::ForEach => {
-                    v.par_iter_mut().for_each(|x| *x += 1);
-                    v[0]
-                }
-                Op::MapCollect => {
-                    let out: Vec<u64> = v.par_iter().map(|x| x * 3 + 1).collect();
-                    out[out.len() - 1]
-                }
-                Op::Sum => v.par_iter().sum(),
-            };
-            // From outside, every call hops in (rayon's way from a foreign
-            // thread); inside, the caller already runs on a worker.
-            rayon_pool.install(|| work(v))
+        Op::Sum => v.par_iter().sum(),
+    }
+}
+
+/// One call of `op` on corepool's `pool`, from whatever thread runs it.
+fn corepool_work(pool: &Pool, op: Op, v: &mut Vec<u64>) -> u64 {
+    match op {
+        Op::ForEach => {
+            pool.par(&mut *v).for_each(|x| *x += 1);
+            v[0]
         }
-        (Who::Corepool, op) => {
-            let work = |v: &mut Vec<u64>| match op {
-                Op::ForEach => {
-                    pool.par(&mut *v).for_each(|x| *x += 1);
-                    v[0]
-                }
-                Op::MapCollect => {
-                    let out: Vec<u64> = pool.par(&*v).map(|x| x * 3 + 1).collect();
-                    out[out.len() - 1]
-                }
-                Op::Sum => pool.par(&*v).sum(),
-            };
-            if inside {
-                pool.install(|| work(v))
-            } else {
-                work(v)
+        Op::MapCollect => {
+            let out: Vec<u64> = pool.par(&*v).map(|x| x * 3 + 1).collect();
+            out[out.len() - 1]
+        }
+        Op::Sum => pool.par(&*v).sum(),
+    }
+}
+
+/// One call of `op` by `who` from a thread outside both pools.
+fn call(op: Op, who: Who, pools: &(Pool, rayon::ThreadPool), v: &mut Vec<u64>) -> u64 {
+    match who {
+        Who::Sequential => match op {
+            Op::ForEach => {
+                v.iter_mut().for_each(|x| *x += 1);
+                v[0]
             }
-        }
+            Op::MapCollect => {
+                let out: Vec<u64> = v.iter().map(|x| x * 3 + 1).collect();
+                out[out.len() - 1]
+            }
+            Op::Sum => v.iter().sum(),
+        },
+        // From outside, every call hops in (rayon's way from a foreign
+        // thread).
+        Who::Rayon => pools.1.install(|| rayon_work(op, v)),
+        Who::Corepool => corepool_work(&pools.0, op, v),
     }
 }
 
-/// Median per-call time over `ROUNDS` rounds of about `cell` each.
-fn measure(
-    op: Op,
-    who: Who,
-    inside: bool,
-    pools: &(Pool, rayon::ThreadPool),
-    v: &mut Vec<u64>,
-    cell: Duration,
-) -> Vec<f64> {
-    let mut rounds = Vec::with_capacity(ROUNDS);
-    // Calibrate: how many calls fill a cell.
+/// `calls` calls of `run` back to back; the time of one.
+#[inline(always)]
+fn time_calls(calls: u64, v: &mut Vec<u64>, mut run: impl FnMut(&mut Vec<u64>) -> u64) -> f64 {
     let start = Instant::now();
-    let mut calls = 0u64;
-    while start.elapsed() < cell / 4 {
-        black_box(call(op, who, inside, pools, v));
-        calls += 1;
+    for _ in 0..calls {
+        black_box(run(v));
     }
-    let per_cell = (calls * 4).max(1);
-    for _ in 0..ROUNDS {
-        let start = Instant::now();
-        for _ in 0..per_cell {
-            black_box(call(op, who, inside, pools, v));
-        }
-        rounds.push(start.elapsed().as_secs_f64() / per_cell as f64);
-    }
-    rounds
+    start.elapsed().as_secs_f64() / calls as f64
 }
 
-/// Inside: the whole measurement runs on a worker (one `install` around the
-/// loop), so each call is what a task inside the pool pays.
-fn measure_where(
+/// One block of `calls` calls of `op` by `who`; the time of one call.
+/// Inside: the whole block runs in one `install` of `who`'s pool, so each
+/// call is what a task inside the pool pays.
+fn block(
     op: Op,
     who: Who,
     inside: bool,
     pools: &(Pool, rayon::ThreadPool),
     v: &mut Vec<u64>,
-    cell: Duration,
+    calls: u64,
 ) -> f64 {
-    let mut rounds = match (who, inside) {
-        (Who::Rayon, true) => {
-            let rayon_pool = &pools.1;
-            rayon_pool.install(|| {
-                let mut rounds = Vec::new();
-                let start = Instant::now();
-                let mut calls = 0u64;
-                let run = |v: &mut Vec<u64>| match op {
-                    Op::ForEach => {
-                        v.par_iter_mut().for_each(|x| *x += 1);
-                        v[0]
-                    }
-                    Op::MapCollect => {
-                        let out: Vec<u64> = v.par_iter().map(|x| x * 3 + 1).collect();
-                        out[out.len() - 1]
-                    }
-                    Op::Sum => v.par_iter().sum(),
-                };
-                while start.elapsed() < cell / 4 {
-                    black_box(run(v));
-                    calls += 1;
-                }
-                let per_cell = (calls * 4).max(1);
-                for _ in 0..ROUNDS {
-                    let start = Instant::now();
-                    for _ in 0..per_cell {
-                        black_box(run(v));
-                    }
-                    rounds.push(start.elapsed().as_secs_f64() / per_cell as f64);
-                }
-                rounds
-            })
-        }
+    match (who, inside) {
+        (Who::Rayon, true) => pools
+            .1
+            .install(|| time_calls(calls, v, |v| rayon_work(op, v))),
         (Who::Corepool, true) => pools
             .0
-            .install(|| measure(op, Who::Corepool, false, pools, v, cell)),
-        _ => measure(op, who, inside, pools, v, cell),
-    };
-    rounds.sort_by(f64::total_cmp);
-    rounds[rounds.len() / 2]
+            .install(|| time_calls(calls, v, |v| corepool_work(&pools.0, op, v))),
+        _ => time_calls(calls, v, |v| call(op, who, pools, v)),
+    }
+}
+
+/// How many calls make a block of about `cell`: blocks of 1, 2, 4, …
+/// calls until one lasts a quarter of `cell` (a warm-up as well), times 4.
+fn calls_per_cell(
+    op: Op,
+    who: Who,
+    inside: bool,
+    pools: &(Pool, rayon::ThreadPool),
+    v: &mut Vec<u64>,
+    cell: Duration,
+) -> u64 {
+    let mut calls = 1u64;
+    loop {
+        let per_call = block(op, who, inside, pools, v, calls);
+        if per_call * calls as f64 >= cell.as_secs_f64() / 4.0 {
+            return calls * 4;
+        }
+        calls *= 2;
+    }
+}
+
+/// The median per-call time of each contender over `ROUNDS` rounds, one
+/// block of about `cell` each per round, the contenders interleaved:
+/// the loop first, then rayon and corepool, which swap places every round
+/// so that neither always starts while the other's idle workers still
+/// spin (a slow drift of the machine's speed also lands on both).
+fn measure_cell(
+    op: Op,
+    inside: bool,
+    pools: &(Pool, rayon::ThreadPool),
+    v: &mut Vec<u64>,
+    cell: Duration,
+) -> [f64; 3] {
+    let who = [Who::Sequential, Who::Rayon, Who::Corepool];
+    // The loop always runs from outside.
+    let inside_of = |i: usize| inside && who[i] != Who::Sequential;
+    let calls = [0, 1, 2].map(|i| calls_per_cell(op, who[i], inside_of(i), pools, v, cell));
+    let mut rounds: [Vec<f64>; 3] = Default::default();
+    for round in 0..ROUNDS {
+        let order = if round % 2 == 0 { [0, 1, 2] } else { [0, 2, 1] };
+        for i in order {
+            rounds[i].push(block(op, who[i], inside_of(i), pools, v, calls[i]));
+        }
+    }
+    rounds.map(|mut r| {
+        r.sort_by(f64::total_cmp);
+        r[r.len() / 2]
+    })
 }
 
 fn micros(secs: f64) -> String {
@@ -243,7 +241,7 @@ fn main() {
             let mut answers = Vec::new();
             for who in [Who::Sequential, Who::Rayon, Who::Corepool] {
                 let mut v: Vec<u64> = (0..n as u64).collect();
-                answers.push(call(op, who, false, &pools, &mut v));
+                answers.push(call(op, who, &pools, &mut v));
             }
             assert!(
                 answers.windows(2).all(|w| w[0] == w[1]),
@@ -261,9 +259,7 @@ fn main() {
         for &n in sizes {
             for inside in [false, true] {
                 let mut v: Vec<u64> = (0..n as u64).collect();
-                let seq = measure_where(op, Who::Sequential, false, &pools, &mut v, cell);
-                let ray = measure_where(op, Who::Rayon, inside, &pools, &mut v, cell);
-                let core = measure_where(op, Who::Corepool, inside, &pools, &mut v, cell);
+                let [seq, ray, core] = measure_cell(op, inside, &pools, &mut v, cell);
                 println!(
                     "| {} | {} | {} | {} | {} | {} | {:.2}× |",
                     op.name(),
