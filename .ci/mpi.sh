@@ -22,7 +22,8 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # One machine: shared memory and self only, no network interfaces to probe.
 export OMPI_MCA_btl=self,vader
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step's line says when it started (UTC), so a slow step shows.
+step() { printf '\n== %s  [%s]\n' "$*" "$(date -u +%T)"; }
 
 missing=()
 command -v mpirun.openmpi >/dev/null || missing+=(openmpi-bin)

@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 export RUST_BACKTRACE=0
 
-step() { printf '\n== %s\n' "$*"; }
+# Each step's line says when it started (UTC), so a slow step shows.
+step() { printf '\n== %s  [%s]\n' "$*" "$(date -u +%T)"; }
 
 step "cargo clippy --all-targets --features process -- -D warnings"
 cargo clippy --all-targets --features process -- -D warnings
