@@ -5,11 +5,13 @@
 //! A plain harness, not criterion: a 1 Ki call takes about a microsecond and
 //! criterion's per-sample bookkeeping would distort it. Each cell runs calls
 //! back to back in blocks of about `--cell-ms` milliseconds (200 by
-//! default) after a warm-up: five rounds, each a block of the loop, then
-//! of rayon and of corepool, those two swapping places every round; it
-//! reports each contender's median per-call time over the rounds. (Until
-//! 2026-12-04 each contender ran its five blocks in a row, so a drift of
-//! this VM's speed between contenders went into the ratio.)
+//! default) after a warm-up: six rounds, each a block of the loop, then
+//! of rayon and of corepool, those two swapping places every round (so
+//! each runs second in three); it reports each contender's median
+//! per-call time over the rounds. (Until 2026-12-04 each contender ran its
+//! blocks in a row, so a drift of this VM's speed between contenders went
+//! into the ratio; then for a few runs five rounds, so corepool ran second
+//! in three and rayon in two.)
 //!
 //! ```sh
 //! cargo bench -p corepool-bench --bench par_sizes                 # the sweep, a markdown table
@@ -31,7 +33,9 @@ use rayon::prelude::{
 };
 
 const WORKERS: usize = 2;
-const ROUNDS: usize = 5;
+/// Rounds per cell: even, so that rayon and corepool each run second in
+/// half of them.
+const ROUNDS: usize = 6;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Op {
@@ -141,7 +145,8 @@ fn block(
 }
 
 /// How many calls make a block of about `cell`: blocks of 1, 2, 4, …
-/// calls until one lasts a quarter of `cell` (a warm-up as well), times 4.
+/// calls until one lasts a quarter of `cell` (a warm-up as well), then as
+/// many calls as that block's pace fits in `cell`.
 fn calls_per_cell(
     op: Op,
     who: Who,
@@ -154,7 +159,7 @@ fn calls_per_cell(
     loop {
         let per_call = block(op, who, inside, pools, v, calls);
         if per_call * calls as f64 >= cell.as_secs_f64() / 4.0 {
-            return calls * 4;
+            return ((cell.as_secs_f64() / per_call) as u64).max(1);
         }
         calls *= 2;
     }
@@ -185,7 +190,8 @@ fn measure_cell(
     }
     rounds.map(|mut r| {
         r.sort_by(f64::total_cmp);
-        r[r.len() / 2]
+        // The median of an even count: the mean of the two middle rounds.
+        (r[r.len() / 2 - 1] + r[r.len() / 2]) / 2.0
     })
 }
 
