@@ -31,8 +31,8 @@
 //!    pace since the walk's start put a 100 Ki-element sum at 4× the loop's
 //!    time, and split calls too short to gain from it). From
 //!    a thread outside the pool, the rest hops in (step 1) once it is
-//!    estimated at [`WORTH_A_HOP`] or more, at the latest step's pace and at
-//!    the walk's whole pace ([`worth_a_hop`]): a hop costs a wake-up on each
+//!    estimated at [`WORTH_A_HOP`] or more, at the latest timed step's pace
+//!    and at the one's before it ([`hop_rest`]): a hop costs a wake-up on each
 //!    side (step 9 says why a shorter rest is not shared with an awake
 //!    worker). Meanwhile `Pool::current()` names the pool on that thread, as
 //!    for a map's chunk the caller runs (see `Pool::map`). So a call too
@@ -293,8 +293,10 @@ where
     let start = clock::now();
     let mut step = FIRST_STEP.max(min_len);
     let mut done = 0usize;
-    // The pace of the latest step long enough to time (ns per item).
+    // The pace of the latest step long enough to time (ns per item), and
+    // of the one such step before it.
     let mut pace: Option<f64> = None;
+    let mut pace_before: Option<f64> = None;
     let mut step_start = start;
     let mut acc: Option<C::Output> = None;
     let mut rest = part;
@@ -322,19 +324,16 @@ where
                 // call's hop (`sleep.rs`, step 6). A shorter call walks on
                 // alone and keeps nobody awake: a worker spinning beside it
                 // could only take its CPU (step 9).
-                // The walk's whole pace must agree: one slow step (an
-                // interrupt, a page fault, a preemption) must not buy a
-                // hop, whose wake-ups and lingering workers then slow the
-                // caller's next calls (step 1).
-                Some(rest_time)
-                    if !on_worker
-                        && worth_a_hop(rest_time, now.saturating_sub(start), done, left) =>
-                {
-                    // Every worker lingers from now until `LINGER` after
-                    // the call's expected end (and after its real end,
-                    // below): the next call's hop finds them awake.
-                    sleep.linger_for_hop(now, rest_time);
-                    Some(Hand::Hop)
+                // The timed step before must agree ([`hop_rest`]).
+                Some(rest_time) if !on_worker && rest_time >= nanos(WORTH_A_HOP) => {
+                    hop_rest(rest_time, pace_before, left).map(|rest_time| {
+                        // Every worker lingers from now until `LINGER`
+                        // after the call's expected end (and after its
+                        // real end, below): the next call's hop finds
+                        // them awake.
+                        sleep.linger_for_hop(now, rest_time);
+                        Hand::Hop
+                    })
                 }
                 Some(rest_time) if on_worker && rest_time >= nanos(WORTH_A_STEAL) => {
                     // Worth a helper that is awake: keep idle workers awake
@@ -393,6 +392,7 @@ where
         let step_time = now.saturating_sub(step_start);
         step_start = now;
         if step_time >= nanos(MIN_SAMPLE) / 2 {
+            pace_before = pace;
             pace = Some(step_time as f64 / take as f64);
         }
         let elapsed = now.saturating_sub(start);
@@ -413,25 +413,24 @@ where
     acc.expect("a walk consumes at least one piece")
 }
 
-/// Step 1's rule: from outside, the rest of a walk that has done `done`
-/// items in `elapsed` nanoseconds hops into the pool when it is worth
-/// [`WORTH_A_HOP`] both at the latest step's pace (`rest_time`) and at the
-/// walk's whole pace. One slow step alone (an interrupt, a page fault, a
-/// preemption) hopped 4–6 % of the calls of a 100 Ki-element `map.collect`
-/// from outside (~30 µs, the loop's time), and each hop's wake-ups and
-/// lingering workers then took CPU from the caller's next calls; with the
-/// whole pace too, 0.4–3 %.
+/// Step 1's rule, from outside: the rest (`left` items) is worth a hop
+/// when the latest timed step puts it at `rest_time` ≥ [`WORTH_A_HOP`] and
+/// the timed step before it (`pace_before`, ns per item) agrees; then the
+/// lower of the two estimates, which sets how long the workers linger.
+///
+/// One slow step (an interrupt, a page fault, a preemption) must not buy
+/// a hop: its wake-ups, and workers lingering past the call's end on the
+/// CPUs the caller needs, slow the caller's next calls. Every step is at
+/// least as long as all before it, so the walk's whole pace could not tell
+/// a stall in the latest step apart (a first version of this rule used it,
+/// and measured within noise of no rule at all); a stall is in one step,
+/// not two. Hops out of a loop of ~30 µs 100 Ki `map.collect` calls from
+/// outside, which should walk alone: BENCHMARKS.md, "Code layout".
 #[inline]
-fn worth_a_hop(rest_time: u64, elapsed: u64, done: usize, left: usize) -> bool {
-    rest_time >= nanos(WORTH_A_HOP) && whole_pace_rest(elapsed, done, left) >= nanos(WORTH_A_HOP)
-}
-
-/// The time `left` items take at the pace of the walk so far: `elapsed`
-/// nanoseconds for `done` items. Out of line: only a hop's decision reads
-/// it, and `walk`'s steps are what a short call costs.
-#[inline(never)]
-fn whole_pace_rest(elapsed: u64, done: usize, left: usize) -> u64 {
-    (u128::from(elapsed) * left as u128 / done.max(1) as u128).min(u128::from(u64::MAX)) as u64
+fn hop_rest(rest_time: u64, pace_before: Option<f64>, left: usize) -> Option<u64> {
+    // `as` saturates: an estimate past `u64::MAX` nanoseconds is that.
+    let before = (pace_before? * left as f64) as u64;
+    (before >= nanos(WORTH_A_HOP)).then_some(rest_time.min(before))
 }
 
 /// How many times over a walk younger than half of [`MIN_SAMPLE`] grows
@@ -631,7 +630,7 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::{MIN_SAMPLE, Splitter, WORTH_A_HOP, early_growth, nanos, worth_a_hop};
+    use super::{MIN_SAMPLE, Splitter, WORTH_A_HOP, early_growth, hop_rest, nanos};
 
     #[test]
     fn early_steps_grow_by_a_power_of_two_that_keeps_the_next_look_within_the_sample() {
@@ -650,22 +649,24 @@ mod tests {
     }
 
     #[test]
-    fn one_slow_step_does_not_buy_a_hop_when_the_whole_walk_says_otherwise() {
+    fn one_slow_step_does_not_buy_a_hop_where_the_step_before_says_otherwise() {
         let worth = nanos(WORTH_A_HOP);
-        // 1,000 items done in 1 µs, 99,000 left: ~99 µs at the whole pace.
-        let (elapsed, done, left) = (1_000, 1_000, 99_000);
-        // The latest step was slow (it says 3× the hop's worth): no hop.
-        assert!(!worth_a_hop(3 * worth, elapsed, done, left));
-        // Both paces say it is worth a hop: a hop.
-        assert!(worth_a_hop(3 * worth, 2 * elapsed, done, left));
-        // The whole pace says so but the latest step does not: no hop.
-        assert!(!worth_a_hop(worth - 1, 2 * elapsed, done, left));
+        let left = 100_000;
+        // The step before ran at 0.2 ns an item: ~20 µs left.
+        let fast = Some(0.2);
+        // The latest step says 3× the hop's worth: one slow step, no hop.
+        assert_eq!(hop_rest(3 * worth, fast, left), None);
+        // No timed step before the latest one yet: no hop.
+        assert_eq!(hop_rest(3 * worth, None, left), None);
+        // Both say so (the one before 2.4 ns an item, 240 µs): a hop,
+        // lingering for the lower estimate.
+        assert_eq!(hop_rest(3 * worth, Some(2.4), left), Some(2 * worth));
+        assert_eq!(hop_rest(worth, Some(2.4), left), Some(worth));
         // At the line, both ways.
-        assert!(worth_a_hop(worth, worth, 1, 1));
-        assert!(!worth_a_hop(worth, worth - 1, 1, 1));
-        // Nothing done yet, or a count that overflows, does not panic.
-        assert!(worth_a_hop(worth, 1, 0, 1 << 40));
-        assert!(worth_a_hop(u64::MAX, u64::MAX, 1, usize::MAX));
+        assert_eq!(hop_rest(worth, Some(1.2), left), Some(worth));
+        assert_eq!(hop_rest(worth, Some(1.19), left), None);
+        // An estimate past `u64::MAX` saturates.
+        assert_eq!(hop_rest(u64::MAX, Some(f64::MAX), left), Some(u64::MAX));
     }
 
     #[test]
