@@ -32,7 +32,8 @@
 //!    time, and split calls too short to gain from it). From
 //!    a thread outside the pool, the rest hops in (step 1) once it is
 //!    estimated at [`WORTH_A_HOP`] or more, at the latest timed step's pace
-//!    and at the one's before it ([`hop_rest`]): a hop costs a wake-up on each
+//!    and at the pace of the timed step before it, or the walk's whole pace
+//!    at its first timed look ([`hop_rest`]): a hop costs a wake-up on each
 //!    side (step 9 says why a shorter rest is not shared with an awake
 //!    worker). Meanwhile `Pool::current()` names the pool on that thread, as
 //!    for a map's chunk the caller runs (see `Pool::map`). So a call too
@@ -325,8 +326,9 @@ where
                 // alone and keeps nobody awake: a worker spinning beside it
                 // could only take its CPU (step 9).
                 // The timed step before must agree ([`hop_rest`]).
-                Some(rest_time) if !on_worker && rest_time >= nanos(WORTH_A_HOP) => {
-                    hop_rest(rest_time, pace_before, left).map(|rest_time| {
+                Some(rest_time) if !on_worker => {
+                    let elapsed = now.saturating_sub(start);
+                    hop_rest(rest_time, pace_before, left, elapsed, done).map(|rest_time| {
                         // Every worker lingers from now until `LINGER`
                         // after the call's expected end (and after its
                         // real end, below): the next call's hop finds
@@ -415,22 +417,49 @@ where
 
 /// Step 1's rule, from outside: the rest (`left` items) is worth a hop
 /// when the latest timed step puts it at `rest_time` ≥ [`WORTH_A_HOP`] and
-/// the timed step before it (`pace_before`, ns per item) agrees; then the
-/// lower of the two estimates, which sets how long the workers linger.
+/// a second estimate agrees; then the lower of the two, which sets how long
+/// the workers linger. The second estimate is the pace of the timed step
+/// before the latest (`pace_before`, ns per item) or, where there is none
+/// yet, the walk's whole pace (`done` items in `elapsed` ns).
 ///
 /// One slow step (an interrupt, a page fault, a preemption) must not buy
 /// a hop: its wake-ups, and workers lingering past the call's end on the
-/// CPUs the caller needs, slow the caller's next calls. Every step is at
-/// least as long as all before it, so the walk's whole pace could not tell
-/// a stall in the latest step apart (a first version of this rule used it,
-/// and measured within noise of no rule at all); a stall is in one step,
-/// not two. Hops out of a loop of ~30 µs 100 Ki `map.collect` calls from
-/// outside, which should walk alone: BENCHMARKS.md, "Code layout".
+/// CPUs the caller needs, slow the caller's next calls. A pause ends
+/// within one step, so two timed steps rarely both see it; while steps
+/// still double, each is as long as all before it, and the whole pace
+/// alone (a first version of this rule) could not tell a stall in the
+/// latest step apart. The whole pace stays the fallback at the first timed
+/// look: without one, a call whose rest is taken before a second timed
+/// step (cheap first items, or `with_min_len` steps) would never hop. Two
+/// stalls in a row, or a real slowdown, still hop. Hops out of a loop of
+/// ~30 µs 100 Ki `map.collect` calls from outside, which should walk
+/// alone: BENCHMARKS.md, "Code layout".
 #[inline]
-fn hop_rest(rest_time: u64, pace_before: Option<f64>, left: usize) -> Option<u64> {
-    // `as` saturates: an estimate past `u64::MAX` nanoseconds is that.
-    let before = (pace_before? * left as f64) as u64;
-    (before >= nanos(WORTH_A_HOP)).then_some(rest_time.min(before))
+fn hop_rest(
+    rest_time: u64,
+    pace_before: Option<f64>,
+    left: usize,
+    elapsed: u64,
+    done: usize,
+) -> Option<u64> {
+    let worth = nanos(WORTH_A_HOP);
+    if rest_time < worth {
+        return None;
+    }
+    let second = match pace_before {
+        // `as` saturates: an estimate past `u64::MAX` nanoseconds is that.
+        Some(pace) => (pace * left as f64) as u64,
+        None => whole_pace_rest(elapsed, done, left),
+    };
+    (second >= worth).then_some(rest_time.min(second))
+}
+
+/// The time `left` items take at the pace of the walk so far: `elapsed`
+/// nanoseconds for `done` items. Out of line: only a hop's first look
+/// reads it, and `walk`'s steps are what a short call costs.
+#[inline(never)]
+fn whole_pace_rest(elapsed: u64, done: usize, left: usize) -> u64 {
+    (u128::from(elapsed) * left as u128 / done.max(1) as u128).min(u128::from(u64::MAX)) as u64
 }
 
 /// How many times over a walk younger than half of [`MIN_SAMPLE`] grows
@@ -652,21 +681,30 @@ mod tests {
     fn one_slow_step_does_not_buy_a_hop_where_the_step_before_says_otherwise() {
         let worth = nanos(WORTH_A_HOP);
         let left = 100_000;
-        // The step before ran at 0.2 ns an item: ~20 µs left.
-        let fast = Some(0.2);
-        // The latest step says 3× the hop's worth: one slow step, no hop.
-        assert_eq!(hop_rest(3 * worth, fast, left), None);
-        // No timed step before the latest one yet: no hop.
-        assert_eq!(hop_rest(3 * worth, None, left), None);
-        // Both say so (the one before 2.4 ns an item, 240 µs): a hop,
-        // lingering for the lower estimate.
-        assert_eq!(hop_rest(3 * worth, Some(2.4), left), Some(2 * worth));
-        assert_eq!(hop_rest(worth, Some(2.4), left), Some(worth));
+        // A whole pace of 0.2 ns an item (1,000 items in 200 ns), ~20 µs
+        // left; and of 2.4 ns an item, 240 µs left.
+        let (fast, slow) = ((200, 1_000), (2_400, 1_000));
+        let hop = |rest, before, (elapsed, done)| hop_rest(rest, before, left, elapsed, done);
+        // The latest step says 3× the hop's worth, the step before 0.2 ns
+        // an item (~20 µs): one slow step, no hop, whatever the whole pace.
+        assert_eq!(hop(3 * worth, Some(0.2), slow), None);
+        // The latest step says less than a hop's worth: no hop, whatever
+        // the step before and the whole pace say.
+        assert_eq!(hop(worth - 1, Some(2.4), slow), None);
+        // Both timed steps say so (the one before 2.4 ns an item, 240 µs):
+        // a hop, lingering for the lower estimate.
+        assert_eq!(hop(3 * worth, Some(2.4), fast), Some(2 * worth));
+        assert_eq!(hop(worth, Some(2.4), fast), Some(worth));
         // At the line, both ways.
-        assert_eq!(hop_rest(worth, Some(1.2), left), Some(worth));
-        assert_eq!(hop_rest(worth, Some(1.19), left), None);
-        // An estimate past `u64::MAX` saturates.
-        assert_eq!(hop_rest(u64::MAX, Some(f64::MAX), left), Some(u64::MAX));
+        assert_eq!(hop(worth, Some(1.2), fast), Some(worth));
+        assert_eq!(hop(worth, Some(1.19), slow), None);
+        // No timed step before the latest: the whole pace decides.
+        assert_eq!(hop(3 * worth, None, fast), None);
+        assert_eq!(hop(3 * worth, None, slow), Some(2 * worth));
+        // Nothing done yet, or estimates past `u64::MAX`, do not panic.
+        assert_eq!(hop(worth, None, (2, 0)), Some(worth));
+        assert_eq!(hop(u64::MAX, Some(f64::MAX), fast), Some(u64::MAX));
+        assert_eq!(hop(u64::MAX, None, (u64::MAX, 1)), Some(u64::MAX));
     }
 
     #[test]
