@@ -36,6 +36,7 @@ const WORKERS: usize = 2;
 /// Rounds per cell: even, so that rayon and corepool each run second in
 /// half of them.
 const ROUNDS: usize = 6;
+const _: () = assert!(ROUNDS % 2 == 0, "the median below takes two middle rounds");
 
 #[derive(Clone, Copy, PartialEq)]
 enum Op {
