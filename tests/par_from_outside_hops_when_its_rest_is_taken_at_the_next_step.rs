@@ -9,18 +9,10 @@
 //! second estimate at the first timed look.
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::watchdog;
+use common::{busy_for, watchdog};
 use corepool::Pool;
-
-/// Keeps this thread busy for `d` (a heavy item, not a wait).
-fn busy_for(d: Duration) {
-    let start = Instant::now();
-    while start.elapsed() < d {
-        std::hint::spin_loop();
-    }
-}
 
 #[test]
 fn a_long_call_with_min_len_steps_hops_into_the_pool() {

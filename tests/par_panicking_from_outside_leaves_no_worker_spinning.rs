@@ -8,18 +8,10 @@ mod common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{eventually, watchdog};
+use common::{busy_for, eventually, watchdog};
 use corepool::Pool;
-
-/// Keeps this thread busy for `d` (a slow item, not a wait).
-fn busy_for(d: Duration) {
-    let start = Instant::now();
-    while start.elapsed() < d {
-        std::hint::spin_loop();
-    }
-}
 
 #[test]
 fn idle_workers_park_after_a_panicking_call_from_outside() {

@@ -325,7 +325,7 @@ where
                 // call's hop (`sleep.rs`, step 6). A shorter call walks on
                 // alone and keeps nobody awake: a worker spinning beside it
                 // could only take its CPU (step 9).
-                // The timed step before must agree ([`hop_rest`]).
+                // A second estimate must agree ([`hop_rest`]).
                 Some(rest_time) if !on_worker => {
                     let elapsed = now.saturating_sub(start);
                     hop_rest(rest_time, pace_before, left, elapsed, done).map(|rest_time| {

@@ -182,3 +182,12 @@ pub fn item_work(i: usize) -> u64 {
     }
     x >> 16
 }
+
+/// Keeps this thread busy for `d`: a heavy item of a known length, not a
+/// wait (nothing here orders threads).
+pub fn busy_for(d: Duration) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
