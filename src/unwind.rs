@@ -26,7 +26,7 @@
 //! | a task's closure (`submit`, `Scope::submit`, `submit_blocking`) | `task/cell.rs` `TaskCell::run` | `halt_unwinding`; the task's `TaskError` (or its scope's panic) |
 //! | a closure dropped unrun (cancel, refused, `shutdown_now`, after shutdown) | `task/cell.rs` `TaskCell::abort`, `settle`; `submit.rs` `submit_cell`, `spawn_job`; `pool.rs` `submit_blocking` | `halt_unwinding` / `drop_contained`; dropped, or the scope's panic |
 //! | a result nobody collects (detached handle, stopped task, lost promise value) | `task/cell.rs` `Header::discard`, `discard_slot` | `halt_unwinding` of the drop; the scope's panic or `drop_payload` |
-//! | wakers (`.await`, `done()`), waker entries removed | `task/cell.rs` `Header::finished`, `deregister` | `halt_unwinding` / `drop_contained` |
+//! | wakers (`.await`, `done()`), waker entries replaced or removed | `task/cell.rs` `Header::finished`, `register`, `deregister` (after the list's lock is released) | `halt_unwinding` / `drop_contained` |
 //! | `on_done` callbacks | `task/handle.rs` `DoneCallback::wake` | `halt_unwinding`, then `drop_payload` |
 //! | `on_result` callbacks | `task/cell.rs` `Header::call_with_outcome` | `halt_unwinding`, then `drop_payload` |
 //! | a `SharedTask`'s outcome, dropped with the last clone | `shared.rs` `Inner::drop` | `drop_contained` |

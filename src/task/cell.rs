@@ -265,7 +265,11 @@ impl<T> Header<T> {
         // Wakers leave the list into this and are dropped after the lock is
         // released: a waker's `Drop` is user code, and one that reaches this
         // task again (`on_done`, dropping a `Done` future) would deadlock on
-        // the lock, which is not reentrant.
+        // the lock, which is not reentrant. (`Waker::clone` below does run
+        // under it: for every waker safe code can make, `Waker::from` an
+        // `Arc<impl Wake>` and this crate's own, that is a count increment;
+        // only a hand-written `RawWaker` whose `clone` reached this task
+        // again could deadlock here.)
         let mut replaced = None;
         let mut guard = self.waiters.lock();
         let waiters = guard.get_or_insert_with(Box::default);
