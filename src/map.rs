@@ -1185,6 +1185,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn values_give_their_buffer_back_only_once_every_value_is_out() {
+        let mut buf = Vec::with_capacity(8);
+        buf.extend(["a", "b", "c"].map(String::from));
+        let mut values = Values::new(buf);
+        assert_eq!(values.len(), 3);
+        assert_eq!(values.next().as_deref(), Some("a"));
+        assert!(values.take_buffer().is_none(), "two values are left");
+        assert_eq!(values.len(), 2);
+        assert_eq!(values.by_ref().collect::<Vec<_>>(), ["b", "c"]);
+        let back = values.take_buffer().expect("every value is out");
+        assert!(back.is_empty());
+        assert!(back.capacity() >= 8, "the allocation comes back");
+        assert!(values.next().is_none());
+        assert!(values.take_buffer().is_none(), "given back once");
+    }
+
+    #[test]
+    fn values_left_unread_are_dropped_once_each() {
+        let live = Arc::new(());
+        let mut values = Values::new(vec![live.clone(), live.clone(), live.clone()]);
+        drop(values.next());
+        assert_eq!(Arc::strong_count(&live), 3);
+        drop(values);
+        assert_eq!(Arc::strong_count(&live), 1);
+    }
+
+    #[test]
     fn chunks_shrink_to_a_share_of_what_is_left_only_near_the_end() {
         let pool = Pool::builder().workers(2).build().unwrap();
         let mut feeder = Feeder::new(pool, None, 0..100usize, |x: usize| x);

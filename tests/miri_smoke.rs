@@ -113,3 +113,27 @@ fn miri_shutdown_now_with_queued_work() {
         let _ = q.join();
     }
 }
+
+#[test]
+fn miri_map_reuses_buffers_of_heap_values() {
+    // Chunks of two, a window of two: the values buffers and the input
+    // buffers go round several times, holding heap values; one item panics
+    // (caught, then iteration goes on) and the map is dropped half read.
+    let pool = pool(2);
+    let f = |s: String| {
+        assert!(s != "5", "item 5 panics");
+        s + "!"
+    };
+    let mut out = pool
+        .map((0..12).map(|i| i.to_string()), f)
+        .chunk_size(2)
+        .window(2);
+    for i in 0..8 {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| out.next())) {
+            Ok(value) => assert_eq!(value, Some(format!("{i}!"))),
+            Err(_) => assert_eq!(i, 5),
+        }
+    }
+    drop(out);
+    pool.shutdown();
+}
