@@ -89,28 +89,26 @@ fn a_map_dropped_half_read_drops_what_it_never_handed_out() {
         for unordered in [false, true] {
             let counter = DropCounter::new();
             let pool = Pool::builder().workers(2).build().unwrap();
-            let mut read = 0;
-            if unordered {
-                let mut out = pool
-                    .map_unordered(inputs(&counter), mapper(&counter))
-                    .chunk_size(5)
-                    .window(4);
-                while read < ITEMS / 2 {
-                    if let Ok(Some(_)) = catch_unwind(AssertUnwindSafe(|| out.next())) {
-                        read += 1;
-                    }
-                }
+            let mut out: Box<dyn Iterator<Item = Value>> = if unordered {
+                Box::new(
+                    pool.map_unordered(inputs(&counter), mapper(&counter))
+                        .chunk_size(5)
+                        .window(4),
+                )
             } else {
-                let mut out = pool
-                    .map(inputs(&counter), mapper(&counter))
-                    .chunk_size(5)
-                    .window(4);
-                while read < ITEMS / 2 {
-                    if let Ok(Some(_)) = catch_unwind(AssertUnwindSafe(|| out.next())) {
-                        read += 1;
-                    }
+                Box::new(
+                    pool.map(inputs(&counter), mapper(&counter))
+                        .chunk_size(5)
+                        .window(4),
+                )
+            };
+            let mut read = 0;
+            while read < ITEMS / 2 {
+                if let Ok(Some(_)) = catch_unwind(AssertUnwindSafe(|| out.next())) {
+                    read += 1;
                 }
             }
+            drop(out);
             settle(pool);
             assert!(counter.created() > ITEMS / 2, "unordered: {unordered}");
             counter.assert_all_dropped_once();

@@ -37,6 +37,8 @@ use std::time::{Duration, Instant};
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "workloads/mod.rs"]
+mod workloads;
 
 use common::LATCH;
 use corepool::Pool;
@@ -45,6 +47,7 @@ use criterion::{
     BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
 use rayon::prelude::*;
+use workloads::{PRIMES_LIMIT, cheap, primes_chunks, primes_in_chunk};
 
 /// Tasks per iteration in `submit_outside` and `spawn_inside`.
 const TINY_TASKS: usize = 200_000;
@@ -65,9 +68,6 @@ const SHORT_ITERS: u32 = 2_400;
 const LONG_ITERS: u32 = 950_000;
 /// Seed of the shuffle that places the long tasks.
 const UNBALANCED_SEED: u64 = 0x00C0_FFEE_2024;
-/// `primes` counts the primes below `PRIMES_LIMIT` in chunks of `PRIMES_CHUNK`.
-const PRIMES_LIMIT: u32 = 2_000_000;
-const PRIMES_CHUNK: u32 = 10_000;
 /// Chunks per worker for the hand-written threadpool ordered map.
 const THREADPOOL_CHUNKS_PER_WORKER: usize = 8;
 
@@ -93,12 +93,6 @@ fn spin(iters: u32, seed: u64) -> u64 {
         h ^= h >> 29;
     }
     h
-}
-
-/// The cheap map's function: a few cycles.
-#[inline]
-fn cheap(x: usize) -> u64 {
-    (x as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 7
 }
 
 /// The heavy map's function: about 2 µs.
@@ -136,35 +130,6 @@ fn fib_joins(n: u64) -> u64 {
         (joins_prev, joins) = (joins, 1 + joins + joins_prev);
     }
     joins // fib(30): 1,346,268 = F(31) - 1
-}
-
-fn is_prime(n: u32) -> bool {
-    if n < 2 {
-        return false;
-    }
-    if n % 2 == 0 {
-        return n == 2;
-    }
-    let mut d = 3u32;
-    while d * d <= n {
-        if n % d == 0 {
-            return false;
-        }
-        d += 2;
-    }
-    true
-}
-
-/// Primes in chunk `c`: `[c * PRIMES_CHUNK, (c + 1) * PRIMES_CHUNK)`, cut at
-/// the limit.
-fn primes_in_chunk(c: usize) -> usize {
-    let lo = c as u32 * PRIMES_CHUNK;
-    let hi = (lo + PRIMES_CHUNK).min(PRIMES_LIMIT);
-    (lo..hi).filter(|&n| is_prime(n)).count()
-}
-
-fn primes_chunks() -> usize {
-    PRIMES_LIMIT.div_ceil(PRIMES_CHUNK) as usize
 }
 
 /// The unbalanced workload: spin iterations per task, long ones placed by a

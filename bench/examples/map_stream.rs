@@ -18,13 +18,11 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-const CHEAP_ITEMS: usize = 10_000_000;
-const PRIMES_LIMIT: u32 = 2_000_000;
-const PRIMES_CHUNK: u32 = 10_000;
+#[path = "../benches/workloads/mod.rs"]
+mod workloads;
+use workloads::{cheap, primes_chunks, primes_in_chunk};
 
-fn cheap(x: usize) -> u64 {
-    (x as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 7
-}
+const CHEAP_ITEMS: usize = 10_000_000;
 
 /// A closure of ~3.6 ns: a short dependent chain.
 fn moderate(x: usize) -> u64 {
@@ -36,29 +34,6 @@ fn moderate(x: usize) -> u64 {
         h ^= h >> 29;
     }
     h
-}
-
-fn is_prime(n: u32) -> bool {
-    if n < 2 {
-        return false;
-    }
-    if n % 2 == 0 {
-        return n == 2;
-    }
-    let mut d = 3u32;
-    while d * d <= n {
-        if n % d == 0 {
-            return false;
-        }
-        d += 2;
-    }
-    true
-}
-
-fn primes_in_chunk(c: usize) -> usize {
-    let lo = c as u32 * PRIMES_CHUNK;
-    let hi = (lo + PRIMES_CHUNK).min(PRIMES_LIMIT);
-    (lo..hi).filter(|&n| is_prime(n)).count()
 }
 
 /// (minor faults of the process, voluntary switches of this thread).
@@ -226,7 +201,7 @@ fn main() {
         );
     }
     if "primes".contains(filter.as_str()) {
-        let chunks = PRIMES_LIMIT.div_ceil(PRIMES_CHUNK) as usize;
+        let chunks = primes_chunks();
         compare(
             &pool,
             "primes below 2,000,000 in 200 chunks, summed",
