@@ -799,6 +799,10 @@ where
     }
 }
 
+/// `len` counts the items not yet handed out, a panicking item among
+/// them: `next` raises that item's panic in its place (see "Panics and
+/// dropping" in the module docs), so `len` is how many more calls of
+/// `next` return a value or panic before the first `None`.
 impl<'a, I, F, T> ExactSizeIterator for Map<'a, I, F, T>
 where
     I: ExactSizeIterator,
@@ -1011,6 +1015,10 @@ where
     }
 }
 
+/// `len` counts the items not yet handed out, a panicking item among
+/// them: `next` raises that item's panic in its place (see "Panics and
+/// dropping" in the module docs), so `len` is how many more calls of
+/// `next` return a value or panic before the first `None`.
 impl<'a, I, F, T> ExactSizeIterator for MapUnordered<'a, I, F, T>
 where
     I: ExactSizeIterator,
