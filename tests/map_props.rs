@@ -1,8 +1,19 @@
 //! Property tests: `map` equals the sequential `Iterator::map`, and
 //! `map_unordered` yields the same multiset, for random inputs, chunk sizes
-//! and worker counts.
+//! and worker counts; and however a map with heap values and panicking
+//! items is read (to the end, or dropped part way), its values line up with
+//! their inputs and every one is dropped exactly once, across the chunk
+//! buffers it reuses.
+mod common;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use common::{DropCounter, Token};
 use corepool::Pool;
 use proptest::prelude::*;
+
+/// A heap value whose drop is counted.
+struct Counted(String, #[allow(dead_code)] Token);
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
@@ -37,5 +48,46 @@ proptest! {
         expected.sort_unstable();
         got.sort_unstable();
         prop_assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn a_map_read_any_way_hands_out_each_value_once_in_order(
+        len in 0usize..400,
+        panic_every in proptest::option::of(3usize..40),
+        chunk in proptest::option::of(1usize..16),
+        window in 1usize..5,
+        workers in 1usize..4,
+        read in proptest::option::of(0usize..400),
+    ) {
+        let counter = DropCounter::new();
+        let pool = Pool::builder().workers(workers).build().unwrap();
+        let panics = move |i: usize| panic_every.is_some_and(|every| i % every == 1);
+        let f = {
+            let counter = counter.clone();
+            move |i: usize| {
+                assert!(!panics(i), "item {i} panics");
+                Counted(format!("v{i}"), counter.token())
+            }
+        };
+        let map = pool.map(0..len, f).window(window);
+        let mut map = match chunk {
+            Some(chunk) => map.chunk_size(chunk),
+            None => map,
+        };
+        let stop = read.map_or(len, |read| read.min(len));
+        for i in 0..stop {
+            match catch_unwind(AssertUnwindSafe(|| map.next())) {
+                Ok(Some(Counted(value, _))) => prop_assert_eq!(value, format!("v{i}")),
+                Ok(None) => prop_assert!(false, "ended at {} of {}", i, len),
+                Err(_) => prop_assert!(panics(i), "input {} raised a panic", i),
+            }
+        }
+        if stop == len {
+            prop_assert!(map.next().is_none());
+        }
+        drop(map);
+        pool.shutdown();
+        drop(pool);
+        counter.assert_all_dropped_once();
     }
 }
