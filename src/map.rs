@@ -42,16 +42,18 @@
 //! A chunk's input and values live in two buffers, and a map reuses them:
 //! a worker drains the input buffer and hands it back with the values, and
 //! the values buffer of a chunk handed out in full carries a later chunk's
-//! values (`Feeder::recycle`, at most `window` spares of each). A fresh
-//! pair per chunk cost page faults: the allocator gives a freed buffer of a
-//! big chunk's size back to the system, so the next one faults in every
-//! 4 KiB again, on the worker that writes it. Measured on 2 workers,
+//! values (`Feeder::recycle`, at most `window` spares of each; a spare more
+//! than four times too big for the next chunk is dropped, and all of them
+//! once the input ends). A fresh pair per chunk cost page faults: the
+//! allocator gives a freed buffer of a big chunk's size back to the
+//! system, so the next one faults in every 4 KiB again, on the thread that
+//! writes it (a worker for values, the consumer for input). Measured on 2 workers,
 //! 10,000,000 items of a ~3.6 ns closure summed, interleaved with the
 //! loop (`cargo run --release -p corepool-bench --example map_stream`,
 //! three runs of each build, alternating): a fresh pair per chunk took
 //! 37–52 ms a call with 7,551–15,067 page faults, 0.70–1.00× the loop's
 //! speed; reused, 30.5–32.9 ms with ~2,300 (the first buffers of each
-//! call), 1.13–1.20×. (rayon's `par_iter` ran 1.61–1.83× in the same runs:
+//! call), 1.13–1.20×. (rayon's `par_iter` ran 1.61–1.96× in the same runs:
 //! it splits a range, where this map reads an iterator on one thread.)
 //!
 //! # Panics and dropping
@@ -210,8 +212,10 @@ impl<T> Delivered<T> {
         }
     }
 
+    /// The calls of `next` this chunk still answers: its values and its
+    /// panics not yet raised.
     fn len(&self) -> usize {
-        self.values.len()
+        self.values.len() + self.panics.len()
     }
 
     /// The buffer of a chunk whose values are all handed out (none while
@@ -320,6 +324,8 @@ struct Feeder<'a, I: Iterator, F, T> {
     /// spares by whoever drops the map.)
     spare_items: Vec<Vec<I::Item>>,
     spare_values: Vec<Vec<T>>,
+    /// The input has ended: no more chunks, so no spares.
+    ended: bool,
 }
 
 impl<'a, I, F, T> Feeder<'a, I, F, T>
@@ -342,12 +348,17 @@ where
             window,
             spare_items: Vec::new(),
             spare_values: Vec::new(),
+            ended: false,
         }
     }
 
     /// Keeps a finished chunk's emptied input buffer, and the values buffer
-    /// of the chunk handed out in full, for the next chunks.
+    /// of the chunk handed out in full, for the next chunks; nothing once
+    /// the input has ended (no chunk will need them).
     fn recycle(&mut self, items: Vec<I::Item>, mut delivered: Delivered<T>) {
+        if self.ended {
+            return;
+        }
         if items.capacity() > 0 && self.spare_items.len() < self.window {
             debug_assert!(items.is_empty());
             self.spare_items.push(items);
@@ -362,15 +373,19 @@ where
         let size = self
             .fixed
             .unwrap_or_else(|| self.tail_capped(self.next_size));
-        let mut items = self.spare_items.pop().unwrap_or_default();
+        let mut items = spare(&mut self.spare_items, size);
         items.extend(self.input.by_ref().take(size));
         self.taken += items.len();
         if items.is_empty() {
-            self.spare_items.push(items);
+            // The input has ended: the spares go now rather than with the
+            // map (which may be kept, read to the end).
+            self.ended = true;
+            self.spare_items = Vec::new();
+            self.spare_values = Vec::new();
             return None;
         }
         let len = items.len();
-        let mut values = self.spare_values.pop().unwrap_or_default();
+        let mut values = spare(&mut self.spare_values, len);
         let f = self.f.clone();
         let job = move || {
             let start = Instant::now();
@@ -426,6 +441,17 @@ where
 
     fn input_hint(&self) -> (usize, Option<usize>) {
         self.input.size_hint()
+    }
+}
+
+/// A spare buffer for a chunk of `size` items, or a new one. A spare more
+/// than four times too big is dropped instead: chunks shrink (items turned
+/// dear, or the end of the input is near), and a map should not go on
+/// holding buffers sized for its largest chunks.
+fn spare<V>(spares: &mut Vec<Vec<V>>, size: usize) -> Vec<V> {
+    match spares.pop() {
+        Some(buffer) if buffer.capacity() / 4 <= size => buffer,
+        _ => Vec::new(),
     }
 }
 
@@ -486,7 +512,9 @@ where
 
     /// Sets how many chunks may be in flight at once (default: four per
     /// worker). Memory in use is bounded by `window` chunks of input and
-    /// results.
+    /// results, and as many emptied buffers that later chunks fill again
+    /// (each at most four times the size of the chunk that takes it; none
+    /// once the input has ended).
     ///
     /// # Panics
     ///
@@ -1217,6 +1245,31 @@ mod tests {
         assert_eq!(Arc::strong_count(&live), 3);
         drop(values);
         assert_eq!(Arc::strong_count(&live), 1);
+    }
+
+    #[test]
+    fn a_map_keeps_at_most_a_window_of_spares_and_none_after_the_input_ends() {
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let mut map = pool.map(0..1_000u32, |x| x + 1).chunk_size(4).window(2);
+        let firsts: Vec<u32> = map.by_ref().take(100).collect();
+        assert_eq!(firsts, (1..=100).collect::<Vec<_>>());
+        // (Spares are taken again at once by the next chunks: that they are
+        // is tests/map_reuses_chunk_buffers.rs.)
+        let feeder = &map.feeder;
+        assert!(feeder.spare_items.len() <= 2 && feeder.spare_values.len() <= 2);
+        assert!(!feeder.ended);
+        assert!(map.by_ref().eq(101..=1_000));
+        assert!(map.feeder.ended);
+        assert!(map.feeder.spare_items.is_empty() && map.feeder.spare_values.is_empty());
+    }
+
+    #[test]
+    fn a_spare_far_bigger_than_the_chunk_is_dropped() {
+        let mut spares = vec![Vec::<u64>::with_capacity(64)];
+        assert!(spare(&mut spares, 8).capacity() < 64, "eight times too big");
+        spares.push(Vec::with_capacity(64));
+        assert!(spare(&mut spares, 16).capacity() >= 64, "four times: kept");
+        assert_eq!(spare(&mut spares, 16).capacity(), 0, "none left: a new one");
     }
 
     #[test]

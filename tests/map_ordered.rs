@@ -2,6 +2,7 @@
 //! cancellation on drop, exact size.
 mod common;
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -203,5 +204,25 @@ fn a_map_with_a_deadline_reports_the_timeout_once() {
         assert!(out.next().unwrap().is_err());
         assert!(out.next().is_none());
         gate.open();
+    });
+}
+
+#[test]
+fn len_counts_a_panicking_item_as_the_call_that_raises_it() {
+    watchdog(60, || {
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let f = |x: u32| {
+            assert!(x != 1, "item 1 panics");
+            x
+        };
+        let mut out = pool.map(0..3u32, f).chunk_size(3);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out.next(), Some(0));
+        assert_eq!(out.len(), 2, "one call raises, one returns 2");
+        assert!(catch_unwind(AssertUnwindSafe(|| out.next())).is_err());
+        assert_eq!(out.len(), 1);
+        assert_eq!(out.next(), Some(2));
+        assert_eq!(out.len(), 0);
+        assert!(out.next().is_none());
     });
 }

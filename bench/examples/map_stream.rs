@@ -77,21 +77,26 @@ fn median(v: &[Duration]) -> Duration {
 
 fn report(title: &str, rounds: usize, rows: &[Row]) {
     let loop_time = median(&rows[0].times);
-    println!("\n{title} ({rounds} rounds, medians)");
+    println!("\n{title} ({rounds} rounds: median times, mean counts)");
     println!(
         "| contender | ms | speed-up over the loop | faults/call | caller waits/call | corepool parks/call |"
     );
     println!("|---|---:|---:|---:|---:|---:|");
-    for row in rows {
+    for (i, row) in rows.iter().enumerate() {
         let t = median(&row.times);
+        // Only corepool's row has parks (counted over each whole round).
+        let parks = if i == 1 {
+            format!("{:.1}", row.parks as f64 / rounds as f64)
+        } else {
+            "–".to_string()
+        };
         println!(
-            "| {} | {:.2} | {:.2} | {} | {:.1} | {:.1} |",
+            "| {} | {:.2} | {:.2} | {} | {:.1} | {parks} |",
             row.name,
             t.as_secs_f64() * 1e3,
             loop_time.as_secs_f64() / t.as_secs_f64(),
             row.faults / rounds as i64,
             row.waits as f64 / rounds as f64,
-            row.parks as f64 / rounds as f64,
         );
     }
 }
@@ -134,22 +139,40 @@ fn compare<O: PartialEq + std::fmt::Debug>(
         })
         .collect();
     for round in 0..rounds {
-        // The loop first, then the pools in alternating order.
+        // The loop first, then the pools in alternating order. corepool's
+        // workers park while its own call runs and after it returns (they
+        // linger first), so its parks are counted over the whole round.
+        let parked = pool.stats().times_parked();
         run_one(&mut rows[0], &contenders[0].1);
         let order = if round % 2 == 0 { [1, 2] } else { [2, 1] };
         for i in order {
-            let parked = pool.stats().times_parked();
             run_one(&mut rows[i], &contenders[i].1);
-            rows[i].parks += pool.stats().times_parked() - parked;
         }
+        rows[1].parks += pool.stats().times_parked() - parked;
     }
     report(title, rounds, &rows);
 }
 
 fn main() {
+    const USAGE: &str =
+        "usage: map_stream [ROUNDS (at least 1)] [cheap|moderate|primes] [loop|corepool|rayon]";
     let mut args = std::env::args().skip(1);
-    let rounds: usize = args.next().map_or(9, |s| s.parse().expect("rounds"));
+    let rounds: usize = match args.next().map(|s| s.parse::<usize>()) {
+        None => 9,
+        Some(Ok(rounds)) if rounds > 0 => rounds,
+        Some(_) => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    };
     let filter = args.next().unwrap_or_default();
+    if !["cheap", "moderate", "primes"]
+        .iter()
+        .any(|name| name.contains(filter.as_str()))
+    {
+        eprintln!("{USAGE}");
+        std::process::exit(2);
+    }
     let pool = corepool::Pool::builder()
         .workers(2)
         .build()
