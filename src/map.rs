@@ -42,7 +42,7 @@
 //! A chunk's input and values live in two buffers, and a map reuses them:
 //! a worker drains the input buffer and hands it back with the values, and
 //! the values buffer of a chunk handed out in full carries a later chunk's
-//! values (`Feeder::recycle`, at most `window` spares of each; a spare more
+//! values (`Feeder::hand_out`, at most `window` spares of each; a spare more
 //! than four times too big for the next chunk is dropped, and all of them
 //! once the input ends). A fresh pair per chunk cost page faults: the
 //! allocator gives a freed buffer of a big chunk's size back to the
@@ -217,12 +217,6 @@ impl<T> Delivered<T> {
     fn len(&self) -> usize {
         self.values.len() + self.panics.len()
     }
-
-    /// The buffer of a chunk whose values are all handed out (none while
-    /// some are left).
-    fn take_buffer(&mut self) -> Option<Vec<T>> {
-        self.values.take_buffer()
-    }
 }
 
 /// A chunk in flight: its item count and its task.
@@ -352,10 +346,15 @@ where
         }
     }
 
-    /// Keeps a finished chunk's emptied input buffer, and the values buffer
-    /// of the chunk handed out in full, for the next chunks; nothing once
-    /// the input has ended (no chunk will need them).
-    fn recycle(&mut self, items: Vec<I::Item>, mut delivered: Delivered<T>) {
+    /// Makes a finished chunk `current`, the chunk to hand out next (its
+    /// predecessor there is used up), after learning from its timing; keeps
+    /// the chunk's emptied input buffer and the predecessor's values buffer
+    /// for the next chunks, but none once the input has ended (no chunk
+    /// will need them).
+    fn hand_out(&mut self, out: ChunkOut<T, I::Item>, current: &mut Delivered<T>) {
+        self.learn((out.values.len() + out.panics.len()).max(1), out.elapsed);
+        let (delivered, items) = Delivered::from_chunk(out);
+        let mut spent = std::mem::replace(current, delivered);
         if self.ended {
             return;
         }
@@ -364,7 +363,7 @@ where
             self.spare_items.push(items);
         }
         if self.spare_values.len() < self.window {
-            self.spare_values.extend(delivered.take_buffer());
+            self.spare_values.extend(spent.values.take_buffer());
         }
     }
 
@@ -594,12 +593,8 @@ where
             }
             let (len, handle) = self.in_flight.pop_front()?;
             self.in_flight_items -= len;
-            let out = collect_chunk(handle);
-            let items = out.values.len() + out.panics.len();
-            self.feeder.learn(items.max(1), out.elapsed);
-            let (delivered, emptied) = Delivered::from_chunk(out);
-            let spent = std::mem::replace(&mut self.current, delivered);
-            self.feeder.recycle(emptied, spent);
+            self.feeder
+                .hand_out(collect_chunk(handle), &mut self.current);
             self.fill();
         }
     }
@@ -1001,12 +996,8 @@ where
                 continue;
             };
             self.in_flight_items -= len;
-            let out = collect_chunk(handle);
-            let items = out.values.len() + out.panics.len();
-            self.feeder.learn(items.max(1), out.elapsed);
-            let (delivered, emptied) = Delivered::from_chunk(out);
-            let spent = std::mem::replace(&mut self.current, delivered);
-            self.feeder.recycle(emptied, spent);
+            self.feeder
+                .hand_out(collect_chunk(handle), &mut self.current);
             self.fill();
         }
     }

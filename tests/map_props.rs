@@ -8,7 +8,7 @@ mod common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use common::{DropCounter, Token, watchdog};
+use common::{DropCounter, Token, quiet_panics_containing, watchdog};
 use corepool::Pool;
 use proptest::prelude::*;
 
@@ -17,25 +17,6 @@ struct Counted(String, #[allow(dead_code)] Token);
 
 /// The message of the items this file makes panic on purpose.
 const ON_PURPOSE: &str = "panics on purpose";
-
-/// Keeps the test's output readable: panics made on purpose (up to a few
-/// hundred a case) print nothing; any other panic prints as usual.
-fn quiet_on_purpose_panics() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let message = info
-                .payload()
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| info.payload().downcast_ref::<&str>().copied());
-            if !message.is_some_and(|m| m.contains(ON_PURPOSE)) {
-                default(info);
-            }
-        }));
-    });
-}
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
@@ -81,7 +62,7 @@ proptest! {
         workers in 1usize..4,
         read in proptest::option::of(0usize..400),
     ) {
-        quiet_on_purpose_panics();
+        quiet_panics_containing(ON_PURPOSE);
         watchdog(120, move || {
             let counter = DropCounter::new();
             let pool = Pool::builder().workers(workers).build().unwrap();

@@ -5,30 +5,12 @@
 mod common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Once;
 
-use common::{DropCounter, Token};
+use common::{DropCounter, Token, quiet_panics_containing};
 use corepool::Pool;
 use proptest::prelude::*;
 
 const PLANNED: &str = "planned panic at item";
-
-/// Keeps the planned panics out of the test log; others still print.
-fn quiet_planned_panics() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            let planned = info
-                .payload()
-                .downcast_ref::<String>()
-                .is_some_and(|m| m.starts_with(PLANNED));
-            if !planned {
-                default(info);
-            }
-        }));
-    });
-}
 
 fn message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
@@ -83,7 +65,7 @@ proptest! {
 
     #[test]
     fn collect_drops_written_results_once_when_a_closure_panics((n, plan, workers) in case()) {
-        quiet_planned_panics();
+        quiet_panics_containing(PLANNED);
         let pool = Pool::builder().workers(workers).build().unwrap();
         let results = DropCounter::new();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -108,7 +90,7 @@ proptest! {
 
     #[test]
     fn a_vec_by_value_drops_every_item_once_when_a_closure_panics((n, plan, workers) in case()) {
-        quiet_planned_panics();
+        quiet_panics_containing(PLANNED);
         let pool = Pool::builder().workers(workers).build().unwrap();
         let inputs = DropCounter::new();
         let results = DropCounter::new();
@@ -128,7 +110,7 @@ proptest! {
 
     #[test]
     fn for_each_over_owned_items_drops_every_item_once((n, plan, workers) in case()) {
-        quiet_planned_panics();
+        quiet_panics_containing(PLANNED);
         let pool = Pool::builder().workers(workers).build().unwrap();
         let inputs = DropCounter::new();
         let items: Vec<(usize, Token)> = (0..n).map(|i| (i, inputs.token())).collect();
@@ -155,7 +137,7 @@ fn zip_drops_the_longer_inputs_extra_items_once() {
 
 #[test]
 fn the_pool_and_the_borrowed_data_are_fine_after_a_panic() {
-    quiet_planned_panics();
+    quiet_panics_containing(PLANNED);
     let pool = Pool::builder().workers(2).build().unwrap();
     let mut data = vec![0u32; 10_000];
     let outcome = catch_unwind(AssertUnwindSafe(|| {
