@@ -122,12 +122,18 @@ struct ChunkOut<T, U> {
     items: Vec<U>,
 }
 
-/// Drops values and payloads one at a time, each contained: a second panic
-/// from a destructor while the first unwinds would abort the process.
-fn drop_each<T>(values: impl Iterator<Item = T>, panics: &mut VecDeque<(usize, Payload)>) {
+/// Drops values one at a time, each contained: where a `Vec` drops its
+/// elements, a second panicking destructor while the first one unwinds
+/// would abort the process.
+fn drop_values<T>(values: impl Iterator<Item = T>) {
     if std::mem::needs_drop::<T>() {
         values.for_each(unwind::drop_contained);
     }
+}
+
+/// Drops values and payloads one at a time, each contained.
+fn drop_each<T>(values: impl Iterator<Item = T>, panics: &mut VecDeque<(usize, Payload)>) {
+    drop_values(values);
     for (_, payload) in panics.drain(..) {
         unwind::drop_payload(payload);
     }
@@ -293,9 +299,18 @@ impl<T> Drop for Values<T> {
         // The values not handed out, each dropped contained (a panicking
         // destructor is caught, so the loop always reaches the end); the
         // buffer itself is freed by the `Vec`, whose length is zero.
-        if std::mem::needs_drop::<T>() {
-            self.for_each(unwind::drop_contained);
-        }
+        drop_values(self);
+    }
+}
+
+/// A chunk's input, as its job holds it: dropped before the job ran (the
+/// map dropped, or `shutdown_now`), it drops each item contained, where the
+/// `Vec`'s own drop aborted the process at a second panicking destructor.
+struct Items<U>(Vec<U>);
+
+impl<U> Drop for Items<U> {
+    fn drop(&mut self) {
+        drop_values(self.0.drain(..));
     }
 }
 
@@ -385,12 +400,13 @@ where
         }
         let len = items.len();
         let mut values = spare(&mut self.spare_values, len);
+        let mut items = Items(items);
         let f = self.f.clone();
         let job = move || {
             let start = Instant::now();
-            values.reserve(items.len());
+            values.reserve(len);
             let mut panics = VecDeque::new();
-            let mut drain = items.drain(..);
+            let mut drain = items.0.drain(..);
             // One catch per chunk while nothing panics; after a panic the
             // chunk goes on with the next item (the drain lives outside the
             // catch, so unwinding drops none of the items left). `extend`
@@ -406,7 +422,7 @@ where
                 values,
                 panics,
                 elapsed: start.elapsed(),
-                items,
+                items: std::mem::take(&mut items.0),
             }
         };
         Some((len, submit_cell(self.pool.registry(), job, self.scope)))
@@ -458,11 +474,13 @@ fn spare<V>(spares: &mut Vec<Vec<V>>, size: usize) -> Vec<V> {
 fn collect_chunk<T: Send, U: Send>(handle: Handle<'_, ChunkOut<T, U>>) -> ChunkOut<T, U> {
     match handle.join() {
         Ok(out) => out,
+        Err(err) if err.is_panic() => panic::resume_unwind(err.into_panic()),
         // The chunk closure catches the user's panics itself, and the
         // iterator never cancels a chunk it still waits for, so only a pool
-        // that shut down can leave a chunk without output.
-        Err(err) if err.is_shutdown() => panic!("Pool::map: the pool was shut down while mapping"),
-        Err(err) => panic::resume_unwind(err.into_panic()),
+        // that shut down leaves a chunk without output: refused after
+        // `shutdown`, or cancelled unstarted (or stopped, if the closure
+        // heeded `is_cancelled`) by `shutdown_now`.
+        Err(err) => panic!("Pool::map: the pool was shut down while mapping ({err})"),
     }
 }
 

@@ -34,7 +34,7 @@
 //! | fork-join halves, inline or stolen; `install`'s closure | `join.rs` `WorkerThread::join`, `StackJob::execute`, `rejoin` | `halt_unwinding`; re-raised to the caller once both halves ended, the other panic dropped with `drop_payload` |
 //! | a scope's body | `scope.rs` `Pool::scope` | `halt_unwinding`; re-raised after every task ended |
 //! | a group's tasks, body and stored errors | `group.rs` `GroupState::run_member`, `fail`, `Pool::group` | `halt_unwinding` / `drop_contained`; the group's error, or the body's panic re-raised after cancelling |
-//! | a map's closure per item, leftover values and payloads | `map.rs` `Feeder::submit_next`, `drop_each`, `Values`'s `Drop` | `halt_unwinding` per item; re-raised at that item's place |
+//! | a map's closure per item, leftover values and payloads, a chunk's input dropped unrun | `map.rs` `Feeder::submit_next`, `drop_each`, `Values`'s and `Items`'s `Drop` | `halt_unwinding` per item; re-raised at that item's place |
 //! | `par` closures | `par/` (through `join`) | re-raised to the caller, as rayon does; every item dropped once |
 //! | `thread_name`, `on_worker_start`, and dropping them | `builder.rs` `checked_name`, `start_worker`, `Contained::drop` | `halt_unwinding` / `drop_contained`; a typed `BuildError` |
 //! | process pool, in the worker: argument `Deserialize`, the function, result `Serialize` and `Drop` | `process/call.rs` `trampoline`/`run_item` (one task), `batch_trampoline` (a map's batch: one span per run of items, restarted after a panicking item) | caught per step; the item's panic error names the step, the worker lives |
