@@ -2,7 +2,7 @@
 //! in parallel (pieces wait for each other at a barrier); a longer call
 //! starts on the calling thread and hands its rest to the workers once that
 //! is worth it (sequential first), the pool named by `Pool::current` either
-//! way; pieces forced by `with_max_len` on the workers; on the caller once
+//! way (on a one-worker pool it never hands it over); pieces forced by `with_max_len` on the workers; on the caller once
 //! the pool has shut down.
 mod common;
 
@@ -92,6 +92,34 @@ fn a_one_worker_pool_runs_everything_on_its_worker_or_the_caller() {
         pool.par_chunks_mut(&mut data, 4096)
             .for_each(|c| c.iter_mut().for_each(|x| *x += 1));
         assert_eq!(pool.par(&data).sum::<u64>(), 100_000);
+    });
+}
+
+#[test]
+fn a_long_call_from_outside_a_one_worker_pool_stays_on_the_caller() {
+    watchdog(60, || {
+        // With one worker a hop would move the whole rest onto that
+        // worker's one core, for two wake-ups and no parallelism: a call
+        // from outside walks it on its own thread, however long it is.
+        // 400 items of at least 5 µs each are past a hop's worth on any
+        // machine; the same call on two workers hops
+        // (par_from_outside_hops_when_its_rest_is_taken_at_the_next_step).
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let on: Vec<Option<usize>> = pool
+            .par(0..400u32)
+            .with_min_len(100)
+            .map(|_| {
+                common::busy_for(std::time::Duration::from_micros(5));
+                assert!(Pool::current().is_some(), "the walk lends the pool");
+                Pool::current_worker_index()
+            })
+            .collect();
+        assert_eq!(on.len(), 400);
+        assert!(
+            on.iter().all(Option::is_none),
+            "a one-worker pool took part of a call from outside: {} items on its worker",
+            on.iter().filter(|w| w.is_some()).count()
+        );
     });
 }
 

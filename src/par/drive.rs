@@ -30,8 +30,8 @@
 //!    sets the pace: the first steps, a few items each, overstate it (the
 //!    pace since the walk's start put a 100 Ki-element sum at 4× the loop's
 //!    time, and split calls too short to gain from it). From
-//!    a thread outside the pool, the rest hops in (step 1) once it is
-//!    estimated at [`WORTH_A_HOP`] or more, at the latest timed step's pace
+//!    a thread outside a pool of two or more workers, the rest hops in
+//!    (step 1) once it is estimated at [`WORTH_A_HOP`] or more, at the latest timed step's pace
 //!    and at the pace of the timed step before it, or the walk's whole pace
 //!    at its first timed look ([`hop_rest`]): a hop costs a wake-up on each
 //!    side (step 9 says why a shorter rest is not shared with an awake
@@ -234,9 +234,21 @@ const STEP_TIME: Duration = Duration::from_micros(8);
 /// clock's own cost (tens of nanoseconds a read) would dominate it.
 const MIN_SAMPLE: Duration = Duration::from_micros(1);
 
-/// From outside: the estimated time left that is worth a hop into the pool
-/// (a wake-up of a worker, and of this thread when it is done; step 0).
-const WORTH_A_HOP: Duration = Duration::from_micros(120);
+/// From outside: the estimated time left that is worth a hop into a pool of
+/// two or more workers (step 0; a pool of one never gains from one). A hop
+/// costs a wake-up of a worker, one more of the worker that takes the
+/// fork, and of this thread when it is done: measured from the calls that
+/// hop (`par_sizes`, two workers, 2026-12-04, outside, loop against hop),
+/// 1 Mi `sum` 81 → 62 µs and 500 Ki `for_each` 70 → 56 µs, about 21 µs
+/// over half the loop's time each; so a rest of about 42 µs or more gains,
+/// and this line keeps a margin for the estimate's error. At 120 µs (its
+/// value set on a VM that ran half as fast, to keep ~30 µs calls home) the
+/// 1 Mi `sum`, now 82 µs, walked alone at 1.32–1.44× rayon's time; at
+/// 60 µs it read 0.97–1.07× in four interleaved runs, 500 Ki `for_each`
+/// and `map.collect` 1.03–1.16× against 1.40–1.47×, and the ~50 µs
+/// 300 Ki `map.collect` (which gains nothing from a hop: 47–63 µs hopping,
+/// 51 alone) still walks alone.
+const WORTH_A_HOP: Duration = Duration::from_micros(60);
 
 /// Runs `consumer` over `input` on `pool`, split adaptively (steps 0–6).
 pub(crate) fn drive<P, C>(
@@ -290,6 +302,9 @@ where
     C: Consumer<P>,
 {
     let sleep = &pool.registry().sleep;
+    // From outside, a hop moves the rest onto a worker; with one worker that
+    // is the same single core's worth of work and two wake-ups more.
+    let may_hop = !on_worker && pool.workers() > 1;
     // Readings of the pool's cheap clock (`clock.rs`), in nanoseconds.
     let start = clock::now();
     let mut step = FIRST_STEP.max(min_len);
@@ -326,7 +341,7 @@ where
                 // alone and keeps nobody awake: a worker spinning beside it
                 // could only take its CPU (step 9).
                 // A second estimate must agree ([`hop_rest`]).
-                Some(rest_time) if !on_worker => {
+                Some(rest_time) if may_hop => {
                     let elapsed = now.saturating_sub(start);
                     hop_rest(rest_time, pace_before, left, elapsed, done).map(|rest_time| {
                         // Every worker lingers from now until `LINGER`
@@ -680,24 +695,25 @@ mod tests {
     #[test]
     fn one_slow_step_does_not_buy_a_hop_where_the_step_before_says_otherwise() {
         let worth = nanos(WORTH_A_HOP);
-        let left = 100_000;
-        // A whole pace of 0.2 ns an item (1,000 items in 200 ns), ~20 µs
-        // left; and of 2.4 ns an item, 240 µs left.
-        let (fast, slow) = ((200, 1_000), (2_400, 1_000));
+        // `left` items at 1 ns an item are exactly a hop's worth.
+        let left = usize::try_from(worth).unwrap();
+        // A whole pace of 1/6 ns an item (600 items in 100 ns), a sixth of
+        // a hop's worth left; and of 2 ns an item, twice its worth.
+        let (fast, slow) = ((100, 600), (1_200, 600));
         let hop = |rest, before, (elapsed, done)| hop_rest(rest, before, left, elapsed, done);
-        // The latest step says 3× the hop's worth, the step before 0.2 ns
-        // an item (~20 µs): one slow step, no hop, whatever the whole pace.
-        assert_eq!(hop(3 * worth, Some(0.2), slow), None);
+        // The latest step says 3× the hop's worth, the step before a sixth
+        // of it: one slow step, no hop, whatever the whole pace.
+        assert_eq!(hop(3 * worth, Some(1.0 / 6.0), slow), None);
         // The latest step says less than a hop's worth: no hop, whatever
         // the step before and the whole pace say.
-        assert_eq!(hop(worth - 1, Some(2.4), slow), None);
-        // Both timed steps say so (the one before 2.4 ns an item, 240 µs):
-        // a hop, lingering for the lower estimate.
-        assert_eq!(hop(3 * worth, Some(2.4), fast), Some(2 * worth));
-        assert_eq!(hop(worth, Some(2.4), fast), Some(worth));
+        assert_eq!(hop(worth - 1, Some(2.0), slow), None);
+        // Both timed steps say so (the one before 2 ns an item, twice the
+        // worth): a hop, lingering for the lower estimate.
+        assert_eq!(hop(3 * worth, Some(2.0), fast), Some(2 * worth));
+        assert_eq!(hop(worth, Some(2.0), fast), Some(worth));
         // At the line, both ways.
-        assert_eq!(hop(worth, Some(1.2), fast), Some(worth));
-        assert_eq!(hop(worth, Some(1.19), slow), None);
+        assert_eq!(hop(worth, Some(1.0), fast), Some(worth));
+        assert_eq!(hop(worth, Some(0.99), slow), None);
         // No timed step before the latest: the whole pace decides.
         assert_eq!(hop(3 * worth, None, fast), None);
         assert_eq!(hop(3 * worth, None, slow), Some(2 * worth));
