@@ -32,6 +32,16 @@
 //!    `MAX_HELPING_INSTALLS` levels deep, on a pool whose every worker is
 //!    that deep, would need more helping than this gives.
 //!
+//! 5. A `par` call that hops in from outside and expects its rest back
+//!    within a millisecond (`par/drive.rs`, `YIELD_WAIT_MAX`) waits
+//!    yielding its CPU (`install_then_wait`) until the job is DONE or its
+//!    estimate has passed, and parks only after that: a parked caller took
+//!    16–18 µs from DONE to running again, a yielding one about 10. DONE
+//!    is what it polls (with the same acquire load as the parked wait), so
+//!    the unpark that follows finds it awake and only leaves a token that
+//!    a later park consumes as a spurious wake-up, which every wait in the
+//!    crate loops on.
+//!
 //! A caller that finds the pool shut down runs the closure itself.
 
 // Layer: many (`lib.rs`, "Layers"). It may use the cell, sched and base
@@ -46,6 +56,14 @@ use crate::sync::current_thread;
 use crate::unwind::AbortIfPanic;
 use crate::wait::wait_until;
 use crate::worker::WorkerThread;
+
+/// Step 5: yields this thread's CPU until `job` is done or the clock
+/// passes `until`.
+fn yield_while_pending(job: &dyn crate::wait::Waitable, until: u64) {
+    while !job.is_done() && crate::clock::now() < until {
+        std::thread::yield_now();
+    }
+}
 
 /// How many installs may help (run other work of the caller's pool while
 /// they wait) nested on one thread's stack; deeper ones only wait (step 4).
@@ -105,6 +123,17 @@ impl Pool {
         F: FnOnce() -> R + Send,
         R: Send,
     {
+        self.install_then_wait(f, None)
+    }
+
+    /// [`Pool::install`], where a caller outside every pool that expects
+    /// `f` back soon yields its CPU in a loop until the clock (`clock.rs`)
+    /// reads `yield_until`, and parks only after that (step 5).
+    pub(crate) fn install_then_wait<F, R>(&self, f: F, yield_until: Option<u64>) -> R
+    where
+        F: FnOnce() -> R + Send,
+        R: Send,
+    {
         let registry = self.registry();
         if registry.own_worker().is_some() || registry.is_shutdown() {
             return f();
@@ -139,6 +168,9 @@ impl Pool {
                 }
             },
             None => {
+                if let Some(until) = yield_until {
+                    yield_while_pending(&job, until);
+                }
                 wait_until(&job, None);
             }
         }

@@ -2,7 +2,8 @@
 //! the size where a call hops into the pool (`src/par/drive.rs`, steps 0, 1
 //! and 9) and where the pool's workers linger between calls
 //! (`src/sleep.rs`, step 6): whichever path each call takes (walked alone,
-//! hopped in, split there), every item is visited exactly once, a panic
+//! hopped in, split there, the caller waiting for the hop yielding its CPU
+//! or parked: `src/install.rs`, step 5), every item is visited exactly once, a panic
 //! comes out of the call with every item dropped once, and a
 //! `shutdown_now` racing with the calls loses nothing. (Written for the
 //! outside share of an earlier step 9, since removed; kept as a guard of

@@ -236,19 +236,37 @@ const MIN_SAMPLE: Duration = Duration::from_micros(1);
 
 /// From outside: the estimated time left that is worth a hop into a pool of
 /// two or more workers (step 0; a pool of one never gains from one). A hop
-/// costs a wake-up of a worker, one more of the worker that takes the
-/// fork, and of this thread when it is done: measured from the calls that
-/// hop (`par_sizes`, two workers, 2026-12-04, outside, loop against hop),
-/// 1 Mi `sum` 81 → 62 µs and 500 Ki `for_each` 70 → 56 µs, about 21 µs
-/// over half the loop's time each; so a rest of about 42 µs or more gains,
-/// and this line keeps a margin for the estimate's error. At 120 µs (its
-/// value set on a VM that ran half as fast, to keep ~30 µs calls home) the
-/// 1 Mi `sum`, now 82 µs, walked alone at 1.32–1.44× rayon's time; at
-/// 60 µs it read 0.97–1.07× in four interleaved runs, 500 Ki `for_each`
-/// and `map.collect` 1.03–1.16× against 1.40–1.47×, and the ~50 µs
-/// 300 Ki `map.collect` (which gains nothing from a hop: 47–63 µs hopping,
-/// 51 alone) still walks alone.
-const WORTH_A_HOP: Duration = Duration::from_micros(60);
+/// costs a wake-up or a handover on each side: with the caller parked while
+/// it waited, the calls that hopped took about 21 µs over half the loop's
+/// time (`par_sizes`, two workers, 2026-12-04, outside: 1 Mi `sum` 81 →
+/// 62 µs, 500 Ki `for_each` 70 → 56); with the caller yielding
+/// ([`YIELD_WAIT_MAX`]) about 15 (500 Ki `for_each` 70 → 50). So a rest
+/// of about 30 µs breaks even: hopping at 35 µs, interleaved with 60 µs
+/// in two runs, 300 Ki `for_each` (42 µs alone) took 34.7 and 35.8 µs
+/// against 42.6 and 42.3, `map.collect` (50 µs) 41.9 and 48.0 against 51.0
+/// and 51.9, while 200 Ki calls (28–33 µs) came out 0–15 % slower. This
+/// line keeps a margin for the estimate's error above that. Before this
+/// round's measurements it was 120 µs, set on a VM that ran half as fast
+/// to keep ~30 µs calls home: the 1 Mi `sum`, now 82 µs, then walked alone
+/// at 1.32–1.44× rayon's time.
+const WORTH_A_HOP: Duration = Duration::from_micros(45);
+
+/// From outside: a hop whose rest is estimated at no more than this on one
+/// thread has its caller wait yielding its CPU (`sched_yield` in a loop)
+/// until the pool is done or that estimate has passed, and park only then
+/// (`Pool::install_then_wait`; step 1). Parked, the caller took 16–18 µs
+/// from the pool's last store to running again (a futex wake-up onto a CPU
+/// where a lingering worker spins: `probe`d marks in the hop, 1 Mi `sum`
+/// from outside, 3,500 calls a run, medians); yielding, about 10 µs, since
+/// the worker beside it yields every few microseconds while it lingers
+/// (`worker.rs`, `LINGER_ROUND`). In `par_sizes`, two interleaved A/B runs:
+/// 500 Ki `for_each` from outside 50.3 and 49.9 µs a call against 58.9 and
+/// 61.0 parked, `map.collect` 58.0 and 57.0 against 69.0 and 74.8, 1 Mi
+/// `sum` 59.9 and 60.7 against 62.9 and 64.7. The wait costs the caller's
+/// CPU only where no worker shares it, and for no longer than the call; a
+/// longer call pays one wake-up in more than a millisecond and parks at
+/// once.
+const YIELD_WAIT_MAX: Duration = Duration::from_millis(1);
 
 /// Runs `consumer` over `input` on `pool`, split adaptively (steps 0–6).
 pub(crate) fn drive<P, C>(
@@ -349,7 +367,12 @@ where
                         // real end, below): the next call's hop finds
                         // them awake.
                         sleep.linger_for_hop(now, rest_time);
-                        Hand::Hop
+                        // A short call's caller waits for it yielding
+                        // its CPU, not parked ([`YIELD_WAIT_MAX`]).
+                        Hand::Hop(
+                            (rest_time <= nanos(YIELD_WAIT_MAX))
+                                .then(|| now.saturating_add(rest_time)),
+                        )
                     })
                 }
                 Some(rest_time) if on_worker && rest_time >= nanos(WORTH_A_STEAL) => {
@@ -386,7 +409,9 @@ where
                         );
                         consumer.combine(l, r)
                     }
-                    Hand::Hop => hop(pool, min_len, rest, offset, consumer),
+                    Hand::Hop(yield_until) => {
+                        hop(pool, min_len, rest, offset, consumer, yield_until)
+                    }
                 };
                 return join_acc(acc, tail);
             }
@@ -491,7 +516,14 @@ fn early_growth(elapsed: u64) -> usize {
 /// `walk` itself slowed every call's steps (100 Ki `sum` inside `install`
 /// 8.9–12.6 → 11.6–16.0 µs in an interleaved A/B).
 #[inline(never)]
-fn hop<P, C>(pool: &Pool, min_len: usize, rest: P, offset: usize, consumer: &C) -> C::Output
+fn hop<P, C>(
+    pool: &Pool,
+    min_len: usize,
+    rest: P,
+    offset: usize,
+    consumer: &C,
+    yield_until: Option<u64>,
+) -> C::Output
 where
     P: Divisible,
     C: Consumer<P>,
@@ -500,13 +532,16 @@ where
     // or by unwinding: a panic left it open to the estimated end, and
     // every worker spun until then.
     let _returned = HopReturned(&pool.registry().sleep);
-    pool.install(|| {
-        if pool.registry().own_worker().is_none() {
-            // Step 6: the pool has shut down and `install` ran us here.
-            return consumer.leaf(rest, offset);
-        }
-        walk(pool, min_len, true, rest, offset, consumer)
-    })
+    pool.install_then_wait(
+        || {
+            if pool.registry().own_worker().is_none() {
+                // Step 6: the pool has shut down and `install` ran us here.
+                return consumer.leaf(rest, offset);
+            }
+            walk(pool, min_len, true, rest, offset, consumer)
+        },
+        yield_until,
+    )
 }
 
 /// Closes a hop's lingering window when dropped (`Sleep::hop_returned`).
@@ -522,8 +557,10 @@ impl Drop for HopReturned<'_> {
 enum Hand {
     /// On a worker: forks the rest in two (`Pool::join`).
     Fork,
-    /// From outside: hands the whole rest to the pool (step 1).
-    Hop,
+    /// From outside: hands the whole rest to the pool (step 1); the caller
+    /// yields its CPU until it is back or the clock reads this, if given
+    /// (the walk's estimated end on one thread), and only then parks.
+    Hop(Option<u64>),
 }
 
 /// Steps 1–6 for `part`, whose first item is at `offset`: into the pool
