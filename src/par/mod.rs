@@ -49,10 +49,13 @@
 //!   piece has finished, so closures and inputs may borrow the caller's
 //!   stack (`&mut` slices included), as with `std::thread::scope`, without
 //!   writing one.
-//! - **Where it runs.** Called from outside the pool, the whole operation
-//!   hops onto a worker once ([`Pool::install`]); called on one of the pool's
-//!   workers (inside a task, a `join`, or another `par`), it runs right
-//!   there, nesting freely. An input too short to split (fewer than two
+//! - **Where it runs.** Called from outside the pool, a call over more
+//!   than 64 items starts on the calling thread and hands the rest of its
+//!   input to the pool in one hop ([`Pool::install`]) once its measured
+//!   pace says that pays (never on a pool of one worker: the calling
+//!   thread does as well as that worker); fewer items hop in at once.
+//!   Called on one of the pool's workers (inside a task, a `join`, or
+//!   another `par`), it runs right there, nesting freely. An input too short to split (fewer than two
 //!   items, or than twice the minimum length) runs on the calling thread.
 //!   After [`shutdown`](Pool::shutdown) everything runs on the calling
 //!   thread.
