@@ -34,13 +34,19 @@
 //!
 //! 5. A `par` call that hops in from outside and expects its rest back
 //!    within a millisecond (`par/drive.rs`, `YIELD_WAIT_MAX`) waits
-//!    yielding its CPU (`install_then_wait`) until the job is DONE or its
-//!    estimate has passed, and parks only after that: a parked caller took
+//!    yielding its CPU (`install_then_wait`) until the job is DONE or
+//!    twice its estimate has passed, and parks only after that: a parked caller took
 //!    16–18 µs from DONE to running again, a yielding one about 10. DONE
-//!    is what it polls (with the same acquire load as the parked wait), so
-//!    the unpark that follows finds it awake and only leaves a token that
-//!    a later park consumes as a spurious wake-up, which every wait in the
-//!    crate loops on.
+//!    is what it polls (with the same acquire load as the parked wait);
+//!    the unpark that follows DONE finds the caller awake and leaves a
+//!    token, which the caller consumes with one `park` before it returns
+//!    (`yield_while_pending`), so that the caller's next `park` anywhere
+//!    does not return at once. (A caller that parks after the deadline
+//!    can still be hit by the worker's late futex call during its next
+//!    timed park, which `std` allows: `YIELD_WAIT_MAX` has the figures.)
+//!    The wait costs the caller's CPU only while no worker needs it, but
+//!    it counts against a CPU quota all the same, and for up to twice the
+//!    estimate when the workers are busy with other work.
 //!
 //! A caller that finds the pool shut down runs the closure itself.
 
@@ -58,9 +64,20 @@ use crate::wait::wait_until;
 use crate::worker::WorkerThread;
 
 /// Step 5: yields this thread's CPU until `job` is done or the clock
-/// passes `until`.
+/// passes `until`. A job seen done here is followed by exactly one
+/// `unpark` of this thread (`join.rs`: `execute` and `cancel` store DONE or
+/// HANDED_BACK, then unpark the owner, always), which may not have come
+/// yet: one `park` consumes it, so that no token is left for the caller's
+/// own later `park` to return on (after a hop, a user's `park_timeout`
+/// returned early after 146 of 200 calls before this; 1 of 200 with the
+/// parked wait). `std`'s park returns only on a token, so it blocks at most
+/// until that unpark, a few instructions after the store.
 fn yield_while_pending(job: &dyn crate::wait::Waitable, until: u64) {
-    while !job.is_done() && crate::clock::now() < until {
+    while crate::clock::now() < until {
+        if job.is_done() {
+            crate::sync::park();
+            return;
+        }
         std::thread::yield_now();
     }
 }

@@ -2,7 +2,7 @@
 //! in parallel (pieces wait for each other at a barrier); a longer call
 //! starts on the calling thread and hands its rest to the workers once that
 //! is worth it (sequential first), the pool named by `Pool::current` either
-//! way (on a one-worker pool it never hands it over); pieces forced by `with_max_len` on the workers; on the caller once
+//! way (on a one-worker pool too, so that nested calls run inline); pieces forced by `with_max_len` on the workers; on the caller once
 //! the pool has shut down.
 mod common;
 
@@ -96,30 +96,36 @@ fn a_one_worker_pool_runs_everything_on_its_worker_or_the_caller() {
 }
 
 #[test]
-fn a_long_call_from_outside_a_one_worker_pool_stays_on_the_caller() {
+fn a_long_call_from_outside_a_one_worker_pool_hops_so_nested_calls_run_inline() {
     watchdog(60, || {
-        // With one worker a hop would move the whole rest onto that
-        // worker's one core, for two wake-ups and no parallelism: a call
-        // from outside walks it on its own thread, however long it is.
-        // 400 items of at least 5 µs each are past a hop's worth on any
-        // machine; the same call on two workers hops
-        // (par_from_outside_hops_when_its_rest_is_taken_at_the_next_step).
+        // A long call from outside hops into the pool even with one worker:
+        // its items' own pool calls (here a `join`) then run inline on that
+        // worker. Walked wholly on the caller, each item's `join` was a call
+        // from outside that hopped on its own (4,000 of them took ~1,000×
+        // as long). 400 items of at least 5 µs are past a hop's worth on
+        // any machine, and the walk hops after its first few items.
         let pool = Pool::builder().workers(1).build().unwrap();
-        let on: Vec<Option<usize>> = pool
+        let on: Vec<(Option<usize>, Option<usize>)> = pool
             .par(0..400u32)
-            .with_min_len(100)
+            .with_min_len(50)
             .map(|_| {
                 common::busy_for(std::time::Duration::from_micros(5));
-                assert!(Pool::current().is_some(), "the walk lends the pool");
-                Pool::current_worker_index()
+                let (inner, _) = pool.join(Pool::current_worker_index, || ());
+                (Pool::current_worker_index(), inner)
             })
             .collect();
         assert_eq!(on.len(), 400);
+        let inline = on
+            .iter()
+            .filter(|&&(item, inner)| item == Some(0) && inner == Some(0))
+            .count();
         assert!(
-            on.iter().all(Option::is_none),
-            "a one-worker pool took part of a call from outside: {} items on its worker",
-            on.iter().filter(|w| w.is_some()).count()
+            inline >= 200,
+            "only {inline} of 400 items ran on the worker with their join inline: \
+             the call did not hop"
         );
+        // The first piece runs on the caller, before the walk's first look.
+        assert_eq!(on[0].0, None, "the walk starts on the calling thread");
     });
 }
 

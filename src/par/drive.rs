@@ -30,8 +30,8 @@
 //!    sets the pace: the first steps, a few items each, overstate it (the
 //!    pace since the walk's start put a 100 Ki-element sum at 4× the loop's
 //!    time, and split calls too short to gain from it). From
-//!    a thread outside a pool of two or more workers, the rest hops in
-//!    (step 1) once it is estimated at [`WORTH_A_HOP`] or more, at the latest timed step's pace
+//!    a thread outside the pool, the rest hops in (step 1) once it is
+//!    estimated at [`WORTH_A_HOP`] or more, at the latest timed step's pace
 //!    and at the pace of the timed step before it, or the walk's whole pace
 //!    at its first timed look ([`hop_rest`]): a hop costs a wake-up on each
 //!    side (step 9 says why a shorter rest is not shared with an awake
@@ -51,8 +51,10 @@
 //!    worker; the helper started its half 2.4 µs after the fork until its
 //!    search polled every ~250 ns while lingering: 11.3 µs).
 //! 1. A call from outside the pool (or from a worker of another pool) whose
-//!    rest is worth it hops in once with [`Pool::install`]; on one of the
-//!    pool's own workers it forks directly. An input too short to split at
+//!    rest is worth it hops in once (`Pool::install_then_wait`, where a
+//!    caller outside every pool waits for a rest of at most
+//!    [`YIELD_WAIT_MAX`] yielding its CPU: see there); on one of the pool's
+//!    own workers it forks directly. An input too short to split at
 //!    all (fewer than twice the minimum length) runs on the calling thread.
 //! 2. The splitter starts with a budget of [`SPLITS_PER_WORKER`] splits per
 //!    worker. Each split halves the budget; a part that finds the budget at
@@ -234,8 +236,13 @@ const STEP_TIME: Duration = Duration::from_micros(8);
 /// clock's own cost (tens of nanoseconds a read) would dominate it.
 const MIN_SAMPLE: Duration = Duration::from_micros(1);
 
-/// From outside: the estimated time left that is worth a hop into a pool of
-/// two or more workers (step 0; a pool of one never gains from one). A hop
+/// From outside: the estimated time left that is worth a hop into the pool
+/// (step 0). On a pool of one worker a hop gains no second core, and for a
+/// while (4842620) such a pool never hopped; but then every pool call
+/// inside the items (a `join`, a nested `par`, an `install`) was a call
+/// from outside and hopped on its own: 4,000 items each making a `join`
+/// took 145–149 ms instead of 0.09–0.17 (a second reader's probe). One hop
+/// of the whole rest makes those calls run inline on the worker. A hop
 /// costs a wake-up or a handover on each side: with the caller parked while
 /// it waited, the calls that hopped took about 21 µs over half the loop's
 /// time (`par_sizes`, two workers, 2026-12-04, outside: 1 Mi `sum` 81 →
@@ -253,8 +260,8 @@ const WORTH_A_HOP: Duration = Duration::from_micros(45);
 
 /// From outside: a hop whose rest is estimated at no more than this on one
 /// thread has its caller wait yielding its CPU (`sched_yield` in a loop)
-/// until the pool is done or that estimate has passed, and park only then
-/// (`Pool::install_then_wait`; step 1). Parked, the caller took 16–18 µs
+/// until the pool is done or twice that estimate has passed, and park only
+/// then (`Pool::install_then_wait`; step 1). Parked, the caller took 16–18 µs
 /// from the pool's last store to running again (a futex wake-up onto a CPU
 /// where a lingering worker spins: `probe`d marks in the hop, 1 Mi `sum`
 /// from outside, 3,500 calls a run, medians); yielding, about 10 µs, since
@@ -263,9 +270,20 @@ const WORTH_A_HOP: Duration = Duration::from_micros(45);
 /// 500 Ki `for_each` from outside 50.3 and 49.9 µs a call against 58.9 and
 /// 61.0 parked, `map.collect` 58.0 and 57.0 against 69.0 and 74.8, 1 Mi
 /// `sum` 59.9 and 60.7 against 62.9 and 64.7. The wait costs the caller's
-/// CPU only where no worker shares it, and for no longer than the call; a
-/// longer call pays one wake-up in more than a millisecond and parks at
-/// once.
+/// CPU only where no worker shares it (but counts against a CPU quota),
+/// for no longer than the call or twice the estimate, whichever ends
+/// first; a longer call pays one wake-up in more than a millisecond and
+/// parks at once. Twice, not once: a hop that must wake parked workers
+/// often outlasted the one-thread estimate of a 300 Ki `sum` (62 of 88
+/// such waits in a probe whose calls were 2 ms apart), and a caller that
+/// parks just as the worker signals it can be woken by that worker's
+/// futex call only after its own next `park_timeout` has begun: a user's
+/// `park_timeout(2 ms)` right after such a call returned at once in 103
+/// of 118 cases. Twice the estimate left 23 of 400 calls to park, 21 of
+/// those with that early return (5 % of the calls; 0–1 of 200 with the
+/// caller always parked, whose wait begins long before the end). `std`
+/// allows `park_timeout` such spurious returns; code that parks loops on
+/// its condition.
 const YIELD_WAIT_MAX: Duration = Duration::from_millis(1);
 
 /// Runs `consumer` over `input` on `pool`, split adaptively (steps 0–6).
@@ -320,9 +338,6 @@ where
     C: Consumer<P>,
 {
     let sleep = &pool.registry().sleep;
-    // From outside, a hop moves the rest onto a worker; with one worker that
-    // is the same single core's worth of work and two wake-ups more.
-    let may_hop = !on_worker && pool.workers() > 1;
     // Readings of the pool's cheap clock (`clock.rs`), in nanoseconds.
     let start = clock::now();
     let mut step = FIRST_STEP.max(min_len);
@@ -359,7 +374,7 @@ where
                 // alone and keeps nobody awake: a worker spinning beside it
                 // could only take its CPU (step 9).
                 // A second estimate must agree ([`hop_rest`]).
-                Some(rest_time) if may_hop => {
+                Some(rest_time) if !on_worker => {
                     let elapsed = now.saturating_sub(start);
                     hop_rest(rest_time, pace_before, left, elapsed, done).map(|rest_time| {
                         // Every worker lingers from now until `LINGER`
@@ -371,7 +386,7 @@ where
                         // its CPU, not parked ([`YIELD_WAIT_MAX`]).
                         Hand::Hop(
                             (rest_time <= nanos(YIELD_WAIT_MAX))
-                                .then(|| now.saturating_add(rest_time)),
+                                .then(|| now.saturating_add(2 * rest_time)),
                         )
                     })
                 }
@@ -559,7 +574,8 @@ enum Hand {
     Fork,
     /// From outside: hands the whole rest to the pool (step 1); the caller
     /// yields its CPU until it is back or the clock reads this, if given
-    /// (the walk's estimated end on one thread), and only then parks.
+    /// (twice the walk's estimated rest on one thread: [`YIELD_WAIT_MAX`]),
+    /// and only then parks.
     Hop(Option<u64>),
 }
 

@@ -50,11 +50,11 @@
 //!   stack (`&mut` slices included), as with `std::thread::scope`, without
 //!   writing one.
 //! - **Where it runs.** Called from outside the pool, a call over more
-//!   than 64 items starts on the calling thread and hands the rest of its
-//!   input to the pool in one hop ([`Pool::install`]) once its measured
-//!   pace says that pays (never on a pool of one worker: the calling
-//!   thread does as well as that worker); fewer items hop in at once.
-//!   Called on one of the pool's workers (inside a task, a `join`, or
+//!   than 64 items (without `with_max_len`) starts on the calling thread
+//!   and hands the rest of its input to the pool in one hop
+//!   ([`Pool::install`]) once its measured pace says that pays; fewer
+//!   items, or a `with_max_len` call, hop in at once. Called on one of
+//!   the pool's workers (inside a task, a `join`, or
 //!   another `par`), it runs right there, nesting freely. An input too short to split (fewer than two
 //!   items, or than twice the minimum length) runs on the calling thread.
 //!   After [`shutdown`](Pool::shutdown) everything runs on the calling
