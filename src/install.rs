@@ -39,9 +39,9 @@
 //!    16–18 µs from DONE to running again, a yielding one about 10. DONE
 //!    is what it polls (with the same acquire load as the parked wait);
 //!    the unpark that follows DONE finds the caller awake and leaves a
-//!    token, which the caller consumes with one `park` before it returns
-//!    (`yield_while_pending`), so that the caller's next `park` anywhere
-//!    does not return at once. (A caller that parks after the deadline
+//!    token, which the caller consumes by parking until DONE at least once
+//!    before it returns (`yield_then_park`), so that the caller's next
+//!    `park` anywhere does not return at once. (A caller that parks after the deadline
 //!    can still be hit by the worker's late futex call during its next
 //!    timed park, which `std` allows: `YIELD_WAIT_MAX` has the figures.)
 //!    The wait costs the caller's CPU only while no worker needs it, but
@@ -64,21 +64,26 @@ use crate::wait::wait_until;
 use crate::worker::WorkerThread;
 
 /// Step 5: yields this thread's CPU until `job` is done or the clock
-/// passes `until`. A job seen done here is followed by exactly one
-/// `unpark` of this thread (`join.rs`: `execute` and `cancel` store DONE or
-/// HANDED_BACK, then unpark the owner, always), which may not have come
-/// yet: one `park` consumes it, so that no token is left for the caller's
-/// own later `park` to return on (after a hop, a user's `park_timeout`
-/// returned early after 146 of 200 calls before this; 1 of 200 with the
-/// parked wait). `std`'s park returns only on a token, so it blocks at most
-/// until that unpark, a few instructions after the store.
-fn yield_while_pending(job: &dyn crate::wait::Waitable, until: u64) {
-    while crate::clock::now() < until {
+/// passes `until`, then parks until it is done, at least once. Exactly one
+/// `unpark` of this thread follows the job's end (`join.rs`: `execute` and
+/// `cancel` store DONE or HANDED_BACK, then unpark the owner, always), and
+/// it may not have come yet when DONE is seen: parking once more consumes
+/// its token, so that none is left for the caller's own later `park` to
+/// return on. (After a hop, a user's `park_timeout` returned at once after
+/// 146 of 200 calls without this; 0–1 of 200 with the parked wait, whose
+/// park usually begins long before DONE.) `std`'s `park` returns only on a
+/// token, so after DONE it blocks at most until that unpark, a few
+/// instructions after the store; a token left by something else may end a
+/// park early, and then the loop parks again while the job is not done.
+fn yield_then_park(job: &dyn crate::wait::Waitable, until: u64) {
+    while !job.is_done() && crate::clock::now() < until {
+        std::thread::yield_now();
+    }
+    loop {
+        crate::sync::park();
         if job.is_done() {
-            crate::sync::park();
             return;
         }
-        std::thread::yield_now();
     }
 }
 
@@ -184,12 +189,12 @@ impl Pool {
                     worker.wait_for(&job, None);
                 }
             },
-            None => {
-                if let Some(until) = yield_until {
-                    yield_while_pending(&job, until);
+            None => match yield_until {
+                Some(until) => yield_then_park(&job, until),
+                None => {
+                    wait_until(&job, None);
                 }
-                wait_until(&job, None);
-            }
+            },
         }
         std::mem::forget(guard);
         match job.into_outcome() {

@@ -1,0 +1,102 @@
+//! A `par` call from outside the pool that hops in and waits for its rest
+//! yielding its CPU (`src/install.rs`, step 5) consumes the token of the
+//! worker's `unpark` before it returns, so the calling thread's own next
+//! `park` waits for its own wake-up. Without that, `park` returned at once
+//! after most such calls (a second reader counted 146 of 200).
+//!
+//! Each round: one call of 100 items of at least 2 µs (a rest of about
+//! 200 µs once the walk has timed a few items: a hop, and a yielding
+//! wait, in debug and release builds alike); then this thread parks, and a
+//! helper thread unparks it only once the kernel shows it asleep
+//! (`/proc/self/task/<tid>/stat`), after setting a flag. `park` returns
+//! only on a token, so a flag still unset when it returns is a token left
+//! over from the call. A few rounds may end the call's wait on the parked
+//! path, where the pool's unpark can race the last look (0–1 of 200 before
+//! the yielding wait), hence the margin. Linux only (the kernel's view of
+//! the thread).
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::channel;
+use std::thread::{self, Thread};
+use std::time::Duration;
+
+use common::{busy_for, watchdog};
+use corepool::Pool;
+
+const ROUNDS: usize = 200;
+
+/// This thread's kernel id.
+#[cfg(target_os = "linux")]
+fn tid() -> i32 {
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() }
+}
+
+/// Whether the kernel shows thread `tid` of this process asleep (state `S`).
+#[cfg(target_os = "linux")]
+fn asleep(tid: i32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap();
+    // The state follows the parenthesised name, which may contain spaces.
+    let after_name = &stat[stat.rfind(')').unwrap() + 1..];
+    after_name.split_whitespace().next() == Some("S")
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_hopping_call_leaves_no_token_for_the_callers_next_park() {
+    watchdog(120, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        // Per round: the thread to unpark, its kernel id, the flag to set
+        // before, and a flag the caller sets when its park returned early
+        // (so the helper stops waiting for it to sleep).
+        type Ask = (Thread, i32, Arc<AtomicBool>, Arc<AtomicBool>);
+        let (ask, asked) = channel::<Ask>();
+        let helper = thread::spawn(move || {
+            for (caller, tid, flag, early) in asked {
+                while !early.load(Ordering::SeqCst) && !asleep(tid) {
+                    thread::yield_now();
+                }
+                // SeqCst: read by the caller after its park returns.
+                flag.store(true, Ordering::SeqCst);
+                caller.unpark();
+            }
+        });
+        let me = tid();
+        let mut leftover = 0;
+        let mut on_workers = 0;
+        for _ in 0..ROUNDS {
+            let ran_on_worker: usize = pool
+                .par(0..100u32)
+                .map(|_| {
+                    busy_for(Duration::from_micros(2));
+                    usize::from(Pool::current_worker_index().is_some())
+                })
+                .sum();
+            on_workers += ran_on_worker;
+            let flag = Arc::new(AtomicBool::new(false));
+            let early = Arc::new(AtomicBool::new(false));
+            ask.send((thread::current(), me, flag.clone(), early.clone()))
+                .unwrap();
+            thread::park();
+            if !flag.load(Ordering::SeqCst) {
+                leftover += 1;
+                early.store(true, Ordering::SeqCst);
+                // The helper's own unpark is still to come: take it, so
+                // that the next round starts with no token.
+                while !flag.load(Ordering::SeqCst) {
+                    thread::yield_now();
+                }
+                thread::park();
+            }
+        }
+        drop(ask);
+        helper.join().unwrap();
+        assert!(on_workers > 0, "no call hopped: the test saw no hop's wait");
+        assert!(
+            leftover <= ROUNDS / 10,
+            "park returned on a token left by the call in {leftover} of {ROUNDS} rounds"
+        );
+    });
+}
