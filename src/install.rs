@@ -35,18 +35,16 @@
 //! 5. A `par` call that hops in from outside and expects its rest back
 //!    within a millisecond (`par/drive.rs`, `YIELD_WAIT_MAX`) waits
 //!    yielding its CPU (`install_then_wait`) until the job is DONE or
-//!    twice its estimate has passed, and parks only after that: a parked caller took
-//!    16–18 µs from DONE to running again, a yielding one about 10. DONE
-//!    is what it polls (with the same acquire load as the parked wait);
-//!    the unpark that follows DONE finds the caller awake and leaves a
-//!    token, which the caller consumes by parking until DONE at least once
-//!    before it returns (`yield_then_park`), so that the caller's next
-//!    `park` anywhere does not return at once. (A caller that parks after the deadline
-//!    can still be hit by the worker's late futex call during its next
-//!    timed park, which `std` allows: `YIELD_WAIT_MAX` has the figures.)
-//!    The wait costs the caller's CPU only while no worker needs it, but
-//!    it counts against a CPU quota all the same, and for up to twice the
-//!    estimate when the workers are busy with other work.
+//!    twice its estimate has passed, and parks only after that: a parked
+//!    caller took 16–18 µs from DONE to running again, a yielding one
+//!    about 10. DONE is what it polls (with the same acquire load as the
+//!    parked wait); the unpark that follows DONE may find the caller awake
+//!    and leave a token, which the caller consumes by parking until DONE
+//!    at least once before it returns (`yield_then_park`), so that the
+//!    caller's next `park` anywhere does not return at once. The wait costs
+//!    the caller's CPU only while no worker needs it, but it counts against
+//!    a CPU quota all the same, and for up to twice the estimate when the
+//!    workers are busy with other work.
 //!
 //! A caller that finds the pool shut down runs the closure itself.
 

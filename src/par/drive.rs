@@ -275,15 +275,11 @@ const WORTH_A_HOP: Duration = Duration::from_micros(45);
 /// first; a longer call pays one wake-up in more than a millisecond and
 /// parks at once. Twice, not once: a hop that must wake parked workers
 /// often outlasted the one-thread estimate of a 300 Ki `sum` (62 of 88
-/// such waits in a probe whose calls were 2 ms apart), and a caller that
-/// parks just as the worker signals it can be woken by that worker's
-/// futex call only after its own next `park_timeout` has begun: a user's
-/// `park_timeout(2 ms)` right after such a call returned at once in 103
-/// of 118 cases. Twice the estimate left 23 of 400 calls to park, 21 of
-/// those with that early return (5 % of the calls; 0–1 of 200 with the
-/// caller always parked, whose wait begins long before the end). `std`
-/// allows `park_timeout` such spurious returns; code that parks loops on
-/// its condition.
+/// such waits in a probe whose calls were 2 ms apart), and each such wait
+/// then paid the parked caller's wake-up after all. The caller consumes
+/// the token of the pool's `unpark` on either path (`install.rs`, step 5):
+/// a user's `park_timeout(2 ms)` right after such calls returned at once
+/// after 0 of 200 (146 of 200 before it did).
 const YIELD_WAIT_MAX: Duration = Duration::from_millis(1);
 
 /// Runs `consumer` over `input` on `pool`, split adaptively (steps 0–6).
