@@ -41,7 +41,13 @@
 //!    parked wait); the unpark that follows DONE may find the caller awake
 //!    and leave a token, which the caller consumes by parking until DONE
 //!    at least once before it returns (`yield_then_park`), so that the
-//!    caller's next `park` anywhere does not return at once. The wait costs
+//!    caller's next `park` does not return at once on it. Two leftovers
+//!    remain possible: where the caller parks just as the worker signals,
+//!    the worker's futex wake-up may come late and end the caller's next
+//!    `park_timeout` early (`std` allows that; `park` itself loops); and
+//!    the plain wait of `install`, a `join` from outside and a hop of a
+//!    longer rest (`wait_until`) still returns without parking when it sees
+//!    DONE before the unpark, as it always has. The wait costs
 //!    the caller's CPU only while no worker needs it, but it counts against
 //!    a CPU quota all the same, and for up to twice the estimate when the
 //!    workers are busy with other work.
@@ -69,10 +75,11 @@ use crate::worker::WorkerThread;
 /// its token, so that none is left for the caller's own later `park` to
 /// return on. (After a hop, a user's `park_timeout` returned at once after
 /// 146 of 200 calls without this; 0–1 of 200 with the parked wait, whose
-/// park usually begins long before DONE.) `std`'s `park` returns only on a
-/// token, so after DONE it blocks at most until that unpark, a few
-/// instructions after the store; a token left by something else may end a
-/// park early, and then the loop parks again while the job is not done.
+/// park usually begins long before DONE.) `std`'s `park` on Linux returns
+/// only on a token, so after DONE it blocks at most until that unpark, a
+/// few instructions after the store (where `std` parks spuriously, a token
+/// may be left, as before); a token left by something else may end a park
+/// early, and then the loop parks again while the job is not done.
 fn yield_then_park(job: &dyn crate::wait::Waitable, until: u64) {
     while !job.is_done() && crate::clock::now() < until {
         std::thread::yield_now();

@@ -34,13 +34,14 @@ fn tid() -> i32 {
     unsafe { libc::gettid() }
 }
 
-/// Whether the kernel shows thread `tid` of this process asleep (state `S`).
+/// Whether the kernel shows thread `tid` of this process asleep (state
+/// `S`); `None` if its stat cannot be read or parsed.
 #[cfg(target_os = "linux")]
-fn asleep(tid: i32) -> bool {
-    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).unwrap();
+fn asleep(tid: i32) -> Option<bool> {
+    let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
     // The state follows the parenthesised name, which may contain spaces.
-    let after_name = &stat[stat.rfind(')').unwrap() + 1..];
-    after_name.split_whitespace().next() == Some("S")
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    Some(after_name.split_whitespace().next()? == "S")
 }
 
 #[cfg(target_os = "linux")]
@@ -53,10 +54,22 @@ fn a_hopping_call_leaves_no_token_for_the_callers_next_park() {
         // (so the helper stops waiting for it to sleep).
         type Ask = (Thread, i32, Arc<AtomicBool>, Arc<AtomicBool>);
         let (ask, asked) = channel::<Ask>();
+        // Set by the helper if it could not read the caller's state: it
+        // then unparks the caller anyway, and the test fails on this flag
+        // rather than on a caller parked for ever.
+        let unreadable = Arc::new(AtomicBool::new(false));
+        let unreadable_in_helper = unreadable.clone();
         let helper = thread::spawn(move || {
             for (caller, tid, flag, early) in asked {
-                while !early.load(Ordering::SeqCst) && !asleep(tid) {
-                    thread::yield_now();
+                while !early.load(Ordering::SeqCst) {
+                    match asleep(tid) {
+                        Some(true) => break,
+                        Some(false) => thread::yield_now(),
+                        None => {
+                            unreadable_in_helper.store(true, Ordering::SeqCst);
+                            break;
+                        }
+                    }
                 }
                 // SeqCst: read by the caller after its park returns.
                 flag.store(true, Ordering::SeqCst);
@@ -93,6 +106,10 @@ fn a_hopping_call_leaves_no_token_for_the_callers_next_park() {
         }
         drop(ask);
         helper.join().unwrap();
+        assert!(
+            !unreadable.load(Ordering::SeqCst),
+            "/proc/self/task/<tid>/stat could not be read"
+        );
         assert!(on_workers > 0, "no call hopped: the test saw no hop's wait");
         assert!(
             leftover <= ROUNDS / 10,

@@ -277,9 +277,9 @@ const WORTH_A_HOP: Duration = Duration::from_micros(45);
 /// often outlasted the one-thread estimate of a 300 Ki `sum` (62 of 88
 /// such waits in a probe whose calls were 2 ms apart), and each such wait
 /// then paid the parked caller's wake-up after all. The caller consumes
-/// the token of the pool's `unpark` on either path (`install.rs`, step 5):
-/// a user's `park_timeout(2 ms)` right after such calls returned at once
-/// after 0 of 200 (146 of 200 before it did).
+/// the token of the pool's `unpark` whether it saw DONE yielding or parked
+/// (`install.rs`, step 5): a user's `park_timeout(2 ms)` right after such
+/// calls returned at once after 0 of 200 (146 of 200 before it did).
 const YIELD_WAIT_MAX: Duration = Duration::from_millis(1);
 
 /// Runs `consumer` over `input` on `pool`, split adaptively (steps 0–6).
