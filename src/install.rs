@@ -41,13 +41,16 @@
 //!    parked wait); the unpark that follows DONE may find the caller awake
 //!    and leave a token, which the caller consumes by parking until DONE
 //!    at least once before it returns (`yield_then_park`), so that the
-//!    caller's next `park` does not return at once on it. Two leftovers
-//!    remain possible: where the caller parks just as the worker signals,
-//!    the worker's futex wake-up may come late and end the caller's next
-//!    `park_timeout` early (`std` allows that; `park` itself loops); and
-//!    the plain wait of `install`, a `join` from outside and a hop of a
-//!    longer rest (`wait_until`) still returns without parking when it sees
-//!    DONE before the unpark, as it always has. The wait costs
+//!    caller's next `park` does not return at once on it. Every install
+//!    from outside waits so (a plain `install`, a `join` from outside, a
+//!    hop of a longer rest: they park at once), except after a push that
+//!    raced shutdown, where this thread may have drained the queues and run
+//!    other jobs' destructors, which may park and take the token: that
+//!    wait only loops on DONE (`wait_until`), as every wait did before. One
+//!    leftover remains possible: where the caller parks just as the worker
+//!    signals, the worker's futex wake-up may come late and end the
+//!    caller's next `park_timeout` early (`std` allows that; `park` itself
+//!    loops). The wait costs
 //!    the caller's CPU only while no worker needs it, but it counts against
 //!    a CPU quota all the same, and for up to twice the estimate when the
 //!    workers are busy with other work.
@@ -68,7 +71,9 @@ use crate::wait::wait_until;
 use crate::worker::WorkerThread;
 
 /// Step 5: yields this thread's CPU until `job` is done or the clock
-/// passes `until`, then parks until it is done, at least once. Exactly one
+/// passes `until`, if given, then parks until it is done, at least once.
+/// Only for a caller outside every pool that has run nothing since the
+/// push (no other `park` on this thread can have taken the token). Exactly one
 /// `unpark` of this thread follows the job's end (`join.rs`: `execute` and
 /// `cancel` store DONE or HANDED_BACK, then unpark the owner, always), and
 /// it may not have come yet when DONE is seen: parking once more consumes
@@ -80,9 +85,11 @@ use crate::worker::WorkerThread;
 /// few instructions after the store (where `std` parks spuriously, a token
 /// may be left, as before); a token left by something else may end a park
 /// early, and then the loop parks again while the job is not done.
-fn yield_then_park(job: &dyn crate::wait::Waitable, until: u64) {
-    while !job.is_done() && crate::clock::now() < until {
-        std::thread::yield_now();
+fn yield_then_park(job: &dyn crate::wait::Waitable, until: Option<u64>) {
+    if let Some(until) = until {
+        while !job.is_done() && crate::clock::now() < until {
+            std::thread::yield_now();
+        }
     }
     loop {
         crate::sync::park();
@@ -175,7 +182,8 @@ impl Pool {
         // SAFETY: `job` stays in place until DONE (we wait for it below),
         // and the reference is consumed once, by whoever runs or hands it back.
         let job_ref = unsafe { job.job_ref() };
-        if !registry.push(job_ref, None) {
+        let refused = !registry.push(job_ref, None);
+        if refused {
             // Shutdown raced with the push: the job runs wherever the queue
             // is drained, here if every worker has exited already.
             registry.refused_after_push();
@@ -194,12 +202,13 @@ impl Pool {
                     worker.wait_for(&job, None);
                 }
             },
-            None => match yield_until {
-                Some(until) => yield_then_park(&job, until),
-                None => {
-                    wait_until(&job, None);
-                }
-            },
+            // Step 5. A drain on this thread (`refused_after_push`) drops
+            // other jobs' closures here, whose destructors may park and take
+            // the job's token: then only the plain wait is safe.
+            None if refused => {
+                wait_until(&job, None);
+            }
+            None => yield_then_park(&job, yield_until),
         }
         std::mem::forget(guard);
         match job.into_outcome() {
