@@ -91,12 +91,8 @@ fn yield_then_park(job: &dyn crate::wait::Waitable, until: Option<u64>) {
             std::thread::yield_now();
         }
     }
-    loop {
-        crate::sync::park();
-        if job.is_done() {
-            return;
-        }
-    }
+    crate::sync::park();
+    crate::wait::park_until(|| job.is_done(), None);
 }
 
 /// How many installs may help (run other work of the caller's pool while
