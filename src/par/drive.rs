@@ -26,8 +26,8 @@
 //!    step says the rest will take at least [`WORTH_A_STEAL`] and another worker
 //!    is *searching* (awake and looking: it takes the fork at once, with no
 //!    wake-up), or at least [`WORTH_A_WAKE`], enough to pay for waking a
-//!    parked worker. Only a step that took half of [`MIN_SAMPLE`] or more
-//!    sets the pace: the first steps, a few items each, overstate it (the
+//!    parked worker. Only a step that took [`PACE_SAMPLE`] or more sets
+//!    the pace: the first steps, a few items each, overstate it (the
 //!    pace since the walk's start put a 100 Ki-element sum at 4× the loop's
 //!    time, and split calls too short to gain from it). From
 //!    a thread outside the pool, the rest hops in (step 1) once it is
@@ -228,12 +228,30 @@ const WORTH_A_WAKE: Duration = Duration::from_micros(40);
 /// `sum`, 30 Ki `for_each` and the 1 Mi calls level.
 const WORTH_A_STEAL: Duration = Duration::from_micros(5);
 
+/// A step that took at least this long sets the walk's pace (step 0).
+/// Shorter ones would be mostly the clock's own cost and the step's call;
+/// a TSC read costs ~12 ns here (`clock.rs`), a few percent of this. It
+/// was half of [`MIN_SAMPLE`], 500 ns; on a cheap loop the first step that
+/// long came at the walk's sixth look, about 1.2 µs in, and the half
+/// forked then started that much later than rayon's, which forks at once
+/// (100 Ki `for_each` inside `install`: 8.9–9.7 µs a call against rayon's
+/// 8.1–8.7, with the fork's half starting ~1.2 µs after the fork on each
+/// side). At 200 ns the fourth look (about 0.33 µs in) sets it. A probe
+/// build (not kept) switched the line between blocks of calls in one
+/// process, rayon's blocks beside them (15 rounds, medians, 2 workers, two
+/// runs), 500 → 200 ns: 100 Ki `for_each` inside 9.68 →
+/// 9.14 and 8.85 → 8.01 µs (rayon 8.71, 8.14), `sum` 5.56 → 4.91 and
+/// 5.82 → 5.16, `map.collect` 11.25 → 10.76 and 11.42 → 10.33; 300 Ki
+/// inside 0.6–0.8 µs less; 10 Ki and 30 Ki calls (which never fork) and
+/// the 1 Mi ones level within noise. 150 ns measured as 200 ns.
+const PACE_SAMPLE: Duration = Duration::from_nanos(200);
+
 /// How long a step of a walk may take before it stops doubling (step 0):
 /// the longest an idle worker waits for the walk's next look.
 const STEP_TIME: Duration = Duration::from_micros(8);
 
-/// A step shorter than half of this does not set the pace: below it the
-/// clock's own cost (tens of nanoseconds a read) would dominate it.
+/// How old a walk should be at its first looks (step 0): its steps grow
+/// up to sixteenfold while it is younger than half of this.
 const MIN_SAMPLE: Duration = Duration::from_micros(1);
 
 /// From outside: the estimated time left that is worth a hop into the pool
@@ -444,7 +462,7 @@ where
         now = clock::now();
         let step_time = now.saturating_sub(step_start);
         step_start = now;
-        if step_time >= nanos(MIN_SAMPLE) / 2 {
+        if step_time >= nanos(PACE_SAMPLE) {
             pace_before = pace;
             pace = Some(step_time as f64 / take as f64);
         }
