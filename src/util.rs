@@ -1,5 +1,7 @@
 //! Small helpers shared by the scheduler's files.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 // Layer: base (`lib.rs`, "Layers"). It may use std and the dependencies; of
 // the crate, only the other base files.
 
@@ -56,99 +58,108 @@ pub(crate) const HUGE_ADVICE_BYTES: usize = 32 << 20;
 /// buffers the pool fills whole, so no memory is touched that would not be
 /// anyway.
 ///
-/// Not where the hypervisor takes free huge blocks back, unless a large
-/// output was made within [`HUGE_RECENT`] ([`huge_pages_pay`]).
+/// Not where the hypervisor takes free huge blocks back, unless the
+/// previous large output was finished just before ([`huge_pages_pay`]).
+/// The returned guard says when this output is finished: keep it until the
+/// buffer is filled.
 ///
 /// Advice only: where THP is off (`/sys/kernel/mm/transparent_hugepage/enabled`
 /// is `never`), the process opted out (`prctl(PR_SET_THP_DISABLE)`), or the
 /// kernel has no huge page free, the call fails or the fault falls back to
 /// small pages, and nothing else changes; its result is ignored for that
 /// reason. A no-op off Linux and under Miri.
-pub(crate) fn advise_huge_pages(ptr: *mut u8, bytes: usize) {
+#[must_use = "the guard marks when the output is finished"]
+pub(crate) fn advise_huge_pages(ptr: *mut u8, bytes: usize) -> LargeOutput {
+    let large = bytes >= HUGE_ADVICE_BYTES;
     #[cfg(all(target_os = "linux", not(miri)))]
-    {
-        if bytes >= HUGE_ADVICE_BYTES && huge_pages_pay(crate::clock::now()) {
-            madvise_huge(ptr, bytes);
-        }
+    if large && huge_pages_pay(crate::clock::now()) {
+        madvise_huge(ptr, bytes);
     }
     #[cfg(not(all(target_os = "linux", not(miri))))]
-    let _ = (ptr, bytes, HUGE_ADVICE_BYTES);
+    let _ = ptr;
+    LargeOutput(large)
 }
 
 /// The advice itself, for the 2 MiB-aligned pages wholly inside
 /// `ptr..ptr + bytes`.
 #[cfg(all(target_os = "linux", not(miri)))]
 fn madvise_huge(ptr: *mut u8, bytes: usize) {
-    {
-        const HUGE: usize = 2 << 20;
-        let first = (ptr as usize).next_multiple_of(HUGE);
-        let end = (ptr as usize).saturating_add(bytes) & !(HUGE - 1);
-        if end > first {
-            // SAFETY: `first..end` lies inside `ptr..ptr + bytes`, which the
-            // caller owns (a buffer it allocated and has not shared yet).
-            // MADV_HUGEPAGE changes only how the kernel backs those pages,
-            // never their contents or whether they are mapped, so no other
-            // allocation and no value is affected.
-            unsafe {
-                libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE);
-            }
+    const HUGE: usize = 2 << 20;
+    let first = (ptr as usize).next_multiple_of(HUGE);
+    let end = (ptr as usize).saturating_add(bytes) & !(HUGE - 1);
+    if end > first {
+        // SAFETY: `first..end` lies inside `ptr..ptr + bytes`, which the
+        // caller owns (a buffer it allocated and has not shared yet).
+        // MADV_HUGEPAGE changes only how the kernel backs those pages,
+        // never their contents or whether they are mapped, so no other
+        // allocation and no value is affected.
+        unsafe {
+            libc::madvise(first as *mut libc::c_void, end - first, libc::MADV_HUGEPAGE);
         }
     }
 }
 
-/// How recent the previous large output must be for huge pages to pay
-/// where the hypervisor takes free huge blocks back ([`huge_pages_pay`]):
-/// under the kernel's two seconds between page-reporting passes
-/// (`PAGE_REPORTING_DELAY`).
-pub(crate) const HUGE_RECENT: std::time::Duration = std::time::Duration::from_secs(1);
+/// Marks, when dropped, the time a large output buffer was finished
+/// (filled, or given up by a panic): [`huge_pages_pay`] reads it.
+pub(crate) struct LargeOutput(bool);
 
-/// Whether a large output buffer made at `now` (a `clock::now` reading)
-/// should be backed by huge pages: always, unless this guest reports its
-/// free 2 MiB blocks to the hypervisor ([`free_huge_blocks_reported`]);
-/// there, only when the previous large output was made within
-/// [`HUGE_RECENT`].
+impl Drop for LargeOutput {
+    fn drop(&mut self) {
+        if self.0 {
+            LAST_FINISHED.store(crate::clock::now().max(1), Ordering::Relaxed);
+        }
+    }
+}
+
+/// The `clock::now` reading when the latest large output was finished (0:
+/// none yet). A hint: threads racing over it at most advise one buffer
+/// more or fewer.
+static LAST_FINISHED: AtomicU64 = AtomicU64::new(0);
+
+/// How soon after the previous large output was finished the next must
+/// start for huge pages to pay where the hypervisor takes free huge blocks
+/// back ([`huge_pages_pay`]): a loop that makes its outputs back to back.
+pub(crate) const HUGE_RECENT: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Whether a large output buffer started at `now` (a `clock::now`
+/// reading) should be backed by huge pages: always, unless this guest
+/// reports its free 2 MiB blocks to the hypervisor
+/// ([`free_huge_blocks_reported`]); there, only when the previous large
+/// output was finished within [`HUGE_RECENT`] before.
 ///
 /// Why: on such a guest (this project's VM: a virtio balloon with free page
-/// reporting, order 9, 52 GB reported since boot) a free 2 MiB block that
-/// stays free across a reporting pass goes back to the host, and the next
-/// fault on it pays the host's fault and zeroing as well: 50–120 ms for the
-/// 40 huge pages of a 10,000,000-item `collect` (most of it system time)
-/// where the same call in a loop, reusing the blocks the call before freed,
-/// takes 7 ms, and rayon's, on small pages, 24–28 ms either way. Small
-/// pages come first from the guest's small free fragments, which are not
-/// reported, so they stay warm. A loop of such calls (each within a second
-/// of the one before) keeps the advice, and with it the blocks its
-/// previous call freed; a call that comes alone faults small pages as
-/// rayon's does. Elsewhere (bare metal, or a guest whose free memory stays
-/// with it) the advice always applies. `bench/examples/huge_pages.rs`,
-/// always advising against this rule, one run each (six rounds): calls 3 s
-/// apart 70–94 ms against rayon's 25–42, then 25–31 against 30–39; in a
-/// loop of ten calls 7.8–8.4 ms a call against 24–26, then 7.8–9.3
-/// against 26–28.
-///
-/// A hint: the time of the previous large output is one relaxed word; two
-/// threads racing over it at most advise one buffer more or less.
+/// reporting, order 9, 52 GB reported since boot) a free 2 MiB block goes
+/// back to the host at the kernel's next reporting pass, and the next fault
+/// on it pays the host's fault and zeroing as well: 50–140 ms for the 40
+/// huge pages of a 10,000,000-item `collect` (most of it system time),
+/// where the same call in a loop, reusing the blocks the call before just
+/// freed, takes 7–9 ms, and rayon's, on small pages, 24–38 ms either way.
+/// Small pages come first from the guest's small free fragments, which are
+/// not reported, so they stay warm. Even 100 ms between two such calls (a
+/// rayon call between them) left 3 of 8 slow (40–73 ms), and in
+/// `par_sizes`, whose rounds put ~400 ms of the loop's and rayon's calls
+/// between corepool's, the outside cell ran at 2.1–2.2× rayon's time with
+/// advice for any call within a second of the one before. So only a loop
+/// of back-to-back outputs keeps the advice (a call that runs after one
+/// finished less than [`HUGE_RECENT`] ago), and any other call faults small
+/// pages as rayon's does. Elsewhere (bare metal, or a guest whose free
+/// memory stays with it) the advice always applies.
 #[cfg(all(target_os = "linux", not(miri)))]
 fn huge_pages_pay(now: u64) -> bool {
-    use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static REPORTED: OnceLock<bool> = OnceLock::new();
-    // 0: no large output yet.
-    static PREVIOUS: AtomicU64 = AtomicU64::new(0);
-    let previous = PREVIOUS.swap(now.max(1), Ordering::Relaxed);
+    static REPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     pays_at(
         *REPORTED.get_or_init(free_huge_blocks_reported),
-        previous,
+        LAST_FINISHED.load(Ordering::Relaxed),
         now,
     )
 }
 
 /// [`huge_pages_pay`]'s rule: `reported` says whether the guest reports
-/// its free huge blocks, `previous` is the reading of the previous large
-/// output (0: none).
+/// its free huge blocks, `finished` is the reading when the previous large
+/// output was finished (0: none).
 #[cfg(any(test, all(target_os = "linux", not(miri))))]
-fn pays_at(reported: bool, previous: u64, now: u64) -> bool {
-    !reported || (previous != 0 && now.saturating_sub(previous) <= crate::clock::nanos(HUGE_RECENT))
+fn pays_at(reported: bool, finished: u64, now: u64) -> bool {
+    !reported || (finished != 0 && now.saturating_sub(finished) <= crate::clock::nanos(HUGE_RECENT))
 }
 
 /// Whether this Linux guest hands its free huge blocks back to the
@@ -212,7 +223,7 @@ mod tests {
         let ptr = buf.as_mut_ptr();
         // The policy may decline this one (a guest that reports its free
         // huge blocks, no large output just before); the advice itself:
-        advise_huge_pages(ptr.cast(), n * 8);
+        drop(advise_huge_pages(ptr.cast(), n * 8));
         #[cfg(all(target_os = "linux", not(miri)))]
         madvise_huge(ptr.cast(), n * 8);
         assert!(buf.iter().enumerate().all(|(i, &x)| x == i as u64));
@@ -229,25 +240,42 @@ mod tests {
         }
         // Small buffers are left alone (and a null-sized call is harmless).
         let mut small = vec![7u8; 4096];
-        advise_huge_pages(small.as_mut_ptr(), small.len());
-        advise_huge_pages(std::ptr::NonNull::<u8>::dangling().as_ptr(), 0);
+        drop(advise_huge_pages(small.as_mut_ptr(), small.len()));
+        drop(advise_huge_pages(
+            std::ptr::NonNull::<u8>::dangling().as_ptr(),
+            0,
+        ));
         assert!(small.iter().all(|&b| b == 7));
     }
 
     #[test]
-    fn huge_pages_pay_always_unless_free_blocks_are_reported_and_no_large_output_was_recent() {
-        let second = crate::clock::nanos(std::time::Duration::from_secs(1));
+    fn huge_pages_pay_always_unless_free_blocks_are_reported_and_no_large_output_just_finished() {
+        let ms = crate::clock::nanos(std::time::Duration::from_millis(1));
         // Bare metal, or a guest that keeps its free memory: always.
         assert!(pays_at(false, 0, 5));
-        assert!(pays_at(false, 1, 100 * second));
-        // A reporting guest: not for the first large output, nor one that
-        // comes alone, but within a loop of them.
+        assert!(pays_at(false, 1, 100_000 * ms));
+        // A reporting guest: not for the first large output, nor for one
+        // that starts a while after the previous finished, but in a loop of
+        // them back to back.
         assert!(!pays_at(true, 0, 5));
-        assert!(pays_at(true, 10 * second, 10 * second + second / 2));
-        assert!(pays_at(true, 10 * second, 10 * second + second));
-        assert!(!pays_at(true, 10 * second, 10 * second + second + 1));
-        // A reading behind the previous one (another thread's) is recent.
-        assert!(pays_at(true, 10 * second, 9 * second));
+        assert!(pays_at(true, 1000 * ms, 1000 * ms + 1));
+        assert!(pays_at(true, 1000 * ms, 1010 * ms));
+        assert!(!pays_at(true, 1000 * ms, 1010 * ms + 1));
+        assert!(!pays_at(true, 1000 * ms, 4000 * ms));
+        // A reading behind the mark (another thread's) is recent.
+        assert!(pays_at(true, 1000 * ms, 999 * ms));
+    }
+
+    #[test]
+    fn a_large_output_marks_when_it_is_finished() {
+        // Only large outputs mark; the guard's drop is the mark.
+        let before = crate::clock::now();
+        let mut small = vec![0u8; 64];
+        drop(advise_huge_pages(small.as_mut_ptr(), small.len()));
+        let mut big: Vec<u8> = Vec::with_capacity(HUGE_ADVICE_BYTES);
+        let guard = advise_huge_pages(big.as_mut_ptr(), HUGE_ADVICE_BYTES);
+        drop(guard);
+        assert!(LAST_FINISHED.load(Ordering::Relaxed) >= before.max(1));
     }
 
     #[test]
