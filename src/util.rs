@@ -1,7 +1,5 @@
 //! Small helpers shared by the scheduler's files.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 // Layer: base (`lib.rs`, "Layers"). It may use std and the dependencies; of
 // the crate, only the other base files.
 
@@ -50,7 +48,7 @@ pub(crate) const HUGE_ADVICE_BYTES: usize = 32 << 20;
 /// call is about to fill, and nothing else.
 ///
 /// Why: writing a fresh buffer is mostly page faults, one per 4 KiB. On this
-/// crate's 2-core VM a cheap map of 10,000,000 items into a new `Vec<u64>`
+/// crate's 2-core VM, in a loop of calls, a cheap map of 10,000,000 items into a new `Vec<u64>`
 /// took 52 ms sequentially with 4 KiB pages and 11 ms with huge pages (its
 /// 80 MB: 19,532 faults against 625); two workers writing halves in
 /// parallel still fault page by page. glibc offers the same advice for all
@@ -58,26 +56,24 @@ pub(crate) const HUGE_ADVICE_BYTES: usize = 32 << 20;
 /// buffers the pool fills whole, so no memory is touched that would not be
 /// anyway.
 ///
-/// Not where the hypervisor takes free huge blocks back, unless the
-/// previous large output was finished just before ([`huge_pages_pay`]).
-/// The returned guard says when this output is finished: keep it until the
-/// buffer is filled.
+/// Not on a guest that hands its free huge blocks back to the hypervisor
+/// ([`free_huge_blocks_reported`]): there the fresh huge pages are cold.
 ///
 /// Advice only: where THP is off (`/sys/kernel/mm/transparent_hugepage/enabled`
 /// is `never`), the process opted out (`prctl(PR_SET_THP_DISABLE)`), or the
 /// kernel has no huge page free, the call fails or the fault falls back to
 /// small pages, and nothing else changes; its result is ignored for that
 /// reason. A no-op off Linux and under Miri.
-#[must_use = "the guard marks when the output is finished"]
-pub(crate) fn advise_huge_pages(ptr: *mut u8, bytes: usize) -> LargeOutput {
-    let large = bytes >= HUGE_ADVICE_BYTES;
+pub(crate) fn advise_huge_pages(ptr: *mut u8, bytes: usize) {
     #[cfg(all(target_os = "linux", not(miri)))]
-    if large && huge_pages_pay(crate::clock::now()) {
-        madvise_huge(ptr, bytes);
+    {
+        static REPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        if bytes >= HUGE_ADVICE_BYTES && !*REPORTED.get_or_init(free_huge_blocks_reported) {
+            madvise_huge(ptr, bytes);
+        }
     }
     #[cfg(not(all(target_os = "linux", not(miri))))]
-    let _ = ptr;
-    LargeOutput(large)
+    let _ = (ptr, bytes, HUGE_ADVICE_BYTES);
 }
 
 /// The advice itself, for the 2 MiB-aligned pages wholly inside
@@ -99,75 +95,41 @@ fn madvise_huge(ptr: *mut u8, bytes: usize) {
     }
 }
 
-/// Marks, when dropped, the time a large output buffer was finished
-/// (filled, or given up by a panic): [`huge_pages_pay`] reads it.
-pub(crate) struct LargeOutput(bool);
-
-impl Drop for LargeOutput {
-    fn drop(&mut self) {
-        if self.0 {
-            LAST_FINISHED.store(crate::clock::now().max(1), Ordering::Relaxed);
-        }
-    }
-}
-
-/// The `clock::now` reading when the latest large output was finished (0:
-/// none yet). A hint: threads racing over it at most advise one buffer
-/// more or fewer.
-static LAST_FINISHED: AtomicU64 = AtomicU64::new(0);
-
-/// How soon after the previous large output was finished the next must
-/// start for huge pages to pay where the hypervisor takes free huge blocks
-/// back ([`huge_pages_pay`]): a loop that makes its outputs back to back.
-pub(crate) const HUGE_RECENT: std::time::Duration = std::time::Duration::from_millis(10);
-
-/// Whether a large output buffer started at `now` (a `clock::now`
-/// reading) should be backed by huge pages: always, unless this guest
-/// reports its free 2 MiB blocks to the hypervisor
-/// ([`free_huge_blocks_reported`]); there, only when the previous large
-/// output was finished within [`HUGE_RECENT`] before.
-///
-/// Why: on such a guest (this project's VM: a virtio balloon with free page
-/// reporting, order 9, 52 GB reported since boot) a free 2 MiB block goes
-/// back to the host at the kernel's next reporting pass, and the next fault
-/// on it pays the host's fault and zeroing as well: 50–140 ms for the 40
-/// huge pages of a 10,000,000-item `collect` (most of it system time),
-/// where the same call in a loop, reusing the blocks the call before just
-/// freed, takes 7–9 ms, and rayon's, on small pages, 24–38 ms either way.
-/// Small pages come first from the guest's small free fragments, which are
-/// not reported, so they stay warm. Even 100 ms between two such calls (a
-/// rayon call between them) left 3 of 8 slow (40–73 ms), and in
-/// `par_sizes`, whose rounds put ~400 ms of the loop's and rayon's calls
-/// between corepool's, the outside cell ran at 2.1–2.2× rayon's time with
-/// advice for any call within a second of the one before. So only a loop
-/// of back-to-back outputs keeps the advice (a call that runs after one
-/// finished less than [`HUGE_RECENT`] ago), and any other call faults small
-/// pages as rayon's does. Elsewhere (bare metal, or a guest whose free
-/// memory stays with it) the advice always applies.
-#[cfg(all(target_os = "linux", not(miri)))]
-fn huge_pages_pay(now: u64) -> bool {
-    static REPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    pays_at(
-        *REPORTED.get_or_init(free_huge_blocks_reported),
-        LAST_FINISHED.load(Ordering::Relaxed),
-        now,
-    )
-}
-
-/// [`huge_pages_pay`]'s rule: `reported` says whether the guest reports
-/// its free huge blocks, `finished` is the reading when the previous large
-/// output was finished (0: none).
-#[cfg(any(test, all(target_os = "linux", not(miri))))]
-fn pays_at(reported: bool, finished: u64, now: u64) -> bool {
-    !reported || (finished != 0 && now.saturating_sub(finished) <= crate::clock::nanos(HUGE_RECENT))
-}
-
 /// Whether this Linux guest hands its free huge blocks back to the
 /// hypervisor: a virtio balloon device (`device` 0x0005) that offers free
 /// page reporting (feature bit 5, `VIRTIO_BALLOON_F_REPORTING`; sysfs shows
 /// the negotiated features as a string of `0`/`1`, bit 0 first). Read once
 /// a process. Other hypervisors' balloons are not recognised: there the
 /// advice applies as on bare metal.
+///
+/// Why it matters: on such a guest (this project's VM: free page
+/// reporting of order 9, 52 GB reported since boot) a free 2 MiB block goes
+/// back to the host at the kernel's next reporting pass, and the next fault
+/// on it pays the host's fault and zeroing as well: 50–140 ms for the 40
+/// huge pages of a 10,000,000-item `collect`, most of it system time.
+/// Small pages come first from the guest's small free fragments, which are
+/// not reported and stay warm: rayon's `collect`, on small pages, took
+/// 24–42 ms whatever came before. Huge pages paid only in a loop of such
+/// outputs back to back, each reusing the blocks the one before had just
+/// freed (7–12 ms a call against rayon's 24–37); anything between two
+/// calls (100 ms and a rayon call: 3 of 8 slow, 40–73 ms) or a first call
+/// met cold blocks. Tried and not kept (`bench/examples/huge_pages.rs`,
+/// `par_sizes`'s 10 Mi `collect`, whose rounds put ~400 ms of the loop's
+/// and rayon's calls between corepool's; corepool ÷ rayon):
+///
+/// | advice on this guest | calls 3 s apart | loop of 10 | `par_sizes` outside / inside |
+/// |---|---:|---:|---:|
+/// | always (before) | 2.2–3.7× | 0.3× | 2.08–2.20× / 0.35–0.38× |
+/// | within 1 s of the previous output's start | 0.68–1.05× | 0.3× | 2.08× / 0.35× |
+/// | within 10 ms of the previous output's end | 0.91–1.06× | 0.3× | 1.00–1.22× / 0.68–1.13× |
+/// | never (this) | 0.67–1.28× | 0.90–1.02× | 0.87–0.94× / 0.84–0.93× |
+///
+/// (rayon's own calls 3 s apart swung from 25 to 42 ms.) The loop's first
+/// advised call always met cold blocks, so a short run of outputs lost
+/// more than it gained. Never advising here keeps every pattern at about
+/// rayon's time, within this VM's noise, and gives up the 0.3× of long
+/// back-to-back loops; elsewhere (bare metal, or a guest whose free memory
+/// stays with it) the advice applies as before.
 #[cfg(all(target_os = "linux", not(miri)))]
 fn free_huge_blocks_reported() -> bool {
     let Ok(devices) = std::fs::read_dir("/sys/bus/virtio/devices") else {
@@ -223,7 +185,7 @@ mod tests {
         let ptr = buf.as_mut_ptr();
         // The policy may decline this one (a guest that reports its free
         // huge blocks, no large output just before); the advice itself:
-        drop(advise_huge_pages(ptr.cast(), n * 8));
+        advise_huge_pages(ptr.cast(), n * 8);
         #[cfg(all(target_os = "linux", not(miri)))]
         madvise_huge(ptr.cast(), n * 8);
         assert!(buf.iter().enumerate().all(|(i, &x)| x == i as u64));
@@ -240,42 +202,9 @@ mod tests {
         }
         // Small buffers are left alone (and a null-sized call is harmless).
         let mut small = vec![7u8; 4096];
-        drop(advise_huge_pages(small.as_mut_ptr(), small.len()));
-        drop(advise_huge_pages(
-            std::ptr::NonNull::<u8>::dangling().as_ptr(),
-            0,
-        ));
+        advise_huge_pages(small.as_mut_ptr(), small.len());
+        advise_huge_pages(std::ptr::NonNull::<u8>::dangling().as_ptr(), 0);
         assert!(small.iter().all(|&b| b == 7));
-    }
-
-    #[test]
-    fn huge_pages_pay_always_unless_free_blocks_are_reported_and_no_large_output_just_finished() {
-        let ms = crate::clock::nanos(std::time::Duration::from_millis(1));
-        // Bare metal, or a guest that keeps its free memory: always.
-        assert!(pays_at(false, 0, 5));
-        assert!(pays_at(false, 1, 100_000 * ms));
-        // A reporting guest: not for the first large output, nor for one
-        // that starts a while after the previous finished, but in a loop of
-        // them back to back.
-        assert!(!pays_at(true, 0, 5));
-        assert!(pays_at(true, 1000 * ms, 1000 * ms + 1));
-        assert!(pays_at(true, 1000 * ms, 1010 * ms));
-        assert!(!pays_at(true, 1000 * ms, 1010 * ms + 1));
-        assert!(!pays_at(true, 1000 * ms, 4000 * ms));
-        // A reading behind the mark (another thread's) is recent.
-        assert!(pays_at(true, 1000 * ms, 999 * ms));
-    }
-
-    #[test]
-    fn a_large_output_marks_when_it_is_finished() {
-        // Only large outputs mark; the guard's drop is the mark.
-        let before = crate::clock::now();
-        let mut small = vec![0u8; 64];
-        drop(advise_huge_pages(small.as_mut_ptr(), small.len()));
-        let mut big: Vec<u8> = Vec::with_capacity(HUGE_ADVICE_BYTES);
-        let guard = advise_huge_pages(big.as_mut_ptr(), HUGE_ADVICE_BYTES);
-        drop(guard);
-        assert!(LAST_FINISHED.load(Ordering::Relaxed) >= before.max(1));
     }
 
     #[test]

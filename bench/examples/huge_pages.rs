@@ -16,7 +16,7 @@
 //!
 //! It prints whether this machine is a guest that reports its free huge
 //! blocks to the hypervisor (a virtio balloon with free page reporting),
-//! where the library gives the advice only within a loop of large outputs.
+//! where the library gives no advice: there a fresh huge page is cold.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -179,8 +179,7 @@ where
     let n = input.part_len();
     let mut out: Vec<R> = Vec::with_capacity(n);
     let base = out.as_mut_ptr();
-    let _large =
-        crate::util::advise_huge_pages(base.cast(), n.saturating_mul(std::mem::size_of::<R>()));
+    crate::util::advise_huge_pages(base.cast(), n.saturating_mul(std::mem::size_of::<R>()));
     let target = Target {
         start: SendPtr(base),
         input,
@@ -220,8 +219,7 @@ pub(super) fn concat<T: Send>(pool: &crate::Pool, mut pieces: LinkedList<Vec<T>>
         }
         return out;
     }
-    let _large =
-        crate::util::advise_huge_pages(out.as_mut_ptr().cast(), total * std::mem::size_of::<T>());
+    crate::util::advise_huge_pages(out.as_mut_ptr().cast(), total * std::mem::size_of::<T>());
     // Step 6: one disjoint run of slots per piece, in order.
     let mut moves: Vec<(&mut [MaybeUninit<T>], Vec<T>)> = Vec::with_capacity(pieces.len());
     let mut rest = &mut out.spare_capacity_mut()[..total];
