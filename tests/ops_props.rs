@@ -85,10 +85,14 @@ fn run_program(workers: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 // and cancelled if `shutdown_now` drained it from the queue
                 // before this join took it back: `shutdown_now` counts it
                 // then, though the model tracks no handle of it.
-                if let Err(e) = p.submit(|| 1u8).join() {
-                    if e.is_cancelled() {
+                // Anything else panics this task, which its join reports
+                // (where the model still holds its handle).
+                match p.submit(|| 1u8).join() {
+                    Ok(one) => assert_eq!(one, 1),
+                    Err(e) if e.is_cancelled() => {
                         nc.fetch_add(1, Ordering::SeqCst);
                     }
+                    Err(e) => assert!(e.is_shutdown(), "a subtask ended {e}"),
                 }
             }
             result

@@ -26,8 +26,9 @@
 //!    step says the rest will take at least [`WORTH_A_STEAL`] and another worker
 //!    is *searching* (awake and looking: it takes the fork at once, with no
 //!    wake-up), or at least [`WORTH_A_WAKE`], enough to pay for waking a
-//!    parked worker. Only a step that took [`PACE_SAMPLE`] or more sets
-//!    the pace: the first steps, a few items each, overstate it (the
+//!    parked worker. Only a step that took half of [`MIN_SAMPLE`] or more
+//!    sets the pace (on a worker, after a thousand items, [`PACE_SAMPLE`]:
+//!    [`sets_pace`]): the first steps, a few items each, overstate it (the
 //!    pace since the walk's start put a 100 Ki-element sum at 4× the loop's
 //!    time, and split calls too short to gain from it). From
 //!    a thread outside the pool, the rest hops in (step 1) once it is
@@ -228,30 +229,61 @@ const WORTH_A_WAKE: Duration = Duration::from_micros(40);
 /// `sum`, 30 Ki `for_each` and the 1 Mi calls level.
 const WORTH_A_STEAL: Duration = Duration::from_micros(5);
 
-/// A step that took at least this long sets the walk's pace (step 0).
-/// Shorter ones would be mostly the clock's own cost and the step's call;
-/// a TSC read costs ~12 ns here (`clock.rs`), a few percent of this. It
-/// was half of [`MIN_SAMPLE`], 500 ns; on a cheap loop the first step that
-/// long came at the walk's sixth look, about 1.2 µs in, and the half
-/// forked then started that much later than rayon's, which forks at once
-/// (100 Ki `for_each` inside `install`: 8.9–9.7 µs a call against rayon's
-/// 8.1–8.7, with the fork's half starting ~1.2 µs after the fork on each
-/// side). At 200 ns the fourth look (about 0.33 µs in) sets it. A probe
-/// build (not kept) switched the line between blocks of calls in one
-/// process, rayon's blocks beside them (15 rounds, medians, 2 workers, two
-/// runs), 500 → 200 ns: 100 Ki `for_each` inside 9.68 →
-/// 9.14 and 8.85 → 8.01 µs (rayon 8.71, 8.14), `sum` 5.56 → 4.91 and
-/// 5.82 → 5.16, `map.collect` 11.25 → 10.76 and 11.42 → 10.33; 300 Ki
-/// inside 0.6–0.8 µs less; 10 Ki and 30 Ki calls (which never fork) and
-/// the 1 Mi ones level within noise. 150 ns measured as 200 ns.
+/// A step that took at least half of [`MIN_SAMPLE`] sets the walk's pace
+/// (step 0); on a worker, once the walk has done [`PACE_ITEMS`] items, a
+/// step of at least this long does too ([`sets_pace`]).
+///
+/// Why sooner on a worker: on a cheap loop the first step of 500 ns came
+/// at the walk's sixth look, about 1.2 µs in, so a call inside `install`
+/// forked that late, and its half started that much later than rayon's,
+/// which forks at once (the other worker takes a half ~1.2 µs after the
+/// fork on either side): 100 Ki `for_each` inside `install` took 8.9–9.7
+/// µs a call against rayon's 8.1–8.7. At 200 ns the fourth look (2,048
+/// items, about 0.33 µs in) sets it. A probe build (not kept) switched the
+/// line between blocks of calls in one process, rayon's blocks beside them
+/// (15 rounds, medians, 2 workers, two runs), 500 → 200 ns: 100 Ki
+/// `for_each` inside 9.68 → 9.14 and 8.85 → 8.01 µs (rayon 8.71, 8.14),
+/// `sum` 5.56 → 4.91 and 5.82 → 5.16, `map.collect` 11.25 → 10.76 and
+/// 11.42 → 10.33; 300 Ki inside 0.6–0.8 µs less; 10 Ki and 30 Ki calls
+/// (which never fork) and the 1 Mi ones level within noise; 150 ns
+/// measured as 200.
+///
+/// Why not from outside, and not before [`PACE_ITEMS`]: a second reader
+/// found that a 200 ns sample let one slow early step (a cold first item
+/// after a pause, a cache or TLB miss of a few hundred nanoseconds) set the
+/// pace of the whole call, with the hop rule's second estimate, the walk's
+/// whole pace, made of nearly the same step ([`hop_rest`]). With the line
+/// at 200 ns for every walk, 16 Ki-item calls from outside (22 µs alone,
+/// under [`WORTH_A_HOP`]) made 200 µs apart hopped 22–404 times in 1,000
+/// (13–37 at 500 ns), every time when the first item took 150–300 ns, and
+/// 4 Ki-item calls inside `install` forked 110–187 times in 200 (4–15),
+/// each fork of a call that short paying a wake-up. The items count keeps
+/// the sooner pace to walks of thousands of items, whose step a stall of
+/// a few hundred nanoseconds at most doubles. The clock's own cost is a
+/// few percent of this line where it reads the time-stamp counter (~12 ns
+/// here, `clock.rs`), about 15 % where it falls back to `Instant` (~30 ns).
 const PACE_SAMPLE: Duration = Duration::from_nanos(200);
+
+/// How many items a walk on a worker has done before a step of
+/// [`PACE_SAMPLE`] sets its pace (see there).
+const PACE_ITEMS: usize = 1024;
+
+/// Whether a step of `step_time` nanoseconds, ending a walk's first `done`
+/// items, sets its pace (step 0; [`PACE_SAMPLE`]).
+#[inline]
+fn sets_pace(step_time: u64, done: usize, on_worker: bool) -> bool {
+    step_time >= nanos(MIN_SAMPLE) / 2
+        || (on_worker && done >= PACE_ITEMS && step_time >= nanos(PACE_SAMPLE))
+}
 
 /// How long a step of a walk may take before it stops doubling (step 0):
 /// the longest an idle worker waits for the walk's next look.
 const STEP_TIME: Duration = Duration::from_micros(8);
 
 /// How old a walk should be at its first looks (step 0): its steps grow
-/// up to sixteenfold while it is younger than half of this.
+/// up to sixteenfold (15 times all before them) while it is younger than
+/// half of this, and keep doubling while it is younger than this; a step
+/// of half of this sets the pace ([`sets_pace`]).
 const MIN_SAMPLE: Duration = Duration::from_micros(1);
 
 /// From outside: the estimated time left that is worth a hop into the pool
@@ -462,7 +494,7 @@ where
         now = clock::now();
         let step_time = now.saturating_sub(step_start);
         step_start = now;
-        if step_time >= nanos(PACE_SAMPLE) {
+        if sets_pace(step_time, done, on_worker) {
             pace_before = pace;
             pace = Some(step_time as f64 / take as f64);
         }
@@ -741,7 +773,28 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::{MIN_SAMPLE, Splitter, WORTH_A_HOP, early_growth, hop_rest, nanos};
+    use super::{
+        MIN_SAMPLE, PACE_ITEMS, PACE_SAMPLE, Splitter, WORTH_A_HOP, early_growth, hop_rest, nanos,
+        sets_pace,
+    };
+
+    #[test]
+    fn a_short_step_sets_the_pace_only_on_a_worker_and_only_after_a_thousand_items() {
+        let half = nanos(MIN_SAMPLE) / 2;
+        let short = nanos(PACE_SAMPLE);
+        // Half the sample sets it anywhere, even for one item.
+        assert!(sets_pace(half, 1, false));
+        assert!(sets_pace(half, 1, true));
+        // A shorter step: on a worker, once the walk is long enough.
+        assert!(sets_pace(short, PACE_ITEMS, true));
+        assert!(!sets_pace(short, PACE_ITEMS - 1, true));
+        assert!(!sets_pace(short - 1, PACE_ITEMS, true));
+        // From outside (the hop rule's walk): never.
+        assert!(!sets_pace(short, PACE_ITEMS, false));
+        assert!(!sets_pace(half - 1, 1 << 20, false));
+        // A slow first item of a few hundred nanoseconds: not anywhere.
+        assert!(!sets_pace(half - 1, 1, true));
+    }
 
     #[test]
     fn early_steps_grow_by_a_power_of_two_that_keeps_the_next_look_within_the_sample() {
