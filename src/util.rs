@@ -185,10 +185,14 @@ mod tests {
         // Two fresh buffers (mappings of their own): the first through the
         // policy, the second given the advice itself.
         let mut by_policy: Vec<u64> = (0..n as u64).collect();
-        let mut advised: Vec<u64> = (0..n as u64).collect();
+        let advised: Vec<u64> = (0..n as u64).collect();
         advise_huge_pages(by_policy.as_mut_ptr().cast(), n * 8);
         #[cfg(all(target_os = "linux", not(miri)))]
-        madvise_huge(advised.as_mut_ptr().cast(), n * 8);
+        let advised = {
+            let mut advised = advised;
+            madvise_huge(advised.as_mut_ptr().cast(), n * 8);
+            advised
+        };
         for buf in [&by_policy, &advised] {
             assert!(buf.iter().enumerate().all(|(i, &x)| x == i as u64));
         }

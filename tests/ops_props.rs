@@ -67,6 +67,8 @@ fn run_program(workers: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut gate_open = false;
     let mut cancelled_by_shutdown = 0;
     // Subtasks of `SubmitNested` tasks that `shutdown_now` cancelled.
+    // SeqCst as every count here; read only after `shutdown` has joined
+    // the workers, which orders every increment before the read.
     let nested_cancelled = Arc::new(AtomicUsize::new(0));
 
     let submit = |tasks: &mut Vec<Tracked>, gated: bool, nested: bool, shut_down: bool| {

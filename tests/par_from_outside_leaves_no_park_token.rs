@@ -49,13 +49,20 @@ fn asleep(tid: i32) -> Option<bool> {
     Some(after_name.split_whitespace().next()? == "S")
 }
 
-/// Runs `call` (which returns how many of its items ran on a worker)
+/// 1 if this runs on one of a pool's workers, else 0.
+#[cfg(target_os = "linux")]
+fn on_worker() -> usize {
+    usize::from(Pool::current_worker_index().is_some())
+}
+
+/// Runs `call` (which returns how many of its closures ran on a worker)
 /// [`ROUNDS`] times on this thread; after each, parks and has a helper
 /// unpark it only once the kernel shows it asleep, having set a flag first.
-/// Returns how many parks returned with the flag unset (on a token left by
-/// the call) and the items run on workers.
+/// Asserts that at most a tenth of those parks returned with the flag unset
+/// (on a token left by `call`, named `what` in the message), and returns
+/// the closures run on workers.
 #[cfg(target_os = "linux")]
-fn leftover_tokens(mut call: impl FnMut() -> usize) -> (usize, usize) {
+fn assert_no_leftover_tokens(what: &str, mut call: impl FnMut() -> usize) -> usize {
     // Per round: the thread to unpark, its kernel id, the flag to set
     // before, and a flag the caller sets when its park returned early (so
     // the helper stops waiting for it to sleep).
@@ -78,7 +85,9 @@ fn leftover_tokens(mut call: impl FnMut() -> usize) -> (usize, usize) {
                     }
                 }
             }
-            // SeqCst: read by the caller after its park returns.
+            // SeqCst, as every flag here: a handful of stores and loads
+            // between two threads, read after a park or a poll; the unpark
+            // below is what the caller waits for, the flag says it came.
             flag.store(true, Ordering::SeqCst);
             caller.unpark();
         }
@@ -110,7 +119,11 @@ fn leftover_tokens(mut call: impl FnMut() -> usize) -> (usize, usize) {
         !unreadable.load(Ordering::SeqCst),
         "/proc/self/task/<tid>/stat could not be read"
     );
-    (leftover, on_workers)
+    assert!(
+        leftover <= ROUNDS / 10,
+        "park returned on a token left by {what} in {leftover} of {ROUNDS} rounds"
+    );
+    on_workers
 }
 
 #[cfg(target_os = "linux")]
@@ -118,19 +131,15 @@ fn leftover_tokens(mut call: impl FnMut() -> usize) -> (usize, usize) {
 fn a_hopping_call_leaves_no_token_for_the_callers_next_park() {
     watchdog(120, || {
         let pool = Pool::builder().workers(2).build().unwrap();
-        let (leftover, on_workers) = leftover_tokens(|| {
+        let on_workers = assert_no_leftover_tokens("the call", || {
             pool.par(0..100u32)
                 .map(|_| {
                     busy_for(Duration::from_micros(2));
-                    usize::from(Pool::current_worker_index().is_some())
+                    on_worker()
                 })
                 .sum()
         });
         assert!(on_workers > 0, "no call hopped: the test saw no hop's wait");
-        assert!(
-            leftover <= ROUNDS / 10,
-            "park returned on a token left by the call in {leftover} of {ROUNDS} rounds"
-        );
     });
 }
 
@@ -139,18 +148,12 @@ fn a_hopping_call_leaves_no_token_for_the_callers_next_park() {
 fn install_and_join_from_outside_leave_no_token_either() {
     watchdog(120, || {
         let pool = Pool::builder().workers(2).build().unwrap();
-        let (leftover, on_workers) = leftover_tokens(|| {
-            let here = pool.install(|| usize::from(Pool::current_worker_index().is_some()));
-            let (a, b) = pool.join(
-                || usize::from(Pool::current_worker_index().is_some()),
-                || usize::from(Pool::current_worker_index().is_some()),
-            );
-            here + a + b
+        let on_workers = assert_no_leftover_tokens("install or join", || {
+            pool.install(on_worker) + {
+                let (a, b) = pool.join(on_worker, on_worker);
+                a + b
+            }
         });
         assert_eq!(on_workers, 3 * ROUNDS, "every closure runs on a worker");
-        assert!(
-            leftover <= ROUNDS / 10,
-            "park returned on a token left by install or join in {leftover} of {ROUNDS} rounds"
-        );
     });
 }
