@@ -141,6 +141,14 @@ impl Pool {
     /// runs only the tasks its caller submitted, then blocks, so many tasks
     /// that each install into a busy pool cannot overflow a worker's stack.
     ///
+    /// A thread outside every pool waits for `f` with `std::thread::park`,
+    /// and consumes any park token it holds or receives meanwhile: an
+    /// `unpark` of the calling thread sent before or during the call (by
+    /// `f` itself, say) does not survive it. Code that parks after the
+    /// call should check its own condition first, as with any `park`. (The
+    /// same holds for [`Pool::join`] from outside, and for a `par` call from
+    /// outside that hands its rest to the pool: they wait this way.)
+    ///
     /// ```
     /// let pool = corepool::Pool::builder().workers(2).build()?;
     /// let here = pool.install(|| corepool::Pool::current_worker_index());
