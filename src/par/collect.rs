@@ -11,9 +11,10 @@
 //!    left part the first `i` slots and the right part the slots from
 //!    `start + i`. Parts are therefore disjoint and each lies inside
 //!    `base..base + n`, by induction from the whole (`base`, `n` items).
-//! 3. A leaf writes the slot `start + i` only for `i < len` (the loop zips
-//!    the input with `0..len`), each exactly once, and counts what it wrote
-//!    in a [`Written`] guard. The guard owns exactly those elements: dropped
+//! 3. A leaf writes the slot `start + i` only for `i < len` (it takes at
+//!    most `len` values from the input, and `i` is the count written so
+//!    far), each exactly once, and counts what it wrote in a [`Written`]
+//!    guard. The guard owns exactly those elements: dropped
 //!    (a panic in the user's closure unwinds through it), it drops them, once.
 //! 4. Two guards merge only when the right one starts where the left one
 //!    ends; the right guard is then forgotten, so every written element is
@@ -141,13 +142,23 @@ where
             len: 0,
             _owns: PhantomData,
         };
-        for (i, value) in (0..len).zip(self.map.pipe(input.into_iter())) {
-            // SAFETY: `i < len`, so `start + i` is a slot of this part of the
-            // buffer, which no other leaf touches (step 2); it is written
-            // here once and then owned by `written` (step 3).
-            unsafe { written.start.add(i).write(value) };
-            written.len = i + 1;
-        }
+        // Internal iteration (`for_each`), not a `for` loop over a zip with
+        // `0..len`: rayon's life demo (40,000 cells a call, each a call of
+        // ~20 ns) ran 1.02x rayon's time with the zip in four runs of 21
+        // rounds, on 1 worker as on 2, and 0.99-1.00x with this: the zip's
+        // loop kept the output pointer in a register it shuffled around
+        // the closure's call, about a cycle an item.
+        self.map
+            .pipe(input.into_iter())
+            .take(len)
+            .for_each(|value| {
+                // SAFETY: `take(len)` hands out at most `len` values, so
+                // `start + written.len` is a slot of this part of the
+                // buffer, which no other leaf touches (step 2); it is
+                // written here once and then owned by `written` (step 3).
+                unsafe { written.start.add(written.len).write(value) };
+                written.len += 1;
+            });
         written
     }
 
