@@ -220,11 +220,23 @@ impl Registry {
 
     /// Whether any shared queue holds a task.
     pub(crate) fn has_work(&self) -> bool {
+        // No worker has this index: every exposure slot counts.
+        self.has_work_for(usize::MAX)
+    }
+
+    /// [`has_work`](Self::has_work) as worker `index` sees it: work it can
+    /// take, so not the fork-join half in its own exposure slot (only
+    /// another worker claims that).
+    pub(crate) fn has_work_for(&self, index: usize) -> bool {
         !self.injector.is_empty()
             || self.stealers.iter().any(|s| !s.is_empty())
             // Relaxed: the callers order this look with a SeqCst fence
             // (sleep.rs), paired with the fence after an exposure (join.rs).
-            || self.exposed.iter().any(|e| !e.0.load(Ordering::Relaxed).is_null())
+            || self
+                .exposed
+                .iter()
+                .enumerate()
+                .any(|(i, e)| i != index && !e.0.load(Ordering::Relaxed).is_null())
     }
 
     /// Takes one task from the injector or any worker's deque, for a thread

@@ -110,3 +110,25 @@ mod loom_shim {
         }
     }
 }
+
+/// Parks this thread until `is_done()` holds or `deadline` passes (the waits
+/// of `wait.rs`, and a blocked helper's in `sleep.rs`); the event
+/// awaited must `unpark` this thread after it makes `is_done` true. Returns
+/// `is_done()`.
+pub(crate) fn park_until(is_done: impl Fn() -> bool, deadline: Option<std::time::Instant>) -> bool {
+    loop {
+        if is_done() {
+            return true;
+        }
+        match deadline {
+            None => park(),
+            Some(deadline) => {
+                let now = std::time::Instant::now();
+                if now >= deadline {
+                    return is_done();
+                }
+                park_timeout(deadline - now);
+            }
+        }
+    }
+}

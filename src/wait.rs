@@ -7,7 +7,8 @@
 //! directly. No wait polls on a timer.
 //!
 //! Parking may wake spuriously (a stale unpark from an earlier wait, or the
-//! platform's own), so every wait loops on its condition: [`park_until`].
+//! platform's own), so every wait loops on its condition: [`park_until`]
+//! (in `sync.rs`, the base layer, where a blocked helper waits too).
 
 // Layer: cell (`lib.rs`, "Layers"). It may use the sched and base layers and
 // the other cell files.
@@ -16,7 +17,8 @@ use std::sync::Arc;
 use std::task::{Wake, Waker};
 use std::time::Instant;
 
-use crate::sync::{Thread, current_thread, park, park_timeout};
+pub(crate) use crate::sync::park_until;
+use crate::sync::{Thread, current_thread};
 pub(crate) use crate::worker::Waitable;
 use crate::worker::WorkerThread;
 
@@ -30,27 +32,6 @@ pub(crate) fn wait_until(what: &dyn Waitable, deadline: Option<Instant>) -> bool
     match WorkerThread::current() {
         Some(worker) => worker.wait_for(what, deadline),
         None => what.block_until(deadline),
-    }
-}
-
-/// Parks this thread until `is_done()` holds or `deadline` passes; the event
-/// awaited must `unpark` this thread after it makes `is_done` true. Returns
-/// `is_done()`.
-pub(crate) fn park_until(is_done: impl Fn() -> bool, deadline: Option<Instant>) -> bool {
-    loop {
-        if is_done() {
-            return true;
-        }
-        match deadline {
-            None => park(),
-            Some(deadline) => {
-                let now = Instant::now();
-                if now >= deadline {
-                    return is_done();
-                }
-                park_timeout(deadline - now);
-            }
-        }
     }
 }
 

@@ -574,7 +574,18 @@ impl WorkerThread {
                 Some(deadline) => deadline.min(now + poll),
                 None => now + poll,
             };
-            if header.block_until(Some(poll_until)) {
+            // Blocked, but listed as a helper (`sleep.rs`, step 8): work
+            // pushed or exposed for it meanwhile unparks it, as the thief's
+            // end of `header` does (`help_until`'s waits are `StackJob`s,
+            // whose thief unparks their owner, this thread).
+            let registry = &*self.registry;
+            if registry.sleep.block_helping(
+                self.index,
+                &self.thread,
+                &|| header.is_done(),
+                || registry.has_work_for(self.index),
+                poll_until,
+            ) {
                 return true;
             }
             poll = (poll * 2).min(HELP_POLL_MAX);

@@ -7,6 +7,7 @@
 //! ```sh
 //! cargo run --release -p corepool-bench --example par_ratio            # every workload, 7 rounds
 //! cargo run --release -p corepool-bench --example par_ratio -- 11 sort # 11 rounds, names containing "sort"
+//! cargo run --release -p corepool-bench --example par_ratio -- 15 primes # few heavy items of unequal cost
 //! ```
 
 use std::collections::HashMap;
@@ -16,6 +17,11 @@ use std::time::{Duration, Instant};
 use corepool::prelude::ParallelSliceMut as CoreSort;
 use rayon::prelude::*;
 use rayon::slice::ParallelSliceMut as RaySort;
+
+#[path = "../benches/workloads/mod.rs"]
+#[allow(dead_code)]
+mod workloads;
+use workloads::{primes_chunks, primes_in_chunk};
 
 const WORKERS: usize = 2;
 const VOCAB_LEN: usize = 10_000_000;
@@ -184,6 +190,42 @@ fn main() {
             || (),
             |()| core.par(&pairs).map(pair).collect::<HashMap<u64, u64>>(),
             |()| ray.install(|| pairs.par_iter().map(pair).collect::<HashMap<u64, u64>>()),
+        );
+    }
+    // Few heavy items of unequal cost: the primes below 2,000,000 counted
+    // in 200 chunks (0.1-1.2 ms each, the later ones dearer), so the half
+    // that finishes first must be fed from the other (sleep.rs, step 8).
+    let chunks = primes_chunks();
+    if want("primes_chunks_outside") {
+        compare(
+            "primes_chunks_outside",
+            rounds,
+            || (),
+            |()| core.par(0..chunks).map(primes_in_chunk).sum::<usize>(),
+            |()| {
+                ray.install(|| {
+                    (0..chunks)
+                        .into_par_iter()
+                        .map(primes_in_chunk)
+                        .sum::<usize>()
+                })
+            },
+        );
+    }
+    if want("primes_chunks_inside") {
+        compare(
+            "primes_chunks_inside",
+            rounds,
+            || (),
+            |()| core.install(|| core.par(0..chunks).map(primes_in_chunk).sum::<usize>()),
+            |()| {
+                ray.install(|| {
+                    (0..chunks)
+                        .into_par_iter()
+                        .map(primes_in_chunk)
+                        .sum::<usize>()
+                })
+            },
         );
     }
 }

@@ -440,8 +440,12 @@ where
                     // Worth a helper that is awake: keep idle workers awake
                     // for this call and the next (`sleep.rs`, step 6).
                     sleep.linger_from(now);
+                    // A worker blocked in a join's wait (`sleep.rs`, step
+                    // 8) is idle as a sleeper is, and the fork's exposure
+                    // unparks it.
                     if sleep.has_searcher()
-                        || (rest_time >= nanos(WORTH_A_WAKE) && sleep.is_hungry())
+                        || (rest_time >= nanos(WORTH_A_WAKE)
+                            && (sleep.is_hungry() || sleep.has_blocked_helper()))
                     {
                         Some(Hand::Fork)
                     } else {
@@ -752,7 +756,7 @@ where
     offset += step;
     while rest.part_len() > 0 {
         let left = rest.part_len();
-        if left / 2 >= splitter.min_len && sleep.has_searcher() {
+        if left / 2 >= splitter.min_len && (sleep.has_searcher() || sleep.has_blocked_helper()) {
             let fresh = Splitter {
                 splits: splitter.reset,
                 ..splitter
