@@ -547,6 +547,11 @@ impl WorkerThread {
     /// whether it is done. Used by `Pool::join` while a thief runs its second
     /// half: like rayon, it runs any queued work, its own deque's newest
     /// entries first (see the caveat on [`Pool::join`](crate::Pool::join)).
+    /// When it blocks, it waits on this thread's park token
+    /// (`Sleep::block_helping`), so `header`'s end must unpark this thread:
+    /// it does for the callers' `StackJob`s (`Pool::join`, `install`), whose
+    /// thief unparks their owner. A waitable that wakes its waiters another
+    /// way would be noticed only at each poll's end.
     pub(crate) fn help_until(&self, header: &dyn Waitable, deadline: Option<Instant>) -> bool {
         let mut poll = HELP_POLL_MIN;
         loop {
@@ -575,9 +580,8 @@ impl WorkerThread {
                 None => now + poll,
             };
             // Blocked, but listed as a helper (`sleep.rs`, step 8): work
-            // pushed or exposed for it meanwhile unparks it, as the thief's
-            // end of `header` does (`help_until`'s waits are `StackJob`s,
-            // whose thief unparks their owner, this thread).
+            // pushed for it meanwhile unparks it, as the end of `header`
+            // does (see above).
             let registry = &*self.registry;
             if registry.sleep.block_helping(
                 self.index,

@@ -93,7 +93,11 @@
 //!    again with a fresh budget, and its first fork is exposed for that
 //!    worker. (A parked worker is not a reason: it is fed by the exposure of
 //!    the busy worker's oldest fork, join.rs "Late idlers", and waking it
-//!    per check cost short calls a futex each.) A step is never shorter
+//!    per check cost short calls a futex each.) A worker blocked in a
+//!    join's wait (`sleep.rs`, step 8) is one once the rest is worth its
+//!    wake-up, [`WORTH_A_WAKE`] at the pace of the piece after the look that
+//!    first saw it ([`helper_worth_a_wake`]): the leaf wakes it and splits.
+//!    A step is never shorter
 //!    than the minimum length: the last step takes the remainder when
 //!    cutting it would leave less than a step, so `fold`'s `init()` and
 //!    `map_init`'s state always cover at least `with_min_len` items.
@@ -440,13 +444,15 @@ where
                     // Worth a helper that is awake: keep idle workers awake
                     // for this call and the next (`sleep.rs`, step 6).
                     sleep.linger_from(now);
-                    // A worker blocked in a join's wait (`sleep.rs`, step
-                    // 8) is idle as a sleeper is, and the fork's exposure
-                    // unparks it.
                     if sleep.has_searcher()
-                        || (rest_time >= nanos(WORTH_A_WAKE)
-                            && (sleep.is_hungry() || sleep.has_blocked_helper()))
+                        || (rest_time >= nanos(WORTH_A_WAKE) && sleep.is_hungry())
                     {
+                        Some(Hand::Fork)
+                    } else if rest_time >= nanos(WORTH_A_WAKE) && sleep.has_blocked_helper() {
+                        // A worker blocked in a join's wait (`sleep.rs`,
+                        // step 8) is idle as a sleeper is: woken here, it
+                        // finds the fork's exposure.
+                        sleep.wake_a_blocked_helper();
                         Some(Hand::Fork)
                     } else {
                         // Too short to pay a wake-up now: wake one anyway,
@@ -731,6 +737,33 @@ fn fork_cut(offset: usize, left: usize, done: usize, min_len: usize) -> usize {
 /// How many steps a leaf is walked in (step 7).
 const LEAF_STEPS: usize = 8;
 
+/// Step 7: whether a leaf with `left` items to go should split them for a
+/// blocked helper (`sleep.rs`, step 8), and if so wakes it. The first look
+/// that sees one only reads the clock (`seen_at`); the next, a piece of
+/// `step` items later, says yes when the rest at that piece's pace is worth
+/// [`WORTH_A_WAKE`]. Out of line: it runs only while a helper is blocked.
+#[inline(never)]
+fn helper_worth_a_wake(
+    sleep: &crate::sleep::Sleep,
+    seen_at: &mut Option<u64>,
+    step: usize,
+    left: usize,
+) -> bool {
+    if !sleep.has_blocked_helper() {
+        return false;
+    }
+    let now = clock::now();
+    let Some(then) = seen_at.replace(now) else {
+        return false;
+    };
+    let rest = u128::from(now.saturating_sub(then)) * left as u128 / step.max(1) as u128;
+    if rest < u128::from(nanos(WORTH_A_WAKE)) {
+        return false;
+    }
+    sleep.wake_a_blocked_helper();
+    true
+}
+
 /// Step 7: a leaf walked in [`LEAF_STEPS`] pieces; between two pieces, if a
 /// worker has gone hungry meanwhile, the rest is split again (with a fresh
 /// budget) so that the fork feeds it at once instead of after the whole leaf.
@@ -754,9 +787,14 @@ where
     let (first, mut rest) = part.split_at(step);
     let mut acc = consumer.leaf(first, offset);
     offset += step;
+    // When a blocked helper was first seen (a clock reading), to time the
+    // piece after it.
+    let mut helper_seen_at: Option<u64> = None;
     while rest.part_len() > 0 {
         let left = rest.part_len();
-        if left / 2 >= splitter.min_len && (sleep.has_searcher() || sleep.has_blocked_helper()) {
+        if left / 2 >= splitter.min_len
+            && (sleep.has_searcher() || helper_worth_a_wake(sleep, &mut helper_seen_at, step, left))
+        {
             let fresh = Splitter {
                 splits: splitter.reset,
                 ..splitter

@@ -1,0 +1,76 @@
+//! A worker blocked in a join's wait for its stolen half (sleep.rs, step 8)
+//! while the thief of that half runs a loop of tiny joins stays blocked.
+//! When every fork-join exposure woke a blocked helper, each tiny join's
+//! exposure (taken back within nanoseconds) woke it to nothing: it searched,
+//! listed itself again and was woken again, a whole CPU busy (297.8 ms of
+//! CPU in 300 ms) and the loop at half its speed. A reader outside the test
+//! can only lower the figure measured here (it takes CPU from the helper),
+//! so the bound cannot fail for a slow machine.
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{unpinned_pool, watchdog};
+
+/// User plus system CPU of the whole process.
+fn process_cpu() -> Duration {
+    // SAFETY: `rusage` is plain data, for which all zeroes is a valid value;
+    // `getrusage` writes one into the pointer it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pointer is to a live, writable `rusage`.
+    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) }, 0);
+    let time = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// CPU of the calling thread.
+fn thread_cpu() -> Duration {
+    // SAFETY: `timespec` is plain data, for which all zeroes is valid.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: the pointer is to a live, writable `timespec`.
+    assert_eq!(
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) },
+        0
+    );
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+#[test]
+fn the_worker_waiting_for_its_stolen_half_uses_little_cpu() {
+    watchdog(60, || {
+        let pool = unpinned_pool(2);
+        const RUN: Duration = Duration::from_millis(300);
+        let (all_cpu, thief_cpu, wall) = pool.install(|| {
+            let b_started = AtomicBool::new(false);
+            let cpu_before = process_cpu();
+            let start = Instant::now();
+            let (_, thief_cpu) = pool.join(
+                // `a` ends once `b` runs on the other worker: this worker
+                // then waits for `b`, blocked.
+                || {
+                    while !b_started.load(Ordering::SeqCst) {
+                        std::hint::spin_loop();
+                    }
+                },
+                || {
+                    b_started.store(true, Ordering::SeqCst);
+                    let cpu_before = thread_cpu();
+                    let start = Instant::now();
+                    while start.elapsed() < RUN {
+                        let (x, y) =
+                            pool.join(|| std::hint::black_box(1u64), || std::hint::black_box(2u64));
+                        std::hint::black_box(x + y);
+                    }
+                    thread_cpu() - cpu_before
+                },
+            );
+            (process_cpu() - cpu_before, thief_cpu, start.elapsed())
+        });
+        let others = all_cpu.saturating_sub(thief_cpu);
+        assert!(
+            others < wall / 2,
+            "every thread but the one running the joins used {others:?} of CPU in {wall:?}"
+        );
+    });
+}
