@@ -952,11 +952,30 @@ mod loom_models {
         });
     }
 
+    /// Worker 0 of `sleep` blocking as a helper until `work` is there: its
+    /// thief never comes (`is_done` stays false) and its poll never ends
+    /// (loom's timed park is untimed), so a lost wake-up is a deadlock loom
+    /// reports. It ends off the helpers' list.
+    fn helper_until_work(
+        sleep: &Arc<Sleep>,
+        work: &Arc<AtomicBool>,
+    ) -> loom::thread::JoinHandle<()> {
+        let (sleep, work) = (sleep.clone(), work.clone());
+        loom::thread::spawn(move || {
+            let me = crate::sync::current_thread();
+            let far = Instant::now() + Duration::from_secs(3600);
+            while !work.load(Ordering::SeqCst) {
+                let done =
+                    sleep.block_helping(0, &me, &|| false, || work.load(Ordering::SeqCst), far);
+                assert!(!done);
+            }
+            assert!(!sleep.has_blocked_helper());
+        })
+    }
+
     /// Step 8: a worker blocking as a helper while work is pushed (no
     /// other worker searches or sleeps) either sees the work at its look or
-    /// is unparked for it; its thief never comes (`is_done` stays false)
-    /// and its poll never ends (loom's timed park is untimed), so a lost
-    /// wake-up is a deadlock loom reports.
+    /// is unparked for it.
     #[test]
     fn a_push_racing_with_a_helper_blocking_is_never_lost() {
         loom::model(|| {
@@ -965,25 +984,7 @@ mod loom_models {
             sleep.stop_searching(|| false);
             sleep.stop_searching(|| false);
             let work = Arc::new(AtomicBool::new(false));
-            let helper = {
-                let (sleep, work) = (sleep.clone(), work.clone());
-                loom::thread::spawn(move || {
-                    let me = crate::sync::current_thread();
-                    let far = Instant::now() + Duration::from_secs(3600);
-                    while !work.load(Ordering::SeqCst) {
-                        let done = sleep.block_helping(
-                            0,
-                            &me,
-                            &|| false,
-                            || work.load(Ordering::SeqCst),
-                            far,
-                        );
-                        assert!(!done);
-                    }
-                    // Off the list whichever way it ended.
-                    assert!(!sleep.has_blocked_helper());
-                })
-            };
+            let helper = helper_until_work(&sleep, &work);
             work.store(true, Ordering::SeqCst);
             sleep.notify_one();
             helper.join().unwrap();
@@ -1000,16 +1001,7 @@ mod loom_models {
             // Worker 0 is the helper; worker 1 stays searching.
             sleep.stop_searching(|| false);
             let work = Arc::new(AtomicBool::new(false));
-            let helper = {
-                let (sleep, work) = (sleep.clone(), work.clone());
-                loom::thread::spawn(move || {
-                    let me = crate::sync::current_thread();
-                    let far = Instant::now() + Duration::from_secs(3600);
-                    while !work.load(Ordering::SeqCst) {
-                        sleep.block_helping(0, &me, &|| false, || work.load(Ordering::SeqCst), far);
-                    }
-                })
-            };
+            let helper = helper_until_work(&sleep, &work);
             work.store(true, Ordering::SeqCst);
             sleep.notify_one();
             // Worker 1 takes other work and leaves this push behind.

@@ -196,36 +196,32 @@ fn main() {
     // in 200 chunks (0.1-1.2 ms each, the later ones dearer), so the half
     // that finishes first must be fed from the other (sleep.rs, step 8).
     let chunks = primes_chunks();
-    if want("primes_chunks_outside") {
-        compare(
-            "primes_chunks_outside",
-            rounds,
-            || (),
-            |()| core.par(0..chunks).map(primes_in_chunk).sum::<usize>(),
-            |()| {
-                ray.install(|| {
-                    (0..chunks)
-                        .into_par_iter()
-                        .map(primes_in_chunk)
-                        .sum::<usize>()
-                })
-            },
-        );
-    }
-    if want("primes_chunks_inside") {
-        compare(
-            "primes_chunks_inside",
-            rounds,
-            || (),
-            |()| core.install(|| core.par(0..chunks).map(primes_in_chunk).sum::<usize>()),
-            |()| {
-                ray.install(|| {
-                    (0..chunks)
-                        .into_par_iter()
-                        .map(primes_in_chunk)
-                        .sum::<usize>()
-                })
-            },
-        );
+    let primes_on_core = || core.par(0..chunks).map(primes_in_chunk).sum::<usize>();
+    for (name, inside) in [
+        ("primes_chunks_outside", false),
+        ("primes_chunks_inside", true),
+    ] {
+        if want(name) {
+            compare(
+                name,
+                rounds,
+                || (),
+                |()| {
+                    if inside {
+                        core.install(primes_on_core)
+                    } else {
+                        primes_on_core()
+                    }
+                },
+                |()| {
+                    ray.install(|| {
+                        (0..chunks)
+                            .into_par_iter()
+                            .map(primes_in_chunk)
+                            .sum::<usize>()
+                    })
+                },
+            );
+        }
     }
 }
