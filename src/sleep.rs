@@ -523,9 +523,9 @@ impl Sleep {
             // below is what pairs with the pushers' fences).
             self.helpers_blocked.0.fetch_add(1, Ordering::SeqCst);
         }
-        // SeqCst fence: pairs with the fence in `notify_one` and in
-        // `WorkerThread::expose` (join.rs): either the look below sees
-        // their work, or their load of `helpers_blocked` sees this worker.
+        // SeqCst fence: pairs with the fence in `notify_one` and the one in
+        // `stop_searching`: either the look below sees their work, or their
+        // load of `helpers_blocked` sees this worker.
         fence(Ordering::SeqCst);
         let called = &self.helper_called[index].0;
         let done = if has_work() {

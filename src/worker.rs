@@ -579,9 +579,10 @@ impl WorkerThread {
                 Some(deadline) => deadline.min(now + poll),
                 None => now + poll,
             };
-            // Blocked, but listed as a helper (`sleep.rs`, step 8): work
-            // pushed for it meanwhile unparks it, as the end of `header`
-            // does (see above).
+            // Blocked, but listed as a helper (`sleep.rs`, step 8): a push
+            // with nobody searching or asleep, the last searcher leaving
+            // work behind, and a `par` walk or leaf splitting for it unpark
+            // it, as the end of `header` does (see above).
             let registry = &*self.registry;
             if registry.sleep.block_helping(
                 self.index,

@@ -26,7 +26,8 @@
 //!    step says the rest will take at least [`WORTH_A_STEAL`] and another worker
 //!    is *searching* (awake and looking: it takes the fork at once, with no
 //!    wake-up), or at least [`WORTH_A_WAKE`], enough to pay for waking a
-//!    parked worker. Only a step that took half of [`MIN_SAMPLE`] or more
+//!    parked worker or one blocked in a join's wait (`sleep.rs`, step 8:
+//!    the walk wakes that one itself, just before it forks). Only a step that took half of [`MIN_SAMPLE`] or more
 //!    sets the pace (on a worker, after a thousand items, [`PACE_SAMPLE`]:
 //!    [`sets_pace`]): the first steps, a few items each, overstate it (the
 //!    pace since the walk's start put a 100 Ki-element sum at 4× the loop's
@@ -95,8 +96,9 @@
 //!    the busy worker's oldest fork, join.rs "Late idlers", and waking it
 //!    per check cost short calls a futex each.) A worker blocked in a
 //!    join's wait (`sleep.rs`, step 8) is one once the rest is worth its
-//!    wake-up, [`WORTH_A_WAKE`] at the pace of the piece after the look that
-//!    first saw it ([`helper_worth_a_wake`]): the leaf wakes it and splits.
+//!    wake-up, [`WORTH_A_WAKE`] at the pace of the piece since the previous
+//!    look that saw it listed ([`helper_worth_a_wake`]): the leaf wakes it
+//!    and splits.
 //!    A step is never shorter
 //!    than the minimum length: the last step takes the remainder when
 //!    cutting it would leave less than a step, so `fold`'s `init()` and
@@ -738,10 +740,11 @@ fn fork_cut(offset: usize, left: usize, done: usize, min_len: usize) -> usize {
 const LEAF_STEPS: usize = 8;
 
 /// Step 7: whether a leaf with `left` items to go should split them for a
-/// blocked helper (`sleep.rs`, step 8), and if so wakes it. The first look
-/// that sees one only reads the clock (`seen_at`); the next, a piece of
-/// `step` items later, says yes when the rest at that piece's pace is worth
-/// [`WORTH_A_WAKE`]. Out of line: it runs only while a helper is blocked.
+/// blocked helper (`sleep.rs`, step 8), and if so wakes it. A look that
+/// sees one listed reads the clock (`seen_at`; a look that sees none clears
+/// it); the next, a piece of `step` items later, says yes when the rest at
+/// that piece's pace is worth [`WORTH_A_WAKE`]. Out of line: it runs only
+/// while a helper is blocked.
 #[inline(never)]
 fn helper_worth_a_wake(
     sleep: &crate::sleep::Sleep,
@@ -750,6 +753,9 @@ fn helper_worth_a_wake(
     left: usize,
 ) -> bool {
     if !sleep.has_blocked_helper() {
+        // Timed afresh when one is listed again: the reading is the start
+        // of the piece that times its rest.
+        *seen_at = None;
         return false;
     }
     let now = clock::now();
