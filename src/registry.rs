@@ -220,23 +220,19 @@ impl Registry {
 
     /// Whether any shared queue holds a task.
     pub(crate) fn has_work(&self) -> bool {
-        // No worker has this index: every exposure slot counts.
-        self.has_work_for(usize::MAX)
-    }
-
-    /// [`has_work`](Self::has_work) as worker `index` sees it: work it can
-    /// take, so not the fork-join half in its own exposure slot (only
-    /// another worker claims that).
-    pub(crate) fn has_work_for(&self, index: usize) -> bool {
-        !self.injector.is_empty()
-            || self.stealers.iter().any(|s| !s.is_empty())
+        self.has_queued_work()
             // Relaxed: the callers order this look with a SeqCst fence
             // (sleep.rs), paired with the fence after an exposure (join.rs).
-            || self
-                .exposed
-                .iter()
-                .enumerate()
-                .any(|(i, e)| i != index && !e.0.load(Ordering::Relaxed).is_null())
+            || self.exposed.iter().any(|e| !e.0.load(Ordering::Relaxed).is_null())
+    }
+
+    /// Whether the injector or a worker's deque holds a task: [`has_work`]
+    /// without the fork-join halves exposed in the workers' slots, which a
+    /// blocked helper's look leaves out (sleep.rs, step 8).
+    ///
+    /// [`has_work`]: Self::has_work
+    pub(crate) fn has_queued_work(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
     }
 
     /// Takes one task from the injector or any worker's deque, for a thread

@@ -156,8 +156,11 @@
 //!    itself in `helpers` ([`Sleep::block_helping`]): under that lock it
 //!    adds itself and counts itself in `helpers_blocked` (a `SeqCst`
 //!    read-modify-write), then, after a `SeqCst` fence, looks at the queues
-//!    and the other workers' exposure slots once more, and parks only if
-//!    they are empty. Three wakers take the last helper off the list, mark
+//!    (the injector and the deques) once more, and parks only if they are
+//!    empty. Not at the exposure slots, which exposures do not wake helpers
+//!    for either (below): beside a loop of tiny joins another worker's slot
+//!    holds a frame now and then (each exposed, then taken back), and a
+//!    look that counted it returned without parking. Three wakers take the last helper off the list, mark
 //!    it called and unpark it ([`Sleep::wake_helper`]): a pusher that finds
 //!    no searcher and no sleeper after its fence ([`Sleep::notify_one`]:
 //!    the fences pair as in step 4, so either the helper's look sees the

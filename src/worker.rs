@@ -588,7 +588,7 @@ impl WorkerThread {
                 self.index,
                 &self.thread,
                 &|| header.is_done(),
-                || registry.has_work_for(self.index),
+                || registry.has_queued_work(),
                 poll_until,
             ) {
                 return true;

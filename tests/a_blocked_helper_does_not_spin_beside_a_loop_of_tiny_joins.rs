@@ -5,7 +5,9 @@
 //! listed itself again and was woken again, a whole CPU busy (297.8 ms of
 //! CPU in 300 ms) and the loop at half its speed. A reader outside the test
 //! can only lower the figure measured here (it takes CPU from the helper),
-//! so the bound cannot fail for a slow machine.
+//! so the bound cannot fail for a slow machine. Release builds only: in a
+//! debug build the tiny joins' halves stay exposed long enough that the
+//! blocked worker claims and runs them, real work the bound would count.
 mod common;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,6 +39,12 @@ fn thread_cpu() -> Duration {
 }
 
 #[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "in a debug build each tiny join stays exposed long enough for the \
+              blocked worker to claim its half: it works (190-280 ms of CPU in 300 ms, \
+              before step 8 too) rather than waits; CI runs this test in release"
+)]
 fn the_worker_waiting_for_its_stolen_half_uses_little_cpu() {
     watchdog(60, || {
         let pool = unpinned_pool(2);
