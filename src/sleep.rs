@@ -160,8 +160,9 @@
 //!    empty. Not at the exposure slots, which exposures do not wake helpers
 //!    for either (below): beside a loop of tiny joins another worker's slot
 //!    holds a frame now and then (each exposed, then taken back), and a
-//!    look that counted it returned without parking. Three wakers take the last helper off the list, mark
-//!    it called and unpark it ([`Sleep::wake_helper`]): a pusher that finds
+//!    look that counted it returned without parking. Three wakers take the
+//!    last helper off the list, mark it called and unpark it
+//!    ([`Sleep::wake_helper`]): a pusher that finds
 //!    no searcher and no sleeper after its fence ([`Sleep::notify_one`]:
 //!    the fences pair as in step 4, so either the helper's look sees the
 //!    work or the pusher sees the helper); the last searcher that stops
@@ -170,13 +171,12 @@
 //!    that searcher may take other work); and a `par` walk or leaf whose
 //!    rest is worth a wake-up and that sees a helper counted, which splits
 //!    the rest for it as it would for a sleeper (`par/drive.rs`), just
-//!    before it forks. A fork-join exposure
-//!    does *not* wake helpers: beside a loop of tiny joins (each exposed
-//!    and taken back within nanoseconds) a helper woken at every exposure
-//!    woke to nothing, searched, listed itself again and was woken again,
-//!    one whole CPU busy and the loop at half its speed (a second reader's
-//!    measurement: 1.98 CPUs and 30–54 M joins/s against 1.02 CPUs and
-//!    59–61 M before; test
+//!    before it forks. A fork-join exposure does *not* wake helpers: beside
+//!    a loop of tiny joins (each exposed and taken back within nanoseconds)
+//!    a helper woken at every exposure woke to nothing, searched, listed
+//!    itself again and was woken again, one whole CPU busy and the loop at
+//!    half its speed (a second reader's measurement: 1.98 CPUs and 30–54 M
+//!    joins/s against 1.02 CPUs and 59–61 M before; test
 //!    `a_blocked_helper_does_not_spin_beside_a_loop_of_tiny_joins`). A
 //!    helper whose half is done by the time it would list itself returns
 //!    at once: in a loop of 100 Ki `for_each` calls inside `install`,
@@ -190,8 +190,8 @@
 //!    workers, where rayon ran 1.98×: the worker that finished the cheaper
 //!    half blocked, the other's walk saw no searcher at its looks (a ~1 ms
 //!    item apart, the helper's search lasts 20 µs) and kept its half to
-//!    the end. With it, 1.94–1.96× (rayon 1.97–1.98× in the same runs;
-//!    `bench/examples/par_ratio.rs`).
+//!    the end. With it, 1.94–1.96× (rayon 1.97–1.99× in the same runs;
+//!    `bench/examples/par_ratio.rs`, `primes` rows: 1.01× rayon's time).
 //!
 //! Shutdown sets `SHUTDOWN` with a `SeqCst` read-modify-write and then wakes
 //! every sleeper under the `idle` lock. A worker on its way to sleep either
@@ -482,15 +482,6 @@ impl Sleep {
         }
     }
 
-    /// Step 8: a `par` walk or leaf about to fork for a blocked helper
-    /// wakes it (a fork-join exposure does not: see step 8).
-    #[inline]
-    pub(crate) fn wake_a_blocked_helper(&self) {
-        if self.has_blocked_helper() {
-            self.wake_helper();
-        }
-    }
-
     /// Step 8: whether some worker is blocked in a join's wait for a stolen
     /// half, able to run other work if woken. One relaxed load: a hint.
     #[inline]
@@ -551,10 +542,13 @@ impl Sleep {
         done
     }
 
-    /// Step 8: takes the helper that blocked last off `helpers` and unparks
-    /// it.
+    /// Step 8: takes the helper that blocked last off `helpers`, if any, and
+    /// unparks it. Called by a push, the last searcher, and a `par` walk or
+    /// leaf about to fork for a helper (a fork-join exposure does not call
+    /// it: see step 8); each looks at [`has_blocked_helper`](Self::has_blocked_helper)
+    /// first, so the lock is taken only when one is listed.
     #[cold]
-    fn wake_helper(&self) {
+    pub(crate) fn wake_helper(&self) {
         let thread = {
             let mut helpers = self.helpers.lock();
             let Some((index, thread)) = helpers.pop() else {

@@ -27,11 +27,12 @@
 //!    is *searching* (awake and looking: it takes the fork at once, with no
 //!    wake-up), or at least [`WORTH_A_WAKE`], enough to pay for waking a
 //!    parked worker or one blocked in a join's wait (`sleep.rs`, step 8:
-//!    the walk wakes that one itself, just before it forks). Only a step that took half of [`MIN_SAMPLE`] or more
-//!    sets the pace (on a worker, after a thousand items, [`PACE_SAMPLE`]:
-//!    [`sets_pace`]): the first steps, a few items each, overstate it (the
-//!    pace since the walk's start put a 100 Ki-element sum at 4× the loop's
-//!    time, and split calls too short to gain from it). From
+//!    the walk wakes that one itself, just before it forks). Only a step
+//!    that took half of [`MIN_SAMPLE`] or more sets the pace (on a worker,
+//!    after a thousand items, [`PACE_SAMPLE`]: [`sets_pace`]): the first
+//!    steps, a few items each, overstate it (the pace since the walk's start
+//!    put a 100 Ki-element sum at 4× the loop's time, and split calls too
+//!    short to gain from it). From
 //!    a thread outside the pool, the rest hops in (step 1) once it is
 //!    estimated at [`WORTH_A_HOP`] or more, at the latest timed step's pace
 //!    and at the pace of the timed step before it, or the walk's whole pace
@@ -98,10 +99,9 @@
 //!    join's wait (`sleep.rs`, step 8) is one once the rest is worth its
 //!    wake-up, [`WORTH_A_WAKE`] at the pace of the piece since the previous
 //!    look that saw it listed ([`helper_worth_a_wake`]): the leaf wakes it
-//!    and splits.
-//!    A step is never shorter
-//!    than the minimum length: the last step takes the remainder when
-//!    cutting it would leave less than a step, so `fold`'s `init()` and
+//!    and splits. A step is never shorter than the minimum length: the
+//!    last step takes the remainder when cutting it would leave less than a
+//!    step, so `fold`'s `init()` and
 //!    `map_init`'s state always cover at least `with_min_len` items.
 //! 8. **Aligned cuts.** A vector loop over a piece that starts one item off
 //!    a 16- or 32-byte boundary splits its loads and stores across cache
@@ -454,7 +454,7 @@ where
                         // A worker blocked in a join's wait (`sleep.rs`,
                         // step 8) is idle as a sleeper is: woken here, it
                         // finds the fork's exposure.
-                        sleep.wake_a_blocked_helper();
+                        sleep.wake_helper();
                         Some(Hand::Fork)
                     } else {
                         // Too short to pay a wake-up now: wake one anyway,
@@ -762,11 +762,12 @@ fn helper_worth_a_wake(
     let Some(then) = seen_at.replace(now) else {
         return false;
     };
-    let rest = u128::from(now.saturating_sub(then)) * left as u128 / step.max(1) as u128;
+    // `step` ≥ 1: a leaf's steps are at least one item.
+    let rest = u128::from(now.saturating_sub(then)) * left as u128 / step as u128;
     if rest < u128::from(nanos(WORTH_A_WAKE)) {
         return false;
     }
-    sleep.wake_a_blocked_helper();
+    sleep.wake_helper();
     true
 }
 
@@ -793,8 +794,8 @@ where
     let (first, mut rest) = part.split_at(step);
     let mut acc = consumer.leaf(first, offset);
     offset += step;
-    // When a blocked helper was first seen (a clock reading), to time the
-    // piece after it.
+    // When the last look saw a blocked helper listed (a clock reading), to
+    // time the piece since (`helper_worth_a_wake`).
     let mut helper_seen_at: Option<u64> = None;
     while rest.part_len() > 0 {
         let left = rest.part_len();
