@@ -554,23 +554,37 @@ impl WorkerThread {
     /// way would be noticed only at each poll's end.
     pub(crate) fn help_until(&self, header: &dyn Waitable, deadline: Option<Instant>) -> bool {
         let mut poll = HELP_POLL_MIN;
+        // Whether to search (`search_briefly`) when nothing is queued. Not
+        // right after a job shorter than the search: beside a loop of tiny
+        // joins, whose every outermost join exposes its half, a search
+        // claimed one half after another, each a few nanoseconds of work that
+        // the loop then waited for, so that this worker, meant to be blocked,
+        // kept searching for up to half of a 300 ms run (and the loop slowed).
+        // It blocks instead, its poll still growing; a job that pays for the
+        // search (at least `HELP_SEARCH` long) starts the polls afresh.
+        let mut search = true;
         loop {
             if header.is_done() {
                 return true;
             }
-            if let Some(job) = self.find_work() {
-                self.execute(job);
-                poll = HELP_POLL_MIN;
-                continue;
-            }
             // Nothing queued: look a little longer, counted as searching, so
             // that a worker walking a `par` input (par/drive.rs) or forking
             // sees a searcher and splits off work for us, before we block.
-            if let Some(job) = self.search_briefly(header) {
+            let job = match self.find_work() {
+                Some(job) => Some(job),
+                None if search => self.search_briefly(header),
+                None => None,
+            };
+            if let Some(job) = job {
+                let started = Instant::now();
                 self.execute(job);
-                poll = HELP_POLL_MIN;
+                search = started.elapsed() >= HELP_SEARCH;
+                if search {
+                    poll = HELP_POLL_MIN;
+                }
                 continue;
             }
+            search = true;
             let now = Instant::now();
             if deadline.is_some_and(|deadline| now >= deadline) {
                 return false;
