@@ -65,6 +65,18 @@ const HELP_POLL_MAX: Duration = Duration::from_millis(5);
 /// measured slower here: the two vCPUs share a core.)
 const HELP_SEARCH: Duration = Duration::from_micros(20);
 
+/// A job that a worker waiting in a join ran in less time than this is not
+/// followed by another search (`WorkerThread::help_until`): stealing such
+/// a job gains the pair of workers nothing. Beside a loop of tiny joins, each
+/// outermost join of which exposes its half, the searches claimed one
+/// few-nanosecond half after another (thousands in a 300 ms run), so the
+/// worker meant to be blocked used 2-177 ms of CPU, and the loop waited for
+/// each half it lost. A loop of joins of two 0.5 µs halves ran as fast
+/// whether or not the waiting worker claimed 98% of the halves (26-31 ms
+/// against 30 ms, the serial time); one of two 2 µs halves ran 1.6× faster
+/// when it did (34-36 ms against 56 ms), so the line is drawn at 1 µs.
+const HELP_TINY_JOB: Duration = Duration::from_micros(1);
+
 /// How long a lingering worker searches between two `yield_now`s
 /// (`sleep.rs`, step 6).
 const LINGER_ROUND: Duration = Duration::from_micros(5);
@@ -554,14 +566,10 @@ impl WorkerThread {
     /// way would be noticed only at each poll's end.
     pub(crate) fn help_until(&self, header: &dyn Waitable, deadline: Option<Instant>) -> bool {
         let mut poll = HELP_POLL_MIN;
-        // Whether to search (`search_briefly`) when nothing is queued. Not
-        // right after a job shorter than the search: beside a loop of tiny
-        // joins, whose every outermost join exposes its half, a search
-        // claimed one half after another, each a few nanoseconds of work that
-        // the loop then waited for, so that this worker, meant to be blocked,
-        // kept searching for up to half of a 300 ms run (and the loop slowed).
-        // It blocks instead, its poll still growing; a job that pays for the
-        // search (at least `HELP_SEARCH` long) starts the polls afresh.
+        // Whether to search (`search_briefly`) when nothing is queued: not
+        // right after a job shorter than `HELP_TINY_JOB` (see there); the
+        // worker blocks instead, its poll still growing. A longer job starts
+        // the polls afresh.
         let mut search = true;
         loop {
             if header.is_done() {
@@ -578,7 +586,7 @@ impl WorkerThread {
             if let Some(job) = job {
                 let started = Instant::now();
                 self.execute(job);
-                search = started.elapsed() >= HELP_SEARCH;
+                search = started.elapsed() >= HELP_TINY_JOB;
                 if search {
                     poll = HELP_POLL_MIN;
                 }
