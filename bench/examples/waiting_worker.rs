@@ -1,0 +1,199 @@
+//! A loop of joins beside a worker that waits in a join for its stolen half
+//! (`WorkerThread::help_until`, `HELP_TINY_JOB` in src/worker.rs), corepool
+//! beside rayon, 2 workers each, in one run.
+//!
+//! A loop of joins of two halves of `x` µs of spinning each runs on one
+//! worker; the other is either *waiting*: it runs `join(a, b)` whose `a`
+//! spins until `b`, the loop, has started on the first worker, and then
+//! waits for `b`; or *idle*. Each row gives the loop's time, the share of
+//! its second halves that the other worker ran, and the CPU the process used
+//! beside the loop's own thread (the other worker's, mostly). With halves
+//! worth stealing, the other worker should take nearly every one; with
+//! halves of a few nanoseconds (`x` = 0), stealing them gains nothing and
+//! a waiting worker should stay blocked.
+//!
+//! ```sh
+//! cargo run --release -p corepool-bench --example waiting_worker        # 5 rounds
+//! cargo run --release -p corepool-bench --example waiting_worker -- 9   # 9 rounds
+//! ```
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::ThreadId;
+use std::time::{Duration, Instant};
+
+const WORKERS: usize = 2;
+/// Half lengths, µs; 0 is a half that only reads its argument.
+const HALVES_US: [f64; 5] = [0.0, 0.5, 2.0, 5.0, 15.0];
+/// Each row's loop spins about this long in all (both halves of every join).
+const SERIAL: Duration = Duration::from_millis(40);
+/// Joins in the row of empty halves.
+const EMPTY_JOINS: u64 = 2_000_000;
+
+/// Spins for `us` µs; 0 returns at once.
+fn spin(us: f64) {
+    if us == 0.0 {
+        std::hint::black_box(us);
+        return;
+    }
+    let length = Duration::from_nanos((us * 1000.0) as u64);
+    let start = Instant::now();
+    while start.elapsed() < length {
+        std::hint::spin_loop();
+    }
+}
+
+/// User plus system CPU of the whole process.
+fn process_cpu() -> Duration {
+    // SAFETY: `rusage` is plain data, for which all zeroes is a valid value;
+    // `getrusage` writes one into the pointer it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pointer is to a live, writable `rusage`.
+    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) }, 0);
+    let time = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// CPU of the calling thread.
+fn thread_cpu() -> Duration {
+    // SAFETY: `timespec` is plain data, for which all zeroes is valid.
+    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: the pointer is to a live, writable `timespec`.
+    assert_eq!(
+        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) },
+        0
+    );
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+/// A pool's `join`, type-erased so that one `measure` serves both pools.
+type JoinFn<'a> = dyn Fn(&mut (dyn FnMut() + Send), &mut (dyn FnMut() + Send)) + Sync + 'a;
+
+/// One row's figures.
+#[derive(Clone, Copy)]
+struct Row {
+    /// The loop's wall time.
+    loop_time: Duration,
+    /// Share of second halves run on another thread than the loop's.
+    elsewhere: f64,
+    /// CPU of every thread but the loop's, over the whole `join(a, b)`.
+    beside: Duration,
+}
+
+/// Loops `n` joins of two `us`-µs halves with `join` (corepool's or
+/// rayon's, on a worker of a 2-worker pool). With `waiting`, the loop is the
+/// `b` of a `join(a, b)` whose `a` waits for `b` to start, so the other
+/// worker waits in a join; without, the other worker is idle.
+fn measure(join: &JoinFn, us: f64, n: u64, waiting: bool) -> Row {
+    let b_started = AtomicBool::new(false);
+    let elsewhere = AtomicU64::new(0);
+    let mut loop_time = Duration::ZERO;
+    let mut loop_cpu = Duration::ZERO;
+    let cpu_before = process_cpu();
+    let mut the_loop = || {
+        b_started.store(true, Ordering::SeqCst);
+        let me: ThreadId = std::thread::current().id();
+        let cpu = thread_cpu();
+        let start = Instant::now();
+        for _ in 0..n {
+            join(&mut || spin(us), &mut || {
+                if std::thread::current().id() != me {
+                    elsewhere.fetch_add(1, Ordering::Relaxed);
+                }
+                spin(us);
+            });
+        }
+        loop_time = start.elapsed();
+        loop_cpu = thread_cpu() - cpu;
+    };
+    if waiting {
+        join(
+            &mut || {
+                while !b_started.load(Ordering::SeqCst) {
+                    std::hint::spin_loop();
+                }
+            },
+            &mut the_loop,
+        );
+    } else {
+        the_loop();
+    }
+    Row {
+        loop_time,
+        elsewhere: elsewhere.load(Ordering::Relaxed) as f64 / n as f64,
+        beside: (process_cpu() - cpu_before).saturating_sub(loop_cpu),
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn main() {
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .map(|arg| arg.parse().expect("rounds: a whole number"))
+        .unwrap_or(5);
+    let core = corepool::Pool::builder()
+        .workers(WORKERS)
+        .build()
+        .expect("corepool pool");
+    let ray = rayon::ThreadPoolBuilder::new()
+        .num_threads(WORKERS)
+        .build()
+        .expect("rayon pool");
+    let core_join = |a: &mut (dyn FnMut() + Send), b: &mut (dyn FnMut() + Send)| {
+        core.join(a, b);
+    };
+    let ray_join = |a: &mut (dyn FnMut() + Send), b: &mut (dyn FnMut() + Send)| {
+        rayon::join(a, b);
+    };
+    println!(
+        "a loop of joins of two halves beside a worker waiting in a join, or idle; \
+         {WORKERS} workers, {rounds} rounds, medians"
+    );
+    println!(
+        "| halves µs | joins | other worker | corepool ms | halves it ran | CPU beside ms \
+         | rayon ms | halves it ran | CPU beside ms |"
+    );
+    println!("|---:|---:|---|---:|---:|---:|---:|---:|---:|");
+    for us in HALVES_US {
+        let n = if us == 0.0 {
+            EMPTY_JOINS
+        } else {
+            (SERIAL.as_secs_f64() * 1e6 / (2.0 * us)) as u64
+        };
+        for waiting in [true, false] {
+            let mut rows: [Vec<Row>; 2] = [Vec::new(), Vec::new()];
+            for round in 0..rounds {
+                // Alternate which pool goes first.
+                for which in [round % 2, 1 - round % 2] {
+                    let row = if which == 0 {
+                        core.install(|| measure(&core_join, us, n, waiting))
+                    } else {
+                        ray.install(|| measure(&ray_join, us, n, waiting))
+                    };
+                    rows[which].push(row);
+                }
+            }
+            let cells = |rows: &[Row]| {
+                format!(
+                    "{:.2} | {:.0}% | {:.2}",
+                    median(
+                        rows.iter()
+                            .map(|r| r.loop_time.as_secs_f64() * 1e3)
+                            .collect()
+                    ),
+                    100.0 * median(rows.iter().map(|r| r.elsewhere).collect()),
+                    median(rows.iter().map(|r| r.beside.as_secs_f64() * 1e3).collect()),
+                )
+            };
+            let other = if waiting { "waiting" } else { "idle" };
+            println!(
+                "| {us} | {n} | {other} | {} | {} |",
+                cells(&rows[0]),
+                cells(&rows[1])
+            );
+        }
+    }
+}
