@@ -193,20 +193,6 @@
 //!    the end. With it, 1.94–1.96× (rayon 1.97–1.99× in the same runs;
 //!    `bench/examples/par_ratio.rs`, `primes` rows: 1.01× rayon's time).
 //!
-//!    Two more kinds of worker block this way, for a short while, after
-//!    running another worker's exposed half shorter than 1 µs
-//!    (`HELP_TINY_JOB` in `worker.rs`): a helper blocks rather than
-//!    searching again (its poll still growing), and an idle worker rests
-//!    50 µs listed as a helper (`IDLE_REST`), with nothing to wait for but
-//!    its rest's end or a waker. Searching on, either claimed one exposed
-//!    few-nanosecond half after another beside a loop of tiny joins (each
-//!    outermost join exposes its half): up to 177 ms (waiting) and 244 ms
-//!    (idle) of CPU in a 300 ms loop, and the loop waited for every half it
-//!    lost; beside joins of 0.5 µs halves the idle worker took 85 % of them
-//!    and the loop ran at 2.1× its serial time. A resting or blocked worker
-//!    is not hungry, so the loop's forks neither feed nor wake it; it takes
-//!    one half per rest or poll.
-//!
 //! Shutdown sets `SHUTDOWN` with a `SeqCst` read-modify-write and then wakes
 //! every sleeper under the `idle` lock. A worker on its way to sleep either
 //! was already on `idle` (and is woken) or adds itself after that, and then

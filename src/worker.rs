@@ -77,18 +77,6 @@ const HELP_SEARCH: Duration = Duration::from_micros(20);
 /// when it did (34-36 ms against 56 ms), so the line is drawn at 1 µs.
 const HELP_TINY_JOB: Duration = Duration::from_micros(1);
 
-/// How long an idle worker rests, blocked, after running another worker's
-/// exposed fork-join half shorter than [`HELP_TINY_JOB`] (`WorkerThread::run`).
-/// Beside a loop of joins of two 0.5 µs halves, an idle worker that searched
-/// on claimed 85 % of the halves and the loop ran at 2.1× its serial time
-/// (85 ms against 40; rayon's 76): each half cost the pair a microsecond of
-/// hand-over. A worker resting is neither searching nor asleep, so the
-/// loop's forks do not feed or wake it, and it takes one half per rest. The
-/// rest is as short as a waiting worker's first poll, which keeps the late
-/// idler's bound (`join.rs`, "Late idlers": an idle worker claims a frame
-/// exposed while it rests within 50 µs).
-const IDLE_REST: Duration = HELP_POLL_MIN;
-
 /// How long a lingering worker searches between two `yield_now`s
 /// (`sleep.rs`, step 6).
 const LINGER_ROUND: Duration = Duration::from_micros(5);
@@ -121,9 +109,6 @@ pub(crate) struct WorkerThread {
     /// (`Registry::exposed`), or null; a thief may have claimed it since
     /// (see `join.rs`, "Late idlers").
     pub(crate) exposed_frame: Cell<*const JoinFrame>,
-    /// Whether the last job `steal_shared` returned was another worker's
-    /// exposed fork-join half; see [`IDLE_REST`].
-    took_exposed: Cell<bool>,
     /// Whether this worker is its pool's only one: nobody could claim an
     /// exposed frame.
     pub(crate) alone: bool,
@@ -177,7 +162,6 @@ impl WorkerThread {
             frames_started: Cell::new(0),
             newest_join: Cell::new(std::ptr::null()),
             exposed_frame: Cell::new(std::ptr::null()),
-            took_exposed: Cell::new(false),
             alone: registry.workers() == 1,
             slots: SlotCache::new(),
             credit: Cell::new(None),
@@ -313,7 +297,7 @@ impl WorkerThread {
             if let Some(job) = found {
                 searching = false;
                 sleep.stop_searching(|| self.registry.has_work());
-                self.run_found(job);
+                self.execute(job);
                 continue;
             }
             if sleep.is_shutdown() {
@@ -451,36 +435,6 @@ impl WorkerThread {
         None
     }
 
-    /// Runs a job the idle loop found in the shared queues
-    /// (`steal_shared`), and rests after it if it was another worker's
-    /// exposed half shorter than [`HELP_TINY_JOB`].
-    fn run_found(&self, job: JobRef) {
-        let started = self.took_exposed.get().then(Instant::now);
-        self.execute(job);
-        if started.is_some_and(|started| started.elapsed() < HELP_TINY_JOB) {
-            self.rest_after_a_tiny_half();
-        }
-    }
-
-    /// After running an exposed fork-join half shorter than
-    /// [`HELP_TINY_JOB`], an idle worker blocks for [`IDLE_REST`] listed as
-    /// a helper (`sleep.rs`, step 8), neither searching nor asleep, instead
-    /// of searching at once: see [`IDLE_REST`]. A push that finds nobody
-    /// searching or asleep, the last searcher leaving work behind, or a `par`
-    /// walk splitting for it wakes it sooner, as they wake a worker blocked in
-    /// a join.
-    #[cold]
-    fn rest_after_a_tiny_half(&self) {
-        let registry = &*self.registry;
-        registry.sleep.block_helping(
-            self.index,
-            &self.thread,
-            &|| false,
-            || registry.has_queued_work(),
-            Instant::now() + IDLE_REST,
-        );
-    }
-
     /// A lingering worker's search (`sleep.rs`, step 6): the shared queues
     /// every few dozen spins for up to [`LINGER_ROUND`], so a `par` walk's
     /// split is taken within a microsecond or so, then one `yield_now`.
@@ -526,10 +480,7 @@ impl WorkerThread {
                 registry.injector.steal()
             };
             match injected {
-                Steal::Success(job) => {
-                    self.took_exposed.set(false);
-                    return Some(job);
-                }
+                Steal::Success(job) => return Some(job),
                 Steal::Retry => retry = true,
                 Steal::Empty => {}
             }
@@ -551,7 +502,6 @@ impl WorkerThread {
                 }
                 if let Some(job) = claim_exposed(&registry.exposed[victim].0) {
                     Counters::bump(&registry.counters[self.index].0.stolen, 1);
-                    self.took_exposed.set(true);
                     return Some(job);
                 }
             }
@@ -564,7 +514,6 @@ impl WorkerThread {
                     Steal::Success(job) => {
                         let taken = 1 + self.deque.len().saturating_sub(before);
                         Counters::bump(&registry.counters[self.index].0.stolen, taken as u64);
-                        self.took_exposed.set(false);
                         return Some(job);
                     }
                     Steal::Retry => retry = true,
