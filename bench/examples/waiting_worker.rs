@@ -12,6 +12,11 @@
 //! halves of a few nanoseconds (`x` = 0), stealing them gains nothing and
 //! a waiting worker should stay blocked.
 //!
+//! A second table: a join whose `a` waits for its `b`, forked beside the
+//! waiting worker, the only one that can run `b`: how long `b` waits to
+//! start. A worker waiting in a join is not woken by a fork; it sees the
+//! frame at its next poll, or at once while it is searching.
+//!
 //! ```sh
 //! cargo run --release -p corepool-bench --example waiting_worker        # 5 rounds
 //! cargo run --release -p corepool-bench --example waiting_worker -- 9   # 9 rounds
@@ -196,4 +201,78 @@ fn main() {
             );
         }
     }
+    println!();
+    println!(
+        "a join whose `a` waits for its `b`, forked by the loop's worker beside a worker \
+         waiting in a join, after a stretch of 300 µs without joins or right after tiny \
+         joins: how long until `b` starts (µs; {LATENCY_CALLS} calls each)"
+    );
+    println!("| before the join | corepool p50 | p90 | max | rayon p50 | p90 | max |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for tiny_joins in [0, 1, 20] {
+        let core_lat = core.install(|| b_start_latency(&core_join, tiny_joins));
+        let ray_lat = ray.install(|| b_start_latency(&ray_join, tiny_joins));
+        let before = if tiny_joins == 0 {
+            "300 µs without joins".to_string()
+        } else {
+            format!("{tiny_joins} joins of empty halves")
+        };
+        println!("| {before} | {core_lat} | {ray_lat} |");
+    }
+}
+
+/// Calls in each row of the latency table.
+const LATENCY_CALLS: usize = 1_000;
+
+/// On a worker: `LATENCY_CALLS` times, a `join(a, b)` whose `a` waits for
+/// `b` to start; `b` (on the other worker) runs `tiny_joins` joins of empty
+/// halves (or spins 300 µs if there are none), then a `join(a2, b2)` whose
+/// `a2` spins until `b2` starts, which only the first worker, waiting for
+/// `b`, can run. Returns p50, p90 and max of the time from that fork to
+/// `b2`'s start, as table cells.
+fn b_start_latency(join: &JoinFn, tiny_joins: usize) -> String {
+    let mut micros = Vec::with_capacity(LATENCY_CALLS);
+    for _ in 0..LATENCY_CALLS {
+        let b_started = AtomicBool::new(false);
+        let mut latency = Duration::ZERO;
+        join(
+            &mut || {
+                while !b_started.load(Ordering::Acquire) {
+                    std::hint::spin_loop();
+                }
+            },
+            &mut || {
+                b_started.store(true, Ordering::Release);
+                if tiny_joins == 0 {
+                    spin(300.0);
+                }
+                for _ in 0..tiny_joins {
+                    join(&mut || spin(0.0), &mut || spin(0.0));
+                }
+                let b2_started = AtomicBool::new(false);
+                let forked = Instant::now();
+                let mut started_at = forked;
+                join(
+                    &mut || {
+                        while !b2_started.load(Ordering::Acquire) {
+                            std::hint::spin_loop();
+                        }
+                    },
+                    &mut || {
+                        started_at = Instant::now();
+                        b2_started.store(true, Ordering::Release);
+                    },
+                );
+                latency = started_at - forked;
+            },
+        );
+        micros.push(latency.as_secs_f64() * 1e6);
+    }
+    micros.sort_by(f64::total_cmp);
+    format!(
+        "{:.0} | {:.0} | {:.0}",
+        micros[micros.len() / 2],
+        micros[micros.len() * 9 / 10],
+        micros[micros.len() - 1]
+    )
 }
