@@ -19,34 +19,14 @@
 //! takes CPU from the helper); a tiny half preempted while it runs reads as
 //! longer than 1 µs and costs one more 20 µs search, far inside the bound.
 mod common;
+#[path = "common/cpu.rs"]
+mod cpu;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{unpinned_pool, watchdog};
-
-/// User plus system CPU of the whole process.
-fn process_cpu() -> Duration {
-    // SAFETY: `rusage` is plain data, for which all zeroes is a valid value;
-    // `getrusage` writes one into the pointer it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: the pointer is to a live, writable `rusage`.
-    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) }, 0);
-    let time = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
-    time(usage.ru_utime) + time(usage.ru_stime)
-}
-
-/// CPU of the calling thread.
-fn thread_cpu() -> Duration {
-    // SAFETY: `timespec` is plain data, for which all zeroes is valid.
-    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
-    // SAFETY: the pointer is to a live, writable `timespec`.
-    assert_eq!(
-        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) },
-        0
-    );
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
+use cpu::{process_cpu, thread_cpu};
 
 #[test]
 #[cfg_attr(

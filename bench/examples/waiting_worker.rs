@@ -26,6 +26,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
+#[path = "../../tests/common/cpu.rs"]
+mod cpu;
+use cpu::{process_cpu, thread_cpu};
+
 const WORKERS: usize = 2;
 /// Half lengths, µs; 0 is a half that only reads its argument.
 const HALVES_US: [f64; 5] = [0.0, 0.5, 2.0, 5.0, 15.0];
@@ -45,29 +49,6 @@ fn spin(us: f64) {
     while start.elapsed() < length {
         std::hint::spin_loop();
     }
-}
-
-/// User plus system CPU of the whole process.
-fn process_cpu() -> Duration {
-    // SAFETY: `rusage` is plain data, for which all zeroes is a valid value;
-    // `getrusage` writes one into the pointer it is given.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: the pointer is to a live, writable `rusage`.
-    assert_eq!(unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) }, 0);
-    let time = |tv: libc::timeval| Duration::new(tv.tv_sec as u64, tv.tv_usec as u32 * 1000);
-    time(usage.ru_utime) + time(usage.ru_stime)
-}
-
-/// CPU of the calling thread.
-fn thread_cpu() -> Duration {
-    // SAFETY: `timespec` is plain data, for which all zeroes is valid.
-    let mut ts: libc::timespec = unsafe { std::mem::zeroed() };
-    // SAFETY: the pointer is to a live, writable `timespec`.
-    assert_eq!(
-        unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) },
-        0
-    );
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
 }
 
 /// A pool's `join`, type-erased so that one `measure` serves both pools.
