@@ -191,8 +191,9 @@
 //!    for its `b`, forked beside a blocked helper, waits for the helper's
 //!    poll (p50 31 µs, p90 34-59 µs after 300 µs without joins; p90 ~120 µs
 //!    right after 20 tiny joins, whose halves a searching helper had been
-//!    claiming one after another), where a sleeping worker is woken at once. Before it,
-//!    a `par` call over 200 items of 0.1–1.2 ms each (prime counting in
+//!    claiming one after another), where a sleeping worker is woken at
+//!    once (`bench/examples/waiting_worker.rs`). Before this step, a `par`
+//!    call over 200 items of 0.1–1.2 ms each (prime counting in
 //!    chunks, the later ones dearer) ran 1.61× faster than the loop on 2
 //!    workers, where rayon ran 1.98×: the worker that finished the cheaper
 //!    half blocked, the other's walk saw no searcher at its looks (a ~1 ms
