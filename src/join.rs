@@ -481,7 +481,8 @@ impl Pool {
     /// re-raises the panic: `a`'s when both panicked, whoever ran them. After
     /// [`shutdown`](Pool::shutdown), or when `shutdown_now` cancels the hop
     /// into the pool, a call from outside the pool runs both closures on the
-    /// calling thread.
+    /// calling thread, `a` first: there an `a` that waits until `b` has run
+    /// never returns.
     ///
     /// # Panics
     ///
