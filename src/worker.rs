@@ -575,9 +575,10 @@ impl WorkerThread {
             if header.is_done() {
                 return true;
             }
-            // Nothing queued: look a little longer, counted as searching, so
-            // that a worker walking a `par` input (par/drive.rs) or forking
-            // sees a searcher and splits off work for us, before we block.
+            // Nothing queued: unless the last job was tiny, look a little
+            // longer, counted as searching, so that a worker walking a `par`
+            // input (par/drive.rs) or forking sees a searcher and splits off
+            // work for us, before we block.
             let job = match self.find_work() {
                 Some(job) => Some(job),
                 None if search => self.search_briefly(header),

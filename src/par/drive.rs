@@ -446,11 +446,10 @@ where
                     // Worth a helper that is awake: keep idle workers awake
                     // for this call and the next (`sleep.rs`, step 6).
                     sleep.linger_from(now);
-                    if sleep.has_searcher()
-                        || (rest_time >= nanos(WORTH_A_WAKE) && sleep.is_hungry())
-                    {
+                    let worth_a_wake = rest_time >= nanos(WORTH_A_WAKE);
+                    if sleep.has_searcher() || (worth_a_wake && sleep.is_hungry()) {
                         Some(Hand::Fork)
-                    } else if rest_time >= nanos(WORTH_A_WAKE) && sleep.has_blocked_helper() {
+                    } else if worth_a_wake && sleep.has_blocked_helper() {
                         // A worker blocked in a join's wait (`sleep.rs`,
                         // step 8) is idle as a sleeper is: woken here, it
                         // finds the fork's exposure.
