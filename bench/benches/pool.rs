@@ -589,10 +589,20 @@ fn primes(c: &mut Criterion) {
         });
         total.into_inner()
     };
+    // The same with `par`, the fast path for data with a length: items of
+    // 0.1-1.2 ms, so its walk keeps the rest forked (par/drive.rs, step 11).
+    let on_corepool_par = || {
+        pools
+            .corepool
+            .par(0..chunks)
+            .map(primes_in_chunk)
+            .sum::<usize>()
+    };
     let sequential = || (0..chunks).map(primes_in_chunk).sum::<usize>();
 
     let expected = sequential();
     assert_eq!(on_corepool(), expected, "primes: corepool");
+    assert_eq!(on_corepool_par(), expected, "primes: corepool par");
     assert_eq!(on_rayon(), expected, "primes: rayon");
     assert_eq!(on_threadpool(), expected, "primes: threadpool");
     assert_eq!(on_scope(), expected, "primes: std scope");
@@ -601,6 +611,7 @@ fn primes(c: &mut Criterion) {
     configure(&mut group, Duration::from_secs(4));
     group.throughput(Throughput::Elements(chunks as u64));
     group.bench_function("corepool", |b| b.iter(on_corepool));
+    group.bench_function("corepool_par", |b| b.iter(on_corepool_par));
     group.bench_function("rayon", |b| b.iter(on_rayon));
     group.bench_function("threadpool", |b| b.iter(on_threadpool));
     group.bench_function("std_scope", |b| b.iter(on_scope));

@@ -132,6 +132,26 @@
 //!     rounds in a slow mode: 21–28 µs a call, against 13–15 µs before the
 //!     walk's first steps quadrupled (which moved the decision point) and
 //!     13–15 µs with this cut (interleaved, 2,000 calls a round).
+//! 11. **Heavy items stay on offer.** Lazily, a walk offers its rest only
+//!     at a look, after an item: when items take about a millisecond, a
+//!     worker that turns idle waits up to an item for the busy one's next
+//!     look, and a part of the last two items ran both on one worker, the
+//!     first forked off only after it had run. Prime counting over 200
+//!     chunks of 0.1–1.2 ms each (`--bench pool`, `primes/corepool_par`)
+//!     ended with one worker idle for 1.2–1.8 ms in every call, 77.2 ms
+//!     against rayon's 76.0. So once a walk on a worker has timed its
+//!     items at [`WORTH_A_WAKE`] or more each ([`heavy_items`]), it forks
+//!     its rest at every look, hungry worker or not, and its halves fork
+//!     again before their first item (halves of at most
+//!     [`HEAVY_BLIND_ITEMS`] all the way down to single items; longer ones
+//!     time their own first item, so items that turn cheap end it). Each
+//!     fork nobody takes is a frame link (join.rs); the oldest is exposed,
+//!     so a worker that turns idle takes the biggest piece at once, and the
+//!     last item is on offer while the one before it runs (test
+//!     `par_offers_a_heavy_calls_last_item_while_the_one_before_runs`). A
+//!     hop from outside carries the flag, so the first fork in the pool
+//!     comes before its first item too. The same calls: 76.2–76.4 ms, the
+//!     idle tail one item's remainder at most.
 
 use std::time::Duration;
 
@@ -455,6 +475,11 @@ where
                         // finds the fork's exposure.
                         sleep.wake_helper();
                         Some(Hand::Fork)
+                    } else if heavy_items(pace) {
+                        // Step 11: nobody is idle now, but one who turns
+                        // idle before the next item ends takes the fork's
+                        // exposure at once.
+                        Some(Hand::Fork)
                     } else {
                         // Too short to pay a wake-up now: wake one anyway,
                         // once, so that a loop's next call has a helper.
@@ -470,19 +495,11 @@ where
                 _ => None,
             };
             if let Some(hand) = hand {
+                let heavy = heavy_items(pace);
                 let tail = match hand {
-                    Hand::Fork => {
-                        let cut = fork_cut(offset, left, done, min_len);
-                        let (left_half, right_half) = rest.split_at(cut);
-                        let mid = offset + cut;
-                        let (l, r) = pool.join(
-                            || walk(pool, min_len, true, left_half, offset, consumer),
-                            || walk(pool, min_len, true, right_half, mid, consumer),
-                        );
-                        consumer.combine(l, r)
-                    }
+                    Hand::Fork => fork_walks(pool, min_len, rest, offset, done, consumer, heavy),
                     Hand::Hop(yield_until) => {
-                        hop(pool, min_len, rest, offset, consumer, yield_until)
+                        hop(pool, min_len, rest, offset, consumer, yield_until, heavy)
                     }
                 };
                 return join_acc(acc, tail);
@@ -525,6 +542,69 @@ where
         }
     }
     acc.expect("a walk consumes at least one piece")
+}
+
+/// Forks the rest of a walk that has consumed `done` items, `part` (its
+/// first item at `offset`), at [`fork_cut`], and walks both halves on this
+/// pool (steps 0 and 11; `heavy`: each half forks before its first item).
+fn fork_walks<P, C>(
+    pool: &Pool,
+    min_len: usize,
+    part: P,
+    offset: usize,
+    done: usize,
+    consumer: &C,
+    heavy: bool,
+) -> C::Output
+where
+    P: Divisible,
+    C: Consumer<P>,
+{
+    let cut = fork_cut(offset, part.part_len(), done, min_len);
+    let (left_half, right_half) = part.split_at(cut);
+    let mid = offset + cut;
+    let (l, r) = pool.join(
+        || walk_on_worker(pool, min_len, left_half, offset, consumer, heavy),
+        || walk_on_worker(pool, min_len, right_half, mid, consumer, heavy),
+    );
+    consumer.combine(l, r)
+}
+
+/// [`walk`] on one of the pool's workers; a `heavy` part, forked off a
+/// walk whose items each outlast a wake-up, is forked in two before its
+/// first item (step 11).
+fn walk_on_worker<P, C>(
+    pool: &Pool,
+    min_len: usize,
+    part: P,
+    offset: usize,
+    consumer: &C,
+    heavy: bool,
+) -> C::Output
+where
+    P: Divisible,
+    C: Consumer<P>,
+{
+    if heavy && part.part_len() / 2 >= min_len && !consumer.full() {
+        // Halves of a few items fork again at once; longer ones time their
+        // own first items.
+        let blind = part.part_len() <= 2 * HEAVY_BLIND_ITEMS;
+        return fork_walks(pool, min_len, part, offset, 0, consumer, blind);
+    }
+    walk(pool, min_len, true, part, offset, consumer)
+}
+
+/// A heavy part (step 11) of at most this many items forks down to single
+/// items without timing any: the last few items of a call are then each
+/// on offer while any of them runs.
+const HEAVY_BLIND_ITEMS: usize = 16;
+
+/// Whether items at `pace` (nanoseconds each, as a walk timed them) each
+/// outlast a wake-up ([`WORTH_A_WAKE`]): a walk over such items keeps its
+/// rest forked (step 11). Out of line: a walk asks only at its looks.
+#[inline(never)]
+fn heavy_items(pace: Option<f64>) -> bool {
+    pace.is_some_and(|pace| pace >= nanos(WORTH_A_WAKE) as f64)
 }
 
 /// Step 1's rule, from outside: the rest (`left` items) is worth a hop
@@ -595,6 +675,7 @@ fn hop<P, C>(
     offset: usize,
     consumer: &C,
     yield_until: Option<u64>,
+    heavy: bool,
 ) -> C::Output
 where
     P: Divisible,
@@ -610,7 +691,7 @@ where
                 // Step 6: the pool has shut down and `install` ran us here.
                 return consumer.leaf(rest, offset);
             }
-            walk(pool, min_len, true, rest, offset, consumer)
+            walk_on_worker(pool, min_len, rest, offset, consumer, heavy)
         },
         yield_until,
     )
