@@ -150,7 +150,7 @@
 //!     last item is on offer while the one before it runs (test
 //!     `par_offers_a_heavy_calls_last_item_while_the_one_before_runs`). A
 //!     hop from outside carries the flag, so the first fork in the pool
-//!     comes before its first item too. The same calls: 76.2–76.4 ms, the
+//!     comes before its first item too. The same calls: 76.1–76.4 ms, the
 //!     idle tail one item's remainder at most.
 
 use std::time::Duration;
