@@ -34,7 +34,11 @@
 //!    Frames are published oldest first, so the published ones are a prefix
 //!    of the list. Looking at the claim without hunger matters: the thief of
 //!    the outer frame goes idle later, and the busy worker may never fork
-//!    again (its `a` waiting on this `b`).
+//!    again (its `a` waiting on this `b`). One more way in keeps the
+//!    prefix: `Pool::join_offered` (`par`'s walks over heavy items,
+//!    par/drive.rs step 11) publishes its `b` at the fork, pushed with a
+//!    push's wake-up, and only while every frame on the list is published
+//!    already (`forks_published`); it leaves the exposure slot alone.
 //! 4. The caller runs `a` itself, catching a panic, then unlinks its frame
 //!    (every newer join has returned and unlinked itself). If the frame is
 //!    the exposed one, it retracts it with a compare-exchange of the slot
@@ -369,12 +373,51 @@ impl WorkerThread {
         RA: Send,
         RB: Send,
     {
+        self.join_with::<false, A, B, RA, RB>(a, b)
+    }
+
+    /// Whether a fork may be published at once ([`Pool::join_offered`]):
+    /// this worker is not alone, and every frame on its list is published,
+    /// so that one published now keeps the published frames a prefix of
+    /// the list (step 3). A frame it exposed that a thief has claimed
+    /// counts as published, and is marked so here, as step 3 would.
+    pub(crate) fn forks_published(&self) -> bool {
+        if self.alone {
+            return false;
+        }
+        let mine = self.exposed_frame.get();
+        if !mine.is_null() {
+            if !self.exposed_was_claimed() {
+                return false;
+            }
+            // SAFETY: `mine` is a frame of this thread's list (it is cleared
+            // before its join unlinks it), alive and touched only by this
+            // thread.
+            unsafe { (*mine).promoted.set(true) };
+            self.exposed_frame.set(std::ptr::null());
+        }
+        // SAFETY: every frame on the list lives on this thread's stack, in a
+        // `join` call that has not returned (it unlinks itself first).
+        unsafe { self.newest_join.get().as_ref() }.is_none_or(|newest| newest.promoted.get())
+    }
+
+    /// Steps 1–6; with `OFFER`, step 2 and 3 give way to publishing `b` at
+    /// once: pushed on this worker's deque, with a push's wake-up (only
+    /// where [`forks_published`](Self::forks_published) said so).
+    #[inline]
+    fn join_with<const OFFER: bool, A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
         // Built in place (not through `StackJob::new`): this is the hottest
         // path of fork-join.
         let job_b = StackJob {
             frame: JoinFrame {
                 parent: self.newest_join.get(),
-                promoted: Cell::new(false),
+                promoted: Cell::new(OFFER),
                 job: Cell::new(NonNull::dangling()),
                 vtable: StackJob::<B, RB>::VTABLE,
             },
@@ -394,7 +437,15 @@ impl WorkerThread {
         // unwind out of it meanwhile.
         let guard = AbortIfPanic;
         self.newest_join.set(&job_b.frame);
-        if !self.alone {
+        if OFFER {
+            // SAFETY: the job stays in place until it has run: this `join`
+            // waits for it, or takes it back, since it is promoted.
+            self.push_local(unsafe { JobRef::new(job_b.frame.job.get(), job_b.frame.vtable) });
+            // A push's wake-up, fence and all (sleep.rs, step 1): a sleeper,
+            // or else a blocked helper. After a shutdown the job is popped
+            // back below as any unstolen half is.
+            let _ = self.registry().sleep.notify_one();
+        } else if !self.alone {
             if self.exposed_frame.get().is_null() {
                 self.expose(&job_b.frame);
             } else if self.registry().sleep.is_hungry() || self.exposed_was_claimed() {
@@ -463,6 +514,32 @@ impl WorkerThread {
 }
 
 impl Pool {
+    /// [`join`](Pool::join) with `b` published at once where that keeps
+    /// the protocol's order: on one of this pool's workers whose forks are
+    /// all published already (`WorkerThread::forks_published`), `b` is
+    /// pushed on its deque with a push's wake-up, instead of waiting in the
+    /// worker's exposure slot or unpublished for a hungry fork; anywhere
+    /// else, a plain `join`. For `par`'s walks over items that each outlast
+    /// a wake-up (par/drive.rs, step 11), which fork with nobody hungry:
+    /// an exposed frame nobody claims would keep a join forked inside an
+    /// item from being offered (see `join`'s docs), and one whose `a` waits
+    /// for its `b` would never end.
+    #[inline]
+    pub(crate) fn join_offered<A, B, RA, RB>(&self, a: A, b: B) -> (RA, RB)
+    where
+        A: FnOnce() -> RA + Send,
+        B: FnOnce() -> RB + Send,
+        RA: Send,
+        RB: Send,
+    {
+        match self.registry().own_worker() {
+            Some(worker) if worker.forks_published() => {
+                worker.join_with::<true, A, B, RA, RB>(a, b)
+            }
+            _ => self.join(a, b),
+        }
+    }
+
     /// Runs `a` and `b`, potentially in parallel, and returns both results:
     /// fork-join for recursive divide and conquer.
     ///

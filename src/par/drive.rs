@@ -142,16 +142,26 @@
 //!     against rayon's 76.0. So once a walk on a worker has timed its
 //!     items at [`WORTH_A_WAKE`] or more each ([`heavy_items`]), it forks
 //!     its rest at every look, hungry worker or not, and its halves fork
-//!     again before their first item (halves of at most
+//!     again before their first item (parts of at most twice
 //!     [`HEAVY_BLIND_ITEMS`] all the way down to single items; longer ones
-//!     time their own first item, so items that turn cheap end it). Each
-//!     fork nobody takes is a frame link (join.rs); the oldest is exposed,
-//!     so a worker that turns idle takes the biggest piece at once, and the
-//!     last item is on offer while the one before it runs (test
-//!     `par_offers_a_heavy_calls_last_item_while_the_one_before_runs`). A
-//!     hop from outside carries the flag, so the first fork in the pool
-//!     comes before its first item too. The same calls: 76.1–76.4 ms, the
-//!     idle tail one item's remainder at most.
+//!     time their own first item, so items that turn cheap end it). These
+//!     forks are published at once, pushed on the worker's deque with a
+//!     push's wake-up (`Pool::join_offered`; a push and a pop per item of
+//!     40 µs or more), so a worker that turns idle takes the oldest, the
+//!     biggest piece, at once, and the last item is on offer while the one
+//!     before it runs (test
+//!     `par_offers_a_heavy_calls_last_item_while_the_one_before_runs`).
+//!     Not exposed: a first version left them in the exposure slot, where
+//!     an unclaimed one kept a join forked inside an item from being
+//!     offered, and such a join whose `a` waits for its `b` never ended
+//!     (a second reader's test, `par_item_joins_end_when_a_waits_for_b`).
+//!     They are published only while every fork on the worker's list is
+//!     (the published frames stay a prefix of the list, join.rs step 3);
+//!     otherwise, inside a user's `join` whose `b` waits unpublished, the
+//!     walk forks only as steps 0–7 say. A hop from outside carries the
+//!     flag, so the first fork in the pool comes before its first item
+//!     too. The same calls: 75.9–76.0 ms (rayon's 75.9–76.0 in the same
+//!     runs), the idle tail one item's remainder at most.
 
 use std::time::Duration;
 
@@ -475,10 +485,10 @@ where
                         // finds the fork's exposure.
                         sleep.wake_helper();
                         Some(Hand::Fork)
-                    } else if heavy_items(pace) {
-                        // Step 11: nobody is idle now, but one who turns
-                        // idle before the next item ends takes the fork's
-                        // exposure at once.
+                    } else if heavy_items(pace) && can_offer(pool) {
+                        // Step 11: nobody is idle now; the fork is
+                        // published at once, for one who turns idle
+                        // before the next item ends.
                         Some(Hand::Fork)
                     } else {
                         // Too short to pay a wake-up now: wake one anyway,
@@ -497,7 +507,9 @@ where
             if let Some(hand) = hand {
                 let heavy = heavy_items(pace);
                 let tail = match hand {
-                    Hand::Fork => fork_walks(pool, min_len, rest, offset, done, consumer, heavy),
+                    Hand::Fork => {
+                        fork_walks(pool, min_len, rest, offset, done, consumer, heavy, heavy)
+                    }
                     Hand::Hop(yield_until) => {
                         hop(pool, min_len, rest, offset, consumer, yield_until, heavy)
                     }
@@ -546,7 +558,10 @@ where
 
 /// Forks the rest of a walk that has consumed `done` items, `part` (its
 /// first item at `offset`), at [`fork_cut`], and walks both halves on this
-/// pool (steps 0 and 11; `heavy`: each half forks before its first item).
+/// pool (steps 0 and 11). With `offer` the fork is published at once
+/// where the protocol allows (`Pool::join_offered`); with `heavy` each
+/// half forks again before its first item.
+#[allow(clippy::too_many_arguments)]
 fn fork_walks<P, C>(
     pool: &Pool,
     min_len: usize,
@@ -554,6 +569,7 @@ fn fork_walks<P, C>(
     offset: usize,
     done: usize,
     consumer: &C,
+    offer: bool,
     heavy: bool,
 ) -> C::Output
 where
@@ -563,10 +579,13 @@ where
     let cut = fork_cut(offset, part.part_len(), done, min_len);
     let (left_half, right_half) = part.split_at(cut);
     let mid = offset + cut;
-    let (l, r) = pool.join(
-        || walk_on_worker(pool, min_len, left_half, offset, consumer, heavy),
-        || walk_on_worker(pool, min_len, right_half, mid, consumer, heavy),
-    );
+    let left = || walk_on_worker(pool, min_len, left_half, offset, consumer, heavy);
+    let right = || walk_on_worker(pool, min_len, right_half, mid, consumer, heavy);
+    let (l, r) = if offer {
+        pool.join_offered(left, right)
+    } else {
+        pool.join(left, right)
+    };
     consumer.combine(l, r)
 }
 
@@ -585,19 +604,33 @@ where
     P: Divisible,
     C: Consumer<P>,
 {
-    if heavy && part.part_len() / 2 >= min_len && !consumer.full() {
+    if heavy && part.part_len() / 2 >= min_len && !consumer.full() && can_offer(pool) {
         // Halves of a few items fork again at once; longer ones time their
         // own first items.
         let blind = part.part_len() <= 2 * HEAVY_BLIND_ITEMS;
-        return fork_walks(pool, min_len, part, offset, 0, consumer, blind);
+        return fork_walks(pool, min_len, part, offset, 0, consumer, true, blind);
     }
     walk(pool, min_len, true, part, offset, consumer)
 }
 
-/// A heavy part (step 11) of at most this many items forks down to single
-/// items without timing any: the last few items of a call are then each
-/// on offer while any of them runs.
+/// A heavy part (step 11) of at most twice this many items forks down to
+/// single items without timing any (its halves hold at most this many):
+/// the last items of a call are then each published while any runs.
 const HEAVY_BLIND_ITEMS: usize = 16;
+
+/// Whether a fork made now on this thread, one of `pool`'s workers, would
+/// be published at once (`Pool::join_offered`): step 11 forks with nobody
+/// hungry only then. Forked lazily instead, the rest would sit in the
+/// worker's exposure slot, where a frame nobody claims keeps a join forked
+/// inside an item from being offered: one whose `a` waits for its `b`
+/// never ended (a second reader's test,
+/// `par_item_joins_end_when_a_waits_for_b`).
+#[inline(never)]
+fn can_offer(pool: &Pool) -> bool {
+    pool.registry()
+        .own_worker()
+        .is_some_and(|worker| worker.forks_published())
+}
 
 /// Whether items at `pace` (nanoseconds each, as a walk timed them) each
 /// outlast a wake-up ([`WORTH_A_WAKE`]): a walk over such items keeps its
