@@ -38,7 +38,8 @@
 //!    prefix: `Pool::join_offered` (`par`'s walks over heavy items,
 //!    par/drive.rs step 11) publishes its `b` at the fork, pushed with a
 //!    push's wake-up, and only while every frame on the list is published
-//!    already (`forks_published`); it leaves the exposure slot alone.
+//!    already (`forks_published`, which does step 3's bookkeeping of a
+//!    claimed exposure first); it never exposes its own frame.
 //! 4. The caller runs `a` itself, catching a panic, then unlinks its frame
 //!    (every newer join has returned and unlinked itself). If the frame is
 //!    the exposed one, it retracts it with a compare-exchange of the slot
@@ -380,7 +381,12 @@ impl WorkerThread {
     /// this worker is not alone, and every frame on its list is published,
     /// so that one published now keeps the published frames a prefix of
     /// the list (step 3). A frame it exposed that a thief has claimed
-    /// counts as published, and is marked so here, as step 3 would.
+    /// counts as published, and is marked so here; if frames newer than it
+    /// are unpublished, this is step 3 itself (`feed_the_hungry`: the
+    /// oldest of them takes the slot) and the answer is no. (A first
+    /// version only marked the claimed frame, and the unpublished one after
+    /// it was never offered: a second reader's test,
+    /// `join_after_a_heavy_par_call_offers_the_frame_behind_a_claimed_one`.)
     pub(crate) fn forks_published(&self) -> bool {
         if self.alone {
             return false;
@@ -388,6 +394,13 @@ impl WorkerThread {
         let mine = self.exposed_frame.get();
         if !mine.is_null() {
             if !self.exposed_was_claimed() {
+                return false;
+            }
+            let newest = self.newest_join.get();
+            // SAFETY: `newest` is on this thread's list (not null: `mine` is
+            // on it), alive and touched only by this thread, as below.
+            if !std::ptr::eq(newest, mine) && !unsafe { (*newest).promoted.get() } {
+                self.feed_the_hungry();
                 return false;
             }
             // SAFETY: `mine` is a frame of this thread's list (it is cleared

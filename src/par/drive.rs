@@ -482,7 +482,7 @@ where
                     } else if worth_a_wake && sleep.has_blocked_helper() {
                         // A worker blocked in a join's wait (`sleep.rs`,
                         // step 8) is idle as a sleeper is: woken here, it
-                        // finds the fork's exposure.
+                        // finds the fork (exposed, or published: step 11).
                         sleep.wake_helper();
                         Some(Hand::Fork)
                     } else if heavy_items(pace) && can_offer(pool) {
