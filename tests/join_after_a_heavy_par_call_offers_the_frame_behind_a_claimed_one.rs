@@ -17,11 +17,11 @@ use corepool::Pool;
 
 /// The other worker is kept busy by a task while J1 and J2 fork (so J1 is
 /// exposed, J2 unpublished: nobody hungry). a2 frees it; it claims J1's
-/// exposure and runs b1. Then a2 runs a heavy `par` call (200 items of
-/// 100 us), then (with `fork_after`) a trivial plain join, and waits for b2.
-/// `release_before_par`: b1 returns at once, so the other worker turns idle
-/// during the `par` call; otherwise b1 holds it until after the call.
-fn case(workers: usize, fork_after: bool, release_before_par: bool) -> bool {
+/// exposure and runs b1. Then a2 makes `call` (a heavy `par` call: 200
+/// items of 100 µs), then (with `fork_after`) a trivial plain join, and
+/// waits for b2. `release_before_par`: b1 returns at once, so the other
+/// worker turns idle during the call; otherwise b1 holds it until after.
+fn case(workers: usize, call: Call, fork_after: bool, release_before_par: bool) -> bool {
     let pool = Pool::builder().workers(workers).build().unwrap();
     let mut busy = Vec::new();
     let mut releases = Vec::new();
@@ -55,8 +55,10 @@ fn case(workers: usize, fork_after: bool, release_before_par: bool) -> bool {
                         if release_before_par {
                             b1_release_tx.send(()).unwrap();
                         }
-                        pool.par(0..200usize)
-                            .for_each(|_| busy_for(Duration::from_micros(100)));
+                        if call == Call::HeavyPar {
+                            pool.par(0..200usize)
+                                .for_each(|_| busy_for(Duration::from_micros(100)));
+                        }
                         if fork_after {
                             pool.join(|| (), || ());
                         }
@@ -84,12 +86,19 @@ fn case(workers: usize, fork_after: bool, release_before_par: bool) -> bool {
     ok
 }
 
+/// What a2 does between the claim of J1 and its wait for b2.
+#[derive(Clone, Copy, PartialEq)]
+enum Call {
+    HeavyPar,
+    None,
+}
+
 fn run(fork_after: bool, release_before_par: bool) {
     watchdog(120, move || {
         let mut fails = Vec::new();
         for w in [2, 3] {
             for round in 0..3 {
-                if !case(w, fork_after, release_before_par) {
+                if !case(w, Call::HeavyPar, fork_after, release_before_par) {
                     fails.push(format!("workers={w} round={round}"));
                 }
             }
@@ -112,43 +121,11 @@ fn offered_when_the_thief_turns_idle_during_the_call() {
 #[test]
 fn offered_at_a_plain_fork_without_a_call_in_between() {
     watchdog(120, || {
-        let pool = Pool::builder().workers(2).build().unwrap();
-        let (started_tx, started) = channel::<()>();
-        let (release_tx, release) = channel::<()>();
-        let busy = pool.submit(move || {
-            started_tx.send(()).unwrap();
-            release.recv().unwrap();
-        });
-        started.recv().unwrap();
-        let (b1_started_tx, b1_started) = channel::<()>();
-        let (b1_release_tx, b1_release) = channel::<()>();
-        let pool = &pool;
-        let ok = pool.install(move || {
-            pool.join(
-                move || {
-                    let (tx2, rx2) = channel::<()>();
-                    pool.join(
-                        move || {
-                            release_tx.send(()).unwrap();
-                            b1_started.recv_timeout(Duration::from_secs(5)).unwrap();
-                            pool.join(|| (), || ());
-                            b1_release_tx.send(()).unwrap();
-                            rx2.recv_timeout(Duration::from_secs(10)).is_ok()
-                        },
-                        move || {
-                            let _ = tx2.send(());
-                        },
-                    )
-                    .0
-                },
-                move || {
-                    b1_started_tx.send(()).unwrap();
-                    let _ = b1_release.recv_timeout(Duration::from_secs(10));
-                },
-            )
-            .0
-        });
-        busy.join().unwrap();
-        assert!(ok);
+        for w in [2, 3] {
+            assert!(
+                case(w, Call::None, true, false),
+                "workers={w}: b2 never offered"
+            );
+        }
     });
 }
