@@ -221,8 +221,11 @@ impl Registry {
     /// Whether any shared queue holds a task.
     pub(crate) fn has_work(&self) -> bool {
         self.has_queued_work()
-            // Relaxed: the callers order this look with a SeqCst fence
-            // (sleep.rs), paired with the fence after an exposure (join.rs).
+            // Relaxed: the callers that rely on it (the sleepers' last looks)
+            // order this look with a SeqCst fence (sleep.rs), paired with the
+            // fence after an exposure (join.rs); a searching worker's glance
+            // (`WorkerThread::search_on`) is a hint, and a miss there is
+            // caught by the sleep that follows.
             || self.exposed.iter().any(|e| !e.0.load(Ordering::Relaxed).is_null())
     }
 

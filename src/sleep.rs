@@ -59,8 +59,9 @@
 //!
 //! # Lingering: when an idle worker does not park at once
 //!
-//! 6. **Linger.** A worker that finds nothing parks after a few hundred
-//!    nanoseconds of searching (step 4), *unless* the pool is lingering:
+//! 6. **Linger.** A worker that finds nothing parks after a few
+//!    microseconds of searching (step 4; `worker.rs`, `SEARCH_LOOKS`, says
+//!    how it looks meanwhile), *unless* the pool is lingering:
 //!    `linger_until`, an instant a little ahead, set by code that would
 //!    have handed work to an awake worker just now (`par`'s walk, when the
 //!    rest of its input was worth a steal but not a wake-up: see

@@ -37,11 +37,34 @@ pub(crate) trait Waitable {
     }
 }
 
-/// How many extra rounds a worker looks for work before it parks. Each round
-/// is a short spin, then a full scan; a few hundred nanoseconds in all, enough
-/// to catch a task pushed right behind the one just finished, far too short
-/// to burn measurable CPU when idle.
-const SPIN_ROUNDS: u32 = 3;
+/// How many times an idle worker whose first look at the shared queues found
+/// nothing looks again before it parks (`WorkerThread::search_on`), each
+/// after [`SPINS_PER_LOOK`] spin hints: 224 hints in all, ~5.5 µs on this
+/// project's VM (AMD EPYC, 24.6 ns a hint; a few hundred cycles in all
+/// where a hint costs a handful), enough to catch work pushed or exposed
+/// right behind the job just finished, far too short to burn measurable CPU
+/// when idle.
+///
+/// A look between spins is a glance (`Registry::has_work`: loads of lines
+/// that stay shared while nothing changes); only when it sees something does
+/// the worker take the full pass of `steal_shared`. The same 224 hints used
+/// to come as three spins of 32, 64 and 128, a full pass after each: a
+/// worker that had just run a fork-join half saw the next half its owner
+/// exposed up to 3 µs late. In a loop of joins of two 2 µs halves, beside
+/// a worker otherwise idle, that was 1.09× rayon's time (31.6 ms against
+/// 29.1, `bench/examples/waiting_worker.rs`, the "idle" rows), and 1.22×
+/// this pool's own time when the other worker was waiting in a join, whose
+/// search (`search_briefly`) already looked every 8 hints. Looking every 8
+/// hints brought the idle rows level with the waiting ones and under
+/// rayon's at every half length (2 µs: 25.6–25.8 ms against rayon's 28.8;
+/// 0.5 µs: 41.4–42.0 against 57.5–63.0), with the old and new builds
+/// alternated in one run. A full pass at every look did the same for the
+/// joins but cost the trickle measurement (`--bench idle`, one tiny task a
+/// millisecond) ~10 ms of CPU a second more (42–44 against 26–36); the
+/// glance keeps it where it was (32–38).
+const SEARCH_LOOKS: u32 = 28;
+/// Spin hints before each of [`SEARCH_LOOKS`].
+const SPINS_PER_LOOK: u32 = 8;
 
 /// How many tasks the only worker of a one-worker pool takes from the
 /// injector at once: one compare-exchange for several tasks (taking one at a
@@ -421,15 +444,21 @@ impl WorkerThread {
         }
     }
 
-    /// After a look at the shared queues found nothing: a few short spins,
-    /// each followed by another look.
+    /// After a look at the shared queues found nothing: short spins, each
+    /// followed by a glance at the queues and exposure slots, and a full
+    /// pass when the glance sees work ([`SEARCH_LOOKS`]). The glance's loads
+    /// are relaxed and may miss work pushed a moment ago; the sleep that
+    /// follows an empty search looks again after its `SeqCst` fence
+    /// (`sleep.rs`, step 4), so nothing is lost by a miss here.
     fn search_on(&self) -> Option<JobRef> {
-        for round in 0..SPIN_ROUNDS {
-            for _ in 0..(32 << round) {
+        for _ in 0..SEARCH_LOOKS {
+            for _ in 0..SPINS_PER_LOOK {
                 std::hint::spin_loop();
             }
-            if let Some(job) = self.steal_shared() {
-                return Some(job);
+            if self.registry.has_work() {
+                if let Some(job) = self.steal_shared() {
+                    return Some(job);
+                }
             }
         }
         None
