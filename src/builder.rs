@@ -281,6 +281,7 @@ fn inherits_a_narrow_mask() -> bool {
 }
 
 fn start_worker(index: usize, cpu: Option<usize>, widen: bool, hook: Option<&StartFn>) -> Started {
+    crate::sync::tighten_timer_slack();
     if let Some(cpu) = cpu {
         topology::pin_current_thread(cpu)?;
     } else if widen {

@@ -190,10 +190,21 @@
 //!    of its poll, as every blocked helper did before this step. That
 //!    includes a frame exposed while it is blocked: a join whose `a` waits
 //!    for its `b`, forked beside a blocked helper, waits for the helper's
-//!    poll (p50 31 µs, p90 34-59 µs after 300 µs without joins; p90 ~120 µs
-//!    right after 20 tiny joins, whose halves a searching helper had been
-//!    claiming one after another), where a sleeping worker is woken at
-//!    once (`bench/examples/waiting_worker.rs`). Before this step, a `par`
+//!    poll, where a sleeping worker is woken at once
+//!    (`bench/examples/waiting_worker.rs`). The polls grow from 50 µs
+//!    (doubling to 5 ms), so the wait depends on how long the helper has
+//!    been blocked: forked 100–1,000 µs (drawn evenly) into the block, p50
+//!    124–125 µs and p90 407–408; right after 20 tiny joins, whose halves
+//!    a searching helper had been claiming one after another, p50 0–70 µs
+//!    (0 in runs where the helper is still searching) and p90 66–73
+//!    (rayon's spinning threads: p50 about 22 µs and 0). Those figures are
+//!    with workers' timer slack at 1 µs (`sync.rs`,
+//!    `WORKER_TIMER_SLACK_NS`); with Linux's default 50 µs a 50 µs poll
+//!    slept ~117 µs, and the same rows read p50 157–164 / p90 383–394 and
+//!    p50 0–117 / p90 115–121. (A fork exactly 300 µs into the block,
+//!    the row this example printed alone before, lands at one point of
+//!    the poll cycle every time: p50 27–32 µs with the default slack,
+//!    174–177 µs with 1 µs, by phase alone.) Before this step, a `par`
 //!    call over 200 items of 0.1–1.2 ms each (prime counting in
 //!    chunks, the later ones dearer) ran 1.61× faster than the loop on 2
 //!    workers, where rayon ran 1.98×: the worker that finished the cheaper

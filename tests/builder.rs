@@ -137,3 +137,38 @@ fn a_thread_name_with_a_nul_byte_or_a_panic_is_an_error() {
         assert!(err.to_string().contains("no names left"), "{err}");
     });
 }
+
+/// A worker's timed waits end within a microsecond or so of their deadline
+/// (`sync.rs`, `WORKER_TIMER_SLACK_NS`): with Linux's default 50 µs slack a
+/// blocked helper's 50 µs poll slept ~117 µs, and a fork beside it waited
+/// that long. A start hook runs after the pool sets it, so it may set its own.
+#[cfg(target_os = "linux")]
+#[test]
+fn workers_run_with_a_tight_timer_slack_that_a_start_hook_may_change() {
+    fn slack() -> i32 {
+        // SAFETY: PR_GET_TIMERSLACK reads the calling thread's slack; the
+        // other arguments are ignored.
+        unsafe { libc::prctl(libc::PR_GET_TIMERSLACK, 0, 0, 0, 0) }
+    }
+    let pool = Pool::builder().workers(2).build().unwrap();
+    let slacks: Vec<i32> = (0..8)
+        .map(|_| pool.submit(slack))
+        .map(|t| t.join().unwrap())
+        .collect();
+    assert!(
+        slacks.iter().all(|&s| s == 1_000),
+        "worker timer slack: {slacks:?} ns"
+    );
+    // The building thread keeps its own.
+    assert_ne!(slack(), 1_000, "the building thread's slack changed");
+
+    let hooked = Pool::builder()
+        .workers(1)
+        .on_worker_start(|_| {
+            // SAFETY: PR_SET_TIMERSLACK sets the calling thread's slack.
+            unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 20_000 as libc::c_ulong, 0, 0, 0) };
+        })
+        .build()
+        .unwrap();
+    assert_eq!(hooked.submit(slack).join().unwrap(), 20_000);
+}

@@ -185,18 +185,23 @@ fn main() {
     println!();
     println!(
         "a join whose `a` waits for its `b`, forked by the loop's worker beside a worker \
-         waiting in a join, after a stretch of 300 µs without joins or right after tiny \
-         joins: how long until `b` starts (µs; {LATENCY_CALLS} calls each)"
+         waiting in a join, after a stretch without joins (300 µs, or 100–1,000 µs drawn \
+         evenly) or right after tiny joins: how long until `b` starts (µs; {LATENCY_CALLS} calls each)"
     );
     println!("| before the join | corepool p50 | p90 | max | rayon p50 | p90 | max |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
-    for tiny_joins in [0, 1, 20] {
-        let core_lat = core.install(|| b_start_latency(&core_join, tiny_joins));
-        let ray_lat = ray.install(|| b_start_latency(&ray_join, tiny_joins));
-        let before = if tiny_joins == 0 {
-            "300 µs without joins".to_string()
-        } else {
-            format!("{tiny_joins} joins of empty halves")
+    for before in [
+        Before::Spin,
+        Before::RandomSpin,
+        Before::TinyJoins(1),
+        Before::TinyJoins(20),
+    ] {
+        let core_lat = core.install(|| b_start_latency(&core_join, before));
+        let ray_lat = ray.install(|| b_start_latency(&ray_join, before));
+        let before = match before {
+            Before::Spin => "300 µs without joins".to_string(),
+            Before::RandomSpin => "100–1,000 µs without joins (uniform)".to_string(),
+            Before::TinyJoins(n) => format!("{n} joins of empty halves"),
         };
         println!("| {before} | {core_lat} | {ray_lat} |");
     }
@@ -205,15 +210,35 @@ fn main() {
 /// Calls in each row of the latency table.
 const LATENCY_CALLS: usize = 1_000;
 
+/// What `b` does before its fork in [`b_start_latency`].
+#[derive(Clone, Copy)]
+enum Before {
+    /// Spins 300 µs. A worker waiting in a join polls at lengths that grow
+    /// from its first block, so a fixed gap lands at one point of its
+    /// cycle every time: this row reads the phase as much as the poll.
+    Spin,
+    /// Spins a length drawn evenly from 100–1,000 µs (a fixed-seed
+    /// generator, so both pools get the same lengths): every phase.
+    RandomSpin,
+    /// Runs this many joins of empty halves.
+    TinyJoins(usize),
+}
+
 /// On a worker: `LATENCY_CALLS` times, a `join(a, b)` whose `a` waits for
-/// `b` to start; `b` (on the other worker) runs `tiny_joins` joins of empty
-/// halves (or spins 300 µs if there are none), then a `join(a2, b2)` whose
+/// `b` to start; `b` (on the other worker) does what `before` says, then a
+/// `join(a2, b2)` whose
 /// `a2` spins until `b2` starts, which only the first worker, waiting for
 /// `b`, can run. Returns p50, p90 and max of the time from that fork to
 /// `b2`'s start, as table cells.
-fn b_start_latency(join: &JoinFn, tiny_joins: usize) -> String {
+fn b_start_latency(join: &JoinFn, before: Before) -> String {
     let mut micros = Vec::with_capacity(LATENCY_CALLS);
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
     for _ in 0..LATENCY_CALLS {
+        // xorshift64: the same lengths for both pools.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let random_us = 100.0 + (seed % 900) as f64;
         let b_started = AtomicBool::new(false);
         let mut latency = Duration::ZERO;
         join(
@@ -224,11 +249,14 @@ fn b_start_latency(join: &JoinFn, tiny_joins: usize) -> String {
             },
             &mut || {
                 b_started.store(true, Ordering::Release);
-                if tiny_joins == 0 {
-                    spin(300.0);
-                }
-                for _ in 0..tiny_joins {
-                    join(&mut || spin(0.0), &mut || spin(0.0));
+                match before {
+                    Before::Spin => spin(300.0),
+                    Before::RandomSpin => spin(random_us),
+                    Before::TinyJoins(n) => {
+                        for _ in 0..n {
+                            join(&mut || spin(0.0), &mut || spin(0.0));
+                        }
+                    }
                 }
                 let b2_started = AtomicBool::new(false);
                 let forked = Instant::now();
