@@ -12,6 +12,19 @@
 //! it (copied at the fork, so a thief answers for the forking task). The
 //! pointers are only read while what they name is alive: the running task,
 //! or the task that forked a half and waits for it.
+//!
+//! # Nested groups
+//!
+//! A group opened inside a task (or inside another group's task) belongs to
+//! it: its flag ([`GroupFlag`]) keeps the pair the opening code was running,
+//! its *parent*, and [`is_cancelled`] walks from the innermost group out
+//! until it meets a task cell or the outside: a group counts as cancelled
+//! when its own flag is set or its parent is cancelled, as a nested
+//! `asyncio.TaskGroup` is. (Answering for the innermost group alone, a task
+//! of an inner group waiting for `is_cancelled` never saw the outer group's
+//! failure, and the outer group waited for it forever.) The parent is alive
+//! whenever the walk reaches it: `Pool::group` returns only after every task
+//! of the group has ended, and the code that opened it runs until then.
 
 // Layer: cell (`lib.rs`, "Layers"). It may use the sched and base layers and
 // the other cell files.
@@ -26,8 +39,48 @@ use crate::sync::{AtomicBool, AtomicUsize, Ordering};
 pub(crate) struct Running {
     /// The state word of the running task cell, or null (a spawned job).
     task: *const AtomicUsize,
-    /// The running task's group flag, or null.
-    group: *const AtomicBool,
+    /// The running job's group flag, or null.
+    group: *const GroupFlag,
+}
+
+/// A group's cancellation flag and what the code that opened the group was
+/// running (module docs, "Nested groups").
+pub(crate) struct GroupFlag {
+    cancelled: AtomicBool,
+    parent: Running,
+}
+
+// SAFETY: `parent` is only dereferenced by `is_cancelled`'s walk on threads
+// running the group's tasks (or its body), while the task or group it names
+// is alive (module docs); the flag itself is an atomic.
+unsafe impl Send for GroupFlag {}
+// SAFETY: as above; `&GroupFlag` gives only atomic access and copies of the
+// parent pair.
+unsafe impl Sync for GroupFlag {}
+
+impl GroupFlag {
+    /// A flag for a group opened now, on this thread: its parent is what
+    /// this thread is running.
+    pub(crate) fn new() -> GroupFlag {
+        GroupFlag {
+            cancelled: AtomicBool::new(false),
+            parent: current(),
+        }
+    }
+
+    /// Cancels the group (its own flag; a parent is never touched).
+    pub(crate) fn cancel(&self) {
+        // Relaxed: a stop hint; no data is published through it.
+        self.cancelled.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the group or anything it runs inside was cancelled (module
+    /// docs). Called on a thread running the group's body or one of its
+    /// tasks.
+    pub(crate) fn is_cancelled(&self) -> bool {
+        // Relaxed: as in `cancel`.
+        self.cancelled.load(Ordering::Relaxed) || running_is_cancelled(self.parent)
+    }
 }
 
 impl Running {
@@ -74,7 +127,7 @@ pub(crate) fn enter_task(state: &AtomicUsize) -> Enter {
 
 /// Marks `flag` as the running job's group flag (a group job is a spawned
 /// job: no task cell) until the guard is dropped.
-pub(crate) fn enter_group(flag: &AtomicBool) -> Enter {
+pub(crate) fn enter_group(flag: &GroupFlag) -> Enter {
     enter(|_| Running {
         task: std::ptr::null(),
         group: flag,
@@ -126,15 +179,27 @@ pub(crate) fn current() -> Running {
 /// # Ok::<(), corepool::BuildError>(())
 /// ```
 pub fn is_cancelled() -> bool {
-    let running = RUNNING.try_with(Cell::get).unwrap_or(Running::NONE);
-    // SAFETY: the pointers name the task running on this thread and its
-    // group; both outlive the run (module docs).
-    let group = unsafe { running.group.as_ref() }
+    running_is_cancelled(RUNNING.try_with(Cell::get).unwrap_or(Running::NONE))
+}
+
+/// [`is_cancelled`] for `running`: its group's flags from the innermost out,
+/// then the task cell the walk meets, if any.
+fn running_is_cancelled(mut running: Running) -> bool {
+    loop {
+        // SAFETY: the pointers name the task running on this thread, its
+        // group, and the groups and task those were opened in; all outlive
+        // the run (module docs).
+        let group = unsafe { running.group.as_ref() };
         // Relaxed: a hint to stop; no data is published through it.
-        .is_some_and(|flag| flag.load(Ordering::Relaxed));
-    // SAFETY: as above.
-    match unsafe { running.task.as_ref() } {
-        Some(state) => crate::task::observe_cancel(state, group),
-        None => group,
+        let group_cancelled = group.is_some_and(|flag| flag.cancelled.load(Ordering::Relaxed));
+        // SAFETY: as above.
+        if let Some(state) = unsafe { running.task.as_ref() } {
+            return crate::task::observe_cancel(state, group_cancelled);
+        }
+        match group {
+            Some(_) if group_cancelled => return true,
+            Some(flag) => running = flag.parent,
+            None => return false,
+        }
     }
 }

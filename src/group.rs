@@ -23,6 +23,19 @@
 //! 6. After the pool's shutdown the group's tasks run on the calling thread
 //!    as they are spawned (as every scope's do; see `scope.rs`), so a failure
 //!    is still reported and nothing is lost.
+//! 7. `shutdown_now` drops queued tasks unrun, a group's too. A member's
+//!    closure is wrapped in a guard ([`Member`]) that notices being dropped
+//!    unrun: the task counts as skipped, and if the group had not failed yet
+//!    it fails now with [`GroupError::Cancelled`] (and is cancelled, so its
+//!    other queued tasks are skipped too). Before, such a group returned
+//!    `Ok` with tasks that never ran and `skipped() == 0`. The guard is
+//!    dropped before the scope hears of the task's end (`submit.rs`,
+//!    `ScopedJob`; a task cell drops its closure before it publishes), so
+//!    the failure is recorded before [`Pool::group`] reads it.
+//! 8. A group opened inside a task, or inside another group's task, is
+//!    cancelled with it: [`is_cancelled`](crate::is_cancelled) and the
+//!    skip in step 1 look at the group's own flag and then at what the
+//!    group was opened in (`cancel.rs`, "Nested groups").
 
 // Layer: many (`lib.rs`, "Layers"). It may use the cell, sched and base
 // layers, the other many files, and the `Pool` type (to add its methods),
@@ -31,10 +44,11 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::cancel::GroupFlag;
 use crate::error::TaskError;
 use crate::pool::Pool;
 use crate::scope::{Scope, ScopedTask};
-use crate::sync::{AtomicBool, AtomicUsize, Mutex, Ordering};
+use crate::sync::{AtomicUsize, Mutex, Ordering};
 use crate::unwind;
 
 /// Why a [`Pool::group`] failed: the first task that returned `Err`, or the
@@ -53,6 +67,10 @@ pub enum GroupError<E> {
     Failed(E),
     /// A task panicked first; the error carries its payload.
     Panicked(TaskError),
+    /// A task never ran: [`Pool::shutdown_now`] cancelled it while it was
+    /// queued, before any task of the group failed. The error answers
+    /// [`TaskError::is_cancelled`].
+    Cancelled(TaskError),
 }
 
 impl<E> GroupError<E> {
@@ -67,7 +85,7 @@ impl<E> GroupError<E> {
     pub fn into_failure(self) -> Option<E> {
         match self {
             GroupError::Failed(err) => Some(err),
-            GroupError::Panicked(_) => None,
+            GroupError::Panicked(_) | GroupError::Cancelled(_) => None,
         }
     }
 
@@ -82,6 +100,17 @@ impl<E> GroupError<E> {
     pub fn is_panic(&self) -> bool {
         matches!(self, GroupError::Panicked(_))
     }
+
+    /// Whether the group failed because [`Pool::shutdown_now`] cancelled one
+    /// of its tasks before it ran (and before any task failed).
+    ///
+    /// ```
+    /// let err: corepool::GroupError<()> = corepool::GroupError::Failed(());
+    /// assert!(!err.is_cancelled());
+    /// ```
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self, GroupError::Cancelled(_))
+    }
 }
 
 impl<E: fmt::Display> fmt::Display for GroupError<E> {
@@ -89,6 +118,9 @@ impl<E: fmt::Display> fmt::Display for GroupError<E> {
         match self {
             GroupError::Failed(err) => write!(f, "a task of the group failed: {err}"),
             GroupError::Panicked(err) => write!(f, "a task of the group failed: {err}"),
+            GroupError::Cancelled(err) => {
+                write!(f, "a task of the group never ran: {err}")
+            }
         }
     }
 }
@@ -114,14 +146,14 @@ impl<E: fmt::Display + fmt::Debug> std::error::Error for GroupError<E> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             GroupError::Failed(_) => None,
-            GroupError::Panicked(err) => Some(err),
+            GroupError::Panicked(err) | GroupError::Cancelled(err) => Some(err),
         }
     }
 }
 
 /// What a group's tasks share; lives on the frame of [`Pool::group`].
 struct GroupState<E> {
-    cancelled: AtomicBool,
+    flag: GroupFlag,
     first_error: Mutex<Option<GroupError<E>>>,
     skipped: AtomicUsize,
 }
@@ -132,9 +164,9 @@ impl<E> GroupState<E> {
         let mut slot = self.first_error.lock();
         if slot.is_none() {
             *slot = Some(error);
-            // Relaxed: a stop hint; the error itself is read after the
-            // scope has waited for every task (which orders everything).
-            self.cancelled.store(true, Ordering::Relaxed);
+            // A stop hint; the error itself is read after the scope has
+            // waited for every task (which orders everything).
+            self.flag.cancel();
         } else {
             drop(slot);
             unwind::drop_contained(error);
@@ -177,12 +209,14 @@ impl<E> TaskGroup<'_, '_, E> {
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
     pub fn cancel(&self) {
-        // Relaxed: see `GroupState::fail`.
-        self.state.cancelled.store(true, Ordering::Relaxed);
+        // A stop hint: see `GroupState::fail`.
+        self.state.flag.cancel();
     }
 
-    /// Whether the group was cancelled: by a failed task or by
-    /// [`cancel`](TaskGroup::cancel).
+    /// Whether the group was cancelled: by a failed task, by
+    /// [`cancel`](TaskGroup::cancel), or with the task or group it was
+    /// opened in ([`Task::cancel`](crate::Task::cancel) of that task, or
+    /// that group's failure).
     ///
     /// ```
     /// let pool = corepool::Pool::builder().workers(1).build()?;
@@ -196,7 +230,7 @@ impl<E> TaskGroup<'_, '_, E> {
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
     pub fn is_cancelled(&self) -> bool {
-        self.state.cancelled.load(Ordering::Relaxed)
+        self.state.flag.is_cancelled()
     }
 
     /// How many tasks were skipped so far because the group was cancelled
@@ -242,9 +276,9 @@ impl<'scope, 'env, E: Send + 'scope> TaskGroup<'scope, 'env, E> {
     where
         F: FnOnce() -> Result<(), E> + Send + 'scope,
     {
-        let state = self.state.clone();
+        let member = Member::new(self.state.clone(), f);
         self.scope.spawn(move |_| {
-            let _ = state.run_member(f);
+            let _ = member.run();
         });
     }
 
@@ -273,9 +307,9 @@ impl<'scope, 'env, E: Send + 'scope> TaskGroup<'scope, 'env, E> {
         F: FnOnce() -> Result<T, E> + Send + 'scope,
         T: Send + 'scope,
     {
-        let state = self.state.clone();
+        let member = Member::new(self.state.clone(), f);
         GroupTask {
-            task: self.scope.submit(move || state.run_member(f)),
+            task: self.scope.submit(move || member.run()),
         }
     }
 }
@@ -284,14 +318,13 @@ impl<E> GroupState<E> {
     /// Steps 1–3 for one task: skipped if the group is cancelled, else run
     /// inside the group; a failure is recorded. Its value, if it succeeded.
     fn run_member<T>(&self, f: impl FnOnce() -> Result<T, E>) -> Option<T> {
-        // Relaxed: see `GroupState::fail`.
-        if self.cancelled.load(Ordering::Relaxed) {
+        if self.flag.is_cancelled() {
             self.skipped.fetch_add(1, Ordering::Relaxed);
             unwind::drop_contained(f);
             return None;
         }
         let outcome = {
-            let _entered = crate::cancel::enter_group(&self.cancelled);
+            let _entered = crate::cancel::enter_group(&self.flag);
             unwind::halt_unwinding(f)
         };
         match outcome {
@@ -304,6 +337,39 @@ impl<E> GroupState<E> {
                 self.fail(GroupError::Panicked(TaskError::panicked(payload)));
                 None
             }
+        }
+    }
+}
+
+/// A member task's closure until it runs (step 7): dropped unrun, it
+/// counts the task skipped and fails the group if nothing failed before.
+struct Member<E, F> {
+    state: Arc<GroupState<E>>,
+    f: Option<F>,
+}
+
+impl<E, T, F: FnOnce() -> Result<T, E>> Member<E, F> {
+    fn new(state: Arc<GroupState<E>>, f: F) -> Self {
+        Member { state, f: Some(f) }
+    }
+
+    /// Steps 1–3 (`GroupState::run_member`).
+    fn run(mut self) -> Option<T> {
+        let f = self.f.take()?;
+        self.state.run_member(f)
+    }
+}
+
+impl<E, F> Drop for Member<E, F> {
+    fn drop(&mut self) {
+        let Some(f) = self.f.take() else { return };
+        // Dropped unrun: only `shutdown_now` (or a torn-down queue) does
+        // that to a queued scope task.
+        unwind::drop_contained(f);
+        self.state.skipped.fetch_add(1, Ordering::Relaxed);
+        if !self.state.flag.is_cancelled() {
+            self.state
+                .fail(GroupError::Cancelled(TaskError::cancelled()));
         }
     }
 }
@@ -416,7 +482,7 @@ impl Pool {
         E: Send + 'env,
     {
         let state = Arc::new(GroupState {
-            cancelled: AtomicBool::new(false),
+            flag: GroupFlag::new(),
             first_error: Mutex::new(None),
             skipped: AtomicUsize::new(0),
         });

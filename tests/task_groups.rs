@@ -117,6 +117,9 @@ proptest! {
                 prop_assert_eq!(err.panic_message(), Some("step panicked"));
                 prop_assert!((0..model.len()).any(|i| failed_and_ran(i) && matches!(model[i], Step::Panic)));
             }
+            Err(GroupError::Cancelled(err)) => {
+                prop_assert!(false, "no shutdown_now here, yet a task never ran: {}", err);
+            }
         }
     }
 }

@@ -1,0 +1,182 @@
+//! Two ways a fail-fast group broke its promise (a second reader's
+//! findings, helper-45):
+//! - `shutdown_now` dropped a group's queued tasks unrun and the group
+//!   returned `Ok` with `skipped() == 0`: tasks that would have failed never
+//!   ran, and nobody was told. It now fails with `GroupError::Cancelled`.
+//! - A group opened inside another group's task answered `is_cancelled` for
+//!   itself alone: when the outer group failed, an inner task waiting for
+//!   `is_cancelled` never saw it, and the outer group never returned. The
+//!   same with `Task::cancel` of a task that runs a group.
+mod common;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::channel;
+
+use common::{Gate, eventually, watchdog};
+use corepool::{GroupError, Pool};
+
+#[test]
+fn a_group_whose_queued_tasks_shutdown_now_dropped_reports_it() {
+    watchdog(60, || {
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let gate = Gate::new();
+        let g2 = gate.clone();
+        // The only worker is held, so the group's tasks stay queued.
+        let (started_tx, started) = channel();
+        let blocker = pool.submit(move || {
+            started_tx.send(()).unwrap();
+            g2.wait();
+        });
+        started.recv().unwrap();
+        let ran = AtomicUsize::new(0);
+        let result = pool.group(|grp| {
+            for _ in 0..4 {
+                let ran = &ran;
+                grp.spawn(move || {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    Err::<(), &str>("this task fails")
+                });
+            }
+            let p = pool.clone();
+            let stopper = std::thread::spawn(move || p.shutdown_now());
+            eventually(|| pool.is_shutdown());
+            gate.open();
+            let cancelled = stopper.join().unwrap();
+            (cancelled, grp.skipped())
+        });
+        assert_eq!(ran.load(Ordering::SeqCst), 0, "no task of the group ran");
+        let err = result.expect_err("a group whose tasks never ran is not a success");
+        assert!(err.is_cancelled(), "{err}");
+        assert!(!err.is_panic());
+        assert!(matches!(&err, GroupError::Cancelled(e) if e.is_cancelled()));
+        assert!(
+            err.to_string().starts_with("a task of the group never ran"),
+            "{err}"
+        );
+        assert!(blocker.join().is_ok());
+    });
+}
+
+#[test]
+fn skipped_counts_the_tasks_shutdown_now_dropped() {
+    watchdog(60, || {
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let gate = Gate::new();
+        let g2 = gate.clone();
+        let (started_tx, started) = channel();
+        let _blocker = pool.submit(move || {
+            started_tx.send(()).unwrap();
+            g2.wait();
+        });
+        started.recv().unwrap();
+        let result = pool.group(|grp| {
+            let tasks: Vec<_> = (0..3)
+                .map(|i| grp.submit(move || Ok::<u32, ()>(i)))
+                .collect();
+            let p = pool.clone();
+            let stopper = std::thread::spawn(move || p.shutdown_now());
+            eventually(|| pool.is_shutdown());
+            gate.open();
+            assert_eq!(stopper.join().unwrap(), 3);
+            let joined: Vec<Option<u32>> = tasks.into_iter().map(|t| t.join()).collect();
+            (joined, grp.skipped())
+        });
+        // The group failed; its body's value is dropped with the error.
+        assert!(result.unwrap_err().is_cancelled());
+    });
+}
+
+#[test]
+fn an_inner_groups_task_sees_the_outer_groups_failure() {
+    watchdog(60, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        let (inner_started_tx, inner_started) = channel();
+        let saw = AtomicUsize::new(0);
+        let result = pool.group(|outer| {
+            let pool = &pool;
+            let saw = &saw;
+            outer.spawn(move || {
+                pool.group(|inner| {
+                    inner.spawn(move || {
+                        inner_started_tx.send(()).unwrap();
+                        while !corepool::is_cancelled() {
+                            std::thread::yield_now();
+                        }
+                        saw.fetch_add(1, Ordering::SeqCst);
+                        Ok::<(), &str>(())
+                    });
+                })
+                .map_err(|_| "inner")
+            });
+            inner_started.recv().unwrap();
+            outer.spawn(|| Err("outer task fails"));
+        });
+        assert_eq!(result.unwrap_err().into_failure(), Some("outer task fails"));
+        assert_eq!(saw.into_inner(), 1);
+    });
+}
+
+#[test]
+fn an_inner_group_opened_after_the_outer_group_was_cancelled_skips_its_tasks() {
+    watchdog(60, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        let (started_tx, started) = channel();
+        let ran = AtomicUsize::new(0);
+        let result = pool.group(|outer| {
+            let pool = &pool;
+            let ran = &ran;
+            outer.spawn(move || {
+                started_tx.send(()).unwrap();
+                // Wait until the outer group is cancelled, then open a group.
+                while !corepool::is_cancelled() {
+                    std::thread::yield_now();
+                }
+                pool.group(|inner| {
+                    assert!(
+                        inner.is_cancelled(),
+                        "the group it was opened in is cancelled"
+                    );
+                    for _ in 0..5 {
+                        inner.spawn(move || {
+                            ran.fetch_add(1, Ordering::SeqCst);
+                            Ok::<(), ()>(())
+                        });
+                    }
+                })
+                .map_err(|_| "inner failed")
+                .map(|()| ())
+            });
+            started.recv().unwrap();
+            outer.cancel();
+        });
+        assert!(result.is_ok());
+        assert_eq!(
+            ran.load(Ordering::SeqCst),
+            0,
+            "no task of the inner group ran"
+        );
+    });
+}
+
+#[test]
+fn cancelling_a_task_that_runs_a_group_reaches_the_groups_tasks() {
+    watchdog(60, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        let (started_tx, started) = channel();
+        let p = pool.clone();
+        let task = pool.submit(move || {
+            p.group(|g| {
+                g.spawn(move || {
+                    started_tx.send(()).unwrap();
+                    while !corepool::is_cancelled() {
+                        std::thread::yield_now();
+                    }
+                    Ok::<(), ()>(())
+                });
+            })
+        });
+        started.recv().unwrap();
+        assert!(!task.cancel(), "it is running: cancel only asks it to stop");
+        assert!(task.join().unwrap_err().is_stopped());
+    });
+}
