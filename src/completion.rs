@@ -146,6 +146,10 @@ watch_through!(['a, W: Watch + ?Sized] &'a W, |t| &**t);
 impl<T: Send + 'static> Completes for Task<T> {
     type Output = Result<T, TaskError>;
     fn complete(self) -> Self::Output {
+        // A task awaited to completion counts as finished, but its result
+        // is gone: yielding it panics naming the mistake.
+        self.handle()
+            .expect_result("as_completed yielding a Task (pass &task instead)");
         self.join()
     }
 }
@@ -344,6 +348,10 @@ impl<W: Completes> std::fmt::Debug for AsCompleted<W> {
 /// where `index` is the task's position in `tasks`, in completion order; tasks
 /// finished before the call come first. Cancelled and refused tasks count as
 /// finished (their result is the error).
+///
+/// A [`Task`] that was awaited to completion counts as finished too, but its
+/// result is gone: yielding it panics with a message saying so. Pass a
+/// reference (`&task`) to watch such a handle.
 ///
 /// It takes any handle that [`Completes`]: [`Task`]s (yielding each result),
 /// [`SharedTask`]s (yielding the handle, as Python yields the future) or

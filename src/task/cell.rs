@@ -13,6 +13,7 @@ use crate::cancel;
 use crate::error::TaskError;
 use crate::job::{JobVtable, Owner};
 
+use super::claimed::{claimed_here, waited_for_itself, while_claimed};
 use super::*;
 use crate::job::JobRef;
 use crate::sync::{AtomicUsize, Mutex, Ordering, park, park_timeout};
@@ -329,6 +330,13 @@ impl<T> Header<T> {
 
     /// Blocks this thread until the task is terminal or `deadline` passes.
     /// Returns whether it is terminal.
+    ///
+    /// # Panics
+    ///
+    /// Without a deadline, if this thread claimed the task and has not ended
+    /// it (its closure, its outcome callbacks, or its closure's drop in a
+    /// cancel waits for it): only this thread can end it, so the wait would
+    /// never return. The check is made only here, about to block.
     pub(super) fn block_until(&self, deadline: Option<Instant>) -> bool {
         // A task that is running often ends within microseconds: look a few
         // times before registering, which would make its runner pay for a
@@ -343,6 +351,9 @@ impl<T> Header<T> {
                     break;
                 }
             }
+        }
+        if deadline.is_none() && claimed_here(self.id()) {
+            waited_for_itself();
         }
         let Some(key) = self.register(&thread_waker(), None) else {
             return true;
@@ -364,6 +375,11 @@ impl<T> Header<T> {
                 }
             }
         }
+    }
+
+    /// The header's address, for [`while_claimed`].
+    fn id(&self) -> *const () {
+        (self as *const Self).cast()
     }
 
     /// Takes the outcome of a terminal task.
@@ -541,6 +557,11 @@ where
         if !self.header.state.claim() {
             return;
         }
+        while_claimed(self.header.id(), || self.run_claimed());
+    }
+
+    /// [`run`](Self::run) once this thread has claimed the cell.
+    fn run_claimed(&self) {
         let Some(func) = self.take_func() else { return };
         let outcome = {
             let _running = cancel::enter_task(&self.header.state.0);
@@ -577,13 +598,15 @@ where
         if !self.header.state.claim() {
             return Err(outcome);
         }
-        unwind::drop_contained(self.take_func());
-        let flag = match (&outcome, failed) {
-            (Ok(_), _) => 0,
-            (Err(_), false) => PANICKED,
-            (Err(_), true) => PANICKED | FAILED,
-        };
-        self.publish(COMPLETE, flag, Some(outcome));
+        while_claimed(self.header.id(), || {
+            unwind::drop_contained(self.take_func());
+            let flag = match (&outcome, failed) {
+                (Ok(_), _) => 0,
+                (Err(_), false) => PANICKED,
+                (Err(_), true) => PANICKED | FAILED,
+            };
+            self.publish(COMPLETE, flag, Some(outcome));
+        });
         Ok(())
     }
 
@@ -623,13 +646,15 @@ where
         if !self.header.state.claim() {
             return false;
         }
-        // A panic in the closure's destructor must not unwind into the
-        // canceller's caller half-way through; it is contained here.
-        let func = self.take_func();
-        if let Err(payload) = unwind::halt_unwinding(move || drop(func)) {
-            self.header.discard(Some(Err(payload)));
-        }
-        self.publish(to, 0, None);
+        while_claimed(self.header.id(), || {
+            // A panic in the closure's destructor must not unwind into the
+            // canceller's caller half-way through; it is contained here.
+            let func = self.take_func();
+            if let Err(payload) = unwind::halt_unwinding(move || drop(func)) {
+                self.header.discard(Some(Err(payload)));
+            }
+            self.publish(to, 0, None);
+        });
         true
     }
 }

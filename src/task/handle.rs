@@ -20,8 +20,31 @@ use crate::worker::WorkerThread;
 /// cell that may borrow for `'a`.
 pub(crate) struct Handle<'a, T> {
     cell: Arc<dyn Cell<T> + 'a>,
-    /// The key of the waker `poll` registered, if any.
-    poll_key: Option<u64>,
+    /// Where `poll` stands (the size of the `Option<u64>` it replaced).
+    polled: Polled,
+}
+
+/// What [`Handle::poll_result`] has done.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Polled {
+    /// Nothing registered.
+    Idle,
+    /// Registered the waker with this key.
+    Waiting(u64),
+    /// Returned `Ready`: the result is taken, and whatever needs it panics
+    /// with [`result_taken`].
+    Taken,
+}
+
+/// The panic of a call that needs the result of a task whose `poll`
+/// returned `Ready` (which moved the result out): `what` names the call.
+#[cold]
+#[track_caller]
+pub(crate) fn result_taken(what: &str) -> ! {
+    panic!(
+        "{what}: the task's result was already taken by .await (its poll returned Ready); \
+         keep the awaited value, or use Task::shared to read a result more than once"
+    )
 }
 
 impl<'a, T: Send + 'a> Handle<'a, T> {
@@ -31,7 +54,7 @@ impl<'a, T: Send + 'a> Handle<'a, T> {
     {
         Handle {
             cell,
-            poll_key: None,
+            polled: Polled::Idle,
         }
     }
 
@@ -95,20 +118,40 @@ impl<'a, T: Send + 'a> Handle<'a, T> {
         result
     }
 
+    /// `Future::poll` for the handle. A poll after `Ready` panics (futures
+    /// may), naming the mistake.
     pub(crate) fn poll_result(&mut self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>> {
-        match self.cell.header().register(cx.waker(), self.poll_key) {
+        let key = match self.polled {
+            Polled::Idle => None,
+            Polled::Waiting(key) => Some(key),
+            Polled::Taken => result_taken("Task polled after it returned Ready"),
+        };
+        match self.cell.header().register(cx.waker(), key) {
             Some(key) => {
-                self.poll_key = Some(key);
+                self.polled = Polled::Waiting(key);
                 Poll::Pending
             }
             None => {
-                self.poll_key = None;
+                self.polled = Polled::Taken;
                 // SAFETY: `register` returned `None` only after seeing a
-                // terminal stage; `&mut self` makes this the only reader. A
-                // second poll after `Ready` finds the slot empty and panics,
-                // as futures may.
+                // terminal stage; `&mut self` makes this the only reader, and
+                // `Taken` (set above, checked first) makes it the last.
                 Poll::Ready(unsafe { self.header().take_result() })
             }
+        }
+    }
+
+    /// Whether `poll` returned `Ready`, taking the result.
+    pub(crate) fn result_was_taken(&self) -> bool {
+        self.polled == Polled::Taken
+    }
+
+    /// Panics with [`result_taken`] (naming `what`) if `poll` took the result.
+    #[inline]
+    #[track_caller]
+    pub(crate) fn expect_result(&self, what: &str) {
+        if self.result_was_taken() {
+            result_taken(what);
         }
     }
 }
@@ -150,7 +193,7 @@ impl<'a, T: Send + 'a> Waitable for Handle<'a, T> {
 impl<T> Drop for Handle<'_, T> {
     fn drop(&mut self) {
         let header = self.cell.header();
-        if let Some(key) = self.poll_key {
+        if let Polled::Waiting(key) = self.polled {
             header.deregister(key);
         }
         let prev = header.state.detach();
@@ -172,6 +215,8 @@ impl<T> Drop for Handle<'_, T> {
 ///   ended; call it as often as you like.
 /// - [`cancel`](Task::cancel) stops a task that has not started.
 /// - `.await` works too: `Task<T>` is a `Future<Output = Result<T, TaskError>>`.
+///   Awaiting it to completion moves the result out of the handle: the
+///   `Future` impl's docs say what the handle still does afterwards.
 ///
 /// Dropping a `Task` **detaches** it, like `std::thread::JoinHandle`: the task
 /// still runs and its result is dropped when it ends.
@@ -183,6 +228,14 @@ impl<T> Drop for Handle<'_, T> {
 /// nested waits cannot deadlock, even with one worker, and a task that waits
 /// for tasks it did not submit cannot deadlock either (the worker never picks
 /// up unrelated work that might wait for the task paused on its own stack).
+/// What cannot work is a task waiting for *itself*, since only the thread
+/// running it can end it: a `join` (or any wait without a timeout) of a task
+/// from inside its own closure (or a task that runs on top of it on the same
+/// thread), from one of its [`on_result`](Task::on_result) callbacks, or from
+/// its closure's `Drop` during [`cancel`](Task::cancel) panics with "a task
+/// waited for its own result" instead of blocking forever. (A timed wait just
+/// times out; [`on_done`](Task::on_done) callbacks run after the task has
+/// ended and may join it.)
 ///
 /// ```
 /// use corepool::Pool;
@@ -313,9 +366,16 @@ impl<T: Send + 'static> Task<T> {
     /// assert_eq!(task.join_timeout(Duration::from_secs(60)).unwrap().unwrap(), 7);
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the task was awaited to completion (its result is gone), as
+    /// [`join`](Task::join) does.
+    #[track_caller]
     pub fn join_timeout(self, timeout: Duration) -> Result<Result<T, TaskError>, Task<T>> {
+        self.handle.expect_result("Task::join_timeout");
         if self.wait_timeout(timeout) {
-            Ok(self.join())
+            Ok(self.handle.join())
         } else {
             Err(self)
         }
@@ -343,6 +403,9 @@ impl<T: Send + 'static> Task<T> {
     /// assert_eq!(task.join().unwrap(), 42);
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
+    ///
+    /// It needs no result, so it works after the task was awaited too (it
+    /// runs at once).
     pub fn on_done<C>(&self, callback: C)
     where
         C: FnOnce() + Send + 'static,
@@ -369,11 +432,35 @@ impl<T: Send + 'static> Task<T> {
     /// assert_eq!(task.join().unwrap(), 42); // the value is still there
     /// # Ok::<(), corepool::BuildError>(())
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the task was awaited to completion: there is no outcome left to
+    /// show, and `callback` is dropped without running. (A callback added
+    /// before the `.await` ran before the result could be taken.)
+    ///
+    /// ```should_panic
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     loop {
+    /// #         if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; }
+    /// #         std::thread::yield_now();
+    /// #     }
+    /// # }
+    /// let pool = corepool::Pool::new()?;
+    /// let mut task = pool.submit(|| 6 * 7);
+    /// assert_eq!(block_on(&mut task).unwrap(), 42); // takes the value
+    /// task.on_result(|_| ()); // panics: "Task::on_result: the task's result was already taken by .await ..."
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    #[track_caller]
     pub fn on_result<C>(&self, callback: C)
     where
         C: FnOnce(Result<&T, &TaskError>) + Send + 'static,
         T: Sync,
     {
+        self.handle.expect_result("Task::on_result");
         self.handle.on_result(callback);
     }
 
@@ -385,7 +472,33 @@ impl<T: Send + 'static> Task<T> {
     /// let pool = Pool::new().unwrap();
     /// assert_eq!(pool.submit(|| "done").join().unwrap(), "done");
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// If the task was awaited to completion (`.await` returned its result,
+    /// so there is nothing left to return). [`is_finished`](Task::is_finished),
+    /// [`wait_timeout`](Task::wait_timeout), [`on_done`](Task::on_done) and
+    /// [`wait`](crate::wait) still answer (the task has ended).
+    ///
+    /// ```should_panic
+    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    /// #     let mut f = std::pin::pin!(f);
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     loop {
+    /// #         if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; }
+    /// #         std::thread::yield_now();
+    /// #     }
+    /// # }
+    /// let pool = corepool::Pool::new()?;
+    /// let mut task = pool.submit(|| "done");
+    /// assert_eq!(block_on(&mut task).unwrap(), "done"); // takes the value
+    /// assert!(task.is_finished());
+    /// task.join(); // panics: "Task::join: the task's result was already taken by .await ..."
+    /// # Ok::<(), corepool::BuildError>(())
+    /// ```
+    #[track_caller]
     pub fn join(self) -> Result<T, TaskError> {
+        self.handle.expect_result("Task::join");
         self.handle.join()
     }
 }
@@ -416,6 +529,36 @@ impl<C: FnOnce() + Send + 'static> std::task::Wake for DoneCallback<C> {
     }
 }
 
+/// `.await` (or a poll) returns the task's result once it ends, moving it
+/// out of the handle, as [`join`](Task::join) would.
+///
+/// The handle stays usable afterwards for what needs no result:
+/// [`is_finished`](Task::is_finished) answers `true`,
+/// [`wait_timeout`](Task::wait_timeout) `true`, [`cancel`](Task::cancel)
+/// `false`; [`on_done`](Task::on_done) runs its callback at once; [`wait`](crate::wait)
+/// and [`as_completed`](crate::as_completed) over a reference (`&task`) count
+/// it finished. What needs the result panics with a message saying it was
+/// taken by `.await`: polling again, [`join`](Task::join),
+/// [`join_timeout`](Task::join_timeout), [`on_result`](Task::on_result),
+/// [`shared`](Task::shared), and `as_completed` given the `Task` itself.
+///
+/// ```
+/// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     let mut f = std::pin::pin!(f);
+/// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+/// #     loop {
+/// #         if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; }
+/// #         std::thread::yield_now();
+/// #     }
+/// # }
+/// let pool = corepool::Pool::new()?;
+/// let mut task = pool.submit(|| 6 * 7);
+/// assert_eq!(block_on(&mut task).unwrap(), 42);
+/// assert!(task.is_finished());
+/// let join = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || task.join()));
+/// assert!(join.is_err(), "the value was taken by .await");
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 impl<T: Send + 'static> Future for Task<T> {
     type Output = Result<T, TaskError>;
 

@@ -38,7 +38,11 @@
 //!    or the waiter's `fetch_or` sees the terminal stage, takes its entry out
 //!    again and does not wait. No wake-up is lost, and a task nobody waits on
 //!    never touches the lock. A waiter that gives up (a timeout) removes its
-//!    entry by key.
+//!    entry by key. Only the claimer ends a task, so a claimer that waits
+//!    for its own task (its closure, its outcome callbacks, its closure's
+//!    drop) would wait forever: each thread lists the cells it has claimed
+//!    and not ended (`claimed.rs`), and a wait without a deadline
+//!    that is about to block on one of them panics instead.
 //! 4. Detaching: dropping the handle sets `DETACHED` with `fetch_or`. If the
 //!    task had ended, the handle drops the result itself; otherwise the runner
 //!    sees `DETACHED` in the word its `complete` replaced and drops the result
@@ -61,7 +65,8 @@
 //! This file has the state word and its transitions; `cell.rs` the cell
 //! (header, waiter list, closure and result slot, the queue's table);
 //! `handle.rs` the handles (`Handle`, the public [`Task`]) and the
-//! done-callbacks. `loom_models.rs` checks the protocol above.
+//! done-callbacks; `claimed.rs` the list of cells a thread has claimed and
+//! not ended. `loom_models.rs` checks the protocol above.
 //!
 //! # Layer
 //!
@@ -70,6 +75,7 @@
 //! fork-join or the pool's handle.
 
 mod cell;
+mod claimed;
 mod handle;
 
 pub(crate) use cell::{Cell, Header, TaskCell, observe_cancel};

@@ -1,0 +1,223 @@
+//! A task whose own thread waits for its result can never end: the wait
+//! blocks the only thread that could finish it. Three ways in used to hang
+//! forever: the closure joining its own handle, an `on_result` callback
+//! (which runs before the task counts as ended) joining it, and the
+//! closure's `Drop`, run by `cancel`, joining it. Each untimed wait now
+//! panics ("a task waited for its own result") where it would have blocked.
+//! A timed wait just times out, and an `on_done` callback, which runs after
+//! the task has ended, may join it.
+mod common;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::mpsc::{Sender, channel};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use common::{Gate, quiet_panics_containing, watchdog};
+use corepool::{Pool, SharedTask, Task};
+
+const MESSAGE: &str = "a task waited for its own result";
+
+/// Short: on the code before the fix every case here hangs, and the
+/// watchdog is what fails it.
+const WATCHDOG_SECS: u64 = 20;
+
+/// The message of a panic payload.
+fn message_of(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_task_joining_its_own_shared_handle_panics() {
+    quiet_panics_containing(MESSAGE);
+    watchdog(WATCHDOG_SECS, || {
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let slot: Arc<OnceLock<SharedTask<u32>>> = Arc::new(OnceLock::new());
+        let gate = Gate::new();
+        let (s, g) = (slot.clone(), gate.clone());
+        let task = pool
+            .submit(move || {
+                g.wait();
+                *s.get().unwrap().join().unwrap() + 1
+            })
+            .shared();
+        assert!(slot.set(task.clone()).is_ok());
+        gate.open();
+        let error = task.join().unwrap_err();
+        assert!(
+            error.panic_message().is_some_and(|m| m.contains(MESSAGE)),
+            "{error:?}"
+        );
+    });
+}
+
+#[test]
+fn a_task_joining_its_own_task_handle_panics() {
+    quiet_panics_containing(MESSAGE);
+    watchdog(WATCHDOG_SECS, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        let slot: Arc<Mutex<Option<Task<u32>>>> = Arc::new(Mutex::new(None));
+        let gate = Gate::new();
+        let (tx, rx) = channel();
+        let (s, g) = (slot.clone(), gate.clone());
+        let task = pool.submit(move || {
+            g.wait();
+            let me = s.lock().unwrap().take().unwrap();
+            let outcome = catch_unwind(AssertUnwindSafe(|| me.join()));
+            tx.send(outcome.map(drop).map_err(message_of)).unwrap();
+            7
+        });
+        *slot.lock().unwrap() = Some(task);
+        gate.open();
+        let message = rx.recv().unwrap().unwrap_err();
+        assert!(message.contains(MESSAGE), "{message:?}");
+    });
+}
+
+#[test]
+fn a_task_joining_a_task_that_runs_beneath_it_on_its_thread_panics() {
+    quiet_panics_containing(MESSAGE);
+    watchdog(WATCHDOG_SECS, || {
+        // One worker: `outer` runs there, joins `inner`, which the worker
+        // then runs inline on top of `outer`; `inner` joins `outer`.
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let slot: Arc<OnceLock<SharedTask<Result<(), String>>>> = Arc::new(OnceLock::new());
+        let gate = Gate::new();
+        let (s, g, p) = (slot.clone(), gate.clone(), pool.clone());
+        let outer = pool
+            .submit(move || {
+                g.wait();
+                let s = s.clone();
+                let inner = p.submit(move || {
+                    let outer = s.get().unwrap();
+                    let outcome = catch_unwind(AssertUnwindSafe(|| {
+                        let _ = outer.join();
+                    }));
+                    outcome.map_err(message_of)
+                });
+                inner.join().unwrap()
+            })
+            .shared();
+        assert!(slot.set(outer.clone()).is_ok());
+        gate.open();
+        let message = outer.join().unwrap().clone().unwrap_err();
+        assert!(message.contains(MESSAGE), "{message:?}");
+    });
+}
+
+#[test]
+fn an_on_result_callback_joining_its_own_task_panics() {
+    quiet_panics_containing(MESSAGE);
+    watchdog(WATCHDOG_SECS, || {
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let slot: Arc<OnceLock<SharedTask<u32>>> = Arc::new(OnceLock::new());
+        let gate = Gate::new();
+        let g = gate.clone();
+        let task = pool.submit(move || {
+            g.wait();
+            5
+        });
+        let (tx, rx) = channel();
+        let s = slot.clone();
+        task.on_result(move |_| {
+            let me = s.get().unwrap();
+            let outcome = catch_unwind(AssertUnwindSafe(|| me.join().copied()));
+            tx.send(outcome.map(drop).map_err(message_of)).unwrap();
+        });
+        let task = task.shared();
+        assert!(slot.set(task.clone()).is_ok());
+        gate.open();
+        let message = rx.recv().unwrap().unwrap_err();
+        assert!(message.contains(MESSAGE), "{message:?}");
+        // The callback's panic was caught: the task's value is intact.
+        assert_eq!(task.join().unwrap(), &5);
+    });
+}
+
+/// A closure capture that joins the closure's own task when dropped, and
+/// reports how that went.
+struct JoinOnDrop {
+    me: Arc<OnceLock<SharedTask<u32>>>,
+    report: Sender<Result<(), String>>,
+}
+
+impl Drop for JoinOnDrop {
+    fn drop(&mut self) {
+        let me = self.me.get().unwrap();
+        let outcome = catch_unwind(AssertUnwindSafe(|| me.join().copied()));
+        let _ = self.report.send(outcome.map(drop).map_err(message_of));
+    }
+}
+
+#[test]
+fn a_closure_whose_drop_joins_its_task_during_cancel_panics() {
+    quiet_panics_containing(MESSAGE);
+    watchdog(WATCHDOG_SECS, || {
+        let pool = Pool::builder().workers(1).build().unwrap();
+        // Keep the one worker busy so the task stays queued.
+        let gate = Gate::new();
+        let g = gate.clone();
+        let blocker = pool.submit(move || g.wait());
+        let slot = Arc::new(OnceLock::new());
+        let (tx, rx) = channel();
+        let capture = JoinOnDrop {
+            me: slot.clone(),
+            report: tx,
+        };
+        let task = pool
+            .submit(move || {
+                let _capture = &capture;
+                1_u32
+            })
+            .shared();
+        assert!(slot.set(task.clone()).is_ok());
+        assert!(task.cancel());
+        let message = rx.recv().unwrap().unwrap_err();
+        assert!(message.contains(MESSAGE), "{message:?}");
+        assert!(task.join().unwrap_err().is_cancelled());
+        gate.open();
+        blocker.join().unwrap();
+    });
+}
+
+#[test]
+fn a_timed_wait_for_itself_times_out() {
+    watchdog(WATCHDOG_SECS, || {
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let slot: Arc<OnceLock<SharedTask<bool>>> = Arc::new(OnceLock::new());
+        let gate = Gate::new();
+        let (s, g) = (slot.clone(), gate.clone());
+        let task = pool
+            .submit(move || {
+                g.wait();
+                s.get().unwrap().wait_timeout(Duration::from_millis(1))
+            })
+            .shared();
+        assert!(slot.set(task.clone()).is_ok());
+        gate.open();
+        assert_eq!(task.join().unwrap(), &false);
+    });
+}
+
+#[test]
+fn an_on_done_callback_may_join_its_own_task() {
+    watchdog(WATCHDOG_SECS, || {
+        let pool = Pool::builder().workers(1).build().unwrap();
+        let gate = Gate::new();
+        let g = gate.clone();
+        let task = pool
+            .submit(move || {
+                g.wait();
+                9_u32
+            })
+            .shared();
+        let (tx, rx) = channel();
+        task.on_done(move |me| tx.send(*me.join().unwrap()).unwrap());
+        gate.open();
+        assert_eq!(rx.recv().unwrap(), 9);
+    });
+}
