@@ -144,7 +144,6 @@ fn an_inner_group_opened_after_the_outer_group_was_cancelled_skips_its_tasks() {
                     }
                 })
                 .map_err(|_| "inner failed")
-                .map(|()| ())
             });
             started.recv().unwrap();
             outer.cancel();
