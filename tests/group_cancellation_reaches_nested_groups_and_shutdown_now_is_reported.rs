@@ -12,7 +12,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::channel;
 
-use common::{Gate, eventually, watchdog};
+use common::{Gate, eventually, unpinned_pool, watchdog};
 use corepool::{GroupError, Pool};
 
 #[test]
@@ -89,7 +89,10 @@ fn skipped_counts_the_tasks_shutdown_now_dropped() {
 #[test]
 fn an_inner_groups_task_sees_the_outer_groups_failure() {
     watchdog(60, || {
-        let pool = Pool::builder().workers(2).build().unwrap();
+        // Three workers: the outer task waits for its inner group (running
+        // only its own group's work meanwhile), the inner task may spin on
+        // another worker, and the failing task needs a third.
+        let pool = unpinned_pool(3);
         let (inner_started_tx, inner_started) = channel();
         let saw = AtomicUsize::new(0);
         let result = pool.group(|outer| {
