@@ -32,10 +32,14 @@
 //!    dropped before the scope hears of the task's end (`submit.rs`,
 //!    `ScopedJob`; a task cell drops its closure before it publishes), so
 //!    the failure is recorded before [`Pool::group`] reads it.
-//! 8. A group opened inside a task, or inside another group's task, is
-//!    cancelled with it: [`is_cancelled`](crate::is_cancelled) and the
-//!    skip in step 1 look at the group's own flag and then at what the
-//!    group was opened in (`cancel.rs`, "Nested groups").
+//! 8. A group opened inside a task, or inside another group's task or
+//!    body, is cancelled with it: [`is_cancelled`](crate::is_cancelled) and
+//!    the skip in step 1 look at the group's own flag and then at what the
+//!    group was opened in (`cancel.rs`, "Nested groups"). The body runs
+//!    inside its group for this (so `is_cancelled` in the body answers for
+//!    the group too, as a task's does); a group opened in a body was
+//!    otherwise a sibling of it, and its tasks never saw the outer group
+//!    fail (a second reader's finding, helper-47).
 
 // Layer: many (`lib.rs`, "Layers"). It may use the cell, sched and base
 // layers, the other many files, and the `Pool` type (to add its methods),
@@ -492,6 +496,10 @@ impl Pool {
                     scope,
                     state: state.clone(),
                 };
+                // Step 8: the body runs inside its group, so a group opened
+                // in it is the group's child (the flag's parent is what this
+                // thread ran before: nothing that answered `true` stops).
+                let _entered = crate::cancel::enter_group(&state.flag);
                 match unwind::halt_unwinding(|| f(&group)) {
                     Ok(value) => value,
                     Err(payload) => {

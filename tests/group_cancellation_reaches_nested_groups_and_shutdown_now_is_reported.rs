@@ -182,3 +182,53 @@ fn cancelling_a_task_that_runs_a_group_reaches_the_groups_tasks() {
         assert!(task.join().unwrap_err().is_stopped());
     });
 }
+
+/// A group opened in another group's *body* belongs to it too (a second
+/// reader's finding, helper-47: the body ran outside its group, so such a
+/// group was a sibling, and a task of it waiting for `is_cancelled` hung).
+#[test]
+fn a_group_opened_in_a_failed_groups_body_is_cancelled() {
+    watchdog(60, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        let result = pool.group(|outer| {
+            outer.spawn(|| Err::<(), &str>("outer task fails"));
+            eventually(|| outer.is_cancelled());
+            assert!(corepool::is_cancelled(), "the body answers for its group");
+            let inner = pool.group(|inner| {
+                assert!(inner.is_cancelled());
+                // Spawned into a cancelled group: skipped.
+                inner.spawn(|| Ok::<(), ()>(()));
+                inner.is_cancelled()
+            });
+            inner.map(|seen| (seen, ()))
+        });
+        assert_eq!(result.unwrap_err().into_failure(), Some("outer task fails"));
+    });
+}
+
+#[test]
+fn an_inner_groups_task_sees_a_failure_of_the_group_whose_body_opened_it() {
+    watchdog(60, || {
+        let pool = unpinned_pool(3);
+        let (inner_started_tx, inner_started) = channel();
+        let (fail_tx, fail) = channel::<()>();
+        let result = pool.group(|outer| {
+            outer.spawn(move || {
+                fail.recv().unwrap();
+                Err::<(), &str>("outer task fails")
+            });
+            pool.group(|inner| {
+                inner.spawn(move || {
+                    inner_started_tx.send(()).unwrap();
+                    while !corepool::is_cancelled() {
+                        std::thread::yield_now();
+                    }
+                    Ok::<(), ()>(())
+                });
+                inner_started.recv().unwrap();
+                fail_tx.send(()).unwrap();
+            })
+        });
+        assert_eq!(result.unwrap_err().into_failure(), Some("outer task fails"));
+    });
+}

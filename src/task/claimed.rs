@@ -79,9 +79,10 @@ pub(super) fn claimed_here(header: *const ()) -> bool {
 #[inline(never)]
 pub(super) fn waited_for_itself() -> ! {
     panic!(
-        "a task waited for its own result: it was joined from its own closure (or from a \
-         task running on top of it on the same thread), from one of its on_result \
-         callbacks, or from its closure's Drop during a cancel; only this thread can end \
-         it, so the wait would never return"
+        "a task waited for its own result: it was joined from its own closure, from one \
+         of its on_result callbacks, from its closure's Drop during a cancel, or from a \
+         task running on top of it on the same thread (a task it submitted, which the \
+         worker runs while the first task waits for something else); only this thread \
+         can end it, so the wait would never return"
     )
 }

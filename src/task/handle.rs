@@ -230,12 +230,17 @@ impl<T> Drop for Handle<'_, T> {
 /// up unrelated work that might wait for the task paused on its own stack).
 /// What cannot work is a task waiting for *itself*, since only the thread
 /// running it can end it: a `join` (or any wait without a timeout) of a task
-/// from inside its own closure (or a task that runs on top of it on the same
-/// thread), from one of its [`on_result`](Task::on_result) callbacks, or from
-/// its closure's `Drop` during [`cancel`](Task::cancel) panics with "a task
-/// waited for its own result" instead of blocking forever. (A timed wait just
-/// times out; [`on_done`](Task::on_done) callbacks run after the task has
-/// ended and may join it.)
+/// from inside its own closure, from one of its [`on_result`](Task::on_result)
+/// callbacks, or from its closure's `Drop` during [`cancel`](Task::cancel)
+/// panics with "a task waited for its own result" instead of blocking
+/// forever. So does a task that runs on top of it on the same thread: a
+/// worker waiting in task X for something only another thread can finish
+/// (a task of another pool, say) runs the tasks X submitted meanwhile, and
+/// one of them that waits for X would wait for itself there; submitted
+/// from X, it waits for X only on another worker. (A timed wait just times
+/// out, unless its deadline is too far to represent, as with
+/// `Duration::MAX`: that is a wait without a deadline. [`on_done`](Task::on_done)
+/// callbacks run after the task has ended and may join it.)
 ///
 /// ```
 /// use corepool::Pool;
