@@ -35,12 +35,9 @@ fn record_panics() {
     ONCE.call_once(|| {
         let default = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
+            let message = common::panic_text(info.payload())
+                .unwrap_or_default()
+                .to_owned();
             let file = info
                 .location()
                 .map(|l| l.file().to_owned())

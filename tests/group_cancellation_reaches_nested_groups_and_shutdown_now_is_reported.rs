@@ -15,19 +15,37 @@ use std::sync::mpsc::channel;
 use common::{Gate, eventually, unpinned_pool, watchdog};
 use corepool::{GroupError, Pool};
 
+/// A one-worker pool whose only worker is held at `gate` by a running task,
+/// so that what is submitted next stays queued.
+fn held_pool() -> (Pool, Gate) {
+    let pool = Pool::builder().workers(1).build().unwrap();
+    let gate = Gate::new();
+    let held = gate.clone();
+    let (started_tx, started) = channel();
+    // Detached: it ends when the gate opens.
+    drop(pool.submit(move || {
+        started_tx.send(()).unwrap();
+        held.wait();
+    }));
+    started.recv().unwrap();
+    (pool, gate)
+}
+
+/// `shutdown_now` from another thread while the held worker still runs,
+/// then the gate opened so that it can end; returns how many tasks it
+/// cancelled.
+fn shutdown_now_while_held(pool: &Pool, gate: &Gate) -> usize {
+    let p = pool.clone();
+    let stopper = std::thread::spawn(move || p.shutdown_now());
+    eventually(|| pool.is_shutdown());
+    gate.open();
+    stopper.join().unwrap()
+}
+
 #[test]
 fn a_group_whose_queued_tasks_shutdown_now_dropped_reports_it() {
     watchdog(60, || {
-        let pool = Pool::builder().workers(1).build().unwrap();
-        let gate = Gate::new();
-        let g2 = gate.clone();
-        // The only worker is held, so the group's tasks stay queued.
-        let (started_tx, started) = channel();
-        let blocker = pool.submit(move || {
-            started_tx.send(()).unwrap();
-            g2.wait();
-        });
-        started.recv().unwrap();
+        let (pool, gate) = held_pool();
         let ran = AtomicUsize::new(0);
         let result = pool.group(|grp| {
             for _ in 0..4 {
@@ -37,12 +55,7 @@ fn a_group_whose_queued_tasks_shutdown_now_dropped_reports_it() {
                     Err::<(), &str>("this task fails")
                 });
             }
-            let p = pool.clone();
-            let stopper = std::thread::spawn(move || p.shutdown_now());
-            eventually(|| pool.is_shutdown());
-            gate.open();
-            let cancelled = stopper.join().unwrap();
-            (cancelled, grp.skipped())
+            assert_eq!(shutdown_now_while_held(&pool, &gate), 4);
         });
         assert_eq!(ran.load(Ordering::SeqCst), 0, "no task of the group ran");
         let err = result.expect_err("a group whose tasks never ran is not a success");
@@ -53,36 +66,24 @@ fn a_group_whose_queued_tasks_shutdown_now_dropped_reports_it() {
             err.to_string().starts_with("a task of the group never ran"),
             "{err}"
         );
-        assert!(blocker.join().is_ok());
     });
 }
 
 #[test]
 fn skipped_counts_the_tasks_shutdown_now_dropped() {
     watchdog(60, || {
-        let pool = Pool::builder().workers(1).build().unwrap();
-        let gate = Gate::new();
-        let g2 = gate.clone();
-        let (started_tx, started) = channel();
-        let _blocker = pool.submit(move || {
-            started_tx.send(()).unwrap();
-            g2.wait();
-        });
-        started.recv().unwrap();
+        let (pool, gate) = held_pool();
+        let mut seen = None;
         let result = pool.group(|grp| {
             let tasks: Vec<_> = (0..3)
                 .map(|i| grp.submit(move || Ok::<u32, ()>(i)))
                 .collect();
-            let p = pool.clone();
-            let stopper = std::thread::spawn(move || p.shutdown_now());
-            eventually(|| pool.is_shutdown());
-            gate.open();
-            assert_eq!(stopper.join().unwrap(), 3);
+            assert_eq!(shutdown_now_while_held(&pool, &gate), 3);
             let joined: Vec<Option<u32>> = tasks.into_iter().map(|t| t.join()).collect();
-            (joined, grp.skipped())
+            seen = Some((joined, grp.skipped()));
         });
-        // The group failed; its body's value is dropped with the error.
         assert!(result.unwrap_err().is_cancelled());
+        assert_eq!(seen, Some((vec![None, None, None], 3)));
     });
 }
 

@@ -192,6 +192,14 @@ pub fn busy_for(d: Duration) {
     }
 }
 
+/// A panic payload's text, when it is a `String` or a `&str`.
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| payload.downcast_ref::<&str>().copied())
+}
+
 /// Keeps panics made on purpose out of the test log: from the first call
 /// on, a panic whose message contains `marker` prints nothing, and any other
 /// prints as before. One hook per test binary, so the first marker given
@@ -201,12 +209,7 @@ pub fn quiet_panics_containing(marker: &'static str) {
     ONCE.call_once(|| {
         let default = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let payload = info.payload();
-            let message = payload
-                .downcast_ref::<String>()
-                .map(String::as_str)
-                .or_else(|| payload.downcast_ref::<&str>().copied());
-            if !message.is_some_and(|m| m.contains(marker)) {
+            if !panic_text(info.payload()).is_some_and(|m| m.contains(marker)) {
                 default(info);
             }
         }));
