@@ -177,6 +177,20 @@ impl Pool {
             return f();
         }
         let owner = current_thread();
+        // From outside every pool, the worker that runs `f` lets every idle
+        // worker linger after it if a `par` call in `f` shared its work
+        // (`sleep.rs`, step 6, `Sleep::install_returned`), so that a loop of
+        // `install(|| par ...)` calls finds both helpers awake, as a loop of
+        // `par` calls from outside does.
+        let outside = WorkerThread::current().is_none();
+        let sleep = &registry.sleep;
+        let f = move || {
+            let value = f();
+            if outside {
+                sleep.install_returned();
+            }
+            value
+        };
         // A fork-join half's job, published at once: the same hand-off.
         // `f` is part of whatever the caller runs: `is_cancelled` inside it
         // answers for the caller's task (which waits for it below).

@@ -91,6 +91,19 @@
 //!    cell of one `par_sizes` run); after, 104–117 µs with no park, and
 //!    10 Mi `sum` and `for_each` 1.1–1.27× rayon → 0.93–1.06×.
 //!
+//!    A plain `install` from outside opens the same every-worker window
+//!    when a `par` call in its closure left the pool lingering
+//!    ([`Sleep::install_returned`], called on the worker before the
+//!    caller hears the install has ended): in a loop of
+//!    `install(|| pool.par(..))` calls, one `install` per call as rayon
+//!    code ported line by line has it, the worker that ran a call parked at
+//!    once (the other lingered, and one fewer than the workers may), and
+//!    the next call's walk woke it: 0.5 parks a call, 198–238 µs a 1 Mi
+//!    `for_each` call against 91–98 for the same `par` call made from
+//!    outside; with the window, 0.00–0.04 parks and 100–123 µs, rayon's
+//!    `install` + `par_iter_mut` 96–128 in the same runs
+//!    (`bench/examples/install_per_call.rs`).
+//!
 //!    Lingering adds no state to the protocol: a lingering worker is a
 //!    searching one (counted in `state` from step 2 on), and it leaves
 //!    only as any searcher does, through step 3 (it found work) or step 4
@@ -414,6 +427,21 @@ impl Sleep {
         let until = now.saturating_add(LINGER_NANOS);
         self.linger_until.0.store(until, Ordering::Relaxed);
         self.hop_linger_until.store(until, Ordering::Relaxed);
+    }
+
+    /// Step 6: an `install` from a thread outside every pool has just run
+    /// its closure on a worker. If a `par` walk in it left the pool
+    /// lingering (its rest was worth a steal), every idle worker may linger
+    /// until that window closes, as after a hop: the caller's next call
+    /// starts on the caller's thread and hops in again, so no worker walks
+    /// meanwhile, and the worker that ran this one would otherwise park at
+    /// once (one fewer lingerer than workers) and be woken by the next
+    /// call's walk.
+    pub(crate) fn install_returned(&self) {
+        let until = self.linger_until.0.load(Ordering::Relaxed);
+        if open_at(until, clock::now()) {
+            self.hop_linger_until.fetch_max(until, Ordering::Relaxed);
+        }
     }
 
     /// Step 6: whether an idle worker should keep searching rather than
