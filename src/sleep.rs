@@ -439,7 +439,8 @@ impl Sleep {
     /// call's walk.
     pub(crate) fn install_returned(&self) {
         let until = self.linger_until.0.load(Ordering::Relaxed);
-        if open_at(until, clock::now()) {
+        // 0: never lingered; no clock read for a pool without `par` calls.
+        if until != 0 && open_at(until, clock::now()) {
             self.hop_linger_until.fetch_max(until, Ordering::Relaxed);
         }
     }
