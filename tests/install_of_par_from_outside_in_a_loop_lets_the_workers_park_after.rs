@@ -9,48 +9,10 @@ mod common;
 
 use std::sync::{Arc, Barrier};
 
-use common::{eventually, watchdog};
+use common::{every_worker_parks_after, parks_while_all_are_awake, watchdog};
 use corepool::Pool;
 
 const WORKERS: usize = 2;
-
-/// Every worker holds a task at once (so each is awake, not parked, when
-/// the counts are read), then all are let go; returns the counts read.
-fn parks_while_all_are_awake(pool: &Pool) -> Vec<u64> {
-    let arrive = Arc::new(Barrier::new(WORKERS + 1));
-    let leave = Arc::new(Barrier::new(WORKERS + 1));
-    let tasks: Vec<_> = (0..WORKERS)
-        .map(|_| {
-            let (arrive, leave) = (arrive.clone(), leave.clone());
-            pool.submit(move || {
-                arrive.wait();
-                leave.wait();
-            })
-        })
-        .collect();
-    arrive.wait();
-    let before = pool
-        .stats()
-        .workers
-        .iter()
-        .map(|w| w.times_parked)
-        .collect();
-    leave.wait();
-    for task in tasks {
-        task.join().unwrap();
-    }
-    before
-}
-
-fn every_worker_parks_after(pool: &Pool, before: &[u64]) {
-    eventually(|| {
-        pool.stats()
-            .workers
-            .iter()
-            .zip(before)
-            .all(|(w, &b)| w.times_parked > b)
-    });
-}
 
 fn install_par_loop(pool: &Pool, v: &mut [u64], calls: usize) {
     for _ in 0..calls {
@@ -64,7 +26,7 @@ fn workers_park_after_a_loop_of_installs_of_par_calls() {
         let pool = Pool::builder().workers(WORKERS).build().unwrap();
         let mut v = vec![1u64; 1 << 20];
         install_par_loop(&pool, &mut v, 200);
-        let before = parks_while_all_are_awake(&pool);
+        let before = parks_while_all_are_awake(&pool, WORKERS);
         every_worker_parks_after(&pool, &before);
     });
 }
@@ -114,7 +76,7 @@ fn workers_park_after_a_loop_of_plain_installs() {
             total = total.wrapping_add(pool.install(|| i * 3));
         }
         assert_eq!(total, (0..20_000u64).map(|i| i * 3).sum::<u64>());
-        let before = parks_while_all_are_awake(&pool);
+        let before = parks_while_all_are_awake(&pool, WORKERS);
         every_worker_parks_after(&pool, &before);
     });
 }
@@ -137,7 +99,7 @@ fn workers_park_after_concurrent_install_loops_from_outside() {
         for t in threads {
             t.join().unwrap();
         }
-        let before = parks_while_all_are_awake(&pool);
+        let before = parks_while_all_are_awake(&pool, WORKERS);
         every_worker_parks_after(&pool, &before);
     });
 }

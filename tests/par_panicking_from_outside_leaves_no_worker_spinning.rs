@@ -7,10 +7,9 @@
 mod common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use common::{busy_for, eventually, watchdog};
+use common::{busy_for, every_worker_parks_after, parks_while_all_are_awake, watchdog};
 use corepool::Pool;
 
 #[test]
@@ -29,39 +28,11 @@ fn idle_workers_park_after_a_panicking_call_from_outside() {
         }));
         assert!(outcome.is_err(), "the call re-raises its item's panic");
 
-        // Both workers run a task at once (each holds `arrive` until the
-        // other and this thread come), so each is awake, not parked, when
-        // the counts are read; `leave` lets them go.
-        let arrive = Arc::new(Barrier::new(3));
-        let leave = Arc::new(Barrier::new(3));
-        let tasks: Vec<_> = (0..2)
-            .map(|_| {
-                let (arrive, leave) = (arrive.clone(), leave.clone());
-                pool.submit(move || {
-                    arrive.wait();
-                    leave.wait();
-                })
-            })
-            .collect();
-        arrive.wait();
-        let before: Vec<u64> = pool
-            .stats()
-            .workers
-            .iter()
-            .map(|w| w.times_parked)
-            .collect();
-        leave.wait();
-        for task in tasks {
-            task.join().unwrap();
-        }
+        // Both workers hold a task at once, so each is awake, not parked,
+        // when the counts are read.
+        let before = parks_while_all_are_awake(&pool, 2);
         // With nothing left to do, each parks again: before the fix they
         // lingered for minutes and the watchdog failed the test.
-        eventually(|| {
-            pool.stats()
-                .workers
-                .iter()
-                .zip(&before)
-                .all(|(w, &b)| w.times_parked > b)
-        });
+        every_worker_parks_after(&pool, &before);
     });
 }

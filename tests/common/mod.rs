@@ -215,3 +215,46 @@ pub fn quiet_panics_containing(marker: &'static str) {
         }));
     });
 }
+
+/// Each worker's park count, read while every worker of `pool` (of
+/// `workers`) holds a task at once, so that none is parked at the reading;
+/// then all are let go. Pair with [`every_worker_parks_after`].
+pub fn parks_while_all_are_awake(pool: &corepool::Pool, workers: usize) -> Vec<u64> {
+    use std::sync::{Arc, Barrier};
+    let arrive = Arc::new(Barrier::new(workers + 1));
+    let leave = Arc::new(Barrier::new(workers + 1));
+    let tasks: Vec<_> = (0..workers)
+        .map(|_| {
+            let (arrive, leave) = (arrive.clone(), leave.clone());
+            pool.submit(move || {
+                arrive.wait();
+                leave.wait();
+            })
+        })
+        .collect();
+    arrive.wait();
+    let before = pool
+        .stats()
+        .workers
+        .iter()
+        .map(|w| w.times_parked)
+        .collect();
+    leave.wait();
+    for task in tasks {
+        task.join().unwrap();
+    }
+    before
+}
+
+/// Waits until every worker has parked since `before` (from
+/// [`parks_while_all_are_awake`]); the caller's watchdog fails a pool whose
+/// workers never park.
+pub fn every_worker_parks_after(pool: &corepool::Pool, before: &[u64]) {
+    eventually(|| {
+        pool.stats()
+            .workers
+            .iter()
+            .zip(before)
+            .all(|(w, &b)| w.times_parked > b)
+    });
+}
