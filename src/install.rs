@@ -182,7 +182,8 @@ impl Pool {
         // (`sleep.rs`, step 6, `Sleep::install_returned`), so that a loop of
         // `install(|| par ...)` calls finds both helpers awake, as a loop of
         // `par` calls from outside does.
-        let outside = WorkerThread::current().is_none();
+        let worker = WorkerThread::current();
+        let outside = worker.is_none();
         let sleep = &registry.sleep;
         let f = move || {
             let value = f();
@@ -206,7 +207,7 @@ impl Pool {
             // is drained, here if every worker has exited already.
             registry.refused_after_push();
         }
-        match WorkerThread::current() {
+        match worker {
             // On a worker of another pool: that pool's work may be what `f`
             // needs (an install back into it, nested), so the worker runs
             // any of its own pool's work meanwhile, as `Pool::join` does

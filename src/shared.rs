@@ -84,22 +84,7 @@ impl<T: Send + 'static> Task<T> {
     ///
     /// If the task was awaited to completion: `.await` took the result, so
     /// a shared handle would have nothing to hand out.
-    ///
-    /// ```should_panic
-    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    /// #     let mut f = std::pin::pin!(f);
-    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    /// #     loop {
-    /// #         if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; }
-    /// #         std::thread::yield_now();
-    /// #     }
-    /// # }
-    /// let pool = corepool::Pool::new()?;
-    /// let mut task = pool.submit(|| 1);
-    /// block_on(&mut task).unwrap(); // takes the value
-    /// let _ = task.shared(); // panics: "Task::shared: the task's result was already taken by .await ..."
-    /// # Ok::<(), corepool::BuildError>(())
-    /// ```
+    /// The [`Future`](std::future::Future) impl of [`Task`]'s example shows it.
     #[track_caller]
     pub fn shared(self) -> SharedTask<T> {
         self.handle().expect_result("Task::shared");

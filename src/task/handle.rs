@@ -141,16 +141,11 @@ impl<'a, T: Send + 'a> Handle<'a, T> {
         }
     }
 
-    /// Whether `poll` returned `Ready`, taking the result.
-    pub(crate) fn result_was_taken(&self) -> bool {
-        self.polled == Polled::Taken
-    }
-
     /// Panics with [`result_taken`] (naming `what`) if `poll` took the result.
     #[inline]
     #[track_caller]
     pub(crate) fn expect_result(&self, what: &str) {
-        if self.result_was_taken() {
+        if self.polled == Polled::Taken {
             result_taken(what);
         }
     }
@@ -443,22 +438,7 @@ impl<T: Send + 'static> Task<T> {
     /// If the task was awaited to completion: there is no outcome left to
     /// show, and `callback` is dropped without running. (A callback added
     /// before the `.await` ran before the result could be taken.)
-    ///
-    /// ```should_panic
-    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    /// #     let mut f = std::pin::pin!(f);
-    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    /// #     loop {
-    /// #         if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; }
-    /// #         std::thread::yield_now();
-    /// #     }
-    /// # }
-    /// let pool = corepool::Pool::new()?;
-    /// let mut task = pool.submit(|| 6 * 7);
-    /// assert_eq!(block_on(&mut task).unwrap(), 42); // takes the value
-    /// task.on_result(|_| ()); // panics: "Task::on_result: the task's result was already taken by .await ..."
-    /// # Ok::<(), corepool::BuildError>(())
-    /// ```
+    /// The [`Future`] impl's example shows it.
     #[track_caller]
     pub fn on_result<C>(&self, callback: C)
     where
@@ -484,23 +464,7 @@ impl<T: Send + 'static> Task<T> {
     /// so there is nothing left to return). [`is_finished`](Task::is_finished),
     /// [`wait_timeout`](Task::wait_timeout), [`on_done`](Task::on_done) and
     /// [`wait`](crate::wait) still answer (the task has ended).
-    ///
-    /// ```should_panic
-    /// # fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    /// #     let mut f = std::pin::pin!(f);
-    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    /// #     loop {
-    /// #         if let std::task::Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; }
-    /// #         std::thread::yield_now();
-    /// #     }
-    /// # }
-    /// let pool = corepool::Pool::new()?;
-    /// let mut task = pool.submit(|| "done");
-    /// assert_eq!(block_on(&mut task).unwrap(), "done"); // takes the value
-    /// assert!(task.is_finished());
-    /// task.join(); // panics: "Task::join: the task's result was already taken by .await ..."
-    /// # Ok::<(), corepool::BuildError>(())
-    /// ```
+    /// The [`Future`] impl's example shows it.
     #[track_caller]
     pub fn join(self) -> Result<T, TaskError> {
         self.handle.expect_result("Task::join");
