@@ -5,7 +5,10 @@
 //! waker pushes the task's index onto a [`ReadyQueue`] and unparks the thread
 //! waiting on it (running work the wait needs meanwhile when it is a pool
 //! worker). A task that has finished already is put on the queue at once,
-//! before any other, so finished tasks come first. Any number of `wait`s and
+//! before any other, so finished tasks come first. `wait` for
+//! [`WaitFor::AllCompleted`] watches one task at a time instead, the last
+//! one unfinished, and wakes about once per task still running when that
+//! one ends, not at every end. Any number of `wait`s and
 //! `as_completed`s may watch the same tasks: each has its own waker in the
 //! list, so none steals another's wake-up, and none polls on a timer. A
 //! `wait` takes its wakers out again when it returns.
@@ -635,19 +638,51 @@ pub fn wait<W: Watch>(tasks: &[W], mode: WaitFor, timeout: Option<Duration>) -> 
         }
     };
     if !satisfied(&done, done_count) {
-        let keys: Vec<Option<u64>> = tasks
-            .iter()
-            .enumerate()
-            .map(|(index, task)| match done[index] {
-                true => None,
-                false => queue.watch_task(index, &|waker| task.register(waker)),
-            })
-            .collect();
+        let watch = |index: usize| {
+            let task = &tasks[index];
+            queue.watch_task(index, &|waker| task.register(waker))
+        };
+        let mut keys: Vec<Option<u64>> = vec![None; tasks.len()];
+        // AllCompleted watches one task at a time, the last unfinished one
+        // (`last`: every task from there on has finished). Tasks start in
+        // submission order, so by the time the last has ended most others
+        // have, and the waiter wakes about once per task still running then.
+        // A waker on every task woke it at every end: for 10,000 tasks of
+        // ~5 µs on 2 workers, ~4,500 wake-ups and 1.17× the time of joining
+        // each handle in turn.
+        let mut last = tasks.len();
+        let mut watching = None;
+        if mode != WaitFor::AllCompleted {
+            for (index, key) in keys.iter_mut().enumerate() {
+                if !done[index] {
+                    *key = watch(index);
+                }
+            }
+        }
         loop {
             while let Some(index) = queue.pop() {
+                if watching == Some(index) {
+                    watching = None;
+                }
                 if !done[index] {
                     done[index] = true;
                     done_count += 1;
+                }
+            }
+            if mode == WaitFor::AllCompleted && watching.is_none() {
+                while last > 0 && (done[last - 1] || tasks[last - 1].is_finished()) {
+                    last -= 1;
+                    if !done[last] {
+                        done[last] = true;
+                        done_count += 1;
+                    }
+                }
+                if last > 0 {
+                    watching = Some(last - 1);
+                    // An end between the look above and the registration
+                    // pushes the index at once: the next pass pops it.
+                    keys[last - 1] = watch(last - 1);
+                    continue;
                 }
             }
             if satisfied(&done, done_count) {

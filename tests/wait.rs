@@ -118,3 +118,64 @@ fn two_threads_waiting_on_the_same_tasks_both_return() {
         assert_eq!(b.join().unwrap().done, [0, 1]);
     });
 }
+
+/// `AllCompleted` watches the last unfinished task, then the one before it
+/// (completion.rs): here the tasks end last first, each only after the one
+/// behind it has, so the wait has to move back over every one of them.
+#[test]
+fn all_completed_returns_when_tasks_end_last_first() {
+    watchdog(60, || {
+        const TASKS: usize = 4;
+        let pool = Pool::builder().workers(TASKS).build().unwrap();
+        let gates: Vec<Gate> = (0..TASKS).map(|_| Gate::new()).collect();
+        let (ended_tx, ended) = std::sync::mpsc::channel::<usize>();
+        let tasks: Vec<Task<usize>> = (0..TASKS)
+            .map(|i| {
+                let (gate, ended_tx) = (gates[i].clone(), ended_tx.clone());
+                pool.submit(move || {
+                    gate.wait();
+                    ended_tx.send(i).unwrap();
+                    i * 10
+                })
+            })
+            .collect();
+        let opener = std::thread::spawn(move || {
+            for i in (0..TASKS).rev() {
+                gates[i].open();
+                assert_eq!(ended.recv().unwrap(), i, "tasks end in the order opened");
+            }
+        });
+        let waited = wait(&tasks, WaitFor::AllCompleted, None);
+        assert_eq!(waited.done, [0, 1, 2, 3]);
+        assert!(waited.pending.is_empty());
+        opener.join().unwrap();
+        let values: Vec<usize> = tasks.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(values, [0, 10, 20, 30]);
+    });
+}
+
+/// A timed-out `AllCompleted` lists exactly what had ended, including tasks
+/// before the one it was watching and tasks after it.
+#[test]
+fn a_timed_out_all_completed_lists_every_ended_task() {
+    watchdog(60, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        let gate = Gate::new();
+        let (one, three) = (pool.submit(|| 1), pool.submit(|| 3));
+        assert!(one.wait_timeout(Duration::from_secs(30)));
+        assert!(three.wait_timeout(Duration::from_secs(30)));
+        let tasks = vec![gated(&pool, &gate, 0), one, gated(&pool, &gate, 2), three];
+        let waited = wait(
+            &tasks,
+            WaitFor::AllCompleted,
+            Some(Duration::from_millis(5)),
+        );
+        assert_eq!(waited.done, [1, 3]);
+        assert_eq!(waited.pending, [0, 2]);
+        gate.open();
+        let waited = wait(&tasks, WaitFor::AllCompleted, None);
+        assert_eq!(waited.done, [0, 1, 2, 3]);
+        let values: Vec<u32> = tasks.into_iter().map(|t| t.join().unwrap()).collect();
+        assert_eq!(values, [0, 1, 2, 3]);
+    });
+}
