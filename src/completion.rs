@@ -652,6 +652,13 @@ pub fn wait<W: Watch>(tasks: &[W], mode: WaitFor, timeout: Option<Duration>) -> 
         // each handle in turn.
         let mut last = tasks.len();
         let mut watching = None;
+        // On a worker, the tasks before this index have been offered to
+        // `claim_here` once: a task it turned down (started, ended, or of
+        // another pool) never becomes claimable here again. Only watched
+        // tasks are marked done as they end, so without it every claim
+        // asked every earlier task again (a worker's `wait` for all of
+        // 20,000 tasks took 14 times as long; found by a second reader).
+        let claimed_to = std::cell::Cell::new(0);
         if mode != WaitFor::AllCompleted {
             for (index, key) in keys.iter_mut().enumerate() {
                 if !done[index] {
@@ -688,8 +695,16 @@ pub fn wait<W: Watch>(tasks: &[W], mode: WaitFor, timeout: Option<Duration>) -> 
             if satisfied(&done, done_count) {
                 break;
             }
-            let claim =
-                |_: &WorkerThread| tasks.iter().zip(&done).any(|(t, &d)| !d && t.claim_here());
+            let claim = |_: &WorkerThread| loop {
+                let index = claimed_to.get();
+                let Some(task) = tasks.get(index) else {
+                    return false;
+                };
+                claimed_to.set(index + 1);
+                if !done[index] && task.claim_here() {
+                    return true;
+                }
+            };
             let next = NextReady {
                 queue: &queue,
                 claim: &claim,

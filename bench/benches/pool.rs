@@ -20,7 +20,7 @@
 //! | `fork_join`      | fib(30) with a join at every level (1,346,268 joins)      | join            |
 //! | `map_cheap`      | ordered map of 10,000,000 cheap items into a `Vec`        | item            |
 //! | `map_heavy`      | ordered map of 200,000 items of ~2 µs into a `Vec`        | item            |
-//! | `unbalanced`     | 10,000 tasks: 99 % ~5 µs, 1 % ~2 ms, fixed seed           | task            |
+//! | `unbalanced`     | 10,000 tasks: 99 % ~5 µs, 1 % ~2 ms, fixed seed; corepool joins each, or `wait`s for all then joins (`corepool_wait_all`) | task |
 //! | `primes`         | count primes below 2,000,000 by trial division, 200 chunks | chunk          |
 //!
 //! The spin work behind "~2 µs" is a fixed number of iterations of a
@@ -41,7 +41,7 @@ mod common;
 mod workloads;
 
 use common::LATCH;
-use corepool::Pool;
+use corepool::{Pool, WaitFor, wait};
 use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
@@ -514,6 +514,22 @@ fn unbalanced(c: &mut Criterion) {
                 .enumerate()
                 .map(|(i, &iters)| pools.corepool.submit(move || spin(iters, i as u64)))
                 .collect();
+            for handle in handles {
+                black_box(handle.join().expect("unbalanced task"));
+            }
+        })
+    });
+    // One wait for all, then the joins: what rayon's side does with its
+    // latch (each join above may block and be woken on its own).
+    group.bench_function("corepool_wait_all", |b| {
+        b.iter(|| {
+            let handles: Vec<_> = tasks
+                .iter()
+                .enumerate()
+                .map(|(i, &iters)| pools.corepool.submit(move || spin(iters, i as u64)))
+                .collect();
+            let waited = wait(&handles, WaitFor::AllCompleted, None);
+            assert!(waited.pending.is_empty(), "unbalanced: wait returned early");
             for handle in handles {
                 black_box(handle.join().expect("unbalanced task"));
             }
