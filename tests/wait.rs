@@ -3,16 +3,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Gate, watchdog};
+use common::{Gate, gated, watchdog};
 use corepool::{Pool, Task, WaitFor, wait};
-
-fn gated(pool: &Pool, gate: &Gate, value: u32) -> Task<u32> {
-    let g = gate.clone();
-    pool.submit(move || {
-        g.wait();
-        value
-    })
-}
 
 #[test]
 fn first_completed_returns_at_once_when_one_is_done() {

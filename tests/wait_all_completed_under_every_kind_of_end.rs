@@ -11,16 +11,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{Gate, busy_for, unpinned_pool, watchdog};
+use common::{Gate, busy_for, gated, unpinned_pool, watchdog};
 use corepool::{Pool, Task, WaitFor, Watch, wait};
-
-fn gated(pool: &Pool, gate: &Gate, value: u32) -> Task<u32> {
-    let g = gate.clone();
-    pool.submit(move || {
-        g.wait();
-        value
-    })
-}
 
 /// The same task at several indices (SharedTask clones and &dyn Watch refs),
 /// with the duplicate last, ending after everything else.

@@ -37,6 +37,8 @@ use std::time::{Duration, Instant};
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "workloads/unbalanced.rs"]
+mod unbalanced;
 #[path = "workloads/mod.rs"]
 mod workloads;
 
@@ -47,6 +49,7 @@ use criterion::{
     BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
 use rayon::prelude::*;
+use unbalanced::{LONG_ITERS, SHORT_ITERS, UNBALANCED_TASKS, spin, unbalanced_tasks};
 use workloads::{PRIMES_LIMIT, cheap, primes_chunks, primes_in_chunk};
 
 /// Tasks per iteration in `submit_outside` and `spawn_inside`.
@@ -60,14 +63,6 @@ const HEAVY_ITEMS: usize = 200_000;
 /// Spin iterations per `map_heavy` item: about 2 µs (~2.1 ns per iteration on
 /// the 2-core development VM).
 const HEAVY_ITERS: u32 = 1_000;
-/// Tasks in `unbalanced`, of which `UNBALANCED_LONG_PERCENT` % are long.
-const UNBALANCED_TASKS: usize = 10_000;
-const UNBALANCED_LONG_PERCENT: usize = 1;
-/// Spin iterations of a short (~5 µs) and a long (~2 ms) unbalanced task.
-const SHORT_ITERS: u32 = 2_400;
-const LONG_ITERS: u32 = 950_000;
-/// Seed of the shuffle that places the long tasks.
-const UNBALANCED_SEED: u64 = 0x00C0_FFEE_2024;
 /// Chunks per worker for the hand-written threadpool ordered map.
 const THREADPOOL_CHUNKS_PER_WORKER: usize = 8;
 
@@ -79,20 +74,6 @@ const THREADPOOL_CHUNKS_PER_WORKER: usize = 8;
 #[inline]
 fn tiny(i: usize) {
     black_box(i);
-}
-
-/// `iters` rounds of a dependent multiply-xorshift chain: CPU work of a fixed
-/// size that the compiler cannot shorten.
-#[inline(never)]
-fn spin(iters: u32, seed: u64) -> u64 {
-    let mut h = seed;
-    for _ in 0..iters {
-        h = h
-            .wrapping_mul(0x5851_F42D_4C95_7F2D)
-            .wrapping_add(0x1405_7B7E_F767_814F);
-        h ^= h >> 29;
-    }
-    h
 }
 
 /// The heavy map's function: about 2 µs.
@@ -130,29 +111,6 @@ fn fib_joins(n: u64) -> u64 {
         (joins_prev, joins) = (joins, 1 + joins + joins_prev);
     }
     joins // fib(30): 1,346,268 = F(31) - 1
-}
-
-/// The unbalanced workload: spin iterations per task, long ones placed by a
-/// seeded shuffle.
-fn unbalanced_tasks() -> Vec<u32> {
-    let long = UNBALANCED_TASKS * UNBALANCED_LONG_PERCENT / 100;
-    let mut tasks: Vec<u32> = (0..UNBALANCED_TASKS)
-        .map(|i| if i < long { LONG_ITERS } else { SHORT_ITERS })
-        .collect();
-    let mut state = UNBALANCED_SEED;
-    for i in (1..tasks.len()).rev() {
-        let j = (splitmix64(&mut state) % (i as u64 + 1)) as usize;
-        tasks.swap(i, j);
-    }
-    tasks
-}
-
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 // ---------------------------------------------------------------------------
@@ -507,34 +465,25 @@ fn unbalanced(c: &mut Criterion) {
     configure(&mut group, Duration::from_secs(4));
     group.throughput(Throughput::Elements(tasks.len() as u64));
 
-    group.bench_function("corepool", |b| {
-        b.iter(|| {
-            let handles: Vec<_> = tasks
-                .iter()
-                .enumerate()
-                .map(|(i, &iters)| pools.corepool.submit(move || spin(iters, i as u64)))
-                .collect();
-            for handle in handles {
-                black_box(handle.join().expect("unbalanced task"));
-            }
-        })
-    });
-    // One wait for all, then the joins: what rayon's side does with its
-    // latch (each join above may block and be woken on its own).
-    group.bench_function("corepool_wait_all", |b| {
-        b.iter(|| {
-            let handles: Vec<_> = tasks
-                .iter()
-                .enumerate()
-                .map(|(i, &iters)| pools.corepool.submit(move || spin(iters, i as u64)))
-                .collect();
+    // Submits every task, waits for all first if `wait_first` (what rayon's
+    // side does with its latch; joining each may block and be woken on its
+    // own), then joins each.
+    let on_corepool = |wait_first: bool| {
+        let handles: Vec<_> = tasks
+            .iter()
+            .enumerate()
+            .map(|(i, &iters)| pools.corepool.submit(move || spin(iters, i as u64)))
+            .collect();
+        if wait_first {
             let waited = wait(&handles, WaitFor::AllCompleted, None);
             assert!(waited.pending.is_empty(), "unbalanced: wait returned early");
-            for handle in handles {
-                black_box(handle.join().expect("unbalanced task"));
-            }
-        })
-    });
+        }
+        for handle in handles {
+            black_box(handle.join().expect("unbalanced task"));
+        }
+    };
+    group.bench_function("corepool", |b| b.iter(|| on_corepool(false)));
+    group.bench_function("corepool_wait_all", |b| b.iter(|| on_corepool(true)));
     group.bench_function("rayon", |b| {
         b.iter(|| {
             LATCH.reset(tasks.len());

@@ -18,56 +18,15 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
+#[path = "../benches/workloads/unbalanced.rs"]
+mod unbalanced;
+use unbalanced::{UNBALANCED_TASKS, spin, unbalanced_tasks};
+
 const WORKERS: usize = 2;
-const TASKS: usize = 10_000;
-const LONG_TASKS: usize = TASKS / 100;
-const SHORT_ITERS: u32 = 2_400;
-const LONG_ITERS: u32 = 950_000;
-const SEED: u64 = 0x00C0_FFEE_2024;
 
 /// rayon's side: tasks left, and the xor of their answers.
 static LEFT: AtomicUsize = AtomicUsize::new(0);
 static TOTAL: AtomicU64 = AtomicU64::new(0);
-
-/// `iters` rounds of a dependent multiply-xorshift chain (as `--bench pool`).
-#[inline(never)]
-fn spin(iters: u32, seed: u64) -> u64 {
-    let mut h = seed;
-    for _ in 0..iters {
-        h = h
-            .wrapping_mul(0x5851_F42D_4C95_7F2D)
-            .wrapping_add(0x1405_7B7E_F767_814F);
-        h ^= h >> 29;
-    }
-    h
-}
-
-fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-/// Spin iterations per task, the long ones placed by a seeded shuffle.
-fn tasks() -> Vec<u32> {
-    let mut tasks: Vec<u32> = (0..TASKS)
-        .map(|i| {
-            if i < LONG_TASKS {
-                LONG_ITERS
-            } else {
-                SHORT_ITERS
-            }
-        })
-        .collect();
-    let mut state = SEED;
-    for i in (1..tasks.len()).rev() {
-        let j = (splitmix64(&mut state) % (i as u64 + 1)) as usize;
-        tasks.swap(i, j);
-    }
-    tasks
-}
 
 /// This thread's (voluntary, involuntary) context switches so far.
 fn switches() -> (u64, u64) {
@@ -105,7 +64,7 @@ fn main() {
         .num_threads(WORKERS)
         .build()
         .expect("build rayon");
-    let tasks = tasks();
+    let tasks = unbalanced_tasks();
     let expected: u64 = tasks
         .iter()
         .enumerate()
@@ -117,7 +76,9 @@ fn main() {
         "rayon, spawn + latch",
     ];
     let mut times: [Vec<f64>; 3] = Default::default();
-    println!("{TASKS} tasks (1 % of ~2 ms, the rest ~5 µs), {WORKERS} workers, {rounds} rounds");
+    println!(
+        "{UNBALANCED_TASKS} tasks (1 % of ~2 ms, the rest ~5 µs), {WORKERS} workers, {rounds} rounds"
+    );
     for round in 0..rounds {
         // The order turns every round, so no side always runs first.
         for k in 0..3 {

@@ -100,6 +100,15 @@ impl Gate {
     }
 }
 
+/// A task on `pool` that waits for `gate` to open, then returns `value`.
+pub fn gated(pool: &corepool::Pool, gate: &Gate, value: u32) -> corepool::Task<u32> {
+    let gate = gate.clone();
+    pool.submit(move || {
+        gate.wait();
+        value
+    })
+}
+
 /// Polls `what` (yielding between tries) until it holds; the caller's
 /// watchdog bounds the wait. For conditions no channel can announce, such as
 /// "every worker has parked".
