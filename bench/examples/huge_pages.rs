@@ -1,7 +1,8 @@
 //! A large `collect` (10,000,000 `u64`, 80 MB) made alone and made in a
 //! loop, corepool's `par` beside rayon's `par_iter`, each from outside the
-//! pools: what the huge-page advice for large outputs costs or gains
-//! (`advise_huge_pages` in `src/util.rs`).
+//! pools: what the library does for large outputs costs or gains
+//! (`prepare_output` in `src/util.rs`: huge-page advice, or prefaulting a
+//! block at a time where that advice is not given).
 //!
 //! - **apart**: one call, then a pause of `--gap-ms` (default 3,000: longer
 //!   than the two seconds between a Linux guest's free-page-reporting
@@ -16,7 +17,8 @@
 //!
 //! It prints whether this machine is a guest that reports its free huge
 //! blocks to the hypervisor (a virtio balloon with free page reporting),
-//! where the library gives no advice: there a fresh huge page is cold.
+//! where the library gives no huge-page advice (a fresh huge page is cold
+//! there) and prefaults the output instead.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

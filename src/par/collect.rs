@@ -123,6 +123,8 @@ impl<R> Drop for Written<R> {
 /// The collector: maps each item with `map` and writes it in place.
 pub(super) struct Collect<'a, F> {
     pub(super) map: &'a F,
+    /// What the buffer's writers do before they write (`util::prepare_output`).
+    pub(super) prefault: crate::util::Prefault,
 }
 
 impl<R, P, F> Consumer<Target<R, P>> for Collect<'_, F>
@@ -137,6 +139,10 @@ where
     fn leaf(&self, part: Target<R, P>, _offset: usize) -> Written<R> {
         let Target { start, input } = part;
         let len = input.part_len();
+        self.prefault.ahead_of(
+            start.0.cast_const().cast(),
+            start.0.wrapping_add(len).cast_const().cast(),
+        );
         let mut written = Written {
             start: start.0,
             len: 0,
@@ -190,12 +196,13 @@ where
     let n = input.part_len();
     let mut out: Vec<R> = Vec::with_capacity(n);
     let base = out.as_mut_ptr();
-    crate::util::advise_huge_pages(base.cast(), n.saturating_mul(std::mem::size_of::<R>()));
+    let prefault =
+        crate::util::prepare_output(base.cast(), n.saturating_mul(std::mem::size_of::<R>()));
     let target = Target {
         start: SendPtr(base),
         input,
     };
-    let written = super::drive::drive(pool, target, lens, &Collect { map });
+    let written = super::drive::drive(pool, target, lens, &Collect { map, prefault });
     assert!(
         written.start == base && written.len == n,
         "corepool::par: an input produced {} items where it promised {n}",
@@ -230,7 +237,8 @@ pub(super) fn concat<T: Send>(pool: &crate::Pool, mut pieces: LinkedList<Vec<T>>
         }
         return out;
     }
-    crate::util::advise_huge_pages(out.as_mut_ptr().cast(), total * std::mem::size_of::<T>());
+    let prefault =
+        crate::util::prepare_output(out.as_mut_ptr().cast(), total * std::mem::size_of::<T>());
     // Step 6: one disjoint run of slots per piece, in order.
     let mut moves: Vec<(&mut [MaybeUninit<T>], Vec<T>)> = Vec::with_capacity(pieces.len());
     let mut rest = &mut out.spare_capacity_mut()[..total];
@@ -239,7 +247,7 @@ pub(super) fn concat<T: Send>(pool: &crate::Pool, mut pieces: LinkedList<Vec<T>>
         rest = tail;
         moves.push((slots, piece));
     }
-    copy_pieces(pool, &mut moves, total);
+    copy_pieces(pool, &mut moves, total, prefault);
     // The pieces are empty now: this frees their buffers only.
     drop(moves);
     // SAFETY: step 8 — every one of the `total` slots was written by
@@ -255,9 +263,12 @@ fn copy_pieces<T: Send>(
     pool: &crate::Pool,
     moves: &mut [(&mut [MaybeUninit<T>], Vec<T>)],
     len: usize,
+    prefault: crate::util::Prefault,
 ) {
     if moves.len() == 1 || len.saturating_mul(std::mem::size_of::<T>()) < PARALLEL_COPY_BYTES {
         for (slots, piece) in moves {
+            let lo = slots.as_ptr().cast::<u8>();
+            prefault.ahead_of(lo, lo.wrapping_add(slots.len() * std::mem::size_of::<T>()));
             move_piece(slots, piece);
         }
         return;
@@ -271,8 +282,8 @@ fn copy_pieces<T: Send>(
     }
     let (left, right) = moves.split_at_mut(mid);
     pool.join(
-        || copy_pieces(pool, left, left_len),
-        || copy_pieces(pool, right, len - left_len),
+        || copy_pieces(pool, left, left_len, prefault),
+        || copy_pieces(pool, right, len - left_len, prefault),
     );
 }
 
