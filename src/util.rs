@@ -64,10 +64,11 @@ pub(crate) const HUGE_ADVICE_BYTES: usize = 32 << 20;
 /// one `MADV_POPULATE_WRITE` call faults in [`PREFAULT_BLOCK`] of pages,
 /// where writing them took a trap each. On this project's VM (a reporting
 /// balloon) a cheap map of 10,000,000 items into a `Vec<u64>` with `par`
-/// took 19.1–19.4 ms a call without it and 16.0 with it, rayon's
-/// `collect` 19.0–19.1 and the loop 31–32 (`cargo run --release -p
-/// corepool-bench --example huge_pages`); the block size (64 KiB to 4 MiB)
-/// made no difference there.
+/// (`cargo bench -p corepool-bench --bench par -- par_map_cheap`, the
+/// builds without and with it alternated twice) took 22.1 and 23.9 ms a
+/// call without it and 20.1 and 20.4 with it, rayon's `collect` 24.2–24.7
+/// and the loop 34.9–36.2; in a probe, blocks of 64 KiB to 4 MiB did
+/// equally well.
 ///
 /// Advice only: where THP is off, the process opted out
 /// (`prctl(PR_SET_THP_DISABLE)`), the kernel has no huge page free, or the
