@@ -61,6 +61,8 @@ pub(crate) fn tighten_timer_slack() {
             )
         };
     }
+    #[cfg(not(all(target_os = "linux", not(miri))))]
+    let _ = WORKER_TIMER_SLACK_NS;
 }
 
 /// loom has no clock: a timed park is modelled as an untimed one.

@@ -126,34 +126,43 @@ impl Prefault {
     }
 }
 
-/// [`Prefault::ahead_of`]'s work: the blocks starting in `lo..hi`, a buffer
-/// ending at `end`.
 /// Set once a prefault call fails with `EINVAL`: a kernel without
 /// `MADV_POPULATE_WRITE` (before Linux 5.14); no more calls are made.
 #[cfg(all(target_os = "linux", not(miri)))]
 static PREFAULT_UNSUPPORTED: std::sync::atomic::AtomicBool =
     std::sync::atomic::AtomicBool::new(false);
 
+/// Prefault calls made, for the tests that check the `par` paths make them.
+#[cfg(test)]
+static PREFAULT_CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// [`Prefault::ahead_of`]'s work: the blocks starting in `lo..hi`, of a
+/// buffer ending at `end`.
 #[cfg(all(target_os = "linux", not(miri)))]
 #[inline(never)]
 fn prefault_blocks(lo: usize, hi: usize, end: usize) {
     use std::sync::atomic::Ordering;
-    const PAGE: usize = 4096;
-    let last_page = end & !(PAGE - 1);
-    let mut block = lo.next_multiple_of(PREFAULT_BLOCK);
+    // The buffer's last whole page, in the kernel's page size (a multiple
+    // of which every block boundary is, up to 256 KiB pages).
+    let last_page = end & !(page_size() - 1);
+    // No block starts after `lo` below the top of the address space.
+    let Some(mut block) = lo.checked_next_multiple_of(PREFAULT_BLOCK) else {
+        return;
+    };
     while block < hi && block < last_page {
         if PREFAULT_UNSUPPORTED.load(Ordering::Relaxed) {
             return;
         }
         let stop = block.saturating_add(PREFAULT_BLOCK).min(last_page);
         // SAFETY: `block..stop` is whole pages inside the buffer: `block`
-        // is at or after `lo`, which is in it, and `stop` is at or before
-        // its last whole page. The caller owns the buffer (a fresh one its
-        // writers fill, `prepare_output`), so no page of another
-        // allocation is touched. MADV_POPULATE_WRITE maps the pages not
-        // mapped yet, as a write fault would, without writing to them; a
-        // mapped page (written already, by any thread) is left as it is.
-        // So no value is changed and nothing is unmapped.
+        // is at or after `lo`, which is in it (with no wrap-around, above),
+        // a multiple of the block size and so of the page size, and
+        // `stop` is at or before its last whole page. The caller owns the
+        // buffer (a fresh one its writers fill, `prepare_output`), so no
+        // page of another allocation is touched. MADV_POPULATE_WRITE maps
+        // the pages not mapped yet, as a write fault would, without writing
+        // to them; a mapped page (written already, by any thread) is left
+        // as it is. So no value is changed and nothing is unmapped.
         let rc = unsafe {
             libc::madvise(
                 block as *mut libc::c_void,
@@ -161,6 +170,8 @@ fn prefault_blocks(lo: usize, hi: usize, end: usize) {
                 libc::MADV_POPULATE_WRITE,
             )
         };
+        #[cfg(test)]
+        PREFAULT_CALLS.fetch_add(1, Ordering::Relaxed);
         if rc != 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) {
             // Relaxed: a hint; a racing thread makes at most one more call.
             PREFAULT_UNSUPPORTED.store(true, Ordering::Relaxed);
@@ -170,7 +181,23 @@ fn prefault_blocks(lo: usize, hi: usize, end: usize) {
 }
 
 #[cfg(not(all(target_os = "linux", not(miri))))]
-fn prefault_blocks(_lo: usize, _hi: usize, _end: usize) {}
+fn prefault_blocks(_lo: usize, _hi: usize, _end: usize) {
+    let _ = PREFAULT_BLOCK;
+}
+
+/// The kernel's page size (4 KiB if it cannot be read), read once.
+#[cfg(all(target_os = "linux", not(miri)))]
+fn page_size() -> usize {
+    static PAGE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *PAGE.get_or_init(|| {
+        // SAFETY: `sysconf` reads a configuration value; no pointers.
+        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        usize::try_from(page)
+            .ok()
+            .filter(|page| page.is_power_of_two())
+            .unwrap_or(4096)
+    })
+}
 
 /// Whether the kernel has transparent huge pages on for advised memory
 /// (`/sys/kernel/mm/transparent_hugepage/enabled` says `always` or
@@ -284,27 +311,20 @@ mod tests {
         None
     }
 
-    /// The `Rss` of the mapping in `/proc/self/smaps` that holds `addr`, in
-    /// KiB, if the file can be read.
+    /// How many pages wholly inside `lo..hi` are resident (`mincore`), or
+    /// `None` if the kernel will not say.
     #[cfg(all(target_os = "linux", not(miri)))]
-    fn rss_kib(addr: usize) -> Option<usize> {
-        let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
-        let mut inside = false;
-        for line in smaps.lines() {
-            let head = line.split_whitespace().next().unwrap_or("");
-            if let Some((lo, hi)) = head.split_once('-') {
-                if let (Ok(lo), Ok(hi)) =
-                    (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
-                {
-                    inside = (lo..hi).contains(&addr);
-                    continue;
-                }
-            }
-            if inside && line.starts_with("Rss:") {
-                return line.split_whitespace().nth(1)?.parse().ok();
-            }
+    fn resident_pages(lo: usize, hi: usize) -> Option<usize> {
+        let page = page_size();
+        let (lo, hi) = (lo.next_multiple_of(page), hi & !(page - 1));
+        if hi <= lo {
+            return Some(0);
         }
-        None
+        let mut flags = vec![0u8; (hi - lo) / page];
+        // SAFETY: `lo..hi` is whole pages of a live buffer of the caller's,
+        // and `flags` has one byte per page, as `mincore` writes.
+        let rc = unsafe { libc::mincore(lo as *mut libc::c_void, hi - lo, flags.as_mut_ptr()) };
+        (rc == 0).then(|| flags.iter().filter(|&&f| f & 1 != 0).count())
     }
 
     #[test]
@@ -366,9 +386,7 @@ mod tests {
         let prefault = Prefault {
             end: base as usize + n * 8,
         };
-        #[cfg(all(target_os = "linux", not(miri)))]
-        let before = rss_kib(base as usize + n * 6);
-        // A leaf over the middle quarter: it starts blocks up to 3/4 only.
+        // A leaf over the middle half: it starts blocks up to 3/4 only.
         prefault.ahead_of(
             base.wrapping_add(n / 4).cast(),
             base.wrapping_add(3 * n / 4).cast(),
@@ -377,20 +395,53 @@ mod tests {
         unsafe { buf.set_len(n / 2) };
         assert!(buf.iter().enumerate().all(|(i, &x)| x == i as u64));
         #[cfg(all(target_os = "linux", not(miri)))]
-        if let (Some(before), Some(after)) = (before, rss_kib(base as usize + n * 6)) {
-            let unsupported = PREFAULT_UNSUPPORTED.load(std::sync::atomic::Ordering::Relaxed);
-            if !unsupported {
-                // The third quarter (12 MiB) is mapped now, give or take
-                // the block that reaches past its end; the last quarter is
-                // not (the first half was mapped already).
-                let (quarter_kib, block_kib) = (n * 8 / 4 / 1024, PREFAULT_BLOCK / 1024);
-                let grown = after.saturating_sub(before);
-                assert!(
-                    grown + block_kib >= quarter_kib && grown <= quarter_kib + block_kib,
-                    "prefaulting the third quarter ({quarter_kib} KiB) grew Rss by {grown} KiB"
-                );
+        if !PREFAULT_UNSUPPORTED.load(std::sync::atomic::Ordering::Relaxed) {
+            let at = |k: usize| base as usize + k * n * 8 / 4;
+            let (third, last) = (resident_pages(at(2), at(3)), resident_pages(at(3), at(4)));
+            if let (Some(third), Some(last)) = (third, last) {
+                // The third quarter (12 MiB) is mapped now, and of the last
+                // only what the block reaching past 3/4 covers.
+                let page = page_size();
+                let quarter = ((at(3) & !(page - 1)) - at(2).next_multiple_of(page)) / page;
+                let block = PREFAULT_BLOCK / page;
+                assert_eq!(third, quarter, "the third quarter's whole pages, mapped");
+                assert!(last <= block, "{last} pages of the last quarter mapped");
             }
         }
+    }
+
+    /// Both ways a `par` call collects (in place, and pieces put together
+    /// after a `filter`) prefault an output the policy does not advise.
+    #[test]
+    fn par_collects_of_large_outputs_prefault_them_where_there_is_no_advice() {
+        let pool = crate::Pool::builder().workers(2).build().unwrap();
+        let calls = || PREFAULT_CALLS.load(std::sync::atomic::Ordering::Relaxed);
+        // 5,000,000 u64 (40 MB) in place; 4,500,000 (36 MB) by pieces.
+        let before = calls();
+        let in_place: Vec<u64> = pool.par(0..5_000_000u64).map(|x| x * 3).collect();
+        let between = calls();
+        let pieces: Vec<u64> = pool.par(0..6_000_000u64).filter(|x| x % 4 != 0).collect();
+        let after = calls();
+        assert!(in_place.iter().enumerate().all(|(i, &x)| x == i as u64 * 3));
+        assert_eq!(pieces.len(), 4_500_000);
+        #[cfg(all(target_os = "linux", not(miri)))]
+        if (!huge_pages_on() || free_huge_blocks_reported())
+            && !PREFAULT_UNSUPPORTED.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            // At least one call per 256 KiB block, less the partial ends
+            // (other tests may add calls of their own meanwhile).
+            assert!(
+                between - before >= 40_000_000 / PREFAULT_BLOCK - 2,
+                "in place: {}",
+                between - before
+            );
+            assert!(
+                after - between >= 36_000_000 / PREFAULT_BLOCK - 2,
+                "pieces: {}",
+                after - between
+            );
+        }
+        let _ = (before, between, after);
     }
 
     #[test]
