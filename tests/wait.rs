@@ -171,3 +171,35 @@ fn a_timed_out_all_completed_lists_every_ended_task() {
         assert_eq!(values, [0, 1, 2, 3]);
     });
 }
+
+/// `FirstPanic` follows the last unfinished task for "all done" and hears of
+/// a panic anywhere through wakers that only a panic wakes (completion.rs):
+/// a panic among many tasks ends the wait while later tasks are still held.
+#[test]
+fn first_panic_among_many_returns_while_the_last_tasks_are_held() {
+    common::quiet_panics_containing("the hundredth");
+    watchdog(60, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        let gate = Gate::new();
+        let mut tasks: Vec<Task<u32>> = (0..100).map(|i| pool.submit(move || i)).collect();
+        tasks.push(pool.submit(|| -> u32 { panic!("the hundredth") }));
+        tasks.extend((101..200).map(|i| gated(&pool, &gate, i)));
+        // No timeout: without the panic's wake-up it would wait for the
+        // gate, and the watchdog would fire.
+        let waited = wait(&tasks, WaitFor::FirstPanic, None);
+        assert!(waited.done.contains(&100), "the panic is among the done");
+        assert_eq!(waited.pending, (101..200).collect::<Vec<usize>>());
+        // Asked again, it answers at once: a panic is among the done.
+        let again = wait(&tasks, WaitFor::FirstPanic, None);
+        assert!(again.done.contains(&100));
+        gate.open();
+        let waited = wait(&tasks, WaitFor::AllCompleted, None);
+        assert_eq!(waited.done.len(), 200);
+        let panicked: Vec<usize> = tasks
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.join().is_err().then_some(i))
+            .collect();
+        assert_eq!(panicked, [100]);
+    });
+}

@@ -2,7 +2,8 @@
 //! wait for them all (`--bench pool`'s `unbalanced` workload: 99 % of
 //! ~5 µs, 1 % of ~2 ms, placed by a seeded shuffle), three ways, in one run
 //! on 2 workers each: corepool joining each handle in turn, corepool's
-//! `wait(&tasks, WaitFor::AllCompleted, None)` and then the joins, and
+//! `wait(&tasks, WaitFor::AllCompleted, None)` and then the joins, the same
+//! with `WaitFor::FirstPanic` (no task panics, so it waits for all), and
 //! rayon's `spawn` with one wait on a counter. Per-call time in ms, and how
 //! often the waiting thread was switched out (voluntary: it blocked;
 //! involuntary: preempted; Linux only, else 0).
@@ -73,27 +74,29 @@ fn main() {
     let names = [
         "corepool, join each",
         "corepool, wait all",
+        "corepool, wait panic",
         "rayon, spawn + latch",
     ];
-    let mut times: [Vec<f64>; 3] = Default::default();
+    let mut times: [Vec<f64>; 4] = Default::default();
     println!(
         "{UNBALANCED_TASKS} tasks (1 % of ~2 ms, the rest ~5 µs), {WORKERS} workers, {rounds} rounds"
     );
     for round in 0..rounds {
         // The order turns every round, so no side always runs first.
-        for k in 0..3 {
-            let way = (round + k) % 3;
+        for k in 0..names.len() {
+            let way = (round + k) % names.len();
             let before = switches();
             let start = Instant::now();
             let answer = match way {
-                0 | 1 => {
+                0..=2 => {
                     let handles: Vec<_> = tasks
                         .iter()
                         .enumerate()
                         .map(|(i, &iters)| pool.submit(move || spin(iters, i as u64)))
                         .collect();
-                    if way == 1 {
-                        let waited = wait(&handles, WaitFor::AllCompleted, None);
+                    let mode = [None, Some(WaitFor::AllCompleted), Some(WaitFor::FirstPanic)][way];
+                    if let Some(mode) = mode {
+                        let waited = wait(&handles, mode, None);
                         assert!(waited.pending.is_empty(), "wait returned early");
                     }
                     handles

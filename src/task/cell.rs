@@ -24,6 +24,11 @@ use crate::worker::WorkerThread;
 /// A callback that sees a task's outcome (rule 6).
 type ResultCallback<T> = Box<dyn FnOnce(Result<&T, &TaskError>) + Send>;
 
+/// The bit of a waiter's key that marks a waker to wake only if the task
+/// ends in a panic (or a failed promise): `register_for_panic`. Keys count
+/// up from 0 in the other bits and never reach it.
+const PANIC_ONLY: u64 = 1 << 63;
+
 /// The waiters of one task: wakers with the keys their owners remove them by,
 /// and outcome callbacks. A cell holds them behind a box made by the first
 /// waiter (see [`Header::waiters`]); inside, the first waker lives inline.
@@ -247,7 +252,14 @@ impl<T> Header<T> {
             // Not reached: `register` makes the box before it sets WAITER.
             None => return,
         };
-        for (_, waker) in list {
+        // The finisher's own transition set the bit, if it is set.
+        let panicked = self.panicked();
+        for (key, waker) in list {
+            if key & PANIC_ONLY != 0 && !panicked {
+                // Dropped unwoken (contained: a waker's `Drop` is user code).
+                unwind::drop_contained(waker);
+                continue;
+            }
             // A panicking waker is the user's bug, but it must not unwind
             // through a worker or a canceller.
             if let Err(payload) = unwind::halt_unwinding(move || waker.wake()) {
@@ -260,6 +272,21 @@ impl<T> Header<T> {
     /// still there) and returns its key; `None` when the task has ended (the
     /// waker is then not kept).
     pub(crate) fn register(&self, waker: &Waker, key: Option<u64>) -> Option<u64> {
+        self.register_as(waker, key, 0)
+    }
+
+    /// [`register`](Self::register) for a new waker that is woken only if
+    /// the task ends in a panic (or a failed promise), and dropped unwoken
+    /// at any other end: what `wait` for the first panic needs from every
+    /// task, where a waker woken at every end woke the waiter thousands of
+    /// times a call (`completion.rs`). `None` when the task has ended,
+    /// however it ended.
+    pub(crate) fn register_for_panic(&self, waker: &Waker) -> Option<u64> {
+        self.register_as(waker, None, PANIC_ONLY)
+    }
+
+    /// [`register`](Self::register), a new entry's key marked with `mark`.
+    fn register_as(&self, waker: &Waker, key: Option<u64>, mark: u64) -> Option<u64> {
         if self.stage().is_terminal() {
             return None;
         }
@@ -284,7 +311,7 @@ impl<T> Header<T> {
                 entry.0
             }
             None => {
-                let key = waiters.next_key;
+                let key = waiters.next_key | mark;
                 waiters.next_key += 1;
                 waiters.list.push((key, waker.clone()));
                 key
@@ -757,5 +784,58 @@ mod tests {
         cell.run();
         assert_eq!(header.waiter_count(), 0);
         assert_eq!(header.register(&thread_waker(), None), None);
+    }
+
+    /// Counts its wake-ups.
+    struct Counting(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Counting {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_panic_only_waiter_is_woken_by_a_panic_alone_and_dropped_otherwise() {
+        type Cell = TaskCell<fn() -> u8, u8>;
+        let end = |cell: &Cell, how: &str| match how {
+            "returned" => cell.run(),
+            "cancelled" => assert!(cell.abort(Abort::Cancelled)),
+            _ => assert!(cell.abort(Abort::Refused)),
+        };
+        for how in ["returned", "cancelled", "refused"] {
+            let cell: Cell = TaskCell::new(|| 1, None, 0, 0);
+            let counting = Arc::new(Counting(Default::default()));
+            let waker = Waker::from(counting.clone());
+            let key = cell.header.register_for_panic(&waker).unwrap();
+            assert_ne!(key & PANIC_ONLY, 0);
+            let plain = cell.header.register(&waker, None).unwrap();
+            assert_eq!(plain & PANIC_ONLY, 0, "a plain waiter's key is unmarked");
+            drop(waker);
+            end(&cell, how);
+            // The plain waiter was woken, the panic-only one was not; both
+            // left the list and were dropped.
+            assert_eq!(
+                counting.0.load(std::sync::atomic::Ordering::SeqCst),
+                1,
+                "{how}"
+            );
+            assert_eq!(Arc::strong_count(&counting), 1, "{how}: a waker kept");
+            assert_eq!(cell.header.waiter_count(), 0);
+        }
+        let cell: Cell = TaskCell::new(|| panic!("boom"), None, 0, 0);
+        let counting = Arc::new(Counting(Default::default()));
+        cell.header
+            .register_for_panic(&Waker::from(counting.clone()))
+            .unwrap();
+        cell.run();
+        assert_eq!(
+            counting.0.load(std::sync::atomic::Ordering::SeqCst),
+            1,
+            "panicked"
+        );
+        assert_eq!(Arc::strong_count(&counting), 1);
+        // Ended: nothing is registered.
+        assert_eq!(cell.header.register_for_panic(&thread_waker()), None);
     }
 }
