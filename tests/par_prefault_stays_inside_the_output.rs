@@ -26,13 +26,22 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 struct Arena;
 
+// SAFETY: blocks under `BIG` come from `System` and go back to it; a big
+// block is a fresh range of the arena (the cursor only moves forward, by a
+// compare-exchange, so no two blocks overlap), aligned as asked, inside the
+// arena mapping (checked), and never reused. Failure is a null pointer,
+// never an unwind (a global allocator must not unwind).
 unsafe impl GlobalAlloc for Arena {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if layout.size() < BIG {
+            // SAFETY: the caller's contract for `alloc`, passed on.
             return unsafe { System.alloc(layout) };
         }
-        let mut base = ARENA_BASE.load(Ordering::Acquire);
-        if base == 0 {
+        // Acquire: pairs with the release store of the cursor below (the
+        // thread that mapped the arena publishes it there).
+        if CURSOR.load(Ordering::Acquire) == 0 {
+            // SAFETY: a new anonymous private mapping; no memory of anyone's
+            // is touched.
             let p = unsafe {
                 libc::mmap(
                     std::ptr::null_mut(),
@@ -43,28 +52,33 @@ unsafe impl GlobalAlloc for Arena {
                     0,
                 )
             };
-            assert_ne!(p, libc::MAP_FAILED);
+            if p == libc::MAP_FAILED {
+                return std::ptr::null_mut();
+            }
+            // AcqRel/Acquire: the one arena is chosen once; the loser's
+            // mapping, seen by nobody, goes back.
             match ARENA_BASE.compare_exchange(0, p as usize, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => {
-                    CURSOR.store(p as usize, Ordering::Release);
-                    base = p as usize;
-                }
-                Err(other) => {
+                // Release: pairs with the acquire loads of the cursor.
+                Ok(_) => CURSOR.store(p as usize, Ordering::Release),
+                Err(_) => {
+                    // SAFETY: `p` is the mapping made above, of `ARENA`
+                    // bytes, which nothing else has seen.
                     unsafe { libc::munmap(p, ARENA) };
-                    base = other;
-                    while CURSOR.load(Ordering::Acquire) == 0 {}
+                    while CURSOR.load(Ordering::Acquire) == 0 {
+                        std::hint::spin_loop();
+                    }
                 }
             }
         }
-        let _ = base;
         loop {
+            // Acquire: pairs with the release half of the compare-exchange
+            // below and the store that set the cursor first.
             let cur = CURSOR.load(Ordering::Acquire);
             let ptr = (cur + GAP.load(Ordering::Relaxed)).next_multiple_of(layout.align());
             let next = ptr + layout.size();
-            assert!(
-                next < ARENA_BASE.load(Ordering::Relaxed) + ARENA,
-                "arena full"
-            );
+            if next >= ARENA_BASE.load(Ordering::Relaxed) + ARENA {
+                return std::ptr::null_mut();
+            }
             if CURSOR
                 .compare_exchange(cur, next, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
@@ -76,12 +90,16 @@ unsafe impl GlobalAlloc for Arena {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if layout.size() < BIG {
+            // SAFETY: a block under `BIG` came from `System` with `layout`.
             return unsafe { System.dealloc(ptr, layout) };
         }
         // Give back the pages wholly inside the block only.
         let lo = (ptr as usize).next_multiple_of(PAGE);
         let hi = (ptr as usize + layout.size()) & !(PAGE - 1);
         if hi > lo {
+            // SAFETY: `lo..hi` is whole pages of the freed block, which no
+            // other block shares and nobody uses any more; MADV_DONTNEED
+            // only drops their contents.
             unsafe { libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_DONTNEED) };
         }
     }
@@ -97,6 +115,8 @@ fn resident_pages(lo: usize, hi: usize) -> Vec<usize> {
         return Vec::new();
     }
     let mut v = vec![0u8; (hi - lo) / PAGE];
+    // SAFETY: `lo..hi` is whole pages of the arena (mapped for the test's
+    // life), and `v` has one byte per page, as `mincore` writes.
     let rc = unsafe { libc::mincore(lo as *mut libc::c_void, hi - lo, v.as_mut_ptr()) };
     assert_eq!(
         rc,
