@@ -3,7 +3,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Gate, gated, watchdog};
+use common::{Gate, OpenOnDrop, gated, watchdog};
 use corepool::{Pool, Task, WaitFor, wait};
 
 #[test]
@@ -180,13 +180,30 @@ fn first_panic_among_many_returns_while_the_last_tasks_are_held() {
     common::quiet_panics_containing("the hundredth");
     watchdog(60, || {
         let pool = Pool::builder().workers(2).build().unwrap();
-        let gate = Gate::new();
+        let (gate, go) = (Gate::new(), Gate::new());
+        let _open = (OpenOnDrop(gate.clone()), OpenOnDrop(go.clone()));
         let mut tasks: Vec<Task<u32>> = (0..100).map(|i| pool.submit(move || i)).collect();
-        tasks.push(pool.submit(|| -> u32 { panic!("the hundredth") }));
+        // The first hundred end before the panic can start, so `pending`
+        // below is exactly the held ones. Tasks start in submission order
+        // but need not end in it: on a loaded machine (CI, and 70 runs in
+        // 1,000 here beside two busy loops) the worker that took task 62,
+        // the last of the injector's first block, was still on it when the
+        // other had run on to the panic; the assertion failed, and the
+        // pool's drop then waited for the held tasks until the watchdog.
+        assert!(wait(&tasks, WaitFor::AllCompleted, None).pending.is_empty());
+        let held_go = go.clone();
+        tasks.push(pool.submit(move || -> u32 {
+            held_go.wait();
+            panic!("the hundredth")
+        }));
         tasks.extend((101..200).map(|i| gated(&pool, &gate, i)));
+        // Opened by another thread, racing the wait's first look: the panic
+        // ends the wait whether it comes before or while the wait blocks.
         // No timeout: without the panic's wake-up it would wait for the
         // gate, and the watchdog would fire.
+        let opener = std::thread::spawn(move || go.open());
         let waited = wait(&tasks, WaitFor::FirstPanic, None);
+        opener.join().unwrap();
         assert!(waited.done.contains(&100), "the panic is among the done");
         assert_eq!(waited.pending, (101..200).collect::<Vec<usize>>());
         // Asked again, it answers at once: a panic is among the done.

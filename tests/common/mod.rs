@@ -100,6 +100,18 @@ impl Gate {
     }
 }
 
+/// Opens its gate when dropped. A pool's drop waits for its tasks, so a
+/// failed assertion while tasks are held at a gate would hang until the
+/// watchdog aborts, hiding the assertion's message; hold one of these
+/// (declared after the pool, so it drops first) and the test fails instead.
+pub struct OpenOnDrop(pub Gate);
+
+impl Drop for OpenOnDrop {
+    fn drop(&mut self) {
+        self.0.open();
+    }
+}
+
 /// A task on `pool` that waits for `gate` to open, then returns `value`.
 pub fn gated(pool: &corepool::Pool, gate: &Gate, value: u32) -> corepool::Task<u32> {
     let gate = gate.clone();
