@@ -154,3 +154,47 @@ fn result_callback_racing_with_completion() {
         assert_eq!(unsafe { cell.header.take_result() }.unwrap(), 7);
     });
 }
+
+/// `wait` for the first panic puts a panic-only waker on every task
+/// (`Header::register_for_panic`): registered while the task ends, it is
+/// woken exactly when the task ended in a panic, or its registration says
+/// the task had ended; a plain waker beside it is woken at any end; and no
+/// waker outlives the end in the task's list. (`settle` is the promise's
+/// way to the same ending a run has: `publish`, then `finished`.)
+#[test]
+fn panic_only_waker_racing_with_completion() {
+    for panics in [false, true] {
+        loom::model(move || {
+            let runs = Arc::new(LoomUsize::new(0));
+            let cell = counting_cell(&runs);
+            let on_panic = Arc::new(FlagWaker(AtomicBool::new(false)));
+            let on_end = Arc::new(FlagWaker(AtomicBool::new(false)));
+            let runner = {
+                let cell = cell.clone();
+                loom::thread::spawn(move || {
+                    let outcome: Result<u32, crate::unwind::Payload> = match panics {
+                        true => Err(Box::new("boom")),
+                        false => Ok(7),
+                    };
+                    assert!(cell.settle(outcome, false).is_ok());
+                })
+            };
+            let panic_key = cell
+                .header
+                .register_for_panic(&Waker::from(on_panic.clone()));
+            let end_key = cell.header.register(&Waker::from(on_end.clone()), None);
+            runner.join().unwrap();
+            assert!(end_key.is_none() || on_end.0.load(Ordering::SeqCst));
+            let panic_woken = on_panic.0.load(Ordering::SeqCst);
+            if panic_key.is_some() {
+                assert_eq!(panic_woken, panics, "woken by a panic alone");
+            } else {
+                assert!(!panic_woken, "a waker not kept is never woken");
+            }
+            assert_eq!(cell.header.panicked(), panics);
+            // Every clone the list held was woken or dropped at the end.
+            assert_eq!(Arc::strong_count(&on_panic), 1);
+            assert_eq!(Arc::strong_count(&on_end), 1);
+        });
+    }
+}
