@@ -574,13 +574,15 @@ where
     /// let pool = Pool::builder().workers(1).build()?;
     /// let (tx, rx) = std::sync::mpsc::channel::<()>();
     /// let rx = std::sync::Mutex::new(rx);
+    /// // Item 1 waits for a message sent only after the deadline.
     /// let mut out = pool
     ///     .map(0..3u32, move |i| if i == 1 { rx.lock().unwrap().recv().unwrap(); i } else { i })
-    ///     .chunk_size(1)
-    ///     .within(Duration::from_millis(20));
-    /// assert_eq!(out.next().unwrap().unwrap(), 0);
-    /// assert!(matches!(out.next().unwrap(), Err(Timeout { .. })));
-    /// assert!(out.next().is_none());
+    ///     .chunk_size(1);
+    /// assert_eq!(out.next(), Some(0));
+    /// // A deadline for the rest.
+    /// let mut rest = out.within(Duration::from_millis(20));
+    /// assert!(matches!(rest.next().unwrap(), Err(Timeout { .. })));
+    /// assert!(rest.next().is_none());
     /// tx.send(()).unwrap();
     /// # Ok::<(), corepool::BuildError>(())
     /// ```

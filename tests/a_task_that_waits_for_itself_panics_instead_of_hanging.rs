@@ -13,7 +13,7 @@ use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use common::{Gate, quiet_panics_containing, watchdog};
+use common::{Gate, OpenOnDrop, quiet_panics_containing, watchdog};
 use corepool::{Pool, SharedTask, Task};
 
 const MESSAGE: &str = "a task waited for its own result";
@@ -38,6 +38,7 @@ fn a_task_joining_its_own_shared_handle_panics() {
         let pool = Pool::builder().workers(1).build().unwrap();
         let slot: Arc<OnceLock<SharedTask<u32>>> = Arc::new(OnceLock::new());
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let (s, g) = (slot.clone(), gate.clone());
         let task = pool
             .submit(move || {
@@ -87,6 +88,7 @@ fn a_task_joining_a_task_that_runs_beneath_it_on_its_thread_panics() {
         let pool = Pool::builder().workers(1).build().unwrap();
         let slot: Arc<OnceLock<SharedTask<Result<(), String>>>> = Arc::new(OnceLock::new());
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let (s, g, p) = (slot.clone(), gate.clone(), pool.clone());
         let outer = pool
             .submit(move || {
@@ -116,6 +118,7 @@ fn an_on_result_callback_joining_its_own_task_panics() {
         let pool = Pool::builder().workers(1).build().unwrap();
         let slot: Arc<OnceLock<SharedTask<u32>>> = Arc::new(OnceLock::new());
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let g = gate.clone();
         let task = pool.submit(move || {
             g.wait();
@@ -160,6 +163,7 @@ fn a_closure_whose_drop_joins_its_task_during_cancel_panics() {
         let pool = Pool::builder().workers(1).build().unwrap();
         // Keep the one worker busy so the task stays queued.
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let g = gate.clone();
         let blocker = pool.submit(move || g.wait());
         let slot = Arc::new(OnceLock::new());
@@ -190,6 +194,7 @@ fn a_timed_wait_for_itself_times_out() {
         let pool = Pool::builder().workers(1).build().unwrap();
         let slot: Arc<OnceLock<SharedTask<bool>>> = Arc::new(OnceLock::new());
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let (s, g) = (slot.clone(), gate.clone());
         let task = pool
             .submit(move || {

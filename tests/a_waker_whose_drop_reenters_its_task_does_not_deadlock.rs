@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
 
-use common::{Gate, watchdog};
+use common::{Gate, OpenOnDrop, watchdog};
 use corepool::{Pool, SharedTask};
 
 /// A waker that, when its last reference goes, registers a callback on
@@ -39,6 +39,7 @@ fn replacing_a_waker_whose_drop_reenters_the_task_does_not_deadlock() {
     watchdog(60, || {
         let pool = Pool::builder().workers(1).build().unwrap();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let held = gate.clone();
         let shared = pool
             .submit(move || {

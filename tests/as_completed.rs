@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Gate, watchdog};
+use common::{Gate, OpenOnDrop, watchdog};
 use corepool::{Pool, Timeout, as_completed};
 
 #[test]
@@ -28,6 +28,7 @@ fn finished_tasks_come_first_then_completion_order() {
         // Two workers block on the gates; the third runs `done`.
         let pool = Pool::builder().workers(3).build().unwrap();
         let (gate_a, gate_b) = (Gate::new(), Gate::new());
+        let _open = (OpenOnDrop(gate_a.clone()), OpenOnDrop(gate_b.clone()));
         let (a, b) = (gate_a.clone(), gate_b.clone());
         let slow_a = pool.submit(move || {
             a.wait();
@@ -66,6 +67,7 @@ fn a_deadline_gives_a_typed_timeout_and_usable_leftovers() {
     watchdog(60, || {
         let pool = Pool::builder().workers(2).build().unwrap();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let g = gate.clone();
         let tasks = vec![
             pool.submit(|| 0),
@@ -74,6 +76,9 @@ fn a_deadline_gives_a_typed_timeout_and_usable_leftovers() {
                 1
             }),
         ];
+        // Task 0 ends before the deadline starts, so a loaded machine
+        // cannot push it past the 10 ms.
+        assert!(tasks[0].wait_timeout(Duration::from_secs(30)));
         let mut within = as_completed(tasks).within(Duration::from_millis(10));
         assert_eq!(within.next().unwrap().unwrap().0, 0);
         assert_eq!(

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{DropCounter, Gate, watchdog};
+use common::{DropCounter, Gate, OpenOnDrop, watchdog};
 use corepool::Pool;
 
 #[test]
@@ -14,6 +14,7 @@ fn cancel_before_start_drops_the_closure_unrun() {
     watchdog(60, || {
         let pool = Pool::builder().workers(1).build().unwrap();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let g = gate.clone();
         let blocker = pool.submit(move || g.wait());
         let ran = Arc::new(AtomicUsize::new(0));
@@ -45,6 +46,7 @@ fn cancel_while_running_loses_and_the_task_finishes() {
         let pool = Pool::builder().workers(1).build().unwrap();
         let (started_tx, started_rx) = std::sync::mpsc::channel();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let g = gate.clone();
         let task = pool.submit(move || {
             started_tx.send(()).unwrap();
@@ -74,6 +76,7 @@ fn cancel_from_another_thread_resolves_the_handle() {
     watchdog(60, || {
         let pool = Pool::builder().workers(1).build().unwrap();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let g = gate.clone();
         let blocker = pool.submit(move || g.wait());
         let queued = Arc::new(std::sync::Mutex::new(Some(pool.submit(|| 1))));

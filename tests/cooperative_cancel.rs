@@ -104,6 +104,7 @@ proptest! {
             let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
             // One gate holds every worker busy so queued tasks stay queued.
             let gate = common::Gate::new();
+            let _open = common::OpenOnDrop(gate.clone());
             let (busy_tx, busy) = channel();
             let blockers: Vec<_> = (0..workers).map(|_| {
                 let (gate, busy_tx) = (gate.clone(), busy_tx.clone());

@@ -11,7 +11,7 @@ use std::sync::mpsc::channel;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Gate, watchdog};
+use common::{Gate, OpenOnDrop, watchdog};
 use corepool::{Pool, Timeout, WaitFor, Watch, as_completed, wait};
 
 // FutureTests.test_result_with_success, read from many clones and twice.
@@ -41,6 +41,7 @@ fn test_result_with_cancel() {
     watchdog(60, || {
         let pool = Pool::builder().workers(1).build().unwrap();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let g = gate.clone();
         let blocker = pool.submit(move || g.wait());
         let shared = pool.submit(|| 1).shared();
@@ -79,6 +80,7 @@ fn test_wait_mixed_result_types() {
     watchdog(60, || {
         let pool = Pool::builder().workers(2).build().unwrap();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let g = gate.clone();
         let number = pool.submit(|| 7u64);
         let text = pool.submit(move || {
@@ -138,6 +140,7 @@ fn test_done_callback_with_cancel() {
     watchdog(60, || {
         let pool = Pool::builder().workers(1).build().unwrap();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let g = gate.clone();
         let blocker = pool.submit(move || g.wait());
         let future = pool.submit(|| 1).shared();
@@ -225,6 +228,7 @@ fn test_set_exception() {
     watchdog(60, || {
         let pool = Pool::builder().workers(1).build().unwrap();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let g = gate.clone();
         let slow = pool.submit(move || g.wait());
         let (promise, failing) = corepool::promise::<u32>();
@@ -294,6 +298,7 @@ fn test_correct_timeout_exception_msg() {
     watchdog(60, || {
         let pool = Pool::builder().workers(1).build().unwrap();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let g = gate.clone();
         let tasks = vec![
             pool.submit(|| 0),
@@ -303,6 +308,9 @@ fn test_correct_timeout_exception_msg() {
             }),
             pool.submit(|| 2),
         ];
+        // Task 0 ends before the deadline starts, so a loaded machine
+        // cannot push it past the 20 ms.
+        assert!(tasks[0].wait_timeout(Duration::from_secs(30)));
         let mut within = as_completed(tasks).within(Duration::from_millis(20));
         let first = within.next().unwrap().unwrap();
         assert_eq!(first.0, 0);

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
-use common::{Gate, watchdog};
+use common::{Gate, OpenOnDrop, watchdog};
 use corepool::{Pool, WaitFor, wait};
 
 /// A result whose destructor panics.
@@ -59,6 +59,7 @@ fn a_panicking_waker_does_not_hurt_the_worker() {
     watchdog(60, || {
         let pool = Pool::builder().workers(1).build().unwrap();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let g = gate.clone();
         let mut task = pool.submit(move || {
             g.wait();
@@ -99,6 +100,7 @@ fn shutdown_now_with_a_task_that_does_not_return_cancels_the_rest_and_waits() {
         let pool = Pool::builder().workers(1).build().unwrap();
         let (started_tx, started_rx) = std::sync::mpsc::channel();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let g = gate.clone();
         let stuck = pool.submit(move || {
             started_tx.send(()).unwrap();

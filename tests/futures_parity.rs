@@ -6,7 +6,7 @@ mod common;
 use std::sync::mpsc::channel;
 use std::time::Duration;
 
-use common::{Gate, watchdog};
+use common::{Gate, OpenOnDrop, watchdog};
 use corepool::Pool;
 
 #[test]
@@ -14,6 +14,7 @@ fn join_timeout_gives_the_handle_back_and_then_the_value() {
     watchdog(60, || {
         let pool = Pool::builder().workers(1).build().unwrap();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let g = gate.clone();
         let task = pool.submit(move || {
             g.wait();
@@ -81,6 +82,7 @@ fn on_done_also_fires_for_a_cancelled_task() {
     watchdog(60, || {
         let pool = Pool::builder().workers(1).build().unwrap();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let g = gate.clone();
         let blocker = pool.submit(move || g.wait());
         let queued = pool.submit(|| ());

@@ -12,7 +12,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::channel;
 
-use common::{Gate, eventually, unpinned_pool, watchdog};
+use common::{Gate, OpenOnDrop, eventually, unpinned_pool, watchdog};
 use corepool::{GroupError, Pool};
 
 /// A one-worker pool whose only worker is held at `gate` by a running task,
@@ -32,14 +32,25 @@ fn held_pool() -> (Pool, Gate) {
 }
 
 /// `shutdown_now` from another thread while the held worker still runs,
-/// then the gate opened so that it can end; returns how many tasks it
-/// cancelled.
+/// then the gate opened so that it can end; returns how many of the tasks
+/// queued before the call it cancelled.
+///
+/// `is_shutdown` turns true before the queue is drained (registry.rs,
+/// `shutdown`): a gate opened then could let the worker run a queued task
+/// before `cancelling` is set. So a probe queued behind the caller's tasks
+/// is waited for instead: the drain takes the queue in order, so once the
+/// probe is cancelled none of theirs is left for the worker.
 fn shutdown_now_while_held(pool: &Pool, gate: &Gate) -> usize {
+    let _open = OpenOnDrop(gate.clone());
+    let probe = pool.submit(|| ());
     let p = pool.clone();
     let stopper = std::thread::spawn(move || p.shutdown_now());
-    eventually(|| pool.is_shutdown());
+    assert!(
+        probe.join().unwrap_err().is_cancelled(),
+        "the drain cancelled the probe"
+    );
     gate.open();
-    stopper.join().unwrap()
+    stopper.join().unwrap() - 1
 }
 
 #[test]

@@ -10,12 +10,26 @@
 //! of both the glance and the sleeper's last look, both exposure cases hung
 //! within 60 s; with the glance forced to see nothing, all passed (the
 //! sleep catches every miss). `GLANCE_ROUNDS` sets the rounds (default
-//! 5,000).
+//! 5,000). Each round trip is bounded (`LOST`), not the run: a loaded
+//! machine only slows the rounds, a lost wake-up stalls one for good.
 mod common;
 
 use common::watchdog;
-use corepool::Pool;
+use corepool::{Pool, Task};
 use std::sync::mpsc::sync_channel;
+use std::time::Duration;
+
+/// How long one round trip may take before it counts as a lost wake-up.
+const LOST: Duration = Duration::from_secs(30);
+
+/// `task`'s value, failing (with the round) if it is not done within `LOST`.
+fn bounded<T: Send + 'static>(task: Task<T>, what: &str, round: usize) -> T {
+    assert!(
+        task.wait_timeout(LOST),
+        "{what} of round {round} unfinished after {LOST:?}: a lost wake-up?"
+    );
+    task.join().unwrap()
+}
 
 fn rounds() -> usize {
     std::env::var("GLANCE_ROUNDS")
@@ -42,17 +56,17 @@ fn spin(n: u64) {
 }
 
 fn run(workers: usize, kind: u8, seed: u64) {
-    watchdog(60, move || {
+    watchdog(600, move || {
         let pool = Pool::builder().workers(workers).build().unwrap();
         let mut rng = Rng(seed);
-        for _ in 0..rounds() {
+        for round in 0..rounds() {
             // Jitter up to ~600 hints (beyond the 224-hint search) either side.
             let j1 = rng.next() % 600;
             let j2 = rng.next() % 600;
             let short = pool.submit(move || spin(j1));
             let long = pool.submit(move || spin(j2));
-            short.join().unwrap();
-            long.join().unwrap();
+            bounded(short, "the short task", round);
+            bounded(long, "the long task", round);
             let j3 = rng.next() % 600;
             let blocked = pool.submit(move || {
                 spin(j3);
@@ -68,8 +82,8 @@ fn run(workers: usize, kind: u8, seed: u64) {
                 }
             });
             let other = pool.submit(move || spin(j1 / 2));
-            other.join().unwrap();
-            assert!(blocked.join().unwrap() >= 5);
+            bounded(other, "the other task", round);
+            assert!(bounded(blocked, "the blocked task", round) >= 5);
         }
     });
 }
@@ -95,13 +109,13 @@ fn deque_three_workers() {
 /// while the workers are somewhere between finishing and parking.
 #[test]
 fn injector_trickle() {
-    watchdog(60, || {
+    watchdog(600, || {
         let pool = Pool::builder().workers(2).build().unwrap();
         let mut rng = Rng(0x1234_5678_9ABC_DEF1);
         for i in 0..rounds() * 5 {
             let j = rng.next() % 800;
             spin(j);
-            assert_eq!(pool.submit(move || i).join().unwrap(), i);
+            assert_eq!(bounded(pool.submit(move || i), "the submission", i), i);
         }
     });
 }

@@ -165,6 +165,7 @@ fn several_waiters_and_on_done() {
         let pool = Pool::builder().workers(2).build().unwrap();
         for _ in 0..200 {
             let gate = common::Gate::new();
+            let _open = common::OpenOnDrop(gate.clone());
             let g = gate.clone();
             let t = Arc::new(pool.submit(move || {
                 g.wait();

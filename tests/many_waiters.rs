@@ -8,7 +8,7 @@ mod common;
 use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
-use common::{Gate, block_on, watchdog};
+use common::{Gate, OpenOnDrop, block_on, watchdog};
 use corepool::{Pool, WaitFor, wait};
 
 #[test]
@@ -49,6 +49,7 @@ fn repeated_timed_out_waits_do_not_accumulate() {
     watchdog(60, || {
         let pool = Pool::builder().workers(1).build().unwrap();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let g = gate.clone();
         let tasks = vec![pool.submit(move || g.wait())];
         for _ in 0..2000 {

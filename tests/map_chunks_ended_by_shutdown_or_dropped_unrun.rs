@@ -9,6 +9,7 @@ mod common;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
 
 use common::{quiet_panics_containing, watchdog};
 use corepool::Pool;
@@ -29,8 +30,12 @@ fn shutdown_now_while_mapping_panics_naming_the_shutdown() {
                 i
             })
             .chunk_size(1)
-            .window(4);
-        assert_eq!(out.next(), Some(0));
+            .window(4)
+            // A deadline keeps the consumer from running a queued chunk
+            // itself (it may without one): item 0's `shutdown_now` there
+            // would race the worker for item 1.
+            .within(Duration::from_secs(60));
+        assert_eq!(out.next(), Some(Ok(0)));
         let payload = catch_unwind(AssertUnwindSafe(|| out.next())).unwrap_err();
         let message = payload
             .downcast_ref::<String>()
@@ -81,11 +86,18 @@ fn inputs_of_a_chunk_dropped_unrun_are_dropped_once_each() {
                 1u32
             }
         };
-        let mut out = pool.map(input, f).chunk_size(4).window(3);
+        // A deadline keeps the consumer from running a queued chunk itself
+        // (it may without one): that chunk and the worker's would share the
+        // four messages below, and wait for more that only come after.
+        let mut out = pool
+            .map(input, f)
+            .chunk_size(4)
+            .window(3)
+            .within(Duration::from_secs(60));
         for _ in 0..4 {
             go.send(()).unwrap();
         }
-        assert_eq!(out.next(), Some(1));
+        assert_eq!(out.next(), Some(Ok(1)));
         // The first chunk is done and a fourth was read in its place; the
         // second holds the worker at its first item (or has not started);
         // the third and fourth are queued: dropping the map cancels them,

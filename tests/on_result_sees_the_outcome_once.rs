@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::channel;
 use std::sync::{Arc, Barrier};
 
-use common::{DropCounter, Gate, watchdog};
+use common::{DropCounter, Gate, OpenOnDrop, watchdog};
 use corepool::Pool;
 
 #[test]
@@ -47,6 +47,7 @@ fn a_callback_sees_a_panic_a_cancellation_and_a_failure() {
         );
 
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let g = gate.clone();
         let blocker = pool.submit(move || g.wait());
         let queued = pool.submit(|| 1u8);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{DropCounter, Gate, Token};
+use common::{DropCounter, Gate, OpenOnDrop, Token};
 use corepool::{Pool, Task, WaitFor, wait};
 use proptest::prelude::*;
 
@@ -60,6 +60,9 @@ fn run_program(workers: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let drops = DropCounter::new();
     let gate = Gate::new();
     let pool = Pool::builder().workers(workers).build().unwrap();
+    // A `prop_assert` returning early with the gate closed would otherwise
+    // hang in the pool's drop, and the case would be reported as a hang.
+    let _open = OpenOnDrop(gate.clone());
     let mut tasks: Vec<Tracked> = Vec::new();
     let mut shut_down = false;
     // Map and Scope wait for their own tasks, which queue behind gated ones:
@@ -240,7 +243,13 @@ proptest! {
                 runner.join().unwrap();
                 result?;
             }
-            Err(_) => {
+            // The program panicked (before sending its result): raise its
+            // panic here, so that proptest reports and shrinks the case.
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                let payload = runner.join().expect_err("the runner sends unless it panics");
+                std::panic::resume_unwind(payload);
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 eprintln!("watchdog: a random program hung");
                 std::process::abort();
             }

@@ -6,7 +6,9 @@ use common::watchdog;
 use corepool::topology::{Topology, current_thread_cpus};
 use corepool::{BuildError, Pinning, Pool};
 
-/// Every worker's affinity mask, asked from inside the worker.
+/// Every worker's affinity mask, asked from inside the worker, in worker
+/// index order (by number: a name sort puts "corepool-10" before
+/// "corepool-2").
 fn worker_masks(pool: &Pool) -> Vec<Vec<usize>> {
     let (tx, rx) = std::sync::mpsc::channel();
     let barrier = std::sync::Arc::new(std::sync::Barrier::new(pool.workers()));
@@ -16,8 +18,8 @@ fn worker_masks(pool: &Pool) -> Vec<Vec<usize>> {
             let (tx, barrier) = (tx.clone(), barrier.clone());
             pool.submit(move || {
                 barrier.wait();
-                let name = std::thread::current().name().unwrap().to_owned();
-                tx.send((name, current_thread_cpus().unwrap())).unwrap();
+                let index = Pool::current_worker_index().unwrap();
+                tx.send((index, current_thread_cpus().unwrap())).unwrap();
             })
         })
         .collect();
@@ -25,7 +27,7 @@ fn worker_masks(pool: &Pool) -> Vec<Vec<usize>> {
         task.join().unwrap();
     }
     drop(tx);
-    let mut masks: Vec<(String, Vec<usize>)> = rx.iter().collect();
+    let mut masks: Vec<(usize, Vec<usize>)> = rx.iter().collect();
     masks.sort();
     masks.into_iter().map(|(_, mask)| mask).collect()
 }

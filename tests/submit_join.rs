@@ -3,7 +3,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Gate, block_on, watchdog};
+use common::{Gate, OpenOnDrop, block_on, watchdog};
 use corepool::Pool;
 
 #[test]
@@ -31,6 +31,7 @@ fn wait_timeout_can_be_called_again_and_again() {
     watchdog(60, || {
         let pool = Pool::builder().workers(1).build().unwrap();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let g = gate.clone();
         let task = pool.submit(move || {
             g.wait();

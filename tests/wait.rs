@@ -11,6 +11,7 @@ fn first_completed_returns_at_once_when_one_is_done() {
     watchdog(60, || {
         let pool = Pool::builder().workers(2).build().unwrap();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let tasks = vec![gated(&pool, &gate, 0), pool.submit(|| 1)];
         // No timeout: if it waited for the gated task, the watchdog would fire.
         let waited = wait(&tasks, WaitFor::FirstCompleted, None);
@@ -28,6 +29,7 @@ fn first_panic_returns_on_the_panic_with_successes_in_done() {
     watchdog(60, || {
         let pool = Pool::builder().workers(2).build().unwrap();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let ok = pool.submit(|| 7);
         assert!(ok.wait_timeout(Duration::from_secs(30)));
         let tasks = vec![
@@ -47,6 +49,7 @@ fn first_panic_without_a_panic_waits_for_all_and_cancelled_is_not_a_panic() {
     watchdog(60, || {
         let pool = Pool::builder().workers(1).build().unwrap();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let blocker = gated(&pool, &gate, 0);
         let cancelled = pool.submit(|| 1);
         assert!(cancelled.cancel());
@@ -65,6 +68,7 @@ fn a_timeout_returns_normally_with_the_pending_ones() {
     watchdog(60, || {
         let pool = Pool::builder().workers(2).build().unwrap();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let tasks = vec![gated(&pool, &gate, 0), gated(&pool, &gate, 1)];
         let waited = wait(
             &tasks,
@@ -132,6 +136,9 @@ fn all_completed_returns_when_tasks_end_last_first() {
             })
             .collect();
         let opener = std::thread::spawn(move || {
+            // A failed check here opens the rest, so the wait ends and the
+            // join below re-raises it.
+            let _open: Vec<OpenOnDrop> = gates.iter().cloned().map(OpenOnDrop).collect();
             for i in (0..TASKS).rev() {
                 gates[i].open();
                 assert_eq!(ended.recv().unwrap(), i, "tasks end in the order opened");
@@ -153,6 +160,7 @@ fn a_timed_out_all_completed_lists_every_ended_task() {
     watchdog(60, || {
         let pool = Pool::builder().workers(2).build().unwrap();
         let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
         let (one, three) = (pool.submit(|| 1), pool.submit(|| 3));
         assert!(one.wait_timeout(Duration::from_secs(30)));
         assert!(three.wait_timeout(Duration::from_secs(30)));

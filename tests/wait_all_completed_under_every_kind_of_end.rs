@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{Gate, busy_for, gated, unpinned_pool, watchdog};
+use common::{Gate, OpenOnDrop, busy_for, gated, unpinned_pool, watchdog};
 use corepool::{Pool, Task, WaitFor, Watch, wait};
 
 /// The same task at several indices (SharedTask clones and &dyn Watch refs),
@@ -47,6 +47,7 @@ fn cancelled_refused_panicked_and_shutdown_now() {
         for round in 0..100 {
             let pool = unpinned_pool(1);
             let gate = Gate::new();
+            let _open = OpenOnDrop(gate.clone());
             let mut tasks = vec![gated(&pool, &gate, 0)];
             tasks.extend((1..20).map(|i| {
                 pool.submit(move || {
@@ -94,6 +95,7 @@ fn repeated_timeouts_then_completion() {
         let other = unpinned_pool(1);
         for on_worker in [false, true] {
             let gate = Gate::new();
+            let _open = OpenOnDrop(gate.clone());
             let tasks: Vec<Task<u32>> = (0..6)
                 .map(|i| {
                     if i % 2 == 0 {

@@ -4,7 +4,7 @@
 //! tasks inline, under `shutdown_now`, and with panics racing the waiter on
 //! two workers, `SharedTask`s and a task listed twice.
 mod common;
-use common::{Gate, gated, watchdog};
+use common::{Gate, OpenOnDrop, gated, watchdog};
 use corepool::{Pool, Task, WaitFor, Watch, wait};
 use std::sync::Arc;
 
@@ -77,6 +77,7 @@ fn first_panic_racing_panics_on_two_workers() {
             let n = 1 + round % 40;
             let k = (round * 7) % n;
             let gate = Gate::new();
+            let _open = OpenOnDrop(gate.clone());
             let mut tasks: Vec<Task<u32>> = (0..n)
                 .map(|i| {
                     pool.submit(move || -> u32 {
