@@ -104,6 +104,22 @@
 //!    `install` + `par_iter_mut` 96–128 in the same runs
 //!    (`bench/examples/install_per_call.rs`).
 //!
+//!    Any `install` from outside, whatever its closure did, also opens the
+//!    one-fewer window for [`LINGER`] after it: the worker that ran it
+//!    searches on, so the caller's next `install` in a loop (or `join`,
+//!    which hops the same way) finds it awake instead of paying its
+//!    wake-up. An empty `install` from outside took 42–75 µs a call
+//!    before (the pushed job woke a parked worker, then the worker woke
+//!    the caller) and 14–24 µs after, rayon's 8–12 in the same runs (its
+//!    caller waits on a condition variable; ours parks on its token), with
+//!    `install` + `par` unchanged at 180–191 µs (same example, the two
+//!    builds alternated twice). The price is at most [`LINGER`] of one
+//!    worker's searching after each such call: a program that installs
+//!    now and then pays it once a call, as one making `par` calls from
+//!    outside already did. `submit` opens no window, and the idle and
+//!    trickle measurements (`--bench idle`, which submit) take no path
+//!    this changes.
+//!
 //!    Lingering adds no state to the protocol: a lingering worker is a
 //!    searching one (counted in `state` from step 2 on), and it leaves
 //!    only as any searcher does, through step 3 (it found work) or step 4
@@ -438,11 +454,15 @@ impl Sleep {
     /// once (one fewer lingerer than workers) and be woken by the next
     /// call's walk.
     pub(crate) fn install_returned(&self) {
+        let now = clock::now();
         let until = self.linger_until.0.load(Ordering::Relaxed);
-        // 0: never lingered; no clock read for a pool without `par` calls.
-        if until != 0 && open_at(until, clock::now()) {
+        if until != 0 && open_at(until, now) {
             self.hop_linger_until.fetch_max(until, Ordering::Relaxed);
         }
+        // Any install from outside: the worker that ran it may linger (one
+        // fewer than the workers may) for [`LINGER`], so the caller's next
+        // install in a loop finds it awake rather than paying its wake-up.
+        self.linger_from(now);
     }
 
     /// Step 6: whether an idle worker should keep searching rather than
