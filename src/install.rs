@@ -42,8 +42,7 @@
 //!    and leave a token, which the caller consumes by parking until DONE
 //!    at least once before it returns (`yield_then_park`), so that the
 //!    caller's next `park` does not return at once on it. Every install
-//!    from outside waits so (a plain `install`, a `join` from outside, a
-//!    hop of a longer rest: they park at once), except after a push that
+//!    from outside waits so, except after a push that
 //!    raced shutdown, where this thread may have drained the queues and run
 //!    other jobs' destructors, which may park and take the token: that
 //!    wait only loops on DONE (`wait_until`), as every wait did before. One
@@ -54,6 +53,18 @@
 //!    the caller's CPU only while no worker needs it, but it counts against
 //!    a CPU quota all the same, and for up to twice the estimate when the
 //!    workers are busy with other work.
+//!
+//!    A caller with no estimate (a plain `install`, a `join` from outside, a
+//!    hop of a longer rest) spins on DONE for [`INSTALL_SPIN_NANOS`] (2 µs)
+//!    instead, without yielding, then parks as above. A short call ends
+//!    within it: with the worker that ran the previous call lingering
+//!    (`sleep.rs`, step 6), an empty `install` in a loop from outside took
+//!    0.9–1.0 µs a call against 15.6–22.9 parking at once and rayon's
+//!    10.4–14.4 (`bench/examples/install_per_call.rs`, the two builds
+//!    alternated twice). 10 µs also caught longer calls, but a 1 Mi
+//!    `install` + `par` call, which wants both CPUs at its start, took
+//!    184–186 µs against 176–182: the spinner held a CPU from the second
+//!    worker; with 2 µs, 177–180 against 175–181.
 //!
 //! A caller that finds the pool shut down runs the closure itself.
 
@@ -90,10 +101,27 @@ fn yield_then_park(job: &dyn crate::wait::Waitable, until: Option<u64>) {
         while !job.is_done() && crate::clock::now() < until {
             std::thread::yield_now();
         }
+    } else {
+        let until = crate::clock::now().saturating_add(INSTALL_SPIN_NANOS);
+        while !job.is_done() {
+            for _ in 0..8 {
+                std::hint::spin_loop();
+            }
+            if crate::clock::now() >= until {
+                break;
+            }
+        }
     }
     crate::sync::park();
     crate::wait::park_until(|| job.is_done(), None);
 }
+
+/// Step 5: how long a caller outside every pool spins on DONE before it
+/// parks, where it has no estimate of the call (a plain `install`, a `join`
+/// from outside, a hop of a longer rest). Long enough for a tiny call on a
+/// lingering worker (~1 µs), short enough not to hold a CPU from a call
+/// that wants every worker.
+const INSTALL_SPIN_NANOS: u64 = crate::clock::nanos(std::time::Duration::from_micros(2));
 
 /// How many installs may help (run other work of the caller's pool while
 /// they wait) nested on one thread's stack; deeper ones only wait (step 4).

@@ -2,7 +2,8 @@
 //! thread outside the pool, one `install` per call, as rayon code ported
 //! line by line does (`pool.install(|| v.par_iter_mut().for_each(..))`),
 //! beside the same `par` call made from outside without `install`, rayon's
-//! `install` + `par_iter_mut`, and an empty `install` of each pool; 2
+//! `install` + `par_iter_mut`, an empty `install` of each pool and a `join`
+//! of two constants from outside each pool; 2
 //! workers each, in one run. Per-call times in µs; for corepool's loop of
 //! installs, also how often a worker parked and how many jobs were stolen
 //! per call (`Pool::stats`).
@@ -55,9 +56,10 @@ fn main() {
     println!("{n} elements, {calls} calls a cell, {WORKERS} workers, µs a call");
     println!(
         "| round | corepool install + par | parks a call | steals a call | corepool par from outside \
-         | rayon install + par_iter_mut | empty install, corepool | empty install, rayon |"
+         | rayon install + par_iter_mut | empty install, corepool | empty install, rayon \
+         | join of two constants from outside, corepool | the same, rayon |"
     );
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for round in 0..ROUNDS {
         let before = counts(&pool);
         let installs = per_call(calls, || {
@@ -70,8 +72,14 @@ fn main() {
         });
         let empty = per_call(calls, || pool.install(|| ()));
         let ray_empty = per_call(calls, || rayon.install(|| ()));
+        let join = per_call(calls, || {
+            std::hint::black_box(pool.join(|| 1, || 2));
+        });
+        let ray_join = per_call(calls, || {
+            std::hint::black_box(rayon.join(|| 1, || 2));
+        });
         println!(
-            "| {round} | {installs:.1} | {:.2} | {:.2} | {outside:.1} | {ray:.1} | {empty:.1} | {ray_empty:.1} |",
+            "| {round} | {installs:.1} | {:.2} | {:.2} | {outside:.1} | {ray:.1} | {empty:.1} | {ray_empty:.1} | {join:.1} | {ray_join:.1} |",
             (after.0 - before.0) as f64 / calls as f64,
             (after.1 - before.1) as f64 / calls as f64,
         );
