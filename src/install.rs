@@ -38,21 +38,22 @@
 //!    twice its estimate has passed, and parks only after that: a parked
 //!    caller took 16–18 µs from DONE to running again, a yielding one
 //!    about 10. DONE is what it polls (with the same acquire load as the
-//!    parked wait); the unpark that follows DONE may find the caller awake
-//!    and leave a token, which the caller consumes by parking until DONE
-//!    at least once before it returns (`yield_then_park`), so that the
-//!    caller's next `park` does not return at once on it. Every install
-//!    from outside waits so, except after a push that
-//!    raced shutdown, where this thread may have drained the queues and run
-//!    other jobs' destructors, which may park and take the token: that
-//!    wait only loops on DONE (`wait_until`), as every wait did before. One
-//!    leftover remains possible: where the caller parks just as the worker
-//!    signals, the worker's futex wake-up may come late and end the
-//!    caller's next `park_timeout` early (`std` allows that; `park` itself
-//!    loops). The wait costs
-//!    the caller's CPU only while no worker needs it, but it counts against
-//!    a CPU quota all the same, and for up to twice the estimate when the
-//!    workers are busy with other work.
+//!    parked wait). The job's end unparks the caller only if the caller
+//!    announced its park first (`StackJob::owner_announces`): a caller that
+//!    sees DONE while it yields or spins returns without parking, and the
+//!    pool leaves no token for its next `park`; one that announced parks
+//!    until DONE at least once, which consumes the end's unpark however late
+//!    it comes (`yield_then_park`). Every install from outside waits so,
+//!    except after a push that raced shutdown, where this thread may have
+//!    drained the queues and run other jobs' destructors, which may park and
+//!    take the token: that wait only loops on DONE (`wait_until`, which
+//!    announces before it parks). One leftover remains possible: where the
+//!    caller, woken by another unpark, sees DONE between the worker's store
+//!    and its unpark, that unpark lands after the caller has gone (`std`
+//!    allows a spurious return of `park_timeout`; `park` itself loops). The
+//!    wait costs the caller's CPU only while no worker needs it, but it
+//!    counts against a CPU quota all the same, and for up to twice the
+//!    estimate when the workers are busy with other work.
 //!
 //!    A caller with no estimate (a plain `install`, a `join` from outside, a
 //!    hop of a longer rest) spins on DONE for [`INSTALL_SPIN_NANOS`] (2 µs)
@@ -78,39 +79,48 @@ use crate::join::StackJob;
 use crate::pool::Pool;
 use crate::sync::current_thread;
 use crate::unwind::AbortIfPanic;
-use crate::wait::wait_until;
+use crate::wait::{Waitable, wait_until};
 use crate::worker::WorkerThread;
 
 /// Step 5: yields this thread's CPU until `job` is done or the clock
-/// passes `until`, if given, then parks until it is done, at least once.
-/// Only for a caller outside every pool that has run nothing since the
-/// push (no other `park` on this thread can have taken the token). Exactly one
-/// `unpark` of this thread follows the job's end (`join.rs`: `execute` and
-/// `cancel` store DONE or HANDED_BACK, then unpark the owner, always), and
-/// it may not have come yet when DONE is seen: parking once more consumes
-/// its token, so that none is left for the caller's own later `park` to
-/// return on. (After a hop, a user's `park_timeout` returned at once after
-/// 146 of 200 calls without this; 0–1 of 200 with the parked wait, whose
-/// park usually begins long before DONE.) `std`'s `park` on Linux returns
-/// only on a token, so after DONE it blocks at most until that unpark, a
-/// few instructions after the store (where `std` parks spuriously, a token
-/// may be left, as before); a token left by something else may end a park
-/// early, and then the loop parks again while the job is not done.
-fn yield_then_park(job: &dyn crate::wait::Waitable, until: Option<u64>) {
-    if let Some(until) = until {
-        while !job.is_done() && crate::clock::now() < until {
-            std::thread::yield_now();
-        }
-    } else {
-        let until = crate::clock::now().saturating_add(INSTALL_SPIN_NANOS);
-        while !job.is_done() {
-            for _ in 0..8 {
-                std::hint::spin_loop();
+/// passes `until`, if given, or spins [`INSTALL_SPIN_NANOS`] on it if not;
+/// then, unless the job has ended by then, announces its park and parks
+/// until it is done, at least once. Only for a caller outside every pool
+/// whose job announces (`StackJob::owner_announces`) and that has run
+/// nothing since the push (no other `park` on this thread can have taken
+/// the token).
+///
+/// The job's end unparks this thread exactly when the announcement came
+/// first (`StackJob::finish` swaps the end into the state word and reads the
+/// announcement from it; `announce_park` is a `fetch_or` on the same word, so
+/// exactly one of the two sees the other). A job that ended while the caller
+/// spun sends no unpark: the caller returns without parking, and no token of
+/// the pool's is left for its own later `park`. A caller that announced
+/// parks once before it looks at the job (its unpark may come after DONE is
+/// visible: parking once consumes that token), then until the job is done.
+/// An unpark of this thread from elsewhere (the closure itself, say) ends
+/// one of those parks early, and the loop parks again while the job is not
+/// done. (Before the announcement, the worker unparked the caller at every
+/// end, and a caller that had spun and seen DONE parked once to take that
+/// token: when the closure had unparked the caller, that park took the
+/// closure's token instead, and the worker's, arriving after, was left. A
+/// second reader's probe, `park_timeout` right after each of 5,000 calls
+/// whose closure unparks the caller: up to 202 early returns a run, 0 before
+/// the spin.) `std`'s `park` on Linux returns only on a token; where `std`
+/// parks spuriously, a token may be left, as before.
+fn yield_then_park<F, R>(job: &StackJob<'_, F, R>, until: Option<u64>) {
+    match until {
+        Some(until) => {
+            while !job.is_done() && crate::clock::now() < until {
+                std::thread::yield_now();
             }
-            if crate::clock::now() >= until {
-                break;
-            }
         }
+        None => {
+            crate::wait::spin_until_done(job, INSTALL_SPIN_NANOS);
+        }
+    }
+    if !job.announce_park() {
+        return;
     }
     crate::sync::park();
     crate::wait::park_until(|| job.is_done(), None);
@@ -169,13 +179,15 @@ impl Pool {
     /// runs only the tasks its caller submitted, then blocks, so many tasks
     /// that each install into a busy pool cannot overflow a worker's stack.
     ///
-    /// A thread outside every pool waits for `f` with `std::thread::park`,
-    /// and consumes any park token it holds or receives meanwhile: an
-    /// `unpark` of the calling thread sent before or during the call (by
-    /// `f` itself, say) does not survive it. Code that parks after the
-    /// call should check its own condition first, as with any `park`. (The
-    /// same holds for [`Pool::join`] from outside, and for a `par` call from
-    /// outside that hands its rest to the pool: they wait this way.)
+    /// A thread outside every pool waits for a short `f` spinning and for a
+    /// longer one with `std::thread::park`. The pool's own wake-up leaves no
+    /// park token behind; an `unpark` of the calling thread sent before or
+    /// during the call (by `f` itself, say) may be consumed by that park, or
+    /// may survive the call when it ended before the caller parked. Code
+    /// that parks after the call should check its own condition first, as
+    /// with any `park`. (The same holds for [`Pool::join`] from outside, and
+    /// for a `par` call from outside that hands its rest to the pool: they
+    /// wait this way.)
     ///
     /// ```
     /// let pool = corepool::Pool::builder().workers(2).build()?;
@@ -224,6 +236,9 @@ impl Pool {
         // `f` is part of whatever the caller runs: `is_cancelled` inside it
         // answers for the caller's task (which waits for it below).
         let job = StackJob::new(f, &owner, crate::cancel::current(), std::ptr::null(), 0);
+        // From outside, the end unparks this thread only once it has
+        // announced its park (step 5, `yield_then_park`).
+        let job = if outside { job.owner_announces() } else { job };
         // Step 1: from the push until DONE, the injector points here.
         let guard = AbortIfPanic;
         // SAFETY: `job` stays in place until DONE (we wait for it below),

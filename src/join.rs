@@ -85,7 +85,13 @@
 //! The thief marks the job done with a release store after writing the
 //! result, and wakes the owner through a clone of the owner's `Thread` taken
 //! *before* that store, so it never touches the job after the owner may have
-//! returned. The job's table functions take a raw pointer (see `job.rs`), and
+//! returned. An `install` hop's owner outside every pool spins a moment
+//! before it parks (`install.rs`, step 5) and *announces* its park first (a
+//! `fetch_or` of `OWNER_PARKED` into the state word); for such a job the
+//! end is a swap of the same word, which unparks the owner only if it read
+//! the announcement. Both are read-modify-writes of one location, so one
+//! sees the other: an owner that announced is unparked, and one that saw the
+//! end first returns without parking and gets no token. The job's table functions take a raw pointer (see `job.rs`), and
 //! the store goes through it after every borrow of the job has ended, so no
 //! reference to the job is alive when it may be freed. Called from a thread
 //! outside the pool, `join` hops into the pool once (`Pool::install`) and
@@ -111,6 +117,9 @@ const DONE: usize = 1;
 /// A queue that was drained (`shutdown_now`, a torn-down queue) gave the job
 /// back unrun: its owner runs the closure itself (`install`'s hop only).
 const HANDED_BACK: usize = 2;
+/// Set beside `PENDING` by an owner that announces its park
+/// ([`StackJob::owner_announces`]): only then does the job's end unpark it.
+const OWNER_PARKED: usize = 4;
 
 /// The second half of a `join`, on the stack of the worker that forked it.
 /// `repr(C)` with the frame first, so a frame pointer is the job pointer.
@@ -131,6 +140,14 @@ pub(crate) struct StackJob<'w, F, R> {
     /// `install` hop, whose owner only waits) rather than running it (a
     /// fork-join half, whose owner may be blocked in `a` on `b`).
     hand_back: bool,
+    /// Whether the owner announces its park ([`announce_park`]), so that
+    /// the job's end unparks it only then: a thread outside every pool that
+    /// saw the end while it spun neither parks nor gets a token it would
+    /// have to consume (`install.rs`, step 5). Other owners are unparked at
+    /// every end.
+    ///
+    /// [`announce_park`]: Self::announce_park
+    announces: bool,
 }
 
 impl<'w, F: FnOnce() -> R + Send, R: Send> StackJob<'w, F, R> {
@@ -161,6 +178,44 @@ impl<'w, F: FnOnce() -> R + Send, R: Send> StackJob<'w, F, R> {
             owner,
             running,
             hand_back: true,
+            announces: false,
+        }
+    }
+
+    /// The same job, for an owner that announces its park before it parks
+    /// (`announce_park`); call before the job is pushed.
+    pub(crate) fn owner_announces(mut self) -> Self {
+        self.announces = true;
+        self
+    }
+
+    /// The finisher's last touch of the job at `job`: stores `end` (DONE or
+    /// HANDED_BACK) and unparks `owner`, unless the owner announces and had
+    /// not announced its park by the store (then it sees the end itself,
+    /// before it would park).
+    ///
+    /// # Safety
+    ///
+    /// `job` is alive until the store and no reference to it is used after
+    /// it (the owner may free it at once).
+    unsafe fn finish(job: *const Self, end: usize, owner: Thread, announces: bool) {
+        // SAFETY: the caller's contract. The operation takes
+        // `&AtomicUsize` while the owner may free the job right after it,
+        // as `Arc`'s final `fetch_sub` does: allowed, since the reference
+        // is not used after the atomic operation.
+        let state = unsafe { &*std::ptr::addr_of!((*job).state) };
+        if announces {
+            // AcqRel: Release publishes the result to the owner's acquire
+            // loads (`is_done`, `announce_park`); the read half pairs with
+            // `announce_park`'s fetch_or.
+            if state.swap(end, Ordering::AcqRel) & OWNER_PARKED != 0 {
+                owner.unpark();
+            }
+        } else {
+            // Release: pairs with the acquire load in `is_done`; publishes
+            // the result.
+            state.store(end, Ordering::Release);
+            owner.unpark();
         }
     }
 
@@ -199,16 +254,11 @@ impl<'w, F: FnOnce() -> R + Send, R: Send> StackJob<'w, F, R> {
             let outcome = unwind::halt_unwinding(func);
             // SAFETY: as above; the owner reads `result` only after DONE.
             unsafe { *this.result.get() = Some(outcome) };
-            this.owner.clone()
+            (this.owner.clone(), this.announces)
         };
-        // SAFETY: the job is alive until this store; no other reference to
-        // it is. The store takes `&AtomicUsize` while the owner may free the
-        // job right after it, as `Arc`'s final `fetch_sub` does: allowed,
-        // since the reference is not used after the atomic operation.
-        // Release: pairs with the acquire load in `is_done`; publishes the
-        // result.
-        unsafe { (*std::ptr::addr_of!((*job).state)).store(DONE, Ordering::Release) };
-        owner.unpark();
+        // SAFETY: the job is alive until the store in `finish`; no other
+        // reference to it is.
+        unsafe { Self::finish(job, DONE, owner.0, owner.1) };
     }
 
     /// A fork-join half cannot be cancelled: its owner waits for it, maybe
@@ -220,17 +270,20 @@ impl<'w, F: FnOnce() -> R + Send, R: Send> StackJob<'w, F, R> {
         let job = ptr.cast::<Self>().as_ptr().cast_const();
         // SAFETY: the job is alive until its state leaves PENDING (the owner
         // waits for that); no other thread touches `hand_back` or `owner`.
-        let owner = unsafe { (*job).hand_back.then(|| (*job).owner.clone()) };
-        let Some(owner) = owner else {
+        let owner = unsafe {
+            (*job)
+                .hand_back
+                .then(|| ((*job).owner.clone(), (*job).announces))
+        };
+        let Some((owner, announces)) = owner else {
             // SAFETY: the vtable's contract.
             unsafe { Self::execute(ptr) };
             return false;
         };
-        // SAFETY: as in `execute`: alive until this store, no reference to
-        // it used after it. Release: pairs with the acquire load in
-        // `is_done`, so the owner sees the closure slot as it was left.
-        unsafe { (*std::ptr::addr_of!((*job).state)).store(HANDED_BACK, Ordering::Release) };
-        owner.unpark();
+        // SAFETY: as in `execute`: alive until the store, no reference to it
+        // used after it. Its release half lets the owner see the closure
+        // slot as it was left.
+        unsafe { Self::finish(job, HANDED_BACK, owner, announces) };
         false
     }
 
@@ -258,15 +311,32 @@ impl<'w, F: FnOnce() -> R + Send, R: Send> StackJob<'w, F, R> {
     }
 }
 
+impl<F, R> StackJob<'_, F, R> {
+    /// For an owner that announces (`owner_announces`): marks it as about to
+    /// park, so that the job's end will unpark it. `false` when the job has
+    /// ended already: then its end has not unparked the owner and will not.
+    pub(crate) fn announce_park(&self) -> bool {
+        // AcqRel: the read half is ordered with the finisher's swap (the
+        // same location, so one of the two sees the other); Acquire on an
+        // ended job makes its result visible, as `is_done` does.
+        let prev = self.state.fetch_or(OWNER_PARKED, Ordering::AcqRel);
+        prev & !OWNER_PARKED == PENDING
+    }
+}
+
 impl<F, R> Waitable for StackJob<'_, F, R> {
     fn is_done(&self) -> bool {
-        // Acquire: pairs with the release stores in `execute` (DONE) and
-        // `cancel` (HANDED_BACK).
-        self.state.load(Ordering::Acquire) != PENDING
+        // Acquire: pairs with the release half of `finish` (DONE from
+        // `execute`, HANDED_BACK from `cancel`).
+        self.state.load(Ordering::Acquire) & !OWNER_PARKED != PENDING
     }
 
     fn block_until(&self, deadline: Option<Instant>) -> bool {
-        // The thief unparks the owner after its DONE store.
+        // The thief unparks the owner after its DONE store (an owner that
+        // announces: once it has announced).
+        if self.announces && !self.announce_park() {
+            return true;
+        }
         park_until(|| self.is_done(), deadline)
     }
 }
@@ -441,6 +511,7 @@ impl WorkerThread {
             owner: self.thread(),
             running: crate::cancel::current(),
             hand_back: false,
+            announces: false,
         };
         // `job_b` does not move from here on: its frame may point to it.
         let job_ptr = &job_b as *const StackJob<'_, B, RB> as *const ();
@@ -620,5 +691,71 @@ impl Pool {
             // worker.
             None => rejoin(unwind::halt_unwinding(a), unwind::halt_unwinding(b)),
         })
+    }
+}
+
+/// Loom models of an announcing owner (`StackJob::owner_announces`, the
+/// caller of an `install` from outside, `install.rs` step 5) racing the
+/// job's end: the owner parks only when an unpark is on its way (loom
+/// reports a deadlock otherwise), and reads the value the end published.
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+    use crate::sync::{current_thread, park};
+
+    /// The owner's side, as `yield_then_park` does it after its spin.
+    fn wait_as_owner<F, R>(job: &StackJob<'_, F, R>) {
+        if job.announce_park() {
+            park();
+            park_until(|| job.is_done(), None);
+        }
+        assert!(job.is_done());
+    }
+
+    #[test]
+    fn announced_park_racing_with_the_run() {
+        loom::model(|| {
+            let owner = current_thread();
+            let job = StackJob::new(
+                || 7u32,
+                &owner,
+                crate::cancel::Running::NONE,
+                std::ptr::null(),
+                0,
+            )
+            .owner_announces();
+            // SAFETY: `job` stays in place until DONE (the thread is joined
+            // after the owner's wait), and the reference is consumed once.
+            let job_ref = unsafe { job.job_ref() };
+            let runner = loom::thread::spawn(move || job_ref.execute());
+            wait_as_owner(&job);
+            runner.join().unwrap();
+            assert_eq!(job.into_outcome().ok(), Some(7));
+        });
+    }
+
+    /// A drained queue hands the job back (`cancel`): the owner wakes (or
+    /// never parks) and runs the closure itself.
+    #[test]
+    fn announced_park_racing_with_a_hand_back() {
+        loom::model(|| {
+            let owner = current_thread();
+            let job = StackJob::new(
+                || 7u32,
+                &owner,
+                crate::cancel::Running::NONE,
+                std::ptr::null(),
+                0,
+            )
+            .owner_announces();
+            // SAFETY: as above.
+            let job_ref = unsafe { job.job_ref() };
+            let drainer = loom::thread::spawn(move || {
+                assert!(!job_ref.cancel(), "a hand-back is not a cancelled task");
+            });
+            wait_as_owner(&job);
+            drainer.join().unwrap();
+            assert_eq!(job.into_outcome().ok(), Some(7));
+        });
     }
 }

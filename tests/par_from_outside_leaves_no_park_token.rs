@@ -4,10 +4,12 @@
 //! `park` waits for its own wake-up. Without that, `park` returned at once
 //! after most such calls (a second reader counted 146 of 200).
 //!
-//! A plain `install` and a `join` from outside wait the same way (parked at
-//! once, then consuming the token); before, they left one only when they
-//! saw DONE in the instant before the unpark (0–1 of 200 calls), so their
-//! test guards the property rather than catching that rare race.
+//! A plain `install` and a `join` from outside spin 2 µs first, then park
+//! the same way; the worker unparks a caller only once it has announced its
+//! park, so one that saw DONE while it spun gets no token at all. (Parked
+//! at once, as they were first, they left one only when they saw DONE in
+//! the instant before the unpark, 0–1 of 200 calls; their test guards the
+//! property rather than catching a race.)
 //!
 //! Each round: one call of 100 items of at least 2 µs (a rest of about
 //! 200 µs once the walk has timed a few items: a hop, and a yielding
