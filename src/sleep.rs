@@ -376,6 +376,9 @@ pub(crate) struct Sleep {
     /// idle worker may linger: set by a `par` call that hopped in from
     /// outside, when it ends. Relaxed, a hint as `linger_until` is.
     hop_linger_until: AtomicU64,
+    /// Step 6: `linger_until` as the last `install_returned` left it, so
+    /// that the next can tell a walk's window from its own. A hint, relaxed.
+    install_linger_until: AtomicU64,
     /// Step 8: the workers blocked in a join's wait for a stolen half, and
     /// their threads, to unpark.
     helpers: Mutex<Vec<(usize, Thread)>>,
@@ -398,6 +401,7 @@ impl Sleep {
             linger_until: Padded(AtomicU64::new(0)),
             lingerers: AtomicUsize::new(0),
             hop_linger_until: AtomicU64::new(0),
+            install_linger_until: AtomicU64::new(0),
             helpers: Mutex::new(Vec::with_capacity(workers)),
             helpers_blocked: Padded(AtomicUsize::new(0)),
             helper_called: (0..workers)
@@ -456,13 +460,22 @@ impl Sleep {
     pub(crate) fn install_returned(&self) {
         let now = clock::now();
         let until = self.linger_until.0.load(Ordering::Relaxed);
-        if until != 0 && open_at(until, now) {
+        // A window still where the last install left it was that install's
+        // own, not a walk's (a walk moves it on by more than a quarter of
+        // `LINGER` when it writes): without this, two plain installs in a
+        // row opened the every-worker window (found by a second reader).
+        let walked = until != self.install_linger_until.load(Ordering::Relaxed);
+        if walked && until != 0 && open_at(until, now) {
             self.hop_linger_until.fetch_max(until, Ordering::Relaxed);
         }
         // Any install from outside: the worker that ran it may linger (one
         // fewer than the workers may) for [`LINGER`], so the caller's next
         // install in a loop finds it awake rather than paying its wake-up.
         self.linger_from(now);
+        self.install_linger_until.store(
+            self.linger_until.0.load(Ordering::Relaxed),
+            Ordering::Relaxed,
+        );
     }
 
     /// Step 6: whether an idle worker should keep searching rather than
@@ -790,6 +803,31 @@ mod tests {
         let word = 3 * ONE_SEARCHING + 5 * ONE_SLEEPING + SHUTDOWN;
         assert_eq!(searching(word), 3);
         assert_eq!(sleeping(word), 5);
+    }
+
+    #[test]
+    fn plain_installs_in_a_row_open_only_the_one_fewer_window() {
+        let sleep = Sleep::new(2);
+        sleep.install_returned();
+        sleep.install_returned();
+        let now = clock::now();
+        assert!(sleep.begin_linger_at(now), "the worker that ran it lingers");
+        assert!(
+            !sleep.begin_linger_at(now),
+            "a second would: the every-worker window opened without a walk"
+        );
+    }
+
+    #[test]
+    fn an_install_after_a_walk_opens_the_every_worker_window() {
+        let sleep = Sleep::new(2);
+        sleep.install_returned();
+        // A walk inside the next install, half a window later.
+        sleep.linger_from(clock::now() + LINGER_NANOS / 2);
+        sleep.install_returned();
+        let now = clock::now();
+        assert!(sleep.begin_linger_at(now));
+        assert!(sleep.begin_linger_at(now), "every idle worker may linger");
     }
 
     #[test]
