@@ -712,9 +712,11 @@ mod loom_models {
         assert!(job.is_done());
     }
 
-    #[test]
-    fn announced_park_racing_with_the_run() {
-        loom::model(|| {
+    /// The owner waits as `yield_then_park` does after its spin, while
+    /// another thread ends the job with `end`; then the owner reads the
+    /// value (run by the other thread, or here after a hand-back).
+    fn owner_racing(end: fn(JobRef)) {
+        loom::model(move || {
             let owner = current_thread();
             let job = StackJob::new(
                 || 7u32,
@@ -727,35 +729,22 @@ mod loom_models {
             // SAFETY: `job` stays in place until DONE (the thread is joined
             // after the owner's wait), and the reference is consumed once.
             let job_ref = unsafe { job.job_ref() };
-            let runner = loom::thread::spawn(move || job_ref.execute());
+            let other = loom::thread::spawn(move || end(job_ref));
             wait_as_owner(&job);
-            runner.join().unwrap();
+            other.join().unwrap();
             assert_eq!(job.into_outcome().ok(), Some(7));
         });
+    }
+
+    #[test]
+    fn announced_park_racing_with_the_run() {
+        owner_racing(JobRef::execute);
     }
 
     /// A drained queue hands the job back (`cancel`): the owner wakes (or
     /// never parks) and runs the closure itself.
     #[test]
     fn announced_park_racing_with_a_hand_back() {
-        loom::model(|| {
-            let owner = current_thread();
-            let job = StackJob::new(
-                || 7u32,
-                &owner,
-                crate::cancel::Running::NONE,
-                std::ptr::null(),
-                0,
-            )
-            .owner_announces();
-            // SAFETY: as above.
-            let job_ref = unsafe { job.job_ref() };
-            let drainer = loom::thread::spawn(move || {
-                assert!(!job_ref.cancel(), "a hand-back is not a cancelled task");
-            });
-            wait_as_owner(&job);
-            drainer.join().unwrap();
-            assert_eq!(job.into_outcome().ok(), Some(7));
-        });
+        owner_racing(|job| assert!(!job.cancel(), "a hand-back is not a cancelled task"));
     }
 }
