@@ -747,4 +747,107 @@ mod loom_models {
     fn announced_park_racing_with_a_hand_back() {
         owner_racing(|job| assert!(!job.cancel(), "a hand-back is not a cancelled task"));
     }
+
+    /// What the closure writes, in a cell loom tracks, so that a read the
+    /// job's end does not order before is reported.
+    struct Written(loom::cell::UnsafeCell<u32>);
+    // SAFETY: written by the closure only, read by the owner only after
+    // the job is done (which loom checks).
+    unsafe impl Sync for Written {}
+
+    /// A closure that writes 7 into `written` and returns 7.
+    fn writes_seven(written: &std::sync::Arc<Written>) -> impl FnOnce() -> u32 + Send + use<> {
+        let written = written.clone();
+        move || {
+            // SAFETY: the only writer; the owner reads after DONE.
+            written.0.with_mut(|p| unsafe { *p = 7 });
+            7
+        }
+    }
+
+    /// The closure's write is visible once the owner's wait returns (read
+    /// before the runner is joined, so only the end's release orders it),
+    /// and the end leaves no park token: a later park returns only on the
+    /// unpark that follows the flag (a second reader's model, helper-56;
+    /// it fails with the end unparking the owner every time, and with
+    /// relaxed orderings).
+    #[test]
+    fn the_value_is_published_and_no_token_is_left() {
+        loom::model(|| {
+            let owner = current_thread();
+            let written = std::sync::Arc::new(Written(loom::cell::UnsafeCell::new(0)));
+            let job = StackJob::new(
+                writes_seven(&written),
+                &owner,
+                crate::cancel::Running::NONE,
+                std::ptr::null(),
+                0,
+            )
+            .owner_announces();
+            // SAFETY: as in `owner_racing`.
+            let job_ref = unsafe { job.job_ref() };
+            let runner = loom::thread::spawn(move || job_ref.execute());
+            wait_as_owner(&job);
+            // SAFETY: the job is done: the closure wrote before the end.
+            assert_eq!(written.0.with(|p| unsafe { *p }), 7);
+            runner.join().unwrap();
+            let sent = std::sync::Arc::new(crate::sync::AtomicBool::new(false));
+            let later = {
+                let (sent, owner) = (sent.clone(), owner.clone());
+                loom::thread::spawn(move || {
+                    sent.store(true, Ordering::SeqCst);
+                    owner.unpark();
+                })
+            };
+            park();
+            assert!(
+                sent.load(Ordering::SeqCst),
+                "a park token was left by the job's end"
+            );
+            later.join().unwrap();
+            assert_eq!(job.into_outcome().ok(), Some(7));
+        });
+    }
+
+    /// Another thread unparks the owner while it waits: the wait still
+    /// returns only once the job is done (it fails with `is_done` reading
+    /// the announcement as an end). Threads report their end through flags,
+    /// not `join`: a foreign unpark during loom's `join` trips loom's own
+    /// assertion.
+    #[test]
+    fn a_foreign_unpark_during_the_wait() {
+        loom::model(|| {
+            let owner = current_thread();
+            let written = std::sync::Arc::new(Written(loom::cell::UnsafeCell::new(0)));
+            let job = StackJob::new(
+                writes_seven(&written),
+                &owner,
+                crate::cancel::Running::NONE,
+                std::ptr::null(),
+                0,
+            )
+            .owner_announces();
+            // SAFETY: as in `owner_racing`; the spin below outlasts the run.
+            let job_ref = unsafe { job.job_ref() };
+            let ended = |f: Box<dyn FnOnce() + Send>| {
+                let ended = std::sync::Arc::new(crate::sync::AtomicBool::new(false));
+                let flag = ended.clone();
+                loom::thread::spawn(move || {
+                    f();
+                    flag.store(true, Ordering::SeqCst);
+                });
+                ended
+            };
+            let other = owner.clone();
+            let unparked = ended(Box::new(move || other.unpark()));
+            let ran = ended(Box::new(move || job_ref.execute()));
+            wait_as_owner(&job);
+            // SAFETY: as above.
+            assert_eq!(written.0.with(|p| unsafe { *p }), 7);
+            while !ran.load(Ordering::SeqCst) || !unparked.load(Ordering::SeqCst) {
+                loom::thread::yield_now();
+            }
+            assert_eq!(job.into_outcome().ok(), Some(7));
+        });
+    }
 }
