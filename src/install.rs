@@ -9,7 +9,8 @@
 //!    has run.
 //! 2. A worker runs it, stores the outcome, clones the caller's `Thread`,
 //!    releases DONE through a raw pointer and unparks the caller — the same
-//!    hand-off as a stolen join half (`join.rs`). A queue drained by
+//!    hand-off as a stolen join half (`join.rs`), except that a caller
+//!    outside every pool is unparked only if it announced its park (step 5). A queue drained by
 //!    `shutdown_now` (or after a push that lost the race with shutdown)
 //!    hands the job back instead (HANDED_BACK, with the same release and
 //!    unpark), and the caller runs `f` itself, as after a shutdown: `f`

@@ -268,8 +268,9 @@ impl<'w, F: FnOnce() -> R + Send, R: Send> StackJob<'w, F, R> {
     /// counts as a cancelled task.
     unsafe fn cancel(ptr: NonNull<()>) -> bool {
         let job = ptr.cast::<Self>().as_ptr().cast_const();
-        // SAFETY: the job is alive until its state leaves PENDING (the owner
-        // waits for that); no other thread touches `hand_back` or `owner`.
+        // SAFETY: the job is alive until `finish` swaps or stores its end
+        // (the owner waits for that); no other thread touches `hand_back`,
+        // `announces` or `owner`.
         let owner = unsafe {
             (*job)
                 .hand_back
