@@ -85,6 +85,9 @@ pub fn mpirun(np: usize, exe: &Path, args: &[&str], limit: u64) -> Job {
     mpirun_env(np, exe, args, limit, &[])
 }
 
+/// Session directories made so far by this process (`mpirun_env`).
+static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// As [`mpirun`], with `env` added to the ranks' environment (both
 /// launchers pass their own environment on to the ranks).
 pub fn mpirun_env(np: usize, exe: &Path, args: &[&str], limit: u64, env: &[(&str, &str)]) -> Job {
@@ -97,6 +100,15 @@ pub fn mpirun_env(np: usize, exe: &Path, args: &[&str], limit: u64, env: &[(&str
         "-np",
         &np.to_string(),
     ]);
+    // Open MPI's session directory, one per job: the tests of one binary
+    // run at once, and two `mpirun`s creating the shared default
+    // (`/tmp/ompi.<host>.<uid>`) together can fail with "mkdir ... File
+    // exists" and "orte_init failed" (seen here under load, 1 run in 5).
+    let session = std::env::temp_dir().join(format!(
+        "corepool-ompi-{}-{}",
+        std::process::id(),
+        SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
     match flavour() {
         Flavour::OpenMpi => {
             cmd.args(["--oversubscribe", "--bind-to", "none"]);
@@ -104,6 +116,8 @@ pub fn mpirun_env(np: usize, exe: &Path, args: &[&str], limit: u64, env: &[(&str
             cmd.env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1");
             // No network interfaces to probe on one machine.
             cmd.env("OMPI_MCA_btl", "self,vader");
+            std::fs::create_dir_all(&session).expect("create a session directory");
+            cmd.env("OMPI_MCA_orte_tmpdir_base", &session);
         }
         Flavour::Mpich => {
             cmd.args(["-bind-to", "none"]);
@@ -115,6 +129,7 @@ pub fn mpirun_env(np: usize, exe: &Path, args: &[&str], limit: u64, env: &[(&str
     cmd.stdin(Stdio::null());
     let start = Instant::now();
     let out = cmd.output().expect("run timeout/mpirun");
+    let _ = std::fs::remove_dir_all(&session);
     Job {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
