@@ -713,20 +713,25 @@ mod loom_models {
         assert!(job.is_done());
     }
 
+    /// A job for `func` whose owner, `owner`, announces its park.
+    fn announcing<F: FnOnce() -> u32 + Send>(func: F, owner: &Thread) -> StackJob<'_, F, u32> {
+        StackJob::new(
+            func,
+            owner,
+            crate::cancel::Running::NONE,
+            std::ptr::null(),
+            0,
+        )
+        .owner_announces()
+    }
+
     /// The owner waits as `yield_then_park` does after its spin, while
     /// another thread ends the job with `end`; then the owner reads the
     /// value (run by the other thread, or here after a hand-back).
     fn owner_racing(end: fn(JobRef)) {
         loom::model(move || {
             let owner = current_thread();
-            let job = StackJob::new(
-                || 7u32,
-                &owner,
-                crate::cancel::Running::NONE,
-                std::ptr::null(),
-                0,
-            )
-            .owner_announces();
+            let job = announcing(|| 7u32, &owner);
             // SAFETY: `job` stays in place until DONE (the thread is joined
             // after the owner's wait), and the reference is consumed once.
             let job_ref = unsafe { job.job_ref() };
@@ -777,14 +782,7 @@ mod loom_models {
         loom::model(|| {
             let owner = current_thread();
             let written = std::sync::Arc::new(Written(loom::cell::UnsafeCell::new(0)));
-            let job = StackJob::new(
-                writes_seven(&written),
-                &owner,
-                crate::cancel::Running::NONE,
-                std::ptr::null(),
-                0,
-            )
-            .owner_announces();
+            let job = announcing(writes_seven(&written), &owner);
             // SAFETY: as in `owner_racing`.
             let job_ref = unsafe { job.job_ref() };
             let runner = loom::thread::spawn(move || job_ref.execute());
@@ -820,14 +818,7 @@ mod loom_models {
         loom::model(|| {
             let owner = current_thread();
             let written = std::sync::Arc::new(Written(loom::cell::UnsafeCell::new(0)));
-            let job = StackJob::new(
-                writes_seven(&written),
-                &owner,
-                crate::cancel::Running::NONE,
-                std::ptr::null(),
-                0,
-            )
-            .owner_announces();
+            let job = announcing(writes_seven(&written), &owner);
             // SAFETY: as in `owner_racing`; the spin below outlasts the run.
             let job_ref = unsafe { job.job_ref() };
             let ended = |f: Box<dyn FnOnce() + Send>| {
