@@ -110,14 +110,15 @@ use crate::worker::WorkerThread;
 /// the spin.) `std`'s `park` on Linux returns only on a token; where `std`
 /// parks spuriously, a token may be left, as before.
 fn yield_then_park<F, R>(job: &StackJob<'_, F, R>, until: Option<u64>) {
-    match until {
-        Some(until) => {
-            while !job.is_done() && crate::clock::now() < until {
-                std::thread::yield_now();
+    let yields = until.is_some();
+    let until = until.unwrap_or_else(|| crate::clock::now().saturating_add(INSTALL_SPIN_NANOS));
+    while !job.is_done() && crate::clock::now() < until {
+        if yields {
+            std::thread::yield_now();
+        } else {
+            for _ in 0..8 {
+                std::hint::spin_loop();
             }
-        }
-        None => {
-            crate::wait::spin_until_done(job, INSTALL_SPIN_NANOS);
         }
     }
     if !job.announce_park() {
@@ -227,9 +228,10 @@ impl Pool {
         let outside = worker.is_none();
         let sleep = &registry.sleep;
         let f = move || {
+            let mark = outside.then(|| sleep.linger_mark());
             let value = f();
-            if outside {
-                sleep.install_returned();
+            if let Some(mark) = mark {
+                sleep.install_returned(mark);
             }
             value
         };

@@ -91,7 +91,8 @@
 //! end is a swap of the same word, which unparks the owner only if it read
 //! the announcement. Both are read-modify-writes of one location, so one
 //! sees the other: an owner that announced is unparked, and one that saw the
-//! end first returns without parking and gets no token. The job's table functions take a raw pointer (see `job.rs`), and
+//! end first returns without parking and gets no token. The job's table
+//! functions take a raw pointer (see `job.rs`), and
 //! the store goes through it after every borrow of the job has ended, so no
 //! reference to the job is alive when it may be freed. Called from a thread
 //! outside the pool, `join` hops into the pool once (`Pool::install`) and

@@ -376,9 +376,6 @@ pub(crate) struct Sleep {
     /// idle worker may linger: set by a `par` call that hopped in from
     /// outside, when it ends. Relaxed, a hint as `linger_until` is.
     hop_linger_until: AtomicU64,
-    /// Step 6: `linger_until` as the last `install_returned` left it, so
-    /// that the next can tell a walk's window from its own. A hint, relaxed.
-    install_linger_until: AtomicU64,
     /// Step 8: the workers blocked in a join's wait for a stolen half, and
     /// their threads, to unpark.
     helpers: Mutex<Vec<(usize, Thread)>>,
@@ -401,7 +398,6 @@ impl Sleep {
             linger_until: Padded(AtomicU64::new(0)),
             lingerers: AtomicUsize::new(0),
             hop_linger_until: AtomicU64::new(0),
-            install_linger_until: AtomicU64::new(0),
             helpers: Mutex::new(Vec::with_capacity(workers)),
             helpers_blocked: Padded(AtomicUsize::new(0)),
             helper_called: (0..workers)
@@ -457,29 +453,31 @@ impl Sleep {
     /// meanwhile, and the worker that ran this one would otherwise park at
     /// once (one fewer lingerer than workers) and be woken by the next
     /// call's walk.
-    pub(crate) fn install_returned(&self) {
+    pub(crate) fn install_returned(&self, mark: u64) {
         let now = clock::now();
         let until = self.linger_until.0.load(Ordering::Relaxed);
-        // A window still where the last install left it was that install's
-        // own, not a walk's (a walk moves it on by more than a quarter of
-        // `LINGER` when it writes): without this, two plain installs in a
-        // row opened the every-worker window (found by a second reader).
-        // A walk that began within a quarter of `LINGER` of that window
-        // writes nothing and looks like no walk: only the one-fewer window
-        // opens then (no cost measured: 100 Ki and 1 Mi `install` + `par`
-        // loops parked 0.00–0.04 times a call either way, helper-56).
-        let walked = until != self.install_linger_until.load(Ordering::Relaxed);
-        if walked && until != 0 && open_at(until, now) {
+        // A window where it was when the closure began (`mark`) is no walk's
+        // of this call: it may be the last install's own, and taking it for
+        // a walk's opened the every-worker window after two plain installs
+        // in a row (found by a second reader). A walk that began within a
+        // quarter of `LINGER` of that window writes nothing (`linger_from`)
+        // and looks like no walk: only the one-fewer window opens then (no
+        // cost measured: 100 Ki and 1 Mi `install` + `par` loops parked
+        // 0.00–0.04 times a call either way, helper-56).
+        if until != mark && until != 0 && open_at(until, now) {
             self.hop_linger_until.fetch_max(until, Ordering::Relaxed);
         }
         // Any install from outside: the worker that ran it may linger (one
         // fewer than the workers may) for [`LINGER`], so the caller's next
         // install in a loop finds it awake rather than paying its wake-up.
         self.linger_from(now);
-        self.install_linger_until.store(
-            self.linger_until.0.load(Ordering::Relaxed),
-            Ordering::Relaxed,
-        );
+    }
+
+    /// Step 6: the lingering window as it is now, for
+    /// [`install_returned`](Self::install_returned) to tell whether a walk
+    /// moved it since.
+    pub(crate) fn linger_mark(&self) -> u64 {
+        self.linger_until.0.load(Ordering::Relaxed)
     }
 
     /// Step 6: whether an idle worker should keep searching rather than
@@ -812,8 +810,8 @@ mod tests {
     #[test]
     fn plain_installs_in_a_row_open_only_the_one_fewer_window() {
         let sleep = Sleep::new(2);
-        sleep.install_returned();
-        sleep.install_returned();
+        sleep.install_returned(sleep.linger_mark());
+        sleep.install_returned(sleep.linger_mark());
         let now = clock::now();
         assert!(sleep.begin_linger_at(now), "the worker that ran it lingers");
         assert!(
@@ -825,10 +823,11 @@ mod tests {
     #[test]
     fn an_install_after_a_walk_opens_the_every_worker_window() {
         let sleep = Sleep::new(2);
-        sleep.install_returned();
+        sleep.install_returned(sleep.linger_mark());
         // A walk inside the next install, half a window later.
+        let mark = sleep.linger_mark();
         sleep.linger_from(clock::now() + LINGER_NANOS / 2);
-        sleep.install_returned();
+        sleep.install_returned(mark);
         let now = clock::now();
         assert!(sleep.begin_linger_at(now));
         assert!(sleep.begin_linger_at(now), "every idle worker may linger");

@@ -35,23 +35,6 @@ pub(crate) fn wait_until(what: &dyn Waitable, deadline: Option<Instant>) -> bool
     }
 }
 
-/// Spins, without yielding, until `what` is done or `nanos` of the crate's
-/// clock have passed; whether it is done.
-pub(crate) fn spin_until_done(what: &dyn Waitable, nanos: u64) -> bool {
-    let until = crate::clock::now().saturating_add(nanos);
-    loop {
-        if what.is_done() {
-            return true;
-        }
-        for _ in 0..8 {
-            std::hint::spin_loop();
-        }
-        if crate::clock::now() >= until {
-            return what.is_done();
-        }
-    }
-}
-
 /// A waker that unparks one thread.
 struct ThreadWaker(Thread);
 

@@ -8,6 +8,20 @@ use common::{Gate, OpenOnDrop, gated, watchdog};
 use corepool::{Pool, Task, WaitFor, Watch, wait};
 use std::sync::Arc;
 
+/// `n` tasks on `pool` returning their index, but the `k`th panics.
+fn panicking_at(pool: &Pool, n: usize, k: usize) -> Vec<Task<u32>> {
+    (0..n)
+        .map(|i| {
+            pool.submit(move || -> u32 {
+                if i == k {
+                    panic!("rev-boom")
+                }
+                i as u32
+            })
+        })
+        .collect()
+}
+
 #[test]
 fn first_panic_on_a_worker_claiming_inline() {
     common::quiet_panics_containing("rev-boom");
@@ -18,16 +32,7 @@ fn first_panic_on_a_worker_claiming_inline() {
             let outer = pool.submit(move || {
                 let n = 20;
                 let k = round % n;
-                let tasks: Vec<Task<u32>> = (0..n)
-                    .map(|i| {
-                        p.submit(move || -> u32 {
-                            if i == k {
-                                panic!("rev-boom")
-                            }
-                            i as u32
-                        })
-                    })
-                    .collect();
+                let tasks = panicking_at(&p, n, k);
                 let w = wait(&tasks, WaitFor::FirstPanic, None);
                 assert!(w.done.contains(&k), "{w:?}");
                 let w = wait(&tasks, WaitFor::AllCompleted, None);
@@ -78,16 +83,7 @@ fn first_panic_racing_panics_on_two_workers() {
             let k = (round * 7) % n;
             let gate = Gate::new();
             let _open = OpenOnDrop(gate.clone());
-            let mut tasks: Vec<Task<u32>> = (0..n)
-                .map(|i| {
-                    pool.submit(move || -> u32 {
-                        if i == k {
-                            panic!("rev-boom")
-                        }
-                        i as u32
-                    })
-                })
-                .collect();
+            let mut tasks = panicking_at(&pool, n, k);
             // a held one, at the end, sometimes
             if round % 2 == 0 {
                 tasks.push(gated(&pool, &gate, 99));
