@@ -121,17 +121,28 @@
 //!    (the caller, the helper, a worker lingering for the next call) the
 //!    kernel often put the caller beside the helper. So an outside call
 //!    walks alone below [`WORTH_A_HOP`], and keeps nobody awake for it.
-//! 10. **The same halves every call.** A walk forks its rest at the middle
-//!     of its *whole* part (`fork_cut`), not of what is left: the walker's
-//!     share (the steps it walked and what it keeps) and the other worker's
-//!     are equal, and in a loop of calls over the same data each worker
-//!     gets the same items every time, whose cache lines stay in its own
-//!     cache. Cut at the middle of the rest, the cut moved with how many
-//!     items the walk had done when it decided (a matter of timing), and a
-//!     loop of 100 Ki `for_each` calls inside `install` settled for whole
-//!     rounds in a slow mode: 21–28 µs a call, against 13–15 µs before the
-//!     walk's first steps quadrupled (which moved the decision point) and
-//!     13–15 µs with this cut (interleaved, 2,000 calls a round).
+//! 10. **Both halves end together.** A walk forks its rest so that the
+//!     walker keeps half of what is left plus the items worth [`HANDOVER`]
+//!     at the walk's pace ([`handover_lead`], `fork_cut`): the other worker
+//!     starts its half a few hundred nanoseconds after the fork, and the
+//!     walker that ends first waits about as long again to see the thief's
+//!     end. Marks in a probe build, a loop of 100 Ki-element `for_each`
+//!     calls inside `install` (20,000 calls, medians): cut at the middle of
+//!     the rest, the thief's half ended 560–720 ns after the walker's; with
+//!     the lead both ended within ~150 ns of each other and a call took
+//!     7.4–7.6 µs instead of 7.9–8.0. Until 2026-12-05 the cut was at the
+//!     middle of the walk's *whole* part, so that the walker's share (the
+//!     steps it had walked and what it kept) equalled the thief's, whose
+//!     start was the later one: the thief's half ended ~850 ns after the
+//!     walker's. That rule was made on a VM whose cores had 512 KiB of L2
+//!     and a walk that decided after a varying number of items (up to
+//!     thousands): a cut at the middle of the rest moved with it, the items
+//!     near the cut moved between the two caches, and a loop of 100 Ki
+//!     `for_each` calls settled for whole rounds in a slow mode (21–28 µs
+//!     a call against 13–15). Now the walk decides at a power-of-two count
+//!     of items (nearly always the same one in a loop: 2,048 in 95 % of
+//!     those 20,000 calls, 1,024 or 4,096 in the rest), so the cut moves by
+//!     at most a few thousand items (tens of KiB) between calls.
 //! 11. **Heavy items stay on offer.** Lazily, a walk offers its rest only
 //!     at a look, after an item: when items take about a millisecond, a
 //!     worker that turns idle waits up to an item for the busy one's next
@@ -508,7 +519,8 @@ where
                 let heavy = heavy_items(pace);
                 let tail = match hand {
                     Hand::Fork => {
-                        fork_walks(pool, min_len, rest, offset, done, consumer, heavy, heavy)
+                        let lead = handover_lead(pace, left);
+                        fork_walks(pool, min_len, rest, offset, lead, consumer, heavy, heavy)
                     }
                     Hand::Hop(yield_until) => {
                         hop(pool, min_len, rest, offset, consumer, yield_until, heavy)
@@ -557,8 +569,9 @@ where
 }
 
 /// Forks the rest of a walk that has consumed `done` items, `part` (its
-/// first item at `offset`), at [`fork_cut`], and walks both halves on this
-/// pool (steps 0 and 11). With `offer` the fork is published at once
+/// first item at `offset`), at [`fork_cut`] (the walker keeping `lead`
+/// items past the middle), and walks both halves on this pool (steps 0, 10
+/// and 11). With `offer` the fork is published at once
 /// where the protocol allows (`Pool::join_offered`); with `heavy` each
 /// half forks again before its first item.
 #[allow(clippy::too_many_arguments)]
@@ -567,7 +580,7 @@ fn fork_walks<P, C>(
     min_len: usize,
     part: P,
     offset: usize,
-    done: usize,
+    lead: usize,
     consumer: &C,
     offer: bool,
     heavy: bool,
@@ -576,7 +589,7 @@ where
     P: Divisible,
     C: Consumer<P>,
 {
-    let cut = fork_cut(offset, part.part_len(), done, min_len);
+    let cut = fork_cut(offset, part.part_len(), lead, min_len);
     let (left_half, right_half) = part.split_at(cut);
     let mid = offset + cut;
     let left = || walk_on_worker(pool, min_len, left_half, offset, consumer, heavy);
@@ -829,24 +842,48 @@ fn cut(offset: usize, len: usize, min_len: usize) -> usize {
 }
 
 /// Where a walk that has consumed `done` items forks the `left` items of
-/// its rest (the first at `offset`): at the middle of the walk's whole
-/// part, aligned as [`cut`] aligns; [`cut`] when past it (step 10).
+/// its rest (the first at `offset`): `lead` items (at most a quarter of
+/// the rest) past the middle of the rest, moved down to a multiple of
+/// [`ALIGN_ITEMS`] as [`cut`] moves its cuts; [`cut`] where that would leave
+/// a side shorter than `min_len` (step 10).
 #[inline]
-fn fork_cut(offset: usize, left: usize, done: usize, min_len: usize) -> usize {
-    let half = (done + left) / 2;
-    if let Some(keep) = half.checked_sub(done) {
-        let mut at = keep;
-        if left >= 16 * ALIGN_ITEMS {
-            let aligned = (offset + keep) / ALIGN_ITEMS * ALIGN_ITEMS;
-            if aligned > offset && keep - (aligned - offset) <= left / 16 {
-                at = aligned - offset;
-            }
-        }
-        if at >= min_len && left - at >= min_len {
-            return at;
+fn fork_cut(offset: usize, left: usize, lead: usize, min_len: usize) -> usize {
+    let keep = left / 2 + lead.min(left / 4);
+    let mut at = keep;
+    if left >= 16 * ALIGN_ITEMS {
+        let aligned = (offset + keep) / ALIGN_ITEMS * ALIGN_ITEMS;
+        if aligned > offset && keep - (aligned - offset) <= left / 16 {
+            at = aligned - offset;
         }
     }
+    if at >= min_len && left - at >= min_len {
+        return at;
+    }
     cut(offset, left, min_len)
+}
+
+/// How long after a walk's fork the other worker starts on its half,
+/// and sees it end, beyond what the walker's own half costs (step 10).
+/// Measured on this 2-core VM (a loop of 100 Ki-element `for_each` calls
+/// inside `install`, the other worker lingering): the stolen half's first
+/// item came 320–370 ns after the fork (p50 of 20,000 calls), and the
+/// walker that finished its half first waited 300–500 ns more for the
+/// thief's end to reach it; with the cut at the middle of the rest the
+/// thief's half ended ~800 ns after the walker's. Keeping this much more
+/// than half (at the walk's pace) ends both halves together.
+const HANDOVER: Duration = Duration::from_nanos(800);
+
+/// The items worth [`HANDOVER`] on each side of a fork, at `pace` ns an
+/// item: half of it, since the walker keeps them and the thief loses
+/// them (step 10). At most a quarter of the `left` items (`fork_cut`).
+#[inline]
+fn handover_lead(pace: Option<f64>, left: usize) -> usize {
+    match pace {
+        Some(pace) if pace > 0.0 => {
+            ((nanos(HANDOVER) as f64 / (2.0 * pace)) as usize).min(left / 4)
+        }
+        _ => 0,
+    }
 }
 
 /// How many steps a leaf is walked in (step 7).
@@ -936,8 +973,8 @@ where
 #[cfg(test)]
 mod tests {
     use super::{
-        MIN_SAMPLE, PACE_ITEMS, PACE_SAMPLE, Splitter, WORTH_A_HOP, early_growth, hop_rest, nanos,
-        sets_pace,
+        ALIGN_ITEMS, HANDOVER, MIN_SAMPLE, PACE_ITEMS, PACE_SAMPLE, Splitter, WORTH_A_HOP,
+        early_growth, fork_cut, handover_lead, hop_rest, nanos, sets_pace,
     };
 
     #[test]
@@ -1044,5 +1081,33 @@ mod tests {
         assert!(!short.try_split(1, true));
         let mut long_min = Splitter { min_len: 60, ..s };
         assert!(!long_min.try_split(100, true));
+    }
+
+    #[test]
+    fn a_fork_leaves_the_walker_the_handover_past_the_middle_of_the_rest() {
+        // 0.25 ns an item: HANDOVER is worth 4 × 800 items, half on each side.
+        let lead = handover_lead(Some(0.25), 100_000);
+        assert_eq!(lead, (nanos(HANDOVER) * 2) as usize);
+        assert_eq!(handover_lead(None, 100_000), 0);
+        // At most a quarter of the rest.
+        assert_eq!(handover_lead(Some(0.001), 1_000), 250);
+
+        // The rest of a walk that did 2,048 of 102,400 items: the walker
+        // keeps half of the 100,352 left plus the lead, cut down to a
+        // multiple of ALIGN_ITEMS of the whole input.
+        let (offset, left) = (2_048, 100_352);
+        let at = fork_cut(offset, left, lead, 1);
+        assert_eq!((offset + at) % ALIGN_ITEMS, 0);
+        assert!(
+            at <= left / 2 + lead && at + ALIGN_ITEMS > left / 2 + lead,
+            "{at}"
+        );
+        // With no lead, the middle of the rest.
+        let mid = fork_cut(offset, left, 0, 1);
+        assert!(mid <= left / 2 && mid + ALIGN_ITEMS > left / 2, "{mid}");
+        // Never past three quarters, and both sides keep `min_len`.
+        assert!(fork_cut(0, 1_000, usize::MAX, 1) <= 750);
+        let at = fork_cut(0, 10, 4, 4);
+        assert!((4..=6).contains(&at), "{at}");
     }
 }
