@@ -58,15 +58,37 @@
 //!
 //!    A caller with no estimate (a plain `install`, a `join` from outside, a
 //!    hop of a longer rest) spins on DONE for [`INSTALL_SPIN_NANOS`] (2 µs)
-//!    instead, without yielding, then parks as above. A short call ends
-//!    within it: with the worker that ran the previous call lingering
-//!    (`sleep.rs`, step 6), an empty `install` in a loop from outside took
-//!    0.9–1.0 µs a call against 15.6–22.9 parking at once and rayon's
-//!    10.4–14.4 (`bench/examples/install_per_call.rs`, the two builds
-//!    alternated twice). 10 µs also caught longer calls, but a 1 Mi
+//!    first, without yielding. A short call ends within it: with the worker
+//!    that ran the previous call lingering (`sleep.rs`, step 6), an empty
+//!    `install` in a loop from outside took 0.9–1.0 µs a call against
+//!    15.6–22.9 parking at once and rayon's 10.4–14.4
+//!    (`bench/examples/install_per_call.rs`, the two builds alternated
+//!    twice). 10 µs of spinning also caught longer calls, but a 1 Mi
 //!    `install` + `par` call, which wants both CPUs at its start, took
 //!    184–186 µs against 176–182: the spinner held a CPU from the second
 //!    worker; with 2 µs, 177–180 against 175–181.
+//!
+//!    Then it takes the estimate it has: how long this thread's previous
+//!    install from outside took (a thread-local, from push to end). Where
+//!    that was at most [`YIELD_WAIT_MAX`] it yields, as a `par` hop does,
+//!    until twice that has passed since the push; on the thread's first
+//!    install for [`FIRST_YIELD_NANOS`] (100 µs); after a longer one not
+//!    at all ([`learned_yield_until`]). Only then does it announce and
+//!    park. Parked after the spin, a caller paid a wake-up of 14–40 µs on
+//!    every call the spin missed: `install` of a closure that holds its
+//!    worker 2 µs took 18.0 µs a call, 8 µs 20.4, 32 µs 58.4, 128 µs 168.2,
+//!    and `install` + a 100 Ki-element `par` 36–39 µs, 2.1× rayon's
+//!    (`bench/examples/install_busy.rs` and `install_per_call`, the two
+//!    builds alternated). Yielding, the same calls took 3.1, 10.1, 34.5,
+//!    129.1 and 18 µs (rayon 16.6, 28.6, 63.0, 176.2 and 16–27 µs in the
+//!    same runs), and a 1 Mi `install` + `par` 156–168 µs instead of
+//!    193–199 (rayon 168–198). The price is the caller's CPU: a yielding
+//!    caller runs whenever nothing else on its CPU wants to, so the calling
+//!    thread used about as much CPU as the call took (129 µs a call at 128
+//!    µs, against 13 parked), where the pool's workers leave its CPU idle.
+//!    A caller that needs its CPU for another thread of its own loses
+//!    nothing (`sched_yield` lets that thread run); a CPU quota pays for
+//!    it.
 //!
 //! A caller that finds the pool shut down runs the closure itself.
 
@@ -77,6 +99,7 @@
 use std::cell::Cell;
 
 use crate::join::StackJob;
+use crate::par::YIELD_WAIT_MAX;
 use crate::pool::Pool;
 use crate::sync::current_thread;
 use crate::unwind::AbortIfPanic;
@@ -84,7 +107,8 @@ use crate::wait::{Waitable, wait_until};
 use crate::worker::WorkerThread;
 
 /// Step 5: yields this thread's CPU until `job` is done or the clock
-/// passes `until`, if given, or spins [`INSTALL_SPIN_NANOS`] on it if not;
+/// passes `yield_until`, if given; if not, spins [`INSTALL_SPIN_NANOS`] on
+/// it from `start` (the push), then yields until [`learned_yield_until`];
 /// then, unless the job has ended by then, announces its park and parks
 /// until it is done, at least once. Only for a caller outside every pool
 /// whose job announces (`StackJob::owner_announces`) and that has run
@@ -109,10 +133,34 @@ use crate::worker::WorkerThread;
 /// whose closure unparks the caller: up to 202 early returns a run, 0 before
 /// the spin.) `std`'s `park` on Linux returns only on a token; where `std`
 /// parks spuriously, a token may be left, as before.
-fn yield_then_park<F, R>(job: &StackJob<'_, F, R>, until: Option<u64>) {
-    let yields = until.is_some();
-    let until = until.unwrap_or_else(|| crate::clock::now().saturating_add(INSTALL_SPIN_NANOS));
-    while !job.is_done() && crate::clock::now() < until {
+fn yield_then_park<F, R>(job: &StackJob<'_, F, R>, yield_until: Option<u64>, start: u64) {
+    let yield_until = match yield_until {
+        Some(until) => until,
+        None => {
+            let spun = wait_while_pending(job, start.saturating_add(INSTALL_SPIN_NANOS), false);
+            if spun {
+                return;
+            }
+            LAST_OUTSIDE_WAIT.with(|last| learned_yield_until(start, last.get()))
+        }
+    };
+    if wait_while_pending(job, yield_until, true) || !job.announce_park() {
+        return;
+    }
+    crate::sync::park();
+    crate::wait::park_until(|| job.is_done(), None);
+}
+
+/// Step 5: waits until `job` is done or the clock passes `until`, yielding
+/// this thread's CPU or spinning; whether it is done.
+fn wait_while_pending<F, R>(job: &StackJob<'_, F, R>, until: u64, yields: bool) -> bool {
+    loop {
+        if job.is_done() {
+            return true;
+        }
+        if crate::clock::now() >= until {
+            return false;
+        }
         if yields {
             std::thread::yield_now();
         } else {
@@ -121,19 +169,40 @@ fn yield_then_park<F, R>(job: &StackJob<'_, F, R>, until: Option<u64>) {
             }
         }
     }
-    if !job.announce_park() {
-        return;
-    }
-    crate::sync::park();
-    crate::wait::park_until(|| job.is_done(), None);
+}
+
+/// Step 5: until when a caller outside every pool whose install began at
+/// `start` yields its CPU after its spin, given how long its previous such
+/// wait took (`last`, 0 before the first): twice that where it was at most
+/// [`YIELD_WAIT_MAX`], as a `par` hop yields for twice its estimate; not at
+/// all after a longer one (its wake-up is a small part of such a call);
+/// [`FIRST_YIELD_NANOS`] on the thread's first.
+fn learned_yield_until(start: u64, last: u64) -> u64 {
+    let window = match last {
+        0 => FIRST_YIELD_NANOS,
+        last if last <= crate::clock::nanos(YIELD_WAIT_MAX) => last.saturating_mul(2),
+        _ => 0,
+    };
+    start.saturating_add(window)
 }
 
 /// Step 5: how long a caller outside every pool spins on DONE before it
-/// parks, where it has no estimate of the call (a plain `install`, a `join`
-/// from outside, a hop of a longer rest). Long enough for a tiny call on a
-/// lingering worker (~1 µs), short enough not to hold a CPU from a call
-/// that wants every worker.
+/// yields or parks, where it has no estimate of the call (a plain
+/// `install`, a `join` from outside, a hop of a longer rest). Long enough
+/// for a tiny call on a lingering worker (~1 µs), short enough not to hold
+/// a CPU from a call that wants every worker.
 const INSTALL_SPIN_NANOS: u64 = crate::clock::nanos(std::time::Duration::from_micros(2));
+
+/// Step 5: how long a thread's first install from outside yields after
+/// its spin, before it has timed one.
+const FIRST_YIELD_NANOS: u64 = crate::clock::nanos(std::time::Duration::from_micros(100));
+
+thread_local! {
+    /// How long this thread's latest install from outside took from its
+    /// push to its end, in the clock's nanoseconds (`clock.rs`); 0 before
+    /// the first (step 5).
+    static LAST_OUTSIDE_WAIT: Cell<u64> = const { Cell::new(0) };
+}
 
 /// How many installs may help (run other work of the caller's pool while
 /// they wait) nested on one thread's stack; deeper ones only wait (step 4).
@@ -181,8 +250,13 @@ impl Pool {
     /// runs only the tasks its caller submitted, then blocks, so many tasks
     /// that each install into a busy pool cannot overflow a worker's stack.
     ///
-    /// A thread outside every pool waits for a short `f` spinning and for a
-    /// longer one with `std::thread::park`. The pool's own wake-up leaves no
+    /// A thread outside every pool waits for `f` spinning for 2 µs, then,
+    /// if its previous install from outside took at most a millisecond,
+    /// yielding its CPU (`std::thread::yield_now`) for up to twice that
+    /// time (100 µs on its first call), and only then with
+    /// `std::thread::park`: a call of tens of microseconds returns within
+    /// a microsecond or two of its end instead of paying a wake-up, at the
+    /// price of the caller's CPU while it yields. The pool's own wake-up leaves no
     /// park token behind; an `unpark` of the calling thread sent before or
     /// during the call (by `f` itself, say) may be consumed by that park, or
     /// may survive the call when it ended before the caller parked. Code
@@ -244,6 +318,8 @@ impl Pool {
         let job = if outside { job.owner_announces() } else { job };
         // Step 1: from the push until DONE, the injector points here.
         let guard = AbortIfPanic;
+        // Step 5's clock, read only from outside every pool.
+        let start = if outside { crate::clock::now() } else { 0 };
         // SAFETY: `job` stays in place until DONE (we wait for it below),
         // and the reference is consumed once, by whoever runs or hands it back.
         let job_ref = unsafe { job.job_ref() };
@@ -273,12 +349,33 @@ impl Pool {
             None if refused => {
                 wait_until(&job, None);
             }
-            None => yield_then_park(&job, yield_until),
+            None => {
+                yield_then_park(&job, yield_until, start);
+                let took = crate::clock::now().saturating_sub(start);
+                LAST_OUTSIDE_WAIT.with(|last| last.set(took.max(1)));
+            }
         }
         std::mem::forget(guard);
         match job.into_outcome() {
             Ok(value) => value,
             Err(payload) => std::panic::resume_unwind(payload),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{FIRST_YIELD_NANOS, YIELD_WAIT_MAX, learned_yield_until};
+    use crate::clock::nanos;
+
+    #[test]
+    fn an_outside_caller_yields_for_twice_its_previous_call_up_to_the_limit() {
+        let start = 1_000_000;
+        assert_eq!(learned_yield_until(start, 0), start + FIRST_YIELD_NANOS);
+        assert_eq!(learned_yield_until(start, 7_000), start + 14_000);
+        let max = nanos(YIELD_WAIT_MAX);
+        assert_eq!(learned_yield_until(start, max), start + 2 * max);
+        // A longer call parks after the spin: no yielding at all.
+        assert_eq!(learned_yield_until(start, max + 1), start);
     }
 }

@@ -4,9 +4,10 @@
 //! `park` waits for its own wake-up. Without that, `park` returned at once
 //! after most such calls (a second reader counted 146 of 200).
 //!
-//! A plain `install` and a `join` from outside spin 2 µs first, then park
-//! the same way; the worker unparks a caller only once it has announced its
-//! park, so one that saw DONE while it spun gets no token at all. (Parked
+//! A plain `install` and a `join` from outside spin 2 µs first, then yield
+//! for up to twice their thread's previous such call, then park the same
+//! way; the worker unparks a caller only once it has announced its park,
+//! so one that saw DONE while it spun or yielded gets no token at all. (Parked
 //! at once, as they were first, they left one only when they saw DONE in
 //! the instant before the unpark, 0–1 of 200 calls; their test guards the
 //! property rather than catching a race.)

@@ -377,7 +377,7 @@ const WORTH_A_HOP: Duration = Duration::from_micros(45);
 /// the token of the pool's `unpark` whether it saw DONE yielding or parked
 /// (`install.rs`, step 5): a user's `park_timeout(2 ms)` right after such
 /// calls returned at once after 0 of 200 (146 of 200 before it did).
-const YIELD_WAIT_MAX: Duration = Duration::from_millis(1);
+pub(crate) const YIELD_WAIT_MAX: Duration = Duration::from_millis(1);
 
 /// Runs `consumer` over `input` on `pool`, split adaptively (steps 0–6).
 pub(crate) fn drive<P, C>(

@@ -94,6 +94,7 @@ use std::fmt;
 use crate::pool::Pool;
 
 pub use adapt::{Chain, Cut, Enumerate, Mapped, Rev, StepBy, VecChunks};
+pub(crate) use drive::YIELD_WAIT_MAX;
 pub use entry::{
     IntoParallelIterator, IntoParallelRefIterator, IntoParallelRefMutIterator, IntoSource,
     ParallelBridge, ParallelSlice, ParallelSliceMut,
