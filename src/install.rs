@@ -90,6 +90,18 @@
 //!    nothing (`sched_yield` lets that thread run); a CPU quota pays for
 //!    it.
 //!
+//!    A yield can also cost a scheduler slice: with every CPU busy (other
+//!    programs, or a worker sharing the caller's CPU while the caller's
+//!    yields have pushed its turn back), one `yield_now` came back 3–5 ms
+//!    later. So a yield that comes back [`YIELD_STALL_NANOS`] (200 µs) or
+//!    more after it began ends the yielding, and for [`STALL_BACKOFF_NANOS`]
+//!    (100 ms) this thread's waits, the `par` hop's included, spin and park
+//!    without yielding (`wait_while_pending`). A loop of 400 installs of an
+//!    8 µs closure beside two busy loops (one per CPU), three builds
+//!    alternated: parked after the spin 31.6–171.4 ms in all, yielding with
+//!    no back-off 212.7–1,460 ms (median call 2.8 ms in one run), with it
+//!    7.3–492 ms; under such load every build's calls spread widely.
+//!
 //! A caller that finds the pool shut down runs the closure itself.
 
 // Layer: many (`lib.rs`, "Layers"). It may use the cell, sched and base
@@ -138,38 +150,91 @@ fn yield_then_park<F, R>(job: &StackJob<'_, F, R>, yield_until: Option<u64>, sta
         Some(until) => until,
         None => {
             let spun = wait_while_pending(job, start.saturating_add(INSTALL_SPIN_NANOS), false);
-            if spun {
+            if spun == Waited::Done {
                 return;
             }
             LAST_OUTSIDE_WAIT.with(|last| learned_yield_until(start, last.get()))
         }
     };
-    if wait_while_pending(job, yield_until, true) || !job.announce_park() {
+    if wait_while_pending(job, yield_until, true) == Waited::Done || !job.announce_park() {
         return;
     }
     crate::sync::park();
     crate::wait::park_until(|| job.is_done(), None);
 }
 
+/// How [`wait_while_pending`] ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Waited {
+    /// The job is done.
+    Done,
+    /// The clock passed the wait's end.
+    Deadline,
+    /// A yield stalled, now or within [`STALL_BACKOFF_NANOS`] before.
+    Stalled,
+}
+
 /// Step 5: waits until `job` is done or the clock passes `until`, yielding
-/// this thread's CPU or spinning; whether it is done.
-fn wait_while_pending<F, R>(job: &StackJob<'_, F, R>, until: u64, yields: bool) -> bool {
+/// this thread's CPU or spinning. A yielding wait ends early, and this
+/// thread's waits spin and park without yielding for
+/// [`STALL_BACKOFF_NANOS`], once a `yield_now` has come back
+/// [`YIELD_STALL_NANOS`] or more after it began: another thread held the
+/// CPU for a scheduler slice, and each further yield could cost as much.
+fn wait_while_pending<F, R>(job: &StackJob<'_, F, R>, until: u64, yields: bool) -> Waited {
+    let mut now = crate::clock::now();
+    if yields && backing_off(now, YIELD_STALLED_AT.with(Cell::get)) {
+        return if job.is_done() {
+            Waited::Done
+        } else {
+            Waited::Stalled
+        };
+    }
     loop {
         if job.is_done() {
-            return true;
+            return Waited::Done;
         }
-        if crate::clock::now() >= until {
-            return false;
+        if now >= until {
+            return Waited::Deadline;
         }
         if yields {
             std::thread::yield_now();
+            let back = crate::clock::now();
+            if back.saturating_sub(now) >= YIELD_STALL_NANOS {
+                YIELD_STALLED_AT.with(|at| at.set(Some(back)));
+                return if job.is_done() {
+                    Waited::Done
+                } else {
+                    Waited::Stalled
+                };
+            }
+            now = back;
         } else {
             for _ in 0..8 {
                 std::hint::spin_loop();
             }
+            now = crate::clock::now();
         }
     }
 }
+
+/// Whether a yield that stalled at `stalled_at` (if ever) is less than
+/// [`STALL_BACKOFF_NANOS`] before `now`.
+fn backing_off(now: u64, stalled_at: Option<u64>) -> bool {
+    stalled_at.is_some_and(|at| now < at.saturating_add(STALL_BACKOFF_NANOS))
+}
+
+/// Step 5: a `yield_now` that comes back this late lost the CPU to another
+/// thread: with every CPU busy, one yield returned a scheduler slice
+/// (3–5 ms) later, and a `join` from outside that yielded returned ~3.2 ms
+/// after its task ended instead of ~3 µs (a second reader's probe,
+/// bf5b056). A yield beside the pool's own workers comes back within a
+/// worker's `LINGER_ROUND` or its job.
+const YIELD_STALL_NANOS: u64 = crate::clock::nanos(std::time::Duration::from_micros(200));
+
+/// Step 5: how long this thread's waits skip yielding after a stalled
+/// yield ([`YIELD_STALL_NANOS`]): under load from other programs at most
+/// one wait in this long pays a slice.
+const STALL_BACKOFF_NANOS: u64 = crate::clock::nanos(std::time::Duration::from_millis(100));
 
 /// Step 5: until when a caller outside every pool whose install began at
 /// `start` yields its CPU after its spin, given how long its previous such
@@ -202,6 +267,9 @@ thread_local! {
     /// push to its end, in the clock's nanoseconds (`clock.rs`); 0 before
     /// the first (step 5).
     static LAST_OUTSIDE_WAIT: Cell<u64> = const { Cell::new(0) };
+
+    /// When a yield of this thread's last stalled (`wait_while_pending`).
+    static YIELD_STALLED_AT: Cell<Option<u64>> = const { Cell::new(None) };
 }
 
 /// How many installs may help (run other work of the caller's pool while
@@ -365,8 +433,34 @@ impl Pool {
 
 #[cfg(test)]
 mod tests {
-    use super::{FIRST_YIELD_NANOS, YIELD_WAIT_MAX, learned_yield_until};
+    use super::{
+        FIRST_YIELD_NANOS, STALL_BACKOFF_NANOS, StackJob, Waited, YIELD_STALLED_AT, YIELD_WAIT_MAX,
+        backing_off, learned_yield_until, wait_while_pending,
+    };
     use crate::clock::nanos;
+
+    #[test]
+    fn after_a_stalled_yield_a_wait_does_not_yield_until_the_back_off_passes() {
+        let owner = crate::sync::current_thread();
+        // Never pushed: it stays pending.
+        let job = StackJob::new(|| (), &owner, crate::cancel::current(), std::ptr::null(), 0);
+        let now = crate::clock::now();
+        let far = now + nanos(std::time::Duration::from_millis(50));
+        YIELD_STALLED_AT.with(|at| at.set(Some(now)));
+        assert_eq!(wait_while_pending(&job, far, true), Waited::Stalled);
+        // It did not yield: a yield that stalled would have moved the mark.
+        assert_eq!(YIELD_STALLED_AT.with(std::cell::Cell::get), Some(now));
+        // Spinning is not yielding: the back-off leaves it alone.
+        assert_eq!(wait_while_pending(&job, now, false), Waited::Deadline);
+        YIELD_STALLED_AT.with(|at| at.set(None));
+        assert_eq!(wait_while_pending(&job, now, true), Waited::Deadline);
+        // A stall longer ago than the back-off no longer counts.
+        let at = 5 * STALL_BACKOFF_NANOS;
+        assert!(backing_off(at, Some(at)));
+        assert!(backing_off(at + STALL_BACKOFF_NANOS - 1, Some(at)));
+        assert!(!backing_off(at + STALL_BACKOFF_NANOS, Some(at)));
+        assert!(!backing_off(at, None));
+    }
 
     #[test]
     fn an_outside_caller_yields_for_twice_its_previous_call_up_to_the_limit() {
