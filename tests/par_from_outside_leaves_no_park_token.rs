@@ -160,3 +160,22 @@ fn install_and_join_from_outside_leave_no_token_either() {
         assert_eq!(on_workers, 3 * ROUNDS, "every closure runs on a worker");
     });
 }
+
+/// Installs that outlast the caller's spin and its yielding window (3 ms:
+/// the window is twice the previous call where that took at most 1 ms, so
+/// after the first call there is none), so the caller announces its park
+/// and parks each time: the job's end wakes it, and leaves no token.
+#[cfg(target_os = "linux")]
+#[test]
+fn installs_that_outlast_the_yielding_window_park_and_leave_no_token() {
+    watchdog(120, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        let on_workers = assert_no_leftover_tokens("a long install", || {
+            pool.install(|| {
+                busy_for(Duration::from_millis(3));
+                on_worker()
+            })
+        });
+        assert_eq!(on_workers, ROUNDS, "every closure runs on a worker");
+    });
+}
