@@ -93,10 +93,13 @@
 //!    A yield can also cost a scheduler slice: with every CPU busy (other
 //!    programs, or a worker sharing the caller's CPU while the caller's
 //!    yields have pushed its turn back), one `yield_now` came back 3–5 ms
-//!    later. So a yield that comes back [`YIELD_STALL_NANOS`] (200 µs) or
-//!    more after it began ends the yielding, and for [`STALL_BACKOFF_NANOS`]
-//!    (100 ms) this thread's waits, the `par` hop's included, spin and park
-//!    without yielding (`wait_while_pending`). A loop of 400 installs of an
+//!    later. So where a yield comes back [`YIELD_STALL_NANOS`] (200 µs) or
+//!    more after it began and after the closure returned, for
+//!    [`STALL_BACKOFF_NANOS`] (100 ms) this thread's waits, the `par` hop's
+//!    included, spin and park without yielding (`wait_while_pending`). (A
+//!    first version counted every yield that long: a 1 Mi `par` call from
+//!    outside, whose caller shares a CPU with a worker running its half,
+//!    stalled that way by itself and parked, 155–162 → 185–210 µs a call.) A loop of 400 installs of an
 //!    8 µs closure beside two busy loops (one per CPU), three builds
 //!    alternated: parked after the spin 31.6–171.4 ms in all, yielding with
 //!    no back-off 212.7–1,460 ms (median call 2.8 ms in one run), with it
@@ -113,7 +116,7 @@ use std::cell::Cell;
 use crate::join::StackJob;
 use crate::par::YIELD_WAIT_MAX;
 use crate::pool::Pool;
-use crate::sync::current_thread;
+use crate::sync::{AtomicU64, Ordering, current_thread};
 use crate::unwind::AbortIfPanic;
 use crate::wait::{Waitable, wait_until};
 use crate::worker::WorkerThread;
@@ -145,18 +148,30 @@ use crate::worker::WorkerThread;
 /// whose closure unparks the caller: up to 202 early returns a run, 0 before
 /// the spin.) `std`'s `park` on Linux returns only on a token; where `std`
 /// parks spuriously, a token may be left, as before.
-fn yield_then_park<F, R>(job: &StackJob<'_, F, R>, yield_until: Option<u64>, start: u64) {
+fn yield_then_park<F, R>(
+    job: &StackJob<'_, F, R>,
+    yield_until: Option<u64>,
+    start: u64,
+    ended: &AtomicU64,
+) {
     let yield_until = match yield_until {
         Some(until) => until,
         None => {
-            let spun = wait_while_pending(job, start.saturating_add(INSTALL_SPIN_NANOS), false);
+            let spin_until = start.saturating_add(INSTALL_SPIN_NANOS);
+            let spun = wait_while_pending(job, spin_until, false, ended);
             if spun == Waited::Done {
                 return;
             }
-            LAST_OUTSIDE_WAIT.with(|last| learned_yield_until(start, last.get()))
+            // Relaxed: a hint. Not started yet: a worker that would take it
+            // may be the one whose CPU this thread holds; parking frees it.
+            if ended.load(Ordering::Relaxed) == 0 {
+                start
+            } else {
+                LAST_OUTSIDE_WAIT.with(|last| learned_yield_until(start, last.get()))
+            }
         }
     };
-    if wait_while_pending(job, yield_until, true) == Waited::Done || !job.announce_park() {
+    if wait_while_pending(job, yield_until, true, ended) == Waited::Done || !job.announce_park() {
         return;
     }
     crate::sync::park();
@@ -175,12 +190,20 @@ enum Waited {
 }
 
 /// Step 5: waits until `job` is done or the clock passes `until`, yielding
-/// this thread's CPU or spinning. A yielding wait ends early, and this
+/// this thread's CPU or spinning. Once a `yield_now` has come back
+/// [`YIELD_STALL_NANOS`] or more after it began *and* after the call's
+/// closure returned (`ended`, stored by the install's wrapper), this
 /// thread's waits spin and park without yielding for
-/// [`STALL_BACKOFF_NANOS`], once a `yield_now` has come back
-/// [`YIELD_STALL_NANOS`] or more after it began: another thread held the
-/// CPU for a scheduler slice, and each further yield could cost as much.
-fn wait_while_pending<F, R>(job: &StackJob<'_, F, R>, until: u64, yields: bool) -> Waited {
+/// [`STALL_BACKOFF_NANOS`]: another thread held the CPU for a scheduler
+/// slice after the end, and each further yield could cost as much. A long
+/// yield before the end is the pool's own worker running the call on the
+/// caller's CPU, and costs nothing.
+fn wait_while_pending<F, R>(
+    job: &StackJob<'_, F, R>,
+    until: u64,
+    yields: bool,
+    ended: &AtomicU64,
+) -> Waited {
     let mut now = crate::clock::now();
     if yields && backing_off(now, YIELD_STALLED_AT.with(Cell::get)) {
         return if job.is_done() {
@@ -199,13 +222,13 @@ fn wait_while_pending<F, R>(job: &StackJob<'_, F, R>, until: u64, yields: bool) 
         if yields {
             std::thread::yield_now();
             let back = crate::clock::now();
-            if back.saturating_sub(now) >= YIELD_STALL_NANOS {
-                YIELD_STALLED_AT.with(|at| at.set(Some(back)));
-                return if job.is_done() {
-                    Waited::Done
-                } else {
-                    Waited::Stalled
-                };
+            if back.saturating_sub(now) >= YIELD_STALL_NANOS && job.is_done() {
+                // Relaxed: stored before the job's end, which the acquire
+                // load in `is_done` has seen; 0 where `f` unwound.
+                if saw_the_end_late(back, ended.load(Ordering::Relaxed)) {
+                    YIELD_STALLED_AT.with(|mark| mark.set(Some(back)));
+                }
+                return Waited::Done;
             }
             now = back;
         } else {
@@ -216,6 +239,16 @@ fn wait_while_pending<F, R>(job: &StackJob<'_, F, R>, until: u64, yields: bool) 
         }
     }
 }
+
+/// Whether a yield that came back at `back` saw the end of a call whose
+/// closure returned at `ended` (0: unknown) [`YIELD_STALL_NANOS`] or more
+/// late.
+fn saw_the_end_late(back: u64, ended: u64) -> bool {
+    ended > RUNNING && back.saturating_sub(ended) >= YIELD_STALL_NANOS
+}
+
+/// The install wrapper's `ended` while its closure runs (step 5).
+const RUNNING: u64 = 1;
 
 /// Whether a yield that stalled at `stalled_at` (if ever) is less than
 /// [`STALL_BACKOFF_NANOS`] before `now`.
@@ -369,11 +402,22 @@ impl Pool {
         let worker = WorkerThread::current();
         let outside = worker.is_none();
         let sleep = &registry.sleep;
+        // When `f` returned, for a caller outside every pool (step 5: how
+        // late its yield saw the end); 0 until `f` starts, then RUNNING
+        // until it returns, and where it unwinds.
+        let ended = AtomicU64::new(0);
+        let ended_at = &ended;
         let f = move || {
             let mark = outside.then(|| sleep.linger_mark());
+            if outside {
+                // Relaxed: a hint for the caller's wait (`yield_then_park`).
+                ended_at.store(RUNNING, Ordering::Relaxed);
+            }
             let value = f();
             if let Some(mark) = mark {
                 sleep.install_returned(mark);
+                // Relaxed: read after the job's end (`wait_while_pending`).
+                ended_at.store(crate::clock::now(), Ordering::Relaxed);
             }
             value
         };
@@ -418,7 +462,7 @@ impl Pool {
                 wait_until(&job, None);
             }
             None => {
-                yield_then_park(&job, yield_until, start);
+                yield_then_park(&job, yield_until, start, &ended);
                 let took = crate::clock::now().saturating_sub(start);
                 LAST_OUTSIDE_WAIT.with(|last| last.set(took.max(1)));
             }
@@ -434,10 +478,12 @@ impl Pool {
 #[cfg(test)]
 mod tests {
     use super::{
-        FIRST_YIELD_NANOS, STALL_BACKOFF_NANOS, StackJob, Waited, YIELD_STALLED_AT, YIELD_WAIT_MAX,
-        backing_off, learned_yield_until, wait_while_pending,
+        FIRST_YIELD_NANOS, STALL_BACKOFF_NANOS, StackJob, Waited, YIELD_STALL_NANOS,
+        YIELD_STALLED_AT, YIELD_WAIT_MAX, backing_off, learned_yield_until, saw_the_end_late,
+        wait_while_pending,
     };
     use crate::clock::nanos;
+    use crate::sync::AtomicU64;
 
     #[test]
     fn after_a_stalled_yield_a_wait_does_not_yield_until_the_back_off_passes() {
@@ -447,19 +493,31 @@ mod tests {
         let now = crate::clock::now();
         let far = now + nanos(std::time::Duration::from_millis(50));
         YIELD_STALLED_AT.with(|at| at.set(Some(now)));
-        assert_eq!(wait_while_pending(&job, far, true), Waited::Stalled);
+        let ended = AtomicU64::new(0);
+        assert_eq!(wait_while_pending(&job, far, true, &ended), Waited::Stalled);
         // It did not yield: a yield that stalled would have moved the mark.
         assert_eq!(YIELD_STALLED_AT.with(std::cell::Cell::get), Some(now));
         // Spinning is not yielding: the back-off leaves it alone.
-        assert_eq!(wait_while_pending(&job, now, false), Waited::Deadline);
+        assert_eq!(
+            wait_while_pending(&job, now, false, &ended),
+            Waited::Deadline
+        );
         YIELD_STALLED_AT.with(|at| at.set(None));
-        assert_eq!(wait_while_pending(&job, now, true), Waited::Deadline);
+        assert_eq!(
+            wait_while_pending(&job, now, true, &ended),
+            Waited::Deadline
+        );
         // A stall longer ago than the back-off no longer counts.
         let at = 5 * STALL_BACKOFF_NANOS;
         assert!(backing_off(at, Some(at)));
         assert!(backing_off(at + STALL_BACKOFF_NANOS - 1, Some(at)));
         assert!(!backing_off(at + STALL_BACKOFF_NANOS, Some(at)));
         assert!(!backing_off(at, None));
+        // Only an end seen that late counts as a stall, and only a known one.
+        assert!(saw_the_end_late(at + YIELD_STALL_NANOS, at));
+        assert!(!saw_the_end_late(at + YIELD_STALL_NANOS - 1, at));
+        assert!(!saw_the_end_late(at, 0));
+        assert!(!saw_the_end_late(at, super::RUNNING));
     }
 
     #[test]
