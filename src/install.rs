@@ -94,16 +94,23 @@
 //!    programs, or a worker sharing the caller's CPU while the caller's
 //!    yields have pushed its turn back), one `yield_now` came back 3–5 ms
 //!    later. So where a yield comes back [`YIELD_STALL_NANOS`] (200 µs) or
-//!    more after it began and after the closure returned, for
-//!    [`STALL_BACKOFF_NANOS`] (100 ms) this thread's waits, the `par` hop's
-//!    included, spin and park without yielding (`wait_while_pending`). (A
-//!    first version counted every yield that long: a 1 Mi `par` call from
+//!    more after it began and after the closure returned, or a parked
+//!    caller is woken [`WOKEN_LATE_NANOS`] (1 ms) or more after it, for
+//!    [`STALL_BACKOFF_NANOS`] (1 s) this thread's waits, the `par` hop's
+//!    included, spin and park without yielding (`wait_while_pending`). A
+//!    thread that has yielded much is also woken later from a park under
+//!    such load (the scheduler counts the CPU its yields used): with only
+//!    the yield's check and a 100 ms back-off, 80 parks in 800 calls beside
+//!    two busy loops were woken ~4 ms late. And a first version counted
+//!    every yield that long, before the end too: a 1 Mi `par` call from
 //!    outside, whose caller shares a CPU with a worker running its half,
-//!    stalled that way by itself and parked, 155–162 → 185–210 µs a call.) A loop of 400 installs of an
-//!    8 µs closure beside two busy loops (one per CPU), three builds
-//!    alternated: parked after the spin 31.6–171.4 ms in all, yielding with
-//!    no back-off 212.7–1,460 ms (median call 2.8 ms in one run), with it
-//!    7.3–492 ms; under such load every build's calls spread widely.
+//!    stalled that way by itself and parked (155–162 → 185–210 µs a call).
+//!    Under such load every build's calls spread widely: 400 installs of an
+//!    8 µs closure and 400 of a 64 µs one beside two busy loops (one per
+//!    CPU), runs of each build alternated, ms in all for the two loops:
+//!    parked after the spin 27–1,145 (eight runs), yielding with no back-off
+//!    212–1,814 (median call 2.8–3.9 ms in two of three runs), with this
+//!    back-off 413–644 (two runs).
 //!
 //! A caller that finds the pool shut down runs the closure itself.
 
@@ -176,6 +183,13 @@ fn yield_then_park<F, R>(
     }
     crate::sync::park();
     crate::wait::park_until(|| job.is_done(), None);
+    // A wake-up this late is the same sign as a stalled yield: the CPUs are
+    // busy with other threads, and this thread's yields would cost slices.
+    let now = crate::clock::now();
+    let ended = ended.load(Ordering::Relaxed);
+    if ended > RUNNING && now.saturating_sub(ended) >= WOKEN_LATE_NANOS {
+        YIELD_STALLED_AT.with(|mark| mark.set(Some(now)));
+    }
 }
 
 /// How [`wait_while_pending`] ended.
@@ -264,10 +278,16 @@ fn backing_off(now: u64, stalled_at: Option<u64>) -> bool {
 /// worker's `LINGER_ROUND` or its job.
 const YIELD_STALL_NANOS: u64 = crate::clock::nanos(std::time::Duration::from_micros(200));
 
+/// Step 5: a parked caller woken this long after its call's closure
+/// returned lost its CPU to other threads for a scheduler tick (4 ms here
+/// beside two busy loops; 15–60 µs on an otherwise quiet machine), a sign
+/// that its yields would too.
+const WOKEN_LATE_NANOS: u64 = crate::clock::nanos(std::time::Duration::from_millis(1));
+
 /// Step 5: how long this thread's waits skip yielding after a stalled
 /// yield ([`YIELD_STALL_NANOS`]): under load from other programs at most
 /// one wait in this long pays a slice.
-const STALL_BACKOFF_NANOS: u64 = crate::clock::nanos(std::time::Duration::from_millis(100));
+const STALL_BACKOFF_NANOS: u64 = crate::clock::nanos(std::time::Duration::from_secs(1));
 
 /// Step 5: until when a caller outside every pool whose install began at
 /// `start` yields its CPU after its spin, given how long its previous such
