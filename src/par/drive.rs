@@ -352,8 +352,23 @@ const MIN_SAMPLE: Duration = Duration::from_micros(1);
 /// line keeps a margin for the estimate's error above that. Before this
 /// round's measurements it was 120 µs, set on a VM that ran half as fast
 /// to keep ~30 µs calls home: the 1 Mi `sum`, now 82 µs, then walked alone
-/// at 1.32–1.44× rayon's time.
-const WORTH_A_HOP: Duration = Duration::from_micros(45);
+/// at 1.32–1.44× rayon's time. Then it was 45 µs until the hop's caller
+/// learned to yield after its spin (`install.rs`, step 5), which took a
+/// loop of `install` + 100 Ki `par` calls from 36 to 17–18 µs: a hop now
+/// costs about 11 µs over half the loop's time, so a rest of about 22 µs
+/// breaks even. And between 200 and 300 Ki `u64`s a walk alone falls out
+/// of its core's cache (2 MiB of L2 here) while two halves fit two: the
+/// 300 Ki `for_each` from outside took 52.8–54.0 µs alone, 2.12× and 1.88×
+/// rayon's 27.6–28.8. At 25 µs, the 45 µs build and this one alternated
+/// twice (`par_sizes --sizes 102400,204800,307200,512000`, outside, ×
+/// rayon): 300 Ki `for_each` 2.12/1.88 → 1.03/0.67×, `sum` 0.70/1.45 →
+/// 1.11/0.84×, `map.collect` 0.76/0.93 → 1.29/0.84×; 200 Ki `map.collect`
+/// 0.99/1.54 → 0.77/0.68×; 100 Ki cells level (0.46–1.17× both ways; they
+/// walk alone either way, their estimates near the line); 32 µs sat
+/// between. The 200 Ki `for_each` and `sum` stay over rayon's time in
+/// every build (1.09–1.42×): rayon's 20 µs is under a hop's cost plus half
+/// of the 26 µs loop.
+const WORTH_A_HOP: Duration = Duration::from_micros(25);
 
 /// From outside: a hop whose rest is estimated at no more than this on one
 /// thread has its caller wait yielding its CPU (`sched_yield` in a loop)
