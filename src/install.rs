@@ -107,10 +107,11 @@
 //!    stalled that way by itself and parked (155–162 → 185–210 µs a call).
 //!    Under such load every build's calls spread widely: 400 installs of an
 //!    8 µs closure and 400 of a 64 µs one beside two busy loops (one per
-//!    CPU), runs of each build alternated, ms in all for the two loops:
-//!    parked after the spin 27–1,145 (eight runs), yielding with no back-off
-//!    212–1,814 (median call 2.8–3.9 ms in two of three runs), with this
-//!    back-off 413–644 (two runs).
+//!    CPU), ms for both loops, runs of each build alternated: parked after
+//!    the spin 116–1,189 (nine runs, median 492), yielding with no back-off
+//!    243–2,978 (three), with this back-off 980 and 1,116 (two): in the upper
+//!    half of the parked build's range, a cost of the quiet case's gains
+//!    (BENCHMARKS.md, "The caller of an `install` yields").
 //!
 //! A caller that finds the pool shut down runs the closure itself.
 
