@@ -239,7 +239,7 @@ fn wait_while_pending<F, R>(
             let back = crate::clock::now();
             if back.saturating_sub(now) >= YIELD_STALL_NANOS && job.is_done() {
                 // Relaxed: stored before the job's end, which the acquire
-                // load in `is_done` has seen; 0 where `f` unwound.
+                // load in `is_done` has seen; RUNNING where `f` unwound, 0 after a hand-back.
                 if saw_the_end_late(back, ended.load(Ordering::Relaxed)) {
                     YIELD_STALLED_AT.with(|mark| mark.set(Some(back)));
                 }
@@ -378,7 +378,10 @@ impl Pool {
     /// time (100 µs on its first call), and only then with
     /// `std::thread::park`: a call of tens of microseconds returns within
     /// a microsecond or two of its end instead of paying a wake-up, at the
-    /// price of the caller's CPU while it yields. The pool's own wake-up leaves no
+    /// price of the caller's CPU while it yields. A caller whose `f` has not
+    /// started by the end of the spin parks at once, and one that lost its
+    /// CPU to other threads for a scheduler slice (a yield or a wake-up that
+    /// came back that late) parks without yielding for a second. The pool's own wake-up leaves no
     /// park token behind; an `unpark` of the calling thread sent before or
     /// during the call (by `f` itself, say) may be consumed by that park, or
     /// may survive the call when it ended before the caller parked. Code
