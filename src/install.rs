@@ -186,11 +186,12 @@ fn yield_then_park<F, R>(
     crate::wait::park_until(|| job.is_done(), None);
     // A wake-up this late is the same sign as a stalled yield: the CPUs are
     // busy with other threads, and this thread's yields would cost slices.
-    let now = crate::clock::now();
-    let ended = ended.load(Ordering::Relaxed);
-    if ended > RUNNING && now.saturating_sub(ended) >= WOKEN_LATE_NANOS {
-        YIELD_STALLED_AT.with(|mark| mark.set(Some(now)));
-    }
+    // Relaxed: read after the job's end, as in `wait_while_pending`.
+    note_if_late(
+        crate::clock::now(),
+        ended.load(Ordering::Relaxed),
+        WOKEN_LATE_NANOS,
+    );
 }
 
 /// How [`wait_while_pending`] ended.
@@ -239,10 +240,9 @@ fn wait_while_pending<F, R>(
             let back = crate::clock::now();
             if back.saturating_sub(now) >= YIELD_STALL_NANOS && job.is_done() {
                 // Relaxed: stored before the job's end, which the acquire
-                // load in `is_done` has seen; RUNNING where `f` unwound, 0 after a hand-back.
-                if saw_the_end_late(back, ended.load(Ordering::Relaxed)) {
-                    YIELD_STALLED_AT.with(|mark| mark.set(Some(back)));
-                }
+                // load in `is_done` has seen; RUNNING where `f` unwound, 0
+                // after a hand-back.
+                note_if_late(back, ended.load(Ordering::Relaxed), YIELD_STALL_NANOS);
                 return Waited::Done;
             }
             now = back;
@@ -255,11 +255,19 @@ fn wait_while_pending<F, R>(
     }
 }
 
-/// Whether a yield that came back at `back` saw the end of a call whose
-/// closure returned at `ended` (0: unknown) [`YIELD_STALL_NANOS`] or more
-/// late.
-fn saw_the_end_late(back: u64, ended: u64) -> bool {
-    ended > RUNNING && back.saturating_sub(ended) >= YIELD_STALL_NANOS
+/// Whether a wait that saw at `now` the end of a call whose closure
+/// returned at `ended` (0 or [`RUNNING`]: unknown) saw it `late` or more
+/// after it.
+fn saw_the_end_late(now: u64, ended: u64, late: u64) -> bool {
+    ended > RUNNING && now.saturating_sub(ended) >= late
+}
+
+/// Starts this thread's back-off from yielding ([`STALL_BACKOFF_NANOS`]) if
+/// its wait saw the end `late` or more after it ([`saw_the_end_late`]).
+fn note_if_late(now: u64, ended: u64, late: u64) {
+    if saw_the_end_late(now, ended, late) {
+        YIELD_STALLED_AT.with(|mark| mark.set(Some(now)));
+    }
 }
 
 /// The install wrapper's `ended` while its closure runs (step 5).
@@ -432,17 +440,16 @@ impl Pool {
         let ended = AtomicU64::new(0);
         let ended_at = &ended;
         let f = move || {
-            let mark = outside.then(|| sleep.linger_mark());
-            if outside {
-                // Relaxed: a hint for the caller's wait (`yield_then_park`).
-                ended_at.store(RUNNING, Ordering::Relaxed);
+            if !outside {
+                return f();
             }
+            let mark = sleep.linger_mark();
+            // Relaxed: a hint for the caller's wait (`yield_then_park`).
+            ended_at.store(RUNNING, Ordering::Relaxed);
             let value = f();
-            if let Some(mark) = mark {
-                sleep.install_returned(mark);
-                // Relaxed: read after the job's end (`wait_while_pending`).
-                ended_at.store(crate::clock::now(), Ordering::Relaxed);
-            }
+            sleep.install_returned(mark);
+            // Relaxed: read after the job's end (`wait_while_pending`).
+            ended_at.store(crate::clock::now(), Ordering::Relaxed);
             value
         };
         // A fork-join half's job, published at once: the same hand-off.
@@ -538,10 +545,11 @@ mod tests {
         assert!(!backing_off(at + STALL_BACKOFF_NANOS, Some(at)));
         assert!(!backing_off(at, None));
         // Only an end seen that late counts as a stall, and only a known one.
-        assert!(saw_the_end_late(at + YIELD_STALL_NANOS, at));
-        assert!(!saw_the_end_late(at + YIELD_STALL_NANOS - 1, at));
-        assert!(!saw_the_end_late(at, 0));
-        assert!(!saw_the_end_late(at, super::RUNNING));
+        let late = YIELD_STALL_NANOS;
+        assert!(saw_the_end_late(at + late, at, late));
+        assert!(!saw_the_end_late(at + late - 1, at, late));
+        assert!(!saw_the_end_late(at + late, 0, late));
+        assert!(!saw_the_end_late(at + late, super::RUNNING, late));
     }
 
     #[test]

@@ -583,12 +583,12 @@ where
     acc.expect("a walk consumes at least one piece")
 }
 
-/// Forks the rest of a walk that has consumed `done` items, `part` (its
-/// first item at `offset`), at [`fork_cut`] (the walker keeping `lead`
-/// items past the middle), and walks both halves on this pool (steps 0, 10
-/// and 11). With `offer` the fork is published at once
-/// where the protocol allows (`Pool::join_offered`); with `heavy` each
-/// half forks again before its first item.
+/// Forks the rest of a walk, `part` (its first item at `offset`), at
+/// [`fork_cut`] (the walker keeping `lead` items past the middle), and
+/// walks both halves on this pool (steps 0, 10 and 11). With `offer` the
+/// fork is published at once where the protocol allows
+/// (`Pool::join_offered`); with `heavy` each half forks again before its
+/// first item.
 #[allow(clippy::too_many_arguments)]
 fn fork_walks<P, C>(
     pool: &Pool,
@@ -856,8 +856,8 @@ fn cut(offset: usize, len: usize, min_len: usize) -> usize {
     mid
 }
 
-/// Where a walk that has consumed `done` items forks the `left` items of
-/// its rest (the first at `offset`): `lead` items (at most a quarter of
+/// Where a walk forks the `left` items of its rest (the first at
+/// `offset`): `lead` items (at most a quarter of
 /// the rest) past the middle of the rest, moved down to a multiple of
 /// [`ALIGN_ITEMS`] as [`cut`] moves its cuts; [`cut`] where that would leave
 /// a side shorter than `min_len` (step 10).
@@ -884,7 +884,7 @@ fn fork_cut(offset: usize, left: usize, lead: usize, min_len: usize) -> usize {
 /// item came 320–370 ns after the fork (p50 of 20,000 calls), and the
 /// walker that finished its half first waited 300–500 ns more for the
 /// thief's end to reach it; with the cut at the middle of the rest the
-/// thief's half ended ~800 ns after the walker's. Keeping this much more
+/// thief's half ended 560–720 ns after the walker's. Keeping this much more
 /// than half (at the walk's pace) ends both halves together.
 const HANDOVER: Duration = Duration::from_nanos(800);
 
