@@ -20,7 +20,7 @@ fn a_long_call_with_min_len_steps_hops_into_the_pool() {
         let pool = Pool::builder().workers(2).build().unwrap();
         // 350 items of at least 5 µs with pieces of 100: after the first
         // 100 (500 µs or more) the rest is estimated at 1.25 ms or more by
-        // either pace, well past a hop's worth (`WORTH_A_HOP`, 25 µs), however slow this
+        // either pace, well past a hop's worth (`WORTH_A_HOP`, 35 µs), however slow this
         // machine runs.
         let on_worker: Vec<bool> = pool
             .par(0..350u32)

@@ -367,8 +367,14 @@ const MIN_SAMPLE: Duration = Duration::from_micros(1);
 /// walk alone either way, their estimates near the line); 32 µs sat
 /// between. The 200 Ki `for_each` and `sum` stay over rayon's time in
 /// every build (1.09–1.42×): rayon's 20 µs is under a hop's cost plus half
-/// of the 26 µs loop.
-const WORTH_A_HOP: Duration = Duration::from_micros(25);
+/// of the 26 µs loop. But at 25 µs the 100 Ki `map.collect` from outside
+/// (a 20–23 µs loop, its estimates near the line) hopped often enough to
+/// read 1.06–1.52× rayon in four runs of five (0.74–0.96× at 45 µs), a hop
+/// of a rest that short costing more than the half it saves; at 35 µs,
+/// the two alternated twice: that cell 1.19/1.52 → 1.10/0.94×, and at 300
+/// Ki `for_each` 1.03/1.30 → 1.08/1.19×, `sum` 1.04/1.61 → 1.38/1.00×,
+/// `map.collect` 1.06/1.11 → 1.01/0.96×. So the line is 35 µs.
+const WORTH_A_HOP: Duration = Duration::from_micros(35);
 
 /// From outside: a hop whose rest is estimated at no more than this on one
 /// thread has its caller wait yielding its CPU (`sched_yield` in a loop)
