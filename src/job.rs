@@ -44,7 +44,7 @@ use std::ptr::NonNull;
 use crate::slots::{self, Block};
 use crate::worker::WorkerThread;
 
-use crate::sync::{AtomicPtr, Ordering};
+use crate::sync::{AtomicBool, AtomicPtr, Ordering};
 use crate::unwind::{self, Payload};
 
 /// What a queue can do with a job, given only its pointer.
@@ -306,30 +306,110 @@ impl<F: FnOnce() + Send> HeapJob<F> {
 /// The type-erased head of a fork-join frame: a link in the worker's list of
 /// running joins, and what it takes to publish the frame's second half. The
 /// protocol (exposure, hunger, late idlers) is `join.rs`'s, which builds the
-/// frames; it is defined here so that the worker can keep the list and a
-/// thief can claim an exposed frame without knowing fork-join.
+/// frames; it is defined here so that the worker can keep the list, and a
+/// thief can claim an exposed frame or rescue an unpublished one, without
+/// knowing fork-join.
+///
+/// # Rescue
+///
+/// A worker exposes one frame at a time (`join.rs`, step 2); the frames it
+/// forks while that one waits in its slot are published only at its next
+/// fork. If a thief claims the exposed frame and the owner never forks
+/// again (its `a` blocks until a newer frame's `b` has run), the newer
+/// frames would wait forever. So a worker about to sleep or block
+/// ([`rescue`]) looks at each other worker whose slot is empty but whose
+/// list of frames is not, and takes the oldest frame nobody has taken,
+/// reading the owner's list while the owner runs on:
+///
+/// 1. **Lock.** The rescuer swaps the slot from null to [`SLOT_BUSY`]. The
+///    owner never frees a frame while the slot reads busy: its unlink
+///    (`unlinked_published`) waits for the rescuer to put null back.
+/// 2. **Barrier.** The owner's unlink is *store the list head; light
+///    barrier; load the slot*, the rescuer's *lock the slot; heavy barrier;
+///    load the list head* (`sync.rs`, `light_barrier`: together they act as
+///    two `SeqCst` fences). So either the rescuer's walk starts past the
+///    unlinked frame, or the owner's load sees busy and waits. Every frame
+///    the walk reaches stays in place until the lock is released.
+/// 3. **Take.** Frames are taken oldest first (exposed, pushed or
+///    rescued), so the taken ones are a prefix of the list: the walk goes
+///    from the newest frame to the first taken one, and the rescuer takes
+///    the oldest untaken frame by a compare-exchange of its `promoted` flag
+///    (false to true), the same one the owner makes before it pushes a
+///    frame (`join.rs`, step 3). Exactly one of them wins; an exposure
+///    needs no such race, as the owner exposes only while it holds the
+///    slot itself ([`expose_frame`]), so no rescue runs then.
+/// 4. **Unlock**, with a release store of null. The owner's unlink reads
+///    the flag after it has seen the slot unlocked (acquire), so a frame
+///    rescued is a frame published: the owner waits for its end.
+///
+/// The owner's side costs a compiler fence at each link and unlink and a
+/// load of its own slot at each unlink (a line it already has); the
+/// rescuer's, one `membarrier` call per look, made only when a slot is
+/// empty and a list is not. The link needs the pair too: an owner whose
+/// exposed frame was claimed looks at its slot after each fork
+/// (`exposed_was_claimed`), and either that load sees the rescuer's lock
+/// (and the owner publishes the new frame itself) or the rescuer's walk
+/// sees the new frame.
 pub(crate) struct JoinFrame {
     /// The next older frame on this thread, or null.
     pub(crate) parent: *const JoinFrame,
-    /// Whether the half was published: claimed from the exposure slot by a
-    /// thief (as far as the owner knows). Touched by the owner only.
-    pub(crate) promoted: Cell<bool>,
+    /// Whether the half was taken from the unpublished frames: exposed by
+    /// its owner, pushed on its owner's deque, or rescued. Goes from false
+    /// to true once; an exposed frame that its owner retracts is being
+    /// unlinked and is not looked at again.
+    pub(crate) promoted: AtomicBool,
     /// The `StackJob` this frame heads (set once it is in place), and its
     /// table.
     pub(crate) job: Cell<NonNull<()>>,
     pub(crate) vtable: &'static JobVtable,
+    /// Lets loom's models see a rescuer read a frame its owner has freed.
+    #[cfg(loom)]
+    pub(crate) probe: loom::cell::UnsafeCell<()>,
+}
+
+impl JoinFrame {
+    /// A queue reference to the frame's half.
+    ///
+    /// # Safety
+    ///
+    /// The caller has taken the frame (its `promoted` flag, or a claim of
+    /// its exposure), so that its job stays in place until it has run, and
+    /// consumes the reference once.
+    unsafe fn job_ref(&self) -> JobRef {
+        // SAFETY: the caller's contract; `job` and `vtable` were written
+        // before the frame was linked or exposed (both release stores).
+        unsafe { JobRef::new(self.job.get(), self.vtable) }
+    }
+}
+
+/// An exposure slot's value while a rescue walks its worker's list, or the
+/// owner exposes a frame: neither null nor a frame (frames are aligned to
+/// more than one byte).
+pub(crate) const SLOT_BUSY: *mut () = std::ptr::without_provenance_mut(1);
+
+/// Waits a moment for an exposure slot to leave [`SLOT_BUSY`]: a rescue
+/// holds it for one system call and a short walk, but may be preempted.
+#[cold]
+fn wait_for_slot(spins: &mut u32) {
+    if *spins < 64 {
+        *spins += 1;
+        std::hint::spin_loop();
+    } else {
+        crate::sync::yield_now();
+    }
 }
 
 /// Claims the frame exposed in `slot`, if any, and returns its half as a
 /// job to run (a thief's side of "Late idlers").
 pub(crate) fn claim_exposed(slot: &AtomicPtr<()>) -> Option<JobRef> {
     let frame = slot.load(Ordering::Relaxed);
-    if frame.is_null() {
+    if frame.is_null() || frame == SLOT_BUSY {
         return None;
     }
-    // Acquire on success: pairs with the release store in `expose` (of this
-    // frame, or of a newer one at the same address), so its job and table
-    // are visible. Exactly one of this and the owner's retraction succeeds.
+    // Acquire on success: pairs with the release store in `expose_frame`
+    // (of this frame, or of a newer one at the same address), so its job
+    // and table are visible. Exactly one of this and the owner's
+    // retraction succeeds.
     slot.compare_exchange(
         frame,
         std::ptr::null_mut(),
@@ -343,5 +423,333 @@ pub(crate) fn claim_exposed(slot: &AtomicPtr<()>) -> Option<JobRef> {
     let frame = unsafe { &*frame.cast_const().cast::<JoinFrame>() };
     // SAFETY: the job stays in place until it has run (above), and this
     // claim is the only reference to it.
-    Some(unsafe { JobRef::new(frame.job.get(), frame.vtable) })
+    Some(unsafe { frame.job_ref() })
+}
+
+/// The owner's exposure of `frame`, the oldest frame on its list that
+/// nobody has taken ("Rescue", step 3), into its empty `slot`: `false` if
+/// a rescuer took it first (it is published then). The owner holds the
+/// slot busy meanwhile, so no rescue runs while it marks the frame taken.
+pub(crate) fn expose_frame(slot: &AtomicPtr<()>, frame: &JoinFrame) -> bool {
+    let mut spins = 0;
+    // Acquire: pairs with a rescuer's release of the slot, so a frame it
+    // took reads as taken below. The slot holds null or busy here: the owner
+    // exposes only when no frame of its own is in it.
+    while slot
+        .compare_exchange_weak(
+            std::ptr::null_mut(),
+            SLOT_BUSY,
+            Ordering::Acquire,
+            Ordering::Relaxed,
+        )
+        .is_err()
+    {
+        wait_for_slot(&mut spins);
+    }
+    // Relaxed: no rescue runs while the slot is busy, and one that ran
+    // before is ordered by the acquire above.
+    let taken = frame.promoted.load(Ordering::Relaxed);
+    let value = if taken {
+        std::ptr::null_mut()
+    } else {
+        frame.promoted.store(true, Ordering::Relaxed);
+        frame as *const JoinFrame as *mut ()
+    };
+    // Release: pairs with the acquire claim in `claim_exposed`, and with a
+    // later rescuer's lock.
+    slot.store(value, Ordering::Release);
+    !taken
+}
+
+/// The owner's unlink of `frame` ("Rescue", step 2), after `a` ran: sets
+/// its list head to the frame's parent and says whether the frame was
+/// published (claimed from the slot, pushed or rescued: the owner waits
+/// for its end), retracting it from the slot if it is exposed there and
+/// unclaimed (then it is not published: the owner runs `b` itself).
+#[inline]
+pub(crate) fn unlinked_published(
+    slot: &AtomicPtr<()>,
+    newest: &AtomicPtr<JoinFrame>,
+    frame: &JoinFrame,
+) -> bool {
+    // Relaxed: only the owner's own later reads and a rescuer's walk (after
+    // its heavy barrier, which the light one pairs with) read the head.
+    newest.store(frame.parent.cast_mut(), Ordering::Relaxed);
+    crate::sync::light_barrier();
+    // Acquire: pairs with a rescuer's release of the slot, so that a frame
+    // it took reads as taken below.
+    let mut seen = slot.load(Ordering::Acquire);
+    if seen == SLOT_BUSY {
+        seen = slot_after_busy(slot);
+    }
+    let this = frame as *const JoinFrame as *mut ();
+    if seen == this {
+        // Relaxed: on success nobody else saw the job; on failure the thief
+        // has it, and the owner's wait reads its DONE with acquire.
+        return slot
+            .compare_exchange(
+                this,
+                std::ptr::null_mut(),
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            )
+            .is_err();
+    }
+    frame.promoted.load(Ordering::Relaxed)
+}
+
+#[cold]
+#[inline(never)]
+fn slot_after_busy(slot: &AtomicPtr<()>) -> *mut () {
+    let mut spins = 0;
+    loop {
+        wait_for_slot(&mut spins);
+        // Acquire: as in `unlinked_published`.
+        let seen = slot.load(Ordering::Acquire);
+        if seen != SLOT_BUSY {
+            return seen;
+        }
+    }
+}
+
+/// A rescue ("Rescue", steps 1–4) of the worker whose exposure slot is
+/// `slot` and list head `newest`: the oldest frame on its list that nobody
+/// has taken, as a job to run, or `None` (the slot is not empty, the list
+/// is, or every frame on it is taken).
+pub(crate) fn rescue(slot: &AtomicPtr<()>, newest: &AtomicPtr<JoinFrame>) -> Option<JobRef> {
+    // Relaxed: a glance; the lock and the barrier below order what counts.
+    if !slot.load(Ordering::Relaxed).is_null() || newest.load(Ordering::Relaxed).is_null() {
+        return None;
+    }
+    slot.compare_exchange(
+        std::ptr::null_mut(),
+        SLOT_BUSY,
+        Ordering::Relaxed,
+        Ordering::Relaxed,
+    )
+    .ok()?;
+    crate::sync::heavy_barrier();
+    // Acquire: pairs with the release store of the link (join.rs), so the
+    // frames' fields are visible.
+    let mut frame = newest.load(Ordering::Acquire).cast_const();
+    let mut oldest: *const JoinFrame = std::ptr::null();
+    // SAFETY: step 2: every frame reached stays on its owner's stack until
+    // the slot is unlocked below; `parent` was written before the link.
+    while let Some(f) = unsafe { frame.as_ref() } {
+        #[cfg(loom)]
+        f.probe.with(|_| ());
+        // Relaxed: the flag only goes from false to true; a stale false is
+        // settled by the compare-exchange below.
+        if f.promoted.load(Ordering::Relaxed) {
+            break;
+        }
+        oldest = frame;
+        frame = f.parent;
+    }
+    // SAFETY: as above.
+    let job = unsafe { oldest.as_ref() }.and_then(|f| {
+        // Relaxed: the owner reads the flag after it sees the slot
+        // unlocked (acquire), which the release store below orders after.
+        f.promoted
+            .compare_exchange(false, true, Ordering::Relaxed, Ordering::Relaxed)
+            .ok()?;
+        // SAFETY: taken above: its owner waits for its end before it frees
+        // the frame; this is the only reference to it.
+        Some(unsafe { f.job_ref() })
+    });
+    // Release: the owner frees a frame only after it has seen this; every
+    // read of its frames above comes first.
+    slot.store(std::ptr::null_mut(), Ordering::Release);
+    job
+}
+
+/// Loom models of a rescue ("Rescue") racing its owner's links, exposure,
+/// unlinks and frees, and a thief's claim. The `heavy_barrier` and
+/// `light_barrier` pair runs as two `SeqCst` fences here (`sync.rs`).
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+    use crate::sync::AtomicUsize;
+    use loom::sync::Arc;
+
+    /// A stand-in for a fork-join half: counts its runs.
+    struct Half {
+        runs: AtomicUsize,
+    }
+
+    const HALF: &JobVtable = &JobVtable {
+        execute: Half::execute,
+        cancel: Half::cancel,
+        release: Half::release,
+        origin: Half::origin,
+    };
+
+    impl Half {
+        unsafe fn execute(ptr: NonNull<()>) {
+            // SAFETY: the models keep every half alive to their end.
+            unsafe { ptr.cast::<Half>().as_ref() }
+                .runs
+                .fetch_add(1, Ordering::Release);
+        }
+        unsafe fn cancel(ptr: NonNull<()>) -> bool {
+            // SAFETY: as in `execute`.
+            unsafe { Half::execute(ptr) };
+            false
+        }
+        unsafe fn release(_: NonNull<()>) {}
+        unsafe fn origin(_: NonNull<()>) -> u64 {
+            0
+        }
+        fn ran(&self) -> bool {
+            // Acquire: pairs with the release count of the run.
+            self.runs.load(Ordering::Acquire) == 1
+        }
+    }
+
+    /// A frame on the owner's "stack", heading `half`.
+    fn frame(parent: *const JoinFrame, half: &Half) -> JoinFrame {
+        JoinFrame {
+            parent,
+            promoted: AtomicBool::new(false),
+            job: Cell::new(NonNull::from(half).cast()),
+            vtable: HALF,
+            probe: loom::cell::UnsafeCell::new(()),
+        }
+    }
+
+    struct Worker {
+        slot: AtomicPtr<()>,
+        newest: AtomicPtr<JoinFrame>,
+    }
+
+    fn link(worker: &Worker, frame: &JoinFrame) {
+        worker
+            .newest
+            .store((frame as *const JoinFrame).cast_mut(), Ordering::Release);
+    }
+
+    /// The owner's unlink and free: the half runs here unless published,
+    /// and a published one is waited for; then the frame's memory is
+    /// written as a new call would, which loom reports if a rescuer's read
+    /// of it is not ordered before.
+    fn unlink_and_free(worker: &Worker, frame: &JoinFrame, half: &Half) {
+        if unlinked_published(&worker.slot, &worker.newest, frame) {
+            while !half.ran() {
+                loom::thread::yield_now();
+            }
+        } else {
+            // SAFETY: not published: only the owner has it.
+            unsafe { frame.job_ref() }.execute();
+        }
+        frame.probe.with_mut(|_| ());
+    }
+
+    /// A thief that claims the exposed frame or rescues one, `tries` times.
+    fn thief(worker: Arc<Worker>, tries: usize) -> loom::thread::JoinHandle<()> {
+        loom::thread::spawn(move || {
+            for _ in 0..tries {
+                if let Some(job) = claim_exposed(&worker.slot) {
+                    job.execute();
+                } else if let Some(job) = rescue(&worker.slot, &worker.newest) {
+                    job.execute();
+                }
+            }
+        })
+    }
+
+    /// The owner exposes F1, forks F2 behind it, then unlinks both; a
+    /// thief claims and rescues meanwhile. Each half runs exactly once,
+    /// and no rescue reads a frame after its owner freed it.
+    /// loom's explorer, with at most `preemptions` preemptions a run (the
+    /// waits for a thief's run are spin loops).
+    fn bounded(preemptions: usize) -> loom::model::Builder {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(preemptions);
+        builder
+    }
+
+    #[test]
+    fn a_rescue_never_reads_a_freed_frame_nor_runs_a_half_twice() {
+        bounded(3).check(|| {
+            let worker = Arc::new(Worker {
+                slot: AtomicPtr::new(std::ptr::null_mut()),
+                newest: AtomicPtr::new(std::ptr::null_mut()),
+            });
+            let thief = thief(worker.clone(), 2);
+            let (h1, h2) = (
+                Half {
+                    runs: AtomicUsize::new(0),
+                },
+                Half {
+                    runs: AtomicUsize::new(0),
+                },
+            );
+            let f1 = frame(std::ptr::null(), &h1);
+            link(&worker, &f1);
+            // `false` where the thief rescued F1 between its link and here.
+            let _ = expose_frame(&worker.slot, &f1);
+            let f2 = frame(&f1, &h2);
+            link(&worker, &f2);
+            unlink_and_free(&worker, &f2, &h2);
+            unlink_and_free(&worker, &f1, &h1);
+            thief.join().unwrap();
+            assert_eq!(h1.runs.load(Ordering::Relaxed), 1);
+            assert_eq!(h2.runs.load(Ordering::Relaxed), 1);
+        });
+    }
+
+    /// The test `join_forked_before_the_outer_claim_ends_when_a_waits_on_b`
+    /// as a model: F2 forked behind the exposed F1, and F2's `a` waits for
+    /// F2's `b`, with its owner doing nothing more. The thief claims F1 and
+    /// then must rescue F2; or, where its rescue ran before the link, the
+    /// owner's look after the link (`exposed_was_claimed`) saw the claim and
+    /// exposes F2 itself.
+    #[test]
+    fn an_owner_blocked_in_a_for_b_is_rescued() {
+        bounded(2).check(|| {
+            let worker = Arc::new(Worker {
+                slot: AtomicPtr::new(std::ptr::null_mut()),
+                newest: AtomicPtr::new(std::ptr::null_mut()),
+            });
+            let (h1, h2) = (
+                Arc::new(Half {
+                    runs: AtomicUsize::new(0),
+                }),
+                Arc::new(Half {
+                    runs: AtomicUsize::new(0),
+                }),
+            );
+            let f1 = frame(std::ptr::null(), &h1);
+            link(&worker, &f1);
+            assert!(expose_frame(&worker.slot, &f1));
+            let thief = {
+                let (worker, h1, h2) = (worker.clone(), h1.clone(), h2.clone());
+                loom::thread::spawn(move || {
+                    while !(h1.ran() && h2.ran()) {
+                        if let Some(job) = claim_exposed(&worker.slot) {
+                            job.execute();
+                        } else if let Some(job) = rescue(&worker.slot, &worker.newest) {
+                            job.execute();
+                        } else {
+                            loom::thread::yield_now();
+                        }
+                    }
+                })
+            };
+            let f2 = frame(&f1, &h2);
+            link(&worker, &f2);
+            crate::sync::light_barrier();
+            // Relaxed, as `exposed_was_claimed`.
+            if worker.slot.load(Ordering::Relaxed) != (&f1 as *const JoinFrame).cast_mut().cast() {
+                expose_frame(&worker.slot, &f2);
+            }
+            // F2's `a`: waits for F2's `b`, whoever runs it.
+            while !h2.ran() {
+                loom::thread::yield_now();
+            }
+            unlink_and_free(&worker, &f2, &h2);
+            unlink_and_free(&worker, &f1, &h1);
+            thief.join().unwrap();
+        });
+    }
 }

@@ -44,7 +44,8 @@
 //!    (every newer join has returned and unlinked itself). If the frame is
 //!    the exposed one, it retracts it with a compare-exchange of the slot
 //!    (frame -> null); failing means a thief claimed it: it counts as
-//!    published.
+//!    published. Otherwise its `promoted` flag says whether it was pushed
+//!    or rescued (late idlers, below).
 //! 5. Not published: nobody else can see `b`; it runs inline. Published:
 //!    the caller pops its deque; popping its own job back means nobody stole
 //!    `b`, and it runs `b` inline; popping another job (something `a` left)
@@ -76,11 +77,19 @@
 //! frame at the same address by then, that frame is the one it claimed, and
 //! the release store that exposed it is what its acquire reads from.
 //!
-//! What is left: one frame is exposed at a time per worker, so with more
-//! than one idle worker the next frame is exposed at the busy worker's next
-//! fork; a join forked while an older frame was exposed and not yet claimed,
-//! whose `a` then blocks on its own `b`, is not offered until then (test
-//! `join_forked_before_the_outer_claim_hangs_when_a_waits_on_b`, ignored).
+//! One frame is exposed at a time per worker, so with more than one idle
+//! worker the next frame is exposed at the busy worker's next fork. A join
+//! forked while an older frame was exposed and not yet claimed, whose `a`
+//! then blocks on its own `b`, would never be offered: its owner forks no
+//! more. An idle worker's last look before it sleeps or blocks *rescues*
+//! such a frame: it walks the owner's list while the owner runs on, and
+//! takes the oldest frame nobody has taken (`job.rs`, "Rescue", with the
+//! barrier pair that keeps the walk off frames being freed). Every frame
+//! taken, whoever took it (exposed, pushed, rescued), is marked in its
+//! `promoted` flag, so the taken frames stay a prefix of the list; the
+//! owner's unlink reads that flag after its own slot (tests
+//! `join_forked_before_the_outer_claim_ends_when_a_waits_on_b` and
+//! `join_rescue_frees_every_level_a_waits_on`, loom models in `job.rs`).
 //!
 //! The thief marks the job done with a release store after writing the
 //! result, and wakes the owner through a clone of the owner's `Thread` taken
@@ -108,7 +117,7 @@ use std::time::Instant;
 
 use crate::job::{JobRef, JobVtable, JoinFrame};
 use crate::pool::Pool;
-use crate::sync::{AtomicPtr, AtomicUsize, Ordering, Thread, fence};
+use crate::sync::{AtomicBool, AtomicUsize, Ordering, Thread, fence};
 use crate::unwind::{self, AbortIfPanic, Payload};
 use crate::wait::{Waitable, park_until};
 use crate::worker::WorkerThread;
@@ -168,9 +177,11 @@ impl<'w, F: FnOnce() -> R + Send, R: Send> StackJob<'w, F, R> {
         StackJob {
             frame: JoinFrame {
                 parent,
-                promoted: Cell::new(false),
+                promoted: AtomicBool::new(false),
                 job: Cell::new(NonNull::dangling()),
                 vtable: Self::VTABLE,
+                #[cfg(loom)]
+                probe: loom::cell::UnsafeCell::new(()),
             },
             state: AtomicUsize::new(PENDING),
             origin,
@@ -365,17 +376,15 @@ fn rejoin<RA, RB>(a: Result<RA, Payload>, b: Result<RB, Payload>) -> (RA, RB) {
 }
 
 impl WorkerThread {
-    fn exposure_slot(&self) -> &AtomicPtr<()> {
-        &self.registry().exposed[self.index()].0
-    }
-
-    /// Puts `frame` in this worker's exposure slot (step 2).
+    /// Puts `frame`, the oldest frame on this worker's list that nobody
+    /// has taken, in its empty exposure slot (step 2), unless a rescue took
+    /// it first (`job.rs`, "Rescue"; then it is published already).
     #[inline]
     fn expose(&self, frame: &JoinFrame) {
+        if !crate::job::expose_frame(self.exposure_slot(), frame) {
+            return;
+        }
         self.exposed_frame.set(frame);
-        // Release: pairs with the acquire claim in `claim_exposed`.
-        self.exposure_slot()
-            .store(frame as *const JoinFrame as *mut (), Ordering::Release);
         // SeqCst fence: pairs with the fence of a worker going to sleep
         // (sleep.rs step 4, whose look includes the slots): either it sees
         // this frame, or this load sees it asleep and wakes it.
@@ -388,8 +397,10 @@ impl WorkerThread {
     #[inline]
     fn exposed_was_claimed(&self) -> bool {
         // Relaxed: only this thread stores a frame in its slot; a thief
-        // swaps it to null. A stale answer only delays the next exposure to
-        // this worker's next fork, and `feed_the_hungry` reads it again.
+        // swaps it to null, a rescue to busy and back. After a link, the
+        // light barrier before this load pairs with a rescue's heavy one
+        // (`job.rs`, "Rescue"): either the rescue sees the new frame, or
+        // this sees the slot changed and publishes it.
         self.exposure_slot().load(Ordering::Relaxed) != self.exposed_frame.get() as *mut ()
     }
 
@@ -403,19 +414,18 @@ impl WorkerThread {
         let mine = self.exposed_frame.get();
         let still_exposed = self.exposure_slot().load(Ordering::Relaxed) == mine as *mut ();
         if !still_exposed {
-            // SAFETY: `mine` is a frame of this thread's list (it is cleared
-            // before its join unlinks it), alive and touched only by this
-            // thread.
-            unsafe { (*mine).promoted.set(true) };
+            // Claimed (its `promoted` flag was set when it was exposed).
             self.exposed_frame.set(std::ptr::null());
         }
-        let mine = self.exposed_frame.get();
         let mut oldest: *const JoinFrame = std::ptr::null();
-        let mut frame = self.newest_join.get();
+        let mut frame = self.newest_join();
         // SAFETY: every frame on the list lives on this thread's stack, in a
         // `join` call that has not returned (it unlinks itself first).
         while let Some(f) = unsafe { frame.as_ref() } {
-            if f.promoted.get() || std::ptr::eq(frame, mine) {
+            // Relaxed: this thread and rescuers set it; a stale false is
+            // settled by the compare-exchange below. The exposed frame is
+            // taken too, so the walk stops there.
+            if f.promoted.load(Ordering::Relaxed) {
                 break;
             }
             oldest = frame;
@@ -426,10 +436,14 @@ impl WorkerThread {
             self.registry().sleep.notify_one_for_fork();
             return;
         };
-        if mine.is_null() {
+        if self.exposed_frame.get().is_null() {
             self.expose(f);
-        } else {
-            f.promoted.set(true);
+        } else if f
+            .promoted
+            .compare_exchange(false, true, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+        {
+            // (A failed exchange: a rescue took it, and runs it.)
             // SAFETY: the frame's job stays in place until it has run: its
             // `join` waits for it, or takes it back, once promoted.
             self.push_local(unsafe { JobRef::new(f.job.get(), f.vtable) });
@@ -468,22 +482,21 @@ impl WorkerThread {
             if !self.exposed_was_claimed() {
                 return false;
             }
-            let newest = self.newest_join.get();
+            let newest = self.newest_join();
             // SAFETY: `newest` is on this thread's list (not null: `mine` is
-            // on it), alive and touched only by this thread, as below.
-            if !std::ptr::eq(newest, mine) && !unsafe { (*newest).promoted.get() } {
+            // on it), alive until its join returns, as below. Relaxed: see
+            // `feed_the_hungry`.
+            if !unsafe { (*newest).promoted.load(Ordering::Relaxed) } {
                 self.feed_the_hungry();
                 return false;
             }
-            // SAFETY: `mine` is a frame of this thread's list (it is cleared
-            // before its join unlinks it), alive and touched only by this
-            // thread.
-            unsafe { (*mine).promoted.set(true) };
+            // Claimed: its flag was set when it was exposed.
             self.exposed_frame.set(std::ptr::null());
         }
         // SAFETY: every frame on the list lives on this thread's stack, in a
         // `join` call that has not returned (it unlinks itself first).
-        unsafe { self.newest_join.get().as_ref() }.is_none_or(|newest| newest.promoted.get())
+        unsafe { self.newest_join().as_ref() }
+            .is_none_or(|newest| newest.promoted.load(Ordering::Relaxed))
     }
 
     /// Steps 1–6; with `OFFER`, step 2 and 3 give way to publishing `b` at
@@ -501,10 +514,12 @@ impl WorkerThread {
         // path of fork-join.
         let job_b = StackJob {
             frame: JoinFrame {
-                parent: self.newest_join.get(),
-                promoted: Cell::new(OFFER),
+                parent: self.newest_join(),
+                promoted: AtomicBool::new(OFFER),
                 job: Cell::new(NonNull::dangling()),
                 vtable: StackJob::<B, RB>::VTABLE,
+                #[cfg(loom)]
+                probe: loom::cell::UnsafeCell::new(()),
             },
             state: AtomicUsize::new(PENDING),
             origin: self.origin(),
@@ -522,7 +537,12 @@ impl WorkerThread {
         // reachable from the worker and maybe from the deque: nothing may
         // unwind out of it meanwhile.
         let guard = AbortIfPanic;
-        self.newest_join.set(&job_b.frame);
+        // Release: pairs with a rescue's acquire load of the head, so the
+        // frame's fields are visible to its walk (`job.rs`, "Rescue").
+        self.joins().store(
+            (&job_b.frame as *const JoinFrame).cast_mut(),
+            Ordering::Release,
+        );
         if OFFER {
             // SAFETY: the job stays in place until it has run: this `join`
             // waits for it, or takes it back, since it is promoted.
@@ -534,33 +554,27 @@ impl WorkerThread {
         } else if !self.alone {
             if self.exposed_frame.get().is_null() {
                 self.expose(&job_b.frame);
-            } else if self.registry().sleep.is_hungry() || self.exposed_was_claimed() {
-                self.feed_the_hungry();
+            } else {
+                // Pairs with a rescue's heavy barrier (`exposed_was_claimed`).
+                crate::sync::light_barrier();
+                if self.registry().sleep.is_hungry() || self.exposed_was_claimed() {
+                    self.feed_the_hungry();
+                }
             }
         }
 
         let result_a = unwind::halt_unwinding(a);
 
-        // Every newer frame has returned and unlinked itself.
-        self.newest_join.set(job_b.frame.parent);
+        // Every newer frame has returned and unlinked itself. Unlink this
+        // one; an exposed frame is retracted (a thief's claim makes that
+        // fail), and a rescue in progress is waited for (`job.rs`,
+        // "Rescue").
         if std::ptr::eq(self.exposed_frame.get(), &job_b.frame) {
             self.exposed_frame.set(std::ptr::null());
-            // Relaxed: on success nobody else saw the job; on failure the
-            // thief has it, and the wait below reads its DONE with acquire.
-            let retracted = self
-                .exposure_slot()
-                .compare_exchange(
-                    job_ptr.cast_mut(),
-                    std::ptr::null_mut(),
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                )
-                .is_ok();
-            if !retracted {
-                job_b.frame.promoted.set(true);
-            }
         }
-        if !job_b.frame.promoted.get() {
+        let published =
+            crate::job::unlinked_published(self.exposure_slot(), self.joins(), &job_b.frame);
+        if !published {
             // Never published: nobody else can see `b`.
             std::mem::forget(guard);
             // SAFETY: the job was never queued, so this thread alone has it.
@@ -635,13 +649,13 @@ impl Pool {
     /// On a worker, `a` runs on the calling thread while `b` is offered to
     /// idle workers (one that is idle now, or becomes idle while `a` runs,
     /// takes it); if nobody does, the caller runs `b` itself after `a`, with
-    /// no heap allocation. One join per worker is offered at a time, the
-    /// outermost: a join forked inside the `a` of another join whose `b` is
-    /// still on offer is offered once that `b` was taken and this worker
-    /// forks again, so an `a` that blocks until its own `b` has run can wait
-    /// forever there. Called from
-    /// outside the pool, the whole join moves into the pool and the caller
-    /// blocks until it is done.
+    /// no heap allocation. The outermost join on a worker is offered first;
+    /// a join forked inside its `a` is offered once that `b` was taken, at
+    /// this worker's next fork, or, if `a` forks no more, when another
+    /// worker is about to sleep or block: so an `a` that blocks until its
+    /// own `b` has run ends whenever another worker is or becomes idle.
+    /// Called from outside the pool, the whole join moves into the pool and
+    /// the caller blocks until it is done.
     ///
     /// If either closure panics, `join` waits for the other one and then
     /// re-raises the panic: `a`'s when both panicked, whoever ran them. After

@@ -47,7 +47,7 @@
 use crossbeam_deque::{Injector, Steal, Stealer};
 
 use crate::blocking::BlockingLane;
-use crate::job::JobRef;
+use crate::job::{JobRef, JoinFrame};
 use crate::sleep::Sleep;
 use crate::slots::Depot;
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
@@ -127,6 +127,11 @@ pub(crate) struct Registry {
     /// idlers"); null when there is none. Set and retracted by its owner,
     /// claimed (swapped to null) by a thief.
     pub(crate) exposed: Box<[Padded<AtomicPtr<()>>]>,
+    /// Per worker: the newest fork-join frame running on it (a list through
+    /// each frame's parent), or null. Written by the worker at each join,
+    /// read by a rescue (`job.rs`, "Rescue"); on its own line, apart from
+    /// the slot that searching workers glance at.
+    pub(crate) joins: Box<[Padded<AtomicPtr<JoinFrame>>]>,
     pub(crate) sleep: Sleep,
     pub(crate) counters: Box<[Padded<Counters>]>,
     /// Set by `shutdown_now`: workers abort what they take instead of running it.
@@ -152,6 +157,8 @@ pub(crate) struct Registry {
 
 impl Registry {
     pub(crate) fn new(stealers: Vec<Stealer<JobRef>>, settings: Settings) -> Registry {
+        // Before any worker of this pool starts (`sync.rs`, `light_barrier`).
+        crate::sync::init_barriers();
         let workers = stealers.len();
         Registry {
             pinning: settings.pinning,
@@ -159,6 +166,9 @@ impl Registry {
             injector: Injector::new(),
             stealers: stealers.into_boxed_slice(),
             exposed: (0..workers)
+                .map(|_| Padded(AtomicPtr::new(std::ptr::null_mut())))
+                .collect(),
+            joins: (0..workers)
                 .map(|_| Padded(AtomicPtr::new(std::ptr::null_mut())))
                 .collect(),
             sleep: Sleep::new(workers),

@@ -32,7 +32,12 @@
 //!    one `SeqCst` read-modify-write; then, after a `SeqCst` fence, it looks
 //!    at the queues (and the `SHUTDOWN` bit) once more. If there is work, it
 //!    takes itself off `idle` again, unless a waker took it off already, in
-//!    which case a wake-up is on its way and it parks to consume it.
+//!    which case a wake-up is on its way and it parks to consume it. The
+//!    worker's look includes a *rescue* (`job.rs`, "Rescue"): a fork-join
+//!    half that another worker forked behind its exposed one and cannot
+//!    publish while its `a` blocks is taken and pushed on the looker's own
+//!    deque, which then counts as work. A blocked helper's look (step 8)
+//!    rescues too.
 //! 5. **Wake.** A waker takes the `idle` lock, pops one sleeper, turns one
 //!    sleeping count into a searching count *on the sleeper's behalf* (so the
 //!    next push sees a searcher and does not wake another), and sets that

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Steal, Worker as Deque};
 
-use crate::job::{JobRef, JoinFrame, claim_exposed};
+use crate::job::{JobRef, JoinFrame, claim_exposed, rescue};
 use crate::registry::{Counters, Registry};
 use crate::sleep::Wake;
 use crate::slots::SlotCache;
-use crate::sync::{Ordering, fence};
+use crate::sync::{AtomicPtr, Ordering, fence};
 use crate::unwind::AbortIfPanic;
 use crate::util::XorShift;
 
@@ -125,9 +125,14 @@ pub(crate) struct WorkerThread {
     /// origin); see [`WorkerThread::pop_descendant`].
     frame: Cell<u64>,
     frames_started: Cell<u64>,
-    /// The newest fork-join frame running on this thread (a list through
-    /// each frame's parent); see `join.rs`.
-    pub(crate) newest_join: Cell<*const JoinFrame>,
+    /// This worker's line of `Registry::joins`: the newest fork-join frame
+    /// running on this thread (a list through each frame's parent; see
+    /// `join.rs`), which a rescue reads (`job.rs`, "Rescue"). A pointer into
+    /// the registry, which `registry` keeps alive, saved here because a
+    /// join reads and writes it twice.
+    joins: *const AtomicPtr<JoinFrame>,
+    /// This worker's exposure slot (`Registry::exposed`), likewise.
+    slot: *const AtomicPtr<()>,
     /// The frame this worker last put in its exposure slot
     /// (`Registry::exposed`), or null; a thief may have claimed it since
     /// (see `join.rs`, "Late idlers").
@@ -183,7 +188,8 @@ impl WorkerThread {
             thread: crate::sync::current_thread(),
             frame: Cell::new((index as u64 + 1) << FRAME_BITS),
             frames_started: Cell::new(0),
-            newest_join: Cell::new(std::ptr::null()),
+            joins: &registry.joins[index].0,
+            slot: &registry.exposed[index].0,
             exposed_frame: Cell::new(std::ptr::null()),
             alone: registry.workers() == 1,
             slots: SlotCache::new(),
@@ -270,6 +276,50 @@ impl WorkerThread {
         }
     }
 
+    /// This worker's list head of running joins (`Registry::joins`).
+    #[inline]
+    pub(crate) fn joins(&self) -> &AtomicPtr<JoinFrame> {
+        // SAFETY: it points into `self.registry`, an `Arc` this worker holds
+        // for its whole life.
+        unsafe { &*self.joins }
+    }
+
+    /// The newest fork-join frame running on this thread, or null.
+    #[inline]
+    pub(crate) fn newest_join(&self) -> *const JoinFrame {
+        // Relaxed: only this thread writes it.
+        self.joins().load(Ordering::Relaxed).cast_const()
+    }
+
+    /// This worker's exposure slot (`Registry::exposed`).
+    #[inline]
+    pub(crate) fn exposure_slot(&self) -> &AtomicPtr<()> {
+        // SAFETY: as in `joins`.
+        unsafe { &*self.slot }
+    }
+
+    /// Looks at every other worker for a fork-join half that nobody has
+    /// taken while its exposure slot is empty (`job.rs`, "Rescue"), and
+    /// pushes the first one found on this worker's deque: `true` then. Called
+    /// by a worker about to sleep or to block in a join's wait, as part of
+    /// its last look (`sleep.rs`, steps 4 and 8), which then sees the work
+    /// and does not park.
+    pub(crate) fn rescue_some(&self) -> bool {
+        if self.alone {
+            return false;
+        }
+        let registry = &*self.registry;
+        let n = registry.workers();
+        for victim in (self.index + 1..n).chain(0..self.index) {
+            if let Some(job) = rescue(&registry.exposed[victim].0, &registry.joins[victim].0) {
+                Counters::bump(&registry.counters[self.index].0.stolen, 1);
+                self.deque.push(job);
+                return true;
+            }
+        }
+        false
+    }
+
     /// This worker's thread handle, cloned once at start.
     pub(crate) fn thread(&self) -> &crate::sync::Thread {
         &self.thread
@@ -345,7 +395,11 @@ impl WorkerThread {
             } else {
                 None
             };
-            match sleep.sleep(self.index, || self.registry.has_work(), chore) {
+            // The last look before it parks includes a rescue (`job.rs`,
+            // "Rescue"): a join whose exposure was claimed may hold newer
+            // frames nobody will publish, if their owner blocks.
+            let last_look = || self.registry.has_work() || self.rescue_some();
+            match sleep.sleep(self.index, last_look, chore) {
                 Wake::Search | Wake::Shutdown => {}
             }
         }
@@ -640,7 +694,7 @@ impl WorkerThread {
                 self.index,
                 &self.thread,
                 &|| header.is_done(),
-                || registry.has_queued_work(),
+                || registry.has_queued_work() || self.rescue_some(),
                 poll_until,
             ) {
                 return true;
