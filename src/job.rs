@@ -471,16 +471,34 @@ pub(crate) fn unlinked_published(
     slot: &AtomicPtr<()>,
     newest: &AtomicPtr<JoinFrame>,
     frame: &JoinFrame,
+    fence_needed: bool,
 ) -> bool {
     // Relaxed: only the owner's own later reads and a rescuer's walk (after
     // its heavy barrier, which the light one pairs with) read the head.
     newest.store(frame.parent.cast_mut(), Ordering::Relaxed);
-    crate::sync::light_barrier();
+    crate::sync::light_barrier(fence_needed);
     // Acquire: pairs with a rescuer's release of the slot, so that a frame
     // it took reads as taken below.
+    let seen = slot.load(Ordering::Acquire);
+    let promoted = frame.promoted.load(Ordering::Relaxed);
+    // Only a marked frame can be in the slot: an exposure marks it first.
+    if seen == SLOT_BUSY || (promoted && seen == frame as *const JoinFrame as *mut ()) {
+        return exposed_or_busy_published(slot, frame);
+    }
+    promoted
+}
+
+/// `unlinked_published` where the slot held the frame or was busy: waits
+/// out a rescue, then retracts the frame if it is still exposed.
+#[cold]
+#[inline(never)]
+fn exposed_or_busy_published(slot: &AtomicPtr<()>, frame: &JoinFrame) -> bool {
+    let mut spins = 0;
+    // Acquire: as in `unlinked_published`.
     let mut seen = slot.load(Ordering::Acquire);
-    if seen == SLOT_BUSY {
-        seen = slot_after_busy(slot);
+    while seen == SLOT_BUSY {
+        wait_for_slot(&mut spins);
+        seen = slot.load(Ordering::Acquire);
     }
     let this = frame as *const JoinFrame as *mut ();
     if seen == this {
@@ -496,20 +514,6 @@ pub(crate) fn unlinked_published(
             .is_err();
     }
     frame.promoted.load(Ordering::Relaxed)
-}
-
-#[cold]
-#[inline(never)]
-fn slot_after_busy(slot: &AtomicPtr<()>) -> *mut () {
-    let mut spins = 0;
-    loop {
-        wait_for_slot(&mut spins);
-        // Acquire: as in `unlinked_published`.
-        let seen = slot.load(Ordering::Acquire);
-        if seen != SLOT_BUSY {
-            return seen;
-        }
-    }
 }
 
 /// A rescue ("Rescue", steps 1–4) of the worker whose exposure slot is
@@ -633,7 +637,7 @@ mod loom_models {
     /// written as a new call would, which loom reports if a rescuer's read
     /// of it is not ordered before.
     fn unlink_and_free(worker: &Worker, frame: &JoinFrame, half: &Half) {
-        if unlinked_published(&worker.slot, &worker.newest, frame) {
+        if unlinked_published(&worker.slot, &worker.newest, frame, true) {
             while !half.ran() {
                 loom::thread::yield_now();
             }
@@ -738,7 +742,7 @@ mod loom_models {
             };
             let f2 = frame(&f1, &h2);
             link(&worker, &f2);
-            crate::sync::light_barrier();
+            crate::sync::light_barrier(true);
             // Relaxed, as `exposed_was_claimed`.
             if worker.slot.load(Ordering::Relaxed) != (&f1 as *const JoinFrame).cast_mut().cast() {
                 expose_frame(&worker.slot, &f2);

@@ -556,7 +556,7 @@ impl WorkerThread {
                 self.expose(&job_b.frame);
             } else {
                 // Pairs with a rescue's heavy barrier (`exposed_was_claimed`).
-                crate::sync::light_barrier();
+                crate::sync::light_barrier(self.fence_needed);
                 if self.registry().sleep.is_hungry() || self.exposed_was_claimed() {
                     self.feed_the_hungry();
                 }
@@ -572,8 +572,12 @@ impl WorkerThread {
         if std::ptr::eq(self.exposed_frame.get(), &job_b.frame) {
             self.exposed_frame.set(std::ptr::null());
         }
-        let published =
-            crate::job::unlinked_published(self.exposure_slot(), self.joins(), &job_b.frame);
+        let published = crate::job::unlinked_published(
+            self.exposure_slot(),
+            self.joins(),
+            &job_b.frame,
+            self.fence_needed,
+        );
         if !published {
             // Never published: nobody else can see `b`.
             std::mem::forget(guard);

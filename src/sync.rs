@@ -196,19 +196,30 @@ pub(crate) fn park_until(is_done: impl Fn() -> bool, deadline: Option<std::time:
 /// after it sees the heavy side's store, made before the call. A thread not
 /// running is not interrupted; its last switch away was a full barrier.
 #[inline(always)]
-pub(crate) fn light_barrier() {
+pub(crate) fn light_barrier(fence_needed: bool) {
     #[cfg(loom)]
-    fence(Ordering::SeqCst);
-    #[cfg(not(loom))]
     {
-        // Relaxed: the flag is set once by `init_barriers` before any
-        // worker exists; thread spawns order it before every read here.
-        if MEMBARRIER.load(Ordering::Relaxed) {
-            std::sync::atomic::compiler_fence(Ordering::SeqCst);
-        } else {
-            fence(Ordering::SeqCst);
-        }
+        let _ = fence_needed;
+        fence(Ordering::SeqCst);
     }
+    #[cfg(not(loom))]
+    if fence_needed {
+        fence(Ordering::SeqCst);
+    } else {
+        std::sync::atomic::compiler_fence(Ordering::SeqCst);
+    }
+}
+
+/// What a worker passes to [`light_barrier`]: whether it must be a real
+/// fence, because [`heavy_barrier`] is one too. A worker reads it once when
+/// it starts (a field is cheaper than a static on its hottest path).
+pub(crate) fn light_barrier_needs_fence() -> bool {
+    #[cfg(loom)]
+    return true;
+    // Relaxed: the flag is set once by `init_barriers` before any worker
+    // exists; thread spawns order it before every read here.
+    #[cfg(not(loom))]
+    !MEMBARRIER.load(Ordering::Relaxed)
 }
 
 /// The rare side of [`light_barrier`]: see there.

@@ -133,6 +133,9 @@ pub(crate) struct WorkerThread {
     joins: *const AtomicPtr<JoinFrame>,
     /// This worker's exposure slot (`Registry::exposed`), likewise.
     slot: *const AtomicPtr<()>,
+    /// Whether a join's light barrier must be a real fence
+    /// (`sync::light_barrier_needs_fence`), read once here.
+    pub(crate) fence_needed: bool,
     /// The frame this worker last put in its exposure slot
     /// (`Registry::exposed`), or null; a thief may have claimed it since
     /// (see `join.rs`, "Late idlers").
@@ -190,6 +193,7 @@ impl WorkerThread {
             frames_started: Cell::new(0),
             joins: &registry.joins[index].0,
             slot: &registry.exposed[index].0,
+            fence_needed: crate::sync::light_barrier_needs_fence(),
             exposed_frame: Cell::new(std::ptr::null()),
             alone: registry.workers() == 1,
             slots: SlotCache::new(),
