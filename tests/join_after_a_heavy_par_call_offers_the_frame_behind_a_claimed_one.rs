@@ -27,13 +27,8 @@ fn case(workers: usize, call: Call, fork_after: bool, release_before_par: bool) 
     let mut releases = Vec::new();
     // Keep every other worker busy.
     for _ in 1..workers {
-        let (started_tx, started) = channel::<()>();
-        let (release_tx, release) = channel::<()>();
-        busy.push(pool.submit(move || {
-            started_tx.send(()).unwrap();
-            release.recv().unwrap();
-        }));
-        started.recv().unwrap();
+        let (task, release_tx) = common::occupy_one_worker(&pool);
+        busy.push(task);
         releases.push(release_tx);
     }
     let (b1_started_tx, b1_started) = channel::<()>();

@@ -8,23 +8,17 @@
 //! rescue this test hung (it was kept, ignored, as the design's limit).
 mod common;
 
-use std::sync::mpsc::{channel, sync_channel};
+use std::sync::mpsc::sync_channel;
 use std::time::Duration;
 
-use common::watchdog;
+use common::{occupy_one_worker, watchdog};
 use corepool::Pool;
 
 #[test]
 fn inner_a_waiting_on_inner_b_ends_after_the_outer_b_is_claimed_later() {
     watchdog(120, || {
         let pool = Pool::builder().workers(2).build().unwrap();
-        let (busy_started_tx, busy_started) = channel();
-        let (release_tx, release) = channel::<()>();
-        let busy = pool.submit(move || {
-            busy_started_tx.send(()).unwrap();
-            release.recv().unwrap();
-        });
-        busy_started.recv().unwrap();
+        let (busy, release_tx) = occupy_one_worker(&pool);
         let got = pool.install(|| {
             corepool::join(
                 move || {

@@ -7,7 +7,7 @@ mod common;
 
 use std::sync::mpsc::{channel, sync_channel};
 
-use common::watchdog;
+use common::{occupy_one_worker, watchdog};
 use corepool::Pool;
 
 /// `join(a, b)` on one worker while the other worker is busy until the
@@ -17,13 +17,7 @@ fn a_waiting_on_b_ends_once_the_busy_worker_frees_up() {
     watchdog(120, || {
         let pool = Pool::builder().workers(2).build().unwrap();
         for _ in 0..50 {
-            let (busy_started_tx, busy_started) = channel();
-            let (release_tx, release) = channel::<()>();
-            let busy = pool.submit(move || {
-                busy_started_tx.send(()).unwrap();
-                release.recv().unwrap();
-            });
-            busy_started.recv().unwrap();
+            let (busy, release_tx) = occupy_one_worker(&pool);
             let (forked_tx, forked) = channel();
             let joined = pool.submit(move || {
                 let (tx, rx) = sync_channel::<u32>(1);

@@ -8,10 +8,10 @@
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, channel, sync_channel};
+use std::sync::mpsc::{Receiver, sync_channel};
 use std::time::Duration;
 
-use common::watchdog;
+use common::{occupy_one_worker, watchdog};
 use corepool::Pool;
 
 /// Forks `depth` nested joins; at the innermost one it frees the busy worker
@@ -45,13 +45,7 @@ fn five_nested_levels_whose_a_waits_on_its_b_all_end() {
     watchdog(150, || {
         let pool = Pool::builder().workers(2).build().unwrap();
         for round in 0..20 {
-            let (busy_started_tx, busy_started) = channel();
-            let (release_tx, release) = channel::<()>();
-            let busy = pool.submit(move || {
-                busy_started_tx.send(()).unwrap();
-                release.recv().unwrap();
-            });
-            busy_started.recv().unwrap();
+            let (busy, release_tx) = occupy_one_worker(&pool);
             let got = pool.install(|| nested(5, release_tx));
             busy.join().unwrap();
             assert_eq!(

@@ -279,3 +279,20 @@ pub fn every_worker_parks_after(pool: &corepool::Pool, before: &[u64]) {
             .all(|(w, &b)| w.times_parked > b)
     });
 }
+
+/// Occupies one of `pool`'s workers with a task that blocks until the
+/// returned sender sends (or is dropped), and returns once it runs: the
+/// other workers are the only ones free until then. Join the task after
+/// releasing it.
+pub fn occupy_one_worker(
+    pool: &corepool::Pool,
+) -> (corepool::Task<()>, std::sync::mpsc::Sender<()>) {
+    let (started_tx, started) = std::sync::mpsc::channel();
+    let (release_tx, release) = std::sync::mpsc::channel::<()>();
+    let busy = pool.submit(move || {
+        started_tx.send(()).unwrap();
+        let _ = release.recv();
+    });
+    started.recv().unwrap();
+    (busy, release_tx)
+}
