@@ -455,8 +455,7 @@ pub(crate) fn expose_frame(slot: &AtomicPtr<()>, frame: &JoinFrame) -> bool {
         frame.promoted.store(true, Ordering::Relaxed);
         frame as *const JoinFrame as *mut ()
     };
-    // Release: pairs with the acquire claim in `claim_exposed`, and with a
-    // later rescuer's lock.
+    // Release: pairs with the acquire claim in `claim_exposed`.
     slot.store(value, Ordering::Release);
     !taken
 }
@@ -473,9 +472,10 @@ pub(crate) fn unlinked_published(
     frame: &JoinFrame,
     fence_needed: bool,
 ) -> bool {
-    // Relaxed: only the owner's own later reads and a rescuer's walk (after
-    // its heavy barrier, which the light one pairs with) read the head.
-    newest.store(frame.parent.cast_mut(), Ordering::Relaxed);
+    // Release: a rescuer's walk that starts at the parent (its acquire load
+    // of the head) sees the parent's fields, as after the parent's own link
+    // (a release sequence does not run through a plain store).
+    newest.store(frame.parent.cast_mut(), Ordering::Release);
     crate::sync::light_barrier(fence_needed);
     // Acquire: pairs with a rescuer's release of the slot, so that a frame
     // it took reads as taken below.
@@ -516,6 +516,61 @@ fn exposed_or_busy_published(slot: &AtomicPtr<()>, frame: &JoinFrame) -> bool {
     frame.promoted.load(Ordering::Relaxed)
 }
 
+/// The oldest frame nobody has taken on the list that starts at `newest`
+/// (step 3: the taken frames are a prefix, so the walk stops at the first
+/// one), or null if every frame is taken.
+///
+/// # Safety
+///
+/// Every frame reachable from `newest` stays in place during the call: the
+/// caller is the list's owner, or a rescuer holding the owner's slot.
+pub(crate) unsafe fn oldest_untaken(newest: *const JoinFrame) -> *const JoinFrame {
+    let mut frame = newest;
+    let mut oldest: *const JoinFrame = std::ptr::null();
+    // SAFETY: the caller's contract; `parent` was written before the link.
+    while let Some(f) = unsafe { frame.as_ref() } {
+        #[cfg(loom)]
+        f.probe.with(|_| ());
+        // Relaxed: the flag only goes from false to true; a stale false is
+        // settled by the taker's compare-exchange or lock.
+        if f.promoted.load(Ordering::Relaxed) {
+            break;
+        }
+        oldest = frame;
+        frame = f.parent;
+    }
+    oldest
+}
+
+/// The owner's step 3 with no frame of its own exposed: exposes the oldest
+/// frame nobody has taken, and if a rescue takes that one first, looks
+/// again, so that the taken frames stay a prefix of the list (a first
+/// version gave up after one try: a frame behind the rescued one stayed
+/// untaken while a newer one was exposed, out of every later walk's reach;
+/// helper-61's reproducer, the loom model
+/// `a_feed_whose_exposure_loses_to_a_rescue_keeps_the_prefix`). Returns the
+/// frame exposed, or null when every frame is taken.
+///
+/// # Safety
+///
+/// `newest` is the caller's own list head: the caller owns `slot` and the
+/// list.
+pub(crate) unsafe fn expose_oldest(
+    slot: &AtomicPtr<()>,
+    newest: *const JoinFrame,
+) -> *const JoinFrame {
+    loop {
+        // SAFETY: the owner's own frames stay in place while it runs here.
+        let oldest = unsafe { oldest_untaken(newest) };
+        // SAFETY: as above.
+        match unsafe { oldest.as_ref() } {
+            None => return oldest,
+            Some(f) if expose_frame(slot, f) => return oldest,
+            Some(_) => {}
+        }
+    }
+}
+
 /// A rescue ("Rescue", steps 1–4) of the worker whose exposure slot is
 /// `slot` and list head `newest`: the oldest frame on its list that nobody
 /// has taken, as a job to run, or `None` (the slot is not empty, the list
@@ -533,23 +588,12 @@ pub(crate) fn rescue(slot: &AtomicPtr<()>, newest: &AtomicPtr<JoinFrame>) -> Opt
     )
     .ok()?;
     crate::sync::heavy_barrier();
-    // Acquire: pairs with the release store of the link (join.rs), so the
+    // Acquire: pairs with the release stores of the link and unlink, so the
     // frames' fields are visible.
-    let mut frame = newest.load(Ordering::Acquire).cast_const();
-    let mut oldest: *const JoinFrame = std::ptr::null();
+    let newest = newest.load(Ordering::Acquire).cast_const();
     // SAFETY: step 2: every frame reached stays on its owner's stack until
-    // the slot is unlocked below; `parent` was written before the link.
-    while let Some(f) = unsafe { frame.as_ref() } {
-        #[cfg(loom)]
-        f.probe.with(|_| ());
-        // Relaxed: the flag only goes from false to true; a stale false is
-        // settled by the compare-exchange below.
-        if f.promoted.load(Ordering::Relaxed) {
-            break;
-        }
-        oldest = frame;
-        frame = f.parent;
-    }
+    // the slot is unlocked below.
+    let oldest = unsafe { oldest_untaken(newest) };
     // SAFETY: as above.
     let job = unsafe { oldest.as_ref() }.and_then(|f| {
         // Relaxed: the owner reads the flag after it sees the slot
@@ -755,5 +799,63 @@ mod loom_models {
             unlink_and_free(&worker, &f1, &h1);
             thief.join().unwrap();
         });
+    }
+
+    /// The owner's step 3 after its exposed E was claimed, with nothing of
+    /// its own exposed (`feed_the_hungry`, through `expose_oldest`), racing
+    /// a rescue: whichever takes F1, the frame behind it (F2) is exposed or
+    /// taken before the owner's next fork may expose F3, so the taken
+    /// frames stay a prefix and every later walk reaches F2. (helper-61's
+    /// model; with one try instead of `expose_oldest`'s loop it fails.)
+    #[test]
+    fn a_feed_whose_exposure_loses_to_a_rescue_keeps_the_prefix() {
+        bounded(3).check(|| {
+            let worker = worker();
+            let half = || Half {
+                runs: AtomicUsize::new(0),
+            };
+            let (he, h1, h2, h3) = (half(), half(), half(), half());
+            let fe = frame(std::ptr::null(), &he);
+            link(&worker, &fe);
+            assert!(expose_frame(&worker.slot, &fe));
+            // A thief claims E.
+            claim_exposed(&worker.slot).unwrap().execute();
+            let f1 = frame(&fe, &h1);
+            link(&worker, &f1);
+            let rescuer = {
+                let worker = worker.clone();
+                loom::thread::spawn(move || {
+                    if let Some(job) = rescue(&worker.slot, &worker.newest) {
+                        job.execute();
+                    }
+                })
+            };
+            // F2's fork: E was claimed, so step 3 exposes the oldest frame
+            // nobody has taken.
+            let f2 = frame(&f1, &h2);
+            link(&worker, &f2);
+            // SAFETY: the model's frames all live to its end.
+            let exposed = unsafe { expose_oldest(&worker.slot, &f2) };
+            // F3's fork inside F2's `a`: exposed only when nothing is.
+            let f3 = frame(&f2, &h3);
+            link(&worker, &f3);
+            if exposed.is_null() {
+                let _ = expose_frame(&worker.slot, &f3);
+            }
+            rescuer.join().unwrap();
+            let taken = |f: &JoinFrame| f.promoted.load(Ordering::Relaxed);
+            assert!(
+                !(taken(&f3) && !taken(&f2)),
+                "F3 was taken while F2 was not: F2 is out of every walk's reach"
+            );
+            assert!(taken(&f1), "F1 is neither exposed nor rescued");
+        });
+    }
+
+    fn worker() -> Arc<Worker> {
+        Arc::new(Worker {
+            slot: AtomicPtr::new(std::ptr::null_mut()),
+            newest: AtomicPtr::new(std::ptr::null_mut()),
+        })
     }
 }

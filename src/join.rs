@@ -381,9 +381,15 @@ impl WorkerThread {
     /// it first (`job.rs`, "Rescue"; then it is published already).
     #[inline]
     fn expose(&self, frame: &JoinFrame) {
-        if !crate::job::expose_frame(self.exposure_slot(), frame) {
-            return;
+        if crate::job::expose_frame(self.exposure_slot(), frame) {
+            self.exposed_now(frame);
         }
+    }
+
+    /// After `frame` went into this worker's exposure slot: remembers it,
+    /// and wakes a sleeper unless a worker searches.
+    #[inline]
+    fn exposed_now(&self, frame: &JoinFrame) {
         self.exposed_frame.set(frame);
         // SeqCst fence: pairs with the fence of a worker going to sleep
         // (sleep.rs step 4, whose look includes the slots): either it sees
@@ -417,29 +423,28 @@ impl WorkerThread {
             // Claimed (its `promoted` flag was set when it was exposed).
             self.exposed_frame.set(std::ptr::null());
         }
-        let mut oldest: *const JoinFrame = std::ptr::null();
-        let mut frame = self.newest_join();
-        // SAFETY: every frame on the list lives on this thread's stack, in a
-        // `join` call that has not returned (it unlinks itself first).
-        while let Some(f) = unsafe { frame.as_ref() } {
-            // Relaxed: this thread and rescuers set it; a stale false is
-            // settled by the compare-exchange below. The exposed frame is
-            // taken too, so the walk stops there.
-            if f.promoted.load(Ordering::Relaxed) {
-                break;
+        if self.exposed_frame.get().is_null() {
+            // SAFETY: every frame on the list lives on this thread's stack,
+            // in a `join` call that has not returned (it unlinks itself
+            // first).
+            let exposed =
+                unsafe { crate::job::expose_oldest(self.exposure_slot(), self.newest_join()) };
+            // SAFETY: as above.
+            match unsafe { exposed.as_ref() } {
+                Some(f) => self.exposed_now(f),
+                None => self.registry().sleep.notify_one_for_fork(),
             }
-            oldest = frame;
-            frame = f.parent;
+            return;
         }
+        // SAFETY: as above. The exposed frame is taken too, so the walk
+        // stops there.
+        let oldest = unsafe { crate::job::oldest_untaken(self.newest_join()) };
         // SAFETY: as above.
         let Some(f) = (unsafe { oldest.as_ref() }) else {
             self.registry().sleep.notify_one_for_fork();
             return;
         };
-        if self.exposed_frame.get().is_null() {
-            self.expose(f);
-        } else if f
-            .promoted
+        if f.promoted
             .compare_exchange(false, true, Ordering::Relaxed, Ordering::Relaxed)
             .is_ok()
         {

@@ -47,7 +47,7 @@
 use crossbeam_deque::{Injector, Steal, Stealer};
 
 use crate::blocking::BlockingLane;
-use crate::job::{JobRef, JoinFrame};
+use crate::job::{JobRef, JoinFrame, SLOT_BUSY};
 use crate::sleep::Sleep;
 use crate::slots::Depot;
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
@@ -236,7 +236,13 @@ impl Registry {
             // fence after an exposure (join.rs); a searching worker's glance
             // (`WorkerThread::search_on`) is a hint, and a miss there is
             // caught by the sleep that follows.
-            || self.exposed.iter().any(|e| !e.0.load(Ordering::Relaxed).is_null())
+            || self.exposed.iter().any(|e| {
+                // A busy slot is a rescue or an exposure under way: the
+                // rescuer runs what it finds, and an exposure is followed
+                // by its own wake-up (`job.rs`, "Rescue").
+                let seen = e.0.load(Ordering::Relaxed);
+                !seen.is_null() && seen != SLOT_BUSY
+            })
     }
 
     /// Whether the injector or a worker's deque holds a task: [`has_work`]

@@ -596,7 +596,12 @@ impl Sleep {
             return true;
         }
         if self.is_shutdown() {
-            // Nothing new is offered to a pool that is shutting down.
+            // Nothing new is offered to a pool that is shutting down, but
+            // what is queued or forked still runs (the look may rescue a
+            // half: `job.rs`, "Rescue").
+            if has_work() {
+                return is_done();
+            }
             return crate::sync::park_until(is_done, Some(deadline));
         }
         {

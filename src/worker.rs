@@ -385,6 +385,13 @@ impl WorkerThread {
                     self.execute(job);
                     continue;
                 }
+                // A half that a blocked `a` waits for, forked behind an
+                // exposed one, would never run once every other worker has
+                // left (a second reader's test,
+                // `join_rescue_after_shutdown_still_ends_a_waiting_a`).
+                if self.rescue_some() {
+                    continue;
+                }
                 break;
             }
             if lingering {
