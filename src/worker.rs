@@ -392,6 +392,23 @@ impl WorkerThread {
                 if self.rescue_some() {
                     continue;
                 }
+                // A slot holding a frame, or held busy by an exposure or a
+                // rescue under way, is work about to be offered: an owner
+                // may expose a half between the claims above and the
+                // rescue's glance, and after the shutdown nobody would be
+                // woken for it (helper-62's test,
+                // `join_exposed_during_the_leaving_workers_look_is_served`).
+                // Acquire: pairs with the exposure's release store, as a
+                // claim's does.
+                if self
+                    .registry
+                    .exposed
+                    .iter()
+                    .any(|e| !e.0.load(Ordering::Acquire).is_null())
+                {
+                    crate::sync::yield_now();
+                    continue;
+                }
                 break;
             }
             if lingering {
