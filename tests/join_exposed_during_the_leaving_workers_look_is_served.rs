@@ -16,58 +16,44 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, sync_channel};
 use std::time::Duration;
 
-use common::{eventually, occupy_one_worker, watchdog};
+use common::{install_then_shut_down, occupy_one_worker, watchdog};
 use corepool::Pool;
 
 fn trial(delay: usize) -> Option<u32> {
     let pool = Pool::builder().workers(2).build().unwrap();
-    let (busy, release_tx) = occupy_one_worker(&pool);
+    let busy = occupy_one_worker(&pool);
     let (forked_tx, forked) = channel::<()>();
     let e_claimed = Arc::new(AtomicBool::new(false));
-    let got = std::thread::scope(|s| {
-        let installer = s.spawn(|| {
-            let e_claimed = e_claimed.clone();
-            let e_claimed2 = e_claimed.clone();
-            pool.install(move || {
+    let e_claimed2 = e_claimed.clone();
+    install_then_shut_down(&pool, busy, forked, move || {
+        corepool::join(
+            move || {
+                let (tx, rx) = sync_channel::<u32>(1);
                 corepool::join(
                     move || {
-                        let (tx, rx) = sync_channel::<u32>(1);
-                        corepool::join(
-                            move || {
-                                forked_tx.send(()).unwrap();
-                                while !e_claimed.load(Ordering::Acquire) {
-                                    std::hint::spin_loop();
-                                }
-                                let mut x = 0usize;
-                                for i in 0..delay {
-                                    x = black_box(x.wrapping_add(i));
-                                }
-                                black_box(x);
-                                // The first fork after E's claim: exposes X.
-                                let _ = corepool::join(|| black_box(1), || black_box(2));
-                                rx.recv_timeout(Duration::from_millis(300)).ok()
-                            },
-                            move || {
-                                let _ = tx.send(5);
-                            },
-                        )
-                        .0
+                        forked_tx.send(()).unwrap();
+                        while !e_claimed.load(Ordering::Acquire) {
+                            std::hint::spin_loop();
+                        }
+                        let mut x = 0usize;
+                        for i in 0..delay {
+                            x = black_box(x.wrapping_add(i));
+                        }
+                        black_box(x);
+                        // The first fork after E's claim: exposes X.
+                        let _ = corepool::join(|| black_box(1), || black_box(2));
+                        rx.recv_timeout(Duration::from_millis(300)).ok()
                     },
-                    move || e_claimed2.store(true, Ordering::Release),
+                    move || {
+                        let _ = tx.send(5);
+                    },
                 )
                 .0
-            })
-        });
-        forked.recv().unwrap();
-        let stopper = s.spawn(|| pool.shutdown());
-        eventually(|| pool.is_shutdown());
-        release_tx.send(()).unwrap();
-        let got = installer.join().unwrap();
-        stopper.join().unwrap();
-        got
-    });
-    busy.join().unwrap();
-    got
+            },
+            move || e_claimed2.store(true, Ordering::Release),
+        )
+        .0
+    })
 }
 
 #[test]

@@ -9,48 +9,34 @@ mod common;
 use std::sync::mpsc::{channel, sync_channel};
 use std::time::Duration;
 
-use common::{eventually, occupy_one_worker, watchdog};
+use common::{install_then_shut_down, occupy_one_worker, watchdog};
 use corepool::Pool;
 
 #[test]
 fn inner_a_waiting_on_inner_b_ends_when_the_pool_shuts_down_meanwhile() {
     watchdog(120, || {
         let pool = Pool::builder().workers(2).build().unwrap();
-        let (busy, release_tx) = occupy_one_worker(&pool);
+        let busy = occupy_one_worker(&pool);
         let (forked_tx, forked) = channel::<()>();
-        let got = std::thread::scope(|s| {
-            let installer = s.spawn(|| {
-                pool.install(move || {
+        let got = install_then_shut_down(&pool, busy, forked, move || {
+            corepool::join(
+                move || {
+                    let (tx, rx) = sync_channel::<u32>(1);
                     corepool::join(
                         move || {
-                            let (tx, rx) = sync_channel::<u32>(1);
-                            corepool::join(
-                                move || {
-                                    forked_tx.send(()).unwrap();
-                                    rx.recv_timeout(Duration::from_secs(20)).ok()
-                                },
-                                move || {
-                                    let _ = tx.send(5);
-                                },
-                            )
-                            .0
+                            forked_tx.send(()).unwrap();
+                            rx.recv_timeout(Duration::from_secs(20)).ok()
                         },
-                        || (),
+                        move || {
+                            let _ = tx.send(5);
+                        },
                     )
                     .0
-                })
-            });
-            forked.recv().unwrap();
-            // Shut down (it waits for the workers) on another thread; once
-            // the flag is set, free the busy worker.
-            let stopper = s.spawn(|| pool.shutdown());
-            eventually(|| pool.is_shutdown());
-            release_tx.send(()).unwrap();
-            let got = installer.join().unwrap();
-            stopper.join().unwrap();
-            got
+                },
+                || (),
+            )
+            .0
         });
-        busy.join().unwrap();
         assert_eq!(
             got,
             Some(5),

@@ -296,3 +296,28 @@ pub fn occupy_one_worker(
     started.recv().unwrap();
     (busy, release_tx)
 }
+
+/// Runs `body` inside `pool.install` on a scoped thread. Once `reached`
+/// says the body got where it waits, shuts `pool` down from another thread
+/// (`shutdown` waits for the workers), and once the flag is set, frees the
+/// worker that `occupy_one_worker` holds (`busy`, `release`). Returns the
+/// body's value after the shutdown has returned and the busy task ended.
+pub fn install_then_shut_down<R: Send>(
+    pool: &corepool::Pool,
+    (busy, release): (corepool::Task<()>, std::sync::mpsc::Sender<()>),
+    reached: std::sync::mpsc::Receiver<()>,
+    body: impl FnOnce() -> R + Send,
+) -> R {
+    let got = std::thread::scope(|s| {
+        let installer = s.spawn(|| pool.install(body));
+        reached.recv().unwrap();
+        let stopper = s.spawn(|| pool.shutdown());
+        eventually(|| pool.is_shutdown());
+        release.send(()).unwrap();
+        let got = installer.join().unwrap();
+        stopper.join().unwrap();
+        got
+    });
+    busy.join().unwrap();
+    got
+}
