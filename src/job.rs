@@ -580,6 +580,10 @@ pub(crate) fn rescue(slot: &AtomicPtr<()>, newest: &AtomicPtr<JoinFrame>) -> Opt
     if !slot.load(Ordering::Relaxed).is_null() || newest.load(Ordering::Relaxed).is_null() {
         return None;
     }
+    // Relaxed: the lock orders nothing by itself. The owner's unlink sees
+    // it through the barrier pair (step 2), and every frame it then reads
+    // is ordered by the acquire load of the head below; two rescuers of one
+    // worker exclude each other by this exchange alone.
     slot.compare_exchange(
         std::ptr::null_mut(),
         SLOT_BUSY,
