@@ -317,7 +317,7 @@ impl<F: FnOnce() + Send> HeapJob<F> {
 /// fork. If a thief claims the exposed frame and the owner never forks
 /// again (its `a` blocks until a newer frame's `b` has run), the newer
 /// frames would wait forever. So a worker about to sleep or block
-/// ([`rescue`]) looks at each other worker whose slot is empty but whose
+/// ([`rescue_from`]) looks at each other worker whose slot is empty but whose
 /// list of frames is not, and takes the oldest frame nobody has taken,
 /// reading the owner's list while the owner runs on:
 ///
@@ -344,8 +344,8 @@ impl<F: FnOnce() + Send> HeapJob<F> {
 ///
 /// The owner's side costs a compiler fence at each link and unlink and a
 /// load of its own slot at each unlink (a line it already has); the
-/// rescuer's, one `membarrier` call per look, made only when a slot is
-/// empty and a list is not. The link needs the pair too: an owner whose
+/// rescuer's, one `membarrier` call per look (per 64 workers), made only
+/// when some slot is empty and its list is not. The link needs the pair too: an owner whose
 /// exposed frame was claimed looks at its slot after each fork
 /// (`exposed_was_claimed`), and either that load sees the rescuer's lock
 /// (and the owner publishes the new frame itself) or the rescuer's walk
@@ -571,48 +571,104 @@ pub(crate) unsafe fn expose_oldest(
     }
 }
 
+/// How many workers one rescue look locks before its one heavy barrier
+/// ([`rescue_from`]): the bits of its mask.
+const RESCUE_BATCH: usize = u64::BITS as usize;
+
 /// A rescue ("Rescue", steps 1–4) of the worker whose exposure slot is
 /// `slot` and list head `newest`: the oldest frame on its list that nobody
 /// has taken, as a job to run, or `None` (the slot is not empty, the list
-/// is, or every frame on it is taken).
+/// is, or every frame on it is taken). [`rescue_from`] with one victim.
+#[cfg(all(test, loom))]
 pub(crate) fn rescue(slot: &AtomicPtr<()>, newest: &AtomicPtr<JoinFrame>) -> Option<JobRef> {
-    // Relaxed: a glance; the lock and the barrier below order what counts.
-    if !slot.load(Ordering::Relaxed).is_null() || newest.load(Ordering::Relaxed).is_null() {
-        return None;
+    rescue_from(1, |_| (slot, newest))
+}
+
+/// A rescue look ("Rescue", steps 1–4) over `count` workers, `victim(i)`
+/// giving the `i`th one's exposure slot and list head, in the order they
+/// are tried: the oldest frame nobody has taken on the first list that has
+/// one, as a job to run, or `None`.
+///
+/// One heavy barrier serves up to [`RESCUE_BATCH`] workers: the look locks
+/// the slot of each worker whose slot is empty and whose list is not
+/// (step 1), makes one barrier for all of them (step 2), then walks the
+/// locked lists in order, taking at most one frame (step 3), and unlocks
+/// each slot once its list is walked, or at once once a frame is taken
+/// (step 4). A first version made one `membarrier` call per such worker,
+/// each interrupting every CPU that runs a thread of the process: on a pool
+/// of many busy workers, a worker about to sleep made one per worker.
+/// Each lock is a bare compare-exchange that gives up when the slot is not
+/// null, so two looks never wait for each other, and a slot is held for no
+/// more than the barrier and the walks before its own.
+pub(crate) fn rescue_from<'a>(
+    count: usize,
+    victim: impl Fn(usize) -> (&'a AtomicPtr<()>, &'a AtomicPtr<JoinFrame>),
+) -> Option<JobRef> {
+    for first in (0..count).step_by(RESCUE_BATCH) {
+        let batch = (count - first).min(RESCUE_BATCH);
+        let mut locked = 0_u64;
+        for i in 0..batch {
+            let (slot, newest) = victim(first + i);
+            // Relaxed: a glance; the lock and the barrier below order what
+            // counts.
+            if !slot.load(Ordering::Relaxed).is_null() || newest.load(Ordering::Relaxed).is_null() {
+                continue;
+            }
+            // Relaxed: the lock orders nothing by itself. The owner's unlink
+            // sees it through the barrier pair (step 2), and every frame it
+            // then reads is ordered by the acquire load of the head below;
+            // two rescuers of one worker exclude each other by this
+            // exchange alone.
+            if slot
+                .compare_exchange(
+                    std::ptr::null_mut(),
+                    SLOT_BUSY,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok()
+            {
+                locked |= 1 << i;
+            }
+        }
+        if locked == 0 {
+            continue;
+        }
+        crate::sync::heavy_barrier();
+        let mut job = None;
+        while locked != 0 {
+            let i = locked.trailing_zeros() as usize;
+            locked &= locked - 1;
+            let (slot, newest) = victim(first + i);
+            if job.is_none() {
+                // Acquire: pairs with the release stores of the link and
+                // unlink, so the frames' fields are visible.
+                let newest = newest.load(Ordering::Acquire).cast_const();
+                // SAFETY: step 2: every frame reached stays on its owner's
+                // stack until the slot is unlocked below.
+                let oldest = unsafe { oldest_untaken(newest) };
+                // SAFETY: as above.
+                job = unsafe { oldest.as_ref() }.and_then(|f| {
+                    // Relaxed: the owner reads the flag after it sees the
+                    // slot unlocked (acquire), which the release store below
+                    // orders after.
+                    f.promoted
+                        .compare_exchange(false, true, Ordering::Relaxed, Ordering::Relaxed)
+                        .ok()?;
+                    // SAFETY: taken above: its owner waits for its end before
+                    // it frees the frame; this is the only reference to it.
+                    Some(unsafe { f.job_ref() })
+                });
+            }
+            // Release: the owner frees a frame only after it has seen this;
+            // every read of its frames above comes first.
+            slot.store(std::ptr::null_mut(), Ordering::Release);
+        }
+        if job.is_some() {
+            return job;
+        }
     }
-    // Relaxed: the lock orders nothing by itself. The owner's unlink sees
-    // it through the barrier pair (step 2), and every frame it then reads
-    // is ordered by the acquire load of the head below; two rescuers of one
-    // worker exclude each other by this exchange alone.
-    slot.compare_exchange(
-        std::ptr::null_mut(),
-        SLOT_BUSY,
-        Ordering::Relaxed,
-        Ordering::Relaxed,
-    )
-    .ok()?;
-    crate::sync::heavy_barrier();
-    // Acquire: pairs with the release stores of the link and unlink, so the
-    // frames' fields are visible.
-    let newest = newest.load(Ordering::Acquire).cast_const();
-    // SAFETY: step 2: every frame reached stays on its owner's stack until
-    // the slot is unlocked below.
-    let oldest = unsafe { oldest_untaken(newest) };
-    // SAFETY: as above.
-    let job = unsafe { oldest.as_ref() }.and_then(|f| {
-        // Relaxed: the owner reads the flag after it sees the slot
-        // unlocked (acquire), which the release store below orders after.
-        f.promoted
-            .compare_exchange(false, true, Ordering::Relaxed, Ordering::Relaxed)
-            .ok()?;
-        // SAFETY: taken above: its owner waits for its end before it frees
-        // the frame; this is the only reference to it.
-        Some(unsafe { f.job_ref() })
-    });
-    // Release: the owner frees a frame only after it has seen this; every
-    // read of its frames above comes first.
-    slot.store(std::ptr::null_mut(), Ordering::Release);
-    job
+    None
 }
 
 /// Loom models of a rescue ("Rescue") racing its owner's links, exposure,
@@ -853,6 +909,48 @@ mod loom_models {
                 "F3 was taken while F2 was not: F2 is out of every walk's reach"
             );
             assert!(taken(&f1), "F1 is neither exposed nor rescued");
+        });
+    }
+
+    /// One look over two owners, one barrier for both (`rescue_from`):
+    /// each owner links a frame, runs its `a` and unlinks and frees it,
+    /// while the look locks both slots, walks both lists and unlocks them.
+    /// Each half runs exactly once, and no walk reads a frame after its
+    /// owner freed it, whichever list the look takes from.
+    #[test]
+    fn one_barrier_for_two_owners_reads_no_freed_frame() {
+        bounded(2).check(|| {
+            let (wa, wb) = (worker(), worker());
+            let rescuer = {
+                let (wa, wb) = (wa.clone(), wb.clone());
+                loom::thread::spawn(move || {
+                    for _ in 0..2 {
+                        let victim = |i: usize| {
+                            let w = if i == 0 { &wa } else { &wb };
+                            (&w.slot, &w.newest)
+                        };
+                        if let Some(job) = rescue_from(2, victim) {
+                            job.execute();
+                        }
+                    }
+                })
+            };
+            let own = |w: &Worker| {
+                let half = Half {
+                    runs: AtomicUsize::new(0),
+                };
+                let f = frame(std::ptr::null(), &half);
+                link(w, &f);
+                unlink_and_free(w, &f, &half);
+                assert_eq!(half.runs.load(Ordering::Relaxed), 1);
+            };
+            let owner_b = {
+                let wb = wb.clone();
+                loom::thread::spawn(move || own(&wb))
+            };
+            own(&wa);
+            owner_b.join().unwrap();
+            rescuer.join().unwrap();
         });
     }
 

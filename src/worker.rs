@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Steal, Worker as Deque};
 
-use crate::job::{JobRef, JoinFrame, claim_exposed, rescue};
+use crate::job::{JobRef, JoinFrame, claim_exposed, rescue_from};
 use crate::registry::{Counters, Registry};
 use crate::sleep::Wake;
 use crate::slots::SlotCache;
@@ -314,14 +314,19 @@ impl WorkerThread {
         }
         let registry = &*self.registry;
         let n = registry.workers();
-        for victim in (self.index + 1..n).chain(0..self.index) {
-            if let Some(job) = rescue(&registry.exposed[victim].0, &registry.joins[victim].0) {
+        // The others in turn, starting after this one.
+        let victim = |k: usize| {
+            let victim = (self.index + 1 + k) % n;
+            (&registry.exposed[victim].0, &registry.joins[victim].0)
+        };
+        match rescue_from(n - 1, victim) {
+            Some(job) => {
                 Counters::bump(&registry.counters[self.index].0.stolen, 1);
                 self.deque.push(job);
-                return true;
+                true
             }
+            None => false,
         }
-        false
     }
 
     /// This worker's thread handle, cloned once at start.

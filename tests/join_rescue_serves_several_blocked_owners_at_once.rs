@@ -1,0 +1,72 @@
+//! One idle worker rescuing from several owners at once (job.rs, "Rescue":
+//! a look locks the slot of every worker with frames nobody has taken, makes
+//! one barrier for all of them, and takes from the first list that has
+//! such a frame). Three workers each fork nested joins while the fourth is
+//! busy, then block: each level's `a` waits for its own `b`. When the fourth
+//! worker is freed it is the only one left, so it must take every level of
+//! all three owners: the outermost ones exposed, the rest rescued.
+mod common;
+
+use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
+use std::time::Duration;
+
+use common::{occupy_one_worker, watchdog};
+use corepool::Pool;
+
+/// Forks `depth` nested joins; at the innermost one it says so
+/// (`arrived`), then each level's `a` waits for its `b`'s value. Returns
+/// the values received, innermost first.
+fn nested(depth: u32, arrived: Sender<()>) -> Vec<u32> {
+    if depth == 0 {
+        arrived.send(()).unwrap();
+        return Vec::new();
+    }
+    let (tx, rx) = sync_channel::<u32>(1);
+    corepool::join(
+        move || {
+            let mut got = nested(depth - 1, arrived);
+            got.push(wait(&rx).unwrap_or(u32::MAX));
+            got
+        },
+        move || {
+            let _ = tx.send(depth);
+        },
+    )
+    .0
+}
+
+fn wait(rx: &Receiver<u32>) -> Option<u32> {
+    rx.recv_timeout(Duration::from_secs(30)).ok()
+}
+
+#[test]
+fn one_freed_worker_ends_the_waiting_joins_of_three_blocked_owners() {
+    const OWNERS: usize = 3;
+    const DEPTH: u32 = 3;
+    watchdog(240, || {
+        let pool = Pool::builder().workers(OWNERS + 1).build().unwrap();
+        for round in 0..20 {
+            let (busy, release) = occupy_one_worker(&pool);
+            let (arrived_tx, arrived) = channel();
+            let owners: Vec<_> = (0..OWNERS)
+                .map(|_| {
+                    let arrived_tx = arrived_tx.clone();
+                    pool.submit(move || nested(DEPTH, arrived_tx))
+                })
+                .collect();
+            // Every owner has forked all its levels and blocks from here on.
+            for _ in 0..OWNERS {
+                arrived.recv().unwrap();
+            }
+            release.send(()).unwrap();
+            for (i, owner) in owners.into_iter().enumerate() {
+                assert_eq!(
+                    owner.join().unwrap(),
+                    vec![1, 2, 3],
+                    "round {round}: a level's b of owner {i} never ran"
+                );
+            }
+            busy.join().unwrap();
+        }
+    });
+}
