@@ -581,29 +581,49 @@ const RESCUE_BATCH: usize = u64::BITS as usize;
 /// is, or every frame on it is taken). [`rescue_from`] with one victim.
 #[cfg(all(test, loom))]
 pub(crate) fn rescue(slot: &AtomicPtr<()>, newest: &AtomicPtr<JoinFrame>) -> Option<JobRef> {
-    rescue_from(1, |_| (slot, newest))
+    let mut job = None;
+    rescue_from(1, |_| (slot, newest), |taken| job = Some(taken));
+    job
+}
+
+/// What a rescue look ([`rescue_from`]) found.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Rescued {
+    /// Frames taken (each handed to the look's `take`).
+    pub(crate) taken: usize,
+    /// Whether a list it took from still holds frames nobody has taken,
+    /// newer than the one it took: work for another idle worker.
+    pub(crate) more: bool,
 }
 
 /// A rescue look ("Rescue", steps 1–4) over `count` workers, `victim(i)`
-/// giving the `i`th one's exposure slot and list head, in the order they
-/// are tried: the oldest frame nobody has taken on the first list that has
-/// one, as a job to run, or `None`.
+/// giving the `i`th one's exposure slot and list head: hands `take` the
+/// oldest frame nobody has taken on each list it walks, as a job to run.
 ///
 /// One heavy barrier serves up to [`RESCUE_BATCH`] workers: the look locks
 /// the slot of each worker whose slot is empty and whose list is not
-/// (step 1), makes one barrier for all of them (step 2), then walks the
-/// locked lists in order, taking at most one frame (step 3), and unlocks
-/// each slot once its list is walked, or at once once a frame is taken
-/// (step 4). A first version made one `membarrier` call per such worker,
-/// each interrupting every CPU that runs a thread of the process: on a pool
-/// of many busy workers, a worker about to sleep made one per worker.
-/// Each lock is a bare compare-exchange that gives up when the slot is not
-/// null, so two looks never wait for each other, and a slot is held for no
-/// more than the barrier and the walks before its own.
+/// (step 1), makes one barrier for all of them (step 2), then walks every
+/// list it locked, taking the oldest untaken frame of each (step 3), and
+/// unlocks each slot once its list is walked (step 4); it stops after the
+/// first batch of workers that gave it a frame. A first version made one
+/// `membarrier` call per such worker, each interrupting every CPU that runs
+/// a thread of the process: on a pool of many busy workers, a worker about
+/// to sleep made one per worker. Every list locked is walked: another
+/// look that finds a slot busy skips it and may go to sleep, trusting the
+/// holder to take what is there (a version that took one frame from the
+/// first list and unlocked the others unwalked left a half nobody would
+/// take while a worker slept: helper-63's reproducer; the unit test
+/// `a_look_during_a_batch_leaves_no_locked_list_unwalked`). Each lock is a
+/// bare compare-exchange that gives up when the slot is not null, so two
+/// looks never wait for each other; a slot is held from its lock, through
+/// the glances and locks of the batch's later workers, the barrier and the
+/// walks before its own, to the end of its own walk.
 pub(crate) fn rescue_from<'a>(
     count: usize,
     victim: impl Fn(usize) -> (&'a AtomicPtr<()>, &'a AtomicPtr<JoinFrame>),
-) -> Option<JobRef> {
+    mut take: impl FnMut(JobRef),
+) -> Rescued {
+    let mut rescued = Rescued::default();
     for first in (0..count).step_by(RESCUE_BATCH) {
         let batch = (count - first).min(RESCUE_BATCH);
         let mut locked = 0_u64;
@@ -635,40 +655,42 @@ pub(crate) fn rescue_from<'a>(
             continue;
         }
         crate::sync::heavy_barrier();
-        let mut job = None;
         while locked != 0 {
             let i = locked.trailing_zeros() as usize;
             locked &= locked - 1;
             let (slot, newest) = victim(first + i);
-            if job.is_none() {
-                // Acquire: pairs with the release stores of the link and
-                // unlink, so the frames' fields are visible.
-                let newest = newest.load(Ordering::Acquire).cast_const();
-                // SAFETY: step 2: every frame reached stays on its owner's
-                // stack until the slot is unlocked below.
-                let oldest = unsafe { oldest_untaken(newest) };
-                // SAFETY: as above.
-                job = unsafe { oldest.as_ref() }.and_then(|f| {
-                    // Relaxed: the owner reads the flag after it sees the
-                    // slot unlocked (acquire), which the release store below
-                    // orders after.
-                    f.promoted
-                        .compare_exchange(false, true, Ordering::Relaxed, Ordering::Relaxed)
-                        .ok()?;
-                    // SAFETY: taken above: its owner waits for its end before
-                    // it frees the frame; this is the only reference to it.
-                    Some(unsafe { f.job_ref() })
-                });
+            // Acquire: pairs with the release stores of the link and
+            // unlink, so the frames' fields are visible.
+            let newest = newest.load(Ordering::Acquire).cast_const();
+            // SAFETY: step 2: every frame reached stays on its owner's stack
+            // until the slot is unlocked below.
+            let oldest = unsafe { oldest_untaken(newest) };
+            // SAFETY: as above.
+            if let Some(f) = unsafe { oldest.as_ref() } {
+                // Relaxed: the owner reads the flag after it sees the slot
+                // unlocked (acquire), which the release store below orders
+                // after.
+                if f.promoted
+                    .compare_exchange(false, true, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+                {
+                    rescued.taken += 1;
+                    rescued.more |= !std::ptr::eq(oldest, newest);
+                    // SAFETY: taken above: its owner waits for its end
+                    // before it frees the frame; this is the only reference
+                    // to it.
+                    take(unsafe { f.job_ref() });
+                }
             }
             // Release: the owner frees a frame only after it has seen this;
             // every read of its frames above comes first.
             slot.store(std::ptr::null_mut(), Ordering::Release);
         }
-        if job.is_some() {
-            return job;
+        if rescued.taken > 0 {
+            break;
         }
     }
-    None
+    rescued
 }
 
 /// Loom models of a rescue ("Rescue") racing its owner's links, exposure,
@@ -929,9 +951,9 @@ mod loom_models {
                             let w = if i == 0 { &wa } else { &wb };
                             (&w.slot, &w.newest)
                         };
-                        if let Some(job) = rescue_from(2, victim) {
-                            job.execute();
-                        }
+                        let mut jobs = Vec::new();
+                        rescue_from(2, victim, |job| jobs.push(job));
+                        jobs.into_iter().for_each(JobRef::execute);
                     }
                 })
             };
@@ -959,5 +981,111 @@ mod loom_models {
             slot: AtomicPtr::new(std::ptr::null_mut()),
             newest: AtomicPtr::new(std::ptr::null_mut()),
         })
+    }
+}
+
+/// A rescue look that runs while another look holds a slot.
+#[cfg(all(test, not(loom)))]
+mod rescue_tests {
+    use super::*;
+
+    unsafe fn noop(_: NonNull<()>) {}
+    unsafe fn noop_cancel(_: NonNull<()>) -> bool {
+        true
+    }
+    unsafe fn zero(_: NonNull<()>) -> u64 {
+        0
+    }
+    static NOOP: JobVtable = JobVtable {
+        execute: noop,
+        cancel: noop_cancel,
+        release: noop,
+        origin: zero,
+    };
+
+    fn frame() -> JoinFrame {
+        JoinFrame {
+            parent: std::ptr::null(),
+            promoted: AtomicBool::new(false),
+            job: Cell::new(NonNull::dangling()),
+            vtable: &NOOP,
+        }
+    }
+
+    /// Worker R1's look over owners A and B; R2's look at B runs during
+    /// R1's walk (after both locks and the barrier), as it may on another
+    /// CPU, and finds B busy. R2 may go to sleep then, so R1 must take
+    /// B's frame as well as A's. A first version took A's and unlocked B
+    /// unwalked (helper-63's test).
+    #[test]
+    fn a_look_during_a_batch_leaves_no_locked_list_unwalked() {
+        crate::sync::init_barriers();
+        let (fa, fb) = (frame(), frame());
+        let slots = [
+            AtomicPtr::new(std::ptr::null_mut()),
+            AtomicPtr::new(std::ptr::null_mut()),
+        ];
+        let heads = [
+            AtomicPtr::new((&fa as *const JoinFrame).cast_mut()),
+            AtomicPtr::new((&fb as *const JoinFrame).cast_mut()),
+        ];
+        let calls = Cell::new(0);
+        let second_look = Cell::new(None);
+        let victim = |i: usize| {
+            calls.set(calls.get() + 1);
+            if calls.get() == 3 {
+                second_look.set(Some(rescue_from(1, |_| (&slots[1], &heads[1]), drop)));
+            }
+            (&slots[i], &heads[i])
+        };
+        let got = rescue_from(2, victim, drop);
+        assert_eq!(
+            second_look.get().map(|r| r.taken),
+            Some(0),
+            "R2's look finds B busy and takes nothing"
+        );
+        assert_eq!(
+            got,
+            Rescued {
+                taken: 2,
+                more: false
+            }
+        );
+        assert!(fa.promoted.load(Ordering::Relaxed), "A's frame taken");
+        assert!(
+            fb.promoted.load(Ordering::Relaxed),
+            "B's frame was skipped by R2 (busy) and left unwalked by R1"
+        );
+        assert!(slots.iter().all(|s| s.load(Ordering::Relaxed).is_null()));
+    }
+
+    /// The frames behind the one a look takes are reported, for another
+    /// worker to be woken (`WorkerThread::rescue_some`).
+    #[test]
+    fn a_look_reports_the_untaken_frames_behind_the_one_it_takes() {
+        crate::sync::init_barriers();
+        let older = frame();
+        let mut newer = frame();
+        newer.parent = &older;
+        let slot = AtomicPtr::new(std::ptr::null_mut());
+        let head = AtomicPtr::new((&newer as *const JoinFrame).cast_mut());
+        let got = rescue_from(1, |_| (&slot, &head), drop);
+        assert_eq!(
+            got,
+            Rescued {
+                taken: 1,
+                more: true
+            }
+        );
+        assert!(older.promoted.load(Ordering::Relaxed), "the oldest first");
+        assert!(!newer.promoted.load(Ordering::Relaxed));
+        let got = rescue_from(1, |_| (&slot, &head), drop);
+        assert_eq!(
+            got,
+            Rescued {
+                taken: 1,
+                more: false
+            }
+        );
     }
 }

@@ -143,6 +143,10 @@ pub(crate) struct WorkerThread {
     /// Whether this worker is its pool's only one: nobody could claim an
     /// exposed frame.
     pub(crate) alone: bool,
+    /// Set by a rescue that took more than one frame, or left untaken
+    /// frames behind the one it took (`rescue_some`): the next job this
+    /// worker runs first wakes another idle worker for them.
+    wake_for_rescued: Cell<bool>,
     /// Blocks for the jobs this worker spawns (`slots.rs`).
     slots: SlotCache,
     /// Task counts this worker took ahead from a scope's latch and has not
@@ -196,6 +200,7 @@ impl WorkerThread {
             fence_needed: crate::sync::light_barrier_needs_fence(),
             exposed_frame: Cell::new(std::ptr::null()),
             alone: registry.workers() == 1,
+            wake_for_rescued: Cell::new(false),
             slots: SlotCache::new(),
             credit: Cell::new(None),
             registry,
@@ -319,14 +324,23 @@ impl WorkerThread {
             let victim = (self.index + 1 + k) % n;
             (&registry.exposed[victim].0, &registry.joins[victim].0)
         };
-        match rescue_from(n - 1, victim) {
-            Some(job) => {
-                Counters::bump(&registry.counters[self.index].0.stolen, 1);
-                self.deque.push(job);
-                true
-            }
-            None => false,
+        let rescued = rescue_from(n - 1, victim, |job| self.deque.push(job));
+        if rescued.taken == 0 {
+            return false;
         }
+        Counters::bump(
+            &registry.counters[self.index].0.stolen,
+            rescued.taken as u64,
+        );
+        // More than this worker can run at once: another idle worker is
+        // woken for the rest before this one runs anything
+        // (`WorkerThread::execute`). Not here: this worker is counted
+        // asleep, or listed as a blocked helper, while it looks, and a
+        // wake-up now could pick this very worker.
+        if rescued.taken > 1 || rescued.more {
+            self.wake_for_rescued.set(true);
+        }
+        true
     }
 
     /// This worker's thread handle, cloned once at start.
@@ -446,11 +460,29 @@ impl WorkerThread {
 
     #[inline]
     pub(crate) fn execute(&self, job: JobRef) {
+        if self.wake_for_rescued.get() {
+            self.wake_for_rescued_work();
+        }
         // Counted before it runs, so that a caller who joined a task sees it
         // counted.
         Counters::bump(&self.registry.counters[self.index].0.run, 1);
         self.in_new_frame(|| self.registry.execute(job));
         self.settle_credit();
+    }
+
+    /// After a rescue that found more than this worker runs at once
+    /// (`rescue_some`), out of the sleep protocol: wakes a sleeper, or else
+    /// a blocked helper, for the rescued jobs left on this deque or the
+    /// untaken frames. The rescuer's look may have made another worker's
+    /// look skip those lists (their slots busy), and that worker may be
+    /// asleep now; if this one's next job waits for one of those halves,
+    /// nobody else would run it. The push's fence pairs with the sleeper's
+    /// (`sleep.rs`, "Why no wake-up is lost"): the slots were unlocked and
+    /// the jobs pushed before it.
+    #[cold]
+    fn wake_for_rescued_work(&self) {
+        self.wake_for_rescued.set(false);
+        let _ = self.registry.sleep.notify_one();
     }
 
     /// Runs `f` as a new frame: what it pushes is stamped as its own.
