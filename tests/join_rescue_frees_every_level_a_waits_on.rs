@@ -8,37 +8,11 @@
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::sync_channel;
 use std::time::Duration;
 
-use common::{occupy_one_worker, watchdog};
+use common::{nested_waiting_joins, occupy_one_worker, watchdog};
 use corepool::Pool;
-
-/// Forks `depth` nested joins; at the innermost one it frees the busy worker
-/// (`release`), then each level's `a` waits for its `b`'s value. Returns
-/// the values received, innermost first.
-fn nested(depth: u32, release: std::sync::mpsc::Sender<()>) -> Vec<u32> {
-    if depth == 0 {
-        release.send(()).unwrap();
-        return Vec::new();
-    }
-    let (tx, rx) = sync_channel::<u32>(1);
-    corepool::join(
-        move || {
-            let mut got = nested(depth - 1, release);
-            got.push(wait(&rx).unwrap_or(u32::MAX));
-            got
-        },
-        move || {
-            let _ = tx.send(depth);
-        },
-    )
-    .0
-}
-
-fn wait(rx: &Receiver<u32>) -> Option<u32> {
-    rx.recv_timeout(Duration::from_secs(30)).ok()
-}
 
 #[test]
 fn five_nested_levels_whose_a_waits_on_its_b_all_end() {
@@ -46,7 +20,7 @@ fn five_nested_levels_whose_a_waits_on_its_b_all_end() {
         let pool = Pool::builder().workers(2).build().unwrap();
         for round in 0..20 {
             let (busy, release_tx) = occupy_one_worker(&pool);
-            let got = pool.install(|| nested(5, release_tx));
+            let got = pool.install(|| nested_waiting_joins(5, release_tx));
             busy.join().unwrap();
             assert_eq!(
                 got,

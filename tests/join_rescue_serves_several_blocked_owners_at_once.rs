@@ -8,37 +8,10 @@
 //! on pools of up to 130 workers, past the 64 a look locks at once.
 mod common;
 
-use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
-use std::time::Duration;
+use std::sync::mpsc::channel;
 
-use common::{occupy_one_worker, watchdog};
+use common::{nested_waiting_joins, occupy_one_worker, watchdog};
 use corepool::Pool;
-
-/// Forks `depth` nested joins; at the innermost one it says so
-/// (`arrived`), then each level's `a` waits for its `b`'s value. Returns
-/// the values received, innermost first.
-fn nested(depth: u32, arrived: Sender<()>) -> Vec<u32> {
-    if depth == 0 {
-        arrived.send(()).unwrap();
-        return Vec::new();
-    }
-    let (tx, rx) = sync_channel::<u32>(1);
-    corepool::join(
-        move || {
-            let mut got = nested(depth - 1, arrived);
-            got.push(wait(&rx).unwrap_or(u32::MAX));
-            got
-        },
-        move || {
-            let _ = tx.send(depth);
-        },
-    )
-    .0
-}
-
-fn wait(rx: &Receiver<u32>) -> Option<u32> {
-    rx.recv_timeout(Duration::from_secs(30)).ok()
-}
 
 /// A pool of `workers`: one busy, the others owners of `DEPTH` nested
 /// waiting joins each; then the busy one is freed and must take every
@@ -53,7 +26,7 @@ fn every_owner_ends(workers: usize, rounds: usize) {
         let owners: Vec<_> = (0..owners_n)
             .map(|_| {
                 let arrived_tx = arrived_tx.clone();
-                pool.submit(move || nested(DEPTH, arrived_tx))
+                pool.submit(move || nested_waiting_joins(DEPTH, arrived_tx))
             })
             .collect();
         // Every owner has forked all its levels and blocks from here on.

@@ -321,3 +321,29 @@ pub fn install_then_shut_down<R: Send>(
     busy.join().unwrap();
     got
 }
+
+/// Forks `depth` nested joins (`corepool::join`, on the current or the
+/// default pool); at the innermost one it sends on `at_bottom`, then each
+/// level's `a` waits (up to 30 s) for its own `b`'s value, the level's
+/// depth. Returns the values received, innermost first (`u32::MAX` for a
+/// `b` that never ran): `[1, 2, …, depth]` when every level ended. Each `b`
+/// is left for an idle worker to take: exposed or rescued (`job.rs`,
+/// "Rescue").
+pub fn nested_waiting_joins(depth: u32, at_bottom: std::sync::mpsc::Sender<()>) -> Vec<u32> {
+    if depth == 0 {
+        at_bottom.send(()).unwrap();
+        return Vec::new();
+    }
+    let (tx, rx) = std::sync::mpsc::sync_channel::<u32>(1);
+    corepool::join(
+        move || {
+            let mut got = nested_waiting_joins(depth - 1, at_bottom);
+            got.push(rx.recv_timeout(Duration::from_secs(30)).unwrap_or(u32::MAX));
+            got
+        },
+        move || {
+            let _ = tx.send(depth);
+        },
+    )
+    .0
+}
