@@ -594,6 +594,9 @@ pub(crate) struct Rescued {
     /// Whether a list it took from still holds frames nobody has taken,
     /// newer than the one it took: work for another idle worker.
     pub(crate) more: bool,
+    /// Whether it skipped a worker whose slot read busy (another look's
+    /// lock, or an exposure under way) and whose list was not empty.
+    pub(crate) busy: bool,
 }
 
 /// A rescue look ("Rescue", steps 1–4) over `count` workers, `victim(i)`
@@ -631,7 +634,12 @@ pub(crate) fn rescue_from<'a>(
             let (slot, newest) = victim(first + i);
             // Relaxed: a glance; the lock and the barrier below order what
             // counts.
-            if !slot.load(Ordering::Relaxed).is_null() || newest.load(Ordering::Relaxed).is_null() {
+            let seen = slot.load(Ordering::Relaxed);
+            if newest.load(Ordering::Relaxed).is_null() {
+                continue;
+            }
+            if !seen.is_null() {
+                rescued.busy |= seen == SLOT_BUSY;
                 continue;
             }
             // Relaxed: the lock orders nothing by itself. The owner's unlink
@@ -649,6 +657,8 @@ pub(crate) fn rescue_from<'a>(
                 .is_ok()
             {
                 locked |= 1 << i;
+            } else {
+                rescued.busy = true;
             }
         }
         if locked == 0 {
@@ -1040,15 +1050,16 @@ mod rescue_tests {
         };
         let got = rescue_from(2, victim, drop);
         assert_eq!(
-            second_look.get().map(|r| r.taken),
-            Some(0),
+            second_look.get().map(|r| (r.taken, r.busy)),
+            Some((0, true)),
             "R2's look finds B busy and takes nothing"
         );
         assert_eq!(
             got,
             Rescued {
                 taken: 2,
-                more: false
+                more: false,
+                busy: false
             }
         );
         assert!(fa.promoted.load(Ordering::Relaxed), "A's frame taken");
@@ -1074,7 +1085,8 @@ mod rescue_tests {
             got,
             Rescued {
                 taken: 1,
-                more: true
+                more: true,
+                busy: false
             }
         );
         assert!(older.promoted.load(Ordering::Relaxed), "the oldest first");
@@ -1084,7 +1096,8 @@ mod rescue_tests {
             got,
             Rescued {
                 taken: 1,
-                more: false
+                more: false,
+                busy: false
             }
         );
     }

@@ -558,6 +558,25 @@ impl Sleep {
         word & SHUTDOWN != 0
     }
 
+    /// For fork-join halves that a rescue left untaken (`job.rs`, "Rescue";
+    /// `WorkerThread::rescue_some`): wakes a sleeper, or else a blocked
+    /// helper, *whether or not a worker searches*. A searcher is no promise
+    /// here: untaken halves are in no queue, and a searcher that finds
+    /// other work checks only the queues before it wakes anyone (step 3),
+    /// so it would leave them to nobody (helper-64's interleaving). The
+    /// fence pairs with a sleeper's (step 4), as `notify_one`'s does: either
+    /// its last look, which rescues, comes after the caller's unlocks, or
+    /// this load sees it asleep.
+    pub(crate) fn wake_for_untaken(&self) {
+        fence(Ordering::SeqCst);
+        if sleeping(self.state.load(Ordering::Relaxed)) > 0 && self.wake_one() {
+            return;
+        }
+        if self.has_blocked_helper() {
+            self.wake_helper();
+        }
+    }
+
     /// Step 1 for a fork-join push (`Pool::join`): the same decision without
     /// the fence. A wake-up missed here costs parallelism, never a task: the
     /// forking worker pops its own job back and runs it if nobody stole it.

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Steal, Worker as Deque};
 
-use crate::job::{JobRef, JoinFrame, claim_exposed, rescue_from};
+use crate::job::{JobRef, JoinFrame, Rescued, claim_exposed, rescue_from};
 use crate::registry::{Counters, Registry};
 use crate::sleep::Wake;
 use crate::slots::SlotCache;
@@ -307,15 +307,22 @@ impl WorkerThread {
         unsafe { &*self.slot }
     }
 
-    /// Looks at every other worker for a fork-join half that nobody has
+    /// Looks at every other worker for fork-join halves that nobody has
     /// taken while its exposure slot is empty (`job.rs`, "Rescue"), and
-    /// pushes the first one found on this worker's deque: `true` then. Called
-    /// by a worker about to sleep or to block in a join's wait, as part of
-    /// its last look (`sleep.rs`, steps 4 and 8), which then sees the work
-    /// and does not park.
+    /// pushes what it takes on this worker's deque: the oldest untaken half
+    /// of each list its look locked, in the first batch of 64 workers that
+    /// gives it any. `true` if it took something. Called by a worker about
+    /// to sleep or to block in a join's wait, as part of its last look
+    /// (`sleep.rs`, steps 4 and 8), which then sees the work and does not
+    /// park, and by a worker leaving after `shutdown`.
     pub(crate) fn rescue_some(&self) -> bool {
+        self.rescue_look().taken > 0
+    }
+
+    /// [`rescue_some`](Self::rescue_some)'s look, and what it found.
+    pub(crate) fn rescue_look(&self) -> Rescued {
         if self.alone {
-            return false;
+            return Rescued::default();
         }
         let registry = &*self.registry;
         let n = registry.workers();
@@ -326,21 +333,21 @@ impl WorkerThread {
         };
         let rescued = rescue_from(n - 1, victim, |job| self.deque.push(job));
         if rescued.taken == 0 {
-            return false;
+            return rescued;
         }
         Counters::bump(
             &registry.counters[self.index].0.stolen,
             rescued.taken as u64,
         );
-        // More than this worker can run at once: another idle worker is
-        // woken for the rest before this one runs anything
-        // (`WorkerThread::execute`). Not here: this worker is counted
+        // More than this worker runs at once: another idle worker is woken
+        // for the rest when this one runs its next job, or leaves a join's
+        // wait (`wake_for_rescued_work`). Not here: this worker is counted
         // asleep, or listed as a blocked helper, while it looks, and a
         // wake-up now could pick this very worker.
         if rescued.taken > 1 || rescued.more {
             self.wake_for_rescued.set(true);
         }
-        true
+        rescued
     }
 
     /// This worker's thread handle, cloned once at start.
@@ -408,7 +415,8 @@ impl WorkerThread {
                 // exposed one, would never run once every other worker has
                 // left (a second reader's test,
                 // `join_rescue_after_shutdown_still_ends_a_waiting_a`).
-                if self.rescue_some() {
+                let rescued = self.rescue_look();
+                if rescued.taken > 0 {
                     continue;
                 }
                 // A slot holding a frame, or held busy by an exposure or a
@@ -417,13 +425,18 @@ impl WorkerThread {
                 // rescue's glance, and after the shutdown nobody would be
                 // woken for it (helper-62's test,
                 // `join_exposed_during_the_leaving_workers_look_is_served`).
-                // Acquire: pairs with the exposure's release store, as a
-                // claim's does.
-                if self
-                    .registry
-                    .exposed
-                    .iter()
-                    .any(|e| !e.0.load(Ordering::Acquire).is_null())
+                // So is a list the look skipped because its slot read busy:
+                // another look may have taken one half from it and left
+                // more, which nobody else would take once this worker had
+                // left (helper-64's interleaving); the slot may read null
+                // again by the check below. Acquire: pairs with the
+                // exposure's release store, as a claim's does.
+                if rescued.busy
+                    || self
+                        .registry
+                        .exposed
+                        .iter()
+                        .any(|e| !e.0.load(Ordering::Acquire).is_null())
                 {
                     crate::sync::yield_now();
                     continue;
@@ -471,18 +484,19 @@ impl WorkerThread {
     }
 
     /// After a rescue that found more than this worker runs at once
-    /// (`rescue_some`), out of the sleep protocol: wakes a sleeper, or else
+    /// (`rescue_look`), out of the sleep protocol: wakes a sleeper, or else
     /// a blocked helper, for the rescued jobs left on this deque or the
-    /// untaken frames. The rescuer's look may have made another worker's
-    /// look skip those lists (their slots busy), and that worker may be
-    /// asleep now; if this one's next job waits for one of those halves,
-    /// nobody else would run it. The push's fence pairs with the sleeper's
-    /// (`sleep.rs`, "Why no wake-up is lost"): the slots were unlocked and
-    /// the jobs pushed before it.
+    /// untaken frames behind them (`Sleep::wake_for_untaken`, which wakes
+    /// one even while a worker searches). The rescuer's look may have made
+    /// another worker's look skip those lists (their slots busy), and that
+    /// worker may be asleep now; if this one's next job waits for one of
+    /// those halves, nobody else would run it. The wake's fence pairs with
+    /// the sleeper's (`sleep.rs`, "Why no wake-up is lost"): the slots were
+    /// unlocked and the jobs pushed before it.
     #[cold]
     fn wake_for_rescued_work(&self) {
         self.wake_for_rescued.set(false);
-        let _ = self.registry.sleep.notify_one();
+        self.registry.sleep.wake_for_untaken();
     }
 
     /// Runs `f` as a new frame: what it pushes is stamped as its own.
@@ -762,6 +776,13 @@ impl WorkerThread {
                 || registry.has_queued_work() || self.rescue_some(),
                 poll_until,
             ) {
+                // The wait may end right after a look that rescued halves,
+                // which now sit on this deque while this worker goes back
+                // to the code that waited (helper-64's interleaving): wake
+                // a worker for them, since this one's next job may be far.
+                if self.wake_for_rescued.get() || !self.deque.is_empty() {
+                    self.wake_for_rescued_work();
+                }
                 return true;
             }
             poll = (poll * 2).min(HELP_POLL_MAX);
