@@ -594,8 +594,10 @@ pub(crate) struct Rescued {
     /// Whether a list it took from still holds frames nobody has taken,
     /// newer than the one it took: work for another idle worker.
     pub(crate) more: bool,
-    /// Whether it skipped a worker whose slot read busy (another look's
-    /// lock, or an exposure under way) and whose list was not empty.
+    /// Whether it skipped a worker with a non-empty list whose slot read
+    /// busy (another look's lock, or an exposure under way), or whose lock
+    /// it lost after a glance saw the slot empty (to such a lock, or to an
+    /// exposure).
     pub(crate) busy: bool,
 }
 
@@ -635,11 +637,13 @@ pub(crate) fn rescue_from<'a>(
             // Relaxed: a glance; the lock and the barrier below order what
             // counts.
             let seen = slot.load(Ordering::Relaxed);
-            if newest.load(Ordering::Relaxed).is_null() {
+            // An exposed frame: nothing to rescue, and no reason to read the
+            // owner's list head (a line its owner writes at every join).
+            if !(seen.is_null() || seen == SLOT_BUSY) || newest.load(Ordering::Relaxed).is_null() {
                 continue;
             }
-            if !seen.is_null() {
-                rescued.busy |= seen == SLOT_BUSY;
+            if seen == SLOT_BUSY {
+                rescued.busy = true;
                 continue;
             }
             // Relaxed: the lock orders nothing by itself. The owner's unlink

@@ -562,8 +562,9 @@ impl Sleep {
     /// `WorkerThread::rescue_some`): wakes a sleeper, or else a blocked
     /// helper, *whether or not a worker searches*. A searcher is no promise
     /// here: untaken halves are in no queue, and a searcher that finds
-    /// other work checks only the queues before it wakes anyone (step 3),
-    /// so it would leave them to nobody (helper-64's interleaving). The
+    /// other work looks only at the queues and the exposure slots before it
+    /// wakes anyone (step 3), not at the lists a rescue walks, so it would
+    /// leave them to nobody (helper-64's interleaving). The
     /// fence pairs with a sleeper's (step 4), as `notify_one`'s does: either
     /// its last look, which rescues, comes after the caller's unlocks, or
     /// this load sees it asleep.

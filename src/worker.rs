@@ -143,10 +143,15 @@ pub(crate) struct WorkerThread {
     /// Whether this worker is its pool's only one: nobody could claim an
     /// exposed frame.
     pub(crate) alone: bool,
-    /// Set by a rescue that took more than one frame, or left untaken
-    /// frames behind the one it took (`rescue_some`): the next job this
-    /// worker runs first wakes another idle worker for them.
-    wake_for_rescued: Cell<bool>,
+    /// Set by a rescue look that took more than one frame, or left
+    /// untaken frames behind the one it took (`rescue_look`): how many
+    /// idle workers to wake for them, before the next job this worker runs
+    /// or when the join's wait it looked from ends (`help_until`).
+    wake_for_rescued: Cell<usize>,
+    /// Whether those wake-ups are for untaken frames (then even while a
+    /// worker searches: `Sleep::wake_for_untaken`) or only for spare jobs
+    /// on this deque (`Sleep::notify_one`).
+    wake_untaken: Cell<bool>,
     /// Blocks for the jobs this worker spawns (`slots.rs`).
     slots: SlotCache,
     /// Task counts this worker took ahead from a scope's latch and has not
@@ -200,7 +205,8 @@ impl WorkerThread {
             fence_needed: crate::sync::light_barrier_needs_fence(),
             exposed_frame: Cell::new(std::ptr::null()),
             alone: registry.workers() == 1,
-            wake_for_rescued: Cell::new(false),
+            wake_for_rescued: Cell::new(0),
+            wake_untaken: Cell::new(false),
             slots: SlotCache::new(),
             credit: Cell::new(None),
             registry,
@@ -339,13 +345,24 @@ impl WorkerThread {
             &registry.counters[self.index].0.stolen,
             rescued.taken as u64,
         );
-        // More than this worker runs at once: another idle worker is woken
+        // More than this worker runs at once: other idle workers are woken
         // for the rest when this one runs its next job, or leaves a join's
         // wait (`wake_for_rescued_work`). Not here: this worker is counted
         // asleep, or listed as a blocked helper, while it looks, and a
-        // wake-up now could pick this very worker.
-        if rescued.taken > 1 || rescued.more {
-            self.wake_for_rescued.set(true);
+        // wake-up now could pick this very worker. Halves left untaken are
+        // in no queue, so their wake-up must not count on a searcher; and
+        // since a worker woken for them may take one of the rescued jobs
+        // on this deque instead, one is woken for each of those too.
+        let wakes = if rescued.more {
+            rescued.taken
+        } else {
+            // Spare jobs on this deque only: the queues' own wake-up rule
+            // (a searcher, or the last searcher's look) covers them.
+            usize::from(rescued.taken > 1)
+        };
+        if wakes > 0 {
+            self.wake_for_rescued.set(wakes);
+            self.wake_untaken.set(rescued.more);
         }
         rescued
     }
@@ -473,7 +490,7 @@ impl WorkerThread {
 
     #[inline]
     pub(crate) fn execute(&self, job: JobRef) {
-        if self.wake_for_rescued.get() {
+        if self.wake_for_rescued.get() > 0 {
             self.wake_for_rescued_work();
         }
         // Counted before it runs, so that a caller who joined a task sees it
@@ -484,19 +501,24 @@ impl WorkerThread {
     }
 
     /// After a rescue that found more than this worker runs at once
-    /// (`rescue_look`), out of the sleep protocol: wakes a sleeper, or else
-    /// a blocked helper, for the rescued jobs left on this deque or the
-    /// untaken frames behind them (`Sleep::wake_for_untaken`, which wakes
-    /// one even while a worker searches). The rescuer's look may have made
-    /// another worker's look skip those lists (their slots busy), and that
-    /// worker may be asleep now; if this one's next job waits for one of
-    /// those halves, nobody else would run it. The wake's fence pairs with
-    /// the sleeper's (`sleep.rs`, "Why no wake-up is lost"): the slots were
-    /// unlocked and the jobs pushed before it.
+    /// (`rescue_look`), out of the sleep protocol: wakes idle workers for
+    /// the rescued jobs left on this deque and the untaken frames behind
+    /// them. The rescuer's look may have made another worker's look skip
+    /// those lists (their slots busy), and that worker may be asleep now;
+    /// if this one's next job waits for one of those halves, nobody else
+    /// would run it. Each wake's fence pairs with the sleeper's (`sleep.rs`,
+    /// "Why no wake-up is lost"): the slots were unlocked and the jobs
+    /// pushed before it.
     #[cold]
     fn wake_for_rescued_work(&self) {
-        self.wake_for_rescued.set(false);
-        self.registry.sleep.wake_for_untaken();
+        let wakes = self.wake_for_rescued.replace(0).max(1);
+        if self.wake_untaken.replace(false) {
+            for _ in 0..wakes {
+                self.registry.sleep.wake_for_untaken();
+            }
+        } else {
+            let _ = self.registry.sleep.notify_one();
+        }
     }
 
     /// Runs `f` as a new frame: what it pushes is stamped as its own.
@@ -733,9 +755,20 @@ impl WorkerThread {
         // worker blocks instead, its poll still growing. A longer job starts
         // the polls afresh.
         let mut search = true;
+        // Whether a look of this wait rescued halves: on whichever way the
+        // wait ends, they may sit on this deque while this worker goes back
+        // to the code that waited (helper-64's and helper-65's
+        // interleavings), so a worker is woken for them (`leave`).
+        let rescued = Cell::new(false);
+        let leave = |ended: bool| {
+            if rescued.get() && (self.wake_for_rescued.get() > 0 || !self.deque.is_empty()) {
+                self.wake_for_rescued_work();
+            }
+            ended
+        };
         loop {
             if header.is_done() {
-                return true;
+                return leave(true);
             }
             // Nothing queued: unless the last job was tiny, look a little
             // longer, counted as searching, so that a worker walking a `par`
@@ -758,7 +791,7 @@ impl WorkerThread {
             search = true;
             let now = Instant::now();
             if deadline.is_some_and(|deadline| now >= deadline) {
-                return false;
+                return leave(false);
             }
             let poll_until = match deadline {
                 Some(deadline) => deadline.min(now + poll),
@@ -773,17 +806,16 @@ impl WorkerThread {
                 self.index,
                 &self.thread,
                 &|| header.is_done(),
-                || registry.has_queued_work() || self.rescue_some(),
+                || {
+                    registry.has_queued_work() || {
+                        let took = self.rescue_some();
+                        rescued.set(rescued.get() || took);
+                        took
+                    }
+                },
                 poll_until,
             ) {
-                // The wait may end right after a look that rescued halves,
-                // which now sit on this deque while this worker goes back
-                // to the code that waited (helper-64's interleaving): wake
-                // a worker for them, since this one's next job may be far.
-                if self.wake_for_rescued.get() || !self.deque.is_empty() {
-                    self.wake_for_rescued_work();
-                }
-                return true;
+                return leave(true);
             }
             poll = (poll * 2).min(HELP_POLL_MAX);
         }
