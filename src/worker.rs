@@ -360,9 +360,12 @@ impl WorkerThread {
             // (a searcher, or the last searcher's look) covers them.
             usize::from(rescued.taken > 1)
         };
-        if wakes > 0 {
-            self.wake_for_rescued.set(wakes);
-            self.wake_untaken.set(rescued.more);
+        // Added to what an earlier look of the same wait left pending, which
+        // a look that left nothing untaken must not downgrade.
+        self.wake_for_rescued
+            .set(self.wake_for_rescued.get() + wakes);
+        if rescued.more {
+            self.wake_untaken.set(true);
         }
         rescued
     }
