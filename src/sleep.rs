@@ -568,14 +568,17 @@ impl Sleep {
     /// fence pairs with a sleeper's (step 4), as `notify_one`'s does: either
     /// its last look, which rescues, comes after the caller's unlocks, or
     /// this load sees it asleep.
-    pub(crate) fn wake_for_untaken(&self) {
+    /// Returns whether it found someone to wake.
+    pub(crate) fn wake_for_untaken(&self) -> bool {
         fence(Ordering::SeqCst);
         if sleeping(self.state.load(Ordering::Relaxed)) > 0 && self.wake_one() {
-            return;
+            return true;
         }
         if self.has_blocked_helper() {
             self.wake_helper();
+            return true;
         }
+        false
     }
 
     /// Step 1 for a fork-join push (`Pool::join`): the same decision without

@@ -143,10 +143,11 @@ pub(crate) struct WorkerThread {
     /// Whether this worker is its pool's only one: nobody could claim an
     /// exposed frame.
     pub(crate) alone: bool,
-    /// Set by a rescue look that took more than one frame, or left
+    /// Added to by a rescue look that took more than one frame, or left
     /// untaken frames behind the one it took (`rescue_look`): how many
-    /// idle workers to wake for them, before the next job this worker runs
-    /// or when the join's wait it looked from ends (`help_until`).
+    /// idle workers to wake for them where they include untaken frames (one
+    /// `notify_one` otherwise), before the next job this worker runs or
+    /// when the join's wait it looked from ends (`help_until`).
     wake_for_rescued: Cell<usize>,
     /// Whether those wake-ups are for untaken frames (then even while a
     /// worker searches: `Sleep::wake_for_untaken`) or only for spare jobs
@@ -504,7 +505,9 @@ impl WorkerThread {
     }
 
     /// After a rescue that found more than this worker runs at once
-    /// (`rescue_look`), out of the sleep protocol: wakes idle workers for
+    /// (`rescue_look`), or when a join's wait whose look rescued ends with
+    /// jobs on this deque (`help_until`), out of the sleep protocol: wakes
+    /// idle workers for
     /// the rescued jobs left on this deque and the untaken frames behind
     /// them. The rescuer's look may have made another worker's look skip
     /// those lists (their slots busy), and that worker may be asleep now;
@@ -516,8 +519,13 @@ impl WorkerThread {
     fn wake_for_rescued_work(&self) {
         let wakes = self.wake_for_rescued.replace(0).max(1);
         if self.wake_untaken.replace(false) {
+            // Until nobody is left to wake: wake-ups asked for by looks
+            // whose jobs others stole add up while this worker finds
+            // nothing to run.
             for _ in 0..wakes {
-                self.registry.sleep.wake_for_untaken();
+                if !self.registry.sleep.wake_for_untaken() {
+                    break;
+                }
             }
         } else {
             let _ = self.registry.sleep.notify_one();
