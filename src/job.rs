@@ -317,9 +317,9 @@ impl<F: FnOnce() + Send> HeapJob<F> {
 /// fork. If a thief claims the exposed frame and the owner never forks
 /// again (its `a` blocks until a newer frame's `b` has run), the newer
 /// frames would wait forever. So a worker about to sleep or block
-/// ([`rescue_from`]) looks at each other worker whose slot is empty but whose
-/// list of frames is not, and takes the oldest frame nobody has taken,
-/// reading the owner's list while the owner runs on:
+/// ([`rescue_from`]) looks at each other worker whose slot is empty but
+/// whose list of frames is not, and takes the oldest frame nobody has
+/// taken, reading the owner's list while the owner runs on:
 ///
 /// 1. **Lock.** The rescuer swaps the slot from null to [`SLOT_BUSY`]. The
 ///    owner never frees a frame while the slot reads busy: its unlink
@@ -345,8 +345,8 @@ impl<F: FnOnce() + Send> HeapJob<F> {
 /// The owner's side costs a compiler fence at each link and unlink and a
 /// load of its own slot at each unlink (a line it already has); the
 /// rescuer's, one `membarrier` call per look (per 64 workers), made only
-/// when some slot is empty and its list is not. The link needs the pair too: an owner whose
-/// exposed frame was claimed looks at its slot after each fork
+/// when some slot is empty and its list is not. The link needs the pair
+/// too: an owner whose exposed frame was claimed looks at its slot after each fork
 /// (`exposed_was_claimed`), and either that load sees the rescuer's lock
 /// (and the owner publishes the new frame itself) or the rescuer's walk
 /// sees the new frame.
@@ -379,6 +379,28 @@ impl JoinFrame {
         // SAFETY: the caller's contract; `job` and `vtable` were written
         // before the frame was linked or exposed (both release stores).
         unsafe { JobRef::new(self.job.get(), self.vtable) }
+    }
+
+    /// Takes the frame's half, unless someone has (its `promoted` flag,
+    /// false to true): the owner's push (`join.rs`, step 3) and a rescue
+    /// race here, and exactly one wins. Not an exposure, which marks the
+    /// flag while it holds the slot ([`expose_frame`]).
+    ///
+    /// # Safety
+    ///
+    /// The frame stays in place until the returned job has run: its `join`
+    /// waits for a taken half before it returns.
+    pub(crate) unsafe fn take(&self) -> Option<JobRef> {
+        // Relaxed: the flag decides who takes the half, nothing more. The
+        // owner reads a rescuer's mark after it sees the slot unlocked
+        // (acquire), which the rescuer's release store orders after; the
+        // half itself reaches its runner through the queue it is pushed on.
+        self.promoted
+            .compare_exchange(false, true, Ordering::Relaxed, Ordering::Relaxed)
+            .ok()?;
+        // SAFETY: taken above, so this is the only reference to the half;
+        // the caller keeps the frame in place.
+        Some(unsafe { self.job_ref() })
     }
 }
 
@@ -637,9 +659,10 @@ pub(crate) fn rescue_from<'a>(
             // Relaxed: a glance; the lock and the barrier below order what
             // counts.
             let seen = slot.load(Ordering::Relaxed);
-            // An exposed frame: nothing to rescue, and no reason to read the
+            // A frame exposed: nothing to rescue, and no reason to read the
             // owner's list head (a line its owner writes at every join).
-            if !(seen.is_null() || seen == SLOT_BUSY) || newest.load(Ordering::Relaxed).is_null() {
+            let candidate = seen.is_null() || seen == SLOT_BUSY;
+            if !candidate || newest.load(Ordering::Relaxed).is_null() {
                 continue;
             }
             if seen == SLOT_BUSY {
@@ -679,22 +702,12 @@ pub(crate) fn rescue_from<'a>(
             // SAFETY: step 2: every frame reached stays on its owner's stack
             // until the slot is unlocked below.
             let oldest = unsafe { oldest_untaken(newest) };
-            // SAFETY: as above.
-            if let Some(f) = unsafe { oldest.as_ref() } {
-                // Relaxed: the owner reads the flag after it sees the slot
-                // unlocked (acquire), which the release store below orders
-                // after.
-                if f.promoted
-                    .compare_exchange(false, true, Ordering::Relaxed, Ordering::Relaxed)
-                    .is_ok()
-                {
-                    rescued.taken += 1;
-                    rescued.more |= !std::ptr::eq(oldest, newest);
-                    // SAFETY: taken above: its owner waits for its end
-                    // before it frees the frame; this is the only reference
-                    // to it.
-                    take(unsafe { f.job_ref() });
-                }
+            // SAFETY: as above; a taken frame's owner then waits for its
+            // half's end before it frees the frame.
+            if let Some(job) = unsafe { oldest.as_ref() }.and_then(|f| unsafe { f.take() }) {
+                rescued.taken += 1;
+                rescued.more |= !std::ptr::eq(oldest, newest);
+                take(job);
             }
             // Release: the owner frees a frame only after it has seen this;
             // every read of its frames above comes first.

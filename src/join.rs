@@ -444,14 +444,11 @@ impl WorkerThread {
             self.registry().sleep.notify_one_for_fork();
             return;
         };
-        if f.promoted
-            .compare_exchange(false, true, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-        {
-            // (A failed exchange: a rescue took it, and runs it.)
-            // SAFETY: the frame's job stays in place until it has run: its
-            // `join` waits for it, or takes it back, once promoted.
-            self.push_local(unsafe { JobRef::new(f.job.get(), f.vtable) });
+        // (`None`: a rescue took it, and runs it.)
+        // SAFETY: the frame's job stays in place until it has run: its
+        // `join` waits for it, or takes it back, once promoted.
+        if let Some(job) = unsafe { f.take() } {
+            self.push_local(job);
             self.registry().sleep.notify_one_for_fork();
         }
     }

@@ -183,10 +183,10 @@ pub(crate) fn park_until(is_done: impl Fn() -> bool, deadline: Option<std::time:
 /// command, the heavy side is that system call (it makes every running
 /// thread of the process execute a full barrier, by interrupt: 0.12–0.8 µs
 /// a call on this project's 2-CPU VM, more while other threads run) and
-/// the light side only keeps the compiler from reordering. Elsewhere, or where the kernel refuses (an old kernel,
-/// a seccomp filter), both sides are `SeqCst` fences. [`init_barriers`]
-/// decides once, before any worker starts; loom models both sides as
-/// fences.
+/// the light side only keeps the compiler from reordering. Elsewhere, or
+/// where the kernel refuses (an old kernel, a seccomp filter), both sides
+/// are `SeqCst` fences. [`init_barriers`] decides once, before any worker
+/// starts; loom models both sides as fences.
 ///
 /// Why the pair is sound: the system call returns only after every CPU
 /// running one of this process's threads has taken an interrupt, which
