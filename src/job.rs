@@ -673,7 +673,11 @@ pub(crate) fn rescue_from<'a>(
             // sees it through the barrier pair (step 2), and every frame it
             // then reads is ordered by the acquire load of the head below;
             // two rescuers of one worker exclude each other by this
-            // exchange alone.
+            // exchange alone. A mark an earlier rescuer made before its
+            // unlock still reaches the owner through this one's unlock: the
+            // heavy barrier after this lock is at least a `SeqCst` fence,
+            // so the earlier unlock (release) synchronizes with it
+            // (helper-67's check).
             if slot
                 .compare_exchange(
                     std::ptr::null_mut(),
