@@ -567,7 +567,9 @@ impl Sleep {
     /// leave them to nobody (helper-64's interleaving). The
     /// fence pairs with a sleeper's (step 4), as `notify_one`'s does: either
     /// its last look, which rescues, comes after the caller's unlocks, or
-    /// this load sees it asleep.
+    /// this load sees it asleep. Model-checked for a sleeper and for a
+    /// blocked helper beside a worker that searches throughout
+    /// (`loom_models::untaken_work_*`).
     /// Returns whether it found someone to wake.
     pub(crate) fn wake_for_untaken(&self) -> bool {
         fence(Ordering::SeqCst);
@@ -1146,6 +1148,51 @@ mod loom_models {
             sleep.notify_one();
             // Worker 1 takes other work and leaves this push behind.
             sleep.stop_searching(|| work.load(Ordering::SeqCst));
+            helper.join().unwrap();
+        });
+    }
+
+    /// `wake_for_untaken` (fork-join halves a rescue left in a list, which
+    /// no searcher looks at): worker 1 stays searching throughout, so a
+    /// push's `notify_one` would wake nobody; the sleeping worker 0 must
+    /// still see the work at its look or be woken for it. (With
+    /// `notify_one` in its place, or without its fence, loom reports the
+    /// deadlock.)
+    #[test]
+    fn untaken_work_wakes_a_sleeper_while_another_worker_searches() {
+        loom::model(|| {
+            let sleep = Arc::new(Sleep::new(2));
+            let work = Arc::new(AtomicBool::new(false));
+            let worker = {
+                let (sleep, work) = (sleep.clone(), work.clone());
+                loom::thread::spawn(move || {
+                    while work
+                        .compare_exchange(true, false, Ordering::SeqCst, Ordering::SeqCst)
+                        .is_err()
+                    {
+                        let _ = sleep.sleep(0, || work.load(Ordering::SeqCst), None);
+                    }
+                })
+            };
+            work.store(true, Ordering::SeqCst);
+            assert!(sleep.has_searcher(), "worker 1 searches throughout");
+            sleep.wake_for_untaken();
+            worker.join().unwrap();
+        });
+    }
+
+    /// The same with worker 0 blocked in a join's wait as a helper: it is
+    /// unparked for the untaken work although worker 1 searches.
+    #[test]
+    fn untaken_work_unparks_a_blocked_helper_while_another_worker_searches() {
+        loom::model(|| {
+            let sleep = Arc::new(Sleep::new(2));
+            // Worker 0 is the helper; worker 1 stays searching.
+            sleep.stop_searching(|| false);
+            let work = Arc::new(AtomicBool::new(false));
+            let helper = helper_until_work(&sleep, &work);
+            work.store(true, Ordering::SeqCst);
+            sleep.wake_for_untaken();
             helper.join().unwrap();
         });
     }
