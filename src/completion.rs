@@ -332,11 +332,33 @@ pub struct Timeout {
 }
 
 /// One item of [`AsCompleted`]: a task's index and its outcome.
+///
+/// ```
+/// use corepool::{Completed, as_completed};
+///
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let (index, result): Completed<u32> = as_completed(vec![pool.submit(|| 7)]).next().unwrap();
+/// assert_eq!((index, result.unwrap()), (0, 7));
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 pub type Completed<T> = (usize, Result<T, TaskError>);
 
 /// Yields `(index, outcome)` for each task as it finishes; see
 /// [`as_completed`]. `W` is the handle type: for [`Task<T>`] the outcome is
 /// its `Result<T, TaskError>`.
+///
+/// ```
+/// use corepool::{AsCompleted, Task, as_completed};
+///
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let tasks: Vec<Task<u32>> = (1..=3).map(|i| pool.submit(move || i * i)).collect();
+/// let done: AsCompleted<Task<u32>> = as_completed(tasks);
+/// assert_eq!(done.len(), 3);
+/// let mut squares: Vec<u32> = done.map(|(_, result)| result.unwrap()).collect();
+/// squares.sort();
+/// assert_eq!(squares, [1, 4, 9]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[must_use = "iterators are lazy"]
 pub struct AsCompleted<W: Completes> {
     tasks: Vec<Option<W>>,
@@ -548,6 +570,17 @@ impl<W: Completes> Drop for AsCompleted<W> {
 }
 
 /// [`as_completed`] with a deadline; see [`AsCompleted::within`].
+///
+/// ```
+/// use corepool::{Task, Within, as_completed};
+/// use std::time::Duration;
+///
+/// let (promise, task) = corepool::promise::<u8>();
+/// promise.set(5).unwrap();
+/// let within: Within<Task<u8>> = as_completed(vec![task]).within(Duration::from_secs(60));
+/// let got: Vec<(usize, u8)> = within.map(|r| r.unwrap()).map(|(i, v)| (i, v.unwrap())).collect();
+/// assert_eq!(got, [(0, 5)]);
+/// ```
 #[must_use = "iterators are lazy"]
 #[derive(Debug)]
 pub struct Within<W: Completes> {
@@ -558,6 +591,17 @@ pub struct Within<W: Completes> {
 impl<W: Completes> Within<W> {
     /// The tasks not yielded yet, with their indices, ascending; they are
     /// still running or queued and can be joined, awaited or cancelled.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let (promise, task) = corepool::promise::<u8>();
+    /// let within = corepool::as_completed(vec![task]).within(Duration::from_secs(60));
+    /// let pending = within.into_pending(); // nothing was yielded: the one task
+    /// promise.set(5).unwrap();
+    /// let (index, task) = pending.into_iter().next().unwrap();
+    /// assert_eq!((index, task.join().unwrap()), (0, 5));
+    /// ```
     pub fn into_pending(self) -> Vec<(usize, W)> {
         self.inner.into_pending()
     }
@@ -591,6 +635,19 @@ impl<W: Completes> Iterator for Within<W> {
 
 /// What [`wait`] waits for, as Python's `FIRST_COMPLETED`, `FIRST_EXCEPTION`
 /// and `ALL_COMPLETED`.
+///
+/// ```
+/// use corepool::{WaitFor, wait};
+///
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let (promise, unset) = corepool::promise::<u32>();
+/// let tasks = [pool.submit(|| 1), unset];
+/// let first = wait(&tasks, WaitFor::FirstCompleted, None);
+/// assert_eq!((first.done, first.pending), (vec![0], vec![1]));
+/// drop(promise); // ends the second task (abandoned)
+/// assert_eq!(wait(&tasks, WaitFor::AllCompleted, None).done, [0, 1]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WaitFor {
     /// Return as soon as any task has finished (at once if one has).
@@ -604,6 +661,16 @@ pub enum WaitFor {
 
 /// The answer of [`wait`]: which tasks had finished and which had not, by
 /// their index in the slice, ascending.
+///
+/// ```
+/// use corepool::{WaitFor, Waited, wait};
+///
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let tasks: Vec<_> = (0..3).map(|i| pool.submit(move || i)).collect();
+/// let waited: Waited = wait(&tasks, WaitFor::AllCompleted, None);
+/// assert_eq!(waited, Waited { done: vec![0, 1, 2], pending: vec![] });
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Waited {
     /// Indices of the finished tasks (including cancelled and refused ones).

@@ -179,6 +179,21 @@ impl<E> GroupState<E> {
 }
 
 /// A fail-fast group of tasks; see [`Pool::group`].
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let mut squares = [0u32; 4];
+/// pool.group(|g| {
+///     for (i, slot) in squares.iter_mut().enumerate() {
+///         g.spawn(move || {
+///             *slot = (i * i) as u32;
+///             Ok::<(), String>(())
+///         });
+///     }
+/// })?;
+/// assert_eq!(squares, [0, 1, 4, 9]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct TaskGroup<'scope, 'env, E> {
     scope: &'scope Scope<'scope, 'env>,
     state: Arc<GroupState<E>>,
@@ -382,6 +397,17 @@ impl<E, F> Drop for Member<E, F> {
 /// [`TaskGroup::submit`]; it cannot leave the group's closure. Dropping it
 /// detaches the task (the group still waits for it, and its value is
 /// dropped).
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let total = pool.group(|g| {
+///     let a: corepool::GroupTask<'_, u32> = g.submit(|| Ok::<u32, String>(2));
+///     let b = g.submit(|| Ok(3));
+///     a.join().unwrap() + b.join().unwrap()
+/// })?;
+/// assert_eq!(total, 5);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[must_use = "dropping a GroupTask detaches it: its value is dropped"]
 pub struct GroupTask<'scope, T> {
     task: ScopedTask<'scope, Option<T>>,

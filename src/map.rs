@@ -485,6 +485,14 @@ fn collect_chunk<T: Send, U: Send>(handle: Handle<'_, ChunkOut<T, U>>) -> ChunkO
 }
 
 /// Ordered results of [`Pool::map`] or [`Scope::map`].
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let mut squares = pool.map(1..=4u64, |x| x * x); // nothing runs before the first `next`
+/// assert_eq!(squares.next(), Some(1));
+/// assert_eq!(squares.collect::<Vec<_>>(), [4, 9, 16]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[must_use = "iterators are lazy: nothing is submitted until the first next()"]
 pub struct Map<'a, I: Iterator, F, T> {
     feeder: Feeder<'a, I, F, T>,
@@ -750,6 +758,16 @@ impl Drop for Lent {
 }
 
 /// [`Map`] with a deadline; see [`Map::within`].
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let all: Result<Vec<u32>, corepool::Timeout> =
+///     pool.map(0..5u32, |x| x * 2).within(Duration::from_secs(60)).collect();
+/// assert_eq!(all.unwrap(), [0, 2, 4, 6, 8]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[must_use = "iterators are lazy"]
 pub struct MapWithin<'a, I: Iterator, F, T> {
     map: Map<'a, I, F, T>,
@@ -772,6 +790,17 @@ where
 }
 
 /// [`MapUnordered`] with a deadline; see [`MapUnordered::within`].
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let mut within = pool.map_unordered(0..4u32, |x| x + 1).within(Duration::from_secs(60));
+/// let total: u32 = within.by_ref().map(Result::unwrap).sum();
+/// assert_eq!(total, 10);
+/// assert!(within.next().is_none());
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[must_use = "iterators are lazy"]
 pub struct MapUnorderedWithin<'a, I: Iterator, F, T> {
     map: MapUnordered<'a, I, F, T>,
@@ -874,6 +903,13 @@ impl<I: Iterator, F, T> fmt::Debug for Map<'_, I, F, T> {
 
 /// Results of [`Pool::map_unordered`] or [`Scope::map_unordered`], in
 /// completion order.
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let total: u64 = pool.map_unordered(1..=4u64, |x| x * x).sum(); // in completion order
+/// assert_eq!(total, 30);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[must_use = "iterators are lazy: nothing is submitted until the first next()"]
 pub struct MapUnordered<'a, I: Iterator, F, T> {
     feeder: Feeder<'a, I, F, T>,

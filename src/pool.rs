@@ -15,6 +15,16 @@ use crate::task::{Abort, Cell, Handle, Task, TaskCell};
 use crate::unwind;
 
 /// What happened on one worker so far; see [`Pool::stats`].
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// pool.submit(|| ()).join().unwrap();
+/// let stats = pool.stats();
+/// let workers: &[corepool::WorkerStats] = &stats.workers;
+/// assert_eq!(workers.iter().map(|w| w.index).collect::<Vec<_>>(), [0, 1]);
+/// assert!(stats.workers.iter().map(|w| w.tasks_run).sum::<u64>() >= 1);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct WorkerStats {
@@ -33,6 +43,14 @@ pub struct WorkerStats {
 }
 
 /// A snapshot of every worker's counters; see [`Pool::stats`].
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let stats: corepool::PoolStats = pool.stats();
+/// assert_eq!(stats.workers.len(), 2);
+/// assert_eq!(stats.tasks_run(), stats.workers.iter().map(|w| w.tasks_run).sum::<u64>());
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PoolStats {

@@ -31,6 +31,16 @@ type PromiseCell<T> = TaskCell<fn() -> T, T>;
 /// The writing end of a [`promise`]: [`set`](Promise::set) gives its task a
 /// value, [`fail`](Promise::fail) an error; dropping it unset ends the task
 /// with [`TaskError::is_abandoned`].
+///
+/// ```
+/// let (promise, task): (corepool::Promise<u32>, _) = corepool::promise();
+/// promise.set(42).unwrap();
+/// assert_eq!(task.join().unwrap(), 42);
+///
+/// let (unset, task) = corepool::promise::<u32>();
+/// drop(unset);
+/// assert!(task.join().unwrap_err().is_abandoned());
+/// ```
 #[must_use = "dropping a Promise unset ends its task with an `abandoned` error"]
 pub struct Promise<T: Send + 'static> {
     cell: Arc<PromiseCell<T>>,

@@ -288,6 +288,19 @@ impl Waitable for ScopeLatch {
 
 /// A scope for tasks that borrow from the caller's stack; see
 /// [`Pool::scope`].
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let data = [1u32, 2, 3, 4];
+/// let (left, right) = data.split_at(2);
+/// let (mut a, mut b) = (0u32, 0u32);
+/// pool.scope(|s| {
+///     s.spawn(|_| a = left.iter().sum());
+///     s.spawn(|_| b = right.iter().sum());
+/// });
+/// assert_eq!((a, b), (3, 7));
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 pub struct Scope<'scope, 'env: 'scope> {
     pool: Pool,
     latch: ScopeLatch,
@@ -407,6 +420,17 @@ impl<'scope, 'env> Scope<'scope, 'env> {
 ///
 /// Dropping it detaches the task; the scope still waits for it, and
 /// re-raises its panic if it panicked.
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let text = String::from("scoped tasks may borrow");
+/// let words = pool.scope(|s| {
+///     let task: corepool::ScopedTask<'_, usize> = s.submit(|| text.split(' ').count());
+///     task.join().unwrap()
+/// });
+/// assert_eq!(words, 4);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[must_use = "dropping a ScopedTask detaches it: the task still runs, but its result is lost"]
 pub struct ScopedTask<'scope, T> {
     handle: Handle<'scope, T>,

@@ -304,6 +304,20 @@ impl<T: Send + 'static> SharedTask<T> {
 }
 
 /// The future of [`SharedTask::done`].
+///
+/// ```
+/// use std::future::Future;
+/// use std::pin::Pin;
+/// use std::task::{Context, Poll, Waker};
+///
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let task = pool.submit(|| 6 * 7).shared();
+/// task.join().unwrap(); // ended, so the first poll is ready
+/// let mut done: corepool::Done<'_, i32> = task.done();
+/// let poll = Pin::new(&mut done).poll(&mut Context::from_waker(Waker::noop()));
+/// assert!(matches!(poll, Poll::Ready(Ok(&42))));
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[must_use = "futures do nothing unless polled"]
 pub struct Done<'a, T: Send + 'static> {
     task: &'a SharedTask<T>,

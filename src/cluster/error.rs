@@ -9,6 +9,14 @@ use std::any::Any;
 use crate::BuildError;
 
 /// Which value failed to encode or decode.
+///
+/// ```
+/// use corepool::cluster::{ClusterError, Payload};
+///
+/// let err = ClusterError::Decode { what: Payload::Item, index: 4, rank: 1, message: "x".into() };
+/// assert_eq!(err.to_string(), "item 4 could not be decoded on rank 1: x");
+/// assert_eq!(Payload::Result.to_string(), "result");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Payload {
     /// An input item (root → rank).

@@ -60,6 +60,11 @@ pub struct Items<I> {
 
 impl<I: Iterator> Items<I> {
     /// Wraps an input.
+    ///
+    /// ```
+    /// let source = corepool::cluster::Items::new(["a", "b"].map(String::from));
+    /// assert!(format!("{source:?}").starts_with("Items"));
+    /// ```
     pub fn new(items: impl IntoIterator<IntoIter = I>) -> Items<I> {
         Items {
             iter: items.into_iter().fuse(),
@@ -103,6 +108,11 @@ pub struct Indices {
 
 impl Indices {
     /// The values of `range`.
+    ///
+    /// ```
+    /// let source = corepool::cluster::Indices::new(10..15);
+    /// assert_eq!(source.len(), 5);
+    /// ```
     pub fn new(range: Range<u64>) -> Indices {
         Indices {
             next: range.start,

@@ -35,6 +35,16 @@ pub struct Mapped<S, F> {
 }
 
 /// The producer of a [`Mapped`] input.
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// // `enumerate` after a `map` cuts the mapped input into these producers.
+/// let pairs = pool.par(0..100u32).map(|x| x * 2).enumerate().with_max_len(8);
+/// let v: Vec<(usize, u32)> = pairs.collect();
+/// assert_eq!(v.len(), 100);
+/// assert_eq!(v[..3], [(0, 0), (1, 2), (2, 4)]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 pub struct MappedProducer<'k, P, F> {
     inner: P,
     pipe: &'k F,
@@ -103,10 +113,27 @@ impl<S: IntoPar, F: Pipe<S::Item>> IntoPar for Mapped<S, F> {}
 
 /// The input of [`Par::enumerate`](super::Par::enumerate): each item with
 /// its index.
+///
+/// ```
+/// use corepool::par::{Enumerate, Par};
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let indexed: Par<'_, Enumerate<std::ops::Range<u32>>> = pool.par(10..13u32).enumerate();
+/// assert_eq!(indexed.collect::<Vec<_>>(), [(0, 10), (1, 11), (2, 12)]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Enumerate<S>(pub(super) S);
 
 /// The producer of an [`Enumerate`] input: a part and its first index.
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// // Cut into pieces of at most 7 items, each piece knows the index of its first item.
+/// let v: Vec<(usize, u32)> = pool.par(100..200u32).enumerate().with_max_len(7).collect();
+/// assert_eq!(v[50], (50, 150));
+/// assert!(v.iter().all(|&(i, x)| x == 100 + i as u32));
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Debug)]
 pub struct EnumerateProducer<P> {
     inner: P,
@@ -168,10 +195,27 @@ impl<S: Source> Source for Enumerate<S> {
 // ------------------------------------------------------------------- rev --
 
 /// The input of [`Par::rev`](super::Par::rev): the items last to first.
+///
+/// ```
+/// use corepool::par::{Par, Rev};
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let v = vec![1, 2, 3];
+/// let backwards: Par<'_, Rev<&Vec<i32>>> = pool.par(&v).rev();
+/// assert_eq!(backwards.copied().collect::<Vec<_>>(), [3, 2, 1]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Rev<S>(pub(super) S);
 
 /// The producer of a [`Rev`] input: the wrapped part, read backwards.
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// // Cut into pieces, the pieces come last to first and each reads backwards.
+/// let v: Vec<u32> = pool.par(0..100u32).rev().with_max_len(8).collect();
+/// assert_eq!(v, (0..100u32).rev().collect::<Vec<_>>());
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Debug)]
 pub struct RevProducer<P>(P);
 
@@ -192,6 +236,15 @@ impl<P: Divisible> Divisible for RevProducer<P> {
 
 /// A leaf's iterator under [`Rev`]: the last item is split off the part,
 /// one at a time (a split is O(1) for every producer).
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// // Each piece of a `rev` yields its items through one of these, last first.
+/// let words = vec![String::from("a"), String::from("b"), String::from("c")];
+/// let v: Vec<String> = pool.par(words).rev().collect();
+/// assert_eq!(v, ["c", "b", "a"]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Debug)]
 pub struct RevIter<P>(Option<P>);
 
@@ -248,6 +301,14 @@ impl<S: Source> Source for Rev<S> {
 
 /// The input of [`Par::skip`](super::Par::skip) and
 /// [`Par::take`](super::Par::take): the items from `start`, at most `len`.
+///
+/// ```
+/// use corepool::par::{Cut, Par};
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let tail: Par<'_, Cut<std::ops::Range<u32>>> = pool.par(0..10u32).skip(3);
+/// assert_eq!(tail.take(4).collect::<Vec<_>>(), [3, 4, 5, 6]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Cut<S> {
     pub(super) source: S,
@@ -284,6 +345,14 @@ impl<S: Source> Source for Cut<S> {
 
 /// The input of [`Par::step_by`](super::Par::step_by): every `step`-th
 /// item, from the first.
+///
+/// ```
+/// use corepool::par::{Par, StepBy};
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let every_third: Par<'_, StepBy<std::ops::Range<u32>>> = pool.par(0..10u32).step_by(3);
+/// assert_eq!(every_third.collect::<Vec<_>>(), [0, 3, 6, 9]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct StepBy<S> {
     pub(super) source: S,
@@ -291,6 +360,14 @@ pub struct StepBy<S> {
 }
 
 /// The producer of a [`StepBy`] input.
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// // Cut into pieces, each piece starts on a multiple of the step.
+/// let v: Vec<u32> = pool.par(0..1000u32).step_by(7).with_max_len(5).collect();
+/// assert_eq!(v, (0..1000u32).step_by(7).collect::<Vec<_>>());
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Debug)]
 pub struct StepByProducer<P> {
     inner: P,
@@ -349,6 +426,15 @@ impl<S: Source> Source for StepBy<S> {
 
 /// The input of [`Par::chain`](super::Par::chain): the items of `a`, then
 /// those of `b`.
+///
+/// ```
+/// use corepool::par::{Chain, Par};
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let (a, b) = ([1, 2], vec![3, 4, 5]);
+/// let both: Par<'_, Chain<_, _>> = pool.par(&a).chain(&b);
+/// assert_eq!(both.copied().sum::<i32>(), 15);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Chain<A, B> {
     pub(super) a: A,
@@ -357,6 +443,14 @@ pub struct Chain<A, B> {
 
 /// The producer of a [`Chain`] input: a part of `a` and a part of `b`
 /// (either may be empty).
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// // Cut into pieces, a piece may hold the end of one input and the start of the other.
+/// let v: Vec<u32> = pool.par(0..50u32).chain(50..100u32).with_max_len(7).collect();
+/// assert_eq!(v, (0..100u32).collect::<Vec<_>>());
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Debug)]
 pub struct ChainProducer<A, B> {
     a: A,
@@ -425,6 +519,14 @@ impl<A: Source, B: Source<Item = A::Item>> Source for Chain<A, B> {
 
 /// The input of [`Par::chunks`](super::Par::chunks): the items in `Vec`s of
 /// `size` (the last may be shorter).
+///
+/// ```
+/// use corepool::par::{Par, VecChunks};
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let pairs: Par<'_, VecChunks<std::ops::Range<u32>>> = pool.par(0..5u32).chunks(2);
+/// assert_eq!(pairs.collect::<Vec<_>>(), [vec![0, 1], vec![2, 3], vec![4]]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct VecChunks<S> {
     pub(super) source: S,
@@ -432,6 +534,16 @@ pub struct VecChunks<S> {
 }
 
 /// The producer of a [`VecChunks`] input.
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// // Cut into pieces, each piece starts on a chunk boundary.
+/// let chunks = pool.par(0..100u32).chunks(10).with_max_len(3);
+/// let sums: Vec<u32> = chunks.map(|c| c.iter().sum()).collect();
+/// assert_eq!(sums.len(), 10);
+/// assert_eq!((sums[0], sums[9]), (45, 945));
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Debug)]
 pub struct VecChunksProducer<P> {
     inner: P,
@@ -457,6 +569,14 @@ impl<P: Divisible> Divisible for VecChunksProducer<P> {
 }
 
 /// A leaf's iterator under [`VecChunks`].
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// // Each piece builds its chunks with one of these, `size` items at a time.
+/// let v: Vec<Vec<char>> = pool.par(vec!['a', 'b', 'c']).chunks(2).collect();
+/// assert_eq!(v, [vec!['a', 'b'], vec!['c']]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Debug)]
 pub struct VecChunksIter<I> {
     items: I,

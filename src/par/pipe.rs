@@ -16,6 +16,20 @@ use super::adapt::Mapped;
 /// The adaptors of a [`Par`](super::Par), as one function from a leaf's
 /// items to the items the consuming method sees. Implemented by the
 /// adaptor types of this module; not meant to be implemented elsewhere.
+///
+/// ```
+/// use corepool::par::{IntoPar, Par, Pipe};
+///
+/// // Any `Par`, whatever adaptors it went through.
+/// fn total<S: IntoPar, F: Pipe<S::Item, Out = u64>>(par: Par<'_, S, F>) -> u64 {
+///     par.sum()
+/// }
+///
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// assert_eq!(total(pool.par(0..5u64).map(|x| x * 2)), 20);
+/// assert_eq!(total(pool.par(0..5u64).filter(|x| x % 2 == 1)), 4);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 pub trait Pipe<In>: Sync {
     /// What the pipe yields.
     type Out;
@@ -34,6 +48,19 @@ pub trait Pipe<In>: Sync {
 /// A [`Pipe`] that maps each item to exactly one item, in order: the input
 /// keeps its length and indices. Implemented by this module's
 /// one-to-one adaptors; not meant to be implemented elsewhere.
+///
+/// ```
+/// use corepool::par::{Indexed, IntoPar, Par};
+///
+/// // Only a one-to-one pipe keeps the length known.
+/// fn length<S: IntoPar, F: Indexed<S::Item>>(par: &Par<'_, S, F>) -> usize {
+///     par.len()
+/// }
+///
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// assert_eq!(length(&pool.par(0..7u32).map(|x| x + 1)), 7);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 pub trait Indexed<In>: Pipe<In> {
     /// The input with this pipe applied to every item, as a new input.
     #[doc(hidden)]
@@ -140,6 +167,15 @@ where
 }
 
 /// The pipe after [`Par::filter`](super::Par::filter).
+///
+/// ```
+/// use corepool::par::{Filter, Identity, Par};
+/// use std::ops::Range;
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let odd: Par<'_, Range<u32>, Filter<Identity, _>> = pool.par(0..10u32).filter(|x| x % 2 == 1);
+/// assert_eq!(odd.collect::<Vec<_>>(), [1, 3, 5, 7, 9]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct Filter<F, G> {
     pub(super) first: F,
@@ -166,6 +202,16 @@ where
 }
 
 /// The pipe after [`Par::filter_map`](super::Par::filter_map).
+///
+/// ```
+/// use corepool::par::{FilterMap, Identity, Par};
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let words = ["4", "x", "2"];
+/// let numbers: Par<'_, &[&str; 3], FilterMap<Identity, _>> =
+///     pool.par(&words).filter_map(|w| w.parse::<u32>().ok());
+/// assert_eq!(numbers.collect::<Vec<_>>(), [4, 2]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct FilterMap<F, G> {
     pub(super) first: F,
@@ -192,6 +238,16 @@ where
 }
 
 /// The pipe after [`Par::flat_map_iter`](super::Par::flat_map_iter).
+///
+/// ```
+/// use corepool::par::{FlatMapIter, Identity, Par};
+/// use std::ops::Range;
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let repeated: Par<'_, Range<u32>, FlatMapIter<Identity, _>> =
+///     pool.par(0..3u32).flat_map_iter(|x| std::iter::repeat_n(x, x as usize));
+/// assert_eq!(repeated.collect::<Vec<_>>(), [1, 2, 2]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct FlatMapIter<F, G> {
     pub(super) first: F,
@@ -219,6 +275,15 @@ where
 }
 
 /// The pipe after [`Par::flatten`](super::Par::flatten).
+///
+/// ```
+/// use corepool::par::{Flatten, Identity, Par};
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let present: Par<'_, Vec<Option<i32>>, Flatten<Identity>> =
+///     pool.par(vec![Some(1), None, Some(3)]).flatten();
+/// assert_eq!(present.collect::<Vec<_>>(), [1, 3]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct Flatten<F> {
     pub(super) first: F,
@@ -244,6 +309,19 @@ where
 }
 
 /// The pipe after [`Par::inspect`](super::Par::inspect).
+///
+/// ```
+/// use corepool::par::{Identity, Inspect, Par};
+/// use std::ops::Range;
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let seen = AtomicU32::new(0);
+/// let watched: Par<'_, Range<u32>, Inspect<Identity, _>> =
+///     pool.par(1..4u32).inspect(|x| { seen.fetch_add(*x, Ordering::Relaxed); });
+/// assert_eq!(watched.count(), 3);
+/// assert_eq!(seen.into_inner(), 6);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct Inspect<F, G> {
     pub(super) first: F,
@@ -282,6 +360,15 @@ where
 }
 
 /// The pipe after [`Par::copied`](super::Par::copied).
+///
+/// ```
+/// use corepool::par::{Copied, Identity, Par};
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let bytes = [1u8, 2, 3];
+/// let values: Par<'_, &[u8; 3], Copied<Identity>> = pool.par(&bytes).copied();
+/// assert_eq!(values.collect::<Vec<u8>>(), [1, 2, 3]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct Copied<F> {
     pub(super) first: F,
@@ -319,6 +406,15 @@ where
 }
 
 /// The pipe after [`Par::cloned`](super::Par::cloned).
+///
+/// ```
+/// use corepool::par::{Cloned, Identity, Par};
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let names = vec![String::from("a"), String::from("b")];
+/// let owned: Par<'_, &Vec<String>, Cloned<Identity>> = pool.par(&names).cloned();
+/// assert_eq!(owned.collect::<Vec<String>>(), names);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Clone, Copy)]
 pub struct Cloned<F> {
     pub(super) first: F,
@@ -357,6 +453,22 @@ where
 
 /// The pipe after [`Par::map_init`](super::Par::map_init): each leaf makes
 /// its state with `init()` and maps its items with `&mut` access to it.
+///
+/// ```
+/// use corepool::par::{Identity, MapInit, Par};
+/// use std::fmt::Write;
+/// use std::ops::Range;
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let label = |buf: &mut String, x: u32| {
+///     buf.clear();
+///     write!(buf, "#{x}").unwrap();
+///     buf.clone()
+/// };
+/// let labels: Par<'_, Range<u32>, MapInit<Identity, _, _>> =
+///     pool.par(0..3u32).map_init(String::new, label);
+/// assert_eq!(labels.collect::<Vec<_>>(), ["#0", "#1", "#2"]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 pub struct MapInit<F, INIT, G> {
     pub(super) first: F,
     pub(super) init: INIT,
@@ -365,6 +477,19 @@ pub struct MapInit<F, INIT, G> {
 
 /// A leaf's iterator under [`MapInit`] or [`MapWith`]: the leaf's state and
 /// the closure.
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// // Each piece maps its items through one of these, with its own state (here a count).
+/// let counts: Vec<u32> = pool
+///     .par(0..100u32)
+///     .with_max_len(10)
+///     .map_with(0u32, |n, _| { *n += 1; *n })
+///     .collect();
+/// assert_eq!(counts[0], 1);
+/// assert!(counts.iter().all(|n| (1..=10).contains(n)));
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 pub struct WithState<'a, I, T, G> {
     items: I,
     state: T,
@@ -422,6 +547,16 @@ where
 
 /// The pipe after [`Par::map_with`](super::Par::map_with): each leaf clones
 /// the value and maps its items with `&mut` access to its clone.
+///
+/// ```
+/// use corepool::par::{Identity, MapWith, Par};
+/// use std::ops::Range;
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let shifted: Par<'_, Range<u32>, MapWith<Identity, u32, _>> =
+///     pool.par(0..3u32).map_with(100u32, |base, x| *base + x);
+/// assert_eq!(shifted.collect::<Vec<_>>(), [100, 101, 102]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 pub struct MapWith<F, T, G> {
     pub(super) first: F,
     pub(super) with: T,
@@ -473,6 +608,15 @@ impl<T: Clone> SendClone<T> {
 
 /// A leaf's iterator under [`Fold`] or [`FoldWith`]: yields one item, the
 /// leaf's items folded into the leaf's accumulator.
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// // Each piece folds its items through one of these and yields one accumulator.
+/// let pieces: Vec<u32> = pool.par(0..100u32).with_max_len(10).fold(|| 0, |n, _| n + 1).collect();
+/// assert_eq!(pieces.iter().sum::<u32>(), 100);
+/// assert!(pieces.iter().all(|&n| n <= 10));
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 pub struct FoldIter<'a, I, A, OP> {
     /// The leaf's items and its accumulator, until the one item is made.
     state: Option<(I, A)>,
@@ -509,6 +653,16 @@ where
 
 /// The pipe after [`Par::fold`](super::Par::fold): each piece's items folded
 /// into one accumulator that starts from `identity()`.
+///
+/// ```
+/// use corepool::par::{Fold, Identity, Par};
+/// use std::ops::Range;
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let sums: Par<'_, Range<u64>, Fold<Identity, _, _>> =
+///     pool.par(1..101u64).fold(|| 0u64, |a, x| a + x);
+/// assert_eq!(sums.sum::<u64>(), 5050);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 pub struct Fold<F, ID, OP> {
     pub(super) first: F,
     pub(super) identity: ID,
@@ -540,6 +694,16 @@ where
 
 /// The pipe after [`Par::fold_with`](super::Par::fold_with): each piece's
 /// items folded into one accumulator that starts as a clone of `init`.
+///
+/// ```
+/// use corepool::par::{FoldWith, Identity, Par};
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// let words = ["a", "bbb", "cc"];
+/// let longest: Par<'_, &[&str; 3], FoldWith<Identity, usize, _>> =
+///     pool.par(&words).fold_with(0usize, |m, w| m.max(w.len()));
+/// assert_eq!(longest.max(), Some(3));
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 pub struct FoldWith<F, T, OP> {
     pub(super) first: F,
     pub(super) init: SendClone<T>,

@@ -29,6 +29,14 @@ use std::ops::Range;
 
 /// Something the driver can cut in two: a producer, or the collector's
 /// pairing of a producer with its part of the output buffer.
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// // Every input is cut in two again and again; each part keeps its items in order.
+/// let v: Vec<u32> = pool.par(0..1000u32).with_max_len(16).collect();
+/// assert_eq!(v, (0..1000u32).collect::<Vec<_>>());
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 pub trait Divisible: Send + Sized {
     /// How many items this part holds.
     fn part_len(&self) -> usize;
@@ -38,6 +46,16 @@ pub trait Divisible: Send + Sized {
 }
 
 /// A splittable piece of indexed input that a leaf walks sequentially.
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// // Each piece is walked in order and yields exactly as many items as it counts.
+/// let words = vec!["a"; 1000];
+/// let par = pool.par(&words).with_max_len(16);
+/// let len = par.len();
+/// assert_eq!((len, par.count()), (1000, 1000));
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 pub trait Producer: Divisible {
     /// What the input yields.
     type Item;
@@ -50,6 +68,20 @@ pub trait Producer: Divisible {
 
 /// An input [`Pool::par`](crate::Pool::par) accepts, before it is turned into
 /// a producer. Sealed: implemented only in this crate.
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// // Every input `Pool::par` takes is a source, with the type of its items.
+/// fn smallest<S>(pool: &corepool::Pool, input: S) -> Option<u8>
+/// where
+///     S: corepool::par::IntoPar<Item = u8>,
+/// {
+///     pool.par(input).min()
+/// }
+/// assert_eq!(smallest(&pool, vec![9u8, 7, 8]), Some(7));
+/// assert_eq!(smallest(&pool, 3..5u8), Some(3));
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 pub trait Source: Sized {
     /// What the input yields.
     type Item;
@@ -202,6 +234,15 @@ macro_rules! wide_range_source {
 
 /// The producer of an inclusive range (or a 128-bit one): its first item
 /// and how many follow.
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// // Inclusive and 128-bit ranges are cut as a first item and a count.
+/// let top: Vec<u8> = pool.par(250..=255u8).collect();
+/// assert_eq!(top, [250, 251, 252, 253, 254, 255]);
+/// assert_eq!(pool.par(0..1000u128).with_max_len(10).sum::<u128>(), 499_500);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Debug, Clone, Copy)]
 pub struct InclusiveProducer<T> {
     start: T,
@@ -451,6 +492,15 @@ impl<T: Send> super::IntoPar for ChunksMut<'_, T> {}
 /// Invariant: every element of `slots` is initialised and owned by this
 /// producer alone; the `Vec` they came from has length 0, so it will only
 /// free the buffer.
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// // A `Vec` taken by value: each piece moves its items out of the buffer.
+/// let words = vec![String::from("a"), String::from("bb"), String::from("ccc")];
+/// let lens: Vec<usize> = pool.par(words).map(|w| w.len()).collect();
+/// assert_eq!(lens, [1, 2, 3]);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 pub struct VecProducer<'k, T> {
     slots: &'k mut [MaybeUninit<T>],
 }
@@ -517,6 +567,15 @@ impl<'k, T: Send> Producer for VecProducer<'k, T> {
 ///
 /// Invariant: the elements `slots[next..]` are initialised and owned by the
 /// iterator; those before `next` have been moved out.
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// // Each piece of a `Vec` taken by value hands out its items, moved, one by one.
+/// let owned: Vec<String> = (0..100).map(|i| i.to_string()).collect();
+/// let marked: Vec<String> = pool.par(owned).with_max_len(8).map(|s| s + "!").collect();
+/// assert_eq!((marked[0].as_str(), marked[99].as_str()), ("0!", "99!"));
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 pub struct VecIter<'k, T> {
     slots: &'k mut [MaybeUninit<T>],
     next: usize,
@@ -608,6 +667,16 @@ pub struct Zip<A, B> {
 }
 
 /// Both producers of a [`Zip`], cut to the same length.
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(2).build()?;
+/// // Both inputs are cut at the same places, so the pairs line up in every piece.
+/// let a: Vec<u32> = (0..100).collect();
+/// let pairs: Vec<(u32, u32)> = pool.par(&a).copied().zip(100..200u32).with_max_len(7).collect();
+/// assert_eq!(pairs.len(), 100);
+/// assert!(pairs.iter().all(|&(x, y)| y == x + 100));
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
 #[derive(Debug)]
 pub struct ZipProducer<A, B> {
     a: A,

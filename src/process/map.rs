@@ -19,6 +19,20 @@ use super::wire;
 use crate::{Timeout, WaitFor, Waited};
 
 /// One item of [`ProcessAsCompleted`]: a task's index and its outcome.
+///
+/// ```
+/// # fn main() {
+/// use corepool::process::{self, ProcessCompleted, ProcessPool};
+/// fn double(x: u32) -> u32 {
+///     x * 2
+/// }
+/// process::init();
+/// let pool = ProcessPool::builder().workers(2).build().unwrap();
+/// let mut done = process::as_completed(vec![pool.submit(double, 21)]);
+/// let (index, result): ProcessCompleted<u32> = done.next().unwrap();
+/// assert_eq!((index, result.unwrap()), (0, 42));
+/// # }
+/// ```
 pub type ProcessCompleted<R> = (usize, Result<R, ProcessError>);
 
 /// How long one batch of a [`ProcessMap`] or [`ProcessMapUnordered`] should
@@ -322,6 +336,20 @@ where
 /// item then succeeds or fails alone with [`ErrorKind::ResultTooLarge`]);
 /// a batch is never sent over the limit, it is cut before it. A cancelled
 /// batch (the pool shut down) fails each of its items with that error.
+///
+/// ```
+/// # fn main() {
+/// use corepool::process::{self, ProcessPool};
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+/// process::init();
+/// let pool = ProcessPool::builder().workers(2).build().unwrap();
+/// let squares = pool.map(square, [1, 2, 3, 4]);
+/// assert_eq!(squares.len(), 4);
+/// assert_eq!(squares.map(Result::unwrap).collect::<Vec<_>>(), [1, 4, 9, 16]);
+/// # }
+/// ```
 #[must_use = "iterators are lazy"]
 pub struct ProcessMap<I, A, R> {
     batcher: Batcher<I, A, R>,
@@ -475,6 +503,19 @@ impl<I, A, R> Drop for ProcessMap<I, A, R> {
 /// (a batch's results together, in its input order). Batches, crashes and
 /// timeouts as for [`ProcessMap`]: a crashed batch's items are each sent
 /// again alone, and the one that crashes again fails alone.
+///
+/// ```
+/// # fn main() {
+/// use corepool::process::{self, ProcessPool};
+/// fn cube(x: u64) -> u64 {
+///     x * x * x
+/// }
+/// process::init();
+/// let pool = ProcessPool::builder().workers(2).build().unwrap();
+/// let total: u64 = pool.map_unordered(cube, 1..=3).map(Result::unwrap).sum();
+/// assert_eq!(total, 36);
+/// # }
+/// ```
 #[must_use = "iterators are lazy"]
 pub struct ProcessMapUnordered<I, A, R> {
     batcher: Batcher<I, A, R>,
@@ -634,6 +675,22 @@ impl<I, A, R> Drop for ProcessMapUnordered<I, A, R> {
 }
 
 /// Yields `(index, result)` for each task as it ends; see [`as_completed`].
+///
+/// ```
+/// # fn main() {
+/// use corepool::process::{self, ProcessAsCompleted, ProcessPool};
+/// fn negate(x: i32) -> i32 {
+///     -x
+/// }
+/// process::init();
+/// let pool = ProcessPool::builder().workers(2).build().unwrap();
+/// let tasks: Vec<_> = (1..=3).map(|i| pool.submit(negate, i)).collect();
+/// let done: ProcessAsCompleted<i32> = process::as_completed(tasks);
+/// let mut values: Vec<i32> = done.map(|(_, result)| result.unwrap()).collect();
+/// values.sort();
+/// assert_eq!(values, [-3, -2, -1]);
+/// # }
+/// ```
 #[must_use = "iterators are lazy"]
 #[derive(Debug)]
 pub struct ProcessAsCompleted<R> {
