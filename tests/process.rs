@@ -266,6 +266,226 @@ fn refuse(why: String) {
     panic!("{why}")
 }
 
+/// An initializer that waits at the gate at `path` (every new worker).
+fn init_at_gate(path: String) {
+    wait_for_gate(path);
+}
+
+/// Where [`mark_ran`] leaves its mark, for the test process `parent`.
+fn ran_mark(parent: u32) -> PathBuf {
+    std::env::temp_dir().join(format!("corepool-ran-{parent}"))
+}
+
+/// Leaves a mark (the task ran). Its argument is `()`, whose encoding is
+/// empty: a call sent with its argument cleared (a cancelled task's) still
+/// decodes, so a wrongly sent call runs.
+fn mark_ran(_: ()) -> u32 {
+    // SAFETY: `getppid` takes nothing and cannot fail.
+    let parent = unsafe { libc::getppid() } as u32;
+    std::fs::write(ran_mark(parent), "ran").expect("write the mark");
+    std::process::id()
+}
+
+/// Waits until our child `pid` has exited, without reaping it (the pool's
+/// supervisor reaps its own workers).
+fn wait_exited_unreaped(pid: u32) {
+    // SAFETY: a zeroed `siginfo_t` is a valid value to be written over;
+    // `waitid` writes one through the pointer to this live local.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: plain numbers and the pointer above.
+        let rc = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if rc == 0 {
+            return;
+        }
+        let err = std::io::Error::last_os_error();
+        assert_eq!(err.kind(), std::io::ErrorKind::Interrupted, "waitid: {err}");
+    }
+}
+
+/// The second reader's cancel-during-respawn hang: the worker dies while
+/// idle, so the next task's send fails and the supervisor starts another
+/// worker; a `cancel` while that worker starts (here: while its initializer
+/// waits at a gate) found no process to kill, and the cancelled task was
+/// then sent to the new worker and ran (a hung one was never killed, and
+/// `terminate` never returned). Now nothing is sent, and the new worker
+/// serves the next task.
+fn a_cancel_while_a_dead_worker_is_replaced_sends_nothing() {
+    let gate = Gate::new();
+    // The first worker's initializer waits at the gate too, inside `build`.
+    let opener = {
+        let path = gate.0.clone();
+        std::thread::spawn(move || {
+            let mut file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+            std::io::Write::write_all(&mut file, b"x").unwrap();
+        })
+    };
+    let pool = ProcessPool::builder()
+        .workers(1)
+        .initializer(init_at_gate, gate.path())
+        .build()
+        .unwrap();
+    opener.join().unwrap();
+    let old = pool.worker_pids()[0].expect("a live worker");
+    // SAFETY: plain numbers; `old` is our unreaped child (its supervisor
+    // is idle, so it reaps nothing until the next send).
+    assert_eq!(unsafe { libc::kill(old as libc::pid_t, libc::SIGKILL) }, 0);
+    wait_exited_unreaped(old);
+    let mark = ran_mark(std::process::id());
+    let _ = std::fs::remove_file(&mark);
+    let task = pool.submit(mark_ran, ());
+    // Opening the gate for writing returns once the new worker's
+    // initializer has opened it: the supervisor is starting that worker.
+    let mut gate_file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&gate.0)
+        .unwrap();
+    assert!(task.cancel(), "the task had not ended");
+    std::io::Write::write_all(&mut gate_file, b"x").unwrap();
+    drop(gate_file);
+    assert!(task.join().unwrap_err().is_cancelled());
+    // The new worker serves the next task (the same gate for its own start
+    // is not needed: it has started).
+    let new = pool.submit(pid, ()).join().unwrap();
+    assert_ne!(new, old, "a new worker serves on");
+    pool.shutdown();
+    let ran = mark.exists();
+    let _ = std::fs::remove_file(&mark);
+    assert!(!ran, "the cancelled task ran");
+}
+
+/// Waits until our child `pid` has stopped (SIGSTOP), without reaping it.
+fn wait_stopped(pid: u32) {
+    // SAFETY: as in `wait_exited_unreaped`.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: plain numbers and the pointer above.
+    while unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WSTOPPED | libc::WNOWAIT,
+        )
+    } != 0
+    {
+        let err = std::io::Error::last_os_error();
+        assert_eq!(err.kind(), std::io::ErrorKind::Interrupted, "waitid: {err}");
+    }
+}
+
+/// A task's timeout bounds the send of its call too: a worker that stops
+/// reading (here: stopped with SIGSTOP) before a call bigger than the
+/// socket's buffer times the task out and is replaced. (The send blocked
+/// forever: the timeout counted only from the end of the send.)
+fn a_timeout_bounds_the_send_to_a_stopped_worker() {
+    let pool = pool(1);
+    let stopped = pool.worker_pids()[0].expect("a live worker");
+    // SAFETY: plain numbers; `stopped` is our unreaped child.
+    assert_eq!(
+        unsafe { libc::kill(stopped as libc::pid_t, libc::SIGSTOP) },
+        0
+    );
+    wait_stopped(stopped);
+    let err = pool
+        .submit_timeout(length, vec![1u8; 16 << 20], Duration::from_millis(300))
+        .join()
+        .unwrap_err();
+    assert!(err.is_timeout(), "{err}");
+    assert_eq!(
+        pool.submit(length, vec![1u8; 16 << 20]).join().unwrap(),
+        16 << 20
+    );
+    assert_ne!(
+        pool.worker_pids()[0],
+        Some(stopped),
+        "the stopped worker was replaced"
+    );
+}
+
+static HELD_POOL: std::sync::Mutex<Option<ProcessPool>> = std::sync::Mutex::new(None);
+
+/// A result whose `Deserialize` (on a supervisor thread, in the parent)
+/// drops the last clone of the pool, held in [`HELD_POOL`].
+#[derive(Debug)]
+struct DropsThePool(u8);
+
+impl<'de> Deserialize<'de> for DropsThePool {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = u8::deserialize(d)?;
+        if !in_worker() {
+            drop(HELD_POOL.lock().unwrap().take());
+        }
+        Ok(DropsThePool(v))
+    }
+}
+
+impl Serialize for DropsThePool {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+fn gives_drops_the_pool(x: u8) -> DropsThePool {
+    DropsThePool(x)
+}
+
+/// The last clone of a pool dropped on its own supervisor (in a result's
+/// `Deserialize`): the shutdown it starts does not join or wait for that
+/// thread, and the result arrives (it was a panic: `close` joined its own
+/// thread and failed with EDEADLK, leaving the others unjoined).
+fn the_last_clone_dropped_on_a_supervisor_shuts_the_pool_down() {
+    let task = {
+        let mut held = HELD_POOL.lock().unwrap();
+        let pool = held.insert(pool(2));
+        // The decode waits for this lock, so the pool is in place first.
+        pool.submit(gives_drops_the_pool, 5)
+    };
+    assert_eq!(task.join().unwrap().0, 5);
+    assert!(HELD_POOL.lock().unwrap().is_none(), "dropped by the decode");
+}
+
+/// 256 KiB (serde's arrays go up to 32 elements).
+type Quarter = [[[u64; 32]; 32]; 32];
+
+/// 1 MiB, built and decoded on the stack (serde builds a value there).
+#[derive(Serialize, Deserialize)]
+struct OneMiB {
+    a: Quarter,
+    b: Quarter,
+    c: Quarter,
+    d: Quarter,
+}
+
+/// Boxed, so that only the supervisor that decodes it (and the worker that
+/// builds it) holds it on a stack, not the test's thread.
+fn one_mib(seed: u64) -> Box<OneMiB> {
+    let mut big = Box::new(OneMiB {
+        a: [[[0; 32]; 32]; 32],
+        b: [[[0; 32]; 32]; 32],
+        c: [[[0; 32]; 32]; 32],
+        d: [[[0; 32]; 32]; 32],
+    });
+    big.a[0][0][0] = seed + 1;
+    big.d[31][31][31] = seed;
+    big
+}
+
+/// A result of 1 MiB, which the worker builds on its main thread's stack,
+/// is decoded in the parent: supervisors get a stack like that one's (on
+/// the default 2 MiB of a thread it overflowed and aborted the parent).
+fn a_result_of_one_mib_on_the_stack_is_decoded() {
+    let pool = pool(1);
+    let big = pool.submit(one_mib, 41).join().unwrap();
+    assert_eq!((big.d[31][31][31], big.a[0][0][0]), (41, 42));
+}
+
 // ---- helpers ----
 
 fn pool(workers: usize) -> ProcessPool {
@@ -1502,6 +1722,22 @@ const TESTS: &[(&str, fn())] = &[
     (
         "workers_are_named_after_the_program",
         workers_are_named_after_the_program,
+    ),
+    (
+        "a_cancel_while_a_dead_worker_is_replaced_sends_nothing",
+        a_cancel_while_a_dead_worker_is_replaced_sends_nothing,
+    ),
+    (
+        "the_last_clone_dropped_on_a_supervisor_shuts_the_pool_down",
+        the_last_clone_dropped_on_a_supervisor_shuts_the_pool_down,
+    ),
+    (
+        "a_result_of_one_mib_on_the_stack_is_decoded",
+        a_result_of_one_mib_on_the_stack_is_decoded,
+    ),
+    (
+        "a_timeout_bounds_the_send_to_a_stopped_worker",
+        a_timeout_bounds_the_send_to_a_stopped_worker,
     ),
 ];
 

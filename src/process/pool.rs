@@ -12,10 +12,14 @@
 //!    recycled), then move the task from Queued to Running. A task cancelled
 //!    while queued is skipped here.
 //! 3. Send the call. If the send fails, the process died while idle (the
-//!    task never reached it): reap it, start another, send again once.
+//!    task never reached it): reap it, start another, send again once,
+//!    unless the task was cancelled meanwhile (`Job::resume`, under the
+//!    task's lock: a `cancel` either ends the task first and nothing is
+//!    sent, or finds the new process running it and kills that).
 //! 4. Sleep in `poll(2)` until the reply arrives, the socket closes, or the
-//!    task's deadline passes (a timeout counts from the moment the task is
-//!    sent). Then exactly one of:
+//!    task's deadline passes (a timeout counts from the moment the call
+//!    starts to be sent, and bounds the send too: a worker that stopped
+//!    reading cannot hold its supervisor). Then exactly one of:
 //!    - reply: end the task with it (the result is decoded here, in the
 //!      parent, with the task's own type; a panic in its `Deserialize` ends
 //!      the task as a panic, and a result this thread drops is dropped
@@ -26,6 +30,14 @@
 //!    - deadline: kill the process, reap it, end the task with a timeout.
 //! 5. A replaced process is started again at once unless the pool is
 //!    closing, so the next task does not wait for it.
+//!
+//! A supervisor's stack is twice the size of a worker process's main
+//! thread's (the soft `RLIMIT_STACK`, 8 MiB by default; at least 16 MiB,
+//! at most 1 GiB: `supervisor_stack`): results are decoded on it, and
+//! serde builds a value on the stack, so any result a worker could build
+//! on its main thread is decoded in the parent too. On the default 2 MiB
+//! of a spawned thread a result of 1 MiB overflowed it and aborted the
+//! parent (the review of the process pool).
 //!
 //! The process id is cleared from the slot's [`WorkerCtl`] (under its lock)
 //! before the process is reaped, and `cancel` kills only under that lock
@@ -56,7 +68,7 @@ use super::error::{ErrorKind, ProcessBuildError, Signature};
 use super::map::{ProcessMap, ProcessMapUnordered};
 use super::spawn::{self, WorkerProcess};
 use super::task::{Job, ProcessTask, Slot, WorkerCtl, lock};
-use super::wire::{self, Fields, KIND_CALL, ReadError};
+use super::wire::{self, Fields, KIND_CALL, ReadError, SendError};
 use crate::builder::{env_pinning, env_workers};
 use crate::topology::{PINNING_SUPPORTED, Topology};
 use crate::unwind::drop_contained;
@@ -157,8 +169,9 @@ impl ProcessPoolBuilder {
         self
     }
 
-    /// The default timeout of every task, counted from the moment a worker
-    /// receives it: a task still running then has its worker process
+    /// The default timeout of every task, counted from the moment its call
+    /// starts to be sent to a worker: a task still running then (or still
+    /// being sent, to a worker that stopped reading) has its worker process
     /// killed and ends with [`ErrorKind::Timeout`]. None by default;
     /// [`ProcessPool::submit_timeout`] sets one per task.
     ///
@@ -390,6 +403,7 @@ impl ProcessPoolBuilder {
             let (shared, report) = (shared.clone(), report.clone());
             let spawned = std::thread::Builder::new()
                 .name(format!("corepool-process-{index}"))
+                .stack_size(supervisor_stack())
                 .spawn(move || supervise(&shared, index, report));
             match spawned {
                 Ok(thread) => {
@@ -598,6 +612,7 @@ impl Shared {
 
 /// The body of supervisor thread `index`; see the module docs.
 fn supervise(shared: &Shared, index: usize, report: mpsc::Sender<(usize, Result<(), String>)>) {
+    SUPERVISING.set(shared as *const Shared as usize);
     let mut process = match shared.spawn(index) {
         Ok(p) => {
             let _ = report.send((index, Ok(())));
@@ -685,7 +700,14 @@ fn run(
             return false;
         }
     };
-    if wire::send_all(&p.stream, &frame).is_err() {
+    // A timeout counts from the moment the call starts to be sent: a worker
+    // that stopped reading (stopped or frozen) cannot hold the supervisor
+    // in the send either.
+    let timeout = job.timeout().or(shared.config.timeout);
+    let deadline = || timeout.and_then(|t| Instant::now().checked_add(t));
+    let mut due = deadline();
+    let mut sent = wire::send_until(&p.stream, &frame, due);
+    if let Err(SendError::Io(_)) = sent {
         // The process died while idle (the task never reached it), or a
         // `cancel` killed it just now. Reap it; send the task to a new
         // process, once, unless it was cancelled meanwhile.
@@ -708,14 +730,27 @@ fn run(
                 frame = new;
             }
         });
-        ctl.set_running(Some(job.id()));
-        // A failure here shows up as a closed socket below.
-        let _ = wire::send_all(&p.stream, &frame);
+        // `forget_pid` above cleared the running task, so a `cancel` since
+        // then killed nothing: it must either have ended the task, which
+        // `resume` then sees (nothing is sent, and the new process serves
+        // the next task), or come after it and find the new process running
+        // this task, which it kills (the review's cancel-during-respawn hang:
+        // the cancelled task ran, and a hung one was never killed).
+        if !job.resume(ctl) {
+            *process = Some(p);
+            return true;
+        }
+        // The replacement's start does not count against the task.
+        due = deadline();
+        // An I/O failure here shows up as a closed socket below.
+        sent = wire::send_until(&p.stream, &frame, due);
     }
     drop(frame);
-    let timeout = job.timeout().or(shared.config.timeout);
-    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-    match wire::read_frame(&mut p.stream, body, deadline, limit) {
+    let read = match sent {
+        Err(SendError::Timeout) => Err(ReadError::Timeout),
+        _ => wire::read_frame(&mut p.stream, body, due, limit),
+    };
+    match read {
         Ok(()) => {
             let killed = ctl.finish_running();
             let mut fields = Fields::new(body);
@@ -777,6 +812,35 @@ fn run(
     true
 }
 
+/// The stack size of a supervisor thread (module docs): twice the soft
+/// `RLIMIT_STACK` that a worker process's main thread runs on, clamped to
+/// 16 MiB–1 GiB (16 MiB where the limit is unknown or unlimited). Address
+/// space only: the pages a supervisor never touches are never committed.
+fn supervisor_stack() -> usize {
+    const MIB: u64 = 1 << 20;
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `getrlimit` writes one `rlimit` through a pointer to a live,
+    // writable local.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut limit) } == 0;
+    let main = if ok && limit.rlim_cur != libc::RLIM_INFINITY {
+        #[allow(clippy::unnecessary_cast, reason = "`rlim_t` is `i64` on some BSDs")]
+        let current = limit.rlim_cur as u64;
+        current
+    } else {
+        0
+    };
+    main.saturating_mul(2).clamp(16 * MIB, 1024 * MIB) as usize
+}
+
+thread_local! {
+    /// The address of the pool (`Shared`) whose supervisor this thread is,
+    /// or 0: what `close` needs to know to not wait for itself.
+    static SUPERVISING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// Shuts the pool down when the last [`ProcessPool`] clone is dropped.
 struct Owner {
     shared: Arc<Shared>,
@@ -804,13 +868,21 @@ fn close(shared: &Shared, cancel: bool) -> usize {
     let count = cancelled.iter().filter(|job| job.cancel_queued()).count();
     // The last reference to a task may be here; its drop is contained.
     drop_contained(cancelled);
+    // The last clone may be dropped on a supervisor itself (a result's
+    // `Deserialize` or `Drop` that owned it): that thread cannot join or
+    // wait for itself, and leaves on its own once it sees the queue closed.
+    // (Joining itself failed with EDEADLK and left the others unjoined.)
+    let on_supervisor = SUPERVISING.get() == shared as *const Shared as usize;
+    let me = std::thread::current().id();
     let threads = std::mem::take(&mut *lock(&shared.threads));
     for thread in threads {
-        let _ = thread.join();
+        if thread.thread().id() != me {
+            let _ = thread.join();
+        }
     }
     // Another caller may have taken the threads to join: wait for them too.
     let mut state = lock(&shared.state);
-    while state.live > 0 {
+    while state.live > usize::from(on_supervisor) {
         state = shared.exited.wait(state).unwrap_or_else(|e| e.into_inner());
     }
     count
@@ -993,7 +1065,8 @@ impl ProcessPool {
     }
 
     /// [`submit`](Self::submit) with a timeout of its own, counted from the
-    /// moment a worker receives the task: if the task is still running then,
+    /// moment its call starts to be sent to a worker: if the task is still
+    /// running then (or still being sent, to a worker that stopped reading),
     /// its worker process is killed and the task ends with
     /// [`ErrorKind::Timeout`].
     ///

@@ -144,6 +144,12 @@ pub(crate) trait Job: Send + Sync {
     fn timeout(&self) -> Option<Duration>;
     /// Queued → Running on `worker`; false if the task has already ended.
     fn start(&self, worker: &Arc<WorkerCtl>) -> bool;
+    /// Running → running again on `worker`'s new process, after its first
+    /// process died before the task reached it: marks the worker as running
+    /// this task again, under the slot's lock as [`start`](Job::start)
+    /// does; false if the task has ended (a `cancel` won meanwhile), and
+    /// then nothing must be sent.
+    fn resume(&self, worker: &Arc<WorkerCtl>) -> bool;
     /// Ends the task with what its worker answered (`limit`: the frame
     /// limit, for a [`Status::TooLarge`]). The result's `Deserialize` is
     /// user code: a panic there ends the task as a panic, here.
@@ -318,6 +324,19 @@ impl<R: DeserializeOwned + Send> Job for Slot<R> {
         state.phase = Phase::Running(worker.clone());
         // Set while the slot is locked, so that a `cancel` that sees
         // `Running` also finds the worker running this task.
+        worker.set_running(Some(self.id));
+        true
+    }
+
+    fn resume(&self, worker: &Arc<WorkerCtl>) -> bool {
+        let state = lock(&self.state);
+        if !matches!(state.phase, Phase::Running(_)) {
+            return false;
+        }
+        // Under the slot's lock, as in `start`: a `cancel` that completes
+        // the task after this finds the worker running it (and its new pid,
+        // set when the process was started) and kills it; one that
+        // completed it before makes this return false.
         worker.set_running(Some(self.id));
         true
     }

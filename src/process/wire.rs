@@ -407,12 +407,46 @@ impl<'a> Fields<'a> {
 /// Sends all of `bytes`. On Linux with `MSG_NOSIGNAL`, so writing to a dead
 /// worker is an `EPIPE` error rather than a `SIGPIPE` (elsewhere Rust
 /// programs ignore `SIGPIPE` from the start).
-pub(crate) fn send_all(stream: &UnixStream, mut bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn send_all(stream: &UnixStream, bytes: &[u8]) -> io::Result<()> {
+    send_until(stream, bytes, None).map_err(|e| match e {
+        SendError::Io(err) => err,
+        SendError::Timeout => unreachable!("no deadline, no timeout"),
+    })
+}
+
+/// Why [`send_until`] did not send everything.
+#[derive(Debug)]
+pub(crate) enum SendError {
+    /// `deadline` passed first (the peer stopped reading: a worker that was
+    /// stopped or frozen).
+    Timeout,
+    Io(io::Error),
+}
+
+/// [`send_all`] that gives up at `deadline` (never with `None`): each
+/// piece is sent without blocking, and the wait for room is `poll(2)` with
+/// the time left.
+pub(crate) fn send_until(
+    stream: &UnixStream,
+    mut bytes: &[u8],
+    deadline: Option<Instant>,
+) -> Result<(), SendError> {
     #[cfg(any(target_os = "linux", target_os = "android"))]
-    const FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+    const NO_SIGNAL: libc::c_int = libc::MSG_NOSIGNAL;
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
-    const FLAGS: libc::c_int = 0;
+    const NO_SIGNAL: libc::c_int = 0;
+    let flags = match deadline {
+        Some(_) => NO_SIGNAL | libc::MSG_DONTWAIT,
+        None => NO_SIGNAL,
+    };
     while !bytes.is_empty() {
+        if let Some(deadline) = deadline {
+            wait_for(stream, libc::POLLOUT, deadline).map_err(|e| match e {
+                ReadError::Timeout => SendError::Timeout,
+                ReadError::Other(why) => SendError::Io(io::Error::other(why)),
+                other => SendError::Io(io::Error::other(format!("{other:?}"))),
+            })?;
+        }
         // SAFETY: the pointer and length describe the live slice `bytes`; the
         // descriptor is owned by `stream`, which outlives the call.
         let n = unsafe {
@@ -420,15 +454,18 @@ pub(crate) fn send_all(stream: &UnixStream, mut bytes: &[u8]) -> io::Result<()> 
                 stream.as_raw_fd(),
                 bytes.as_ptr().cast(),
                 bytes.len(),
-                FLAGS,
+                flags,
             )
         };
         if n < 0 {
             let err = io::Error::last_os_error();
-            if err.kind() == io::ErrorKind::Interrupted {
+            if matches!(
+                err.kind(),
+                io::ErrorKind::Interrupted | io::ErrorKind::WouldBlock
+            ) {
                 continue;
             }
-            return Err(err);
+            return Err(SendError::Io(err));
         }
         bytes = &bytes[n as usize..];
     }
@@ -460,9 +497,26 @@ pub(crate) fn read_frame(
     // In bounds: `len` is at most `limit`, a `usize`.
     let len = len as usize;
     body.clear();
-    body.resize(len, 0);
-    read_exact(stream, body, deadline)
+    if body.capacity() > KEEP_BODY && body.capacity() / 4 > len {
+        // One large reply does not pin its buffer for the pool's life.
+        body.shrink_to(len.max(KEEP_BODY));
+    }
+    // The buffer grows as bytes arrive (doubling from `FIRST_PIECE`), so a
+    // peer that sends a large length and then little or nothing (a worker
+    // whose memory was scribbled on) costs what it sent, not the limit.
+    while body.len() < len {
+        let start = body.len();
+        let piece = (len - start).min(start.max(FIRST_PIECE));
+        body.resize(start + piece, 0);
+        read_exact(stream, &mut body[start..], deadline)?;
+    }
+    Ok(())
 }
+
+/// The largest frame buffer `read_frame` keeps across frames much smaller
+/// than it; and the first piece it reads a frame body in.
+const KEEP_BODY: usize = 1 << 20;
+const FIRST_PIECE: usize = 64 << 10;
 
 fn read_exact(
     stream: &mut UnixStream,
@@ -489,6 +543,16 @@ fn read_exact(
 /// Sleeps in `poll(2)` until `stream` is readable (or closed) or `deadline`
 /// passes.
 fn wait_readable(stream: &UnixStream, deadline: Instant) -> Result<(), ReadError> {
+    wait_for(stream, libc::POLLIN, deadline)
+}
+
+/// Sleeps in `poll(2)` until `stream` is ready for `events` (or closed, or
+/// in error: the next call on it says which) or `deadline` passes.
+fn wait_for(
+    stream: &UnixStream,
+    events: libc::c_short,
+    deadline: Instant,
+) -> Result<(), ReadError> {
     loop {
         let now = Instant::now();
         if now >= deadline {
@@ -497,7 +561,7 @@ fn wait_readable(stream: &UnixStream, deadline: Instant) -> Result<(), ReadError
         let left = deadline - now;
         let mut fd = libc::pollfd {
             fd: stream.as_raw_fd(),
-            events: libc::POLLIN,
+            events,
             revents: 0,
         };
         let n = poll_for(&mut fd, left);
@@ -572,6 +636,38 @@ mod tests {
             read_frame(&mut b, &mut body, None, 1024),
             Err(ReadError::Closed)
         ));
+    }
+
+    #[test]
+    fn a_frame_buffer_grows_with_what_arrives_and_shrinks_after_a_big_one() {
+        let (mut a, mut b) = UnixStream::pair().unwrap();
+        // A length of 100 MB under a 1 GiB limit, then 10 bytes and the end:
+        // what is read costs what was sent, not the announced length.
+        let limit = 1 << 30;
+        a.write_all(&100_000_000u32.to_le_bytes()).unwrap();
+        a.write_all(&[7; 10]).unwrap();
+        drop(a);
+        let mut body = Vec::new();
+        assert!(matches!(
+            read_frame(&mut b, &mut body, None, limit),
+            Err(ReadError::Closed)
+        ));
+        assert!(body.capacity() <= FIRST_PIECE, "{}", body.capacity());
+        // A 4 MiB frame, then a small one: the big buffer is not kept.
+        let (mut a, mut b) = UnixStream::pair().unwrap();
+        let big = vec![3u8; 4 << 20];
+        let writer = std::thread::spawn(move || {
+            for frame in [&big[..], &[1, 2, 3][..]] {
+                a.write_all(&(frame.len() as u32).to_le_bytes()).unwrap();
+                a.write_all(frame).unwrap();
+            }
+        });
+        read_frame(&mut b, &mut body, None, limit).unwrap();
+        assert_eq!((body.len(), body.iter().all(|&x| x == 3)), (4 << 20, true));
+        read_frame(&mut b, &mut body, None, limit).unwrap();
+        assert_eq!(body, [1, 2, 3]);
+        assert!(body.capacity() <= KEEP_BODY, "{}", body.capacity());
+        writer.join().unwrap();
     }
 
     #[test]
