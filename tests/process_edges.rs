@@ -1,0 +1,154 @@
+//! The process pool at its edges: a big result type with a compact
+//! encoding in a map's batch, `init` called again from inside a task, an
+//! input iterator (or an argument's `Serialize`) that panics in the middle
+//! of a batch, and a program that ignores `SIGCHLD`.
+//!
+//! As in `tests/process.rs`, the pool re-executes this binary as its
+//! workers, so it has its own `main` (`harness = false`): `init()` first,
+//! then every test under a watchdog, one line per test and `N passed, M
+//! failed`; an argument runs only the tests whose names contain it. The
+//! cases that change process-wide state (an address-space limit, the
+//! disposition of `SIGCHLD`) run in a child process of this binary
+//! (`ENV_CASE`), which the test waits for with a timeout.
+
+mod common;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
+
+use common::watchdog;
+use corepool::Pinning;
+use corepool::process::{self, ProcessPool};
+
+// ---- task functions (they run in the worker processes) ----
+
+/// 256 KiB, encoded as 32 KiB of zero varints.
+type Quarter = [[[u64; 32]; 32]; 32];
+
+fn quarter(_: u8) -> Quarter {
+    [[[0; 32]; 32]; 32]
+}
+
+fn pool(workers: usize) -> ProcessPool {
+    ProcessPool::builder()
+        .workers(workers)
+        .pinning(Pinning::None)
+        .build()
+        .expect("build a process pool")
+}
+
+// ---- the tests ----
+
+/// A map's batch reply of big results with a compact encoding (256 KiB
+/// values, 32 KiB on the wire): the parent used to reserve room for one
+/// value per 5 reply bytes, 13 GiB for 8 such results, and abort. Run in a
+/// child under an 8 GiB address-space limit (so the old reservation fails
+/// whatever the machine's memory); checks that all 8 results arrive.
+fn a_batch_of_big_results_with_a_compact_encoding_reserves_little() {
+    let out = run_case("big_results");
+    assert!(out.contains("big_results: 8 of 8 ok"), "{out}");
+}
+
+fn case_big_results() {
+    let limit = libc::rlimit {
+        rlim_cur: 8 << 30,
+        rlim_max: 8 << 30,
+    };
+    // SAFETY: `limit` is a valid rlimit that lives for the call.
+    let set = unsafe { libc::setrlimit(libc::RLIMIT_AS, &limit) };
+    assert_eq!(set, 0, "setrlimit: {}", std::io::Error::last_os_error());
+    let pool = pool(1);
+    let ok = pool
+        .map(quarter, 0..8u8)
+        .chunk_size(8)
+        .filter(|r| matches!(r, Ok(q) if q.iter().flatten().flatten().all(|&x| x == 0)))
+        .count();
+    println!("big_results: {ok} of 8 ok");
+}
+
+// ---- the runner ----
+
+/// The environment variable that makes this binary run one case (in a
+/// child process) instead of the tests.
+const ENV_CASE: &str = "COREPOOL_TEST_PROCESS_EDGE_CASE";
+
+const CASES: &[(&str, fn())] = &[("big_results", case_big_results)];
+
+/// Runs case `name` in a child process of this binary and returns its
+/// standard output; fails if it does not exit 0 within 60 s (then it is
+/// killed).
+fn run_case(name: &str) -> String {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command.env(ENV_CASE, name);
+    command.stdout(std::process::Stdio::piped());
+    command.stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("start the case");
+    let id = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let output = match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(output) => output.expect("wait for the case"),
+        Err(_) => {
+            // SAFETY: `kill` takes plain numbers; `id` is our child, not
+            // yet reaped (its waiting thread has not returned).
+            unsafe { libc::kill(id as libc::pid_t, libc::SIGKILL) };
+            panic!("case {name} still running after 60 s: hang?");
+        }
+    };
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "case {name}: {:?}\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+const TESTS: &[(&str, fn())] = &[(
+    "a_batch_of_big_results_with_a_compact_encoding_reserves_little",
+    a_batch_of_big_results_with_a_compact_encoding_reserves_little,
+)];
+
+fn main() {
+    process::init();
+    if let Ok(name) = std::env::var(ENV_CASE) {
+        let Some((_, case)) = CASES.iter().find(|(n, _)| *n == name) else {
+            eprintln!("no case {name:?}");
+            std::process::exit(3);
+        };
+        watchdog(50, case);
+        std::process::exit(0);
+    }
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let (mut passed, mut failed) = (0, 0);
+    for &(name, test) in TESTS {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let outcome = catch_unwind(AssertUnwindSafe(|| watchdog(120, test)));
+        match outcome {
+            Ok(()) => {
+                println!("test {name} ... ok");
+                passed += 1;
+            }
+            Err(_) => {
+                println!("test {name} ... FAILED");
+                failed += 1;
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if passed + failed == 0 {
+        eprintln!("no test matches {filter:?}");
+        std::process::exit(1);
+    }
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
