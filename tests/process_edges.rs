@@ -22,11 +22,21 @@ use corepool::process::{self, ProcessPool};
 
 // ---- task functions (they run in the worker processes) ----
 
+fn pid(_: ()) -> u32 {
+    std::process::id()
+}
+
 /// 256 KiB, encoded as 32 KiB of zero varints.
 type Quarter = [[[u64; 32]; 32]; 32];
 
 fn quarter(_: u8) -> Quarter {
     [[[0; 32]; 32]; 32]
+}
+
+/// A library that calls `init()` "to be safe", inside a task.
+fn calls_init(x: u8) -> u8 {
+    process::init();
+    x + 1
 }
 
 fn pool(workers: usize) -> ProcessPool {
@@ -64,6 +74,20 @@ fn case_big_results() {
         .filter(|r| matches!(r, Ok(q) if q.iter().flatten().flatten().all(|&x| x == 0)))
         .count();
     println!("big_results: {ok} of 8 ok");
+}
+
+/// `init()` called from inside a task returns at once (the worker is
+/// serving already): the task's result arrives, and the same worker serves
+/// the next task. It used to serve a second time on the same socket and
+/// wait for a handshake that never came (the task then timed out).
+fn init_called_inside_a_task_returns_at_once() {
+    let pool = pool(1);
+    let before = pool.submit(pid, ()).join().unwrap();
+    let r = pool
+        .submit_timeout(calls_init, 6, Duration::from_secs(30))
+        .join();
+    assert_eq!(r.map_err(|e| e.kind().clone()), Ok(7));
+    assert_eq!(pool.submit(pid, ()).join().unwrap(), before, "same worker");
 }
 
 // ---- the runner ----
@@ -107,10 +131,16 @@ fn run_case(name: &str) -> String {
     stdout
 }
 
-const TESTS: &[(&str, fn())] = &[(
-    "a_batch_of_big_results_with_a_compact_encoding_reserves_little",
-    a_batch_of_big_results_with_a_compact_encoding_reserves_little,
-)];
+const TESTS: &[(&str, fn())] = &[
+    (
+        "a_batch_of_big_results_with_a_compact_encoding_reserves_little",
+        a_batch_of_big_results_with_a_compact_encoding_reserves_little,
+    ),
+    (
+        "init_called_inside_a_task_returns_at_once",
+        init_called_inside_a_task_returns_at_once,
+    ),
+];
 
 fn main() {
     process::init();

@@ -13,14 +13,16 @@ use super::wire::{self, Fields, Frame, HELLO_LIMIT, KIND_CALL, KIND_HELLO, ReadE
 /// frame, a refused handshake).
 pub(crate) const EXIT_PROTOCOL: i32 = 97;
 
-/// Serves the parent on descriptor `fd`, then exits the process.
+/// Serves the parent on descriptor `fd`, then exits the process. Called
+/// once per process, by [`init`](super::init), which owns `fd` from then on.
 pub(crate) fn serve(fd: RawFd, parent: u32) -> ! {
     set_cloexec(fd);
     name_after_the_program();
     // SAFETY: the parent handed this process `fd`, one end of a socket pair
     // (named in the marker variable and checked to be ours by `init`, which
     // runs before anything else in `main` could have claimed it); this is
-    // its only owner.
+    // its only owner: `init` calls `serve` at most once per process (its
+    // `SERVING` swap), and `serve` never returns.
     let mut stream = unsafe { UnixStream::from_raw_fd(fd) };
     let mut body = Vec::new();
     if wire::read_frame(&mut stream, &mut body, None, HELLO_LIMIT).is_err() {

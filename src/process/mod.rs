@@ -126,8 +126,9 @@ pub use task::ProcessTask;
 /// ```
 pub const ENV_WORKER: &str = "COREPOOL_PROCESS_WORKER";
 
-/// Set in a worker process once [`init`] has taken over; a worker that
-/// builds a pool of its own (inside a task) is then fine.
+/// Set in a worker process once [`init`] has taken over: a worker that
+/// builds a pool of its own (inside a task) is then fine, and a second
+/// [`init`] (from a task) returns at once instead of serving again.
 static SERVING: AtomicBool = AtomicBool::new(false);
 
 /// The marker of this process, if it is a worker started by its parent:
@@ -147,7 +148,9 @@ fn marker() -> Option<(i32, u32)> {
 /// `main`. In the parent (no marker) it returns at once and costs one
 /// environment look-up. In a worker started by a [`ProcessPool`] it never
 /// returns: it serves tasks until the pool closes its socket, then exits
-/// the process.
+/// the process. Called again in a worker that is serving already (a task,
+/// or a library a task calls, that calls `init` to be safe), it returns at
+/// once.
 ///
 /// ```
 /// fn increment(x: u32) -> u32 {
@@ -162,9 +165,14 @@ fn marker() -> Option<(i32, u32)> {
 /// ```
 pub fn init() {
     if let Some((fd, parent)) = marker() {
-        // Relaxed: read only by this thread, in `init_was_skipped`, from a
-        // task this thread runs.
-        SERVING.store(true, Ordering::Relaxed);
+        // `serve` runs at most once per process: it owns the socket's
+        // descriptor from here on. A second call (from a task this worker
+        // runs, or a thread one started) finds the flag set and returns.
+        // Relaxed: the swap alone decides who serves; `init_was_skipped`
+        // reads the flag from a task this thread runs.
+        if SERVING.swap(true, Ordering::Relaxed) {
+            return;
+        }
         child::serve(fd, parent);
     }
 }
