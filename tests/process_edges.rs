@@ -16,11 +16,16 @@ mod common;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use common::watchdog;
+use common::{quiet_panics_containing, watchdog};
 use corepool::Pinning;
 use corepool::process::{self, ProcessPool};
+use serde::{Deserialize, Serialize, Serializer};
 
 // ---- task functions (they run in the worker processes) ----
+
+fn double(x: u64) -> u64 {
+    2 * x
+}
 
 fn pid(_: ()) -> u32 {
     std::process::id()
@@ -39,12 +44,62 @@ fn calls_init(x: u8) -> u8 {
     x + 1
 }
 
+/// An argument whose `Serialize` panics (in the parent, where the map
+/// encodes it) for the value 3.
+#[derive(Debug, Deserialize)]
+struct PanicsOnThree(u64);
+
+impl Serialize for PanicsOnThree {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if self.0 == 3 {
+            panic!("PanicsOnThree refuses to encode 3 (on purpose)");
+        }
+        self.0.serialize(s)
+    }
+}
+
+fn double_it(x: PanicsOnThree) -> u64 {
+    2 * x.0
+}
+
 fn pool(workers: usize) -> ProcessPool {
     ProcessPool::builder()
         .workers(workers)
         .pinning(Pinning::None)
         .build()
         .expect("build a process pool")
+}
+
+/// Input 0..10 whose item 3 panics: in the middle of a batch of 5.
+fn input_panicking_at_3() -> impl Iterator<Item = u64> {
+    (0..10u64).map(|i| {
+        if i == 3 {
+            panic!("input item 3 panics (on purpose)");
+        }
+        i
+    })
+}
+
+/// Drives `next` to the end, catching panics: the values in order and how
+/// many panics were raised.
+fn drain_catching<T>(mut next: impl FnMut() -> Option<T>) -> (Vec<T>, usize) {
+    let (mut values, mut panics) = (Vec::new(), 0);
+    loop {
+        match catch_unwind(AssertUnwindSafe(&mut next)) {
+            Ok(Some(value)) => values.push(value),
+            Ok(None) => return (values, panics),
+            Err(_) => {
+                panics += 1;
+                assert!(panics < 10, "the map keeps panicking");
+            }
+        }
+    }
+}
+
+/// What both maps must yield from `input_panicking_at_3` doubled: every
+/// item read before the panic, then every item after it.
+fn expected_after_a_caught_panic() -> Vec<u64> {
+    (0..10u64).filter(|&i| i != 3).map(|i| 2 * i).collect()
 }
 
 // ---- the tests ----
@@ -88,6 +143,41 @@ fn init_called_inside_a_task_returns_at_once() {
         .join();
     assert_eq!(r.map_err(|e| e.kind().clone()), Ok(7));
     assert_eq!(pool.submit(pid, ()).join().unwrap(), before, "same worker");
+}
+
+/// An input iterator that panics at item 3 of a batch of 5 (ordered map):
+/// the panic reaches the caller, and a caller that catches it and goes on
+/// gets 0, 1 and 2 (read before the panic, sent as a shorter batch), then
+/// the items after the panicking one, in order. They used to be lost.
+fn process_map_keeps_the_items_read_before_an_input_panic() {
+    let pool = pool(1);
+    let mut map = pool.map(double, input_panicking_at_3()).chunk_size(5);
+    let (values, panics) = drain_catching(|| map.next().map(Result::unwrap));
+    assert_eq!(panics, 1);
+    assert_eq!(values, expected_after_a_caught_panic());
+}
+
+/// The same for `map_unordered`: every item but the panicking one.
+fn process_map_unordered_keeps_the_items_read_before_an_input_panic() {
+    let pool = pool(2);
+    let mut map = pool
+        .map_unordered(double, input_panicking_at_3())
+        .chunk_size(5);
+    let (mut values, panics) = drain_catching(|| map.next().map(Result::unwrap));
+    values.sort_unstable();
+    assert_eq!(panics, 1);
+    assert_eq!(values, expected_after_a_caught_panic());
+}
+
+/// An argument whose `Serialize` panics (in the parent, while the batch is
+/// encoded): the items before it in the batch are not lost either.
+fn process_map_keeps_the_items_before_an_argument_whose_encoding_panics() {
+    let pool = pool(1);
+    let input = (0..10u64).map(PanicsOnThree);
+    let mut map = pool.map(double_it, input).chunk_size(5);
+    let (values, panics) = drain_catching(|| map.next().map(Result::unwrap));
+    assert_eq!(panics, 1);
+    assert_eq!(values, expected_after_a_caught_panic());
 }
 
 // ---- the runner ----
@@ -140,6 +230,18 @@ const TESTS: &[(&str, fn())] = &[
         "init_called_inside_a_task_returns_at_once",
         init_called_inside_a_task_returns_at_once,
     ),
+    (
+        "process_map_keeps_the_items_read_before_an_input_panic",
+        process_map_keeps_the_items_read_before_an_input_panic,
+    ),
+    (
+        "process_map_unordered_keeps_the_items_read_before_an_input_panic",
+        process_map_unordered_keeps_the_items_read_before_an_input_panic,
+    ),
+    (
+        "process_map_keeps_the_items_before_an_argument_whose_encoding_panics",
+        process_map_keeps_the_items_before_an_argument_whose_encoding_panics,
+    ),
 ];
 
 fn main() {
@@ -156,6 +258,7 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
+    quiet_panics_containing("(on purpose)");
     let (mut passed, mut failed) = (0, 0);
     for &(name, test) in TESTS {
         if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
