@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use common::{quiet_panics_containing, watchdog};
 use corepool::Pinning;
-use corepool::process::{self, ProcessPool};
+use corepool::process::{self, ErrorKind, ProcessBuildError, ProcessPool};
 use serde::{Deserialize, Serialize, Serializer};
 
 // ---- task functions (they run in the worker processes) ----
@@ -29,6 +29,10 @@ fn double(x: u64) -> u64 {
 
 fn pid(_: ()) -> u32 {
     std::process::id()
+}
+
+fn abort(_: ()) -> u8 {
+    std::process::abort()
 }
 
 /// 256 KiB, encoded as 32 KiB of zero varints.
@@ -180,13 +184,76 @@ fn process_map_keeps_the_items_before_an_argument_whose_encoding_panics() {
     assert_eq!(values, expected_after_a_caught_panic());
 }
 
+/// With `SIGCHLD` ignored the kernel reaps the workers, so the pool could
+/// not tell how one ended, and a kill could reach a reused process id:
+/// building a pool then fails with an error that says so (it used to
+/// build, and a crash came back as a protocol error).
+fn a_pool_refuses_to_start_workers_while_sigchld_is_ignored() {
+    let out = run_case("sigchld_before_build");
+    assert!(out.contains("sigchld_before_build: refused"), "{out}");
+}
+
+fn case_sigchld_before_build() {
+    // SAFETY: sets a disposition; no handler runs.
+    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
+    let err = ProcessPool::builder()
+        .workers(2)
+        .pinning(Pinning::None)
+        .build()
+        .expect_err("a pool built while SIGCHLD is ignored");
+    let ProcessBuildError::Worker { reason, .. } = &err else {
+        panic!("not a worker error: {err:?}");
+    };
+    assert!(reason.contains("SIGCHLD"), "{err}");
+    println!("sigchld_before_build: refused: {err}");
+}
+
+/// `SIGCHLD` ignored after the workers started: a crash ends its task with
+/// [`ErrorKind::StatusTaken`] (the status is gone, not a protocol error),
+/// and the next task fails with a spawn error naming `SIGCHLD` instead of
+/// running on a worker the pool cannot reap.
+fn a_crash_whose_status_the_kernel_took_is_a_typed_error() {
+    let out = run_case("sigchld_after_build");
+    assert!(out.contains("sigchld_after_build: typed"), "{out}");
+}
+
+fn case_sigchld_after_build() {
+    let pool = pool(2);
+    // SAFETY: sets a disposition; no handler runs.
+    unsafe { libc::signal(libc::SIGCHLD, libc::SIG_IGN) };
+    let err = pool.submit(abort, ()).join().unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::StatusTaken { .. }),
+        "crash: {err}"
+    );
+    assert!(err.is_crash(), "{err}");
+    // The other worker still serves; a replacement for the dead one
+    // cannot start. Two tasks: at least one needs a new worker.
+    let tasks: Vec<_> = (0..2).map(|_| pool.submit(abort, ())).collect();
+    let kinds: Vec<ErrorKind> = tasks
+        .into_iter()
+        .map(|t| t.join().unwrap_err().kind().clone())
+        .collect();
+    assert!(
+        kinds
+            .iter()
+            .any(|k| matches!(k, ErrorKind::Spawn(why) if why.contains("SIGCHLD"))),
+        "{kinds:?}"
+    );
+    println!("sigchld_after_build: typed: {err}");
+}
+
 // ---- the runner ----
 
 /// The environment variable that makes this binary run one case (in a
 /// child process) instead of the tests.
 const ENV_CASE: &str = "COREPOOL_TEST_PROCESS_EDGE_CASE";
 
-const CASES: &[(&str, fn())] = &[("big_results", case_big_results)];
+const CASES: &[(&str, fn())] = &[
+    ("big_results", case_big_results),
+    ("sigchld_before_build", case_sigchld_before_build),
+    ("sigchld_after_build", case_sigchld_after_build),
+];
 
 /// Runs case `name` in a child process of this binary and returns its
 /// standard output; fails if it does not exit 0 within 60 s (then it is
@@ -241,6 +308,14 @@ const TESTS: &[(&str, fn())] = &[
     (
         "process_map_keeps_the_items_before_an_argument_whose_encoding_panics",
         process_map_keeps_the_items_before_an_argument_whose_encoding_panics,
+    ),
+    (
+        "a_pool_refuses_to_start_workers_while_sigchld_is_ignored",
+        a_pool_refuses_to_start_workers_while_sigchld_is_ignored,
+    ),
+    (
+        "a_crash_whose_status_the_kernel_took_is_a_typed_error",
+        a_crash_whose_status_the_kernel_took_is_a_typed_error,
     ),
 ];
 

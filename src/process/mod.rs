@@ -91,6 +91,21 @@
 //! A crash is blamed on the task the worker was running. A worker that dies
 //! while idle is noticed when the next task is sent to it; that task is
 //! sent to a fresh worker instead.
+//!
+//! # Reaping
+//!
+//! The pool reaps its own workers: it reads each one's exit status to say
+//! how it ended, and kills a worker only while its process id cannot have
+//! been reused. So `SIGCHLD` must keep a disposition that lets children
+//! become zombies — not `SIG_IGN`, no `SA_NOCLDWAIT` (daemons often set
+//! these) — and nothing else in the program may wait for *any* child
+//! (`wait()`, `waitpid(-1, ..)`). While `SIGCHLD` is ignored no worker is
+//! started: building a pool fails with [`ProcessBuildError::Worker`], and
+//! a task that needs a new worker with [`ErrorKind::Spawn`], each saying
+//! so. If a worker's status is taken anyway (`SIGCHLD` ignored after it
+//! started, or a `waitpid(-1)` elsewhere), its task ends with
+//! [`ErrorKind::StatusTaken`]; until the pool notices, a `cancel` or a
+//! timeout could signal a process that reused the worker's id.
 
 // Layer: above the face (`lib.rs`, "Layers"), every file of `process/`. It uses
 // the public API (`Pool`, `topology`, the root re-exports), the face's

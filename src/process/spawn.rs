@@ -40,7 +40,9 @@ impl WorkerProcess {
 }
 
 /// What a dead worker's exit status says, as the error of the task it was
-/// running.
+/// running. `None`: `wait` failed, which for a child of this process that
+/// was never waited for means `ECHILD`: someone else took its status (the
+/// kernel, with `SIGCHLD` ignored, or a `waitpid(-1)` elsewhere).
 pub(crate) fn death(pid: u32, status: Option<ExitStatus>) -> ErrorKind {
     match status {
         Some(status) => match (status.signal(), status.code()) {
@@ -52,8 +54,39 @@ pub(crate) fn death(pid: u32, status: Option<ExitStatus>) -> ErrorKind {
             (None, Some(code)) => ErrorKind::Exit { pid, code },
             (None, None) => ErrorKind::Protocol(format!("worker {pid} ended with {status}")),
         },
-        None => ErrorKind::Protocol(format!("cannot read worker {pid}'s exit status")),
+        None => ErrorKind::StatusTaken { pid },
     }
+}
+
+/// Why a worker must not be started now, if `SIGCHLD`'s disposition has the
+/// kernel reap children (`SIG_IGN`, or `SA_NOCLDWAIT`): the pool could not
+/// read how a worker ended, `wait` for one would fail (or, with several
+/// children, block until all had ended), and a process id the kernel freed
+/// could be reused before the pool's `kill`.
+fn children_reaped_by_the_kernel() -> Option<String> {
+    // SAFETY: `sigaction` is plain data (a handler address, a mask, flags),
+    // for which all-zero is a valid value.
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: a null new action only reads the current one into `action`,
+    // which lives for the call; SIGCHLD is a valid signal number.
+    if unsafe { libc::sigaction(libc::SIGCHLD, std::ptr::null(), &mut action) } != 0 {
+        return Some(format!(
+            "cannot read SIGCHLD's disposition: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    let how = if action.sa_sigaction == libc::SIG_IGN {
+        "SIGCHLD is ignored (SIG_IGN)"
+    } else if action.sa_flags & libc::SA_NOCLDWAIT != 0 {
+        "SIGCHLD's action has SA_NOCLDWAIT"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{how}, so the kernel would reap the worker processes: the process pool must reap its \
+         own workers, to tell how one ended and to kill one safely; restore SIGCHLD's default \
+         (signal(SIGCHLD, SIG_DFL)) before starting workers"
+    ))
 }
 
 /// The program and arguments a worker is started with: the very file this
@@ -88,8 +121,12 @@ pub(crate) struct Settings {
 }
 
 /// Starts a worker with `settings` and waits at most `settings.handshake`
-/// for it to be ready.
+/// for it to be ready. Refused while `SIGCHLD` is ignored (see "Reaping"
+/// in the module docs of `process`).
 pub(crate) fn spawn(settings: Settings) -> Result<WorkerProcess, String> {
+    if let Some(why) = children_reaped_by_the_kernel() {
+        return Err(why);
+    }
     let (ours, theirs) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
     let theirs = above_stdio(theirs)?;
     let fd = theirs.as_raw_fd();
@@ -197,4 +234,25 @@ fn above_stdio(stream: UnixStream) -> Result<UnixStream, String> {
     // SAFETY: `new` is a fresh descriptor that nothing else owns.
     let owned = unsafe { OwnedFd::from_raw_fd(new) };
     Ok(UnixStream::from(owned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_that_cannot_be_read_was_taken_by_someone_else() {
+        assert_eq!(death(7, None), ErrorKind::StatusTaken { pid: 7 });
+        let killed = ExitStatus::from_raw(libc::SIGABRT);
+        assert!(matches!(
+            death(7, Some(killed)),
+            ErrorKind::Signal {
+                pid: 7,
+                signal: libc::SIGABRT,
+                ..
+            }
+        ));
+        let exited = ExitStatus::from_raw(3 << 8);
+        assert_eq!(death(7, Some(exited)), ErrorKind::Exit { pid: 7, code: 3 });
+    }
 }
