@@ -7,10 +7,12 @@
 //!
 //! 1. A worker is a fresh `execve` of the very file the parent runs
 //!    (`/proc/self/exe` on Linux, which names the open file even if the path
-//!    was replaced on disk; elsewhere `std::env::current_exe()`), so its code
-//!    has the same layout; address space layout randomisation moves the
-//!    executable as one block, so the distance between two functions of the
-//!    executable is the same in both processes.
+//!    was replaced on disk; elsewhere `std::env::current_exe()`, and the
+//!    worker refuses to serve unless its executable has the identity the
+//!    parent's had when `init` ran: see `spawn.rs`, `CHECK_EXECUTABLE`), so
+//!    its code has the same layout; address space layout randomisation
+//!    moves the executable as one block, so the distance between two
+//!    functions of the executable is the same in both processes.
 //! 2. The parent only ever sends offsets it computed from real `fn` values
 //!    of type `fn(A) -> R`, each paired with [`trampoline::<A, R>`] for the
 //!    same `A` and `R`: the type system ties the pair together.

@@ -45,6 +45,12 @@
 //!    `fork` of a multi-threaded process (which copies only one thread and
 //!    leaves other threads' locks held). `main` calls [`init`] first: in
 //!    the parent it returns at once; in a worker it serves tasks and exits.
+//!    On Linux the file is `/proc/self/exe`, the parent's own, even if its
+//!    path was replaced on disk. Elsewhere it is the path `current_exe()`
+//!    names, which a rebuild may have replaced while the parent runs: so
+//!    [`init`] notes the executable's identity (device, inode, size,
+//!    modification time) in the parent, the hello carries it, and a worker
+//!    whose executable differs refuses to serve (the pool's error says so).
 //! 2. **A task is a named function and its argument.** `submit(f, arg)`
 //!    takes `f: fn(A) -> R` — a `fn` item or a closure that captures
 //!    nothing — and sends the function's address as an offset from an
@@ -161,7 +167,9 @@ fn marker() -> Option<(i32, u32)> {
 
 /// Makes this program usable as a process-pool worker: call it first in
 /// `main`. In the parent (no marker) it returns at once and costs one
-/// environment look-up. In a worker started by a [`ProcessPool`] it never
+/// environment look-up (off Linux, also one `stat` of the executable, which
+/// its workers later compare with their own: "How it works", point 1, in
+/// the [module docs](crate::process)). In a worker started by a [`ProcessPool`] it never
 /// returns: it serves tasks until the pool closes its socket, then exits
 /// the process. Called again in a worker that is serving already (a task,
 /// or a library a task calls, that calls `init` to be safe), it returns at
@@ -179,17 +187,21 @@ fn marker() -> Option<(i32, u32)> {
 /// }
 /// ```
 pub fn init() {
-    if let Some((fd, parent)) = marker() {
-        // `serve` runs at most once per process: it owns the socket's
-        // descriptor from here on. A second call (from a task this worker
-        // runs, or a thread one started) finds the flag set and returns.
-        // Relaxed: the swap alone decides who serves; `init_was_skipped`
-        // reads the flag from a task this thread runs.
-        if SERVING.swap(true, Ordering::Relaxed) {
-            return;
-        }
-        child::serve(fd, parent);
+    let Some((fd, parent)) = marker() else {
+        // The parent: off Linux, note which file it runs while it is surely
+        // the one on disk, for its workers to compare theirs with.
+        spawn::remember_executable();
+        return;
+    };
+    // `serve` runs at most once per process: it owns the socket's
+    // descriptor from here on. A second call (from a task this worker runs,
+    // or a thread one started) finds the flag set and returns. Relaxed: the
+    // swap alone decides who serves; `init_was_skipped` reads the flag from
+    // a task this thread runs.
+    if SERVING.swap(true, Ordering::Relaxed) {
+        return;
     }
+    child::serve(fd, parent);
 }
 
 /// Whether this process is a worker whose `main` built a pool without
