@@ -403,14 +403,13 @@ where
             .fixed
             .unwrap_or_else(|| self.tail_capped(self.next_size));
         let mut items = spare(&mut self.spare_items, size);
-        // One push at a time, so the items read before a panic are in
-        // `items` whatever way `extend` would have filled it.
-        let read = unwind::halt_unwinding(|| {
-            items.reserve(self.input.size_hint().0.min(size));
-            for item in self.input.by_ref().take(size) {
-                items.push(item);
-            }
-        });
+        // `extend` keeps what it wrote before a panic (the `Vec`'s length
+        // follows each write, or a guard sets it as the panic unwinds; the
+        // chunk job below relies on the same), so the items read before one
+        // stay in `items`; tests/map_keeps_the_items_read_before_an_input_panic.rs
+        // checks it. (A loop of `push` made a cheap map's consumer twice as
+        // slow: 10,000,000 items summed, 6-8 ms against 15-17 ms.)
+        let read = unwind::halt_unwinding(|| items.extend(self.input.by_ref().take(size)));
         self.taken += items.len();
         if let Err(payload) = read {
             if items.is_empty() {
