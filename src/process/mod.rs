@@ -169,11 +169,11 @@ fn marker() -> Option<(i32, u32)> {
 /// `main`. In the parent (no marker) it returns at once and costs one
 /// environment look-up (off Linux, also one `stat` of the executable, which
 /// its workers later compare with their own: "How it works", point 1, in
-/// the [module docs](crate::process)). In a worker started by a [`ProcessPool`] it never
-/// returns: it serves tasks until the pool closes its socket, then exits
-/// the process. Called again in a worker that is serving already (a task,
-/// or a library a task calls, that calls `init` to be safe), it returns at
-/// once.
+/// the [module docs](crate::process)). In a worker started by a
+/// [`ProcessPool`] it never returns: it serves tasks until the pool closes
+/// its socket, then exits the process. Called again in a worker that is
+/// serving already (a task, or a library a task calls, that calls `init`
+/// to be safe), it returns at once.
 ///
 /// ```
 /// fn increment(x: u32) -> u32 {

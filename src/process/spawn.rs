@@ -60,9 +60,8 @@ pub(crate) fn death(pid: u32, status: Option<ExitStatus>) -> ErrorKind {
 
 /// Why a worker must not be started now, if `SIGCHLD`'s disposition has the
 /// kernel reap children (`SIG_IGN`, or `SA_NOCLDWAIT`): the pool could not
-/// read how a worker ended, `wait` for one would fail (or, with several
-/// children, block until all had ended), and a process id the kernel freed
-/// could be reused before the pool's `kill`.
+/// read how a worker ended (`wait` for one fails with `ECHILD`), and a
+/// process id the kernel freed could be reused before the pool's `kill`.
 fn children_reaped_by_the_kernel() -> Option<String> {
     // SAFETY: `sigaction` is plain data (a handler address, a mask, flags),
     // for which all-zero is a valid value.
