@@ -63,7 +63,12 @@
 //! thread when iteration reaches the item that panicked. A caller that
 //! catches it and calls `next` again gets the following items, so the results
 //! still line up with the inputs (ordered map) and no result is lost
-//! (unordered map). Dropping the iterator cancels every chunk that has not
+//! (unordered map). A panic of the *input* iterator goes on at once, out of
+//! the `next` call that was reading ahead (not at its place in the order):
+//! the items of the chunk read before it are still submitted, as a shorter
+//! chunk, so a caller that catches it and goes on gets their values (in
+//! order, for the ordered map), then those of the items the input gives
+//! after the panic. Dropping the iterator cancels every chunk that has not
 //! started; payloads nobody took are dropped contained (`unwind.rs`).
 //!
 //! # Where the closure runs
@@ -335,6 +340,10 @@ struct Feeder<'a, I: Iterator, F, T> {
     spare_values: Vec<Vec<T>>,
     /// The input has ended: no more chunks, so no spares.
     ended: bool,
+    /// A panic of the input iterator caught while a chunk was read, to
+    /// raise once the chunk of the items read before it is in flight
+    /// ([`raise_input_panic`](Self::raise_input_panic)).
+    panic: Option<Payload>,
 }
 
 impl<'a, I, F, T> Feeder<'a, I, F, T>
@@ -358,6 +367,7 @@ where
             spare_items: Vec::new(),
             spare_values: Vec::new(),
             ended: false,
+            panic: None,
         }
     }
 
@@ -383,13 +393,30 @@ where
     }
 
     /// Reads the next chunk of input and submits it; `None` at the end.
+    ///
+    /// A panic of the input iterator does not lose the items read before
+    /// it: they are submitted as a shorter chunk, and the panic waits in
+    /// `self.panic` for the caller to raise once that chunk is in flight.
+    /// With nothing read before it, the panic goes on at once.
     fn submit_next(&mut self) -> Option<InFlight<'a, T, I::Item>> {
         let size = self
             .fixed
             .unwrap_or_else(|| self.tail_capped(self.next_size));
         let mut items = spare(&mut self.spare_items, size);
-        items.extend(self.input.by_ref().take(size));
+        // `extend` keeps what it wrote before a panic (the `Vec`'s length
+        // follows each write, or a guard sets it as the panic unwinds; the
+        // chunk job below relies on the same), so the items read before one
+        // stay in `items`; tests/map_keeps_the_items_read_before_an_input_panic.rs
+        // checks it. (A loop of `push` made a cheap map's consumer twice as
+        // slow: 10,000,000 items summed, 6-8 ms against 15-17 ms.)
+        let read = unwind::halt_unwinding(|| items.extend(self.input.by_ref().take(size)));
         self.taken += items.len();
+        if let Err(payload) = read {
+            if items.is_empty() {
+                panic::resume_unwind(payload);
+            }
+            self.panic = Some(payload);
+        }
         if items.is_empty() {
             // The input has ended: the spares go now rather than with the
             // map (which may be kept, read to the end).
@@ -426,6 +453,16 @@ where
             }
         };
         Some((len, submit_cell(self.pool.registry(), job, self.scope)))
+    }
+
+    /// Raises the input's panic that [`submit_next`](Self::submit_next)
+    /// caught, if any: the maps call it once the chunk it returned is in
+    /// flight, so the items read before the panic are yielded by the calls
+    /// after it.
+    fn raise_input_panic(&mut self) {
+        if let Some(payload) = self.panic.take() {
+            panic::resume_unwind(payload);
+        }
     }
 
     /// An adaptive chunk `size`, made smaller near the end of an input that
@@ -563,6 +600,7 @@ where
                 Some((len, handle)) => {
                     self.in_flight_items += len;
                     self.in_flight.push_back((len, handle));
+                    self.feeder.raise_input_panic();
                 }
                 None => break,
             }
@@ -984,6 +1022,7 @@ where
                     let _ = self.ready.watch(id, handle.header());
                     self.in_flight_items += len;
                     self.in_flight.insert(id, (len, handle));
+                    self.feeder.raise_input_panic();
                 }
                 None => break,
             }

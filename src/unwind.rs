@@ -35,8 +35,10 @@
 //! | a scope's body | `scope.rs` `Pool::scope` | `halt_unwinding`; re-raised after every task ended |
 //! | a group's tasks, body and stored errors | `group.rs` `GroupState::run_member`, `fail`, `Pool::group` | `halt_unwinding` / `drop_contained`; the group's error, or the body's panic re-raised after cancelling |
 //! | a map's closure per item, leftover values and payloads, a chunk's input dropped unrun | `map.rs` `Feeder::submit_next`, `drop_each`, `Values`'s and `Items`'s `Drop` | `halt_unwinding` per item; re-raised at that item's place |
+//! | a map's input iterator, while a chunk is read | `map.rs` `Feeder::submit_next`, `raise_input_panic` | `halt_unwinding`; the items read before it go as a shorter chunk, then re-raised at once to `next`'s caller |
 //! | `par` closures | `par/` (through `join`) | re-raised to the caller, as rayon does; every item dropped once |
 //! | `thread_name`, `on_worker_start`, and dropping them | `builder.rs` `checked_name`, `start_worker`, `Contained::drop` | `halt_unwinding` / `drop_contained`; a typed `BuildError` |
+//! | process pool, in the parent: a map's input iterator, an argument's `Serialize` and `Drop` while a batch is read | `process/map.rs` `Batcher::next_unit`, `raise_input_panic` | `halt_unwinding`; the items read before it go as a shorter batch, then re-raised at once to `next`'s caller |
 //! | process pool, in the worker: argument `Deserialize`, the function, result `Serialize` and `Drop` | `process/call.rs` `trampoline`/`run_item` (one task), `batch_trampoline` (a map's batch: one span per run of items, restarted after a panicking item) | caught per step; the item's panic error names the step, the worker lives |
 //! | process pool, on the supervisor: result `Deserialize`, results and jobs dropped | `process/task.rs` `Slot::reply`, `complete_if`; `process/call.rs` `BatchOut::parse` (a batch's results, per item); `process/pool.rs` `supervise`, `close`, `terminate` | caught; the item's panic error, or dropped contained |
 //! | cluster: the map's closure per item | `cluster/source.rs` | caught; `ClusterError::Panicked` with rank and item |

@@ -7,10 +7,12 @@
 //!
 //! 1. A worker is a fresh `execve` of the very file the parent runs
 //!    (`/proc/self/exe` on Linux, which names the open file even if the path
-//!    was replaced on disk; elsewhere `std::env::current_exe()`), so its code
-//!    has the same layout; address space layout randomisation moves the
-//!    executable as one block, so the distance between two functions of the
-//!    executable is the same in both processes.
+//!    was replaced on disk; elsewhere `std::env::current_exe()`, and the
+//!    worker refuses to serve unless its executable has the identity the
+//!    parent's had when `init` ran: see `spawn.rs`, `CHECK_EXECUTABLE`), so
+//!    its code has the same layout; address space layout randomisation
+//!    moves the executable as one block, so the distance between two
+//!    functions of the executable is the same in both processes.
 //! 2. The parent only ever sends offsets it computed from real `fn` values
 //!    of type `fn(A) -> R`, each paired with [`trampoline::<A, R>`] for the
 //!    same `A` and `R`: the type system ties the pair together.
@@ -424,8 +426,7 @@ impl<R: DeserializeOwned> BatchOut<R> {
     /// [`decode_reply`]: super::task::decode_reply
     fn parse(bytes: &[u8]) -> Option<BatchOut<R>> {
         let (nanos, mut rest) = bytes.split_first_chunk::<8>()?;
-        // Each item takes at least 5 bytes (status and length).
-        let mut ok: Vec<R> = Vec::with_capacity((rest.len() / 5).min(1 << 16));
+        let mut ok: Vec<R> = Vec::with_capacity(batch_capacity::<R>(rest.len()));
         let mut errors = std::collections::VecDeque::new();
         let mut position = 0;
         loop {
@@ -484,6 +485,20 @@ impl<R: DeserializeOwned> BatchOut<R> {
             },
         })
     }
+}
+
+/// The most room reserved up front for the values of a batch reply.
+const MAX_RESERVE_BYTES: usize = 1 << 20;
+
+/// How many values of `R` to reserve room for before decoding a batch reply
+/// of `bytes` bytes: no more items than the reply can hold (each takes at
+/// least 5 bytes, its status and length), and at most
+/// [`MAX_RESERVE_BYTES`] of them; the `Vec` grows as more values arrive.
+/// Counting items alone reserved gigabytes for a big `R` with a compact
+/// encoding (a 256 KiB array of zeros is 32 KiB on the wire) and aborted
+/// the parent.
+fn batch_capacity<R>(bytes: usize) -> usize {
+    (bytes / 5).min(MAX_RESERVE_BYTES / std::mem::size_of::<R>().max(1))
 }
 
 /// The message of a panic payload (`&str` or `String`), else a placeholder.
@@ -790,6 +805,48 @@ mod tests {
             // for, and it refuses before anything is called.
             assert_eq!(unsafe { bad.call(&[], &mut out, 1 << 20) }, None);
         }
+    }
+
+    #[test]
+    fn a_batch_reply_reserves_at_most_a_mebibyte_and_no_more_items_than_it_holds() {
+        // 8 results of 256 KiB, 32 KiB each on the wire: 4 reserved (1 MiB),
+        // where counting items alone gave 52,428 (13 GiB).
+        type Quarter = [u8; 1 << 18];
+        let reply = 8 * (5 + (32 << 10));
+        assert_eq!(batch_capacity::<Quarter>(reply), 4);
+        assert!(batch_capacity::<[u8; 3 << 20]>(reply) <= 1);
+        // Small values: one per 5 bytes, up to a mebibyte of them.
+        assert_eq!(batch_capacity::<u64>(50), 10);
+        assert_eq!(batch_capacity::<u64>(1 << 30), MAX_RESERVE_BYTES / 8);
+        assert_eq!(batch_capacity::<()>(50), 10);
+    }
+
+    #[test]
+    fn a_batch_reply_of_big_values_decodes_past_its_reservation() {
+        // 4 KiB values, 512 zero bytes each on the wire: 300 of them are
+        // 1.2 MiB, past the 1 MiB reserved, so the `Vec` grows.
+        type Big = [[u64; 32]; 16];
+        let mut bytes = 7u64.to_le_bytes().to_vec();
+        for i in 0..300u64 {
+            let mut value = [[0u64; 32]; 16];
+            value[0][0] = i;
+            let encoded = postcard::to_allocvec(&value).unwrap();
+            bytes.push(Status::Ok as u8);
+            bytes.extend_from_slice(&(encoded.len() as u32).to_le_bytes());
+            bytes.extend_from_slice(&encoded);
+        }
+        let out = BatchOut::<Big>::parse(&bytes).expect("well formed");
+        assert_eq!(out.nanos, 7);
+        let mut items = out.items;
+        for i in 0..300u64 {
+            let value = items.take().unwrap().unwrap();
+            assert_eq!(value[0][0], i);
+            assert_eq!(
+                value.iter().flatten().filter(|&&x| x != 0).count(),
+                usize::from(i != 0)
+            );
+        }
+        assert!(items.take().is_none());
     }
 
     #[test]

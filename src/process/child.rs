@@ -7,20 +7,23 @@ use std::os::unix::net::UnixStream;
 
 use super::call::Status;
 use super::call::{FnRef, fingerprint};
+use super::spawn::{FileIdentity, own_executable, same_executable};
 use super::wire::{self, Fields, Frame, HELLO_LIMIT, KIND_CALL, KIND_HELLO, ReadError};
 
 /// The exit code of a worker that could not follow the protocol (a garbled
 /// frame, a refused handshake).
 pub(crate) const EXIT_PROTOCOL: i32 = 97;
 
-/// Serves the parent on descriptor `fd`, then exits the process.
+/// Serves the parent on descriptor `fd`, then exits the process. Called
+/// once per process, by [`init`](super::init), which owns `fd` from then on.
 pub(crate) fn serve(fd: RawFd, parent: u32) -> ! {
     set_cloexec(fd);
     name_after_the_program();
     // SAFETY: the parent handed this process `fd`, one end of a socket pair
     // (named in the marker variable and checked to be ours by `init`, which
     // runs before anything else in `main` could have claimed it); this is
-    // its only owner.
+    // its only owner: `init` calls `serve` at most once per process (its
+    // `SERVING` swap), and `serve` never returns.
     let mut stream = unsafe { UnixStream::from_raw_fd(fd) };
     let mut body = Vec::new();
     if wire::read_frame(&mut stream, &mut body, None, HELLO_LIMIT).is_err() {
@@ -78,8 +81,9 @@ pub(crate) fn serve(fd: RawFd, parent: u32) -> ! {
         // SAFETY: the parent made `f` with `FnRef::new` (the tag matches the
         // one it computed for this call), and the handshake checked that
         // this process runs the same build of the same executable (`setup`'s
-        // fingerprint check); `call` also checks that both addresses lie in
-        // this executable's code before it jumps.
+        // fingerprint check, and off Linux its check of the file's
+        // identity); `call` also checks that both addresses lie in this
+        // executable's code before it jumps.
         let Some(status) = (unsafe { f.call(fields.rest(), &mut out, limit) }) else {
             std::process::exit(EXIT_PROTOCOL);
         };
@@ -120,9 +124,17 @@ fn setup(body: &[u8], parent: u32) -> Result<Session, String> {
     else {
         return Err("malformed hello".to_owned());
     };
-    let (Some(limit), Some(key)) = (fields.u64(), fields.u64()) else {
+    let (Some(limit), Some(key), Some(executable)) =
+        (fields.u64(), fields.u64(), FileIdentity::take(&mut fields))
+    else {
         return Err("malformed hello".to_owned());
     };
+    // Off Linux the parent names the file it runs: a worker started from a
+    // path that now holds another file (a rebuild) refuses before anything
+    // else, even if the fingerprint below would match.
+    if let Some(parents) = executable {
+        same_executable(&parents, &own_executable()?)?;
+    }
     if [a, b, c] != fingerprint() || pid != parent {
         return Err("this worker is not the same build of the executable as its parent".to_owned());
     }
@@ -204,4 +216,53 @@ fn set_cloexec(fd: RawFd) {
     // SAFETY: F_SETFD on a descriptor number; an invalid one is an error
     // return, not undefined behaviour.
     unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::process::spawn::{Settings, hello_frame};
+
+    /// A hello as a parent sends it, with `fingerprint` and `executable`,
+    /// naming this process as the parent.
+    fn hello(fingerprint: [i64; 3], executable: Option<FileIdentity>) -> Vec<u8> {
+        let settings = Settings {
+            cpu: None,
+            memory: None,
+            max_frame: wire::MIN_FRAME,
+            handshake: std::time::Duration::from_secs(1),
+        };
+        let frame = hello_frame(fingerprint, -1, &settings, 5, executable);
+        frame.finish(HELLO_LIMIT).unwrap()[4..].to_vec()
+    }
+
+    // Each hello below is refused before `setup` acts on it (it would set
+    // a parent-death signal and limits on this test process otherwise).
+
+    #[test]
+    fn a_worker_whose_executable_is_not_its_parents_refuses() {
+        let other = FileIdentity::of(&std::env::temp_dir()).unwrap();
+        let why = setup(&hello(fingerprint(), Some(other)), std::process::id())
+            .err()
+            .expect("refused");
+        assert!(why.contains("executable was replaced"), "{why}");
+    }
+
+    #[test]
+    fn a_worker_whose_executable_matches_goes_on_to_the_fingerprint() {
+        // The identity check passes, so the wrong fingerprint is what
+        // refuses: the two checks are separate.
+        let own = own_executable().unwrap();
+        let mut wrong = fingerprint();
+        wrong[0] = wrong[0].wrapping_add(1);
+        let why = setup(&hello(wrong, Some(own)), std::process::id())
+            .err()
+            .expect("refused");
+        assert!(why.contains("not the same build"), "{why}");
+        // A hello cut inside the identity is malformed.
+        let mut cut = hello(fingerprint(), Some(own));
+        cut.truncate(cut.len() - 3);
+        let why = setup(&cut, std::process::id()).err().expect("refused");
+        assert_eq!(why, "malformed hello");
+    }
 }

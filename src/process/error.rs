@@ -44,6 +44,8 @@ pub(crate) type Signature = (&'static str, &'static str);
 /// assert_eq!(ErrorKind::Cancelled.to_string(), "cancelled");
 /// let crash = ErrorKind::Signal { pid: 7, signal: 11, core_dumped: false };
 /// assert_eq!(crash.to_string(), "worker process 7 was killed by signal 11 (SIGSEGV)");
+/// let reaped = ErrorKind::StatusTaken { pid: 7 };
+/// assert!(reaped.to_string().contains("exit status was taken by someone else"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -71,6 +73,19 @@ pub enum ErrorKind {
     /// The task ran longer than its timeout; its worker process was killed.
     #[error("timed out after {0:?}; its worker process was killed")]
     Timeout(Duration),
+    /// The worker process running the task ended, but its exit status was
+    /// taken by someone else before the pool could read it: `SIGCHLD` was
+    /// set to be ignored (`SIG_IGN` or `SA_NOCLDWAIT`, so the kernel reaped
+    /// it) after the worker started, or code elsewhere in this process
+    /// waited for any child (`waitpid(-1)`, `wait()`). The pool reaps its
+    /// own workers; see "Reaping" in the [module docs](super).
+    #[error(
+        "worker process {pid} ended, but its exit status was taken by someone else (SIGCHLD ignored, or a waitpid(-1) elsewhere in this process), so how it ended is unknown"
+    )]
+    StatusTaken {
+        /// The worker's process id.
+        pid: u32,
+    },
     /// The task was cancelled (its handle's `cancel`, `shutdown_now`, or a
     /// dropped `map` iterator); a running one had its process killed.
     #[error("cancelled")]
@@ -206,8 +221,10 @@ impl ProcessError {
         format!("fn({}) -> {}", self.signature.0, self.signature.1)
     }
 
-    /// Whether the worker process died while running the task (a signal or
-    /// an exit), not counting a kill for a timeout or a cancellation.
+    /// Whether the worker process died while running the task (a signal, an
+    /// exit, or an end whose status someone else took:
+    /// [`ErrorKind::StatusTaken`]), not counting a kill for a timeout or a
+    /// cancellation.
     ///
     /// ```
     /// # use corepool::process::ErrorKind;
@@ -217,7 +234,10 @@ impl ProcessError {
     /// assert_eq!(err.signal(), None);
     /// ```
     pub fn is_crash(&self) -> bool {
-        matches!(self.kind, ErrorKind::Signal { .. } | ErrorKind::Exit { .. })
+        matches!(
+            self.kind,
+            ErrorKind::Signal { .. } | ErrorKind::Exit { .. } | ErrorKind::StatusTaken { .. }
+        )
     }
 
     /// The signal that killed the worker process running the task.

@@ -16,6 +16,7 @@ use super::error::{ErrorKind, ProcessError, Signature};
 use super::pool::ProcessPool;
 use super::task::{ProcessTask, ReadyQueue};
 use super::wire;
+use crate::unwind::{Payload, halt_unwinding};
 use crate::{Timeout, WaitFor, Waited};
 
 /// One item of [`ProcessAsCompleted`]: a task's index and its outcome.
@@ -156,6 +157,10 @@ struct Batcher<I, A, R> {
     fixed: bool,
     /// The size of the last batch's argument, to size the next one's.
     bytes_hint: usize,
+    /// A panic of the input iterator (or of an item's `Serialize` or `Drop`)
+    /// caught while a batch was read, to raise once the batch of the items
+    /// read before it has been sent and is in the map's window.
+    panic: Option<Payload>,
 }
 
 impl<I, A, R> Batcher<I, A, R>
@@ -175,6 +180,7 @@ where
             chunk: 1,
             fixed: false,
             bytes_hint: 0,
+            panic: None,
         }
     }
 
@@ -193,6 +199,13 @@ where
     }
 
     /// The next unit, sent; `None` at the end of the input.
+    ///
+    /// A panic while the batch is read (the input iterator's, or an item's
+    /// `Serialize` or `Drop`) does not lose the items read before it: they
+    /// go as a shorter batch, and the panic waits in `self.panic` for the
+    /// caller to raise once that batch is in its window
+    /// ([`raise_input_panic`](Self::raise_input_panic)). With nothing read
+    /// before it, the panic goes on at once.
     fn next_unit(&mut self) -> Option<Unit<R>> {
         let Some((_, batch)) = self.refs else {
             let item = self.items.next()?;
@@ -204,32 +217,53 @@ where
         let room = self.pool.max_frame().saturating_sub(wire::CALL_HEADER);
         let mut arg = Vec::with_capacity(self.bytes_hint.min(MAX_AUTO_BATCH_BYTES) + 64);
         let mut n = 0;
-        while n < self.chunk && (self.fixed || arg.len() < MAX_AUTO_BATCH_BYTES) {
-            let Some(item) = self.carry.take().or_else(|| self.items.next()) else {
-                break;
-            };
-            let start = arg.len();
-            arg.extend_from_slice(&[0; 4]);
-            let left = room.saturating_sub(arg.len());
-            match wire::encode_append(&item, &mut arg, left) {
-                Ok(()) => {
-                    let len = (arg.len() - start - 4) as u32;
-                    arg[start..start + 4].copy_from_slice(&len.to_le_bytes());
-                    n += 1;
-                }
-                Err(_) if n == 0 => {
-                    arg.truncate(start);
-                    // Alone: an item that fits a call but not a batch frame
-                    // goes as a task of its own; one that fits neither (or
-                    // cannot be encoded) fails with its typed error, unsent.
-                    return Some(Unit::Single(self.pool.submit_with(self.f, &item, None)));
-                }
-                Err(_) => {
-                    // It goes first in the next unit (alone, if it must).
-                    arg.truncate(start);
-                    self.carry = Some(item);
+        // The length of `arg` after its last whole item.
+        let mut whole = 0;
+        let read = halt_unwinding(|| {
+            while n < self.chunk && (self.fixed || arg.len() < MAX_AUTO_BATCH_BYTES) {
+                let Some(item) = self.carry.take().or_else(|| self.items.next()) else {
                     break;
+                };
+                let start = arg.len();
+                arg.extend_from_slice(&[0; 4]);
+                let left = room.saturating_sub(arg.len());
+                match wire::encode_append(&item, &mut arg, left) {
+                    Ok(()) => {
+                        let len = (arg.len() - start - 4) as u32;
+                        arg[start..start + 4].copy_from_slice(&len.to_le_bytes());
+                        // Counted once dropped: an item whose `Drop` panics
+                        // is the panicking item, left out as one whose
+                        // `Serialize` panics.
+                        drop(item);
+                        n += 1;
+                        whole = arg.len();
+                    }
+                    Err(_) if n == 0 => {
+                        arg.truncate(start);
+                        // Alone: an item that fits a call but not a batch
+                        // frame goes as a task of its own; one that fits
+                        // neither (or cannot be encoded) fails with its
+                        // typed error, unsent.
+                        return Some(Unit::Single(self.pool.submit_with(self.f, &item, None)));
+                    }
+                    Err(_) => {
+                        // It goes first in the next unit (alone, if it must).
+                        arg.truncate(start);
+                        self.carry = Some(item);
+                        break;
+                    }
                 }
+            }
+            None
+        });
+        match read {
+            Ok(Some(single)) => return Some(single),
+            Ok(None) => {}
+            Err(payload) if n == 0 => std::panic::resume_unwind(payload),
+            Err(payload) => {
+                // The panicking item's bytes, if any, are cut off.
+                arg.truncate(whole);
+                self.panic = Some(payload);
             }
         }
         if n == 0 {
@@ -245,6 +279,15 @@ where
             .pool
             .submit_encoded(batch, Self::signature(), arg.clone(), timeout);
         Some(Unit::Batch { task, arg, n })
+    }
+
+    /// Raises the panic [`next_unit`](Self::next_unit) caught, if any: the
+    /// maps call it once the unit it returned is in their window, so the
+    /// items read before the panic are yielded by the calls after it.
+    fn raise_input_panic(&mut self) {
+        if let Some(payload) = self.panic.take() {
+            std::panic::resume_unwind(payload);
+        }
     }
 
     /// Waits for `unit` and gives its results, or the retries of its items.
@@ -336,6 +379,15 @@ where
 /// item then succeeds or fails alone with [`ErrorKind::ResultTooLarge`]);
 /// a batch is never sent over the limit, it is cut before it. A cancelled
 /// batch (the pool shut down) fails each of its items with that error.
+///
+/// **A panic while the input is read** — the input iterator's, or an
+/// argument's `Serialize` or `Drop`, which run in this process as batches
+/// are filled — goes on at once out of the `next` call that was reading
+/// ahead (not at its place in the order). No item read before it is lost:
+/// they were sent as a shorter batch, so a caller that catches the panic
+/// and calls `next` again gets every result before the panicking item, in
+/// order, then the results of the items the input gives after it (the
+/// panicking item has no result).
 ///
 /// ```
 /// # fn main() {
@@ -446,6 +498,7 @@ where
                     Some(unit) => {
                         self.queued += unit.len();
                         self.window.push_back(unit);
+                        self.batcher.raise_input_panic();
                     }
                     None => break,
                 }
@@ -502,7 +555,9 @@ impl<I, A, R> Drop for ProcessMap<I, A, R> {
 /// The iterator of [`ProcessPool::map_unordered`]: results as they finish
 /// (a batch's results together, in its input order). Batches, crashes and
 /// timeouts as for [`ProcessMap`]: a crashed batch's items are each sent
-/// again alone, and the one that crashes again fails alone.
+/// again alone, and the one that crashes again fails alone. A panic while
+/// the input is read goes on at once, as for [`ProcessMap`]; a caller that
+/// catches it and goes on gets the result of every other item.
 ///
 /// ```
 /// # fn main() {
@@ -626,6 +681,7 @@ where
                     break;
                 };
                 self.add(unit);
+                self.batcher.raise_input_panic();
             }
             if self.in_flight == 0 {
                 return None;

@@ -45,6 +45,12 @@
 //!    `fork` of a multi-threaded process (which copies only one thread and
 //!    leaves other threads' locks held). `main` calls [`init`] first: in
 //!    the parent it returns at once; in a worker it serves tasks and exits.
+//!    On Linux the file is `/proc/self/exe`, the parent's own, even if its
+//!    path was replaced on disk. Elsewhere it is the path `current_exe()`
+//!    names, which a rebuild may have replaced while the parent runs: so
+//!    [`init`] notes the executable's identity (device, inode, size,
+//!    modification time) in the parent, the hello carries it, and a worker
+//!    whose executable differs refuses to serve (the pool's error says so).
 //! 2. **A task is a named function and its argument.** `submit(f, arg)`
 //!    takes `f: fn(A) -> R` — a `fn` item or a closure that captures
 //!    nothing — and sends the function's address as an offset from an
@@ -91,6 +97,21 @@
 //! A crash is blamed on the task the worker was running. A worker that dies
 //! while idle is noticed when the next task is sent to it; that task is
 //! sent to a fresh worker instead.
+//!
+//! # Reaping
+//!
+//! The pool reaps its own workers: it reads each one's exit status to say
+//! how it ended, and kills a worker only while its process id cannot have
+//! been reused. So `SIGCHLD` must keep a disposition that lets children
+//! become zombies — not `SIG_IGN`, no `SA_NOCLDWAIT` (daemons often set
+//! these) — and nothing else in the program may wait for *any* child
+//! (`wait()`, `waitpid(-1, ..)`). While `SIGCHLD` is ignored no worker is
+//! started: building a pool fails with [`ProcessBuildError::Worker`], and
+//! a task that needs a new worker with [`ErrorKind::Spawn`], each saying
+//! so. If a worker's status is taken anyway (`SIGCHLD` ignored after it
+//! started, or a `waitpid(-1)` elsewhere), its task ends with
+//! [`ErrorKind::StatusTaken`]; until the pool notices, a `cancel` or a
+//! timeout could signal a process that reused the worker's id.
 
 // Layer: above the face (`lib.rs`, "Layers"), every file of `process/`. It uses
 // the public API (`Pool`, `topology`, the root re-exports), the face's
@@ -126,8 +147,9 @@ pub use task::ProcessTask;
 /// ```
 pub const ENV_WORKER: &str = "COREPOOL_PROCESS_WORKER";
 
-/// Set in a worker process once [`init`] has taken over; a worker that
-/// builds a pool of its own (inside a task) is then fine.
+/// Set in a worker process once [`init`] has taken over: a worker that
+/// builds a pool of its own (inside a task) is then fine, and a second
+/// [`init`] (from a task) returns at once instead of serving again.
 static SERVING: AtomicBool = AtomicBool::new(false);
 
 /// The marker of this process, if it is a worker started by its parent:
@@ -145,9 +167,13 @@ fn marker() -> Option<(i32, u32)> {
 
 /// Makes this program usable as a process-pool worker: call it first in
 /// `main`. In the parent (no marker) it returns at once and costs one
-/// environment look-up. In a worker started by a [`ProcessPool`] it never
-/// returns: it serves tasks until the pool closes its socket, then exits
-/// the process.
+/// environment look-up (off Linux, also one `stat` of the executable, which
+/// its workers later compare with their own: "How it works", point 1, in
+/// the [module docs](crate::process)). In a worker started by a
+/// [`ProcessPool`] it never returns: it serves tasks until the pool closes
+/// its socket, then exits the process. Called again in a worker that is
+/// serving already (a task, or a library a task calls, that calls `init`
+/// to be safe), it returns at once.
 ///
 /// ```
 /// fn increment(x: u32) -> u32 {
@@ -161,12 +187,21 @@ fn marker() -> Option<(i32, u32)> {
 /// }
 /// ```
 pub fn init() {
-    if let Some((fd, parent)) = marker() {
-        // Relaxed: read only by this thread, in `init_was_skipped`, from a
-        // task this thread runs.
-        SERVING.store(true, Ordering::Relaxed);
-        child::serve(fd, parent);
+    let Some((fd, parent)) = marker() else {
+        // The parent: off Linux, note which file it runs while it is surely
+        // the one on disk, for its workers to compare theirs with.
+        spawn::remember_executable();
+        return;
+    };
+    // `serve` runs at most once per process: it owns the socket's
+    // descriptor from here on. A second call (from a task this worker runs,
+    // or a thread one started) finds the flag set and returns. Relaxed: the
+    // swap alone decides who serves; `init_was_skipped` reads the flag from
+    // a task this thread runs.
+    if SERVING.swap(true, Ordering::Relaxed) {
+        return;
     }
+    child::serve(fd, parent);
 }
 
 /// Whether this process is a worker whose `main` built a pool without
