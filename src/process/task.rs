@@ -80,7 +80,8 @@ pub(crate) struct WorkerCtl {
 struct WorkerState {
     /// The process id while the process is alive and not yet reaped (only
     /// the supervisor reaps, and it clears this first, under the lock, so a
-    /// pid here is never one the system could have given to another process).
+    /// pid here is never one the system could have given to another process,
+    /// unless the program reaps children itself: `mod.rs`, "Reaping").
     pid: Option<u32>,
     /// The id of the task the process is running.
     running: Option<u64>,
@@ -120,8 +121,10 @@ impl WorkerCtl {
         if let (Some(pid), Some(running)) = (state.pid, state.running) {
             if running == id {
                 // SAFETY: `kill` takes plain numbers. `pid` is our child, not
-                // yet reaped (see `WorkerState::pid`), so it names no other
-                // process.
+                // yet reaped by its supervisor (see `WorkerState::pid`), so it
+                // names no other process, as long as nothing else reaps it:
+                // no worker starts while `SIGCHLD` is ignored, and the module
+                // docs ("Reaping") state what the program must not do.
                 unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
                 state.killed = true;
             }
