@@ -17,10 +17,10 @@ step "cargo clippy --all-targets --features process -- -D warnings"
 cargo clippy --all-targets --features process -- -D warnings
 
 step "process pool tests (debug)"
-cargo test --features process --test process
+cargo test --features process --test process --test process_edges --test process_limits
 
 step "process pool tests (release)"
-cargo test --release --features process --test process
+cargo test --release --features process --test process --test process_edges --test process_limits
 
 step "process pool unit and doc tests"
 cargo test --features process --lib process

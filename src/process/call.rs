@@ -401,16 +401,20 @@ impl<R> Drop for Outcomes<R> {
     }
 }
 
-impl<'de, R: DeserializeOwned> serde::Deserialize<'de> for BatchOut<R> {
+impl<'de, R: DeserializeOwned + Send> serde::Deserialize<'de> for BatchOut<R> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Visit<R>(std::marker::PhantomData<R>);
-        impl<R: DeserializeOwned> serde::de::Visitor<'_> for Visit<R> {
+        impl<R: DeserializeOwned + Send> serde::de::Visitor<'_> for Visit<R> {
             type Value = BatchOut<R>;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a batch's bytes")
             }
             fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<BatchOut<R>, E> {
-                BatchOut::parse(v).ok_or_else(|| E::custom("a malformed batch reply"))
+                // Big items are decoded on a thread sized for them, as a
+                // single task's big result is (`on_stack_for`).
+                super::task::on_stack_for::<R, _>(|| BatchOut::parse(v))
+                    .map_err(|kind| E::custom(kind))?
+                    .ok_or_else(|| E::custom("a malformed batch reply"))
             }
         }
         d.deserialize_bytes(Visit(std::marker::PhantomData))
@@ -445,10 +449,12 @@ impl<R: DeserializeOwned> BatchOut<R> {
                     // An item's own `TooLarge` cannot be in a batch reply
                     // (the worker stops the whole batch instead): malformed.
                     let item = match Status::from_byte(status) {
-                        Some(Status::Ok) => postcard::from_bytes::<R>(payload)
-                            .map_err(|e| super::error::ErrorKind::DecodeResult(e.to_string())),
                         Some(Status::TooLarge) | None => return None,
-                        Some(status) => super::task::decode_reply::<R>(status, payload, 0),
+                        Some(status) => match super::task::reply_error(status, payload, 0) {
+                            Some(error) => Err(error),
+                            None => postcard::from_bytes::<R>(payload)
+                                .map_err(|e| super::error::ErrorKind::DecodeResult(e.to_string())),
+                        },
                     };
                     match item {
                         Ok(value) => ok.push(value),

@@ -172,7 +172,10 @@ impl ProcessPoolBuilder {
     /// The default timeout of every task, counted from the moment its call
     /// starts to be sent to a worker: a task still running then (or still
     /// being sent, to a worker that stopped reading) has its worker process
-    /// killed and ends with [`ErrorKind::Timeout`]. None by default;
+    /// killed and ends with [`ErrorKind::Timeout`]. A call whose worker had
+    /// died idle, so that it went to a new worker, counts from its send to
+    /// that one. The initializer's run in each new worker is bounded by it
+    /// too. None by default;
     /// [`ProcessPool::submit_timeout`] sets one per task.
     ///
     /// ```
@@ -571,9 +574,19 @@ impl Shared {
         let id = u64::MAX;
         let frame = wire::call_frame(id, p.key, *function, arg, limit)
             .map_err(|e| format!("a frame of {} bytes", e.bytes))?;
-        wire::send_all(&p.stream, &frame).map_err(|e| format!("cannot send it: {e}"))?;
+        // The pool's timeout bounds the send too, as a task's does.
         let timeout = self.config.timeout;
         let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        match wire::send_until(&p.stream, &frame, deadline) {
+            Ok(()) => {}
+            Err(SendError::Timeout) => {
+                return Err(format!(
+                    "its argument was not taken within {:?}",
+                    timeout.unwrap_or_default()
+                ));
+            }
+            Err(SendError::Io(e)) => return Err(format!("cannot send it: {e}")),
+        }
         let mut body = Vec::new();
         match wire::read_frame(&mut p.stream, &mut body, deadline, limit) {
             Ok(()) => {}
@@ -740,7 +753,8 @@ fn run(
             *process = Some(p);
             return true;
         }
-        // The replacement's start does not count against the task.
+        // The replacement's start does not count against the task: its
+        // timeout starts again with this send (the docs of `timeout` say so).
         due = deadline();
         // An I/O failure here shows up as a closed socket below.
         sent = wire::send_until(&p.stream, &frame, due);
@@ -816,7 +830,7 @@ fn run(
 /// `RLIMIT_STACK` that a worker process's main thread runs on, clamped to
 /// 16 MiB–1 GiB (16 MiB where the limit is unknown or unlimited). Address
 /// space only: the pages a supervisor never touches are never committed.
-fn supervisor_stack() -> usize {
+pub(crate) fn supervisor_stack() -> usize {
     const MIB: u64 = 1 << 20;
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -868,21 +882,24 @@ fn close(shared: &Shared, cancel: bool) -> usize {
     let count = cancelled.iter().filter(|job| job.cancel_queued()).count();
     // The last reference to a task may be here; its drop is contained.
     drop_contained(cancelled);
-    // The last clone may be dropped on a supervisor itself (a result's
-    // `Deserialize` or `Drop` that owned it): that thread cannot join or
-    // wait for itself, and leaves on its own once it sees the queue closed.
-    // (Joining itself failed with EDEADLK and left the others unjoined.)
-    let on_supervisor = SUPERVISING.get() == shared as *const Shared as usize;
-    let me = std::thread::current().id();
+    // Called on one of this pool's own supervisors (a result's `Deserialize`
+    // or `Drop` that reaches the pool: the last clone dropped there, or
+    // `shutdown` called there), the close starts and returns: that thread
+    // is one the wait below waits for, and so may be another supervisor
+    // closing at the same time (joining itself failed with EDEADLK; two
+    // supervisors closing at once waited for each other). Each supervisor
+    // leaves on its own once it sees the queue closed and drained; whoever
+    // else closes, or the last `Arc<Shared>`, joins or detaches them.
+    if SUPERVISING.get() == shared as *const Shared as usize {
+        return count;
+    }
     let threads = std::mem::take(&mut *lock(&shared.threads));
     for thread in threads {
-        if thread.thread().id() != me {
-            let _ = thread.join();
-        }
+        let _ = thread.join();
     }
     // Another caller may have taken the threads to join: wait for them too.
     let mut state = lock(&shared.state);
-    while state.live > usize::from(on_supervisor) {
+    while state.live > 0 {
         state = shared.exited.wait(state).unwrap_or_else(|e| e.into_inner());
     }
     count
@@ -1237,7 +1254,10 @@ impl ProcessPool {
     /// ends the worker processes. Harmless twice; any clone may call it.
     /// A task that never returns and has no timeout keeps it waiting (as it
     /// keeps the drop of the last clone waiting); [`terminate`](Self::terminate)
-    /// kills such tasks.
+    /// kills such tasks. Called on one of the pool's own threads (from a
+    /// result's `Deserialize` or `Drop`, which run in the parent on the
+    /// thread that decodes it), it and its variants start the shutdown and
+    /// return without waiting: that thread is one the wait is for.
     ///
     /// ```
     /// # fn main() {

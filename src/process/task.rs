@@ -170,7 +170,10 @@ pub(crate) trait Job: Send + Sync {
 enum Phase<R> {
     Queued,
     Running(Arc<WorkerCtl>),
-    Done(Option<Result<R, ProcessError>>),
+    /// The result is boxed, so that no path that ends a task (a cancel on
+    /// the user's thread, a failure on a supervisor) moves a value the
+    /// size of `R` through its stack: `R` may be megabytes.
+    Done(Option<Result<Box<R>, ProcessError>>),
 }
 
 struct SlotState<R> {
@@ -240,13 +243,17 @@ impl<R> Slot<R> {
 
     /// Moves the task to Done unless it is there already; true if this call
     /// did. The lock is released before the watchers are told.
-    fn complete(&self, result: Result<R, ErrorKind>) -> bool {
+    fn complete(&self, result: Result<Box<R>, ErrorKind>) -> bool {
         self.complete_if(result, |_| true)
     }
 
     /// As [`Slot::complete`], only if `allowed` says yes to the phase, checked
     /// under the same lock.
-    fn complete_if(&self, result: Result<R, ErrorKind>, allowed: fn(&Phase<R>) -> bool) -> bool {
+    fn complete_if(
+        &self,
+        result: Result<Box<R>, ErrorKind>,
+        allowed: fn(&Phase<R>) -> bool,
+    ) -> bool {
         let watchers = {
             let mut state = lock(&self.state);
             if matches!(state.phase, Phase::Done(_)) || !allowed(&state.phase) {
@@ -272,34 +279,92 @@ impl<R> Slot<R> {
 /// What a worker's reply of `status` with `payload` means for a task whose
 /// result is an `R` (`limit`: the frame limit, for a [`Status::TooLarge`]).
 /// The result's `Deserialize` is user code: a panic there is an
-/// [`ErrorKind::Panic`], here.
-pub(crate) fn decode_reply<R: DeserializeOwned>(
+/// [`ErrorKind::Panic`], here. A big `R` is decoded on a thread of its own
+/// ([`on_stack_for`]).
+pub(crate) fn decode_reply<R: DeserializeOwned + Send>(
     status: Status,
     payload: &[u8],
     limit: usize,
-) -> Result<R, ErrorKind> {
+) -> Result<Box<R>, ErrorKind> {
+    match reply_error(status, payload, limit) {
+        Some(error) => Err(error),
+        None => on_stack_for::<R, _>(|| decode_value(payload)).unwrap_or_else(Err),
+    }
+}
+
+/// The error a reply of `status` with `payload` stands for; `None` for an
+/// `Ok` reply, whose payload is the value (`limit`: the frame limit, for a
+/// [`Status::TooLarge`]).
+pub(crate) fn reply_error(status: Status, payload: &[u8], limit: usize) -> Option<ErrorKind> {
     let text = || String::from_utf8_lossy(payload).into_owned();
-    match status {
-        Status::Ok => match halt_unwinding(|| postcard::from_bytes::<R>(payload)) {
-            Ok(decoded) => decoded.map_err(|e| ErrorKind::DecodeResult(e.to_string())),
-            Err(panic) => {
-                let text = panic_text(panic.as_ref());
-                drop_payload(panic);
-                Err(ErrorKind::Panic(format!(
-                    "decoding the result panicked: {text}"
-                )))
-            }
-        },
-        Status::TooLarge => Err(ErrorKind::ResultTooLarge {
+    Some(match status {
+        Status::Ok => return None,
+        Status::TooLarge => ErrorKind::ResultTooLarge {
             bytes: payload
                 .first_chunk::<8>()
                 .map_or(0, |b| u64::from_le_bytes(*b)),
             limit: limit as u64,
-        }),
-        Status::Panic => Err(ErrorKind::Panic(text())),
-        Status::BadArgument => Err(ErrorKind::DecodeArgument(text())),
-        Status::BadResult => Err(ErrorKind::EncodeResult(text())),
+        },
+        Status::Panic => ErrorKind::Panic(text()),
+        Status::BadArgument => ErrorKind::DecodeArgument(text()),
+        Status::BadResult => ErrorKind::EncodeResult(text()),
+    })
+}
+
+/// The value of an `Ok` reply, decoded on this thread (boxed, for the
+/// slot), its `Deserialize`'s panic contained.
+pub(crate) fn decode_value<R: DeserializeOwned>(payload: &[u8]) -> Result<Box<R>, ErrorKind> {
+    match halt_unwinding(|| postcard::from_bytes::<Box<R>>(payload)) {
+        Ok(decoded) => decoded.map_err(|e| ErrorKind::DecodeResult(e.to_string())),
+        Err(panic) => {
+            let text = panic_text(panic.as_ref());
+            drop_payload(panic);
+            Err(ErrorKind::Panic(format!(
+                "decoding the result panicked: {text}"
+            )))
+        }
     }
+}
+
+/// Values up to this size (in bytes, `size_of`) are decoded on the
+/// supervisor's own stack; bigger ones on a thread of their own.
+const BIG_RESULT: usize = 64 << 10;
+
+/// Stack bytes a decode thread gets per byte of the value it decodes, on
+/// top of a supervisor's stack: serde builds a value on the stack, and an
+/// unoptimised build moves it through several frames (a 2 MiB array
+/// overflowed 16 MiB in a debug build; a second reader's probe).
+const STACK_PER_RESULT_BYTE: usize = 16;
+
+/// Runs `f`, on this thread when values of `T` are small, else on a scoped
+/// thread with a stack sized for `T` (`BIG_RESULT`, `STACK_PER_RESULT_BYTE`):
+/// a supervisor's fixed stack is no bound on the results a user may
+/// return. The stack is address space: only the pages used are
+/// committed. `Err` (a typed decode error) when no such thread can start.
+pub(crate) fn on_stack_for<T, O: Send>(f: impl FnOnce() -> O + Send) -> Result<O, ErrorKind> {
+    let size = std::mem::size_of::<T>();
+    if size <= BIG_RESULT {
+        return Ok(f());
+    }
+    let stack = size
+        .saturating_mul(STACK_PER_RESULT_BYTE)
+        .saturating_add(super::pool::supervisor_stack());
+    std::thread::scope(|scope| {
+        match std::thread::Builder::new()
+            .name("corepool-decode".into())
+            .stack_size(stack)
+            .spawn_scoped(scope, f)
+        {
+            // `f` contains the user's panics itself (`decode_value`, the
+            // batch parse): a panic here is the pool's own bug, re-raised.
+            Ok(thread) => Ok(thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
+            Err(why) => Err(ErrorKind::DecodeResult(format!(
+                "no thread with a stack of {stack} bytes to decode a value of {size} bytes: {why}"
+            ))),
+        }
+    })
 }
 
 impl<R: DeserializeOwned + Send> Job for Slot<R> {
@@ -559,7 +624,8 @@ impl<R: DeserializeOwned + Send + 'static> ProcessTask<R> {
         let mut state = lock(&self.slot.state);
         loop {
             if let Phase::Done(result) = &mut state.phase {
-                return result.take().expect("a handle joins once");
+                let result = result.take().expect("a handle joins once");
+                return result.map(|value| *value);
             }
             state = self
                 .slot

@@ -1,0 +1,318 @@
+//! The process pool at its limits: results of megabytes (decoded on a
+//! thread whose stack is sized for them, also when `RLIMIT_STACK` is
+//! unlimited), supervisors that shut their own pool down at the same time,
+//! and the thread pool's map after repeated input panics. `harness =
+//! false`: the pool re-executes this binary as its workers, so `main` calls
+//! `init()` first. Each case that could hang or crash the process runs in a
+//! child process of this binary (`ENV_CASE`), waited for with a timeout, so
+//! a regression fails the test rather than the run. (From a second
+//! reader's reproducers, helper-71.)
+
+mod common;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::{Barrier, OnceLock};
+use std::time::Duration;
+
+use common::{DropCounter, quiet_panics_containing, watchdog};
+use corepool::Pinning;
+use corepool::process::{self, ProcessPool};
+use serde::{Deserialize, Deserializer, Serialize};
+
+// ---- task functions (they run in the worker processes) ----
+
+/// A result whose `Deserialize` (in the parent, on a supervisor) waits
+/// for a second one to be decoded on another supervisor, then shuts the
+/// pool down: as a result type that owns or reaches a pool handle would.
+#[derive(Serialize)]
+struct ShutsDown(u8);
+
+static POOL: OnceLock<ProcessPool> = OnceLock::new();
+static BOTH_DECODING: Barrier = Barrier::new(2);
+
+impl<'de> Deserialize<'de> for ShutsDown {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = u8::deserialize(d)?;
+        BOTH_DECODING.wait();
+        POOL.get().expect("pool set").shutdown();
+        Ok(ShutsDown(v))
+    }
+}
+
+fn shuts_down(x: u8) -> ShutsDown {
+    ShutsDown(x)
+}
+
+/// 8 MiB, built on the worker's main thread's stack.
+type EightMiB = [[[[u64; 32]; 32]; 32]; 32];
+
+fn eight_mib(x: u8) -> EightMiB {
+    [[[[u64::from(x); 32]; 32]; 32]; 32]
+}
+
+/// Results of 2, 3, 4 and 6 MiB (256 KiB times `K`), for the default
+/// `RLIMIT_STACK` of 8 MiB: does the worker build it, does the parent
+/// decode it?
+macro_rules! sized {
+    ($($name:ident $case:ident $k:literal),*) => {$(
+        fn $name(x: u8) -> [[[[u64; 32]; 32]; 32]; $k] {
+            [[[[u64::from(x); 32]; 32]; 32]; $k]
+        }
+        fn $case() {
+            let pool = ProcessPool::builder()
+                .workers(1)
+                .pinning(Pinning::None)
+                .build()
+                .unwrap();
+            match pool.submit($name, 5).join() {
+                Ok(v) => println!("sized {}: decoded {}", $k, v[$k - 1][31][31][31]),
+                Err(e) => println!("sized {}: task error {e}", $k),
+            }
+        }
+    )*};
+}
+sized!(k8 case_k8 8, k12 case_k12 12, k16 case_k16 16, k24 case_k24 24);
+
+// ---- cases (each in its own child process) ----
+
+/// Two supervisors of one pool call `shutdown()` at once (each from a
+/// result's `Deserialize`): fix 3 lets one supervisor close its own pool,
+/// but the first to take the join handles joins the other, which waits
+/// for `live <= 1`, i.e. for the first to exit.
+fn case_two_supervisors_shut_down() {
+    let pool = ProcessPool::builder()
+        .workers(2)
+        .pinning(Pinning::None)
+        .build()
+        .unwrap();
+    POOL.set(pool.clone()).ok().unwrap();
+    let a = pool.submit(shuts_down, 1);
+    let b = pool.submit(shuts_down, 2);
+    let (a, b) = (a.join().is_ok(), b.join().is_ok());
+    println!("two_supervisors: joined {a} {b}");
+}
+
+/// `RLIMIT_STACK` unlimited (`ulimit -s unlimited`): a worker's main
+/// thread can build any result on its stack, but supervisors get 16 MiB.
+fn case_unlimited_stack_big_result() {
+    let limit = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: `limit` is a valid rlimit that lives for the call.
+    let set = unsafe { libc::setrlimit(libc::RLIMIT_STACK, &limit) };
+    assert_eq!(set, 0, "setrlimit: {}", std::io::Error::last_os_error());
+    let pool = ProcessPool::builder()
+        .workers(1)
+        .pinning(Pinning::None)
+        .build()
+        .unwrap();
+    let r = pool.submit(eight_mib, 5).join();
+    match r {
+        Ok(v) => println!("unlimited_stack: decoded {}", v[31][31][31][31]),
+        Err(e) => println!("unlimited_stack: task error {e}"),
+    }
+}
+
+// ---- thread-pool map checks (in this process) ----
+
+/// Input 0..40 whose items 6, 13 and 14 panic; an ordered map of chunks of
+/// 4 with a window of 3: every other item, in order, each value dropped
+/// once.
+fn ordered_map_after_repeated_input_panics() {
+    let pool = corepool::Pool::builder().workers(2).build().unwrap();
+    let counter = DropCounter::new();
+    let c = counter.clone();
+    let input = (0..40u32).map(move |i| {
+        if matches!(i, 6 | 13 | 14) {
+            panic!("input {i} panics (on purpose)");
+        }
+        (i, c.token())
+    });
+    let mut map = pool.map(input, |(i, t)| (i * 3, t)).chunk_size(4).window(3);
+    let (mut values, mut panics) = (Vec::new(), 0);
+    loop {
+        match catch_unwind(AssertUnwindSafe(|| map.next())) {
+            Ok(Some((v, _t))) => values.push(v),
+            Ok(None) => break,
+            Err(_) => {
+                panics += 1;
+                assert!(panics < 10);
+            }
+        }
+    }
+    drop(map);
+    let want: Vec<u32> = (0..40u32)
+        .filter(|i| !matches!(i, 6 | 13 | 14))
+        .map(|i| i * 3)
+        .collect();
+    assert_eq!(panics, 3);
+    assert_eq!(values, want);
+    counter.assert_all_dropped_once();
+}
+
+/// The input panics mid-chunk, the caller catches it and drops the map at
+/// once (ordered and unordered): every item read is dropped once.
+fn map_dropped_right_after_an_input_panic() {
+    let pool = corepool::Pool::builder().workers(2).build().unwrap();
+    for unordered in [false, true] {
+        let counter = DropCounter::new();
+        let c = counter.clone();
+        let input = (0..100u32).map(move |i| {
+            if i == 9 {
+                panic!("input 9 panics (on purpose)");
+            }
+            c.token()
+        });
+        if unordered {
+            let mut map = pool.map_unordered(input, |t| t).chunk_size(4);
+            let r = catch_unwind(AssertUnwindSafe(|| map.next().is_some()));
+            assert!(r.as_ref().map_or(true, |&some| some));
+            drop(map);
+        } else {
+            let mut map = pool.map(input, |t| t).chunk_size(4);
+            let r = catch_unwind(AssertUnwindSafe(|| map.next().is_some()));
+            assert!(r.as_ref().map_or(true, |&some| some));
+            drop(map);
+        }
+        counter.assert_all_dropped_once();
+    }
+}
+
+// ---- the runner ----
+
+const ENV_CASE: &str = "COREPOOL_TEST_PROCESS_LIMITS_CASE";
+
+const CASES: &[(&str, fn())] = &[
+    ("two_supervisors", case_two_supervisors_shut_down),
+    ("unlimited_stack", case_unlimited_stack_big_result),
+    ("k8", case_k8),
+    ("k12", case_k12),
+    ("k16", case_k16),
+    ("k24", case_k24),
+];
+
+/// Runs case `name` in a child; its exit status and output, or "HUNG"
+/// after `secs` (then it is killed).
+fn run_case(name: &str, secs: u64, vars: &[(&str, &str)]) -> String {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command.env(ENV_CASE, name);
+    for (k, v) in vars {
+        command.env(k, v);
+    }
+    command.stdout(std::process::Stdio::piped());
+    command.stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("start the case");
+    let id = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(output) => {
+            let output = output.unwrap();
+            format!(
+                "{}\nstdout: {}\nstderr: {}",
+                output.status,
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            )
+        }
+        Err(_) => {
+            // SAFETY: plain numbers; `id` is our child, not yet reaped.
+            unsafe { libc::kill(id as libc::pid_t, libc::SIGKILL) };
+            let _ = rx.recv();
+            format!("HUNG after {secs} s (killed)")
+        }
+    }
+}
+
+fn two_supervisors_shutting_down_do_not_deadlock() {
+    let out = run_case("two_supervisors", 20, &[]);
+    assert!(out.contains("two_supervisors: joined"), "{out}");
+}
+
+fn a_result_the_worker_built_on_an_unlimited_stack_is_decoded() {
+    let out = run_case("unlimited_stack", 60, &[]);
+    assert!(out.contains("unlimited_stack: decoded 5"), "{out}");
+}
+
+/// Under the default `RLIMIT_STACK`: for each size, either the worker
+/// fails (its own stack) or the parent decodes; the parent never aborts.
+fn results_near_the_default_stack_never_abort_the_parent() {
+    let mut report = String::new();
+    for k in ["k8", "k12", "k16", "k24"] {
+        let out = run_case(k, 60, &[]);
+        println!("  {k}: {}", out.replace('\n', " | "));
+        if !out.contains("exit status: 0") {
+            report.push_str(&format!("{k}: {out}\n"));
+        }
+    }
+    assert!(report.is_empty(), "{report}");
+}
+
+const TESTS: &[(&str, fn())] = &[
+    (
+        "results_near_the_default_stack_never_abort_the_parent",
+        results_near_the_default_stack_never_abort_the_parent,
+    ),
+    (
+        "two_supervisors_shutting_down_do_not_deadlock",
+        two_supervisors_shutting_down_do_not_deadlock,
+    ),
+    (
+        "a_result_the_worker_built_on_an_unlimited_stack_is_decoded",
+        a_result_the_worker_built_on_an_unlimited_stack_is_decoded,
+    ),
+    (
+        "ordered_map_after_repeated_input_panics",
+        ordered_map_after_repeated_input_panics,
+    ),
+    (
+        "map_dropped_right_after_an_input_panic",
+        map_dropped_right_after_an_input_panic,
+    ),
+];
+
+fn main() {
+    process::init();
+    if let Ok(name) = std::env::var(ENV_CASE) {
+        let (_, case) = CASES.iter().find(|(n, _)| *n == name).unwrap();
+        // A big stack for the case's own thread (a result comes back to it
+        // by value; the main thread's stack cannot grow past the layout it
+        // was given at exec): only the supervisors' stacks are under test.
+        let case = *case;
+        std::thread::Builder::new()
+            .stack_size(512 << 20)
+            .spawn(case)
+            .unwrap()
+            .join()
+            .unwrap();
+        std::process::exit(0);
+    }
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    quiet_panics_containing("(on purpose)");
+    let (mut passed, mut failed) = (0, 0);
+    for &(name, test) in TESTS {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        match catch_unwind(AssertUnwindSafe(|| watchdog(120, test))) {
+            Ok(()) => {
+                println!("test {name} ... ok");
+                passed += 1;
+            }
+            Err(_) => {
+                println!("test {name} ... FAILED");
+                failed += 1;
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
