@@ -73,6 +73,27 @@ macro_rules! sized {
 }
 sized!(k8 case_k8 8, k12 case_k12 12, k16 case_k16 16, k24 case_k24 24);
 
+/// 128 KiB whose `Deserialize` (in the parent) drops the last clone of the
+/// pool held in [`HELD`]: decoded on a thread of its own (over 64 KiB),
+/// which waits for nothing while its supervisor waits for it.
+#[derive(Serialize)]
+struct BigDropsThePool([[[u64; 32]; 32]; 16]);
+
+static HELD: std::sync::Mutex<Option<ProcessPool>> = std::sync::Mutex::new(None);
+
+impl<'de> Deserialize<'de> for BigDropsThePool {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let inner = <[[[u64; 32]; 32]; 16]>::deserialize(d)?;
+        drop(HELD.lock().unwrap().take());
+        Ok(BigDropsThePool(inner))
+    }
+}
+
+/// Unboxed: the size of the result type decides where it is decoded.
+fn big_drops_the_pool(x: u8) -> BigDropsThePool {
+    BigDropsThePool([[[u64::from(x); 32]; 32]; 16])
+}
+
 // ---- cases (each in its own child process) ----
 
 /// Two supervisors of one pool call `shutdown()` at once (each from a
@@ -112,6 +133,27 @@ fn case_unlimited_stack_big_result() {
         Ok(v) => println!("unlimited_stack: decoded {}", v[31][31][31][31]),
         Err(e) => println!("unlimited_stack: task error {e}"),
     }
+}
+
+/// The last clone dropped while a big result is decoded on its own thread:
+/// the shutdown it starts must not wait for the supervisor that waits for
+/// that thread.
+fn case_big_result_drops_the_pool() {
+    let task = {
+        let mut held = HELD.lock().unwrap();
+        let pool = held.insert(
+            ProcessPool::builder()
+                .workers(2)
+                .pinning(Pinning::None)
+                .build()
+                .unwrap(),
+        );
+        // The decode waits for this lock, so the pool is in place first.
+        pool.submit(big_drops_the_pool, 7)
+    };
+    let big = task.join().unwrap();
+    assert!(HELD.lock().unwrap().is_none(), "dropped by the decode");
+    println!("big_drops_the_pool: decoded {}", big.0[15][31][31]);
 }
 
 // ---- thread-pool map checks (in this process) ----
@@ -185,6 +227,7 @@ const ENV_CASE: &str = "COREPOOL_TEST_PROCESS_LIMITS_CASE";
 
 const CASES: &[(&str, fn())] = &[
     ("two_supervisors", case_two_supervisors_shut_down),
+    ("big_drops_the_pool", case_big_result_drops_the_pool),
     ("unlimited_stack", case_unlimited_stack_big_result),
     ("k8", case_k8),
     ("k12", case_k12),
@@ -232,6 +275,11 @@ fn two_supervisors_shutting_down_do_not_deadlock() {
     assert!(out.contains("two_supervisors: joined"), "{out}");
 }
 
+fn a_big_result_that_drops_the_last_clone_while_decoded_does_not_deadlock() {
+    let out = run_case("big_drops_the_pool", 30, &[]);
+    assert!(out.contains("big_drops_the_pool: decoded 7"), "{out}");
+}
+
 fn a_result_the_worker_built_on_an_unlimited_stack_is_decoded() {
     let out = run_case("unlimited_stack", 60, &[]);
     assert!(out.contains("unlimited_stack: decoded 5"), "{out}");
@@ -259,6 +307,10 @@ const TESTS: &[(&str, fn())] = &[
     (
         "two_supervisors_shutting_down_do_not_deadlock",
         two_supervisors_shutting_down_do_not_deadlock,
+    ),
+    (
+        "a_big_result_that_drops_the_last_clone_while_decoded_does_not_deadlock",
+        a_big_result_that_drops_the_last_clone_while_decoded_does_not_deadlock,
     ),
     (
         "a_result_the_worker_built_on_an_unlimited_stack_is_decoded",

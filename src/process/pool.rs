@@ -850,9 +850,24 @@ pub(crate) fn supervisor_stack() -> usize {
 }
 
 thread_local! {
-    /// The address of the pool (`Shared`) whose supervisor this thread is,
-    /// or 0: what `close` needs to know to not wait for itself.
+    /// The address of the pool (`Shared`) whose supervisor this thread is
+    /// (or decodes for: `task::on_stack_for`), or 0: what `close` needs to
+    /// know to not wait for itself.
     static SUPERVISING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The pool this thread supervises, as `SUPERVISING` holds it; for a
+/// thread that works for this one (a decode thread) to take on.
+pub(crate) fn supervising() -> usize {
+    SUPERVISING.get()
+}
+
+/// Marks this thread as working for the supervisor whose [`supervising`]
+/// value is `pool`: a close started here (a result's `Deserialize` that
+/// drops the last clone) must not wait for that supervisor, which waits
+/// for this thread.
+pub(crate) fn set_supervising(pool: usize) {
+    SUPERVISING.set(pool);
 }
 
 /// Shuts the pool down when the last [`ProcessPool`] clone is dropped.

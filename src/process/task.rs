@@ -349,12 +349,17 @@ pub(crate) fn on_stack_for<T, O: Send>(f: impl FnOnce() -> O + Send) -> Result<O
     let stack = size
         .saturating_mul(STACK_PER_RESULT_BYTE)
         .saturating_add(super::pool::supervisor_stack());
+    // The decode thread stands in for its supervisor: a close started on
+    // it returns without waiting for that supervisor, which waits for it.
+    let supervising = super::pool::supervising();
     std::thread::scope(|scope| {
         match std::thread::Builder::new()
             .name("corepool-decode".into())
             .stack_size(stack)
-            .spawn_scoped(scope, f)
-        {
+            .spawn_scoped(scope, move || {
+                super::pool::set_supervising(supervising);
+                f()
+            }) {
             // `f` contains the user's panics itself (`decode_value`, the
             // batch parse): a panic here is the pool's own bug, re-raised.
             Ok(thread) => Ok(thread
