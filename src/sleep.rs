@@ -1138,16 +1138,25 @@ mod loom_models {
     /// there and no sleeper, so it must wake the helper.
     #[test]
     fn the_last_searcher_wakes_a_blocked_helper_for_work_it_left() {
-        loom::model(|| {
+        helper_beside_a_searcher(|sleep, work| {
+            sleep.notify_one();
+            // Worker 1 takes other work and leaves this push behind.
+            sleep.stop_searching(|| work.load(Ordering::SeqCst));
+        });
+    }
+
+    /// A model: worker 0 blocks as a helper until `work` is there, worker 1
+    /// searches; this thread makes the work and then calls `offer`, which
+    /// must see that worker 0 takes it.
+    fn helper_beside_a_searcher(offer: fn(&Sleep, &AtomicBool)) {
+        loom::model(move || {
             let sleep = Arc::new(Sleep::new(2));
             // Worker 0 is the helper; worker 1 stays searching.
             sleep.stop_searching(|| false);
             let work = Arc::new(AtomicBool::new(false));
             let helper = helper_until_work(&sleep, &work);
             work.store(true, Ordering::SeqCst);
-            sleep.notify_one();
-            // Worker 1 takes other work and leaves this push behind.
-            sleep.stop_searching(|| work.load(Ordering::SeqCst));
+            offer(&sleep, &work);
             helper.join().unwrap();
         });
     }
@@ -1185,15 +1194,8 @@ mod loom_models {
     /// unparked for the untaken work although worker 1 searches.
     #[test]
     fn untaken_work_unparks_a_blocked_helper_while_another_worker_searches() {
-        loom::model(|| {
-            let sleep = Arc::new(Sleep::new(2));
-            // Worker 0 is the helper; worker 1 stays searching.
-            sleep.stop_searching(|| false);
-            let work = Arc::new(AtomicBool::new(false));
-            let helper = helper_until_work(&sleep, &work);
-            work.store(true, Ordering::SeqCst);
+        helper_beside_a_searcher(|sleep, _| {
             sleep.wake_for_untaken();
-            helper.join().unwrap();
         });
     }
 

@@ -5,9 +5,7 @@
 //! fix they were dropped with the chunk being built, silently.
 mod common;
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-
-use common::{quiet_panics_containing, unpinned_pool, watchdog};
+use common::{drain_catching, quiet_panics_containing, unpinned_pool, watchdog};
 use corepool::Pool;
 
 /// Item `i` of an input whose item `k` panics.
@@ -21,22 +19,6 @@ fn item(i: u32, k: u32) -> u32 {
 /// Every item of 0..20 but `k`, mapped.
 fn expected(k: u32) -> Vec<u32> {
     (0..20u32).filter(|&i| i != k).map(|i| i * 3).collect()
-}
-
-/// Drives `next` to the end, catching panics: the values and how many
-/// panics were raised.
-fn drain_catching(mut next: impl FnMut() -> Option<u32>) -> (Vec<u32>, usize) {
-    let (mut values, mut panics) = (Vec::new(), 0);
-    loop {
-        match catch_unwind(AssertUnwindSafe(&mut next)) {
-            Ok(Some(value)) => values.push(value),
-            Ok(None) => return (values, panics),
-            Err(_) => {
-                panics += 1;
-                assert!(panics < 10, "the map keeps panicking");
-            }
-        }
-    }
 }
 
 /// Maps `input` (0..20, item `k` panics) in chunks of 5, in order or not,

@@ -14,12 +14,11 @@ mod common;
 
 use std::collections::HashSet;
 use std::ffi::CString;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{eventually, watchdog};
+use common::eventually;
 use corepool::process::{self, ErrorKind, ProcessError, ProcessPool};
 use corepool::{Pinning, WaitFor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -1758,35 +1757,6 @@ fn main() {
     if std::env::var_os(ENV_PROBE).is_some() {
         env_probe();
     }
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
     let ignored = std::env::args().any(|a| a == "--ignored");
-    let tests = if ignored { IGNORED } else { TESTS };
-    let (mut passed, mut failed) = (0, 0);
-    for &(name, test) in tests {
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        let outcome = catch_unwind(AssertUnwindSafe(|| watchdog(120, test)));
-        match outcome {
-            Ok(()) => {
-                println!("test {name} ... ok");
-                passed += 1;
-            }
-            Err(_) => {
-                println!("test {name} ... FAILED");
-                failed += 1;
-            }
-        }
-    }
-    println!("{passed} passed, {failed} failed");
-    if passed + failed == 0 {
-        eprintln!("no test matches {filter:?}");
-        std::process::exit(1);
-    }
-    if failed > 0 {
-        std::process::exit(1);
-    }
+    common::run_tests(if ignored { IGNORED } else { TESTS }, 120);
 }

@@ -13,10 +13,9 @@
 
 mod common;
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
-use common::{quiet_panics_containing, watchdog};
+use common::{drain_catching, quiet_panics_containing, watchdog};
 use corepool::Pinning;
 use corepool::process::{self, ErrorKind, ProcessBuildError, ProcessPool};
 use serde::{Deserialize, Serialize, Serializer};
@@ -81,22 +80,6 @@ fn input_panicking_at_3() -> impl Iterator<Item = u64> {
             panic!("input item 3 panics (on purpose)");
         }
     })
-}
-
-/// Drives `next` to the end, catching panics: the values in order and how
-/// many panics were raised.
-fn drain_catching<T>(mut next: impl FnMut() -> Option<T>) -> (Vec<T>, usize) {
-    let (mut values, mut panics) = (Vec::new(), 0);
-    loop {
-        match catch_unwind(AssertUnwindSafe(&mut next)) {
-            Ok(Some(value)) => values.push(value),
-            Ok(None) => return (values, panics),
-            Err(_) => {
-                panics += 1;
-                assert!(panics < 10, "the map keeps panicking");
-            }
-        }
-    }
 }
 
 /// What both maps must yield from `input_panicking_at_3` doubled: every
@@ -262,27 +245,8 @@ const CASES: &[(&str, fn())] = &[
 /// environment variables `vars` set, and returns its standard output;
 /// fails if it does not exit 0 within 60 s (then it is killed).
 fn run_case(name: &str, vars: &[(&str, &str)]) -> String {
-    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
-    command.env(ENV_CASE, name);
-    for (k, v) in vars {
-        command.env(k, v);
-    }
-    command.stdout(std::process::Stdio::piped());
-    command.stderr(std::process::Stdio::piped());
-    let child = command.spawn().expect("start the case");
-    let id = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let output = match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(output) => output.expect("wait for the case"),
-        Err(_) => {
-            // SAFETY: `kill` takes plain numbers; `id` is our child, not
-            // yet reaped (its waiting thread has not returned).
-            unsafe { libc::kill(id as libc::pid_t, libc::SIGKILL) };
-            panic!("case {name} still running after 60 s: hang?");
-        }
+    let Some(output) = common::run_case(ENV_CASE, name, 60, vars) else {
+        panic!("case {name} still running after 60 s: hang?");
     };
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
@@ -335,34 +299,6 @@ fn main() {
         watchdog(50, case);
         std::process::exit(0);
     }
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
     quiet_panics_containing("(on purpose)");
-    let (mut passed, mut failed) = (0, 0);
-    for &(name, test) in TESTS {
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        let outcome = catch_unwind(AssertUnwindSafe(|| watchdog(120, test)));
-        match outcome {
-            Ok(()) => {
-                println!("test {name} ... ok");
-                passed += 1;
-            }
-            Err(_) => {
-                println!("test {name} ... FAILED");
-                failed += 1;
-            }
-        }
-    }
-    println!("{passed} passed, {failed} failed");
-    if passed + failed == 0 {
-        eprintln!("no test matches {filter:?}");
-        std::process::exit(1);
-    }
-    if failed > 0 {
-        std::process::exit(1);
-    }
+    common::run_tests(TESTS, 120);
 }

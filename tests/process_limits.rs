@@ -12,9 +12,8 @@ mod common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Barrier, OnceLock};
-use std::time::Duration;
 
-use common::{DropCounter, quiet_panics_containing, watchdog};
+use common::{DropCounter, quiet_panics_containing};
 use corepool::Pinning;
 use corepool::process::{self, ProcessPool};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -238,35 +237,14 @@ const CASES: &[(&str, fn())] = &[
 /// Runs case `name` in a child; its exit status and output, or "HUNG"
 /// after `secs` (then it is killed).
 fn run_case(name: &str, secs: u64, vars: &[(&str, &str)]) -> String {
-    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
-    command.env(ENV_CASE, name);
-    for (k, v) in vars {
-        command.env(k, v);
-    }
-    command.stdout(std::process::Stdio::piped());
-    command.stderr(std::process::Stdio::piped());
-    let child = command.spawn().expect("start the case");
-    let id = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    match rx.recv_timeout(Duration::from_secs(secs)) {
-        Ok(output) => {
-            let output = output.unwrap();
-            format!(
-                "{}\nstdout: {}\nstderr: {}",
-                output.status,
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
-            )
-        }
-        Err(_) => {
-            // SAFETY: plain numbers; `id` is our child, not yet reaped.
-            unsafe { libc::kill(id as libc::pid_t, libc::SIGKILL) };
-            let _ = rx.recv();
-            format!("HUNG after {secs} s (killed)")
-        }
+    match common::run_case(ENV_CASE, name, secs, vars) {
+        Some(output) => format!(
+            "{}\nstdout: {}\nstderr: {}",
+            output.status,
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ),
+        None => format!("HUNG after {secs} s (killed)"),
     }
 }
 
@@ -342,29 +320,6 @@ fn main() {
             .unwrap();
         std::process::exit(0);
     }
-    let filter: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
     quiet_panics_containing("(on purpose)");
-    let (mut passed, mut failed) = (0, 0);
-    for &(name, test) in TESTS {
-        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
-            continue;
-        }
-        match catch_unwind(AssertUnwindSafe(|| watchdog(120, test))) {
-            Ok(()) => {
-                println!("test {name} ... ok");
-                passed += 1;
-            }
-            Err(_) => {
-                println!("test {name} ... FAILED");
-                failed += 1;
-            }
-        }
-    }
-    println!("{passed} passed, {failed} failed");
-    if failed > 0 {
-        std::process::exit(1);
-    }
+    common::run_tests(TESTS, 120);
 }

@@ -347,3 +347,94 @@ pub fn nested_waiting_joins(depth: u32, at_bottom: std::sync::mpsc::Sender<()>) 
     )
     .0
 }
+
+/// The `main` loop of a `harness = false` test binary (the process pool's
+/// tests, whose binaries are also their worker processes): runs each of
+/// `tests` whose name contains one of the arguments (all of them without
+/// arguments) under a [`watchdog`] of `secs`, prints `test NAME ... ok` or
+/// `FAILED` and then `N passed, M failed`, and exits non-zero on a failure
+/// or when no test matched.
+pub fn run_tests(tests: &[(&str, fn())], secs: u64) {
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let (mut passed, mut failed) = (0, 0);
+    for &(name, test) in tests {
+        if !filter.is_empty() && !filter.iter().any(|f| name.contains(f.as_str())) {
+            continue;
+        }
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| watchdog(secs, test)));
+        match outcome {
+            Ok(()) => {
+                println!("test {name} ... ok");
+                passed += 1;
+            }
+            Err(_) => {
+                println!("test {name} ... FAILED");
+                failed += 1;
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    if passed + failed == 0 {
+        eprintln!("no test matches {filter:?}");
+        std::process::exit(1);
+    }
+    if failed > 0 {
+        std::process::exit(1);
+    }
+}
+
+/// Runs this test binary again as a child process with `var=name` and the
+/// environment `vars` set (so it runs the case `name` and exits), and
+/// returns its output; `None` if it was still running after `secs` (it is
+/// then killed). For cases that could hang or crash the process.
+pub fn run_case(
+    var: &str,
+    name: &str,
+    secs: u64,
+    vars: &[(&str, &str)],
+) -> Option<std::process::Output> {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command.env(var, name);
+    for (k, v) in vars {
+        command.env(k, v);
+    }
+    command.stdout(std::process::Stdio::piped());
+    command.stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("start the case");
+    let id = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(output) => Some(output.expect("wait for the case")),
+        Err(_) => {
+            // SAFETY: `kill` takes plain numbers; `id` is our child, not
+            // yet reaped (its waiting thread has not returned).
+            unsafe { libc::kill(id as libc::pid_t, libc::SIGKILL) };
+            let _ = rx.recv();
+            None
+        }
+    }
+}
+
+/// Drives `next` to the end, catching panics: the values in order and how
+/// many panics were raised (at most 9; a tenth fails: the iterator keeps
+/// panicking).
+pub fn drain_catching<T>(mut next: impl FnMut() -> Option<T>) -> (Vec<T>, usize) {
+    let (mut values, mut panics) = (Vec::new(), 0);
+    loop {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(&mut next)) {
+            Ok(Some(value)) => values.push(value),
+            Ok(None) => return (values, panics),
+            Err(_) => {
+                panics += 1;
+                assert!(panics < 10, "the iterator keeps panicking");
+            }
+        }
+    }
+}
