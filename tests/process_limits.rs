@@ -93,6 +93,51 @@ fn big_drops_the_pool(x: u8) -> BigDropsThePool {
     BigDropsThePool([[[u64::from(x); 32]; 32]; 16])
 }
 
+/// 4 MiB behind a pointer (`size_of` 8 and 24): serde still builds the
+/// array on the stack before it moves it to the heap, so the decode is
+/// sized from the reply's length (a second reader's probe, helper-74).
+type Four = [[[[u64; 32]; 32]; 32]; 16];
+
+fn boxed_four(x: u8) -> Box<Four> {
+    let mut b: Box<Four> = vec![[[[0u64; 32]; 32]; 32]; 16]
+        .into_boxed_slice()
+        .try_into()
+        .unwrap();
+    b[15][31][31][31] = u64::from(x);
+    b
+}
+
+fn vec_of_four(x: u8) -> Vec<Four> {
+    let raw = Box::into_raw(boxed_four(x));
+    // SAFETY: a `Box<Four>`'s allocation has `Four`'s layout, which is the
+    // allocation of a `Vec<Four>` of capacity 1; its one element is set.
+    unsafe { Vec::from_raw_parts(raw, 1, 1) }
+}
+
+/// Two pools whose results' `Deserialize` (each on its own pool's thread)
+/// shut the other pool down at once: neither waits (helper-74's
+/// `cross_pools`).
+static POOL_A: OnceLock<ProcessPool> = OnceLock::new();
+static POOL_B: OnceLock<ProcessPool> = OnceLock::new();
+static CROSS: Barrier = Barrier::new(2);
+
+#[derive(Serialize)]
+struct ShutsTheOther(u8);
+
+impl<'de> Deserialize<'de> for ShutsTheOther {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = u8::deserialize(d)?;
+        CROSS.wait();
+        let other = if v == 0 { &POOL_B } else { &POOL_A };
+        other.get().expect("both pools set").shutdown();
+        Ok(ShutsTheOther(v))
+    }
+}
+
+fn shuts_the_other(x: u8) -> ShutsTheOther {
+    ShutsTheOther(x)
+}
+
 // ---- cases (each in its own child process) ----
 
 /// Two supervisors of one pool call `shutdown()` at once (each from a
@@ -153,6 +198,36 @@ fn case_big_result_drops_the_pool() {
     let big = task.join().unwrap();
     assert!(HELD.lock().unwrap().is_none(), "dropped by the decode");
     println!("big_drops_the_pool: decoded {}", big.0[15][31][31]);
+}
+
+fn unpinned(workers: usize) -> ProcessPool {
+    ProcessPool::builder()
+        .workers(workers)
+        .pinning(Pinning::None)
+        .build()
+        .unwrap()
+}
+
+fn case_boxed_and_vec_of_four_mib() {
+    let pool = unpinned(1);
+    let boxed = pool.submit(boxed_four, 5).join().unwrap();
+    let vec = pool.submit(vec_of_four, 6).join().unwrap();
+    println!(
+        "four_mib: decoded {} {}",
+        boxed[15][31][31][31], vec[0][15][31][31][31]
+    );
+}
+
+fn case_cross_pools() {
+    POOL_A.set(unpinned(1)).ok().unwrap();
+    POOL_B.set(unpinned(1)).ok().unwrap();
+    let a = POOL_A.get().unwrap().submit(shuts_the_other, 0);
+    let b = POOL_B.get().unwrap().submit(shuts_the_other, 1);
+    println!(
+        "cross_pools: joined {} {}",
+        a.join().is_ok(),
+        b.join().is_ok()
+    );
 }
 
 // ---- thread-pool map checks (in this process) ----
@@ -227,6 +302,8 @@ const ENV_CASE: &str = "COREPOOL_TEST_PROCESS_LIMITS_CASE";
 const CASES: &[(&str, fn())] = &[
     ("two_supervisors", case_two_supervisors_shut_down),
     ("big_drops_the_pool", case_big_result_drops_the_pool),
+    ("four_mib", case_boxed_and_vec_of_four_mib),
+    ("cross_pools", case_cross_pools),
     ("unlimited_stack", case_unlimited_stack_big_result),
     ("k8", case_k8),
     ("k12", case_k12),
@@ -256,6 +333,16 @@ fn two_supervisors_shutting_down_do_not_deadlock() {
 fn a_big_result_that_drops_the_last_clone_while_decoded_does_not_deadlock() {
     let out = run_case("big_drops_the_pool", 30, &[]);
     assert!(out.contains("big_drops_the_pool: decoded 7"), "{out}");
+}
+
+fn big_values_behind_a_pointer_are_decoded() {
+    let out = run_case("four_mib", 60, &[]);
+    assert!(out.contains("four_mib: decoded 5 6"), "{out}");
+}
+
+fn two_pools_shutting_each_other_down_do_not_deadlock() {
+    let out = run_case("cross_pools", 20, &[]);
+    assert!(out.contains("cross_pools: joined true true"), "{out}");
 }
 
 fn a_result_the_worker_built_on_an_unlimited_stack_is_decoded() {
@@ -289,6 +376,14 @@ const TESTS: &[(&str, fn())] = &[
     (
         "a_big_result_that_drops_the_last_clone_while_decoded_does_not_deadlock",
         a_big_result_that_drops_the_last_clone_while_decoded_does_not_deadlock,
+    ),
+    (
+        "big_values_behind_a_pointer_are_decoded",
+        big_values_behind_a_pointer_are_decoded,
+    ),
+    (
+        "two_pools_shutting_each_other_down_do_not_deadlock",
+        two_pools_shutting_each_other_down_do_not_deadlock,
     ),
     (
         "a_result_the_worker_built_on_an_unlimited_stack_is_decoded",

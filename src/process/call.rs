@@ -412,13 +412,32 @@ impl<'de, R: DeserializeOwned + Send> serde::Deserialize<'de> for BatchOut<R> {
             fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<BatchOut<R>, E> {
                 // Big items are decoded on a thread sized for them, as a
                 // single task's big result is (`on_stack_for`).
-                super::task::on_stack_for::<R, _>(|| BatchOut::parse(v))
+                super::task::on_stack_for::<R, _>(largest_item(v), || BatchOut::parse(v))
                     .map_err(|kind| E::custom(kind))?
                     .ok_or_else(|| E::custom("a malformed batch reply"))
             }
         }
         d.deserialize_bytes(Visit(std::marker::PhantomData))
     }
+}
+
+/// The length of the longest item payload in a batch reply's `bytes` (0
+/// for a malformed one, which `BatchOut::parse` reports): what one item's
+/// decode may need, for `on_stack_for`.
+fn largest_item(bytes: &[u8]) -> usize {
+    let Some((_, mut rest)) = bytes.split_first_chunk::<8>() else {
+        return 0;
+    };
+    let mut largest = 0;
+    while let Some((_, tail)) = rest.split_first() {
+        let Some((len, tail)) = tail.split_first_chunk::<4>() else {
+            break;
+        };
+        let len = u32::from_le_bytes(*len) as usize;
+        largest = largest.max(len);
+        rest = tail.get(len..).unwrap_or_default();
+    }
+    largest
 }
 
 impl<R: DeserializeOwned> BatchOut<R> {

@@ -897,7 +897,7 @@ fn close(shared: &Shared, cancel: bool) -> usize {
     let count = cancelled.iter().filter(|job| job.cancel_queued()).count();
     // The last reference to a task may be here; its drop is contained.
     drop_contained(cancelled);
-    // Called on one of this pool's own supervisors (a result's `Deserialize`
+    // Called on a supervisor of this pool (a result's `Deserialize`
     // or `Drop` that reaches the pool: the last clone dropped there, or
     // `shutdown` called there), the close starts and returns: that thread
     // is one the wait below waits for, and so may be another supervisor
@@ -905,7 +905,10 @@ fn close(shared: &Shared, cancel: bool) -> usize {
     // supervisors closing at once waited for each other). Each supervisor
     // leaves on its own once it sees the queue closed and drained; whoever
     // else closes, or the last `Arc<Shared>`, joins or detaches them.
-    if SUPERVISING.get() == shared as *const Shared as usize {
+    // The same holds on a thread of *another* process pool: two pools whose
+    // results' `Deserialize` shut each other down at once would each wait
+    // for the other's supervisor (a second reader's `cross_pools` case).
+    if SUPERVISING.get() != 0 {
         return count;
     }
     let threads = std::mem::take(&mut *lock(&shared.threads));
@@ -1269,10 +1272,11 @@ impl ProcessPool {
     /// ends the worker processes. Harmless twice; any clone may call it.
     /// A task that never returns and has no timeout keeps it waiting (as it
     /// keeps the drop of the last clone waiting); [`terminate`](Self::terminate)
-    /// kills such tasks. Called on one of the pool's own threads (from a
+    /// kills such tasks. Called on a thread of a process pool (from a
     /// result's `Deserialize` or `Drop`, which run in the parent on the
     /// thread that decodes it), it and its variants start the shutdown and
-    /// return without waiting: that thread is one the wait is for.
+    /// return without waiting: that thread may be one the wait is for, or
+    /// one that another pool's thread shutting this one down waits for.
     ///
     /// ```
     /// # fn main() {

@@ -288,7 +288,7 @@ pub(crate) fn decode_reply<R: DeserializeOwned + Send>(
 ) -> Result<Box<R>, ErrorKind> {
     match reply_error(status, payload, limit) {
         Some(error) => Err(error),
-        None => on_stack_for::<R, _>(|| decode_value(payload)).unwrap_or_else(Err),
+        None => on_stack_for::<R, _>(payload.len(), || decode_value(payload)).unwrap_or_else(Err),
     }
 }
 
@@ -326,28 +326,43 @@ pub(crate) fn decode_value<R: DeserializeOwned>(payload: &[u8]) -> Result<Box<R>
     }
 }
 
-/// Values up to this size (in bytes, `size_of`) are decoded on the
-/// supervisor's own stack; bigger ones on a thread of their own.
-const BIG_RESULT: usize = 64 << 10;
+/// A decode whose value may take up to this many bytes of stack runs on
+/// the supervisor's own (at least 16 MiB: `pool::supervisor_stack`); a
+/// bigger one on a thread of its own.
+const INLINE_DECODE: usize = 256 << 10;
 
-/// Stack bytes a decode thread gets per byte of the value it decodes, on
-/// top of a supervisor's stack: serde builds a value on the stack, and an
-/// unoptimised build moves it through several frames (a 2 MiB array
-/// overflowed 16 MiB in a debug build; a second reader's probe).
-const STACK_PER_RESULT_BYTE: usize = 16;
+/// How many bytes a decoded value may take for each byte of its encoding,
+/// as this file sizes stacks: a `u64` encodes in one byte at least. (A value
+/// whose elements are larger still in memory than in their encoding, such
+/// as long arrays of `None`s of big options, can need more than the stack
+/// sized this way: the README and the module docs say so.)
+const DECODED_PER_ENCODED_BYTE: usize = 8;
 
-/// Runs `f`, on this thread when values of `T` are small, else on a scoped
-/// thread with a stack sized for `T` (`BIG_RESULT`, `STACK_PER_RESULT_BYTE`):
-/// a supervisor's fixed stack is no bound on the results a user may
-/// return. The stack is address space: only the pages used are
-/// committed. `Err` (a typed decode error) when no such thread can start.
-pub(crate) fn on_stack_for<T, O: Send>(f: impl FnOnce() -> O + Send) -> Result<O, ErrorKind> {
-    let size = std::mem::size_of::<T>();
-    if size <= BIG_RESULT {
+/// Stack bytes a decode thread gets per byte of the value it may build, on
+/// top of a supervisor's stack: serde builds a value on the stack (also one
+/// that goes into a `Box` or a `Vec`), and an unoptimised build moves it
+/// through several frames (a 2 MiB array overflowed 16 MiB in a debug build;
+/// a second reader's probe).
+const STACK_PER_VALUE_BYTE: usize = if cfg!(debug_assertions) { 16 } else { 4 };
+
+/// Runs `f`, a decode of `encoded` bytes into values of `T`: on this thread
+/// when that is small, else on a scoped thread with a stack sized for it
+/// (the larger of `size_of::<T>()` and `DECODED_PER_ENCODED_BYTE` times
+/// `encoded`, times `STACK_PER_VALUE_BYTE`, on top of a supervisor's
+/// stack): a supervisor's fixed stack is no bound on the results a user may
+/// return, boxed or not. The stack is address space: only the pages used
+/// are committed. `Err` (a typed decode error) when no such thread can
+/// start.
+pub(crate) fn on_stack_for<T, O: Send>(
+    encoded: usize,
+    f: impl FnOnce() -> O + Send,
+) -> Result<O, ErrorKind> {
+    let size = std::mem::size_of::<T>().max(encoded.saturating_mul(DECODED_PER_ENCODED_BYTE));
+    if size <= INLINE_DECODE {
         return Ok(f());
     }
     let stack = size
-        .saturating_mul(STACK_PER_RESULT_BYTE)
+        .saturating_mul(STACK_PER_VALUE_BYTE)
         .saturating_add(super::pool::supervisor_stack());
     // The decode thread stands in for its supervisor: a close started on
     // it returns without waiting for that supervisor, which waits for it.
@@ -366,7 +381,8 @@ pub(crate) fn on_stack_for<T, O: Send>(f: impl FnOnce() -> O + Send) -> Result<O
                 .join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))),
             Err(why) => Err(ErrorKind::DecodeResult(format!(
-                "no thread with a stack of {stack} bytes to decode a value of {size} bytes: {why}"
+                "no thread with a stack of {stack} bytes to decode a value of up to \
+                 {size} bytes: {why}"
             ))),
         }
     })
