@@ -64,7 +64,10 @@ static RANK: OnceLock<usize> = OnceLock::new();
 ///
 /// Dropping the `Cluster` waits until every rank drops theirs (the root
 /// last), so a rank that finishes while the others still make maps ends the
-/// job with a message (see the module's "Faults") instead of a hang.
+/// job with a message (see the module's "Faults") instead of a hang. So
+/// does dropping it while one of its maps is still under way on this rank
+/// (a started map leaked with `std::mem::forget`): the other ranks are
+/// still in that map.
 ///
 /// Launch it with `mpirun` (see the README's "Past one machine"); run
 /// without `mpirun` it is a job of one rank.
@@ -94,8 +97,9 @@ pub struct Cluster {
     pub(crate) stash: RefCell<VecDeque<(usize, Vec<u8>)>>,
     /// How many maps this rank has started.
     pub(crate) maps: Cell<u64>,
-    /// Whether a map is under way on this rank.
-    pub(crate) busy: Cell<bool>,
+    /// Where the map under way on this rank was made; `None` when no map
+    /// is under way.
+    pub(crate) busy: Cell<Option<&'static Location<'static>>>,
     /// How the ranks are grouped for maps (flat, or the leader tree).
     pub(crate) layout: Layout,
     rank: usize,
@@ -247,7 +251,7 @@ impl Cluster {
             link: RefCell::new(Link::new(comm)),
             stash: RefCell::new(VecDeque::new()),
             maps: Cell::new(0),
-            busy: Cell::new(false),
+            busy: Cell::new(None),
             layout,
             rank,
             size,
@@ -574,7 +578,20 @@ impl Cluster {
     /// root aborts the job naming the rank and the map. In the leader tree
     /// a finished leader catches its members' `READY`s the same way
     /// (`tree.rs`).
+    ///
+    /// A map still under way here was leaked (`std::mem::forget` of a
+    /// started map): the other ranks are still in it and would never send
+    /// `BYE`, so this stops the job naming it.
     fn goodbye(&self) {
+        if let Some(site) = self.busy.get() {
+            spmd_abort(&format!(
+                "rank {}'s Cluster was dropped while its map #{} at {site} was still under way: \
+                 the map was leaked (std::mem::forget or similar) instead of being dropped or \
+                 iterated to its end, and the other ranks would wait for it forever",
+                self.rank,
+                self.maps.get().saturating_sub(1)
+            ));
+        }
         let mut link = self.link.borrow_mut();
         let made = self.maps.get();
         if !self.is_root() {

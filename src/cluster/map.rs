@@ -264,7 +264,7 @@ where
     /// Claims the cluster for this map and numbers it.
     fn begin(&self) -> u64 {
         assert!(
-            !self.cluster.busy.replace(true),
+            self.cluster.busy.replace(Some(self.site)).is_none(),
             "corepool cluster: another map of this cluster is under way; run one map at a time"
         );
         let seq = self.cluster.maps.get();
@@ -273,7 +273,7 @@ where
     }
 
     fn end(&self) {
-        self.cluster.busy.set(false);
+        self.cluster.busy.set(None);
     }
 
     /// The root's run, started.
