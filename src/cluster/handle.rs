@@ -426,9 +426,22 @@ impl Cluster {
     ///
     /// # Panics
     ///
-    /// If called from inside a map's iteration (the map owns the
-    /// communicator then).
+    /// While a map of this cluster is under way on this rank: started
+    /// (its first `next()`) and neither finished nor dropped, including
+    /// between two of its `next()` calls. The other ranks are serving that
+    /// map then, so a collective of your own would wait for them forever;
+    /// the panic, on the thread that owns the cluster, aborts the job
+    /// (see [`Cluster`]).
+    #[track_caller]
     pub fn with_comm<R>(&self, f: impl FnOnce(&SimpleCommunicator) -> R) -> R {
+        if let Some(site) = self.busy.get() {
+            panic!(
+                "corepool cluster: with_comm called while this rank's map #{} at {site} is under way \
+                 (started and not yet finished or dropped); the other ranks are serving that map, so \
+                 use with_comm between maps: finish or drop the map first",
+                self.maps.get().saturating_sub(1)
+            );
+        }
         f(self.link.borrow().comm())
     }
 
