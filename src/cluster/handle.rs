@@ -474,13 +474,20 @@ impl Cluster {
     ///
     /// Every rank must call it, with the same closure, in the same order as
     /// its other maps. "The same closure" means the same closure expression
-    /// in the source, not merely the same code: each map carries a hash of
-    /// its item, result and closure type names, and the root aborts the job
-    /// if a rank's differs, with a message naming that rank and both maps'
-    /// call sites (this call's caller) and types (write `let f = |x| ...;`
-    /// once and pass `f` on every branch). On the root the iterator yields the results; on the
-    /// other ranks its first `next()` (or its drop) serves chunks until the
-    /// root says stop, and it yields nothing.
+    /// (or function) in the source, not merely the same code: each map
+    /// carries a signature of its source's kind (items here, an index range
+    /// for [`map_range`](Cluster::map_range)), its item and result types and
+    /// its closure's type, which is different for every closure expression
+    /// of the program and the same on every rank (they run the same
+    /// executable). The root aborts the job if a rank's differs, with a
+    /// message naming that rank and both maps' call sites (this call's
+    /// caller), kinds and types (write `let f = |x| ...;` once and pass `f`
+    /// on every branch: the call site itself is not compared). Not checked:
+    /// the values a closure captures, and which function a function pointer
+    /// (`fn(T) -> U`, one type for every function) points at. On the root
+    /// the iterator yields the results; on the other ranks its first
+    /// `next()` (or its drop) serves chunks until the root says stop, and it
+    /// yields nothing.
     ///
     /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;

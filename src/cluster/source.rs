@@ -43,6 +43,10 @@ pub(crate) mod sealed {
         /// The item of an index range's value; `None` when this source
         /// never sends ranges.
         fn from_value(value: u64) -> Option<Self::Item>;
+        /// What the source sends, for the map's signature and messages:
+        /// a map of items and a map of an index range carry different
+        /// chunk bodies, so ranks must not mix them.
+        const KIND: &'static str;
     }
 }
 
@@ -77,6 +81,7 @@ where
     I: Iterator,
     I::Item: Serialize + DeserializeOwned + Send + 'static,
 {
+    const KIND: &'static str = "items";
     type Item = I::Item;
 
     fn take(&mut self, n: usize) -> Option<Batch<I::Item>> {
@@ -140,6 +145,7 @@ impl Indices {
 }
 
 impl sealed::Sealed for Indices {
+    const KIND: &'static str = "index range";
     type Item = u64;
 
     fn take(&mut self, n: usize) -> Option<Batch<u64>> {
