@@ -217,12 +217,23 @@ where
     /// # Ok::<(), corepool::cluster::ClusterError>(())
     /// ```
     ///
+    /// At most [`MAX_CLUSTER_CHUNK`] items, the adaptive size's limit:
+    /// a larger value is clamped to it (a chunk's length travels as a
+    /// `u32`, and the root holds a chunk's results together).
+    ///
+    /// ```
+    /// # let cluster = corepool::cluster::Cluster::init()?;
+    /// let n = cluster.map_range(0..10, |x| x).chunk_size(usize::MAX).count();
+    /// assert_eq!(n, if cluster.is_root() { 10 } else { 0 });
+    /// # Ok::<(), corepool::cluster::ClusterError>(())
+    /// ```
+    ///
     /// # Panics
     ///
     /// If `items` is 0, as the local map's `chunk_size`.
     pub fn chunk_size(mut self, items: usize) -> Self {
         assert!(items > 0, "chunk_size must be positive");
-        self.fixed = Some(items);
+        self.fixed = Some(items.min(MAX_CLUSTER_CHUNK));
         self
     }
 
@@ -1017,7 +1028,10 @@ where
             let state = if r == 0 {
                 self.run_locally(cluster, id, start, batch)
             } else {
-                let mut msg = wire::chunk_header(id, start, len as u32, len * 8);
+                // `len` is at most MAX_CLUSTER_CHUNK (`chunk_size` clamps).
+                let wire_len =
+                    u32::try_from(len).expect("a chunk holds at most MAX_CLUSTER_CHUNK items");
+                let mut msg = wire::chunk_header(id, start, wire_len, batch.body_hint());
                 batch.encode(&mut msg);
                 link.send(r, msg);
                 ChunkState::Remote

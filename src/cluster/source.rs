@@ -193,7 +193,7 @@ impl<X> Batch<X> {
     pub(crate) fn split(self, parts: usize) -> Vec<PartInput<X>> {
         let len = self.len();
         let parts = parts.clamp(1, len.max(1));
-        let bounds = |p: usize| len * p / parts;
+        let bounds = |p: usize| part_bound(len, p, parts);
         match self {
             Batch::Range(r) => (0..parts)
                 .map(|p| {
@@ -208,6 +208,16 @@ impl<X> Batch<X> {
                 out.reverse();
                 out
             }
+        }
+    }
+
+    /// Bytes to reserve for the body of its `CHUNK` message: the first
+    /// value of a range, a guess of 8 per item otherwise (the vector grows
+    /// past it if need be).
+    pub(crate) fn body_hint(&self) -> usize {
+        match self {
+            Batch::Range(_) => 8,
+            Batch::Items(items) => items.len().saturating_mul(8),
         }
     }
 
@@ -226,6 +236,12 @@ impl<X> Batch<X> {
             }
         }
     }
+}
+
+/// Where part `p` of `parts` of `len` items starts: `len * p / parts`,
+/// without overflow for any length.
+fn part_bound(len: usize, p: usize, parts: usize) -> usize {
+    (len as u128 * p as u128 / parts as u128) as usize
 }
 
 /// The items of one part of a chunk.
@@ -249,7 +265,7 @@ impl<X> PartInput<X> {
         is_range: bool,
     ) -> Vec<Self> {
         let parts = parts.clamp(1, len.max(1));
-        let bounds = |p: usize| len * p / parts;
+        let bounds = |p: usize| part_bound(len, p, parts);
         if is_range {
             let first = body
                 .get(..8)
