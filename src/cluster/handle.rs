@@ -14,7 +14,7 @@ use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use mpi::Threading;
-use mpi::collective::{CommunicatorCollectives, Root};
+use mpi::collective::{CommunicatorCollectives, Root, SystemOperation};
 use mpi::environment::Universe;
 use mpi::topology::{Communicator, SimpleCommunicator};
 use serde::Serialize;
@@ -161,7 +161,12 @@ impl Cluster {
     /// than `Funneled`, [`ClusterError::BadEnvironment`] if
     /// `COREPOOL_CLUSTER_GROUP` is not a whole number (on this rank or on
     /// the root; see [`group_size`](Cluster::group_size)),
-    /// [`ClusterError::Pool`] if the pool cannot be built.
+    /// [`ClusterError::Pool`] if the pool cannot be built. Any of these but
+    /// the first fails `init` on every rank together: the rank it happened
+    /// on gets its own error, every other rank
+    /// [`ClusterError::OtherRankFailed`] naming the first rank that failed
+    /// (a rank left waiting in a map for one that gave up would hang the
+    /// job).
     ///
     /// ```
     /// let cluster = corepool::cluster::Cluster::init()?;
@@ -171,12 +176,6 @@ impl Cluster {
     pub fn init() -> Result<Cluster, ClusterError> {
         let (universe, threading) = mpi::initialize_with_threading(Threading::Funneled)
             .ok_or(ClusterError::AlreadyInitialized)?;
-        if threading < Threading::Funneled {
-            return Err(ClusterError::ThreadLevel {
-                needed: level_name(Threading::Funneled),
-                provided: level_name(threading),
-            });
-        }
         let world = universe.world();
         let rank = world.rank() as usize;
         let size = world.size() as usize;
@@ -205,44 +204,46 @@ impl Cluster {
             Err(_) => GROUP_BAD,
         };
         world.process_at_rank(0).broadcast_into(&mut roots);
-        group?;
-        let layout = match roots {
-            GROUP_BAD => {
-                return Err(ClusterError::BadEnvironment {
-                    var: tree::ENV_GROUP,
-                    value: std::env::var(tree::ENV_GROUP).unwrap_or_default(),
-                    expected: "a whole number on the root too (every rank takes the root's value, \
-                               and the root's is not one)",
+
+        // What can fail on one rank only (its environment, its topology,
+        // its pool). The ranks agree on the outcome before any returns, so
+        // that none goes on into a map while another gives up (its
+        // `MPI_Finalize` would then wait for the ones in the map forever).
+        let built = (|| {
+            if threading < Threading::Funneled {
+                return Err(ClusterError::ThreadLevel {
+                    needed: level_name(Threading::Funneled),
+                    provided: level_name(threading),
                 });
             }
-            GROUP_AUTO => Layout::new(size, None),
-            g => Layout::new(size, Some(g as usize)),
-        };
-        let topology = topology.map_err(crate::BuildError::from)?;
-
-        let env_set =
-            std::env::var_os(ENV_WORKERS).is_some() || std::env::var_os(ENV_PINNING).is_some();
-        let share = if env_set {
-            NodeShare::Environment
-        } else if masks.iter().any(|&m| m != mine) {
-            NodeShare::Bound
-        } else {
-            share::split(&topology.physical_cpus(), node_rank, node_size)
-        };
-        let name = move |i: usize| format!("corepool-r{rank}-{i}");
-        let pool = match &share {
-            NodeShare::Environment | NodeShare::Bound => {
-                Pool::builder().thread_name(name).build()?
+            group?;
+            let layout = match roots {
+                GROUP_BAD => {
+                    return Err(ClusterError::BadEnvironment {
+                        var: tree::ENV_GROUP,
+                        value: std::env::var(tree::ENV_GROUP).unwrap_or_default(),
+                        expected: "a whole number on the root too (every rank takes the root's value, \
+                                   and the root's is not one)",
+                    });
+                }
+                GROUP_AUTO => Layout::new(size, None),
+                g => Layout::new(size, Some(g as usize)),
+            };
+            let topology = topology.map_err(crate::BuildError::from)?;
+            let (share, pool) = build_pool(&topology, &masks, mine, rank, node_rank, node_size)?;
+            Ok((layout, share, pool))
+        })();
+        let mut first_failed = u64::MAX;
+        let mine_failed = if built.is_ok() { u64::MAX } else { rank as u64 };
+        world.all_reduce_into(&mine_failed, &mut first_failed, SystemOperation::min());
+        let (layout, share, pool) = match built {
+            Err(e) => return Err(e),
+            Ok(_) if first_failed != u64::MAX => {
+                return Err(ClusterError::OtherRankFailed {
+                    rank: first_failed as usize,
+                });
             }
-            NodeShare::Cores(cores) => Pool::builder()
-                .pinning(Pinning::Cpus(cores.clone()))
-                .thread_name(name)
-                .build()?,
-            NodeShare::Oversubscribed => Pool::builder()
-                .workers(1)
-                .pinning(Pinning::None)
-                .thread_name(name)
-                .build()?,
+            Ok(built) => built,
         };
 
         arm_panic_hook(rank);
@@ -709,6 +710,40 @@ impl Cluster {
         }
         link.flush();
     }
+}
+
+/// This rank's share of its node and its pool (see [`Cluster::init`]).
+fn build_pool(
+    topology: &Topology,
+    masks: &[u64],
+    mine: u64,
+    rank: usize,
+    node_rank: usize,
+    node_size: usize,
+) -> Result<(NodeShare, Pool), ClusterError> {
+    let env_set =
+        std::env::var_os(ENV_WORKERS).is_some() || std::env::var_os(ENV_PINNING).is_some();
+    let share = if env_set {
+        NodeShare::Environment
+    } else if masks.iter().any(|&m| m != mine) {
+        NodeShare::Bound
+    } else {
+        share::split(&topology.physical_cpus(), node_rank, node_size)
+    };
+    let name = move |i: usize| format!("corepool-r{rank}-{i}");
+    let pool = match &share {
+        NodeShare::Environment | NodeShare::Bound => Pool::builder().thread_name(name).build()?,
+        NodeShare::Cores(cores) => Pool::builder()
+            .pinning(Pinning::Cpus(cores.clone()))
+            .thread_name(name)
+            .build()?,
+        NodeShare::Oversubscribed => Pool::builder()
+            .workers(1)
+            .pinning(Pinning::None)
+            .thread_name(name)
+            .build()?,
+    };
+    Ok((share, pool))
 }
 
 impl Drop for Cluster {
