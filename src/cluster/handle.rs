@@ -60,7 +60,10 @@ static RANK: OnceLock<usize> = OnceLock::new();
 /// the only one that talks to MPI (thread level `Funneled`), so a `Cluster`
 /// is neither `Send` nor `Sync`. A panic on that thread aborts the whole job
 /// with exit code [`ABORT_CODE`] (`MPI_Abort`), since a rank that unwinds
-/// out of the protocol would leave the others waiting for it.
+/// out of the protocol would leave the others waiting for it. `init`
+/// installs a panic hook for that; if the program replaces it later
+/// (`std::panic::set_hook`), the job is aborted instead when the unwinding
+/// drops a map or the `Cluster`.
 ///
 /// Dropping the `Cluster` waits until every rank drops theirs (the root
 /// last), so a rank that finishes while the others still make maps ends the
@@ -748,9 +751,13 @@ fn build_pool(
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        if !std::thread::panicking() {
-            self.goodbye();
+        if std::thread::panicking() {
+            // The panic hook armed by `init` aborts before any unwinding;
+            // here it was replaced. Finalising MPI now would wait for the
+            // other ranks forever.
+            abort_unwinding("its Cluster");
         }
+        self.goodbye();
         // Pairs with the hook's Acquire load: after this, a panic on this
         // thread unwinds normally (MPI is about to be finalised).
         ARMED.store(false, Ordering::Release);
@@ -770,6 +777,25 @@ pub(crate) fn spmd_abort(message: &str) -> ! {
     };
     eprintln!(
         "corepool cluster: rank {rank} ({role}) stops the job: {message}; aborting the MPI job (exit code {ABORT_CODE})"
+    );
+    let_the_launcher_read();
+    SimpleCommunicator::world().abort(ABORT_CODE)
+}
+
+/// Ends the whole job when a panic on the thread that owns the cluster
+/// unwinds through `what` (a map, or the `Cluster` itself): corepool's
+/// panic hook would have aborted the job before the unwinding began, so it
+/// was replaced (`std::panic::set_hook` after `Cluster::init`); returning
+/// from the drop would leave the other ranks, and this rank's
+/// `MPI_Finalize`, waiting forever.
+#[cold]
+pub(crate) fn abort_unwinding(what: &str) -> ! {
+    let rank = RANK.get().copied().unwrap_or(0);
+    eprintln!(
+        "corepool cluster: rank {rank}: a panic on the thread that owns the Cluster is unwinding \
+         through {what} (the panic hook Cluster::init installs, which aborts the job at the panic, \
+         was replaced); the other ranks would wait for this one forever; aborting the MPI job \
+         (exit code {ABORT_CODE})"
     );
     let_the_launcher_read();
     SimpleCommunicator::world().abort(ABORT_CODE)

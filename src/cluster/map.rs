@@ -372,8 +372,10 @@ where
 {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            // The panic hook aborts the job; there is nothing to finish.
-            return;
+            // The panic hook armed by `Cluster::init` aborts the job before
+            // unwinding begins; unwinding here means it was replaced, and
+            // the other ranks would wait in this map forever.
+            super::handle::abort_unwinding("a cluster map");
         }
         if matches!(self.state, State::Idle) {
             // Every rank takes part in every map, iterated or not.
