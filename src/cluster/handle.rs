@@ -96,6 +96,10 @@ pub struct Cluster {
     // sends complete, its communicator is freed), then MPI is finalised.
     pool: Pool,
     pub(crate) link: RefCell<Link>,
+    /// The communicator [`with_comm`](Cluster::with_comm) lends: a
+    /// duplicate of `MPI_COMM_WORLD` of its own, apart from the link's, so
+    /// the user's messages and the maps' never meet.
+    user_comm: SimpleCommunicator,
     /// Messages for a later map that arrived during an earlier one.
     pub(crate) stash: RefCell<VecDeque<(usize, Vec<u8>)>>,
     /// How many maps this rank has started.
@@ -183,6 +187,7 @@ impl Cluster {
         let rank = world.rank() as usize;
         let size = world.size() as usize;
         let comm = world.duplicate();
+        let user_comm = world.duplicate();
 
         let node = world.split_shared(world.rank());
         let node_rank = node.rank() as usize;
@@ -253,6 +258,7 @@ impl Cluster {
         Ok(Cluster {
             pool,
             link: RefCell::new(Link::new(comm)),
+            user_comm,
             stash: RefCell::new(VecDeque::new()),
             maps: Cell::new(0),
             busy: Cell::new(None),
@@ -416,9 +422,11 @@ impl Cluster {
         self.link.borrow().stats
     }
 
-    /// The cluster's communicator (a duplicate of `MPI_COMM_WORLD`, so user
-    /// messages never mix with the map's), for collectives of your own
-    /// between maps.
+    /// A communicator for messages and collectives of your own between
+    /// maps: a duplicate of `MPI_COMM_WORLD` made by [`init`](Cluster::init)
+    /// for this alone, not the one the maps talk on, so your messages never
+    /// meet theirs (a receive from any rank here never takes a map's
+    /// message, even one a faster rank sent for the next map).
     ///
     /// ```
     /// use mpi::collective::CommunicatorCollectives;
@@ -446,7 +454,7 @@ impl Cluster {
                 self.maps.get().saturating_sub(1)
             );
         }
-        f(self.link.borrow().comm())
+        f(&self.user_comm)
     }
 
     /// Aborts the whole job (`MPI_Abort`) with `code`, after printing
