@@ -212,6 +212,18 @@ impl Cluster {
             Err(_) => GROUP_BAD,
         };
         world.process_at_rank(0).broadcast_into(&mut roots);
+        // When the root's value is bad, every rank's error shows it: the
+        // root sends its text (every rank knows to take part from `roots`).
+        let root_group_text = (roots == GROUP_BAD).then(|| {
+            let mut text = std::env::var_os(tree::ENV_GROUP)
+                .map(|v| v.to_string_lossy().into_owned().into_bytes())
+                .unwrap_or_default();
+            let mut len = text.len() as u64;
+            world.process_at_rank(0).broadcast_into(&mut len);
+            text.resize(len as usize, 0);
+            world.process_at_rank(0).broadcast_into(&mut text[..]);
+            String::from_utf8_lossy(&text).into_owned()
+        });
 
         // What can fail on one rank only (its environment, its topology,
         // its pool). The ranks agree on the outcome before any returns, so
@@ -229,7 +241,7 @@ impl Cluster {
                 GROUP_BAD => {
                     return Err(ClusterError::BadEnvironment {
                         var: tree::ENV_GROUP,
-                        value: std::env::var(tree::ENV_GROUP).unwrap_or_default(),
+                        value: root_group_text.unwrap_or_default(),
                         expected: "a whole number on the root too (every rank takes the root's value, \
                                    and the root's is not one)",
                     });
