@@ -253,12 +253,19 @@ impl Cluster {
             let (share, pool) = build_pool(&topology, &masks, mine, rank, node_rank, node_size)?;
             Ok((layout, share, pool))
         })();
-        let mut first_failed = u64::MAX;
-        let mine_failed = if built.is_ok() { u64::MAX } else { rank as u64 };
+        // The first rank that failed, `size` if none did. (Small signed
+        // values: under MPICH 4.0 the `min` of a `u64` u64::MAX and a 1 came
+        // out as u64::MAX, as if compared signed.)
+        let mine_failed: i64 = if built.is_ok() {
+            size as i64
+        } else {
+            rank as i64
+        };
+        let mut first_failed = size as i64;
         world.all_reduce_into(&mine_failed, &mut first_failed, SystemOperation::min());
         let (layout, share, pool) = match built {
             Err(e) => return Err(e),
-            Ok(_) if first_failed != u64::MAX => {
+            Ok(_) if first_failed < size as i64 => {
                 return Err(ClusterError::OtherRankFailed {
                     rank: first_failed as usize,
                 });
