@@ -87,6 +87,27 @@ pub enum ClusterError {
     /// This rank's pool could not be built.
     #[error("cannot build this rank's pool: {0}")]
     Pool(#[from] BuildError),
+    /// This rank started, but another could not (its own `init` returned
+    /// the reason, and it printed nothing unless the program does): `init`
+    /// fails on every rank together, so that none is left waiting for it.
+    ///
+    /// ```
+    /// use corepool::cluster::ClusterError;
+    ///
+    /// let err = ClusterError::OtherRankFailed { rank: 3 };
+    /// assert_eq!(err.rank(), Some(3));
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "rank 3 could not start its part of the cluster (its own Cluster::init error says why)"
+    /// );
+    /// ```
+    #[error(
+        "rank {rank} could not start its part of the cluster (its own Cluster::init error says why)"
+    )]
+    OtherRankFailed {
+        /// The first rank whose `init` failed.
+        rank: usize,
+    },
     /// The closure panicked on this item.
     #[error("item {index} panicked on rank {rank}: {message}")]
     Panicked {
@@ -179,7 +200,8 @@ impl ClusterError {
         }
     }
 
-    /// The rank where it happened, for an error about an item.
+    /// The rank where it happened, for an error about an item, and the
+    /// rank that could not start for [`ClusterError::OtherRankFailed`].
     ///
     /// ```
     /// # use corepool::cluster::ClusterError;
@@ -189,7 +211,8 @@ impl ClusterError {
         match self {
             ClusterError::Panicked { rank, .. }
             | ClusterError::Encode { rank, .. }
-            | ClusterError::Decode { rank, .. } => Some(*rank),
+            | ClusterError::Decode { rank, .. }
+            | ClusterError::OtherRankFailed { rank } => Some(*rank),
             _ => None,
         }
     }

@@ -14,7 +14,7 @@ use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 
 use mpi::Threading;
-use mpi::collective::{CommunicatorCollectives, Root};
+use mpi::collective::{CommunicatorCollectives, Root, SystemOperation};
 use mpi::environment::Universe;
 use mpi::topology::{Communicator, SimpleCommunicator};
 use serde::Serialize;
@@ -60,11 +60,17 @@ static RANK: OnceLock<usize> = OnceLock::new();
 /// the only one that talks to MPI (thread level `Funneled`), so a `Cluster`
 /// is neither `Send` nor `Sync`. A panic on that thread aborts the whole job
 /// with exit code [`ABORT_CODE`] (`MPI_Abort`), since a rank that unwinds
-/// out of the protocol would leave the others waiting for it.
+/// out of the protocol would leave the others waiting for it. `init`
+/// installs a panic hook for that; if the program replaces it later
+/// (`std::panic::set_hook`), the job is aborted instead when the unwinding
+/// drops a map or the `Cluster`.
 ///
 /// Dropping the `Cluster` waits until every rank drops theirs (the root
 /// last), so a rank that finishes while the others still make maps ends the
-/// job with a message (see the module's "Faults") instead of a hang.
+/// job with a message (see the module's "Faults") instead of a hang. So
+/// does dropping it while one of its maps is still under way on this rank
+/// (a started map leaked with `std::mem::forget`): the other ranks are
+/// still in that map.
 ///
 /// Launch it with `mpirun` (see the README's "Past one machine"); run
 /// without `mpirun` it is a job of one rank.
@@ -90,12 +96,17 @@ pub struct Cluster {
     // sends complete, its communicator is freed), then MPI is finalised.
     pool: Pool,
     pub(crate) link: RefCell<Link>,
+    /// The communicator [`with_comm`](Cluster::with_comm) lends: a
+    /// duplicate of `MPI_COMM_WORLD` of its own, apart from the link's, so
+    /// the user's messages and the maps' never meet.
+    user_comm: SimpleCommunicator,
     /// Messages for a later map that arrived during an earlier one.
     pub(crate) stash: RefCell<VecDeque<(usize, Vec<u8>)>>,
     /// How many maps this rank has started.
     pub(crate) maps: Cell<u64>,
-    /// Whether a map is under way on this rank.
-    pub(crate) busy: Cell<bool>,
+    /// Where the map under way on this rank was made; `None` when no map
+    /// is under way.
+    pub(crate) busy: Cell<Option<&'static Location<'static>>>,
     /// How the ranks are grouped for maps (flat, or the leader tree).
     pub(crate) layout: Layout,
     rank: usize,
@@ -157,7 +168,12 @@ impl Cluster {
     /// than `Funneled`, [`ClusterError::BadEnvironment`] if
     /// `COREPOOL_CLUSTER_GROUP` is not a whole number (on this rank or on
     /// the root; see [`group_size`](Cluster::group_size)),
-    /// [`ClusterError::Pool`] if the pool cannot be built.
+    /// [`ClusterError::Pool`] if the pool cannot be built. Any of these but
+    /// the first fails `init` on every rank together: the rank it happened
+    /// on gets its own error, every other rank
+    /// [`ClusterError::OtherRankFailed`] naming the first rank that failed
+    /// (a rank left waiting in a map for one that gave up would hang the
+    /// job).
     ///
     /// ```
     /// let cluster = corepool::cluster::Cluster::init()?;
@@ -167,16 +183,11 @@ impl Cluster {
     pub fn init() -> Result<Cluster, ClusterError> {
         let (universe, threading) = mpi::initialize_with_threading(Threading::Funneled)
             .ok_or(ClusterError::AlreadyInitialized)?;
-        if threading < Threading::Funneled {
-            return Err(ClusterError::ThreadLevel {
-                needed: level_name(Threading::Funneled),
-                provided: level_name(threading),
-            });
-        }
         let world = universe.world();
         let rank = world.rank() as usize;
         let size = world.size() as usize;
         let comm = world.duplicate();
+        let user_comm = world.duplicate();
 
         let node = world.split_shared(world.rank());
         let node_rank = node.rank() as usize;
@@ -201,53 +212,75 @@ impl Cluster {
             Err(_) => GROUP_BAD,
         };
         world.process_at_rank(0).broadcast_into(&mut roots);
-        group?;
-        let layout = match roots {
-            GROUP_BAD => {
-                return Err(ClusterError::BadEnvironment {
-                    var: tree::ENV_GROUP,
-                    value: std::env::var(tree::ENV_GROUP).unwrap_or_default(),
-                    expected: "a whole number on the root too (every rank takes the root's value, \
-                               and the root's is not one)",
+        // When the root's value is bad, every rank's error shows it: the
+        // root sends its text (every rank knows to take part from `roots`).
+        let root_group_text = (roots == GROUP_BAD).then(|| {
+            let mut text = std::env::var_os(tree::ENV_GROUP)
+                .map(|v| v.to_string_lossy().into_owned().into_bytes())
+                .unwrap_or_default();
+            let mut len = text.len() as u64;
+            world.process_at_rank(0).broadcast_into(&mut len);
+            text.resize(len as usize, 0);
+            world.process_at_rank(0).broadcast_into(&mut text[..]);
+            String::from_utf8_lossy(&text).into_owned()
+        });
+
+        // What can fail on one rank only (its environment, its topology,
+        // its pool). The ranks agree on the outcome before any returns, so
+        // that none goes on into a map while another gives up (its
+        // `MPI_Finalize` would then wait for the ones in the map forever).
+        let built = (|| {
+            if threading < Threading::Funneled {
+                return Err(ClusterError::ThreadLevel {
+                    needed: level_name(Threading::Funneled),
+                    provided: level_name(threading),
                 });
             }
-            GROUP_AUTO => Layout::new(size, None),
-            g => Layout::new(size, Some(g as usize)),
-        };
-        let topology = topology.map_err(crate::BuildError::from)?;
-
-        let env_set =
-            std::env::var_os(ENV_WORKERS).is_some() || std::env::var_os(ENV_PINNING).is_some();
-        let share = if env_set {
-            NodeShare::Environment
-        } else if masks.iter().any(|&m| m != mine) {
-            NodeShare::Bound
+            group?;
+            let layout = match roots {
+                GROUP_BAD => {
+                    return Err(ClusterError::BadEnvironment {
+                        var: tree::ENV_GROUP,
+                        value: root_group_text.unwrap_or_default(),
+                        expected: "a whole number on the root too (every rank takes the root's value, \
+                                   and the root's is not one)",
+                    });
+                }
+                GROUP_AUTO => Layout::new(size, None),
+                g => Layout::new(size, Some(g as usize)),
+            };
+            let topology = topology.map_err(crate::BuildError::from)?;
+            let (share, pool) = build_pool(&topology, &masks, mine, rank, node_rank, node_size)?;
+            Ok((layout, share, pool))
+        })();
+        // The first rank that failed, `size` if none did. (Small signed
+        // values: under MPICH 4.0 the `min` of a `u64` u64::MAX and a 1 came
+        // out as u64::MAX, as if compared signed.)
+        let mine_failed: i64 = if built.is_ok() {
+            size as i64
         } else {
-            share::split(&topology.physical_cpus(), node_rank, node_size)
+            rank as i64
         };
-        let name = move |i: usize| format!("corepool-r{rank}-{i}");
-        let pool = match &share {
-            NodeShare::Environment | NodeShare::Bound => {
-                Pool::builder().thread_name(name).build()?
+        let mut first_failed = size as i64;
+        world.all_reduce_into(&mine_failed, &mut first_failed, SystemOperation::min());
+        let (layout, share, pool) = match built {
+            Err(e) => return Err(e),
+            Ok(_) if first_failed < size as i64 => {
+                return Err(ClusterError::OtherRankFailed {
+                    rank: first_failed as usize,
+                });
             }
-            NodeShare::Cores(cores) => Pool::builder()
-                .pinning(Pinning::Cpus(cores.clone()))
-                .thread_name(name)
-                .build()?,
-            NodeShare::Oversubscribed => Pool::builder()
-                .workers(1)
-                .pinning(Pinning::None)
-                .thread_name(name)
-                .build()?,
+            Ok(built) => built,
         };
 
         arm_panic_hook(rank);
         Ok(Cluster {
             pool,
             link: RefCell::new(Link::new(comm)),
+            user_comm,
             stash: RefCell::new(VecDeque::new()),
             maps: Cell::new(0),
-            busy: Cell::new(false),
+            busy: Cell::new(None),
             layout,
             rank,
             size,
@@ -408,9 +441,11 @@ impl Cluster {
         self.link.borrow().stats
     }
 
-    /// The cluster's communicator (a duplicate of `MPI_COMM_WORLD`, so user
-    /// messages never mix with the map's), for collectives of your own
-    /// between maps.
+    /// A communicator for messages and collectives of your own between
+    /// maps: a duplicate of `MPI_COMM_WORLD` made by [`init`](Cluster::init)
+    /// for this alone, not the one the maps talk on, so your messages never
+    /// meet theirs (a receive from any rank here never takes a map's
+    /// message, even one a faster rank sent for the next map).
     ///
     /// ```
     /// use mpi::collective::CommunicatorCollectives;
@@ -422,10 +457,23 @@ impl Cluster {
     ///
     /// # Panics
     ///
-    /// If called from inside a map's iteration (the map owns the
-    /// communicator then).
+    /// While a map of this cluster is under way on this rank: started
+    /// (its first `next()`) and neither finished nor dropped, including
+    /// between two of its `next()` calls. The other ranks are serving that
+    /// map then, so a collective of your own would wait for them forever;
+    /// the panic, on the thread that owns the cluster, aborts the job
+    /// (see [`Cluster`]).
+    #[track_caller]
     pub fn with_comm<R>(&self, f: impl FnOnce(&SimpleCommunicator) -> R) -> R {
-        f(self.link.borrow().comm())
+        if let Some(site) = self.busy.get() {
+            panic!(
+                "corepool cluster: with_comm called while this rank's map #{} at {site} is under way \
+                 (started and not yet finished or dropped); the other ranks are serving that map, so \
+                 use with_comm between maps: finish or drop the map first",
+                self.maps.get().saturating_sub(1)
+            );
+        }
+        f(&self.user_comm)
     }
 
     /// Aborts the whole job (`MPI_Abort`) with `code`, after printing
@@ -457,13 +505,20 @@ impl Cluster {
     ///
     /// Every rank must call it, with the same closure, in the same order as
     /// its other maps. "The same closure" means the same closure expression
-    /// in the source, not merely the same code: each map carries a hash of
-    /// its item, result and closure type names, and the root aborts the job
-    /// if a rank's differs, with a message naming that rank and both maps'
-    /// call sites (this call's caller) and types (write `let f = |x| ...;`
-    /// once and pass `f` on every branch). On the root the iterator yields the results; on the
-    /// other ranks its first `next()` (or its drop) serves chunks until the
-    /// root says stop, and it yields nothing.
+    /// (or function) in the source, not merely the same code: each map
+    /// carries a signature of its source's kind (items here, an index range
+    /// for [`map_range`](Cluster::map_range)), its item and result types and
+    /// its closure's type, which is different for every closure expression
+    /// of the program and the same on every rank (they run the same
+    /// executable). The root aborts the job if a rank's differs, with a
+    /// message naming that rank and both maps' call sites (this call's
+    /// caller), kinds and types (write `let f = |x| ...;` once and pass `f`
+    /// on every branch: the call site itself is not compared). Not checked:
+    /// the values a closure captures, and which function a function pointer
+    /// (`fn(T) -> U`, one type for every function) points at. On the root
+    /// the iterator yields the results; on the other ranks its first
+    /// `next()` (or its drop) serves chunks until the root says stop, and it
+    /// yields nothing.
     ///
     /// ```
     /// # let cluster = corepool::cluster::Cluster::init()?;
@@ -574,7 +629,20 @@ impl Cluster {
     /// root aborts the job naming the rank and the map. In the leader tree
     /// a finished leader catches its members' `READY`s the same way
     /// (`tree.rs`).
+    ///
+    /// A map still under way here was leaked (`std::mem::forget` of a
+    /// started map): the other ranks are still in it and would never send
+    /// `BYE`, so this stops the job naming it.
     fn goodbye(&self) {
+        if let Some(site) = self.busy.get() {
+            spmd_abort(&format!(
+                "rank {}'s Cluster was dropped while its map #{} at {site} was still under way: \
+                 the map was leaked (std::mem::forget or similar) instead of being dropped or \
+                 iterated to its end, and the other ranks would wait for it forever",
+                self.rank,
+                self.maps.get().saturating_sub(1)
+            ));
+        }
         let mut link = self.link.borrow_mut();
         let made = self.maps.get();
         if !self.is_root() {
@@ -674,11 +742,49 @@ impl Cluster {
     }
 }
 
+/// This rank's share of its node and its pool (see [`Cluster::init`]).
+fn build_pool(
+    topology: &Topology,
+    masks: &[u64],
+    mine: u64,
+    rank: usize,
+    node_rank: usize,
+    node_size: usize,
+) -> Result<(NodeShare, Pool), ClusterError> {
+    let env_set =
+        std::env::var_os(ENV_WORKERS).is_some() || std::env::var_os(ENV_PINNING).is_some();
+    let share = if env_set {
+        NodeShare::Environment
+    } else if masks.iter().any(|&m| m != mine) {
+        NodeShare::Bound
+    } else {
+        share::split(&topology.physical_cpus(), node_rank, node_size)
+    };
+    let name = move |i: usize| format!("corepool-r{rank}-{i}");
+    let pool = match &share {
+        NodeShare::Environment | NodeShare::Bound => Pool::builder().thread_name(name).build()?,
+        NodeShare::Cores(cores) => Pool::builder()
+            .pinning(Pinning::Cpus(cores.clone()))
+            .thread_name(name)
+            .build()?,
+        NodeShare::Oversubscribed => Pool::builder()
+            .workers(1)
+            .pinning(Pinning::None)
+            .thread_name(name)
+            .build()?,
+    };
+    Ok((share, pool))
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
-        if !std::thread::panicking() {
-            self.goodbye();
+        if std::thread::panicking() {
+            // The panic hook armed by `init` aborts before any unwinding;
+            // here it was replaced. Finalising MPI now would wait for the
+            // other ranks forever.
+            abort_unwinding("its Cluster");
         }
+        self.goodbye();
         // Pairs with the hook's Acquire load: after this, a panic on this
         // thread unwinds normally (MPI is about to be finalised).
         ARMED.store(false, Ordering::Release);
@@ -698,6 +804,25 @@ pub(crate) fn spmd_abort(message: &str) -> ! {
     };
     eprintln!(
         "corepool cluster: rank {rank} ({role}) stops the job: {message}; aborting the MPI job (exit code {ABORT_CODE})"
+    );
+    let_the_launcher_read();
+    SimpleCommunicator::world().abort(ABORT_CODE)
+}
+
+/// Ends the whole job when a panic on the thread that owns the cluster
+/// unwinds through `what` (a map, or the `Cluster` itself): corepool's
+/// panic hook would have aborted the job before the unwinding began, so it
+/// was replaced (`std::panic::set_hook` after `Cluster::init`); returning
+/// from the drop would leave the other ranks, and this rank's
+/// `MPI_Finalize`, waiting forever.
+#[cold]
+pub(crate) fn abort_unwinding(what: &str) -> ! {
+    let rank = RANK.get().copied().unwrap_or(0);
+    eprintln!(
+        "corepool cluster: rank {rank}: a panic on the thread that owns the Cluster is unwinding \
+         through {what} (the panic hook Cluster::init installs, which aborts the job at the panic, \
+         was replaced); the other ranks would wait for this one forever; aborting the MPI job \
+         (exit code {ABORT_CODE})"
     );
     let_the_launcher_read();
     SimpleCommunicator::world().abort(ABORT_CODE)

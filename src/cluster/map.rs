@@ -15,8 +15,9 @@
 //! rank's side below, toward their leader.
 //!
 //! 1. A rank starts by sending `READY` with the map's number, a signature
-//!    (a hash of the item, result and closure types), its worker count,
-//!    and the map's description (call site and type names). The root
+//!    (a hash of the source's kind, items or an index range, the item,
+//!    result and closure types, and the closure's `TypeId`), its worker
+//!    count, and the map's description (call site, kind and type names). The root
 //!    aborts the job if the number or the signature differs from its own
 //!    (the ranks are making different maps), with a message naming the rank
 //!    and both maps' descriptions.
@@ -216,12 +217,23 @@ where
     /// # Ok::<(), corepool::cluster::ClusterError>(())
     /// ```
     ///
+    /// At most [`MAX_CLUSTER_CHUNK`] items, the adaptive size's limit:
+    /// a larger value is clamped to it (a chunk's length travels as a
+    /// `u32`, and the root holds a chunk's results together).
+    ///
+    /// ```
+    /// # let cluster = corepool::cluster::Cluster::init()?;
+    /// let n = cluster.map_range(0..10, |x| x).chunk_size(usize::MAX).count();
+    /// assert_eq!(n, if cluster.is_root() { 10 } else { 0 });
+    /// # Ok::<(), corepool::cluster::ClusterError>(())
+    /// ```
+    ///
     /// # Panics
     ///
     /// If `items` is 0, as the local map's `chunk_size`.
     pub fn chunk_size(mut self, items: usize) -> Self {
         assert!(items > 0, "chunk_size must be positive");
-        self.fixed = Some(items);
+        self.fixed = Some(items.min(MAX_CLUSTER_CHUNK));
         self
     }
 
@@ -264,7 +276,7 @@ where
     /// Claims the cluster for this map and numbers it.
     fn begin(&self) -> u64 {
         assert!(
-            !self.cluster.busy.replace(true),
+            self.cluster.busy.replace(Some(self.site)).is_none(),
             "corepool cluster: another map of this cluster is under way; run one map at a time"
         );
         let seq = self.cluster.maps.get();
@@ -273,7 +285,7 @@ where
     }
 
     fn end(&self) {
-        self.cluster.busy.set(false);
+        self.cluster.busy.set(None);
     }
 
     /// The root's run, started.
@@ -360,8 +372,10 @@ where
 {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            // The panic hook aborts the job; there is nothing to finish.
-            return;
+            // The panic hook armed by `Cluster::init` aborts the job before
+            // unwinding begins; unwinding here means it was replaced, and
+            // the other ranks would wait in this map forever.
+            super::handle::abort_unwinding("a cluster map");
         }
         if matches!(self.state, State::Idle) {
             // Every rank takes part in every map, iterated or not.
@@ -381,16 +395,25 @@ where
 }
 
 /// What a map is, for catching and reporting SPMD mistakes: its signature
-/// (a hash of the item, result and closure type names, which ranks compare)
-/// and, for the message when they differ, where it was made and those
-/// type names. The call site is not compared: the same closure passed from
-/// two branches is the same map.
+/// (a hash of its source's kind, the item, result and closure type names,
+/// and the closure's `TypeId`, which ranks compare) and, for the message
+/// when they differ, where it was made, the kind and the type names.
+///
+/// The closure's type name is not enough: every closure of one function has
+/// the same one (`main::{{closure}}`); its `TypeId` is different for every
+/// closure expression of the program, and the same on every rank since they
+/// run the same executable. The call site is not compared: the same closure
+/// passed from two branches is the same map. Not checked: the values a
+/// closure captures, and which function a function pointer (`fn(u64) -> u64`,
+/// one type for all of them) points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct MapSite {
     pub(crate) sig: u64,
     pub(crate) file: Cow<'static, str>,
     pub(crate) line: u32,
     pub(crate) column: u32,
+    /// The source's kind: `items` or `index range`.
+    pub(crate) source: Cow<'static, str>,
     pub(crate) item: Cow<'static, str>,
     pub(crate) result: Cow<'static, str>,
     pub(crate) closure: Cow<'static, str>,
@@ -398,24 +421,32 @@ pub(crate) struct MapSite {
 
 impl MapSite {
     /// This rank's map, made at `site`.
-    fn of<S: Sealed, F, T>(site: &'static Location<'static>) -> MapSite {
-        let (item, result, closure) = (
+    fn of<S: Sealed, F: 'static, T>(site: &'static Location<'static>) -> MapSite {
+        use std::hash::{Hash, Hasher};
+        let (source, item, result, closure) = (
+            S::KIND,
             std::any::type_name::<S::Item>(),
             std::any::type_name::<T>(),
             std::any::type_name::<F>(),
         );
         let mut h = 0xcbf2_9ce4_8422_2325u64;
-        for name in [item, result, closure] {
+        for name in [source, item, result, closure] {
             for b in name.bytes().chain([0]) {
                 h ^= u64::from(b);
                 h = h.wrapping_mul(0x0000_0100_0000_01b3);
             }
         }
+        // Tells apart the closures of one function, whose type names are
+        // the same. `DefaultHasher::new` has fixed keys: the same value on
+        // every rank of one executable.
+        let mut id = std::hash::DefaultHasher::new();
+        std::any::TypeId::of::<F>().hash(&mut id);
         MapSite {
-            sig: h,
+            sig: h ^ id.finish(),
             file: Cow::Borrowed(site.file()),
             line: site.line(),
             column: site.column(),
+            source: Cow::Borrowed(source),
             item: Cow::Borrowed(item),
             result: Cow::Borrowed(result),
             closure: Cow::Borrowed(closure),
@@ -427,6 +458,7 @@ impl MapSite {
         wire::put_str(out, &self.file);
         out.extend_from_slice(&self.line.to_le_bytes());
         out.extend_from_slice(&self.column.to_le_bytes());
+        wire::put_str(out, &self.source);
         wire::put_str(out, &self.item);
         wire::put_str(out, &self.result);
         wire::put_str(out, &self.closure);
@@ -439,6 +471,7 @@ impl MapSite {
             file: Cow::Owned(h.str()?),
             line: h.u32()?,
             column: h.u32()?,
+            source: Cow::Owned(h.str()?),
             item: Cow::Owned(h.str()?),
             result: Cow::Owned(h.str()?),
             closure: Cow::Owned(h.str()?),
@@ -450,8 +483,8 @@ impl std::fmt::Display for MapSite {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "at {}:{}:{} (item {}, result {}, closure {})",
-            self.file, self.line, self.column, self.item, self.result, self.closure
+            "at {}:{}:{} ({}, item {}, result {}, closure {})",
+            self.file, self.line, self.column, self.source, self.item, self.result, self.closure
         )
     }
 }
@@ -997,7 +1030,10 @@ where
             let state = if r == 0 {
                 self.run_locally(cluster, id, start, batch)
             } else {
-                let mut msg = wire::chunk_header(id, start, len as u32, len * 8);
+                // `len` is at most MAX_CLUSTER_CHUNK (`chunk_size` clamps).
+                let wire_len =
+                    u32::try_from(len).expect("a chunk holds at most MAX_CLUSTER_CHUNK items");
+                let mut msg = wire::chunk_header(id, start, wire_len, batch.body_hint());
                 batch.encode(&mut msg);
                 link.send(r, msg);
                 ChunkState::Remote

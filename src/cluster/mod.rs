@@ -52,11 +52,14 @@
 //!   in the consumer of a map, or anywhere else in `main`) aborts the whole
 //!   job with `MPI_Abort` and exit code [`ABORT_CODE`], after a line naming
 //!   the rank, the thread and where it panicked: unwinding out of the
-//!   protocol would leave the other ranks waiting.
+//!   protocol would leave the other ranks waiting. (If the program
+//!   replaces the panic hook that does this, the job is aborted when the
+//!   unwinding drops a map or the `Cluster`.)
 //! - SPMD mistakes end the job with `MPI_Abort` ([`ABORT_CODE`]) and a
 //!   message from the root, instead of a hang: ranks making different maps
-//!   (the message names the rank and both maps: call site, item, result
-//!   and closure types), and a rank that finishes (drops its [`Cluster`],
+//!   (different closures, item or result types, or items against an index
+//!   range; the message names the rank and both maps: call site, kind,
+//!   item, result and closure types), and a rank that finishes (drops its [`Cluster`],
 //!   returns from `main`) while the others still make maps (it names that
 //!   rank, how many maps it made, and the map it skipped). Dropping a
 //!   `Cluster` waits for every rank to finish theirs.

@@ -43,6 +43,10 @@ pub(crate) mod sealed {
         /// The item of an index range's value; `None` when this source
         /// never sends ranges.
         fn from_value(value: u64) -> Option<Self::Item>;
+        /// What the source sends, for the map's signature and messages:
+        /// a map of items and a map of an index range carry different
+        /// chunk bodies, so ranks must not mix them.
+        const KIND: &'static str;
     }
 }
 
@@ -77,6 +81,7 @@ where
     I: Iterator,
     I::Item: Serialize + DeserializeOwned + Send + 'static,
 {
+    const KIND: &'static str = "items";
     type Item = I::Item;
 
     fn take(&mut self, n: usize) -> Option<Batch<I::Item>> {
@@ -140,6 +145,7 @@ impl Indices {
 }
 
 impl sealed::Sealed for Indices {
+    const KIND: &'static str = "index range";
     type Item = u64;
 
     fn take(&mut self, n: usize) -> Option<Batch<u64>> {
@@ -187,7 +193,7 @@ impl<X> Batch<X> {
     pub(crate) fn split(self, parts: usize) -> Vec<PartInput<X>> {
         let len = self.len();
         let parts = parts.clamp(1, len.max(1));
-        let bounds = |p: usize| len * p / parts;
+        let bounds = |p: usize| part_bound(len, p, parts);
         match self {
             Batch::Range(r) => (0..parts)
                 .map(|p| {
@@ -202,6 +208,16 @@ impl<X> Batch<X> {
                 out.reverse();
                 out
             }
+        }
+    }
+
+    /// Bytes to reserve for the body of its `CHUNK` message: the first
+    /// value of a range, a guess of 8 per item otherwise (the vector grows
+    /// past it if need be).
+    pub(crate) fn body_hint(&self) -> usize {
+        match self {
+            Batch::Range(_) => 8,
+            Batch::Items(items) => items.len().saturating_mul(8),
         }
     }
 
@@ -220,6 +236,12 @@ impl<X> Batch<X> {
             }
         }
     }
+}
+
+/// Where part `p` of `parts` of `len` items starts: `len * p / parts`,
+/// without overflow for any length.
+fn part_bound(len: usize, p: usize, parts: usize) -> usize {
+    (len as u128 * p as u128 / parts as u128) as usize
 }
 
 /// The items of one part of a chunk.
@@ -243,7 +265,7 @@ impl<X> PartInput<X> {
         is_range: bool,
     ) -> Vec<Self> {
         let parts = parts.clamp(1, len.max(1));
-        let bounds = |p: usize| len * p / parts;
+        let bounds = |p: usize| part_bound(len, p, parts);
         if is_range {
             let first = body
                 .get(..8)

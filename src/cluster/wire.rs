@@ -11,7 +11,7 @@
 //!
 //! | kind | direction | body |
 //! |---|---|---|
-//! | `READY` | rank → root | map sequence number `u64`, signature `u64`, workers `u32`, the map's description: call site file (string), line `u32`, column `u32`, item, result and closure type names (strings) |
+//! | `READY` | rank → root | map sequence number `u64`, signature `u64`, workers `u32`, the map's description: call site file (string), line `u32`, column `u32`, the source's kind (`items` or `index range`), item, result and closure type names (strings) |
 //! | `DONE` | rank → root | chunk id `u64`, busy nanoseconds `u64`, result frames |
 //! | `GROUP_DONE` | leader → root | chunk id `u64`, busy nanoseconds `u64`, run count `u32`, runs (rank `u32`, items `u32`), result frames: the items of each run in turn ran on that rank (`tree.rs`) |
 //! | `STOP_ACK` | rank → root | nothing |
