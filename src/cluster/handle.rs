@@ -462,7 +462,10 @@ impl Cluster {
     /// between two of its `next()` calls. The other ranks are serving that
     /// map then, so a collective of your own would wait for them forever;
     /// the panic, on the thread that owns the cluster, aborts the job
-    /// (see [`Cluster`]).
+    /// (see [`Cluster`]). A map that was made but not started is not under
+    /// way: calling this with one held on some ranks only (so that they
+    /// start it after, while the others are past it) is an SPMD mistake it
+    /// cannot see, and the job waits.
     #[track_caller]
     pub fn with_comm<R>(&self, f: impl FnOnce(&SimpleCommunicator) -> R) -> R {
         if let Some(site) = self.busy.get() {
@@ -514,8 +517,9 @@ impl Cluster {
     /// message naming that rank and both maps' call sites (this call's
     /// caller), kinds and types (write `let f = |x| ...;` once and pass `f`
     /// on every branch: the call site itself is not compared). Not checked:
-    /// the values a closure captures, and which function a function pointer
-    /// (`fn(T) -> U`, one type for every function) points at. On the root
+    /// the values a closure captures, which function a function pointer
+    /// (`fn(T) -> U`, one type for every function) points at, and which
+    /// closure a `Box<dyn Fn>` or `Arc<dyn Fn>` holds (one type for all). On the root
     /// the iterator yields the results; on the other ranks its first
     /// `next()` (or its drop) serves chunks until the root says stop, and it
     /// yields nothing.
@@ -810,19 +814,22 @@ pub(crate) fn spmd_abort(message: &str) -> ! {
 }
 
 /// Ends the whole job when a panic on the thread that owns the cluster
-/// unwinds through `what` (a map, or the `Cluster` itself): corepool's
-/// panic hook would have aborted the job before the unwinding began, so it
-/// was replaced (`std::panic::set_hook` after `Cluster::init`); returning
-/// from the drop would leave the other ranks, and this rank's
-/// `MPI_Finalize`, waiting forever.
+/// unwinds through `what` (a map, or the `Cluster` itself) without
+/// corepool's panic hook having aborted the job first: the hook was
+/// replaced (`std::panic::set_hook` after `Cluster::init`), or the panic
+/// was raised on another thread and re-raised here with `resume_unwind`
+/// (a pool worker's, through `install`), which runs no hook. Returning from
+/// the drop would leave the other ranks, and this rank's `MPI_Finalize`,
+/// waiting forever.
 #[cold]
 pub(crate) fn abort_unwinding(what: &str) -> ! {
     let rank = RANK.get().copied().unwrap_or(0);
     eprintln!(
         "corepool cluster: rank {rank}: a panic on the thread that owns the Cluster is unwinding \
-         through {what} (the panic hook Cluster::init installs, which aborts the job at the panic, \
-         was replaced); the other ranks would wait for this one forever; aborting the MPI job \
-         (exit code {ABORT_CODE})"
+         through {what}, and the panic hook Cluster::init installs did not abort the job at the \
+         panic (it was replaced, or the panic was raised on another thread and re-raised here \
+         with resume_unwind); the other ranks would wait for this one forever; aborting the MPI \
+         job (exit code {ABORT_CODE})"
     );
     let_the_launcher_read();
     SimpleCommunicator::world().abort(ABORT_CODE)

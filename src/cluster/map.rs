@@ -373,7 +373,8 @@ where
     fn drop(&mut self) {
         if std::thread::panicking() {
             // The panic hook armed by `Cluster::init` aborts the job before
-            // unwinding begins; unwinding here means it was replaced, and
+            // unwinding begins; unwinding here means it was replaced (or the
+            // panic was re-raised here from another thread), and
             // the other ranks would wait in this map forever.
             super::handle::abort_unwinding("a cluster map");
         }
@@ -404,8 +405,9 @@ where
 /// closure expression of the program, and the same on every rank since they
 /// run the same executable. The call site is not compared: the same closure
 /// passed from two branches is the same map. Not checked: the values a
-/// closure captures, and which function a function pointer (`fn(u64) -> u64`,
-/// one type for all of them) points at.
+/// closure captures, which function a function pointer (`fn(u64) -> u64`,
+/// one type for all of them) points at, and which closure a `Box<dyn Fn>`
+/// holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct MapSite {
     pub(crate) sig: u64,
