@@ -20,7 +20,10 @@ step "process pool tests (debug)"
 cargo test --features process --test process --test process_edges --test process_limits
 
 step "process pool tests (release)"
-cargo test --release --features process --test process --test process_edges --test process_limits
+# process_limits stays out of release: its cases are about stacks in
+# unoptimised builds, and rustc spent over 7 minutes optimising its arrays
+# of megabytes.
+cargo test --release --features process --test process --test process_edges
 
 step "process pool unit and doc tests"
 cargo test --features process --lib process
