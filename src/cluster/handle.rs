@@ -784,8 +784,9 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         if std::thread::panicking() {
             // The panic hook armed by `init` aborts before any unwinding;
-            // here it was replaced. Finalising MPI now would wait for the
-            // other ranks forever.
+            // here it was replaced, or the panic was re-raised from another
+            // thread. Finalising MPI now would wait for the other ranks
+            // forever.
             abort_unwinding("its Cluster");
         }
         self.goodbye();

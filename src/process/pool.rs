@@ -625,7 +625,7 @@ impl Shared {
 
 /// The body of supervisor thread `index`; see the module docs.
 fn supervise(shared: &Shared, index: usize, report: mpsc::Sender<(usize, Result<(), String>)>) {
-    SUPERVISING.set(shared as *const Shared as usize);
+    ON_POOL_THREAD.set(true);
     let mut process = match shared.spawn(index) {
         Ok(p) => {
             let _ = report.send((index, Ok(())));
@@ -831,6 +831,13 @@ fn run(
 /// 16 MiB–1 GiB (16 MiB where the limit is unknown or unlimited). Address
 /// space only: the pages a supervisor never touches are never committed.
 pub(crate) fn supervisor_stack() -> usize {
+    // Read once: every big decode sizes its thread from it.
+    static STACK: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *STACK.get_or_init(read_supervisor_stack)
+}
+
+/// [`supervisor_stack`], from the soft `RLIMIT_STACK`.
+fn read_supervisor_stack() -> usize {
     const MIB: u64 = 1 << 20;
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -850,24 +857,24 @@ pub(crate) fn supervisor_stack() -> usize {
 }
 
 thread_local! {
-    /// The address of the pool (`Shared`) whose supervisor this thread is
-    /// (or decodes for: `task::on_stack_for`), or 0: what `close` needs to
-    /// know to not wait for itself.
-    static SUPERVISING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// Whether this thread is a process pool's supervisor, or decodes for
+    /// one (`task::on_stack_for`): a close started here never waits (see
+    /// `close`).
+    static ON_POOL_THREAD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// The pool this thread supervises, as `SUPERVISING` holds it; for a
+/// Whether this thread is a process pool's (`ON_POOL_THREAD`); for a
 /// thread that works for this one (a decode thread) to take on.
-pub(crate) fn supervising() -> usize {
-    SUPERVISING.get()
+pub(crate) fn on_pool_thread() -> bool {
+    ON_POOL_THREAD.get()
 }
 
-/// Marks this thread as working for the supervisor whose [`supervising`]
-/// value is `pool`: a close started here (a result's `Deserialize` that
-/// drops the last clone) must not wait for that supervisor, which waits
-/// for this thread.
-pub(crate) fn set_supervising(pool: usize) {
-    SUPERVISING.set(pool);
+/// Marks this thread as one of a process pool's when `yes` (a decode
+/// thread working for a supervisor): a close started here (a result's
+/// `Deserialize` that drops the last clone) must not wait for that
+/// supervisor, which waits for this thread.
+pub(crate) fn set_on_pool_thread(yes: bool) {
+    ON_POOL_THREAD.set(yes);
 }
 
 /// Shuts the pool down when the last [`ProcessPool`] clone is dropped.
@@ -908,7 +915,7 @@ fn close(shared: &Shared, cancel: bool) -> usize {
     // The same holds on a thread of *another* process pool: two pools whose
     // results' `Deserialize` shut each other down at once would each wait
     // for the other's supervisor (a second reader's `cross_pools` case).
-    if SUPERVISING.get() != 0 {
+    if ON_POOL_THREAD.get() {
         return count;
     }
     let threads = std::mem::take(&mut *lock(&shared.threads));

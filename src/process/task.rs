@@ -366,13 +366,13 @@ pub(crate) fn on_stack_for<T, O: Send>(
         .saturating_add(super::pool::supervisor_stack());
     // The decode thread stands in for its supervisor: a close started on
     // it returns without waiting for that supervisor, which waits for it.
-    let supervising = super::pool::supervising();
+    let on_pool_thread = super::pool::on_pool_thread();
     std::thread::scope(|scope| {
         match std::thread::Builder::new()
             .name("corepool-decode".into())
             .stack_size(stack)
             .spawn_scoped(scope, move || {
-                super::pool::set_supervising(supervising);
+                super::pool::set_on_pool_thread(on_pool_thread);
                 f()
             }) {
             // `f` contains the user's panics itself (`decode_value`, the
