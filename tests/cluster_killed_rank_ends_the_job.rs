@@ -6,7 +6,7 @@
 
 mod cluster_common;
 
-use corepool::cluster::{ABORT_CODE, Cluster};
+use corepool::cluster::Cluster;
 
 /// How long the job may take before the watchdog kills it (the issue's
 /// bound for a killed rank).
@@ -35,13 +35,11 @@ fn a_killed_rank_ends_the_job_with_a_non_zero_exit() {
 #[test]
 fn a_panic_on_the_communication_thread_aborts_the_job() {
     for np in [2, 3] {
-        let job = cluster_common::child(np, "child_owner_panics", LIMIT);
-        assert!(
-            !job.timed_out(),
-            "np={np}: still running after {LIMIT} s\n{}",
-            job.all()
-        );
-        assert_ne!(job.code, Some(0), "np={np}\n{}", job.all());
+        // mpirun passes the abort code on (its help text saying so is
+        // sometimes lost: Open MPI 4.1.4 logs "Data unpack" errors instead),
+        // unless it dies itself on the way out (4.1.4 sometimes segfaults in
+        // its PMIx finalisation after an abort): `aborted_child` allows both.
+        let job = cluster_common::aborted_child(np, "child_owner_panics", LIMIT, &[]);
         assert!(
             job.stderr.contains("the last rank gives up"),
             "np={np}\n{}",
@@ -49,15 +47,6 @@ fn a_panic_on_the_communication_thread_aborts_the_job() {
         );
         assert!(
             job.stderr.contains("aborting the MPI job"),
-            "np={np}\n{}",
-            job.all()
-        );
-        // mpirun passes the abort code on (its help text saying so is
-        // sometimes lost: Open MPI 4.1.4 logs "Data unpack" errors instead),
-        // unless it dies itself on the way out (4.1.4 sometimes segfaults in
-        // its PMIx finalisation after an abort).
-        assert!(
-            job.code == Some(ABORT_CODE) || job.code.is_none(),
             "np={np}\n{}",
             job.all()
         );

@@ -6,24 +6,13 @@
 
 mod cluster_common;
 
-use corepool::cluster::{ABORT_CODE, Cluster};
+use corepool::cluster::Cluster;
 
 /// The watchdog's limit: a hang fails the test instead of CI.
 const LIMIT: u64 = 20;
 
 fn check(np: usize, env: &[(&str, &str)]) {
-    let job = cluster_common::child_env(np, "child_forget_map", LIMIT, env);
-    assert!(
-        !job.timed_out(),
-        "np={np}: still running after {LIMIT} s\n{}",
-        job.all()
-    );
-    // Open MPI 4.1.4's mpirun sometimes dies itself after an abort.
-    assert!(
-        job.code == Some(ABORT_CODE) || job.code.is_none(),
-        "np={np}\n{}",
-        job.all()
-    );
+    let job = cluster_common::aborted_child(np, "child_forget_map", LIMIT, env);
     let site = cluster_common::site_of(file!(), "// the leaked map");
     assert!(
         job.stderr.contains("leaked") && job.stderr.contains(&site),

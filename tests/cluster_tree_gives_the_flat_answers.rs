@@ -11,7 +11,7 @@
 mod cluster_common;
 
 use cluster_common::{Answer, Item};
-use corepool::cluster::{ABORT_CODE, Cluster, ClusterError, ENV_GROUP};
+use corepool::cluster::{Cluster, ClusterError, ENV_GROUP};
 
 /// One worker per rank: 16 ranks on 2 cores.
 const ONE_WORKER: (&str, &str) = ("COREPOOL_WORKERS", "1");
@@ -184,13 +184,7 @@ fn child_answers() {
 /// finished leader, which ends the job naming the member and the map.
 #[test]
 fn members_making_a_map_their_finished_leader_skips_end_the_job() {
-    let job = cluster_common::child_env(5, "child_members_go_on", 10, &[(ENV_GROUP, "2")]);
-    assert!(!job.timed_out(), "still running after 10 s\n{}", job.all());
-    assert!(
-        job.code == Some(ABORT_CODE) || job.code.is_none(),
-        "{}",
-        job.all()
-    );
+    let job = cluster_common::aborted_child(5, "child_members_go_on", 10, &[(ENV_GROUP, "2")]);
     let site = cluster_common::site_of(file!(), "// the members' extra map");
     let err = &job.stderr;
     assert!(err.contains("finished"), "{}", job.all());
@@ -223,13 +217,8 @@ fn child_members_go_on() {
 /// finished root at once, which ends the job naming the leader and the map.
 #[test]
 fn a_leader_making_a_map_the_root_and_its_member_skip_ends_the_job() {
-    let job = cluster_common::child_env(3, "child_only_a_leader_goes_on", 10, &[(ENV_GROUP, "2")]);
-    assert!(!job.timed_out(), "still running after 10 s\n{}", job.all());
-    assert!(
-        job.code == Some(ABORT_CODE) || job.code.is_none(),
-        "{}",
-        job.all()
-    );
+    let job =
+        cluster_common::aborted_child(3, "child_only_a_leader_goes_on", 10, &[(ENV_GROUP, "2")]);
     let site = cluster_common::site_of(file!(), "// the leader's extra map");
     let err = &job.stderr;
     assert!(err.contains("rank 1 makes map #1"), "{}", job.all());

@@ -163,6 +163,26 @@ pub fn child_env(np: usize, name: &str, limit: u64, env: &[(&str, &str)]) -> Job
     )
 }
 
+/// As [`child_env`], for a job that must end by aborting (an SPMD mistake
+/// stopped with a message): asserts that it ended within `limit` seconds,
+/// with corepool's abort code or with a launcher that died itself (Open MPI
+/// 4.1.4's `mpirun` sometimes does after an abort), and returns it for the
+/// caller's checks of what it printed.
+pub fn aborted_child(np: usize, name: &str, limit: u64, env: &[(&str, &str)]) -> Job {
+    let job = child_env(np, name, limit, env);
+    assert!(
+        !job.timed_out(),
+        "{name} on {np} ranks: still running after {limit} s\n{}",
+        job.all()
+    );
+    assert!(
+        job.code == Some(corepool::cluster::ABORT_CODE) || job.code.is_none(),
+        "{name} on {np} ranks: not an abort\n{}",
+        job.all()
+    );
+    job
+}
+
 /// `target/<profile>/examples`, with the cluster examples built.
 pub fn examples_dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
