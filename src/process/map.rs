@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use super::call::{BatchOut, FnRef, Outcomes};
 use super::error::{ErrorKind, ProcessError, Signature};
 use super::pool::ProcessPool;
-use super::task::{ProcessTask, ReadyQueue};
+use super::task::{ProcessTask, ReadyQueue, Reply};
 use super::wire;
 use crate::unwind::{Payload, halt_unwinding};
 use crate::{Timeout, WaitFor, Waited};
@@ -275,9 +275,9 @@ where
             .pool
             .default_timeout()
             .map(|t| t.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX)));
-        let task = self
-            .pool
-            .submit_encoded(batch, Self::signature(), arg.clone(), timeout);
+        let task =
+            self.pool
+                .submit_encoded(batch, Self::signature(), arg.clone(), timeout, Reply::Batch);
         Some(Unit::Batch { task, arg, n })
     }
 
@@ -341,10 +341,13 @@ where
                     let (item, tail) = tail.split_at(len);
                     rest = tail;
                     let item = item.to_vec();
-                    tasks.push(
-                        self.pool
-                            .submit_encoded(single, Self::signature(), item, None),
-                    );
+                    tasks.push(self.pool.submit_encoded(
+                        single,
+                        Self::signature(),
+                        item,
+                        None,
+                        Reply::Value,
+                    ));
                 }
                 Resolved::Retry(tasks)
             }

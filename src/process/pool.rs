@@ -67,7 +67,7 @@ use super::call::{FnRef, Status};
 use super::error::{ErrorKind, ProcessBuildError, Signature};
 use super::map::{ProcessMap, ProcessMapUnordered};
 use super::spawn::{self, WorkerProcess};
-use super::task::{Job, ProcessTask, Slot, WorkerCtl, lock};
+use super::task::{Job, ProcessTask, Reply, Slot, WorkerCtl, lock};
 use super::wire::{self, Fields, KIND_CALL, ReadError, SendError};
 use crate::builder::{env_pinning, env_workers};
 use crate::topology::{PINNING_SUPPORTED, Topology};
@@ -1154,7 +1154,7 @@ impl ProcessPool {
         let limit = shared.config.max_frame;
         let room = limit.saturating_sub(wire::CALL_HEADER);
         match wire::encode_limited(arg, Vec::new(), room) {
-            Ok(arg) => self.submit_encoded(function, signature, arg, timeout),
+            Ok(arg) => self.submit_encoded(function, signature, arg, timeout, Reply::Value),
             Err(wire::EncodeError::TooLarge(bytes)) => self.failed_task(
                 signature,
                 ErrorKind::ArgumentTooLarge {
@@ -1186,6 +1186,7 @@ impl ProcessPool {
         signature: Signature,
         arg: Vec<u8>,
         timeout: Option<Duration>,
+        reply: Reply,
     ) -> ProcessTask<R>
     where
         R: DeserializeOwned + Send + 'static,
@@ -1193,7 +1194,8 @@ impl ProcessPool {
         let shared = self.shared();
         // Relaxed: the id only has to be unique, and fetch_add is atomic.
         let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-        let task = ProcessTask::new(Arc::new(Slot::new(id, signature, function, arg, timeout)));
+        let slot = Slot::new(id, signature, function, arg, timeout, reply);
+        let task = ProcessTask::new(Arc::new(slot));
         let mut state = lock(&shared.state);
         if state.closed {
             drop(state);

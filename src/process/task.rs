@@ -188,6 +188,8 @@ pub(crate) struct Slot<R> {
     signature: Signature,
     function: FnRef,
     timeout: Option<Duration>,
+    /// What its reply holds, for sizing the decode.
+    reply: Reply,
     state: Mutex<SlotState<R>>,
     done: Condvar,
 }
@@ -199,12 +201,14 @@ impl<R> Slot<R> {
         function: FnRef,
         arg: Vec<u8>,
         timeout: Option<Duration>,
+        reply: Reply,
     ) -> Slot<R> {
         Slot {
             id,
             signature,
             function,
             timeout,
+            reply,
             state: Mutex::new(SlotState {
                 phase: Phase::Queued,
                 arg,
@@ -225,6 +229,7 @@ impl<R> Slot<R> {
             },
             Vec::new(),
             None,
+            Reply::Value,
         );
         slot.complete(Err(kind));
         slot
@@ -284,11 +289,31 @@ impl<R> Slot<R> {
 pub(crate) fn decode_reply<R: DeserializeOwned + Send>(
     status: Status,
     payload: &[u8],
+    encoded: usize,
     limit: usize,
 ) -> Result<Box<R>, ErrorKind> {
     match reply_error(status, payload, limit) {
         Some(error) => Err(error),
-        None => on_stack_for::<R, _>(payload.len(), || decode_value(payload)).unwrap_or_else(Err),
+        None => on_stack_for::<R, _>(encoded, || decode_value(payload)).unwrap_or_else(Err),
+    }
+}
+
+/// What a task's reply holds, for sizing its decode (`on_stack_for`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reply {
+    /// One value: sized from the reply's length.
+    Value,
+    /// A map's batch: each item is sized by itself, inside.
+    Batch,
+}
+
+impl Reply {
+    /// The encoded length `on_stack_for` sizes a reply of `len` bytes by.
+    fn sizing(self, len: usize) -> usize {
+        match self {
+            Reply::Value => len,
+            Reply::Batch => 0,
+        }
     }
 }
 
@@ -331,6 +356,9 @@ pub(crate) fn decode_value<R: DeserializeOwned>(payload: &[u8]) -> Result<Box<R>
 /// bigger one on a thread of its own.
 const INLINE_DECODE: usize = 256 << 10;
 
+/// The largest stack a decode thread asks for.
+const MAX_DECODE_STACK: usize = 1 << 30;
+
 /// How many bytes a decoded value may take for each byte of its encoding,
 /// as this file sizes stacks: a `u64` encodes in one byte at least. (A value
 /// whose elements are larger still in memory than in their encoding, such
@@ -361,9 +389,14 @@ pub(crate) fn on_stack_for<T, O: Send>(
     if size <= INLINE_DECODE {
         return Ok(f());
     }
+    // Capped: the kernel refuses a single mapping larger than memory under
+    // its default overcommit heuristic, and a reply of hundreds of MiB of
+    // bytes (a `Vec<u8>`) needs little stack (helper-76 saw 200 MiB of
+    // bytes fail to decode in a debug build without the cap).
     let stack = size
         .saturating_mul(STACK_PER_VALUE_BYTE)
-        .saturating_add(super::pool::supervisor_stack());
+        .saturating_add(super::pool::supervisor_stack())
+        .min(MAX_DECODE_STACK);
     // The decode thread stands in for its supervisor: a close started on
     // it returns without waiting for that supervisor, which waits for it.
     let on_pool_thread = super::pool::on_pool_thread();
@@ -431,7 +464,11 @@ impl<R: DeserializeOwned + Send> Job for Slot<R> {
     }
 
     fn reply(&self, status: Status, payload: &[u8], limit: usize) {
-        self.complete(decode_reply::<R>(status, payload, limit));
+        // A batch's reply is a list of items, each decoded on a stack sized
+        // for it (`BatchOut`'s `visit_bytes`): its whole length says nothing
+        // of what one item needs.
+        let encoded = self.reply.sizing(payload.len());
+        self.complete(decode_reply::<R>(status, payload, encoded, limit));
     }
 
     fn fail(&self, kind: ErrorKind) {
@@ -681,5 +718,34 @@ impl<R: DeserializeOwned + Send + 'static> ProcessTask<R> {
             &lock(&self.slot.state).phase,
             Phase::Done(Some(Err(e))) if !e.is_cancelled()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_decode_of_any_claimed_size_gets_a_thread_within_the_cap() {
+        // Without the cap this asked for a stack of about usize::MAX and
+        // failed to start a thread (helper-76: 200 MiB of bytes in a debug
+        // build asked for more than the machine's memory).
+        assert_eq!(on_stack_for::<u8, _>(usize::MAX / 2, || 5).unwrap(), 5);
+        assert_eq!(on_stack_for::<u8, _>(1 << 30, || 6).unwrap(), 6);
+        // Small ones run here, on this thread.
+        let me = std::thread::current().id();
+        assert_eq!(
+            on_stack_for::<u8, _>(16, || std::thread::current().id()).unwrap(),
+            me
+        );
+    }
+
+    #[test]
+    fn a_batch_reply_is_not_sized_by_its_whole_length() {
+        // Its items are sized one by one inside (`BatchOut`); a batch of
+        // 200 items of 1 MiB was sized as one 200 MiB value, failed to get
+        // a thread and reran every item alone (helper-76).
+        assert_eq!(Reply::Batch.sizing(200 << 20), 0);
+        assert_eq!(Reply::Value.sizing(200 << 20), 200 << 20);
     }
 }
