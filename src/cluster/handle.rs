@@ -70,7 +70,11 @@ static RANK: OnceLock<usize> = OnceLock::new();
 /// job with a message (see the module's "Faults") instead of a hang. So
 /// does dropping it while one of its maps is still under way on this rank
 /// (a started map leaked with `std::mem::forget`): the other ranks are
-/// still in that map.
+/// still in that map. A process that exits with its `Cluster` alive
+/// (forgotten, or `std::process::exit` before the drop) aborts the job with
+/// [`ABORT_CODE`] and a message saying so, at exit: its MPI is not
+/// finalised, and under MPICH the job could otherwise end with exit code 0
+/// and lose the root's output, or leave the other ranks waiting.
 ///
 /// Launch it with `mpirun` (see the README's "Past one machine"); run
 /// without `mpirun` it is a job of one rank.
@@ -886,7 +890,47 @@ fn arm_panic_hook(rank: usize) {
                 SimpleCommunicator::world().abort(ABORT_CODE);
             }
         }));
+        // SAFETY: `atexit` only records the pointer; the function is a
+        // plain `extern "C"` function that lives as long as the program and
+        // does not unwind (it writes with `writeln!`, ignoring errors, and
+        // `MPI_Abort` does not return).
+        if unsafe { libc::atexit(exit_with_cluster_alive) } != 0 {
+            // Not registered (the C library's table is full): a forgotten
+            // `Cluster` then ends the way the launcher makes it end.
+            eprintln!(
+                "corepool cluster: rank {rank}: could not register the exit check \
+                 (atexit failed); a Cluster still alive at exit will not abort the job"
+            );
+        }
     }
     // Pairs with the hook's Acquire load: MPI is initialised before this.
     ARMED.store(true, Ordering::Release);
+}
+
+/// Registered with `atexit` by [`arm_panic_hook`]: ends the whole job when
+/// this process exits while its `Cluster` is alive — leaked with
+/// `std::mem::forget`, or `std::process::exit` called before it was
+/// dropped. MPI is then not finalised here: under Open MPI the launcher
+/// ends the job with a message about an improper exit, but under MPICH
+/// the job could end with exit code 0 and without the root's remaining
+/// output, or the other ranks could wait for this one in a map forever.
+/// A `Cluster` dropped normally disarms it (its `Drop` stores `false`
+/// in `ARMED` before `MPI_Finalize`).
+extern "C" fn exit_with_cluster_alive() {
+    use std::io::Write as _;
+    // Pairs with the Release stores in `arm_panic_hook` and `Drop`: armed
+    // means MPI is initialised and not finalised.
+    if !ARMED.load(Ordering::Acquire) {
+        return;
+    }
+    let rank = RANK.get().copied().unwrap_or(0);
+    let _ = writeln!(
+        std::io::stderr(),
+        "corepool cluster: rank {rank} is exiting with its Cluster still alive (leaked with \
+         std::mem::forget, or std::process::exit called before the Cluster was dropped), so MPI \
+         is not finalised and the other ranks could wait for this one or lose its output; drop \
+         the Cluster before the process exits; aborting the MPI job (exit code {ABORT_CODE})"
+    );
+    let_the_launcher_read();
+    SimpleCommunicator::world().abort(ABORT_CODE)
 }

@@ -62,7 +62,10 @@
 //!   item, result and closure types), and a rank that finishes (drops its [`Cluster`],
 //!   returns from `main`) while the others still make maps (it names that
 //!   rank, how many maps it made, and the map it skipped). Dropping a
-//!   `Cluster` waits for every rank to finish theirs.
+//!   `Cluster` waits for every rank to finish theirs. A rank that exits
+//!   with its `Cluster` alive (`std::mem::forget`, or `std::process::exit`
+//!   before the drop) aborts the job at exit, saying so: without it MPICH
+//!   could end the job with exit code 0 and without the root's output.
 //! - A rank that dies (killed, or exiting without finalising MPI) is
 //!   noticed by the launcher: Open MPI's `mpirun` and MPICH's `mpiexec` end
 //!   the whole job with a non-zero exit and a message naming the rank.
