@@ -656,6 +656,11 @@ impl<'p, S: IntoPar, F: Indexed<S::Item>> Par<'p, S, F> {
 
     /// The items of this input, then those of `other`.
     ///
+    /// # Panics
+    ///
+    /// If the two lengths add up to more than `usize::MAX` (rayon's
+    /// `chain` panics too): the chained input's length would not fit.
+    ///
     /// ```
     /// let pool = corepool::Pool::builder().workers(2).build()?;
     /// let v: Vec<u32> = pool.par(0..2u32).chain(5..7u32).collect();
@@ -667,9 +672,16 @@ impl<'p, S: IntoPar, F: Indexed<S::Item>> Par<'p, S, F> {
         B: IntoSource,
         B::Source: IntoPar<Item = F::Out>,
     {
-        self.fused().with_source(|a, _| Chain {
-            a,
-            b: other.into_source(),
+        self.fused().with_source(|a, _| {
+            let b = other.into_source();
+            let (a_len, b_len) = (a.input_len(), b.input_len());
+            // Every part of the chain is shorter than the whole, so the
+            // producers' `part_len` sums cannot overflow once this holds.
+            assert!(
+                a_len.checked_add(b_len).is_some(),
+                "corepool::par: a chain of {a_len} and {b_len} items is longer than usize::MAX"
+            );
+            Chain { a, b }
         })
     }
 
