@@ -38,6 +38,22 @@ use crate::topology::{self, Topology};
 use crate::unwind;
 use crate::worker::WorkerThread;
 
+/// The smallest worker stack [`PoolBuilder::stack_size`] accepts, in
+/// bytes: room for the pool's own code (its worker loop, fork-join and
+/// waits, and the thread-local destructors that run as a worker exits).
+/// In a debug build an idle worker with 28 KiB overflowed its stack as it
+/// exited, killing the process, and a worker of
+/// `tests/stack_size_below_the_minimum_is_a_typed_error.rs` (tasks, waits,
+/// nested `join`, `par`, a scope, a map, a panic) needed between 32 and
+/// 40 KiB; this leaves three times that. Tasks need their own room on top.
+///
+/// ```
+/// let pool = corepool::Pool::builder().workers(1).stack_size(corepool::MIN_STACK_SIZE).build()?;
+/// assert_eq!(pool.submit(|| 6 * 7).join().unwrap(), 42);
+/// # Ok::<(), corepool::BuildError>(())
+/// ```
+pub const MIN_STACK_SIZE: usize = 128 << 10;
+
 /// Environment variable read when [`PoolBuilder::workers`] is not called:
 /// an integer from 1 to 32,767. Any other value makes the build fail with
 /// [`BuildError::BadEnv`] naming the variable.
@@ -386,7 +402,10 @@ impl PoolBuilder {
     }
 
     /// Stack size of each worker thread, in bytes. Default: the standard
-    /// library's (2 MiB unless `RUST_MIN_STACK` says otherwise).
+    /// library's (2 MiB unless `RUST_MIN_STACK` says otherwise). Less than
+    /// [`MIN_STACK_SIZE`] makes [`build`](PoolBuilder::build) fail with
+    /// [`BuildError::StackTooSmall`]; more than the system can map, with
+    /// [`BuildError::Spawn`].
     ///
     /// ```
     /// use corepool::Pool;
@@ -478,6 +497,12 @@ impl PoolBuilder {
     /// assert!(matches!(err, BuildError::EmptyCpuList));
     /// ```
     pub fn build(self) -> Result<Pool, BuildError> {
+        if let Some(bytes) = self.stack_size.filter(|&bytes| bytes < MIN_STACK_SIZE) {
+            return Err(BuildError::StackTooSmall {
+                bytes,
+                min: MIN_STACK_SIZE,
+            });
+        }
         let pinning = match self.pinning {
             Some(pinning) => pinning,
             None => env_pinning()?.unwrap_or_default(),

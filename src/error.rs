@@ -113,6 +113,24 @@ pub enum BuildError {
         /// What was wrong.
         reason: String,
     },
+    /// [`stack_size`](crate::PoolBuilder::stack_size) asked for less than
+    /// [`MIN_STACK_SIZE`](crate::MIN_STACK_SIZE): a worker needs that much
+    /// for the pool's own code (with little more, a debug build's worker
+    /// overflowed its stack when it exited, killing the process).
+    ///
+    /// ```
+    /// use corepool::{BuildError, MIN_STACK_SIZE, Pool};
+    ///
+    /// let err = Pool::builder().workers(1).stack_size(16 << 10).build().unwrap_err();
+    /// assert!(matches!(err, BuildError::StackTooSmall { bytes: 16384, min: MIN_STACK_SIZE }));
+    /// ```
+    #[error("a worker's stack of {bytes} bytes is too small; a pool needs at least {min}")]
+    StackTooSmall {
+        /// The size asked for.
+        bytes: usize,
+        /// The smallest size a pool accepts.
+        min: usize,
+    },
     /// The operating system refused to start a worker thread.
     #[error("could not spawn worker thread {index}: {source}")]
     Spawn {

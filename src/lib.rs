@@ -114,7 +114,7 @@ pub mod cluster;
 pub mod process;
 
 pub use blocking::{BLOCKING_KEEP_ALIVE, MAX_BLOCKING_THREADS};
-pub use builder::{ENV_PINNING, ENV_WORKERS, PoolBuilder};
+pub use builder::{ENV_PINNING, ENV_WORKERS, MIN_STACK_SIZE, PoolBuilder};
 pub use cancel::is_cancelled;
 pub use completion::{
     AsCompleted, Completed, Completes, Timeout, WaitFor, Waited, Watch, Within, as_completed, wait,
