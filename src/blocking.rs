@@ -67,7 +67,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::job::JobRef;
+use crate::job::{JobRef, Ran};
 use crate::registry::Registry;
 use crate::sync::{Condvar, Mutex};
 
@@ -213,7 +213,7 @@ impl BlockingLane {
             if let Some(job) = state.queue.pop_front() {
                 drop(state);
                 // Panics are contained by the task cell.
-                job.execute();
+                let _ = job.execute();
                 state = self.state.lock();
                 continue;
             }
@@ -266,7 +266,7 @@ impl BlockingLane {
         queued
             .into_iter()
             .map(JobRef::cancel)
-            .filter(|&cancelled| cancelled)
+            .filter(|&ran| ran == Ran::Cancelled)
             .count()
     }
 

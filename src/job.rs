@@ -47,16 +47,30 @@ use crate::worker::WorkerThread;
 use crate::sync::{AtomicBool, AtomicPtr, Ordering};
 use crate::unwind::{self, Payload};
 
+/// What running or cancelling a queued job came to, for the pool's
+/// counters (`WorkerStats::tasks_run`, `shutdown_now`'s count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ran {
+    /// Its closure ran here.
+    Here,
+    /// It was cancelled here: its closure was dropped unrun.
+    Cancelled,
+    /// Nothing ran here: a task cell that another reference had ended
+    /// already (run through a second queue entry, or cancelled by its
+    /// handle), or an `install` hop handed back to its owner, which runs it.
+    No,
+}
+
 /// What a queue can do with a job, given only its pointer.
 pub(crate) struct JobVtable {
-    /// Runs the job (a task cell that was cancelled meanwhile does nothing)
-    /// and gives up the reference.
-    pub(crate) execute: unsafe fn(NonNull<()>),
-    /// For `shutdown_now`: ends the job without running its closure and
-    /// returns `true`, or runs it and returns `false` when it must run (a
-    /// fork-join half, whose owner waits) or already ran. Gives up the
-    /// reference either way.
-    pub(crate) cancel: unsafe fn(NonNull<()>) -> bool,
+    /// Runs the job (a task cell that was ended meanwhile does nothing:
+    /// [`Ran::No`]) and gives up the reference.
+    pub(crate) execute: unsafe fn(NonNull<()>) -> Ran,
+    /// For `shutdown_now`: ends the job without running its closure
+    /// ([`Ran::Cancelled`]), or runs it when it must run (a fork-join half,
+    /// whose owner waits: [`Ran::Here`]); [`Ran::No`] where it had ended
+    /// already or goes back to its owner. Gives up the reference either way.
+    pub(crate) cancel: unsafe fn(NonNull<()>) -> Ran,
     /// Gives up the reference without running the job.
     pub(crate) release: unsafe fn(NonNull<()>),
     /// The frame that pushed the job (see `WorkerThread::pop_descendant`).
@@ -97,9 +111,9 @@ impl JobRef {
         unsafe { (self.vtable.origin)(self.ptr) }
     }
 
-    /// Runs the job and gives up the reference.
+    /// Runs the job and gives up the reference; whether it ran here.
     #[inline]
-    pub(crate) fn execute(self) {
+    pub(crate) fn execute(self) -> Ran {
         let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: the reference is consumed here, once: `this` is not used
         // again and its `Drop` does not run.
@@ -108,7 +122,7 @@ impl JobRef {
 
     /// Cancels the job if it may be cancelled, else runs it; see
     /// [`JobVtable::cancel`]. Gives up the reference.
-    pub(crate) fn cancel(self) -> bool {
+    pub(crate) fn cancel(self) -> Ran {
         let this = std::mem::ManuallyDrop::new(self);
         // SAFETY: as in `execute`.
         unsafe { (this.vtable.cancel)(this.ptr) }
@@ -275,21 +289,22 @@ impl<F: FnOnce() + Send> HeapJob<F> {
         job
     }
 
-    unsafe fn execute<const IN_BLOCK: bool>(ptr: NonNull<()>) {
+    unsafe fn execute<const IN_BLOCK: bool>(ptr: NonNull<()>) -> Ran {
         // SAFETY: the vtable's contract: consumed once, from its table.
         let job = unsafe { Self::take::<IN_BLOCK>(ptr) };
         if let Err(payload) = unwind::halt_unwinding(job.func) {
             unwind::drop_payload(payload);
         }
+        Ran::Here
     }
 
-    unsafe fn cancel<const IN_BLOCK: bool>(ptr: NonNull<()>) -> bool {
+    unsafe fn cancel<const IN_BLOCK: bool>(ptr: NonNull<()>) -> Ran {
         // SAFETY: as in `execute`.
         let job = unsafe { Self::take::<IN_BLOCK>(ptr) };
         if let Err(payload) = unwind::halt_unwinding(move || drop(job.func)) {
             unwind::drop_payload(payload);
         }
-        true
+        Ran::Cancelled
     }
 
     unsafe fn release<const IN_BLOCK: bool>(ptr: NonNull<()>) {
@@ -746,16 +761,16 @@ mod loom_models {
     };
 
     impl Half {
-        unsafe fn execute(ptr: NonNull<()>) {
+        unsafe fn execute(ptr: NonNull<()>) -> Ran {
             // SAFETY: the models keep every half alive to their end.
             unsafe { ptr.cast::<Half>().as_ref() }
                 .runs
                 .fetch_add(1, Ordering::Release);
+            Ran::Here
         }
-        unsafe fn cancel(ptr: NonNull<()>) -> bool {
+        unsafe fn cancel(ptr: NonNull<()>) -> Ran {
             // SAFETY: as in `execute`.
-            unsafe { Half::execute(ptr) };
-            false
+            unsafe { Half::execute(ptr) }
         }
         unsafe fn release(_: NonNull<()>) {}
         unsafe fn origin(_: NonNull<()>) -> u64 {
@@ -1021,14 +1036,17 @@ mod rescue_tests {
     use super::*;
 
     unsafe fn noop(_: NonNull<()>) {}
-    unsafe fn noop_cancel(_: NonNull<()>) -> bool {
-        true
+    unsafe fn noop_run(_: NonNull<()>) -> Ran {
+        Ran::Here
+    }
+    unsafe fn noop_cancel(_: NonNull<()>) -> Ran {
+        Ran::Cancelled
     }
     unsafe fn zero(_: NonNull<()>) -> u64 {
         0
     }
     static NOOP: JobVtable = JobVtable {
-        execute: noop,
+        execute: noop_run,
         cancel: noop_cancel,
         release: noop,
         origin: zero,

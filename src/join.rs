@@ -115,7 +115,7 @@ use std::cell::{Cell, UnsafeCell};
 use std::ptr::NonNull;
 use std::time::Instant;
 
-use crate::job::{JobRef, JobVtable, JoinFrame};
+use crate::job::{JobRef, JobVtable, JoinFrame, Ran};
 use crate::pool::Pool;
 use crate::sync::{AtomicBool, AtomicUsize, Ordering, Thread, fence};
 use crate::unwind::{self, AbortIfPanic, Payload};
@@ -253,7 +253,7 @@ impl<'w, F: FnOnce() -> R + Send, R: Send> StackJob<'w, F, R> {
     /// Run by a thief (or by `shutdown_now`): computes, then signals DONE
     /// through raw pointers — the owner may free the job the moment it sees
     /// DONE, so no reference to it may be alive across that store.
-    unsafe fn execute(ptr: NonNull<()>) {
+    unsafe fn execute(ptr: NonNull<()>) -> Ran {
         let job = ptr.cast::<Self>().as_ptr().cast_const();
         let owner = {
             // SAFETY: the job is alive until the DONE store below (the owner
@@ -271,6 +271,7 @@ impl<'w, F: FnOnce() -> R + Send, R: Send> StackJob<'w, F, R> {
         // SAFETY: the job is alive until the store in `finish`; no other
         // reference to it is.
         unsafe { Self::finish(job, DONE, owner.0, owner.1) };
+        Ran::Here
     }
 
     /// A fork-join half cannot be cancelled: its owner waits for it, maybe
@@ -278,7 +279,7 @@ impl<'w, F: FnOnce() -> R + Send, R: Send> StackJob<'w, F, R> {
     /// its owner, which only waits, and then runs it on its own thread (not
     /// on the thread draining the queue, inside `shutdown_now`). Neither
     /// counts as a cancelled task.
-    unsafe fn cancel(ptr: NonNull<()>) -> bool {
+    unsafe fn cancel(ptr: NonNull<()>) -> Ran {
         let job = ptr.cast::<Self>().as_ptr().cast_const();
         // SAFETY: the job is alive until `finish` swaps or stores its end
         // (the owner waits for that); no other thread touches `hand_back`,
@@ -290,14 +291,13 @@ impl<'w, F: FnOnce() -> R + Send, R: Send> StackJob<'w, F, R> {
         };
         let Some((owner, announces)) = owner else {
             // SAFETY: the vtable's contract.
-            unsafe { Self::execute(ptr) };
-            return false;
+            return unsafe { Self::execute(ptr) };
         };
         // SAFETY: as in `execute`: alive until the store, no reference to it
         // used after it. Its release half lets the owner see the closure
         // slot as it was left.
         unsafe { Self::finish(job, HANDED_BACK, owner, announces) };
-        false
+        Ran::No
     }
 
     unsafe fn release(ptr: NonNull<()>) {
@@ -772,7 +772,9 @@ mod loom_models {
     /// never parks) and runs the closure itself.
     #[test]
     fn announced_park_racing_with_a_hand_back() {
-        owner_racing(|job| assert!(!job.cancel(), "a hand-back is not a cancelled task"));
+        owner_racing(|job| {
+            assert_eq!(job.cancel(), Ran::No, "a hand-back is not a cancelled task")
+        });
     }
 
     /// What the closure writes, in a cell loom tracks, so that a read the

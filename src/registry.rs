@@ -47,7 +47,7 @@
 use crossbeam_deque::{Injector, Steal, Stealer};
 
 use crate::blocking::BlockingLane;
-use crate::job::{JobRef, JoinFrame, SLOT_BUSY};
+use crate::job::{JobRef, JoinFrame, Ran, SLOT_BUSY};
 use crate::sleep::Sleep;
 use crate::slots::Depot;
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
@@ -102,6 +102,12 @@ impl Counters {
     /// store, no locked read-modify-write on the hot path.
     pub(crate) fn bump(counter: &AtomicU64, by: u64) {
         counter.store(counter.load(Ordering::Relaxed) + by, Ordering::Relaxed);
+    }
+
+    /// Takes back one [`bump`](Self::bump) of a counter only its owning
+    /// worker writes.
+    pub(crate) fn unbump(counter: &AtomicU64) {
+        counter.store(counter.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
     }
 }
 
@@ -279,20 +285,22 @@ impl Registry {
 
     /// Runs `job`, or cancels it if `shutdown_now` is in progress.
     #[inline]
-    pub(crate) fn execute(&self, job: JobRef) {
+    pub(crate) fn execute(&self, job: JobRef) -> Ran {
         if self.cancelling.load(Ordering::Relaxed) {
-            self.cancel(job);
+            self.cancel(job)
         } else {
-            job.execute();
+            job.execute()
         }
     }
 
     /// Cancels a queued job for `shutdown_now` (a fork-join half runs: its
     /// owner waits for it), counting what was cancelled.
-    fn cancel(&self, job: JobRef) {
-        if job.cancel() {
+    fn cancel(&self, job: JobRef) -> Ran {
+        let ran = job.cancel();
+        if ran == Ran::Cancelled {
             self.cancelled.fetch_add(1, Ordering::Relaxed);
         }
+        ran
     }
 
     /// Steps 1–4 of the module docs. Returns how many tasks were cancelled
@@ -370,7 +378,7 @@ impl Registry {
     /// Cancels whatever is left in the queues once no worker will look.
     fn cancel_stranded(&self) {
         while let Some(job) = self.steal_any() {
-            let _ = job.cancel();
+            job.cancel();
         }
     }
 

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Steal, Worker as Deque};
 
-use crate::job::{JobRef, JoinFrame, Rescued, claim_exposed, rescue_from};
+use crate::job::{JobRef, JoinFrame, Ran, Rescued, claim_exposed, rescue_from};
 use crate::registry::{Counters, Registry};
 use crate::sleep::Wake;
 use crate::slots::SlotCache;
@@ -498,9 +498,13 @@ impl WorkerThread {
             self.wake_for_rescued_work();
         }
         // Counted before it runs, so that a caller who joined a task sees it
-        // counted.
-        Counters::bump(&self.registry.counters[self.index].0.run, 1);
-        self.in_new_frame(|| self.registry.execute(job));
+        // counted; taken back where nothing ran (a task cell ended through
+        // another queue entry or its handle, a cancel, a hand-back).
+        let run = &self.registry.counters[self.index].0.run;
+        Counters::bump(run, 1);
+        if self.in_new_frame(|| self.registry.execute(job)) != Ran::Here {
+            Counters::unbump(run);
+        }
         self.settle_credit();
     }
 

@@ -1,8 +1,10 @@
 //! `Pool::stats`: per-worker counters and CPUs.
 mod common;
 
-use common::{eventually, watchdog};
+use common::{Gate, OpenOnDrop, eventually, watchdog};
 use corepool::{Pinning, Pool};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[test]
 fn tasks_run_add_up_and_idle_workers_park() {
@@ -49,5 +51,77 @@ fn work_submitted_on_a_worker_is_stolen_by_an_idle_one() {
         let stats = pool.stats();
         assert_eq!(stats.tasks_stolen(), 1, "{stats:?}");
         assert_eq!(stats.tasks_run(), 2);
+    });
+}
+
+/// Tasks cancelled while queued never ran, so they are not counted, though
+/// their queue entries still reach the worker after the cancel.
+#[test]
+fn cancelled_tasks_are_not_counted_as_run() {
+    watchdog(60, || {
+        let pool = Pool::builder()
+            .workers(1)
+            .pinning(Pinning::None)
+            .build()
+            .unwrap();
+        let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let blocker = {
+            let gate = gate.clone();
+            pool.submit(move || {
+                started_tx.send(()).unwrap();
+                gate.wait();
+            })
+        };
+        started_rx.recv().unwrap();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let queued: Vec<_> = (0..100)
+            .map(|_| {
+                let ran = Arc::clone(&ran);
+                pool.submit(move || ran.fetch_add(1, Ordering::SeqCst))
+            })
+            .collect();
+        for task in &queued {
+            assert!(
+                task.cancel(),
+                "a queued task behind the blocker is cancelled"
+            );
+        }
+        gate.open();
+        blocker.join().unwrap();
+        pool.shutdown();
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+        assert_eq!(pool.stats().tasks_run(), 1, "only the blocker ran");
+    });
+}
+
+/// Tasks submitted to a worker's scope from a thread outside the pool are
+/// reachable from two places (the injector and the scope's list, which the
+/// owner's wait runs from): each is counted once.
+#[test]
+fn a_scoped_task_reached_twice_is_counted_once() {
+    watchdog(60, || {
+        let pool = Pool::builder()
+            .workers(1)
+            .pinning(Pinning::None)
+            .build()
+            .unwrap();
+        let ran = AtomicUsize::new(0);
+        pool.install(|| {
+            pool.scope(|s| {
+                std::thread::scope(|t| {
+                    t.spawn(|| {
+                        for _ in 0..100 {
+                            let _ = s.submit(|| ran.fetch_add(1, Ordering::SeqCst));
+                        }
+                    });
+                });
+            })
+        });
+        pool.shutdown();
+        assert_eq!(ran.load(Ordering::SeqCst), 100);
+        // The hundred tasks and the `install` closure.
+        assert_eq!(pool.stats().tasks_run(), 101);
     });
 }

@@ -11,7 +11,7 @@ use smallvec::SmallVec;
 
 use crate::cancel;
 use crate::error::TaskError;
-use crate::job::{JobVtable, Owner};
+use crate::job::{JobVtable, Owner, Ran};
 
 use super::claimed::{claimed_here, waited_for_itself, while_claimed};
 use super::*;
@@ -547,19 +547,20 @@ where
         drop(unsafe { Arc::from_raw(ptr.cast::<Self>().as_ptr().cast_const()) });
     }
 
-    unsafe fn execute_ref(ptr: NonNull<()>) {
+    unsafe fn execute_ref(ptr: NonNull<()>) -> Ran {
         // SAFETY: the vtable's contract; the borrow ends with the statement.
-        unsafe { Self::borrow(ptr) }.run();
+        let ran = unsafe { Self::borrow(ptr) }.run();
         // SAFETY: no borrow is alive any more.
         unsafe { Self::give_up(ptr) };
+        if ran { Ran::Here } else { Ran::No }
     }
 
-    unsafe fn cancel_ref(ptr: NonNull<()>) -> bool {
+    unsafe fn cancel_ref(ptr: NonNull<()>) -> Ran {
         // SAFETY: as in `execute_ref`.
         let cancelled = unsafe { Self::borrow(ptr) }.abort(Abort::Cancelled);
         // SAFETY: as in `execute_ref`.
         unsafe { Self::give_up(ptr) };
-        cancelled
+        if cancelled { Ran::Cancelled } else { Ran::No }
     }
 
     unsafe fn release_ref(ptr: NonNull<()>) {
@@ -579,12 +580,13 @@ where
         unsafe { (*self.func.get()).take() }
     }
 
-    /// Runs the closure if nobody ran or aborted it yet.
-    pub(super) fn run(&self) {
+    /// Runs the closure if nobody ran or aborted it yet; whether it did.
+    pub(super) fn run(&self) -> bool {
         if !self.header.state.claim() {
-            return;
+            return false;
         }
         while_claimed(self.header.id(), || self.run_claimed());
+        true
     }
 
     /// [`run`](Self::run) once this thread has claimed the cell.
@@ -700,7 +702,7 @@ where
     }
 
     fn run_inline(&self) {
-        self.run();
+        let _ = self.run();
     }
 }
 
