@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use crate::error::TaskError;
 use crate::shared::SharedTask;
 use crate::sync::{Mutex, Thread, current_thread};
-use crate::task::{Handle, Header, Task};
+use crate::task::{Handle, Header, Task, claimed_cells, waited_for_itself};
 use crate::wait::{Waitable, park_until, wait_until};
 use crate::worker::WorkerThread;
 
@@ -398,6 +398,14 @@ impl<W: Completes> std::fmt::Debug for AsCompleted<W> {
 ///
 /// For a deadline, see [`AsCompleted::within`].
 ///
+/// # Panics
+///
+/// Iterating without a deadline panics ("a task waited for its own
+/// result"), as a `join` of the task would, where every task not yielded
+/// yet is one the calling thread is running (its own task, from its
+/// closure, or one it runs on top of): only that thread could end them,
+/// so the wait would never return.
+///
 /// ```
 /// use corepool::{Pool, as_completed};
 ///
@@ -505,6 +513,29 @@ impl<W: Completes> AsCompleted<W> {
             .collect()
     }
 
+    /// Before a wait without a deadline blocks: panics (as a `join` of
+    /// the task from its own closure does) when every task not yielded yet
+    /// is one this thread has claimed and not ended — its own, or one it
+    /// runs on top of (rule 3 of `task/mod.rs`) — since only this thread
+    /// could end them. Unyielded tasks are distinct cells, so where more
+    /// remain than this thread has claimed, some other task can end: the
+    /// check costs a thread-local read, and a scan only over the last few.
+    fn refuse_to_wait_for_itself(&self) {
+        let claimed = claimed_cells();
+        if self.remaining == 0 || self.remaining > claimed.len() {
+            return;
+        }
+        let own = self
+            .tasks
+            .iter()
+            .flatten()
+            .filter(|task| claimed.contains(&task.cell_id()))
+            .count();
+        if own == self.remaining {
+            waited_for_itself();
+        }
+    }
+
     /// Takes this iterator's wakers out of the tasks still unyielded.
     fn forget_wakers(&mut self) {
         for (task, key) in self.tasks.iter().zip(&mut self.keys) {
@@ -531,6 +562,9 @@ impl<W: Completes> AsCompleted<W> {
                     return Some(Ok((index, task.complete())));
                 }
                 continue;
+            }
+            if deadline.is_none() {
+                self.refuse_to_wait_for_itself();
             }
             let tasks = &self.tasks;
             let claim = |_: &WorkerThread| tasks.iter().flatten().any(|t| t.claim_here());
@@ -689,6 +723,15 @@ pub struct Waited {
 /// at both indices) or references to either, including `&dyn Watch` for tasks
 /// of different result types (see [`Watch`]).
 ///
+/// # Panics
+///
+/// Without a timeout, where every task it still waits for is one the
+/// calling thread is running (its own task, from its closure, or one it
+/// runs on top of): only that thread could end them, so the wait would
+/// never return. It panics then ("a task waited for its own result"), as
+/// a `join` of the task would; a `FirstCompleted` wait that another task
+/// can still end waits for it.
+///
 /// ```
 /// use corepool::{Pool, WaitFor, wait};
 ///
@@ -746,6 +789,30 @@ pub fn wait<W: Watch>(tasks: &[W], mode: WaitFor, timeout: Option<Duration>) -> 
         // asked every earlier task again (a worker's `wait` for all of
         // 20,000 tasks took 14 times as long; found by a second reader).
         let claimed_to = std::cell::Cell::new(0);
+        // Which tasks this thread has claimed and not ended (its own, or
+        // ones it runs on top of: rule 3 of `task/mod.rs`): only it can end
+        // them, so a wait without a deadline left with those alone would
+        // never return, and panics instead, as a `join` of them does. Empty
+        // (no scan) on a thread that runs no task; the list cannot change
+        // while this wait runs, since whatever the wait runs meanwhile has
+        // ended when it blocks.
+        let own: Vec<bool> = match deadline {
+            None => {
+                let claimed = claimed_cells();
+                if claimed.is_empty() {
+                    Vec::new()
+                } else {
+                    // O(tasks × claims), once: claims are nested tasks
+                    // on this thread's stack, a handful at most.
+                    let own: Vec<bool> = tasks
+                        .iter()
+                        .map(|t| claimed.contains(&t.cell_id()))
+                        .collect();
+                    if own.contains(&true) { own } else { Vec::new() }
+                }
+            }
+            Some(_) => Vec::new(),
+        };
         if mode != WaitFor::AllCompleted {
             let panic_only = mode == WaitFor::FirstPanic;
             for (index, _) in done.iter().enumerate().filter(|&(_, &d)| !d) {
@@ -780,6 +847,22 @@ pub fn wait<W: Watch>(tasks: &[W], mode: WaitFor, timeout: Option<Duration>) -> 
             }
             if satisfied(&done, done_count) {
                 break;
+            }
+            if !own.is_empty() {
+                // Tasks that ended unwatched (AllCompleted follows only the
+                // last) are marked first: the wait may be satisfied.
+                for (index, task) in tasks.iter().enumerate() {
+                    if !done[index] && task.is_finished() {
+                        done[index] = true;
+                        done_count += 1;
+                    }
+                }
+                if satisfied(&done, done_count) {
+                    break;
+                }
+                if done.iter().zip(&own).all(|(&done, &own)| done || own) {
+                    waited_for_itself();
+                }
             }
             let claim = |_: &WorkerThread| loop {
                 let index = claimed_to.get();

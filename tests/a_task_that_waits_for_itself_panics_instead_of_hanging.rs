@@ -226,3 +226,114 @@ fn an_on_done_callback_may_join_its_own_task() {
         assert_eq!(rx.recv().unwrap(), 9);
     });
 }
+
+/// `wait` and `as_completed` without a deadline, from a task's own closure
+/// (on a worker, and on the blocking lane), over a set holding the task
+/// itself: they used to block forever (only `join` checked). They still
+/// return what other tasks give first, and panic only once nothing but
+/// this thread's own task is left to wait for; with a deadline they time out.
+#[test]
+fn wait_and_as_completed_over_the_tasks_own_handle_panic() {
+    quiet_panics_containing(MESSAGE);
+    watchdog(WATCHDOG_SECS, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        for lane in [false, true] {
+            for how in [
+                "all",
+                "first_panic",
+                "first",
+                "as_completed",
+                "as_completed_after_other",
+            ] {
+                let slot: Arc<OnceLock<(SharedTask<u32>, SharedTask<u32>)>> =
+                    Arc::new(OnceLock::new());
+                let gate = Gate::new();
+                let _open = OpenOnDrop(gate.clone());
+                let (s, g) = (slot.clone(), gate.clone());
+                let body = move || -> u32 {
+                    g.wait();
+                    let (me, other) = s.get().unwrap().clone();
+                    // A timed wait times out rather than panics.
+                    let timed = corepool::wait(
+                        &[&me],
+                        corepool::WaitFor::AllCompleted,
+                        Some(Duration::from_millis(1)),
+                    );
+                    assert_eq!(timed.pending, [0]);
+                    match how {
+                        "all" => {
+                            corepool::wait(&[&other, &me], corepool::WaitFor::AllCompleted, None);
+                        }
+                        "first_panic" => {
+                            corepool::wait(&[&me, &other], corepool::WaitFor::FirstPanic, None);
+                        }
+                        "first" => {
+                            corepool::wait(&[&me, &me], corepool::WaitFor::FirstCompleted, None);
+                        }
+                        "as_completed" => {
+                            corepool::as_completed([&me]).for_each(drop);
+                        }
+                        _ => {
+                            // The other task comes out first, then the wait
+                            // for this one panics.
+                            let mut done = corepool::as_completed([&me, &other]);
+                            assert_eq!(done.next().map(|(i, _)| i), Some(1));
+                            done.next();
+                        }
+                    }
+                    unreachable!("the wait for its own task returned")
+                };
+                let me = if lane {
+                    pool.submit_blocking(body)
+                } else {
+                    pool.submit(body)
+                }
+                .shared();
+                let other = pool.submit(|| 7).shared();
+                assert!(slot.set((me.clone(), other.clone())).is_ok());
+                gate.open();
+                let error = me.join().unwrap_err();
+                assert!(
+                    error.panic_message().is_some_and(|m| m.contains(MESSAGE)),
+                    "{how}, lane {lane}: {error:?}"
+                );
+                assert_eq!(*other.join().unwrap(), 7);
+            }
+        }
+    });
+}
+
+/// A `wait` for the first of two tasks, one of them the caller's own: the
+/// other's end satisfies it, so it must not panic.
+#[test]
+fn a_first_completed_wait_that_another_task_can_satisfy_does_not_panic() {
+    watchdog(WATCHDOG_SECS, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        let slot: Arc<OnceLock<(SharedTask<u32>, SharedTask<u32>)>> = Arc::new(OnceLock::new());
+        let gate = Gate::new();
+        let _open = OpenOnDrop(gate.clone());
+        let (other_gate, s, g) = (Gate::new(), slot.clone(), gate.clone());
+        let release = other_gate.clone();
+        let _open_other = OpenOnDrop(other_gate.clone());
+        let me = pool
+            .submit(move || {
+                g.wait();
+                let (me, other) = s.get().unwrap().clone();
+                release.open();
+                let waited =
+                    corepool::wait(&[&me, &other], corepool::WaitFor::FirstCompleted, None);
+                waited.done.len() as u32
+            })
+            .shared();
+        let other = pool
+            .submit(move || {
+                other_gate.wait();
+                7
+            })
+            .shared();
+        assert!(slot.set((me.clone(), other.clone())).is_ok());
+        gate.open();
+        assert_eq!(*me.join().unwrap(), 1);
+        assert_eq!(*other.join().unwrap(), 7);
+    });
+}

@@ -74,10 +74,29 @@ pub(super) fn claimed_here(header: *const ()) -> bool {
     false
 }
 
+/// The cells this thread has claimed and not ended, as header addresses
+/// (what `cell_id` gives for a handle), innermost first: for a wait on
+/// many tasks (`wait`, `as_completed`) about to block. Empty, without
+/// allocating, on a thread that runs no task (and without allocating
+/// for up to four nested claims).
+pub(crate) fn claimed_cells() -> smallvec::SmallVec<[usize; 4]> {
+    let mut cells = smallvec::SmallVec::new();
+    #[cfg(not(loom))]
+    {
+        let mut entry = CLAIMED.get();
+        // SAFETY: as in `claimed_here`.
+        while let Some(claimed) = unsafe { entry.as_ref() } {
+            cells.push(claimed.header as usize);
+            entry = claimed.outer;
+        }
+    }
+    cells
+}
+
 /// The panic of a wait that would never return (see `Header::block_until`).
 #[cold]
 #[inline(never)]
-pub(super) fn waited_for_itself() -> ! {
+pub(crate) fn waited_for_itself() -> ! {
     panic!(
         "a task waited for its own result: it was joined from its own closure, from one \
          of its on_result callbacks, from its closure's Drop during a cancel, or from a \

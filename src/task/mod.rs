@@ -79,6 +79,7 @@ mod claimed;
 mod handle;
 
 pub(crate) use cell::{Cell, Header, TaskCell, observe_cancel};
+pub(crate) use claimed::{claimed_cells, waited_for_itself};
 pub use handle::Task;
 pub(crate) use handle::{Handle, on_done_waker};
 
