@@ -335,9 +335,16 @@ impl<S: Source> Source for Cut<S> {
         let len = self.input_len();
         let all = self.source.into_producer(keep);
         let start = self.start.min(all.part_len());
-        // The cut-off items are dropped here (owned items included).
-        let (_, rest) = all.split_at(start);
-        rest.split_at(len).0
+        // The cut-off items are dropped here (owned items included), each
+        // part while what is kept is a local: where an item's `Drop`
+        // panics, the unwinding drops the kept items too (dropping the tail
+        // of `rest.split_at(len).0` after `.0` had moved into the return
+        // value leaked them).
+        let (head, rest) = all.split_at(start);
+        drop(head);
+        let (kept, tail) = rest.split_at(len);
+        drop(tail);
+        kept
     }
 }
 
