@@ -57,3 +57,32 @@ proptest! {
         });
     }
 }
+
+/// Zero-sized items sort at once, as `std`'s sorts do, however many: the
+/// unstable sort's pivot sample overflowed on `usize::MAX` of them (a
+/// panic in a debug build) and walked all of them (an endless loop in a
+/// release build). The comparator is never asked, as with `std`.
+#[test]
+fn zero_sized_items_sort_at_once_however_many() {
+    use corepool::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let pool = corepool::Pool::builder().workers(2).build().unwrap();
+    let asked = AtomicUsize::new(0);
+    pool.install(|| {
+        for len in [0, 1, 10_000, 1 << 26, usize::MAX] {
+            let mut v = vec![(); len];
+            v.par_sort_unstable();
+            v.par_sort();
+            v.par_sort_unstable_by(|a, b| {
+                asked.fetch_add(1, Ordering::Relaxed);
+                a.cmp(b)
+            });
+            v.par_sort_by(|a, b| {
+                asked.fetch_add(1, Ordering::Relaxed);
+                a.cmp(b)
+            });
+            assert_eq!(v.len(), len);
+        }
+    });
+    assert_eq!(asked.load(Ordering::Relaxed), 0);
+}

@@ -53,7 +53,10 @@ pub(super) fn par_sort_by<T: Send, C>(pool: PoolRef<'_>, v: &mut [T], compare: &
 where
     C: Fn(&T, &T) -> Ordering + Sync,
 {
-    if v.len() <= SEQUENTIAL {
+    // Zero-sized items: `std`'s sorts return at once (every order is the
+    // same), and so does `sort_leaf`; the quicksort's sample arithmetic
+    // overflowed on `usize::MAX` of them, and walked them all.
+    if v.len() <= SEQUENTIAL || size_of::<T>() == 0 {
         sort_leaf(v, compare, stable);
         return;
     }
@@ -132,8 +135,11 @@ where
     C: Fn(&T, &T) -> Ordering,
 {
     let len = v.len();
-    let mut sample: [usize; PIVOT_SAMPLE] =
-        std::array::from_fn(|k| (2 * k + 1) * len / (2 * PIVOT_SAMPLE));
+    // In `u128`: `(2k + 1) × len` does not fit a `usize` for the longest
+    // slices of one-byte items.
+    let mut sample: [usize; PIVOT_SAMPLE] = std::array::from_fn(|k| {
+        ((2 * k + 1) as u128 * len as u128 / (2 * PIVOT_SAMPLE) as u128) as usize
+    });
     sample.sort_unstable_by(|&a, &b| compare(&v[a], &v[b]));
     v.swap(0, sample[PIVOT_SAMPLE / 2]);
     let (pivot, rest) = v.split_first_mut().expect("v is not empty");
