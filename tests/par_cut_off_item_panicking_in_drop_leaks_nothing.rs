@@ -44,28 +44,46 @@ fn items(n: usize, panicking: usize, live: &Arc<AtomicUsize>) -> Vec<Item> {
         .collect()
 }
 
+/// A call over the items, giving a number.
+type Run<'a> = dyn Fn(Vec<Item>) -> usize + 'a;
+
 #[test]
 fn every_item_is_dropped_once_when_a_cut_off_items_drop_panics() {
     quiet_panics_containing(MESSAGE);
     let pool = Pool::builder().workers(2).build().unwrap();
     for n in [10, 1000, 100_000] {
         let half = n / 2;
-        let cases: [(&str, usize, &dyn Fn(Vec<Item>) -> usize); 4] = [
+        let cases: [(&str, usize, &Run); 4] = [
             // The last item is cut off by `take`.
-            ("take", n - 1, &|v| pool.par(v).take(half).map(|i| i.value).sum()),
+            ("take", n - 1, &|v| {
+                pool.par(v).take(half).map(|i| i.value).sum()
+            }),
             // The first item is cut off by `skip`.
-            ("skip", 0, &|v| pool.par(v).skip(half).map(|i| i.value).sum()),
+            ("skip", 0, &|v| {
+                pool.par(v).skip(half).map(|i| i.value).sum()
+            }),
             // The first item is cut off by `rev().take`.
-            ("rev take", 0, &|v| pool.par(v).rev().take(half).map(|i| i.value).sum()),
+            ("rev take", 0, &|v| {
+                pool.par(v).rev().take(half).map(|i| i.value).sum()
+            }),
             // Cut at both ends.
-            ("skip take", n - 1, &|v| pool.par(v).skip(1).take(half).count()),
+            ("skip take", n - 1, &|v| {
+                pool.par(v).skip(1).take(half).count()
+            }),
         ];
         for (name, panicking, run) in cases {
             let live = Arc::new(AtomicUsize::new(0));
             let v = items(n, panicking, &live);
             let result = catch_unwind(AssertUnwindSafe(|| run(v)));
-            assert!(result.is_err(), "{name}, {n} items: the drop's panic came out");
-            assert_eq!(live.load(Ordering::SeqCst), 0, "{name}, {n} items: items left undropped");
+            assert!(
+                result.is_err(),
+                "{name}, {n} items: the drop's panic came out"
+            );
+            assert_eq!(
+                live.load(Ordering::SeqCst),
+                0,
+                "{name}, {n} items: items left undropped"
+            );
         }
     }
 }
