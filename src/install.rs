@@ -24,14 +24,18 @@
 //!    install into a busy pool and help again, nested on the same stack; with
 //!    many such tasks that nesting grew until the stack overflowed. A
 //!    thread-local count of the helping installs on this thread's stack
-//!    stops it: past [`MAX_HELPING_INSTALLS`], an install waits as
-//!    `Task::join` does (`WorkerThread::wait_for`): it runs only the tasks
-//!    that the task calling it pushed on its own deque, then blocks. The
-//!    frames below it are installs that wait on the other pool, which does
-//!    not wait on them, so the innermost ones end and the stack unwinds.
-//!    Only a program whose installs bounce between two pools more than
-//!    `MAX_HELPING_INSTALLS` levels deep, on a pool whose every worker is
-//!    that deep, would need more helping than this gives.
+//!    stops it: past [`MAX_HELPING_INSTALLS`], an install runs only the
+//!    tasks that the task calling it pushed on its own deque, and the
+//!    *hops* into its own pool: installs made on workers of other pools
+//!    (`WorkerThread::wait_serving_hops`; `registry.rs`, "Submitting").
+//!    The frames below it are installs that wait on the other pool; when
+//!    that pool's work installs back into this one (A into B into A), its
+//!    workers wait on this pool in turn, and with every worker of both
+//!    pools past the limit or waiting, only running those hops lets the
+//!    innermost waits end: before hops were run here, 2,000 items of a
+//!    `par` call each doing so left every worker of both pools parked
+//!    (`tests/installs_bouncing_between_two_pools_end.rs`). A hop is
+//!    looked for before any other shared work by every worker.
 //!
 //! 5. A `par` call that hops in from outside and expects its rest back
 //!    within a millisecond (`par/drive.rs`, `YIELD_WAIT_MAX`) waits
@@ -466,7 +470,13 @@ impl Pool {
         // SAFETY: `job` stays in place until DONE (we wait for it below),
         // and the reference is consumed once, by whoever runs or hands it back.
         let job_ref = unsafe { job.job_ref() };
-        let refused = !registry.push(job_ref, None);
+        // From a worker of another pool, a hop: a queue of its own, looked
+        // at first, and by workers waiting past the helping limit
+        // (`registry.rs`, "Submitting").
+        let refused = !match worker {
+            Some(_) => registry.push_hop(job_ref),
+            None => registry.push(job_ref, None),
+        };
         if refused {
             // Shutdown raced with the push: the job runs wherever the queue
             // is drained, here if every worker has exited already.
@@ -481,9 +491,10 @@ impl Pool {
                 Some(_helping) => {
                     worker.help_until(&job, None);
                 }
-                // Step 4: too deep to pick up unrelated work.
+                // Step 4: too deep to pick up unrelated work; but hops into
+                // its own pool, which the pool it waits on may need.
                 None => {
-                    worker.wait_for(&job, None);
+                    worker.wait_serving_hops(&job);
                 }
             },
             // Step 5. A drain on this thread (`refused_after_push`) drops

@@ -8,6 +8,17 @@
 //! injector. Either way the pusher then runs [`Sleep::notify_one`], which wakes
 //! a sleeper if nobody is searching.
 //!
+//! An `install` made on a worker of another pool is a *hop*, and goes to
+//! a queue of its own ([`Registry::hops`]), which workers look at before
+//! the injector: that other pool's worker is blocked until it has run. A
+//! worker waiting in an `install` nested past the helping limit
+//! (`install.rs`, step 4) runs nothing but its own descendants and these
+//! hops; so that a hop pushed while it is parked reaches it, it lists its
+//! thread in [`Registry::hop_waiters`] before its last look at the queue,
+//! and the pusher unparks every listed thread after its push (the list's
+//! lock orders the two: a waiter that listed itself after the push sees
+//! the hop in its look).
+//!
 //! # Submit racing with shutdown
 //!
 //! Nothing may be left in a queue that no worker will ever look at, and
@@ -127,6 +138,12 @@ pub(crate) struct Registry {
     pub(crate) pinning: Pinning,
     pub(crate) cpus: Vec<Option<usize>>,
     pub(crate) injector: Injector<JobRef>,
+    /// Installs made on workers of other pools, which wait for them (see
+    /// "Submitting").
+    pub(crate) hops: Injector<JobRef>,
+    /// Workers parked in an install past the helping limit, to unpark when
+    /// a hop arrives (see "Submitting").
+    hop_waiters: Mutex<Vec<crate::sync::Thread>>,
     pub(crate) stealers: Box<[Stealer<JobRef>]>,
     /// Per worker: the oldest fork-join half it has not published on its
     /// deque, exposed for an idle worker to claim (`join.rs`, "Late
@@ -170,6 +187,8 @@ impl Registry {
             pinning: settings.pinning,
             cpus: settings.cpus,
             injector: Injector::new(),
+            hops: Injector::new(),
+            hop_waiters: Mutex::new(Vec::new()),
             stealers: stealers.into_boxed_slice(),
             exposed: (0..workers)
                 .map(|_| Padded(AtomicPtr::new(std::ptr::null_mut())))
@@ -234,6 +253,41 @@ impl Registry {
         !self.sleep.notify_one()
     }
 
+    /// Queues a hop (an `install` made on a worker of another pool) and
+    /// wakes a worker as [`push`](Self::push) does; also unparks every
+    /// worker waiting past the helping limit, which may be all that is
+    /// left to run it. Returns `false` when the pool shut down meanwhile,
+    /// as `push` does.
+    pub(crate) fn push_hop(&self, job: JobRef) -> bool {
+        self.hops.push(job);
+        let open = !self.sleep.notify_one();
+        // After the push, under the lock a waiter lists itself with before
+        // its last look (see "Submitting").
+        for thread in self.hop_waiters.lock().iter() {
+            thread.unpark();
+        }
+        open
+    }
+
+    /// Takes the oldest hop, if any.
+    pub(crate) fn take_hop(&self) -> Option<JobRef> {
+        loop {
+            match self.hops.steal() {
+                Steal::Success(job) => return Some(job),
+                Steal::Retry => continue,
+                Steal::Empty => return None,
+            }
+        }
+    }
+
+    /// Lists this thread as a worker parked past the helping limit until
+    /// the guard is dropped; see "Submitting".
+    pub(crate) fn wait_for_hops(&self) -> HopWaiter<'_> {
+        let me = crate::sync::current_thread();
+        self.hop_waiters.lock().push(me.clone());
+        HopWaiter { registry: self, me }
+    }
+
     /// Whether any shared queue holds a task.
     pub(crate) fn has_work(&self) -> bool {
         self.has_queued_work()
@@ -257,12 +311,17 @@ impl Registry {
     ///
     /// [`has_work`]: Self::has_work
     pub(crate) fn has_queued_work(&self) -> bool {
-        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+        !self.hops.is_empty()
+            || !self.injector.is_empty()
+            || self.stealers.iter().any(|s| !s.is_empty())
     }
 
     /// Takes one task from the injector or any worker's deque, for a thread
     /// that is not a worker (it has no deque to steal a batch into).
     fn steal_any(&self) -> Option<JobRef> {
+        if let Some(job) = self.take_hop() {
+            return Some(job);
+        }
         loop {
             let mut retry = false;
             match self.injector.steal() {
@@ -394,6 +453,21 @@ impl Registry {
         };
         if last {
             self.cancel_stranded();
+        }
+    }
+}
+
+/// A thread listed in [`Registry::hop_waiters`]; unlisted when dropped.
+pub(crate) struct HopWaiter<'a> {
+    registry: &'a Registry,
+    me: crate::sync::Thread,
+}
+
+impl Drop for HopWaiter<'_> {
+    fn drop(&mut self) {
+        let mut waiters = self.registry.hop_waiters.lock();
+        if let Some(at) = waiters.iter().position(|t| t.id() == self.me.id()) {
+            waiters.swap_remove(at);
         }
     }
 }

@@ -17,7 +17,7 @@ use crate::job::{JobRef, JoinFrame, Ran, Rescued, claim_exposed, rescue_from};
 use crate::registry::{Counters, Registry};
 use crate::sleep::Wake;
 use crate::slots::SlotCache;
-use crate::sync::{AtomicPtr, Ordering, fence};
+use crate::sync::{AtomicPtr, Ordering, fence, park};
 use crate::unwind::AbortIfPanic;
 use crate::util::XorShift;
 
@@ -614,6 +614,46 @@ impl WorkerThread {
         }
     }
 
+    /// An `install` into another pool nested past the helping limit
+    /// (`install.rs`, step 4): waits for `what` as [`wait_for`] does (its
+    /// own descendants only, then blocks), and also runs the hops into this
+    /// pool (`registry.rs`, "Submitting"): the workers of the pool it
+    /// waits on may be blocked in installs back into this one, whose every
+    /// worker may be waiting here. At most [`MAX_SERVED_HOPS`] hops run
+    /// nested on one thread's stack; deeper waits only wait.
+    ///
+    /// [`wait_for`]: Self::wait_for
+    pub(crate) fn wait_serving_hops(&self, what: &dyn Waitable) {
+        let Some(_serving) = ServingHops::enter() else {
+            self.wait_for(what, None);
+            return;
+        };
+        loop {
+            self.settle_credit();
+            if what.is_done() {
+                return;
+            }
+            if self.in_new_frame(|| what.run_inline(self)) {
+                continue;
+            }
+            if let Some(job) = self.pop_descendant() {
+                self.execute(job);
+                continue;
+            }
+            if let Some(job) = self.registry.take_hop() {
+                self.execute(job);
+                continue;
+            }
+            // Listed before the last look: a hop pushed after it unparks
+            // this thread; the job's end unparks its owner in any case.
+            let _listed = self.registry.wait_for_hops();
+            if what.is_done() || !self.registry.hops.is_empty() {
+                continue;
+            }
+            park();
+        }
+    }
+
     /// After a look at the shared queues found nothing: short spins, each
     /// followed by a glance at the queues and exposure slots, and a full
     /// pass when the glance sees work ([`SEARCH_LOOKS`]). The glance's loads
@@ -669,6 +709,11 @@ impl WorkerThread {
     /// batch keeps the order.
     fn steal_shared(&self) -> Option<JobRef> {
         let registry = &*self.registry;
+        // First, an install from a worker of another pool, which is blocked
+        // until it has run (`registry.rs`, "Submitting").
+        if let Some(job) = registry.take_hop() {
+            return Some(job);
+        }
         loop {
             let mut retry = false;
             let injected = if self.alone {
@@ -834,5 +879,38 @@ impl WorkerThread {
             }
             poll = (poll * 2).min(HELP_POLL_MAX);
         }
+    }
+}
+
+/// How many waits serving hops ([`WorkerThread::wait_serving_hops`]) may
+/// be nested on one thread's stack. Each runs a hop for a worker of
+/// another pool that is blocked until it ends, and that worker can be
+/// waiting so at most once per install nested on its own stack, so the
+/// nesting is bounded without this; the limit bounds it on a stack that
+/// pools of many workers would otherwise fill.
+const MAX_SERVED_HOPS: u32 = 64;
+
+thread_local! {
+    /// Waits serving hops now on this thread's stack.
+    static SERVING_HOPS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts one wait serving hops until dropped (however the wait ends).
+struct ServingHops;
+
+impl ServingHops {
+    fn enter() -> Option<ServingHops> {
+        let depth = SERVING_HOPS.with(std::cell::Cell::get);
+        if depth >= MAX_SERVED_HOPS {
+            return None;
+        }
+        SERVING_HOPS.with(|count| count.set(depth + 1));
+        Some(ServingHops)
+    }
+}
+
+impl Drop for ServingHops {
+    fn drop(&mut self) {
+        SERVING_HOPS.with(|count| count.set(count.get() - 1));
     }
 }

@@ -1,0 +1,78 @@
+//! Work that goes from pool A into pool B and back into A, two levels
+//! deep, ends however many items do it at once. A worker of A waiting in
+//! `b.install` helps with A's other items, each of which installs into B
+//! again, until it reaches the helping limit (`install.rs`, step 4); past
+//! it the worker used to run only its own subtasks, while B's workers sat
+//! in installs back into A that no worker of A would run: with 2,000
+//! items every worker of both pools parked and the program hung (a second
+//! reader's probe; rayon ran it in ~10 ms). Such installs are now hops,
+//! which a worker past the limit still runs.
+mod common;
+
+use common::watchdog;
+use corepool::Pool;
+
+fn pools(workers: usize) -> (Pool, Pool) {
+    let build = || Pool::builder().workers(workers).build().unwrap();
+    (build(), build())
+}
+
+#[test]
+fn par_from_a_into_b_and_back_into_a_ends() {
+    watchdog(120, || {
+        for workers in [1, 2, 3] {
+            let (a, b) = pools(workers);
+            let n = 2000u64;
+            let s: u64 = a
+                .par(0..n)
+                .map(|i| {
+                    b.par(0..2u64)
+                        .map(|j| a.par(0..2u64).map(|k| i + j + k).sum::<u64>())
+                        .sum::<u64>()
+                })
+                .sum();
+            let expected: u64 = (0..n)
+                .map(|i| {
+                    (0..2u64)
+                        .map(|j| (0..2u64).map(|k| i + j + k).sum::<u64>())
+                        .sum::<u64>()
+                })
+                .sum();
+            assert_eq!(s, expected, "{workers} workers a pool");
+        }
+    });
+}
+
+#[test]
+fn tasks_installing_into_b_and_back_into_a_end() {
+    watchdog(120, || {
+        for workers in [1, 2] {
+            let (a, b) = pools(workers);
+            let tasks: Vec<_> = (0..300u64)
+                .map(|i| {
+                    let (a2, b2) = (a.clone(), b.clone());
+                    a.submit(move || b2.install(|| a2.install(|| i * 3)))
+                })
+                .collect();
+            let sum: u64 = tasks.into_iter().map(|t| t.join().unwrap()).sum();
+            assert_eq!(
+                sum,
+                3 * (0..300u64).sum::<u64>(),
+                "{workers} workers a pool"
+            );
+        }
+    });
+}
+
+#[test]
+fn joins_bouncing_through_three_pools_end() {
+    watchdog(120, || {
+        let (a, b) = pools(2);
+        let c = Pool::builder().workers(2).build().unwrap();
+        let s: u64 = a
+            .par(0..500u64)
+            .map(|i| b.install(|| c.install(|| a.install(|| b.install(|| i)))))
+            .sum();
+        assert_eq!(s, (0..500u64).sum::<u64>());
+    });
+}
