@@ -999,7 +999,9 @@ mod loom_models {
                         };
                         let mut jobs = Vec::new();
                         rescue_from(2, victim, |job| jobs.push(job));
-                        jobs.into_iter().for_each(JobRef::execute);
+                        for job in jobs {
+                            job.execute();
+                        }
                     }
                 })
             };

@@ -765,7 +765,7 @@ mod loom_models {
 
     #[test]
     fn announced_park_racing_with_the_run() {
-        owner_racing(JobRef::execute);
+        owner_racing(|job| assert_eq!(job.execute(), Ran::Here));
     }
 
     /// A drained queue hands the job back (`cancel`): the owner wakes (or
@@ -855,7 +855,9 @@ mod loom_models {
             };
             let other = owner.clone();
             let unparked = ended(Box::new(move || other.unpark()));
-            let ran = ended(Box::new(move || job_ref.execute()));
+            let ran = ended(Box::new(move || {
+                job_ref.execute();
+            }));
             wait_as_owner(&job);
             // SAFETY: as above.
             assert_eq!(written.0.with(|p| unsafe { *p }), 7);

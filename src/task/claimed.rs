@@ -80,6 +80,7 @@ pub(super) fn claimed_here(header: *const ()) -> bool {
 /// allocating, on a thread that runs no task (and without allocating
 /// for up to four nested claims).
 pub(crate) fn claimed_cells() -> smallvec::SmallVec<[usize; 4]> {
+    #[cfg_attr(loom, allow(unused_mut))]
     let mut cells = smallvec::SmallVec::new();
     #[cfg(not(loom))]
     {
