@@ -269,8 +269,16 @@ impl Registry {
         open
     }
 
-    /// Takes the oldest hop, if any.
+    /// Takes the oldest hop, if any. A glance first: on an empty queue a
+    /// steal costs a `SeqCst` fence, the glance two plain loads, and every
+    /// worker's every look for shared work starts here. A hop the glance
+    /// misses is seen by the look a worker makes before it sleeps, after
+    /// its fence (`sleep.rs`; `has_queued_work` counts hops).
+    #[inline]
     pub(crate) fn take_hop(&self) -> Option<JobRef> {
+        if self.hops.is_empty() {
+            return None;
+        }
         loop {
             match self.hops.steal() {
                 Steal::Success(job) => return Some(job),
