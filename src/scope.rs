@@ -372,6 +372,11 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     /// gets the scope, so it can spawn more work into it without naming the
     /// scope's lifetimes. A panic in `f` is re-raised by the scope. After the
     /// pool's shutdown, `f` runs on the calling thread before `spawn` returns.
+    /// A [`Pool::shutdown_now`](crate::Pool::shutdown_now) racing with the
+    /// scope drops the spawned jobs it finds queued, unrun, and nothing
+    /// tells the scope (its count is `shutdown_now`'s return value): where
+    /// every spawn must be known to have run or not, use
+    /// [`submit`](Self::submit), whose handle says `cancelled`.
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};
