@@ -813,6 +813,14 @@ pub fn wait<W: Watch>(tasks: &[W], mode: WaitFor, timeout: Option<Duration>) -> 
             }
             Some(_) => Vec::new(),
         };
+        if !own.is_empty() {
+            // Every other task's end wakes this wait, so that it looks
+            // again once only its own are left (following only the last
+            // unfinished task, its own, nothing would wake it).
+            for (index, _) in own.iter().enumerate().filter(|&(i, &own)| !own && !done[i]) {
+                keys.extend(watch(index, false).map(|key| (index, key)));
+            }
+        }
         if mode != WaitFor::AllCompleted {
             let panic_only = mode == WaitFor::FirstPanic;
             for (index, _) in done.iter().enumerate().filter(|&(_, &d)| !d) {

@@ -381,8 +381,15 @@ impl Pool {
     /// Called on a worker of *another* pool, the worker runs its own pool's
     /// queued work while it waits (`f` may install back into that pool). Such
     /// helping nests at most 32 installs deep on one worker; a deeper install
-    /// runs only the tasks its caller submitted, then blocks, so many tasks
-    /// that each install into a busy pool cannot overflow a worker's stack.
+    /// runs only the tasks its caller submitted and the installs that other
+    /// pools' workers make into its own pool (which may be what `f` waits
+    /// for, when this pool's every worker is that deep), then blocks. So many
+    /// tasks that each install into a busy pool cannot overflow a worker's
+    /// stack (those installs stop nesting once half of it is in use), and
+    /// work that bounces from this pool into another and back ends. As with
+    /// any work a waiting worker runs, an install from another pool that
+    /// blocks on something the waiting task itself would do after `f`
+    /// returns (a lock, a channel) cannot end: it runs on top of that task.
     ///
     /// A thread outside every pool waits for `f` spinning for 2 µs, then,
     /// if its previous install from outside took at most a millisecond,

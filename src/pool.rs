@@ -32,13 +32,16 @@ pub struct WorkerStats {
     pub index: usize,
     /// The logical CPU the worker is pinned to, if it is pinned.
     pub cpu: Option<usize>,
-    /// Jobs this worker has taken from a queue and run: tasks, spawned
-    /// jobs, stolen fork-join halves and `install` closures. A task that
-    /// was cancelled before it started (by [`Task::cancel`](crate::Task::cancel)
-    /// or [`shutdown_now`](crate::Pool::shutdown_now)) is not counted, and a
-    /// task is counted once however many queue entries lead to it. A job
-    /// is counted as it starts, so every task whose handle has been joined
-    /// is counted.
+    /// Jobs this worker has run: tasks, spawned jobs, stolen fork-join
+    /// halves and `install` closures it took from a queue, and tasks a wait
+    /// on it ran before they started (a `join`, `wait` or `as_completed` of
+    /// a task still queued). A task that was cancelled before it started
+    /// (by [`Task::cancel`](crate::Task::cancel) or
+    /// [`shutdown_now`](crate::Pool::shutdown_now)) is not counted, and a
+    /// task is counted once however many queue entries lead to it. A job is
+    /// counted as it starts, so every task that ran on a worker and whose
+    /// handle has been joined is counted. (Tasks of the blocking lane run
+    /// on its own threads, and are not counted here.)
     pub tasks_run: u64,
     /// Tasks this worker has stolen from other workers' deques.
     pub tasks_stolen: u64,

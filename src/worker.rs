@@ -155,6 +155,11 @@ pub(crate) struct WorkerThread {
     wake_untaken: Cell<bool>,
     /// Blocks for the jobs this worker spawns (`slots.rs`).
     slots: SlotCache,
+    /// Where this worker's stack began (the address of a local of `new`,
+    /// which runs at the top of the thread) and how large it is: how deep
+    /// a wait serving hops may nest ([`WorkerThread::wait_serving_hops`]).
+    stack_base: usize,
+    stack_size: usize,
     /// Task counts this worker took ahead from a scope's latch and has not
     /// used yet (`scope.rs`, "Counting spawns in batches"); given back at
     /// the end of every job it runs and before it waits.
@@ -193,8 +198,16 @@ impl Drop for ResetCurrent {
 }
 
 impl WorkerThread {
-    pub(crate) fn new(index: usize, deque: Deque<JobRef>, registry: Arc<Registry>) -> Self {
+    pub(crate) fn new(
+        index: usize,
+        deque: Deque<JobRef>,
+        registry: Arc<Registry>,
+        stack_size: usize,
+    ) -> Self {
+        let top = 0u8;
         WorkerThread {
+            stack_base: std::ptr::addr_of!(top) as usize,
+            stack_size,
             index,
             deque,
             rng: XorShift::new(index as u64 + 1),
@@ -497,14 +510,7 @@ impl WorkerThread {
         if self.wake_for_rescued.get() > 0 {
             self.wake_for_rescued_work();
         }
-        // Counted before it runs, so that a caller who joined a task sees it
-        // counted; taken back where nothing ran (a task cell ended through
-        // another queue entry or its handle, a cancel, a hand-back).
-        let run = &self.registry.counters[self.index].0.run;
-        Counters::bump(run, 1);
-        if self.in_new_frame(|| self.registry.execute(job)) != Ran::Here {
-            Counters::unbump(run);
-        }
+        self.count_run(|| self.in_new_frame(|| self.registry.execute(job)) == Ran::Here);
         self.settle_credit();
     }
 
@@ -614,17 +620,41 @@ impl WorkerThread {
         }
     }
 
+    /// About how much of this worker's stack is in use here.
+    #[inline(never)]
+    fn stack_used(&self) -> usize {
+        let here = 0u8;
+        self.stack_base
+            .abs_diff(std::hint::black_box(std::ptr::addr_of!(here)) as usize)
+    }
+
+    /// Runs `run`, which says whether a job ran, counting it in this
+    /// worker's `tasks_run`: counted before it runs, so that a caller who
+    /// joined a task sees it counted, and taken back where nothing ran (a
+    /// task cell ended through another queue entry or its handle, a
+    /// cancel, a hand-back). Only this worker writes its counter.
+    #[inline]
+    pub(crate) fn count_run(&self, run: impl FnOnce() -> bool) {
+        let counter = &self.registry.counters[self.index].0.run;
+        Counters::bump(counter, 1);
+        if !run() {
+            Counters::unbump(counter);
+        }
+    }
+
     /// An `install` into another pool nested past the helping limit
     /// (`install.rs`, step 4): waits for `what` as [`wait_for`] does (its
     /// own descendants only, then blocks), and also runs the hops into this
     /// pool (`registry.rs`, "Submitting"): the workers of the pool it
     /// waits on may be blocked in installs back into this one, whose every
     /// worker may be waiting here. At most [`MAX_SERVED_HOPS`] hops run
-    /// nested on one thread's stack; deeper waits only wait.
+    /// nested on one thread's stack, and none once half of the worker's
+    /// stack is in use (a hop's own work needs room too: at 64 levels a
+    /// debug build overflowed a 128 KiB stack); deeper waits only wait.
     ///
     /// [`wait_for`]: Self::wait_for
     pub(crate) fn wait_serving_hops(&self, what: &dyn Waitable) {
-        let Some(_serving) = ServingHops::enter() else {
+        let Some(_serving) = ServingHops::enter(self) else {
             self.wait_for(what, None);
             return;
         };
@@ -899,9 +929,11 @@ thread_local! {
 struct ServingHops;
 
 impl ServingHops {
-    fn enter() -> Option<ServingHops> {
+    /// Enters a wait serving hops on `worker`, or `None` past the limits
+    /// (see `wait_serving_hops`).
+    fn enter(worker: &WorkerThread) -> Option<ServingHops> {
         let depth = SERVING_HOPS.with(std::cell::Cell::get);
-        if depth >= MAX_SERVED_HOPS {
+        if depth >= MAX_SERVED_HOPS || worker.stack_used() > worker.stack_size / 2 {
             return None;
         }
         SERVING_HOPS.with(|count| count.set(depth + 1));

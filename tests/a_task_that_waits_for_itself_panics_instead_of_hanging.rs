@@ -337,3 +337,50 @@ fn a_first_completed_wait_that_another_task_can_satisfy_does_not_panic() {
         assert_eq!(*other.join().unwrap(), 7);
     });
 }
+
+/// `wait` over `[other, own]`, `other` still running when the wait
+/// starts: following only the last unfinished task (its own), nothing woke
+/// the wait when `other` ended, and it blocked forever (a third reader's
+/// probe, `AllCompleted` and `FirstPanic`). It panics once `other` ends.
+#[test]
+fn a_wait_whose_other_task_ends_later_panics_once_only_its_own_is_left() {
+    quiet_panics_containing(MESSAGE);
+    watchdog(WATCHDOG_SECS, || {
+        let pool = Pool::builder().workers(2).build().unwrap();
+        for mode in [
+            corepool::WaitFor::AllCompleted,
+            corepool::WaitFor::FirstPanic,
+        ] {
+            let slot: Arc<OnceLock<(SharedTask<u32>, SharedTask<u32>)>> = Arc::new(OnceLock::new());
+            let (start, release) = (Gate::new(), Gate::new());
+            let _open = (OpenOnDrop(start.clone()), OpenOnDrop(release.clone()));
+            // `other` holds the second worker until `me` lets it go, just
+            // before its wait: it ends while the wait runs or blocks.
+            let (s, g, r) = (slot.clone(), start.clone(), release.clone());
+            let me = pool
+                .submit(move || -> u32 {
+                    g.wait();
+                    let (me, other) = s.get().unwrap().clone();
+                    r.open();
+                    corepool::wait(&[&other, &me], mode, None);
+                    unreachable!("the wait for its own task returned")
+                })
+                .shared();
+            let r = release.clone();
+            let other = pool
+                .submit(move || {
+                    r.wait();
+                    7
+                })
+                .shared();
+            assert!(slot.set((me.clone(), other.clone())).is_ok());
+            start.open();
+            let error = me.join().unwrap_err();
+            assert!(
+                error.panic_message().is_some_and(|m| m.contains(MESSAGE)),
+                "{mode:?}: {error:?}"
+            );
+            assert_eq!(*other.join().unwrap(), 7);
+        }
+    });
+}

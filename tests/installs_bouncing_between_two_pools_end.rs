@@ -76,3 +76,53 @@ fn joins_bouncing_through_three_pools_end() {
         assert_eq!(s, (0..500u64).sum::<u64>());
     });
 }
+
+const CHILD: &str = "COREPOOL_SERVED_HOPS_CHILD";
+
+/// A worker at the smallest stack the builder accepts, forty installs deep
+/// into a blocked pool, then fed installs from that pool's workers that
+/// install into a third pool: each served hop nests another wait on its
+/// stack, and before the nesting stopped at half the stack a debug build
+/// overflowed it (a third reader's probe). In a child process, so that an
+/// overflow fails the test instead of killing the harness.
+#[test]
+fn served_hops_stay_within_the_smallest_stack() {
+    common::in_child(CHILD, "child_served_hops_at_the_minimum_stack");
+}
+
+#[test]
+fn child_served_hops_at_the_minimum_stack() {
+    if !common::is_child(CHILD) {
+        return;
+    }
+    watchdog(120, || {
+        let a = Pool::builder()
+            .workers(1)
+            .stack_size(corepool::MIN_STACK_SIZE)
+            .build()
+            .unwrap();
+        let b = Pool::builder().workers(2).build().unwrap();
+        let c = Pool::builder().workers(1).build().unwrap();
+        let gate = common::Gate::new();
+        let _open = common::OpenOnDrop(gate.clone());
+        let deep: Vec<_> = (0..40u64)
+            .map(|i| {
+                let (b, gate) = (b.clone(), gate.clone());
+                a.submit(move || {
+                    b.install(|| gate.wait());
+                    i
+                })
+            })
+            .collect();
+        let hops: Vec<_> = (0..100u64)
+            .map(|i| {
+                let (a, c) = (a.clone(), c.clone());
+                b.submit(move || a.install(|| c.install(|| i)))
+            })
+            .collect();
+        gate.open();
+        let deep: u64 = deep.into_iter().map(|t| t.join().unwrap()).sum();
+        let hops: u64 = hops.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!((deep, hops), ((0..40).sum(), (0..100).sum()));
+    });
+}

@@ -125,3 +125,35 @@ fn a_scoped_task_reached_twice_is_counted_once() {
         assert_eq!(pool.stats().tasks_run(), 101);
     });
 }
+
+/// A task that a wait on a worker runs before it started (a `join` from a
+/// task, or from `install`, a `wait`) counts once, as one a worker takes
+/// from a queue does: its queue entry, popped later, finds it ended.
+#[test]
+fn tasks_run_inline_by_a_wait_are_counted_once() {
+    watchdog(60, || {
+        let pool = Pool::builder()
+            .workers(1)
+            .pinning(Pinning::None)
+            .build()
+            .unwrap();
+        let p = pool.clone();
+        assert_eq!(
+            pool.install(move || p.submit(|| 41).join().unwrap() + 1),
+            42
+        );
+        let p = pool.clone();
+        let inner = pool.submit(move || p.submit(|| 1).join().unwrap());
+        assert_eq!(inner.join().unwrap(), 1);
+        let p = pool.clone();
+        let waited = pool.submit(move || {
+            let (a, b) = (p.submit(|| 1), p.submit(|| 2));
+            let waited = corepool::wait(&[&a, &b], corepool::WaitFor::AllCompleted, None);
+            a.join().unwrap() + b.join().unwrap() + waited.done.len() as u32
+        });
+        assert_eq!(waited.join().unwrap(), 5);
+        pool.shutdown();
+        // install + its task, a task + its task, a task + its two.
+        assert_eq!(pool.stats().tasks_run(), 7);
+    });
+}

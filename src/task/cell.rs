@@ -462,8 +462,9 @@ pub(crate) fn observe_cancel(state: &AtomicUsize, group: bool) -> bool {
 pub(crate) trait Cell<T>: Send + Sync {
     fn header(&self) -> &Header<T>;
     fn abort(&self, how: Abort) -> bool;
-    /// Runs the task on this thread if nobody started or aborted it yet.
-    fn run_inline(&self);
+    /// Runs the task on this thread if nobody started or aborted it yet;
+    /// whether it did.
+    fn run_inline(&self) -> bool;
 }
 
 /// One allocation: header, closure.
@@ -701,8 +702,8 @@ where
         TaskCell::abort(self, how)
     }
 
-    fn run_inline(&self) {
-        let _ = self.run();
+    fn run_inline(&self) -> bool {
+        self.run()
     }
 }
 
