@@ -130,6 +130,7 @@ use crate::par::YIELD_WAIT_MAX;
 use crate::pool::Pool;
 use crate::sync::{AtomicU64, Ordering, current_thread};
 use crate::unwind::AbortIfPanic;
+use crate::util::Nested;
 use crate::wait::{Waitable, wait_until};
 use crate::worker::WorkerThread;
 
@@ -347,27 +348,6 @@ thread_local! {
     static HELPING_INSTALLS: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Counts one helping install until dropped (however the wait ends).
-struct Helping;
-
-impl Helping {
-    /// Enters a helping install, or `None` past the limit.
-    fn enter() -> Option<Helping> {
-        let depth = HELPING_INSTALLS.with(Cell::get);
-        if depth >= MAX_HELPING_INSTALLS {
-            return None;
-        }
-        HELPING_INSTALLS.with(|count| count.set(depth + 1));
-        Some(Helping)
-    }
-}
-
-impl Drop for Helping {
-    fn drop(&mut self) {
-        HELPING_INSTALLS.with(|count| count.set(count.get() - 1));
-    }
-}
-
 impl Pool {
     /// Runs `f` on one of this pool's workers and returns its value, so that
     /// `join`, `scope`, `par` and `map` called inside `f` start on a worker
@@ -494,7 +474,7 @@ impl Pool {
             // needs (an install back into it, nested), so the worker runs
             // any of its own pool's work meanwhile, as `Pool::join` does
             // while a stolen half runs (the same caveat applies).
-            Some(worker) => match Helping::enter() {
+            Some(worker) => match Nested::enter(&HELPING_INSTALLS, MAX_HELPING_INSTALLS) {
                 Some(_helping) => {
                     worker.help_until(&job, None);
                 }

@@ -9,6 +9,33 @@
 #[repr(align(128))]
 pub(crate) struct Padded<T>(pub(crate) T);
 
+/// One level of a kind of nested wait on this thread, counted in the
+/// thread-local `depth` from [`enter`](Nested::enter) until dropped
+/// (however the wait ends): bounds how deep such waits nest on one stack
+/// (helping installs, `install.rs`; waits serving hops, `worker.rs`).
+pub(crate) struct Nested(&'static std::thread::LocalKey<std::cell::Cell<u32>>);
+
+impl Nested {
+    /// Enters one more level, or `None` where `depth` is at `limit`.
+    pub(crate) fn enter(
+        depth: &'static std::thread::LocalKey<std::cell::Cell<u32>>,
+        limit: u32,
+    ) -> Option<Nested> {
+        let now = depth.with(std::cell::Cell::get);
+        if now >= limit {
+            return None;
+        }
+        depth.with(|count| count.set(now + 1));
+        Some(Nested(depth))
+    }
+}
+
+impl Drop for Nested {
+    fn drop(&mut self) {
+        self.0.with(|count| count.set(count.get() - 1));
+    }
+}
+
 /// A small, fast, non-cryptographic generator (xorshift64*), one per worker,
 /// for picking a random victim to steal from.
 #[derive(Debug)]

@@ -19,7 +19,7 @@ use crate::sleep::Wake;
 use crate::slots::SlotCache;
 use crate::sync::{AtomicPtr, Ordering, fence, park};
 use crate::unwind::AbortIfPanic;
-use crate::util::XorShift;
+use crate::util::{Nested, XorShift};
 
 /// Something a thread can wait for: a task, a scope's latch, the first of
 /// several tasks, a fork-join half. Defined here, where a waiting worker
@@ -654,7 +654,10 @@ impl WorkerThread {
     ///
     /// [`wait_for`]: Self::wait_for
     pub(crate) fn wait_serving_hops(&self, what: &dyn Waitable) {
-        let Some(_serving) = ServingHops::enter(self) else {
+        let serving = (self.stack_used() <= self.stack_size / 2)
+            .then(|| Nested::enter(&SERVING_HOPS, MAX_SERVED_HOPS))
+            .flatten();
+        let Some(_serving) = serving else {
             self.wait_for(what, None);
             return;
         };
@@ -923,26 +926,4 @@ const MAX_SERVED_HOPS: u32 = 64;
 thread_local! {
     /// Waits serving hops now on this thread's stack.
     static SERVING_HOPS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
-
-/// Counts one wait serving hops until dropped (however the wait ends).
-struct ServingHops;
-
-impl ServingHops {
-    /// Enters a wait serving hops on `worker`, or `None` past the limits
-    /// (see `wait_serving_hops`).
-    fn enter(worker: &WorkerThread) -> Option<ServingHops> {
-        let depth = SERVING_HOPS.with(std::cell::Cell::get);
-        if depth >= MAX_SERVED_HOPS || worker.stack_used() > worker.stack_size / 2 {
-            return None;
-        }
-        SERVING_HOPS.with(|count| count.set(depth + 1));
-        Some(ServingHops)
-    }
-}
-
-impl Drop for ServingHops {
-    fn drop(&mut self) {
-        SERVING_HOPS.with(|count| count.set(count.get() - 1));
-    }
 }

@@ -1,7 +1,7 @@
 //! `Pool::stats`: per-worker counters and CPUs.
 mod common;
 
-use common::{Gate, OpenOnDrop, eventually, watchdog};
+use common::{Gate, OpenOnDrop, eventually, unpinned_pool, watchdog};
 use corepool::{Pinning, Pool};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -59,11 +59,7 @@ fn work_submitted_on_a_worker_is_stolen_by_an_idle_one() {
 #[test]
 fn cancelled_tasks_are_not_counted_as_run() {
     watchdog(60, || {
-        let pool = Pool::builder()
-            .workers(1)
-            .pinning(Pinning::None)
-            .build()
-            .unwrap();
+        let pool = unpinned_pool(1);
         let gate = Gate::new();
         let _open = OpenOnDrop(gate.clone());
         let (started_tx, started_rx) = std::sync::mpsc::channel();
@@ -102,11 +98,7 @@ fn cancelled_tasks_are_not_counted_as_run() {
 #[test]
 fn a_scoped_task_reached_twice_is_counted_once() {
     watchdog(60, || {
-        let pool = Pool::builder()
-            .workers(1)
-            .pinning(Pinning::None)
-            .build()
-            .unwrap();
+        let pool = unpinned_pool(1);
         let ran = AtomicUsize::new(0);
         pool.install(|| {
             pool.scope(|s| {
@@ -132,11 +124,7 @@ fn a_scoped_task_reached_twice_is_counted_once() {
 #[test]
 fn tasks_run_inline_by_a_wait_are_counted_once() {
     watchdog(60, || {
-        let pool = Pool::builder()
-            .workers(1)
-            .pinning(Pinning::None)
-            .build()
-            .unwrap();
+        let pool = unpinned_pool(1);
         let p = pool.clone();
         assert_eq!(
             pool.install(move || p.submit(|| 41).join().unwrap() + 1),
