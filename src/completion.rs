@@ -730,7 +730,8 @@ pub struct Waited {
 /// runs on top of): only that thread could end them, so the wait would
 /// never return. It panics then ("a task waited for its own result"), as
 /// a `join` of the task would; a `FirstCompleted` wait that another task
-/// can still end waits for it.
+/// can still end waits for it. (A timeout too long for the clock, such as
+/// `Duration::MAX`, counts as none.)
 ///
 /// ```
 /// use corepool::{Pool, WaitFor, wait};
@@ -869,6 +870,11 @@ pub fn wait<W: Watch>(tasks: &[W], mode: WaitFor, timeout: Option<Duration>) -> 
                     break;
                 }
                 if done.iter().zip(&own).all(|(&done, &own)| done || own) {
+                    // Our wakers leave the tasks first: a caller that
+                    // catches the panic and waits again would pile them up.
+                    for (index, key) in keys {
+                        tasks[index].deregister(key);
+                    }
                     waited_for_itself();
                 }
             }

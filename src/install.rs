@@ -474,7 +474,11 @@ impl Pool {
             // needs (an install back into it, nested), so the worker runs
             // any of its own pool's work meanwhile, as `Pool::join` does
             // while a stolen half runs (the same caveat applies).
-            Some(worker) => match Nested::enter(&HELPING_INSTALLS, MAX_HELPING_INSTALLS) {
+            Some(worker) => match worker
+                .stack_left_over(2)
+                .then(|| Nested::enter(&HELPING_INSTALLS, MAX_HELPING_INSTALLS))
+                .flatten()
+            {
                 Some(_helping) => {
                     worker.help_until(&job, None);
                 }

@@ -36,6 +36,35 @@ impl Drop for Nested {
     }
 }
 
+/// The far end of this thread's stack (its lowest address: stacks grow
+/// down on every platform this crate builds for), as the system reports
+/// it; `None` where it does not (off Linux) or the call fails. Unlike the
+/// size asked for at spawn, it accounts for what the C library took from
+/// the top of the stack (static thread-local storage, its own records).
+#[cfg(target_os = "linux")]
+pub(crate) fn stack_end() -> Option<usize> {
+    // SAFETY: `attr` is filled by `pthread_getattr_np` before anything
+    // reads it, and destroyed once, only after that call succeeded; the
+    // out-pointers point to live locals.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_getattr_np(libc::pthread_self(), &mut attr) != 0 {
+            return None;
+        }
+        let mut addr: *mut libc::c_void = std::ptr::null_mut();
+        let mut size: libc::size_t = 0;
+        let rc = libc::pthread_attr_getstack(&attr, &mut addr, &mut size);
+        libc::pthread_attr_destroy(&mut attr);
+        (rc == 0 && !addr.is_null()).then_some(addr as usize)
+    }
+}
+
+/// See the Linux version: unknown here.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn stack_end() -> Option<usize> {
+    None
+}
+
 /// A small, fast, non-cryptographic generator (xorshift64*), one per worker,
 /// for picking a random victim to steal from.
 #[derive(Debug)]

@@ -156,10 +156,11 @@ pub(crate) struct WorkerThread {
     /// Blocks for the jobs this worker spawns (`slots.rs`).
     slots: SlotCache,
     /// Where this worker's stack began (the address of a local of `new`,
-    /// which runs at the top of the thread) and how large it is: how deep
-    /// a wait serving hops may nest ([`WorkerThread::wait_serving_hops`]).
+    /// which runs at the top of the thread) and where it ends (its lowest
+    /// address): how deep helping installs and waits serving hops may nest
+    /// ([`WorkerThread::stack_left`]).
     stack_base: usize,
-    stack_size: usize,
+    stack_end: usize,
     /// Task counts this worker took ahead from a scope's latch and has not
     /// used yet (`scope.rs`, "Counting spawns in batches"); given back at
     /// the end of every job it runs and before it waits.
@@ -205,9 +206,16 @@ impl WorkerThread {
         stack_size: usize,
     ) -> Self {
         let top = 0u8;
+        let stack_base = std::ptr::addr_of!(top) as usize;
+        // Where the system does not say, the size asked for (or std's
+        // default) below this frame: an overestimate by what the C library
+        // keeps at the top of the stack.
+        let stack_end = crate::util::stack_end()
+            .filter(|&end| end < stack_base)
+            .unwrap_or_else(|| stack_base.saturating_sub(stack_size));
         WorkerThread {
-            stack_base: std::ptr::addr_of!(top) as usize,
-            stack_size,
+            stack_base,
+            stack_end,
             index,
             deque,
             rng: XorShift::new(index as u64 + 1),
@@ -620,12 +628,17 @@ impl WorkerThread {
         }
     }
 
-    /// About how much of this worker's stack is in use here.
+    /// Whether more than `1 / fraction` of this worker's stack is still
+    /// free here: helping installs stop nesting at half (`install.rs`,
+    /// step 4), waits serving hops at a quarter, so that unrelated work a
+    /// waiting worker picks up leaves room for the hops other pools may be
+    /// blocked on, and a hop's own work has room left.
     #[inline(never)]
-    fn stack_used(&self) -> usize {
+    pub(crate) fn stack_left_over(&self, fraction: usize) -> bool {
         let here = 0u8;
-        self.stack_base
-            .abs_diff(std::hint::black_box(std::ptr::addr_of!(here)) as usize)
+        let here = std::hint::black_box(std::ptr::addr_of!(here)) as usize;
+        let room = self.stack_base.saturating_sub(self.stack_end);
+        here.saturating_sub(self.stack_end) > room / fraction
     }
 
     /// Runs `run`, which says whether a job ran, counting it in this
@@ -648,13 +661,15 @@ impl WorkerThread {
     /// pool (`registry.rs`, "Submitting"): the workers of the pool it
     /// waits on may be blocked in installs back into this one, whose every
     /// worker may be waiting here. At most [`MAX_SERVED_HOPS`] hops run
-    /// nested on one thread's stack, and none once half of the worker's
-    /// stack is in use (a hop's own work needs room too: at 64 levels a
-    /// debug build overflowed a 128 KiB stack); deeper waits only wait.
+    /// nested on one thread's stack, and none once three quarters of the
+    /// worker's stack are in use (a hop's own work needs room too: at 64
+    /// levels a debug build overflowed a 128 KiB stack); deeper waits only
+    /// wait.
     ///
     /// [`wait_for`]: Self::wait_for
     pub(crate) fn wait_serving_hops(&self, what: &dyn Waitable) {
-        let serving = (self.stack_used() <= self.stack_size / 2)
+        let serving = self
+            .stack_left_over(4)
             .then(|| Nested::enter(&SERVING_HOPS, MAX_SERVED_HOPS))
             .flatten();
         let Some(_serving) = serving else {

@@ -126,3 +126,69 @@ fn child_served_hops_at_the_minimum_stack() {
         assert_eq!((deep, hops), ((0..40).sum(), (0..100).sum()));
     });
 }
+
+const SMALL_CHILD: &str = "COREPOOL_SMALL_STACK_BOUNCE_CHILD";
+
+/// The bouncing installs above on small stacks: helping installs stop
+/// nesting at half the stack, so that waits serving hops keep room (when
+/// the serving stopped at half instead, the helping had used that half in
+/// a debug build and 300 tasks bouncing A → B → A on 128 KiB workers hung:
+/// a fourth reader's probe). In a child process: an overflow fails the
+/// test instead of killing the harness.
+#[test]
+fn bouncing_installs_end_on_small_stacks() {
+    common::in_child(SMALL_CHILD, "child_bouncing_on_small_stacks");
+}
+
+#[test]
+fn child_bouncing_on_small_stacks() {
+    if !common::is_child(SMALL_CHILD) {
+        return;
+    }
+    watchdog(120, || {
+        for (workers, stack) in [
+            (1, corepool::MIN_STACK_SIZE),
+            (2, corepool::MIN_STACK_SIZE),
+            (1, 192 << 10),
+        ] {
+            let build = || {
+                Pool::builder()
+                    .workers(workers)
+                    .stack_size(stack)
+                    .build()
+                    .unwrap()
+            };
+            let (a, b) = (build(), build());
+            let tasks: Vec<_> = (0..300u64)
+                .map(|i| {
+                    let (a2, b2) = (a.clone(), b.clone());
+                    a.submit(move || b2.install(|| a2.install(|| i * 3)))
+                })
+                .collect();
+            let sum: u64 = tasks.into_iter().map(|t| t.join().unwrap()).sum();
+            assert_eq!(
+                sum,
+                3 * (0..300u64).sum::<u64>(),
+                "{workers} workers, {stack} bytes"
+            );
+        }
+        // The `par` bounce of the first test, on 512 KiB workers.
+        let build = || {
+            Pool::builder()
+                .workers(2)
+                .stack_size(512 << 10)
+                .build()
+                .unwrap()
+        };
+        let (a, b) = (build(), build());
+        let s: u64 = a
+            .par(0..2000u64)
+            .map(|i| {
+                b.par(0..2u64)
+                    .map(|j| a.par(0..2u64).map(|k| i + j + k).sum::<u64>())
+                    .sum::<u64>()
+            })
+            .sum();
+        assert_eq!(s, (0..2000u64).map(|i| 4 * i + 4).sum::<u64>());
+    });
+}
