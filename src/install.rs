@@ -24,7 +24,8 @@
 //!    install into a busy pool and help again, nested on the same stack; with
 //!    many such tasks that nesting grew until the stack overflowed. A
 //!    thread-local count of the helping installs on this thread's stack
-//!    stops it: past [`MAX_HELPING_INSTALLS`], an install runs only the
+//!    stops it: past [`MAX_HELPING_INSTALLS`], or once half of the worker's
+//!    stack is in use (`WorkerThread::stack_left_over`), an install runs only the
 //!    tasks that the task calling it pushed on its own deque, and the
 //!    *hops* into its own pool: installs made on workers of other pools
 //!    (`WorkerThread::wait_serving_hops`; `registry.rs`, "Submitting").
