@@ -24,8 +24,11 @@
 //!    install into a busy pool and help again, nested on the same stack; with
 //!    many such tasks that nesting grew until the stack overflowed. A
 //!    thread-local count of the helping installs on this thread's stack
-//!    stops it: past [`MAX_HELPING_INSTALLS`], or once half of the worker's
-//!    stack is in use (`WorkerThread::stack_left_over`), an install runs only the
+//!    stops it: past [`MAX_HELPING_INSTALLS`], or nested on another once
+//!    half of the worker's stack is in use (`WorkerThread::stack_left_over`;
+//!    the first always helps: a worker whose own recursion used half its
+//!    stack before one install must still run what that install needs), an
+//!    install runs only the
 //!    tasks that the task calling it pushed on its own deque, and the
 //!    *hops* into its own pool: installs made on workers of other pools
 //!    (`WorkerThread::wait_serving_hops`; `registry.rs`, "Submitting").
@@ -475,11 +478,9 @@ impl Pool {
             // needs (an install back into it, nested), so the worker runs
             // any of its own pool's work meanwhile, as `Pool::join` does
             // while a stolen half runs (the same caveat applies).
-            Some(worker) => match worker
-                .stack_left_over(2)
-                .then(|| Nested::enter(&HELPING_INSTALLS, MAX_HELPING_INSTALLS))
-                .flatten()
-            {
+            Some(worker) => match Nested::enter(&HELPING_INSTALLS, MAX_HELPING_INSTALLS, || {
+                worker.stack_left_over(2)
+            }) {
                 Some(_helping) => {
                     worker.help_until(&job, None);
                 }

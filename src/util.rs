@@ -16,13 +16,17 @@ pub(crate) struct Padded<T>(pub(crate) T);
 pub(crate) struct Nested(&'static std::thread::LocalKey<std::cell::Cell<u32>>);
 
 impl Nested {
-    /// Enters one more level, or `None` where `depth` is at `limit`.
+    /// Enters one more level, or `None` where `depth` is at `limit`, or
+    /// where this would nest on top of another level (not for the first)
+    /// and `deeper` says no (the stack is short: the first level of a wait
+    /// nests nothing, and is always entered).
     pub(crate) fn enter(
         depth: &'static std::thread::LocalKey<std::cell::Cell<u32>>,
         limit: u32,
+        deeper: impl FnOnce() -> bool,
     ) -> Option<Nested> {
         let now = depth.with(std::cell::Cell::get);
-        if now >= limit {
+        if now >= limit || (now > 0 && !deeper()) {
             return None;
         }
         depth.with(|count| count.set(now + 1));

@@ -158,7 +158,7 @@ pub(crate) struct WorkerThread {
     /// Where this worker's stack began (the address of a local of `new`,
     /// which runs at the top of the thread) and where it ends (its lowest
     /// address): how deep helping installs and waits serving hops may nest
-    /// ([`WorkerThread::stack_left`]).
+    /// ([`WorkerThread::stack_left_over`]).
     stack_base: usize,
     stack_end: usize,
     /// Task counts this worker took ahead from a scope's latch and has not
@@ -660,18 +660,16 @@ impl WorkerThread {
     /// own descendants only, then blocks), and also runs the hops into this
     /// pool (`registry.rs`, "Submitting"): the workers of the pool it
     /// waits on may be blocked in installs back into this one, whose every
-    /// worker may be waiting here. At most [`MAX_SERVED_HOPS`] hops run
-    /// nested on one thread's stack, and none once three quarters of the
-    /// worker's stack are in use (a hop's own work needs room too: at 64
-    /// levels a debug build overflowed a 128 KiB stack); deeper waits only
-    /// wait.
+    /// worker may be waiting here. At most [`MAX_SERVED_HOPS`] such waits
+    /// nest on one thread's stack, and none on top of another once three
+    /// quarters of the worker's stack are in use (a hop's own work needs
+    /// room too: at 64 levels a debug build overflowed a 128 KiB stack);
+    /// deeper waits only wait, and may then hang where the hops they would
+    /// have run were needed.
     ///
     /// [`wait_for`]: Self::wait_for
     pub(crate) fn wait_serving_hops(&self, what: &dyn Waitable) {
-        let serving = self
-            .stack_left_over(4)
-            .then(|| Nested::enter(&SERVING_HOPS, MAX_SERVED_HOPS))
-            .flatten();
+        let serving = Nested::enter(&SERVING_HOPS, MAX_SERVED_HOPS, || self.stack_left_over(4));
         let Some(_serving) = serving else {
             self.wait_for(what, None);
             return;

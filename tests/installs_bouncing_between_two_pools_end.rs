@@ -192,3 +192,65 @@ fn child_bouncing_on_small_stacks() {
         assert_eq!(s, (0..2000u64).map(|i| 4 * i + 4).sum::<u64>());
     });
 }
+
+const DEEP_CHILD: &str = "COREPOOL_DEEP_WORKER_INSTALL_CHILD";
+
+/// A worker whose own recursion has used most of its stack makes one
+/// install into another pool whose job needs this pool: that first install
+/// still helps (the stack limits apply only to installs nested on
+/// another), so the job's install back and its submitted task both run.
+/// When the limits applied to the first one too, both hung (a fifth
+/// reader's probe, at 55–80 % of the stack used). In a child process.
+#[test]
+fn a_deep_workers_first_install_still_helps() {
+    common::in_child(DEEP_CHILD, "child_deep_worker_installs");
+}
+
+/// Recurses with about a kilobyte a frame until `used` bytes of the stack
+/// below `top` are in use, then runs `f`.
+fn at_depth(top: usize, used: usize, f: &dyn Fn() -> u64) -> u64 {
+    let frame = std::hint::black_box([0u8; 1024]);
+    let here = std::ptr::addr_of!(frame) as usize;
+    if top.abs_diff(here) >= used {
+        return f() + u64::from(frame[0]);
+    }
+    at_depth(top, used, f) + u64::from(std::hint::black_box(frame[1]))
+}
+
+#[test]
+fn child_deep_worker_installs() {
+    if !common::is_child(DEEP_CHILD) {
+        return;
+    }
+    const STACK: usize = 1 << 20;
+    watchdog(120, || {
+        let a = Pool::builder()
+            .workers(1)
+            .stack_size(STACK)
+            .build()
+            .unwrap();
+        let b = Pool::builder().workers(1).build().unwrap();
+        for percent in [60, 80] {
+            let (a2, b2) = (a.clone(), b.clone());
+            let back = a.install(move || {
+                let top = 0u8;
+                let top = std::ptr::addr_of!(top) as usize;
+                at_depth(top, STACK * percent / 100, &|| {
+                    let a3 = a2.clone();
+                    b2.install(move || a3.install(|| 42))
+                })
+            });
+            assert_eq!(back, 42, "an install back, at {percent} %");
+            let (a2, b2) = (a.clone(), b.clone());
+            let joined = a.install(move || {
+                let top = 0u8;
+                let top = std::ptr::addr_of!(top) as usize;
+                at_depth(top, STACK * percent / 100, &|| {
+                    let a3 = a2.clone();
+                    b2.install(move || a3.submit(|| 42u64).join().unwrap())
+                })
+            });
+            assert_eq!(joined, 42, "a submitted task, at {percent} %");
+        }
+    });
+}
