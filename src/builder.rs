@@ -54,16 +54,6 @@ use crate::worker::WorkerThread;
 /// ```
 pub const MIN_STACK_SIZE: usize = 128 << 10;
 
-/// The stack a thread gets from `std::thread::Builder` without a
-/// `stack_size`: `RUST_MIN_STACK` where it holds a number, else 2 MiB
-/// (the standard library's rule).
-fn default_stack_size() -> usize {
-    std::env::var("RUST_MIN_STACK")
-        .ok()
-        .and_then(|bytes| bytes.parse().ok())
-        .unwrap_or(2 << 20)
-}
-
 /// Environment variable read when [`PoolBuilder::workers`] is not called:
 /// an integer from 1 to 32,767. Any other value makes the build fail with
 /// [`BuildError::BadEnv`] naming the variable.
@@ -572,7 +562,7 @@ impl PoolBuilder {
             if let Some(bytes) = self.stack_size {
                 thread = thread.stack_size(bytes);
             }
-            let stack = self.stack_size.unwrap_or_else(default_stack_size);
+            let stack = self.stack_size;
             let (registry_for_worker, report, cpu) =
                 (registry.clone(), report.clone(), cpus[index]);
             let hook = hook.0.clone();

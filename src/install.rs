@@ -28,9 +28,9 @@
 //!    half of the worker's stack is in use (`WorkerThread::stack_left_over`;
 //!    the first always helps: a worker whose own recursion used half its
 //!    stack before one install must still run what that install needs), an
-//!    install runs only the
-//!    tasks that the task calling it pushed on its own deque, and the
-//!    *hops* into its own pool: installs made on workers of other pools
+//!    install runs only the tasks that the task calling it pushed on its
+//!    own deque, and the *hops* into its own pool: installs made on workers
+//!    of other pools
 //!    (`WorkerThread::wait_serving_hops`; `registry.rs`, "Submitting").
 //!    The frames below it are installs that wait on the other pool; when
 //!    that pool's work installs back into this one (A into B into A), its

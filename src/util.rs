@@ -40,6 +40,16 @@ impl Drop for Nested {
     }
 }
 
+/// The stack a thread gets from `std::thread::Builder` without a
+/// `stack_size`: `RUST_MIN_STACK` where it holds a number, else 2 MiB
+/// (the standard library's rule).
+pub(crate) fn default_stack_size() -> usize {
+    std::env::var("RUST_MIN_STACK")
+        .ok()
+        .and_then(|bytes| bytes.parse().ok())
+        .unwrap_or(2 << 20)
+}
+
 /// The far end of this thread's stack (its lowest address: stacks grow
 /// down on every platform this crate builds for), as the system reports
 /// it; `None` where it does not (off Linux) or the call fails. Unlike the

@@ -203,7 +203,7 @@ impl WorkerThread {
         index: usize,
         deque: Deque<JobRef>,
         registry: Arc<Registry>,
-        stack_size: usize,
+        stack_size: Option<usize>,
     ) -> Self {
         let top = 0u8;
         let stack_base = std::ptr::addr_of!(top) as usize;
@@ -212,7 +212,10 @@ impl WorkerThread {
         // keeps at the top of the stack.
         let stack_end = crate::util::stack_end()
             .filter(|&end| end < stack_base)
-            .unwrap_or_else(|| stack_base.saturating_sub(stack_size));
+            .unwrap_or_else(|| {
+                stack_base
+                    .saturating_sub(stack_size.unwrap_or_else(crate::util::default_stack_size))
+            });
         WorkerThread {
             stack_base,
             stack_end,
@@ -606,6 +609,15 @@ impl WorkerThread {
     /// Only this pool's work runs here: a task of another pool that this
     /// worker waits for is left to that pool's workers.
     pub(crate) fn wait_for(&self, what: &dyn Waitable, deadline: Option<Instant>) -> bool {
+        self.wait_running(what, deadline, false)
+    }
+
+    /// [`wait_for`](Self::wait_for)'s loop; with `hops`, it also runs the
+    /// hops into this pool and, where nothing is left to run, parks listed
+    /// in `hop_waiters` instead of `what.block_until` (so `what` must be
+    /// a job whose end unparks this thread: an install's, whose owner it
+    /// is, without a deadline).
+    fn wait_running(&self, what: &dyn Waitable, deadline: Option<Instant>, hops: bool) -> bool {
         loop {
             // Counts held ahead could be what `what` waits for.
             self.settle_credit();
@@ -617,6 +629,20 @@ impl WorkerThread {
             }
             if let Some(job) = self.pop_descendant() {
                 self.execute(job);
+                continue;
+            }
+            if hops {
+                if let Some(job) = self.registry.take_hop() {
+                    self.execute(job);
+                    continue;
+                }
+                // Listed before the last look: a hop pushed after it
+                // unparks this thread; the job's end unparks its owner in
+                // any case.
+                let _listed = self.registry.wait_for_hops();
+                if !what.is_done() && self.registry.hops.is_empty() {
+                    park();
+                }
                 continue;
             }
             if what.block_until(deadline) {
@@ -670,34 +696,7 @@ impl WorkerThread {
     /// [`wait_for`]: Self::wait_for
     pub(crate) fn wait_serving_hops(&self, what: &dyn Waitable) {
         let serving = Nested::enter(&SERVING_HOPS, MAX_SERVED_HOPS, || self.stack_left_over(4));
-        let Some(_serving) = serving else {
-            self.wait_for(what, None);
-            return;
-        };
-        loop {
-            self.settle_credit();
-            if what.is_done() {
-                return;
-            }
-            if self.in_new_frame(|| what.run_inline(self)) {
-                continue;
-            }
-            if let Some(job) = self.pop_descendant() {
-                self.execute(job);
-                continue;
-            }
-            if let Some(job) = self.registry.take_hop() {
-                self.execute(job);
-                continue;
-            }
-            // Listed before the last look: a hop pushed after it unparks
-            // this thread; the job's end unparks its owner in any case.
-            let _listed = self.registry.wait_for_hops();
-            if what.is_done() || !self.registry.hops.is_empty() {
-                continue;
-            }
-            park();
-        }
+        self.wait_running(what, None, serving.is_some());
     }
 
     /// After a look at the shared queues found nothing: short spins, each

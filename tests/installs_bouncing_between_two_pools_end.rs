@@ -13,8 +13,49 @@ use common::watchdog;
 use corepool::Pool;
 
 fn pools(workers: usize) -> (Pool, Pool) {
-    let build = || Pool::builder().workers(workers).build().unwrap();
+    pools_with_stack(workers, None)
+}
+
+/// Two pools of `workers` each, with `stack` bytes a worker if given.
+fn pools_with_stack(workers: usize, stack: Option<usize>) -> (Pool, Pool) {
+    let build = || {
+        let builder = Pool::builder().workers(workers);
+        match stack {
+            Some(bytes) => builder.stack_size(bytes),
+            None => builder,
+        }
+        .build()
+        .unwrap()
+    };
     (build(), build())
+}
+
+/// A `par` over `n` items of `a`, each a `par` on `b`, each a `par` back on
+/// `a`; asserts the sum.
+fn par_bounce(a: &Pool, b: &Pool, n: u64, what: &str) {
+    let s: u64 = a
+        .par(0..n)
+        .map(|i| {
+            b.par(0..2u64)
+                .map(|j| a.par(0..2u64).map(|k| i + j + k).sum::<u64>())
+                .sum::<u64>()
+        })
+        .sum();
+    // Each item gives (i+0+0) + (i+0+1) + (i+1+0) + (i+1+1).
+    assert_eq!(s, (0..n).map(|i| 4 * i + 4).sum::<u64>(), "{what}");
+}
+
+/// 300 tasks on `a`, each installing into `b` and back into `a`; asserts
+/// the sum.
+fn task_bounce(a: &Pool, b: &Pool, what: &str) {
+    let tasks: Vec<_> = (0..300u64)
+        .map(|i| {
+            let (a2, b2) = (a.clone(), b.clone());
+            a.submit(move || b2.install(|| a2.install(|| i * 3)))
+        })
+        .collect();
+    let sum: u64 = tasks.into_iter().map(|t| t.join().unwrap()).sum();
+    assert_eq!(sum, 3 * (0..300u64).sum::<u64>(), "{what}");
 }
 
 #[test]
@@ -22,23 +63,7 @@ fn par_from_a_into_b_and_back_into_a_ends() {
     watchdog(120, || {
         for workers in [1, 2, 3] {
             let (a, b) = pools(workers);
-            let n = 2000u64;
-            let s: u64 = a
-                .par(0..n)
-                .map(|i| {
-                    b.par(0..2u64)
-                        .map(|j| a.par(0..2u64).map(|k| i + j + k).sum::<u64>())
-                        .sum::<u64>()
-                })
-                .sum();
-            let expected: u64 = (0..n)
-                .map(|i| {
-                    (0..2u64)
-                        .map(|j| (0..2u64).map(|k| i + j + k).sum::<u64>())
-                        .sum::<u64>()
-                })
-                .sum();
-            assert_eq!(s, expected, "{workers} workers a pool");
+            par_bounce(&a, &b, 2000, &format!("{workers} workers a pool"));
         }
     });
 }
@@ -48,18 +73,7 @@ fn tasks_installing_into_b_and_back_into_a_end() {
     watchdog(120, || {
         for workers in [1, 2] {
             let (a, b) = pools(workers);
-            let tasks: Vec<_> = (0..300u64)
-                .map(|i| {
-                    let (a2, b2) = (a.clone(), b.clone());
-                    a.submit(move || b2.install(|| a2.install(|| i * 3)))
-                })
-                .collect();
-            let sum: u64 = tasks.into_iter().map(|t| t.join().unwrap()).sum();
-            assert_eq!(
-                sum,
-                3 * (0..300u64).sum::<u64>(),
-                "{workers} workers a pool"
-            );
+            task_bounce(&a, &b, &format!("{workers} workers a pool"));
         }
     });
 }
@@ -151,45 +165,12 @@ fn child_bouncing_on_small_stacks() {
             (2, corepool::MIN_STACK_SIZE),
             (1, 192 << 10),
         ] {
-            let build = || {
-                Pool::builder()
-                    .workers(workers)
-                    .stack_size(stack)
-                    .build()
-                    .unwrap()
-            };
-            let (a, b) = (build(), build());
-            let tasks: Vec<_> = (0..300u64)
-                .map(|i| {
-                    let (a2, b2) = (a.clone(), b.clone());
-                    a.submit(move || b2.install(|| a2.install(|| i * 3)))
-                })
-                .collect();
-            let sum: u64 = tasks.into_iter().map(|t| t.join().unwrap()).sum();
-            assert_eq!(
-                sum,
-                3 * (0..300u64).sum::<u64>(),
-                "{workers} workers, {stack} bytes"
-            );
+            let (a, b) = pools_with_stack(workers, Some(stack));
+            task_bounce(&a, &b, &format!("{workers} workers, {stack} bytes"));
         }
         // The `par` bounce of the first test, on 512 KiB workers.
-        let build = || {
-            Pool::builder()
-                .workers(2)
-                .stack_size(512 << 10)
-                .build()
-                .unwrap()
-        };
-        let (a, b) = (build(), build());
-        let s: u64 = a
-            .par(0..2000u64)
-            .map(|i| {
-                b.par(0..2u64)
-                    .map(|j| a.par(0..2u64).map(|k| i + j + k).sum::<u64>())
-                    .sum::<u64>()
-            })
-            .sum();
-        assert_eq!(s, (0..2000u64).map(|i| 4 * i + 4).sum::<u64>());
+        let (a, b) = pools_with_stack(2, Some(512 << 10));
+        par_bounce(&a, &b, 2000, "2 workers, 512 KiB");
     });
 }
 
