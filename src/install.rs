@@ -370,7 +370,11 @@ impl Pool {
     /// for, when this pool's every worker is that deep), then blocks. So many
     /// tasks that each install into a busy pool cannot overflow a worker's
     /// stack (those installs stop nesting once half of it is in use), and
-    /// work that bounces from this pool into another and back ends. As with
+    /// work that bounces from this pool into another and back ends, as long
+    /// as the bouncing installs on one worker's stack stay within those
+    /// limits and 64 more (the hops' waits): two one-worker pools end a
+    /// chain of about 190 installs, and chains from several callers add up;
+    /// past that the waits park for good, as they did past 32 before. As with
     /// any work a waiting worker runs, an install from another pool that
     /// blocks on something the waiting task itself would do after `f`
     /// returns (a lock, a channel) cannot end: it runs on top of that task.

@@ -51,8 +51,13 @@ use crate::unwind::{self, Payload};
 /// counters (`WorkerStats::tasks_run`, `shutdown_now`'s count).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Ran {
-    /// Its closure ran here.
+    /// Its closure ran here; the caller counts it.
     Here,
+    /// A task cell's closure ran here, and the cell counted the run in
+    /// its worker's `tasks_run` as it started (after its claim, before its
+    /// outcome was published, so a joined task is counted and no count is
+    /// taken back).
+    Counted,
     /// It was cancelled here: its closure was dropped unrun.
     Cancelled,
     /// Nothing ran here: a task cell that another reference had ended

@@ -38,9 +38,10 @@ pub struct WorkerStats {
     /// a task still queued). A task that was cancelled before it started
     /// (by [`Task::cancel`](crate::Task::cancel) or
     /// [`shutdown_now`](crate::Pool::shutdown_now)) is not counted, and a
-    /// task is counted once however many queue entries lead to it. A job is
-    /// counted as it starts, so every task that ran on a worker and whose
-    /// handle has been joined is counted. (Tasks of the blocking lane run
+    /// task is counted once however many queue entries lead to it. A task
+    /// is counted as it starts, so every task that ran on a worker and whose
+    /// handle has been joined is counted; other jobs once they have run.
+    /// The count never goes down. (Tasks of the blocking lane run
     /// on its own threads, and are not counted here.)
     pub tasks_run: u64,
     /// Tasks this worker has stolen from other workers' deques.

@@ -114,12 +114,6 @@ impl Counters {
     pub(crate) fn bump(counter: &AtomicU64, by: u64) {
         counter.store(counter.load(Ordering::Relaxed) + by, Ordering::Relaxed);
     }
-
-    /// Takes back one [`bump`](Self::bump) of a counter only its owning
-    /// worker writes.
-    pub(crate) fn unbump(counter: &AtomicU64) {
-        counter.store(counter.load(Ordering::Relaxed) - 1, Ordering::Relaxed);
-    }
 }
 
 /// What the builder decided, kept with the pool.

@@ -521,7 +521,13 @@ impl WorkerThread {
         if self.wake_for_rescued.get() > 0 {
             self.wake_for_rescued_work();
         }
-        self.count_run(|| self.in_new_frame(|| self.registry.execute(job)) == Ran::Here);
+        // A task cell counts itself as it starts (`Ran::Counted`); any other
+        // job that ran is counted here, after it ran: nothing waits on its
+        // count, and a count taken ahead would have to be taken back where
+        // nothing ran (`tasks_run` would go down).
+        if self.in_new_frame(|| self.registry.execute(job)) == Ran::Here {
+            Counters::bump(&self.registry.counters[self.index].0.run, 1);
+        }
         self.settle_credit();
     }
 
@@ -667,18 +673,11 @@ impl WorkerThread {
         here.saturating_sub(self.stack_end) > room / fraction
     }
 
-    /// Runs `run`, which says whether a job ran, counting it in this
-    /// worker's `tasks_run`: counted before it runs, so that a caller who
-    /// joined a task sees it counted, and taken back where nothing ran (a
-    /// task cell ended through another queue entry or its handle, a
-    /// cancel, a hand-back). Only this worker writes its counter.
+    /// Counts a task cell's run in this worker's `tasks_run`, as it starts
+    /// (`TaskCell::run`). Only this worker writes its counter.
     #[inline]
-    pub(crate) fn count_run(&self, run: impl FnOnce() -> bool) {
-        let counter = &self.registry.counters[self.index].0.run;
-        Counters::bump(counter, 1);
-        if !run() {
-            Counters::unbump(counter);
-        }
+    pub(crate) fn count_started(&self) {
+        Counters::bump(&self.registry.counters[self.index].0.run, 1);
     }
 
     /// An `install` into another pool nested past the helping limit

@@ -553,7 +553,7 @@ where
         let ran = unsafe { Self::borrow(ptr) }.run();
         // SAFETY: no borrow is alive any more.
         unsafe { Self::give_up(ptr) };
-        if ran { Ran::Here } else { Ran::No }
+        if ran { Ran::Counted } else { Ran::No }
     }
 
     unsafe fn cancel_ref(ptr: NonNull<()>) -> Ran {
@@ -585,6 +585,13 @@ where
     pub(super) fn run(&self) -> bool {
         if !self.header.state.claim() {
             return false;
+        }
+        // Counted as it starts, on a worker of its pool, however it came
+        // to run here (a queue, a wait's inline claim, a map's consumer):
+        // only a claim that won counts, and before the outcome is
+        // published, so a joined task is counted and no count goes down.
+        if let Some(worker) = WorkerThread::current().filter(|w| self.header.runs_on(w)) {
+            worker.count_started();
         }
         while_claimed(self.header.id(), || self.run_claimed());
         true

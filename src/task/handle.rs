@@ -85,9 +85,7 @@ impl<'a, T: Send + 'a> Handle<'a, T> {
     pub(crate) fn claim(&self, worker: &WorkerThread) -> bool {
         let header = self.header();
         if header.runs_on(worker) && header.stage() == Stage::Scheduled {
-            // A run by a wait on the worker counts in its `tasks_run` (the
-            // task's queue entry, popped later, finds it ended).
-            worker.count_run(|| self.cell.run_inline());
+            self.cell.run_inline();
             true
         } else {
             false
@@ -99,13 +97,7 @@ impl<'a, T: Send + 'a> Handle<'a, T> {
     /// (the consumer of a map). Returns whether it did.
     pub(crate) fn run_here(&self) -> bool {
         if self.header().stage() == Stage::Scheduled {
-            // On a worker of the task's pool, it counts in `tasks_run`.
-            match WorkerThread::current().filter(|worker| self.header().runs_on(worker)) {
-                Some(worker) => worker.count_run(|| self.cell.run_inline()),
-                None => {
-                    self.cell.run_inline();
-                }
-            }
+            self.cell.run_inline();
             true
         } else {
             false
