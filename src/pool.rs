@@ -11,7 +11,7 @@ use crate::error::{BuildError, ShutdownError};
 use crate::registry::{Pinning, Registry};
 use crate::submit::{spawn_job, submit_cell};
 use crate::sync::Ordering;
-use crate::task::{Abort, Cell, Handle, Task, TaskCell};
+use crate::task::{Abort, Cell, CellRc, Handle, Task, TaskCell};
 use crate::unwind;
 
 /// What happened on one worker so far; see [`Pool::stats`].
@@ -371,10 +371,10 @@ impl Pool {
         let registry = &self.shared.registry;
         if registry.is_shutdown() {
             unwind::drop_contained(f);
-            return Task::from_handle(Handle::new(Arc::new(TaskCell::<F, T>::refused())));
+            return Task::from_handle(Handle::new(CellRc::new(TaskCell::<F, T>::refused())));
         }
         // Pool identity 0: a worker waiting on it never runs it inline.
-        let cell = Arc::new(TaskCell::new(f, None, 0, 0));
+        let cell = CellRc::new(TaskCell::new(f, None, 0, 0));
         // SAFETY: `'static` closure and result: nothing is borrowed.
         let job = unsafe { TaskCell::new_ref(&cell) };
         if let Err(job) = registry.blocking.submit(job, registry) {

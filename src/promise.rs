@@ -15,10 +15,9 @@
 // nothing else of the face.
 
 use std::fmt;
-use std::sync::Arc;
 
 use crate::error::{Failure, TaskError};
-use crate::task::{Abort, Cell, Handle, Task, TaskCell};
+use crate::task::{Abort, Cell, CellRc, Handle, Task, TaskCell};
 
 /// The placeholder closure of a promise's cell: never called, since no
 /// queue holds the cell and its pool identity (0) matches no worker.
@@ -43,7 +42,7 @@ type PromiseCell<T> = TaskCell<fn() -> T, T>;
 /// ```
 #[must_use = "dropping a Promise unset ends its task with an `abandoned` error"]
 pub struct Promise<T: Send + 'static> {
-    cell: Arc<PromiseCell<T>>,
+    cell: CellRc<PromiseCell<T>>,
 }
 
 /// A task completed by hand, and the [`Promise`] that completes it. The task
@@ -56,7 +55,7 @@ pub struct Promise<T: Send + 'static> {
 /// assert_eq!(task.join().unwrap(), "from another thread");
 /// ```
 pub fn promise<T: Send + 'static>() -> (Promise<T>, Task<T>) {
-    let cell = Arc::new(PromiseCell::new(
+    let cell = CellRc::new(PromiseCell::new(
         settled_by_hand::<T> as fn() -> T,
         None,
         0,

@@ -1,6 +1,7 @@
-//! Recycled memory for spawned jobs: a worker that spawns takes a block
-//! from its own cache instead of `malloc`, and a worker that runs a job
-//! puts its block in its own cache instead of `free`.
+//! Recycled memory for spawned jobs and task cells: a worker that spawns
+//! takes a block from its own cache instead of `malloc`, and a worker that
+//! runs a job puts its block in its own cache instead of `free`; task cells
+//! do the same on every thread (see "Task cells").
 //!
 //! # Why
 //!
@@ -18,8 +19,8 @@
 //!
 //! # How
 //!
-//! Every block has one size and alignment ([`SLOT_LAYOUT`]) and belongs to
-//! nobody: it is memory of the global allocator, and any thread may free
+//! Every block of a class ([`Jobs`], [`Cells`]) has the class's size and
+//! alignment ([`Class::LAYOUT`]) and belongs to nobody: it is memory of the global allocator, and any thread may free
 //! it there. A job that fits and is spawned on a worker is placed in one,
 //! from that worker's cache (a job spawned from outside the pool is boxed:
 //! its thread would allocate every block anew while the workers piled
@@ -30,50 +31,102 @@
 //! A worker's cache ([`SlotCache`]) is an array of block pointers, so
 //! taking a block reads no memory another thread wrote last (the block's
 //! own line is only written, which does not stall the worker as a read
-//! does). Caches exchange full *magazines* of [`MAGAZINE`] blocks through
-//! their pool's [`Depot`] under a lock, once per `MAGAZINE` blocks: a
+//! does). Caches exchange full *magazines* of [`Class::MAGAZINE`] blocks
+//! through their pool's [`Depot`] under a lock, once per magazine: a
 //! thief's cache fills up with the blocks of the jobs it runs and hands a
 //! magazine to the depot; a spawner's cache runs dry and takes one.
 //!
 //! # What is kept
 //!
-//! A cache holds at most two magazines; the depot at most [`DEPOT_MAX`]
-//! (beyond that, a full magazine's blocks go back to the allocator). A
+//! A cache holds at most two magazines; a depot at most [`DEPOT_BLOCKS`]
+//! blocks (beyond that, a full magazine's blocks go back to the
+//! allocator). A
 //! worker that has been parked for a while (`sleep.rs`, step 7) frees its
 //! cache down to [`KEEP_PARKED`] blocks and empties the depot, in pieces:
 //! an idle pool holds a few KiB. Freeing at every park instead lost the
 //! blocks between two bursts of spawns a few microseconds apart.
 //!
+//! # Task cells
+//!
+//! A task cell (`task/cell.rs`) is shared by its handle and its queue
+//! entry, and is freed by whichever lets go last: the thread that joins a
+//! task, most often, and that thread submitted it too. A `submit` from
+//! outside the pool therefore allocates on a thread that is not a worker,
+//! and 200,000 of them held until joined grew glibc's heap by 25 MB, which
+//! it gave back to the system at the end of each round and page-faulted in
+//! again in the next: 62 ms a round against 38 ms with glibc's trimming
+//! turned off (`--bench pool -- submit_outside`, 2026-12-06). So cells that
+//! fit live in blocks of their own class ([`Cells`], 128 bytes), cached per
+//! thread on every thread (a thread-local [`SlotCache`], at most two
+//! magazines of 64 blocks: 16 KiB) and traded through one process-wide
+//! depot ([`CELL_DEPOT`]): the joining thread's frees feed its next
+//! submits, and blocks freed on workers (a handle dropped before its task
+//! ran) reach an outside submitter through the depot. A worker that has
+//! been parked a while empties that depot too, and a worker that exits
+//! does (`worker.rs`): an idle process holds at most the few thread
+//! caches.
+//!
 //! # Layer
 //!
-//! `sched` (`lib.rs`, "Layers"): used by `job.rs`, `worker.rs` and
-//! `registry.rs`; it knows nothing about jobs but their size.
+//! `sched` (`lib.rs`, "Layers"): used by `job.rs`, `worker.rs`,
+//! `registry.rs` and the task cells; it knows nothing about jobs or cells
+//! but their size.
 
 use std::alloc::Layout;
 use std::cell::RefCell;
+use std::marker::PhantomData;
 use std::ptr::NonNull;
 
 use crate::sync::{AtomicUsize, Mutex, Ordering};
 
-/// Size and alignment of every block: a job whose closure takes up to 7
-/// words fits (the job's header takes one; a scope's bookkeeping takes three
-/// of the seven, so a scoped closure may capture four). Measured against
-/// 128-byte blocks (200,000 tiny spawns in a scope, interleaved with
-/// rayon in one run): 0.35-0.41x rayon's time against 0.39-0.41x, and in
-/// criterion 0.32-0.44x against 0.59-0.62x: a burst's blocks outgrow the
-/// caches, and half the size is half the memory traffic.
-pub(crate) const SLOT_LAYOUT: Layout = match Layout::from_size_align(64, 16) {
-    Ok(layout) => layout,
-    Err(_) => panic!("a valid layout"),
-};
+/// A kind of block: its layout, and how many a magazine holds.
+pub(crate) trait Class: 'static {
+    /// Size and alignment of every block of the class.
+    const LAYOUT: Layout;
+    /// Blocks per magazine: what a cache hands to or takes from the depot
+    /// at once.
+    const MAGAZINE: usize;
+}
 
-/// Blocks per magazine: what a cache hands to or takes from the depot at
-/// once.
-pub(crate) const MAGAZINE: usize = 256;
+/// The blocks of spawned jobs.
+#[derive(Debug)]
+pub(crate) enum Jobs {}
 
-/// Full magazines the depot holds: 16 MiB of blocks per pool, enough that a
-/// burst of 200,000 spawns recycles all its blocks.
-pub(crate) const DEPOT_MAX: usize = 1024;
+impl Class for Jobs {
+    /// A job whose closure takes up to 7 words fits (the job's header takes
+    /// one; a scope's bookkeeping takes three of the seven, so a scoped
+    /// closure may capture four). Measured against 128-byte blocks (200,000
+    /// tiny spawns in a scope, interleaved with rayon in one run):
+    /// 0.35-0.41x rayon's time against 0.39-0.41x, and in criterion
+    /// 0.32-0.44x against 0.59-0.62x: a burst's blocks outgrow the caches,
+    /// and half the size is half the memory traffic.
+    const LAYOUT: Layout = layout(64);
+    const MAGAZINE: usize = 256;
+}
+
+/// The blocks of task cells (see "Task cells" above): a cell whose closure
+/// and result take up to 5 words fits (the header takes the rest). Smaller
+/// magazines than the jobs' keep what a thread outside the pool holds
+/// small.
+#[derive(Debug)]
+pub(crate) enum Cells {}
+
+impl Class for Cells {
+    const LAYOUT: Layout = layout(128);
+    const MAGAZINE: usize = 64;
+}
+
+const fn layout(size: usize) -> Layout {
+    match Layout::from_size_align(size, 16) {
+        Ok(layout) => layout,
+        Err(_) => panic!("a valid layout"),
+    }
+}
+
+/// Blocks a depot holds, in full magazines: 16 MiB of job blocks per pool
+/// (enough that a burst of 200,000 spawns recycles all its blocks), 32 MiB
+/// of cell blocks in the process.
+const DEPOT_BLOCKS: usize = 1 << 18;
 
 /// How many blocks ahead of use a cache prefetches.
 const PREFETCH_AHEAD: usize = 4;
@@ -81,27 +134,33 @@ const PREFETCH_AHEAD: usize = 4;
 /// Blocks a worker keeps when it has been parked a while.
 pub(crate) const KEEP_PARKED: usize = 64;
 
-/// Whether a value of type `T` fits in a block.
+/// Whether a value of type `T` fits in a job block.
 pub(crate) const fn fits<T>() -> bool {
-    size_of::<T>() <= SLOT_LAYOUT.size() && align_of::<T>() <= SLOT_LAYOUT.align()
+    fits_layout::<Jobs>(Layout::new::<T>())
 }
 
-/// A free block of [`SLOT_LAYOUT`], owned by whoever holds the value and
-/// given back to the allocator when it is dropped.
+/// Whether a value of `layout` fits in a block of class `C`.
+pub(crate) const fn fits_layout<C: Class>(layout: Layout) -> bool {
+    layout.size() <= C::LAYOUT.size() && layout.align() <= C::LAYOUT.align()
+}
+
+/// A free block of class `C`, owned by whoever holds the value and given
+/// back to the allocator when it is dropped.
 #[derive(Debug)]
-pub(crate) struct Block(NonNull<u8>);
+pub(crate) struct Block<C: Class = Jobs>(NonNull<u8>, PhantomData<C>);
 
 // SAFETY: a free block is plain memory of the global allocator that nobody
 // else points to; whichever thread holds it may use or free it.
-unsafe impl Send for Block {}
+unsafe impl<C: Class> Send for Block<C> {}
 
-impl Block {
+impl<C: Class> Block<C> {
     /// A new block from the global allocator (which aborts on out-of-memory,
     /// as `Box::new` does).
-    fn alloc() -> Block {
+    fn alloc() -> Self {
         // SAFETY: the layout has a non-zero size.
-        let ptr = unsafe { std::alloc::alloc(SLOT_LAYOUT) };
-        Block(NonNull::new(ptr).unwrap_or_else(|| std::alloc::handle_alloc_error(SLOT_LAYOUT)))
+        let ptr = unsafe { std::alloc::alloc(C::LAYOUT) };
+        let ptr = NonNull::new(ptr).unwrap_or_else(|| std::alloc::handle_alloc_error(C::LAYOUT));
+        Block(ptr, PhantomData)
     }
 
     /// Gives up ownership: the caller keeps the memory until
@@ -116,10 +175,12 @@ impl Block {
     ///
     /// `ptr` comes from `into_raw`, is taken back once, and nothing uses it
     /// any more.
-    pub(crate) unsafe fn from_raw(ptr: NonNull<u8>) -> Block {
-        Block(ptr)
+    pub(crate) unsafe fn from_raw(ptr: NonNull<u8>) -> Self {
+        Block(ptr, PhantomData)
     }
+}
 
+impl Block<Jobs> {
     /// Gives the block to this thread's worker's cache if it is a worker,
     /// else to the allocator.
     pub(crate) fn release(self) {
@@ -129,44 +190,66 @@ impl Block {
     }
 }
 
-impl Drop for Block {
+impl<C: Class> Drop for Block<C> {
     fn drop(&mut self) {
         // SAFETY: a block is allocated with this layout and owned by `self`.
-        unsafe { std::alloc::dealloc(self.0.as_ptr(), SLOT_LAYOUT) };
+        unsafe { std::alloc::dealloc(self.0.as_ptr(), C::LAYOUT) };
     }
 }
 
-/// One pool's magazines, shared by its workers' caches: full ones, and
-/// the empty arrays caches gave up for them (so that an exchange allocates
-/// nothing: an array freed on another thread than the one that allocated
-/// it is what the blocks are here to avoid).
+/// Magazines shared by caches (a pool's workers' for jobs, every thread's
+/// for cells): full ones, and the empty arrays caches gave up for them (so
+/// that an exchange allocates nothing: an array freed on another thread
+/// than the one that allocated it is what the blocks are here to avoid).
 #[derive(Debug)]
-pub(crate) struct Depot {
-    shelves: Mutex<Shelves>,
+pub(crate) struct Depot<C: Class = Jobs> {
+    shelves: Mutex<Shelves<C>>,
     /// How many full magazines there are, for a look without the lock (a
     /// hint: a cache that misses one asks the allocator, nothing else).
     len: AtomicUsize,
 }
 
-#[derive(Debug, Default)]
-struct Shelves {
-    full: Vec<Vec<Block>>,
-    empty: Vec<Vec<Block>>,
+#[derive(Debug)]
+struct Shelves<C: Class> {
+    full: Vec<Vec<Block<C>>>,
+    empty: Vec<Vec<Block<C>>>,
 }
 
-/// The capacity of every cache's array: two magazines.
-const CACHE_CAPACITY: usize = 2 * MAGAZINE;
+/// The process's depot of cell blocks (see "Task cells" above).
+#[cfg(not(loom))]
+pub(crate) static CELL_DEPOT: Depot<Cells> = Depot::new();
 
-impl Depot {
-    pub(crate) fn new() -> Depot {
+impl<C: Class> Depot<C> {
+    /// The capacity of every cache's array: two magazines.
+    const CACHE_CAPACITY: usize = 2 * C::MAGAZINE;
+
+    /// Full magazines the depot holds at most.
+    const MAX_FULL: usize = DEPOT_BLOCKS / C::MAGAZINE;
+
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Self {
         Depot {
-            shelves: Mutex::new(Shelves::default()),
+            shelves: Mutex::new(Shelves {
+                full: Vec::new(),
+                empty: Vec::new(),
+            }),
+            len: AtomicUsize::new(0),
+        }
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        Depot {
+            shelves: Mutex::new(Shelves {
+                full: Vec::new(),
+                empty: Vec::new(),
+            }),
             len: AtomicUsize::new(0),
         }
     }
 
     /// Swaps the empty array `mine` for a full magazine, if there is one.
-    fn take(&self, mine: &mut Vec<Block>) {
+    fn take(&self, mine: &mut Vec<Block<C>>) {
         if self.len.load(Ordering::Relaxed) == 0 {
             return;
         }
@@ -178,12 +261,12 @@ impl Depot {
         }
     }
 
-    /// Moves the newest [`MAGAZINE`] blocks of `mine` to a full magazine
-    /// here, or to the allocator when the depot holds enough.
-    fn put(&self, mine: &mut Vec<Block>) {
-        let at = mine.len() - MAGAZINE;
+    /// Moves the newest [`Class::MAGAZINE`] blocks of `mine` to a full
+    /// magazine here, or to the allocator when the depot holds enough.
+    fn put(&self, mine: &mut Vec<Block<C>>) {
+        let at = mine.len() - C::MAGAZINE;
         let mut shelves = self.shelves.lock();
-        if shelves.full.len() >= DEPOT_MAX {
+        if shelves.full.len() >= Self::MAX_FULL {
             drop(shelves);
             mine.truncate(at);
             return;
@@ -191,15 +274,20 @@ impl Depot {
         let mut magazine = shelves
             .empty
             .pop()
-            .unwrap_or_else(|| Vec::with_capacity(CACHE_CAPACITY));
+            .unwrap_or_else(|| Vec::with_capacity(Self::CACHE_CAPACITY));
         magazine.extend(mine.drain(at..));
         shelves.full.push(magazine);
         self.len.store(shelves.full.len(), Ordering::Relaxed);
     }
 
+    /// Whether full magazines are here (a hint, read without the lock).
+    pub(crate) fn is_stocked(&self) -> bool {
+        self.len.load(Ordering::Relaxed) > 0
+    }
+
     /// Frees one full magazine's blocks and the spare arrays (outside the
     /// lock); says whether full magazines are left.
-    fn trim_one(&self) -> bool {
+    pub(crate) fn trim_one(&self) -> bool {
         let freed = {
             let mut shelves = self.shelves.lock();
             let full = shelves.full.pop();
@@ -216,21 +304,21 @@ impl Depot {
 /// global allocator spawns or runs jobs from inside `alloc`; then the
 /// allocator serves instead.
 #[derive(Debug)]
-pub(crate) struct SlotCache {
-    blocks: RefCell<Vec<Block>>,
+pub(crate) struct SlotCache<C: Class = Jobs> {
+    blocks: RefCell<Vec<Block<C>>>,
 }
 
-impl SlotCache {
-    pub(crate) fn new() -> SlotCache {
+impl<C: Class> SlotCache<C> {
+    pub(crate) fn new() -> Self {
         SlotCache {
-            blocks: RefCell::new(Vec::with_capacity(CACHE_CAPACITY)),
+            blocks: RefCell::new(Vec::with_capacity(Depot::<C>::CACHE_CAPACITY)),
         }
     }
 
     /// A free block: from this cache, else a magazine from `depot`, else
     /// the allocator.
     #[inline]
-    pub(crate) fn take(&self, depot: &Depot) -> Block {
+    pub(crate) fn take(&self, depot: &Depot<C>) -> Block<C> {
         let Ok(mut blocks) = self.blocks.try_borrow_mut() else {
             return Block::alloc();
         };
@@ -252,25 +340,25 @@ impl SlotCache {
 
     /// Keeps a free block; hands a magazine to `depot` when full.
     #[inline]
-    fn put(&self, block: Block, depot: &Depot) {
+    pub(crate) fn put(&self, block: Block<C>, depot: &Depot<C>) {
         let Ok(mut blocks) = self.blocks.try_borrow_mut() else {
             return drop(block);
         };
-        if blocks.len() >= CACHE_CAPACITY {
+        if blocks.len() >= Depot::<C>::CACHE_CAPACITY {
             depot.put(&mut blocks);
         }
         blocks.push(block);
     }
 
     /// Whether [`SlotCache::trim_some`] would free anything.
-    pub(crate) fn wants_trim(&self, depot: &Depot) -> bool {
-        self.blocks.borrow().len() > KEEP_PARKED || depot.len.load(Ordering::Relaxed) > 0
+    pub(crate) fn wants_trim(&self, depot: &Depot<C>) -> bool {
+        self.blocks.borrow().len() > KEEP_PARKED || depot.is_stocked()
     }
 
     /// Frees this cache's blocks beyond [`KEEP_PARKED`], or one magazine of
     /// the depot's, and says whether there is more to free; for a worker
     /// that has been parked a while (`sleep.rs`, step 7).
-    pub(crate) fn trim_some(&self, depot: &Depot) -> bool {
+    pub(crate) fn trim_some(&self, depot: &Depot<C>) -> bool {
         let mut blocks = self.blocks.borrow_mut();
         if blocks.len() <= KEEP_PARKED {
             drop(blocks);
@@ -279,6 +367,73 @@ impl SlotCache {
         blocks.truncate(KEEP_PARKED);
         depot.len.load(Ordering::Relaxed) > 0
     }
+}
+
+#[cfg(not(loom))]
+thread_local! {
+    /// This thread's cell blocks (see "Task cells" above).
+    static CELL_CACHE: SlotCache<Cells> = SlotCache::new();
+}
+
+/// Memory for a task cell of `layout`: a cell block when the cell fits
+/// one (from this thread's cache, else the depot, else the allocator),
+/// else the allocator's, as a `Box` would give. Aborts on out-of-memory,
+/// as `Box::new` does.
+pub(crate) fn alloc_cell(layout: Layout) -> NonNull<u8> {
+    #[cfg(not(loom))]
+    if fits_layout::<Cells>(layout) {
+        // A thread whose cache is gone (in its thread-local destructors)
+        // asks the allocator.
+        let block = CELL_CACHE
+            .try_with(|cache| cache.take(&CELL_DEPOT))
+            .unwrap_or_else(|_| Block::alloc());
+        return block.into_raw();
+    }
+    assert!(layout.size() > 0, "a task cell has a header");
+    // SAFETY: the layout has a non-zero size.
+    let ptr = unsafe { std::alloc::alloc(layout) };
+    NonNull::new(ptr).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
+}
+
+/// Frees memory that [`alloc_cell`] gave: a cell block goes to this
+/// thread's cache (or, in its thread-local destructors, to the allocator).
+///
+/// # Safety
+///
+/// `ptr` came from `alloc_cell(layout)`, with the same `layout`, is freed
+/// once, and nothing uses it any more.
+pub(crate) unsafe fn free_cell(ptr: NonNull<u8>, layout: Layout) {
+    #[cfg(not(loom))]
+    if fits_layout::<Cells>(layout) {
+        // SAFETY: `alloc_cell` gave a cell block for this layout (the same
+        // test chose it); the caller gives it back once.
+        let block = unsafe { Block::<Cells>::from_raw(ptr) };
+        // Where the cache is gone, the closure is dropped unrun, and the
+        // block with it: back to the allocator.
+        let _ = CELL_CACHE.try_with(move |cache| cache.put(block, &CELL_DEPOT));
+        return;
+    }
+    // SAFETY: the caller's contract: allocated by the allocator with
+    // `layout`, freed once.
+    unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) };
+}
+
+/// Whether the process's cell depot holds blocks to free (`worker.rs`'s
+/// idle chore).
+pub(crate) fn cells_stocked() -> bool {
+    #[cfg(not(loom))]
+    return CELL_DEPOT.is_stocked();
+    #[cfg(loom)]
+    return false;
+}
+
+/// Frees one magazine of the process's cell depot; says whether more are
+/// left.
+pub(crate) fn trim_cells() -> bool {
+    #[cfg(not(loom))]
+    return CELL_DEPOT.trim_one();
+    #[cfg(loom)]
+    return false;
 }
 
 /// Asks the CPU to bring `ptr`'s cache line in, for writing soon.
@@ -299,14 +454,18 @@ fn prefetch(ptr: NonNull<u8>) {
 mod tests {
     use super::*;
 
+    const MAGAZINE: usize = Jobs::MAGAZINE;
+    const CACHE_CAPACITY: usize = Depot::<Jobs>::CACHE_CAPACITY;
+    const DEPOT_MAX: usize = Depot::<Jobs>::MAX_FULL;
+
     fn blocks(n: usize) -> Vec<Block> {
-        (0..n).map(|_| Block::alloc()).collect()
+        (0..n).map(|_| Block::<Jobs>::alloc()).collect()
     }
 
     #[test]
     fn a_full_cache_hands_a_magazine_to_the_depot_and_a_dry_one_takes_it() {
-        let depot = Depot::new();
-        let (giver, taker) = (SlotCache::new(), SlotCache::new());
+        let depot = Depot::<Jobs>::new();
+        let (giver, taker) = (SlotCache::<Jobs>::new(), SlotCache::<Jobs>::new());
         let given: Vec<usize> = blocks(2 * MAGAZINE + 1)
             .into_iter()
             .map(|block| {
@@ -333,7 +492,7 @@ mod tests {
 
     #[test]
     fn a_full_depot_sends_magazines_back_to_the_allocator() {
-        let depot = Depot::new();
+        let depot = Depot::<Jobs>::new();
         for _ in 0..DEPOT_MAX + 3 {
             let mut mine = blocks(MAGAZINE + 1);
             depot.put(&mut mine);
@@ -345,8 +504,8 @@ mod tests {
 
     #[test]
     fn exchanges_reuse_the_arrays_they_free() {
-        let depot = Depot::new();
-        let (giver, taker) = (SlotCache::new(), SlotCache::new());
+        let depot = Depot::<Jobs>::new();
+        let (giver, taker) = (SlotCache::<Jobs>::new(), SlotCache::<Jobs>::new());
         for round in 0..3 {
             // One more than a cache holds: a magazine goes to the depot.
             for block in blocks(CACHE_CAPACITY + 1) {
@@ -362,8 +521,8 @@ mod tests {
 
     #[test]
     fn trimming_keeps_a_few_blocks_and_empties_the_depot_piece_by_piece() {
-        let depot = Depot::new();
-        let cache = SlotCache::new();
+        let depot = Depot::<Jobs>::new();
+        let cache = SlotCache::<Jobs>::new();
         assert!(!cache.wants_trim(&depot), "nothing to free");
         for block in blocks(2 * MAGAZINE) {
             cache.put(block, &depot);
@@ -386,9 +545,9 @@ mod tests {
 
     #[test]
     fn a_borrowed_cache_falls_back_to_the_allocator() {
-        let depot = Depot::new();
-        let cache = SlotCache::new();
-        cache.put(Block::alloc(), &depot);
+        let depot = Depot::<Jobs>::new();
+        let cache = SlotCache::<Jobs>::new();
+        cache.put(Block::<Jobs>::alloc(), &depot);
         let _held = cache.blocks.borrow_mut();
         // As a global allocator that spawned from inside `alloc` would find
         // it: no panic, no reentrant borrow.

@@ -8,13 +8,11 @@
 //! sched layer's heap jobs on the registry's queues, and is the one place
 //! that ties them to a scope's latch (as their type-erased `Owner`).
 
-use std::sync::Arc;
-
 use crate::cancel::{self, Running};
 use crate::job::HeapJob;
 use crate::registry::Registry;
 use crate::scope::ScopeLatch;
-use crate::task::{Abort, Cell, Handle, TaskCell};
+use crate::task::{Abort, Cell, CellRc, Handle, TaskCell};
 use crate::unwind;
 
 /// Allocates a task's cell, queues it (or refuses it after shutdown) and
@@ -32,7 +30,7 @@ where
     let shut = registry.is_shutdown();
     if shut && scope.is_none() {
         unwind::drop_contained(f);
-        return Handle::new(Arc::new(TaskCell::<F, T>::refused()));
+        return Handle::new(CellRc::new(TaskCell::<F, T>::refused()));
     }
     // One thread-local lookup serves both the origin stamp and the push.
     let local = registry.own_worker();
@@ -41,7 +39,7 @@ where
         latch.add_task(local);
         latch.owner()
     });
-    let cell = Arc::new(TaskCell::new(f, owner, registry.id(), origin));
+    let cell = CellRc::new(TaskCell::new(f, owner, registry.id(), origin));
     if shut {
         // A scope's task after shutdown runs here and now (scope.rs, "After
         // shutdown"): a scope never loses work.

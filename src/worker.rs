@@ -16,7 +16,7 @@ use crossbeam_deque::{Steal, Worker as Deque};
 use crate::job::{JobRef, JoinFrame, Ran, Rescued, claim_exposed, rescue_from};
 use crate::registry::{Counters, Registry};
 use crate::sleep::Wake;
-use crate::slots::SlotCache;
+use crate::slots::{self, SlotCache};
 use crate::sync::{AtomicPtr, Ordering, fence, park};
 use crate::unwind::AbortIfPanic;
 use crate::util::{Nested, XorShift};
@@ -491,15 +491,21 @@ impl WorkerThread {
             if lingering {
                 continue;
             }
-            // Parked a while, it frees the recycled job blocks it holds
-            // (`sleep.rs`, step 7).
+            // Parked a while, it frees the recycled job blocks it holds,
+            // and the process's spare cell blocks (`sleep.rs`, step 7;
+            // `slots.rs`), a piece at a time.
             let depot = &self.registry.depot;
-            let mut trim = || self.slots.trim_some(depot);
-            let chore: Option<&mut dyn FnMut() -> bool> = if self.slots.wants_trim(depot) {
-                Some(&mut trim)
-            } else {
-                None
+            let mut trim = || {
+                let jobs_left = self.slots.wants_trim(depot) && self.slots.trim_some(depot);
+                let cells_left = slots::cells_stocked() && slots::trim_cells();
+                jobs_left || cells_left
             };
+            let chore: Option<&mut dyn FnMut() -> bool> =
+                if self.slots.wants_trim(depot) || slots::cells_stocked() {
+                    Some(&mut trim)
+                } else {
+                    None
+                };
             // The last look before it parks includes a rescue (`job.rs`,
             // "Rescue"): a join whose exposure was claimed may hold newer
             // frames nobody will publish, if their owner blocks.
@@ -513,6 +519,9 @@ impl WorkerThread {
             sleep.stop_searching(|| false);
         }
         std::mem::forget(guard);
+        // The spare cell blocks go with the worker: a process that has
+        // dropped its pools keeps none (`slots.rs`, "Task cells").
+        while slots::trim_cells() {}
         self.registry.worker_exited();
     }
 

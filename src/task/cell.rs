@@ -3,7 +3,6 @@
 
 use std::cell::UnsafeCell;
 use std::ptr::NonNull;
-use std::sync::Arc;
 use std::task::Waker;
 use std::time::Instant;
 
@@ -14,6 +13,7 @@ use crate::error::TaskError;
 use crate::job::{JobVtable, Owner, Ran};
 
 use super::claimed::{claimed_here, waited_for_itself, while_claimed};
+use super::rc::CellRc;
 use super::*;
 use crate::job::JobRef;
 use crate::sync::{AtomicUsize, Mutex, Ordering, park, park_timeout};
@@ -75,6 +75,9 @@ pub(crate) struct Header<T> {
     owner: Option<Owner>,
     /// The pool's registry, as an address: identity only, never dereferenced.
     pool: usize,
+    /// How many [`CellRc`](super::rc::CellRc)s and queue entries refer to
+    /// the cell (`rc.rs`).
+    pub(super) refs: AtomicUsize,
 }
 
 impl<T> Header<T> {
@@ -85,6 +88,7 @@ impl<T> Header<T> {
             result: UnsafeCell::new(None),
             owner,
             pool,
+            refs: Self::first_ref(),
         }
     }
 
@@ -515,12 +519,11 @@ where
     /// Whatever `F` and `T` borrow must stay alive until the task has ended
     /// (for a scope's tasks: the scope waits for them; see `scope.rs`). After
     /// that the queue touches nothing but the counts and the empty slots.
-    pub(crate) unsafe fn new_ref(cell: &Arc<Self>) -> JobRef {
-        let ptr = Arc::into_raw(cell.clone());
-        // SAFETY: `Arc::into_raw` is never null; the count it carries keeps
-        // the cell alive until a table function gives it up; the cell is
-        // `Send + Sync`.
-        unsafe { JobRef::new(NonNull::new_unchecked(ptr.cast_mut().cast()), Self::VTABLE) }
+    pub(crate) unsafe fn new_ref(cell: &CellRc<Self>) -> JobRef {
+        let ptr = cell.clone().into_raw();
+        // SAFETY: the count the raw pointer carries keeps the cell alive
+        // until a table function gives it up; the cell is `Send + Sync`.
+        unsafe { JobRef::new(ptr.cast(), Self::VTABLE) }
     }
 
     const VTABLE: &'static JobVtable = &JobVtable {
@@ -543,9 +546,9 @@ where
     ///
     /// As `borrow`; gives up the count. No borrow of the cell may be alive.
     unsafe fn give_up(ptr: NonNull<()>) {
-        // SAFETY: `ptr` came from `Arc::into_raw` of an `Arc<Self>`, and its
-        // count is given up here, once.
-        drop(unsafe { Arc::from_raw(ptr.cast::<Self>().as_ptr().cast_const()) });
+        // SAFETY: `ptr` came from `CellRc::into_raw` of a `CellRc<Self>`
+        // (`new_ref`), and its count is given up here, once.
+        drop(unsafe { CellRc::from_raw(ptr.cast::<Self>()) });
     }
 
     unsafe fn execute_ref(ptr: NonNull<()>) -> Ran {

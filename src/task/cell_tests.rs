@@ -45,10 +45,10 @@ fn abort_then_run_never_runs() {
 
 #[test]
 fn a_queue_reference_runs_the_cell_and_frees_it_last() {
-    let cell = Arc::new(TaskCell::new(|| 7_u32, None, 0, 0));
+    let cell = CellRc::new(TaskCell::new(|| 7_u32, None, 0, 0));
     // SAFETY: nothing is borrowed.
     let job = unsafe { TaskCell::new_ref(&cell) };
-    assert_eq!(Arc::strong_count(&cell), 2);
+    assert_eq!(cell.count(), 2);
     let handle = Handle::new(cell);
     job.execute();
     assert_eq!(handle.join().unwrap(), 7);
@@ -56,7 +56,7 @@ fn a_queue_reference_runs_the_cell_and_frees_it_last() {
 
 #[test]
 fn a_dropped_queue_reference_cancels_its_task() {
-    let cell = Arc::new(TaskCell::new(|| 7_u32, None, 0, 0));
+    let cell = CellRc::new(TaskCell::new(|| 7_u32, None, 0, 0));
     // SAFETY: nothing is borrowed.
     let job = unsafe { TaskCell::new_ref(&cell) };
     let handle = Handle::new(cell);
@@ -66,7 +66,7 @@ fn a_dropped_queue_reference_cancels_its_task() {
 
 #[test]
 fn every_waiter_is_woken_and_a_timed_out_one_leaves_the_list() {
-    let cell = Arc::new(TaskCell::new(|| 1_u8, None, 0, 0));
+    let cell = CellRc::new(TaskCell::new(|| 1_u8, None, 0, 0));
     let header = &cell.header;
     let first = header.register(&thread_waker(), None).unwrap();
     let second = header.register(&thread_waker(), None).unwrap();

@@ -19,7 +19,7 @@ use crate::worker::WorkerThread;
 /// The shared machinery of [`Task`] and the scope's handle: a typed view of a
 /// cell that may borrow for `'a`.
 pub(crate) struct Handle<'a, T> {
-    cell: Arc<dyn Cell<T> + 'a>,
+    cell: CellRc<dyn Cell<T> + 'a>,
     /// Where `poll` stands (the size of the `Option<u64>` it replaced).
     polled: Polled,
 }
@@ -48,12 +48,12 @@ pub(crate) fn result_taken(what: &str) -> ! {
 }
 
 impl<'a, T: Send + 'a> Handle<'a, T> {
-    pub(crate) fn new<F>(cell: Arc<TaskCell<F, T>>) -> Self
+    pub(crate) fn new<F>(cell: CellRc<TaskCell<F, T>>) -> Self
     where
         F: FnOnce() -> T + Send + 'a,
     {
         Handle {
-            cell,
+            cell: cell.erase(),
             polled: Polled::Idle,
         }
     }

@@ -5,9 +5,11 @@ use loom::sync::atomic::{AtomicBool, AtomicUsize as LoomUsize};
 use std::sync::Arc;
 use std::task::Waker;
 
-fn counting_cell(runs: &Arc<LoomUsize>) -> Arc<TaskCell<impl FnOnce() -> u32 + Send + use<>, u32>> {
+fn counting_cell(
+    runs: &Arc<LoomUsize>,
+) -> CellRc<TaskCell<impl FnOnce() -> u32 + Send + use<>, u32>> {
     let runs = runs.clone();
-    Arc::new(TaskCell::new(
+    CellRc::new(TaskCell::new(
         move || {
             runs.fetch_add(1, Ordering::SeqCst);
             7
@@ -117,7 +119,7 @@ fn detach_racing_with_completion() {
     loom::model(|| {
         let drops = Arc::new(LoomUsize::new(0));
         let d = drops.clone();
-        let cell = Arc::new(TaskCell::new(move || Counted(d), None, 0, 0));
+        let cell = CellRc::new(TaskCell::new(move || Counted(d), None, 0, 0));
         // SAFETY: nothing is borrowed.
         let job = unsafe { TaskCell::new_ref(&cell) };
         let handle = Handle::new(cell);

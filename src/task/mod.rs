@@ -77,11 +77,13 @@
 mod cell;
 mod claimed;
 mod handle;
+mod rc;
 
 pub(crate) use cell::{Cell, Header, TaskCell, observe_cancel};
 pub(crate) use claimed::{claimed_cells, waited_for_itself};
 pub use handle::Task;
 pub(crate) use handle::{Handle, on_done_waker};
+pub(crate) use rc::CellRc;
 
 use crate::sync::{AtomicUsize, Ordering};
 
