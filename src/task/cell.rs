@@ -58,9 +58,10 @@ pub(crate) struct Header<T> {
     pub(super) state: State,
     /// `None` until something waits: most tasks end before anyone waits
     /// for them (a `join` finds them done), and a boxed list keeps a cell whose
-    /// closure holds 8 bytes at 112 bytes with its reference counts, where
-    /// an inline list made it 192. Every task submitted
-    /// from outside is one allocation by the submitting thread, and the
+    /// closure holds 8 bytes at 112 bytes with `Arc`'s reference counts
+    /// (104 with the count of its own it has now), where an inline list
+    /// made it 192 (and more than a cell block, `slots.rs`). Every task
+    /// submitted from outside was one allocation by the submitting thread, and the
     /// size of that allocation set the cost of `submit` (200,000 submits
     /// then joins on 2 workers: 94 ms with 8 bytes captured, 112 ms with 96,
     /// 145 ms with 192, one run); the box costs one more allocation to a

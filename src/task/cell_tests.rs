@@ -133,3 +133,37 @@ fn a_panic_only_waiter_is_woken_by_a_panic_alone_and_dropped_otherwise() {
     // Ended: nothing is registered.
     assert_eq!(cell.header.register_for_panic(&thread_waker()), None);
 }
+
+#[test]
+fn a_small_task_fits_a_cell_block() {
+    use crate::slots::{Cells, fits_layout};
+    use std::alloc::Layout;
+    // The submit of a closure capturing a few words and returning a word or
+    // a `String` takes a recycled block (`slots.rs`, "Task cells").
+    fn layout_of<F: FnOnce() -> T, T>(_: &F) -> Layout {
+        Layout::new::<TaskCell<F, T>>()
+    }
+    let (a, b, c) = (1_u64, 2_u64, 3_u64);
+    let words = move || a + b + c;
+    let text = move || format!("{a}");
+    assert!(
+        fits_layout::<Cells>(layout_of(&words)),
+        "{:?}",
+        layout_of(&words)
+    );
+    assert!(
+        fits_layout::<Cells>(layout_of(&text)),
+        "{:?}",
+        layout_of(&text)
+    );
+    let big = [0_u64; 16];
+    let too_big = move || big[0];
+    assert!(!fits_layout::<Cells>(layout_of(&too_big)));
+    // A big cell takes the allocator's path and still runs and frees.
+    let cell = CellRc::new(TaskCell::new(too_big, None, 0, 0));
+    // SAFETY: nothing is borrowed.
+    let job = unsafe { TaskCell::new_ref(&cell) };
+    let handle = Handle::new(cell);
+    job.execute();
+    assert_eq!(handle.join().unwrap(), 0);
+}
