@@ -58,13 +58,18 @@
 //! turned off (`--bench pool -- submit_outside`, 2026-12-06). So cells that
 //! fit live in blocks of their own class ([`Cells`], 128 bytes), cached per
 //! thread on every thread (a thread-local [`SlotCache`], at most two
-//! magazines of 64 blocks: 16 KiB) and traded through one process-wide
-//! depot ([`CELL_DEPOT`]): the joining thread's frees feed its next
-//! submits, and blocks freed on workers (a handle dropped before its task
-//! ran) reach an outside submitter through the depot. A worker that has
-//! been parked a while empties that depot too, and a worker that exits
-//! does (`worker.rs`): an idle process holds at most the few thread
-//! caches.
+//! magazines of 64 blocks: 16 KiB). Threads outside the pool trade them
+//! through one process-wide depot ([`CELL_DEPOT`]): the joining thread's
+//! frees feed its next submits. A worker's cache overflows into the
+//! allocator instead: a worker frees the cells of tasks whose handles were
+//! dropped (fire and forget, 20,000 in the idle benchmark's burst), and
+//! had those gone to the depot, the parked workers' chore below would have
+//! freed them one by one in what should be idle time (2.9 ms of CPU in the
+//! idle second after that burst, against 0.06). A worker that has been
+//! parked a while empties the depot (`worker.rs`), a piece at a time, and
+//! so does a worker that exits. Blocks that threads outside the pool free
+//! while every worker sleeps stay in the depot until a worker next sleeps
+//! for a while (at most [`DEPOT_BLOCKS`] of them, 32 MiB).
 //!
 //! # Layer
 //!
@@ -342,11 +347,22 @@ impl<C: Class> SlotCache<C> {
     /// Keeps a free block; hands a magazine to `depot` when full.
     #[inline]
     pub(crate) fn put(&self, block: Block<C>, depot: &Depot<C>) {
+        self.put_or_free(block, Some(depot));
+    }
+
+    /// Keeps a free block; when full, hands a magazine to `depot`, or with
+    /// none frees a magazine's worth.
+    #[inline]
+    fn put_or_free(&self, block: Block<C>, depot: Option<&Depot<C>>) {
         let Ok(mut blocks) = self.blocks.try_borrow_mut() else {
             return drop(block);
         };
-        if blocks.len() >= Depot::<C>::CACHE_CAPACITY {
-            depot.put(&mut blocks);
+        let full = Depot::<C>::CACHE_CAPACITY;
+        if blocks.len() >= full {
+            match depot {
+                Some(depot) => depot.put(&mut blocks),
+                None => blocks.truncate(full - C::MAGAZINE),
+            }
         }
         blocks.push(block);
     }
@@ -409,9 +425,16 @@ pub(crate) unsafe fn free_cell(ptr: NonNull<u8>, layout: Layout) {
         // SAFETY: `alloc_cell` gave a cell block for this layout (the same
         // test chose it); the caller gives it back once.
         let block = unsafe { Block::<Cells>::from_raw(ptr) };
-        // Where the cache is gone, the closure is dropped unrun, and the
-        // block with it: back to the allocator.
-        let _ = CELL_CACHE.try_with(move |cache| cache.put(block, &CELL_DEPOT));
+        // A worker's spare blocks go back to the allocator, not to the
+        // depot: a worker frees the cells of tasks whose handles are gone
+        // (fire and forget), while their submitter allocates, and blocks
+        // piling up in the depot would be freed only when the workers idle,
+        // as CPU in their idle time ("Task cells" above). Where the cache
+        // is gone, the closure is dropped unrun, and the block with it:
+        // back to the allocator.
+        let on_worker = crate::worker::WorkerThread::current().is_some();
+        let _ = CELL_CACHE
+            .try_with(move |cache| cache.put_or_free(block, (!on_worker).then_some(&CELL_DEPOT)));
         return;
     }
     // SAFETY: the caller's contract: allocated by the allocator with
@@ -542,6 +565,47 @@ mod tests {
         assert_eq!(depot.len.load(Ordering::Relaxed), 0);
         assert!(!cache.wants_trim(&depot));
         assert_eq!(cache.blocks.borrow().len(), KEEP_PARKED);
+    }
+
+    #[test]
+    fn a_full_cache_without_a_depot_frees_a_magazines_worth() {
+        let cache = SlotCache::<Cells>::new();
+        let full = Depot::<Cells>::CACHE_CAPACITY;
+        for _ in 0..=full {
+            cache.put_or_free(Block::<Cells>::alloc(), None);
+        }
+        assert_eq!(cache.blocks.borrow().len(), full - Cells::MAGAZINE + 1);
+    }
+
+    #[test]
+    fn cell_blocks_freed_outside_the_pool_come_back_to_its_allocations() {
+        // This test's thread is no worker: its frees fill its cache (two
+        // magazines) and overflow into the process's depot, and its
+        // allocations take them back.
+        let layout = Layout::from_size_align(100, 8).unwrap();
+        let cells: Vec<NonNull<u8>> = (0..3 * Cells::MAGAZINE)
+            .map(|_| alloc_cell(layout))
+            .collect();
+        let freed: std::collections::HashSet<usize> =
+            cells.iter().map(|p| p.as_ptr() as usize).collect();
+        for cell in cells {
+            // SAFETY: from `alloc_cell` with this layout, freed once.
+            unsafe { free_cell(cell, layout) };
+        }
+        // Other tests' threads share the depot (and exiting workers empty
+        // it), so only the cache's two magazines are sure to come back.
+        let again: Vec<NonNull<u8>> = (0..3 * Cells::MAGAZINE)
+            .map(|_| alloc_cell(layout))
+            .collect();
+        let reused = again
+            .iter()
+            .filter(|p| freed.contains(&(p.as_ptr() as usize)))
+            .count();
+        assert!(reused >= 2 * Cells::MAGAZINE, "reused {reused}");
+        for cell in again {
+            // SAFETY: as above.
+            unsafe { free_cell(cell, layout) };
+        }
     }
 
     #[test]
