@@ -169,8 +169,9 @@
 //!
 //! # Chores: what a worker does once it has slept a while
 //!
-//! 7. **Chore.** A worker that goes to sleep holding recycled job blocks
-//!    (`slots.rs`) parks with a chore: it waits at most
+//! 7. **Chore.** A worker that goes to sleep holding recycled job blocks,
+//!    or while the process's depot holds spare task-cell blocks
+//!    (`slots.rs`), parks with a chore: it waits at most
 //!    [`IDLE_CHORE_AFTER`], and if nobody woke it by then, frees the blocks
 //!    in pieces of about 20 µs, with its parker's lock released, looking at
 //!    its `notified` flag between pieces; then it waits as any sleeper. It
