@@ -128,22 +128,50 @@ impl<C: ?Sized + Counted> Clone for CellRc<C> {
     }
 }
 
-impl<C: ?Sized + Counted> Drop for CellRc<C> {
+impl<C: ?Sized + Counted> CellRc<C> {
+    /// Lets go of this reference, as dropping it does; says whether it was
+    /// the last (and the cell is gone).
     #[inline]
-    fn drop(&mut self) {
+    pub(crate) fn release(self) -> bool {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again, so its count is
+        // given up once, here.
+        unsafe { Self::let_go(this.ptr) }
+    }
+
+    /// Gives up one count of the cell at `ptr`, freeing it with the last.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds a count of the cell, gives it up here, and uses
+    /// `ptr` no more.
+    #[inline]
+    unsafe fn let_go(ptr: NonNull<C>) -> bool {
+        // SAFETY: the count the caller holds keeps the cell alive here.
+        let refs = unsafe { ptr.as_ref() }.refs();
         // Release: this holder's uses of the cell happen before the drop by
         // whoever takes the last count (pairs with the fence below).
-        if self.refs().fetch_sub(1, Ordering::Release) != 1 {
-            return;
+        if refs.fetch_sub(1, Ordering::Release) != 1 {
+            return false;
         }
         // Acquire: pairs with every other holder's release above.
         fence(Ordering::Acquire);
         // SAFETY: the cell is alive (this was its last count) and nobody
         // else refers to it any more; its layout is read before the drop.
         unsafe {
-            let layout = Layout::for_value(self.ptr.as_ref());
-            std::ptr::drop_in_place(self.ptr.as_ptr());
-            slots::free_cell(self.ptr.cast(), layout);
+            let layout = Layout::for_value(ptr.as_ref());
+            std::ptr::drop_in_place(ptr.as_ptr());
+            slots::free_cell(ptr.cast(), layout);
         }
+        true
+    }
+}
+
+impl<C: ?Sized + Counted> Drop for CellRc<C> {
+    #[inline]
+    fn drop(&mut self) {
+        // SAFETY: a reference's own count, given up once (`drop` runs once;
+        // `release` keeps it from running after).
+        unsafe { Self::let_go(self.ptr) };
     }
 }
