@@ -65,11 +65,24 @@
 //! dropped (fire and forget, 20,000 in the idle benchmark's burst), and
 //! had those gone to the depot, the parked workers' chore below would have
 //! freed them one by one in what should be idle time (2.9 ms of CPU in the
-//! idle second after that burst, against 0.06). A worker that has been
-//! parked a while empties the depot (`worker.rs`), a piece at a time, and
-//! so does a worker that exits. Blocks that threads outside the pool free
-//! while every worker sleeps stay in the depot until a worker next sleeps
-//! for a while (at most [`DEPOT_BLOCKS`] of them, 32 MiB).
+//! idle second after that burst, against 0.06).
+//!
+//! What the depot holds is given back once the pools have been idle for
+//! half a second: a worker that has been parked that long empties it
+//! (`worker.rs`, `sleep.rs` step 7), a piece at a time, and ends with
+//! glibc's `malloc_trim` (the blocks threads' caches keep may sit at the
+//! top of the heap, where they stop glibc from shrinking it). A worker that
+//! parks with no chore leaves its pool's name in [`TRIMMER`], and a thread
+//! outside the pool that stocks the empty depot wakes one of its workers,
+//! which parks again with the chore: handles joined long after the workers
+//! went to sleep, or promises settled beside an idle pool, stocked it for
+//! good before (a second reader's reproducers: 28 MB live for good; now
+//! 111 KiB and 2.7 MB resident 2 s later). The last worker of the process
+//! empties the depot as it exits, and a thread outside the pool stocks it
+//! only while a worker is alive. The price: bursts of submits more than
+//! half a second apart fault their cells in again, as every burst did
+//! before (200,000 submits joined, bursts 700 ms apart: 61–86 ms a burst,
+//! 58–68 with `Arc` cells; 300 ms apart: 35–42, against 62–69).
 //!
 //! # Layer
 //!
@@ -81,6 +94,9 @@ use std::alloc::Layout;
 use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
+use std::sync::{Arc, Weak};
+
+use crate::registry::Registry;
 
 use crate::sync::{AtomicUsize, Mutex, Ordering};
 
@@ -269,13 +285,15 @@ impl<C: Class> Depot<C> {
 
     /// Moves the newest [`Class::MAGAZINE`] blocks of `mine` to a full
     /// magazine here, or to the allocator when the depot holds enough.
-    fn put(&self, mine: &mut Vec<Block<C>>) {
+    /// Returns how many full magazines the depot holds after, or 0 where
+    /// the blocks went to the allocator.
+    fn put(&self, mine: &mut Vec<Block<C>>) -> usize {
         let at = mine.len() - C::MAGAZINE;
         let mut shelves = self.shelves.lock();
         if shelves.full.len() >= Self::MAX_FULL {
             drop(shelves);
             mine.truncate(at);
-            return;
+            return 0;
         }
         let mut magazine = shelves
             .empty
@@ -284,6 +302,7 @@ impl<C: Class> Depot<C> {
         magazine.extend(mine.drain(at..));
         shelves.full.push(magazine);
         self.len.store(shelves.full.len(), Ordering::Relaxed);
+        shelves.full.len()
     }
 
     /// Whether full magazines are here (a hint, read without the lock).
@@ -292,16 +311,18 @@ impl<C: Class> Depot<C> {
     }
 
     /// Frees one full magazine's blocks and the spare arrays (outside the
-    /// lock); says whether full magazines are left.
-    pub(crate) fn trim_one(&self) -> bool {
-        let freed = {
+    /// lock); says whether it took a magazine, and whether full magazines
+    /// are left.
+    pub(crate) fn trim_one(&self) -> (bool, bool) {
+        let (full, empty) = {
             let mut shelves = self.shelves.lock();
             let full = shelves.full.pop();
             self.len.store(shelves.full.len(), Ordering::Relaxed);
             (full, std::mem::take(&mut shelves.empty))
         };
-        drop(freed);
-        self.len.load(Ordering::Relaxed) > 0
+        let took = full.is_some();
+        drop((full, empty));
+        (took, self.len.load(Ordering::Relaxed) > 0)
     }
 }
 
@@ -351,21 +372,19 @@ impl<C: Class> SlotCache<C> {
     }
 
     /// Keeps a free block; when full, hands a magazine to `depot`, or with
-    /// none frees a magazine's worth. Says whether it went to the depot.
+    /// none frees a magazine's worth. Returns how many full magazines the
+    /// depot holds after a hand-over (0 where there was none).
     #[inline]
-    fn put_or_free(&self, block: Block<C>, depot: Option<&Depot<C>>) -> bool {
+    fn put_or_free(&self, block: Block<C>, depot: Option<&Depot<C>>) -> usize {
         let Ok(mut blocks) = self.blocks.try_borrow_mut() else {
             drop(block);
-            return false;
+            return 0;
         };
         let full = Depot::<C>::CACHE_CAPACITY;
-        let mut stocked = false;
+        let mut stocked = 0;
         if blocks.len() >= full {
             match depot {
-                Some(depot) => {
-                    depot.put(&mut blocks);
-                    stocked = true;
-                }
+                Some(depot) => stocked = depot.put(&mut blocks),
                 None => blocks.truncate(full - C::MAGAZINE),
             }
         }
@@ -385,7 +404,7 @@ impl<C: Class> SlotCache<C> {
         let mut blocks = self.blocks.borrow_mut();
         if blocks.len() <= KEEP_PARKED {
             drop(blocks);
-            return depot.trim_one();
+            return depot.trim_one().1;
         }
         blocks.truncate(KEEP_PARKED);
         depot.len.load(Ordering::Relaxed) > 0
@@ -445,14 +464,20 @@ pub(crate) unsafe fn free_cell(ptr: NonNull<u8>, layout: Layout) {
             && WORKERS_ALIVE.load(Ordering::SeqCst) > 0;
         let stocked = CELL_CACHE
             .try_with(move |cache| cache.put_or_free(block, to_depot.then_some(&CELL_DEPOT)))
-            .unwrap_or(false);
+            .unwrap_or(0);
+        if stocked == 0 {
+            return;
+        }
         // The last worker may have left since the look above. SeqCst: pairs
         // with `worker_exiting`'s decrement and drain; the depot's lock
         // orders this put and that drain, and whichever comes second sees
         // the other (the drain sees this magazine, or this load sees no
         // worker left and empties the depot here).
-        if stocked && WORKERS_ALIVE.load(Ordering::SeqCst) == 0 {
+        if WORKERS_ALIVE.load(Ordering::SeqCst) == 0 {
             drain_cells();
+        } else if stocked == 1 {
+            // The depot was empty: its blocks need a worker's chore.
+            wake_trimmer();
         }
         return;
     }
@@ -508,15 +533,48 @@ pub(crate) fn cells_stocked() -> bool {
 pub(crate) fn trim_cells() -> bool {
     #[cfg(not(loom))]
     {
-        let had = CELL_DEPOT.is_stocked();
-        let more = CELL_DEPOT.trim_one();
-        if had && !more {
+        let (took, more) = CELL_DEPOT.trim_one();
+        // Only the thread that took the last magazine (a second reader
+        // counted 16 calls in 8 idle spells of 2 workers).
+        if took && !more {
             release_free_memory();
         }
         more
     }
     #[cfg(loom)]
     return false;
+}
+
+/// The registry of a worker that parked with no chore (the latest to): a
+/// thread outside the pool that stocks the empty cell depot wakes one of
+/// its workers ([`wake_trimmer`]), which then parks again with the chore
+/// (`sleep.rs`, step 7), so that blocks freed after every worker went to
+/// sleep do not stay for good.
+#[cfg(not(loom))]
+static TRIMMER: Mutex<Option<Weak<Registry>>> = Mutex::new(None);
+
+/// A worker parks with no chore: its pool may be woken to empty the cell
+/// depot ([`TRIMMER`]). A look at the slot, and a store only where it
+/// names no live pool.
+pub(crate) fn parked_without_chore(registry: &Arc<Registry>) {
+    #[cfg(not(loom))]
+    if let Some(mut trimmer) = TRIMMER.try_lock() {
+        if trimmer.as_ref().is_none_or(|weak| weak.strong_count() == 0) {
+            *trimmer = Some(Arc::downgrade(registry));
+        }
+    }
+    #[cfg(loom)]
+    let _ = registry;
+}
+
+/// Wakes a sleeping worker of [`TRIMMER`]'s pool, if it is alive, so that
+/// it parks again with the chore that empties the cell depot.
+#[cfg(not(loom))]
+fn wake_trimmer() {
+    let registry = TRIMMER.lock().as_ref().and_then(Weak::upgrade);
+    if let Some(registry) = registry {
+        let _ = registry.sleep.notify_one();
+    }
 }
 
 /// Asks the allocator to hand its free memory back to the system, where

@@ -112,18 +112,6 @@ thread_local! {
     static CURRENT: Cell<*const WorkerThread> = const { Cell::new(std::ptr::null()) };
 }
 
-/// How many task cells a worker lets go of while their handles still hold
-/// them before its next idle chore looks at the process's cell depot
-/// (`slots.rs`, "Task cells"): a burst of handles joined after the workers
-/// went to sleep leaves its cells there. Fewer are not worth a timed
-/// wake-up: fire-and-forget tasks (the idle benchmark's burst) now and
-/// then end before their handle is dropped, and with a wake-up for any
-/// such cell the idle second read 0.065–0.146 ms of CPU in three runs,
-/// 0.059–0.074 with this threshold (a condvar thread's floor 0.056–0.072,
-/// 2026-12-06); a depot of fewer blocks than this per worker holds little
-/// (128 bytes each).
-const CELLS_HELD_FOR_CHORE: usize = 1024;
-
 /// A worker's own state, living on its thread's stack for the thread's life.
 pub(crate) struct WorkerThread {
     index: usize,
@@ -167,11 +155,6 @@ pub(crate) struct WorkerThread {
     wake_untaken: Cell<bool>,
     /// Blocks for the jobs this worker spawns (`slots.rs`).
     slots: SlotCache,
-    /// Task cells this worker let go of while a handle still held them,
-    /// since its last idle chore: those may be freed into the process's
-    /// cell depot by a thread outside the pool after the worker went to
-    /// sleep ([`CELLS_HELD_FOR_CHORE`]).
-    cells_held: Cell<usize>,
     /// Where this worker's stack began (the address of a local of `new`,
     /// which runs at the top of the thread) and where it ends (its lowest
     /// address): how deep helping installs and waits serving hops may nest
@@ -250,7 +233,6 @@ impl WorkerThread {
             wake_for_rescued: Cell::new(0),
             wake_untaken: Cell::new(false),
             slots: SlotCache::new(),
-            cells_held: Cell::new(0),
             credit: Cell::new(None),
             registry,
         }
@@ -512,25 +494,22 @@ impl WorkerThread {
             }
             // Parked a while, it frees the recycled job blocks it holds,
             // and the process's spare cell blocks (`sleep.rs`, step 7;
-            // `slots.rs`), a piece at a time. It also looks once after it
-            // let go of many task cells that handles still held: those may
-            // be joined, their cells freed into the depot, after it went to
-            // sleep.
+            // `slots.rs`), a piece at a time. One that parks with no chore
+            // offers itself to be woken when a thread outside the pool
+            // stocks the empty cell depot, so that it parks again with one.
             let depot = &self.registry.depot;
             let mut trim = || {
-                self.cells_held.set(0);
                 let jobs_left = self.slots.wants_trim(depot) && self.slots.trim_some(depot);
                 let cells_left = slots::cells_stocked() && slots::trim_cells();
                 jobs_left || cells_left
             };
-            let chore: Option<&mut dyn FnMut() -> bool> = if self.slots.wants_trim(depot)
-                || slots::cells_stocked()
-                || self.cells_held.get() >= CELLS_HELD_FOR_CHORE
-            {
-                Some(&mut trim)
-            } else {
-                None
-            };
+            let chore: Option<&mut dyn FnMut() -> bool> =
+                if self.slots.wants_trim(depot) || slots::cells_stocked() {
+                    Some(&mut trim)
+                } else {
+                    slots::parked_without_chore(&self.registry);
+                    None
+                };
             // The last look before it parks includes a rescue (`job.rs`,
             // "Rescue"): a join whose exposure was claimed may hold newer
             // frames nobody will publish, if their owner blocks.
@@ -706,13 +685,6 @@ impl WorkerThread {
         let here = std::hint::black_box(std::ptr::addr_of!(here)) as usize;
         let room = self.stack_base.saturating_sub(self.stack_end);
         here.saturating_sub(self.stack_end) > room / fraction
-    }
-
-    /// Notes that this worker let go of a task cell a handle still holds
-    /// (`TaskCell::give_up`): its next idle chore looks at the cell depot.
-    #[inline]
-    pub(crate) fn note_cell_held(&self) {
-        self.cells_held.set(self.cells_held.get().saturating_add(1));
     }
 
     /// Counts a task cell's run in this worker's `tasks_run`, as it starts

@@ -549,14 +549,7 @@ where
     unsafe fn give_up(ptr: NonNull<()>) {
         // SAFETY: `ptr` came from `CellRc::into_raw` of a `CellRc<Self>`
         // (`new_ref`), and its count is given up here, once.
-        let freed = unsafe { CellRc::from_raw(ptr.cast::<Self>()) }.release();
-        if !freed {
-            // A handle still holds the cell: its thread may free it later,
-            // perhaps outside the pool (`slots.rs`, "Task cells").
-            if let Some(worker) = WorkerThread::current() {
-                worker.note_cell_held();
-            }
-        }
+        drop(unsafe { CellRc::from_raw(ptr.cast::<Self>()) });
     }
 
     unsafe fn execute_ref(ptr: NonNull<()>) -> Ran {

@@ -129,16 +129,6 @@ impl<C: ?Sized + Counted> Clone for CellRc<C> {
 }
 
 impl<C: ?Sized + Counted> CellRc<C> {
-    /// Lets go of this reference, as dropping it does; says whether it was
-    /// the last (and the cell is gone).
-    #[inline]
-    pub(crate) fn release(self) -> bool {
-        let this = std::mem::ManuallyDrop::new(self);
-        // SAFETY: `this` is never used or dropped again, so its count is
-        // given up once, here.
-        unsafe { Self::let_go(this.ptr) }
-    }
-
     /// Gives up one count of the cell at `ptr`, freeing it with the last.
     ///
     /// # Safety
@@ -170,8 +160,8 @@ impl<C: ?Sized + Counted> CellRc<C> {
 impl<C: ?Sized + Counted> Drop for CellRc<C> {
     #[inline]
     fn drop(&mut self) {
-        // SAFETY: a reference's own count, given up once (`drop` runs once;
-        // `release` keeps it from running after).
+        // SAFETY: a reference's own count, given up once (`drop` runs
+        // once).
         unsafe { Self::let_go(self.ptr) };
     }
 }
