@@ -77,9 +77,11 @@
 //! which parks again with the chore: handles joined long after the workers
 //! went to sleep, or promises settled beside an idle pool, stocked it for
 //! good before (a second reader's reproducers: 28 MB live for good; now
-//! 111 KiB and 2.7 MB resident 2 s later). The last worker of the process
-//! empties the depot as it exits, and a thread outside the pool stocks it
-//! only while a worker is alive. The price: bursts of submits more than
+//! 111 KiB and 2.7 MB resident 2 s later). Where no pool is named (the one
+//! named has shut down, or no worker has parked yet), the stocking thread
+//! empties the depot itself. The last worker of the process empties it as
+//! it exits, and a thread outside the pool stocks it only while a worker
+//! is alive. The price: bursts of submits more than
 //! half a second apart fault their cells in again, as every burst did
 //! before (200,000 submits joined, bursts 700 ms apart: 61–86 ms a burst,
 //! 58–68 with `Arc` cells; 300 ms apart: 35–42, against 62–69).
@@ -474,7 +476,7 @@ pub(crate) unsafe fn free_cell(ptr: NonNull<u8>, layout: Layout) {
         // the other (the drain sees this magazine, or this load sees no
         // worker left and empties the depot here).
         if WORKERS_ALIVE.load(Ordering::SeqCst) == 0 {
-            drain_cells();
+            drain_cells(true);
         } else if stocked == 1 {
             // The depot was empty: its blocks need a worker's chore.
             wake_trimmer();
@@ -501,17 +503,32 @@ pub(crate) fn worker_started() {
 /// A worker thread leaves: the last one empties the cell depot, and a
 /// thread outside the pool that stocks it later sees none alive (see
 /// `free_cell`).
-pub(crate) fn worker_exiting() {
+pub(crate) fn worker_exiting(registry: &Arc<Registry>) {
     #[cfg(not(loom))]
-    if WORKERS_ALIVE.fetch_sub(1, Ordering::SeqCst) == 1 {
-        drain_cells();
+    {
+        // A pool that is leaving wakes nobody for the depot: the next
+        // worker to park with no chore is named instead.
+        let mut trimmer = TRIMMER.lock();
+        if trimmer
+            .as_ref()
+            .is_some_and(|weak| std::ptr::eq(weak.as_ptr(), Arc::as_ptr(registry)))
+        {
+            *trimmer = None;
+        }
+        drop(trimmer);
+        if WORKERS_ALIVE.fetch_sub(1, Ordering::SeqCst) == 1 {
+            drain_cells(true);
+        }
     }
+    #[cfg(loom)]
+    let _ = registry;
 }
 
-/// Frees every magazine of the process's cell depot.
+/// Frees every magazine of the process's cell depot; with `release`, then
+/// hands the allocator's free memory back to the system ([`trim_cells`]).
 #[cfg(not(loom))]
-fn drain_cells() {
-    while trim_cells() {}
+fn drain_cells(release: bool) {
+    while trim_cells_then(release) {}
 }
 
 /// Whether the process's cell depot holds blocks to free (`worker.rs`'s
@@ -532,17 +549,21 @@ pub(crate) fn cells_stocked() -> bool {
 /// after the depot was emptied, 2.7 MB after `malloc_trim`).
 pub(crate) fn trim_cells() -> bool {
     #[cfg(not(loom))]
-    {
-        let (took, more) = CELL_DEPOT.trim_one();
-        // Only the thread that took the last magazine (a second reader
-        // counted 16 calls in 8 idle spells of 2 workers).
-        if took && !more {
-            release_free_memory();
-        }
-        more
-    }
+    return trim_cells_then(true);
     #[cfg(loom)]
     return false;
+}
+
+/// [`trim_cells`], handing free memory back only with `release`.
+#[cfg(not(loom))]
+fn trim_cells_then(release: bool) -> bool {
+    let (took, more) = CELL_DEPOT.trim_one();
+    // Only the thread that took the last magazine (a second reader counted
+    // 16 calls in 8 idle spells of 2 workers).
+    if release && took && !more {
+        release_free_memory();
+    }
+    more
 }
 
 /// The registry of a worker that parked with no chore (the latest to): a
@@ -567,13 +588,20 @@ pub(crate) fn parked_without_chore(registry: &Arc<Registry>) {
     let _ = registry;
 }
 
-/// Wakes a sleeping worker of [`TRIMMER`]'s pool, if it is alive, so that
-/// it parks again with the chore that empties the cell depot.
+/// Wakes a sleeping worker of [`TRIMMER`]'s pool, so that it parks again
+/// with the chore that empties the cell depot. Where no pool is named, or
+/// the one named is shutting down, nobody would empty it: this thread
+/// does, and the next worker to park with no chore is named.
 #[cfg(not(loom))]
 fn wake_trimmer() {
     let registry = TRIMMER.lock().as_ref().and_then(Weak::upgrade);
-    if let Some(registry) = registry {
-        let _ = registry.sleep.notify_one();
+    let woken = registry.is_some_and(|registry| !registry.sleep.notify_one());
+    if !woken {
+        // Without `malloc_trim`: this may happen at every refill while
+        // no worker is named (a pool's start), where a walk of the heap
+        // each time would cost more than it gives back.
+        *TRIMMER.lock() = None;
+        drain_cells(false);
     }
 }
 

@@ -526,7 +526,7 @@ impl WorkerThread {
         // The last worker of the process empties the cell depot: a process
         // that has dropped its pools keeps no spare cells (`slots.rs`,
         // "Task cells").
-        slots::worker_exiting();
+        slots::worker_exiting(&self.registry);
         self.registry.worker_exited();
     }
 
