@@ -503,17 +503,26 @@ impl WorkerThread {
                 let cells_left = slots::cells_stocked() && slots::trim_cells();
                 jobs_left || cells_left
             };
-            let chore: Option<&mut dyn FnMut() -> bool> =
-                if self.slots.wants_trim(depot) || slots::cells_stocked() {
-                    Some(&mut trim)
-                } else {
-                    slots::parked_without_chore(&self.registry);
-                    None
-                };
+            let with_chore = self.slots.wants_trim(depot) || slots::cells_stocked();
+            let chore: Option<&mut dyn FnMut() -> bool> = if with_chore {
+                Some(&mut trim)
+            } else {
+                slots::parked_without_chore(&self.registry);
+                None
+            };
             // The last look before it parks includes a rescue (`job.rs`,
             // "Rescue"): a join whose exposure was claimed may hold newer
             // frames nobody will publish, if their owner blocks.
-            let last_look = || self.registry.has_work() || self.rescue_some();
+            // A worker parking with no chore also looks at the cell depot:
+            // stocked since, it goes round again and parks with the chore
+            // (a stock after this look finds it asleep and wakes it:
+            // `slots::wake_trimmer`, whose `notify_one` pairs with the
+            // sleep's fence before this look).
+            let last_look = || {
+                self.registry.has_work()
+                    || self.rescue_some()
+                    || (!with_chore && slots::cells_stocked())
+            };
             match sleep.sleep(self.index, last_look, chore) {
                 Wake::Search | Wake::Shutdown => {}
             }
