@@ -462,12 +462,11 @@ pub(crate) unsafe fn free_cell(ptr: NonNull<u8>, layout: Layout) {
         // depot: a worker frees the cells of tasks whose handles are gone
         // (fire and forget), while their submitter allocates, and blocks
         // piling up in the depot would be freed only when the workers idle,
-        // as CPU in their idle time ("Task cells" above). Where the cache
-        // is gone, the closure is dropped unrun, and the block with it:
-        // back to the allocator.
-        // With no worker alive in the process (promises alone, or every
-        // pool dropped), nobody would ever empty the depot: the blocks go
-        // back to the allocator instead.
+        // as CPU in their idle time ("Task cells" above). With no worker
+        // alive in the process (promises alone, or every pool dropped),
+        // nobody would ever empty the depot: the blocks go back to the
+        // allocator too. Where the cache is gone, the closure is dropped
+        // unrun, and the block with it: back to the allocator.
         let to_depot = crate::worker::WorkerThread::current().is_none()
             && WORKERS_ALIVE.load(Ordering::SeqCst) > 0;
         let stocked = CELL_CACHE
@@ -584,9 +583,10 @@ fn trim_cells_then(release: bool) -> bool {
 #[cfg(not(loom))]
 static TRIMMER: Mutex<Option<Weak<Registry>>> = Mutex::new(None);
 
-/// A worker parks with no chore: its pool may be woken to empty the cell
-/// depot ([`TRIMMER`]). A look at the slot, and a store only where it
-/// names no live pool.
+/// A worker parks with no chore: its pool is named in [`TRIMMER`], to be
+/// woken to empty the cell depot (a look at the slot, and a store only
+/// where it names another pool), and a wake-up sent for the depot is
+/// spent ([`TRIM_ASKED`]).
 pub(crate) fn parked_without_chore(registry: &Arc<Registry>) {
     #[cfg(not(loom))]
     {
