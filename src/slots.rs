@@ -69,9 +69,10 @@
 //!
 //! What the depot holds is given back once the pools have been idle for
 //! half a second: a worker that has been parked that long empties it
-//! (`worker.rs`, `sleep.rs` step 7), a piece at a time, and ends with
-//! glibc's `malloc_trim` (the blocks threads' caches keep may sit at the
-//! top of the heap, where they stop glibc from shrinking it). A worker that
+//! (`worker.rs`, `sleep.rs` step 7), a piece at a time, and once 4 MiB
+//! or more have been freed that way it ends with glibc's `malloc_trim`
+//! (the blocks threads' caches keep may sit at the top of the heap, where
+//! they stop glibc from shrinking it). A worker that
 //! parks with no chore leaves its pool's name in [`TRIMMER`], and a thread
 //! outside the pool that stocks the empty depot wakes one of its workers,
 //! which parks again with the chore: handles joined long after the workers
@@ -546,8 +547,9 @@ pub(crate) fn cells_stocked() -> bool {
 }
 
 /// Frees one magazine of the process's cell depot; says whether more are
-/// left. Freeing the last one also hands the allocator's free memory back
-/// to the system (glibc's `malloc_trim`): the blocks that threads' caches
+/// left. Freeing the last one, after [`RELEASE_AFTER_MAGAZINES`] or more,
+/// also hands the allocator's free memory back to the system (glibc's
+/// `malloc_trim`): the blocks that threads' caches
 /// keep may sit at the top of glibc's heap, where they stop it from
 /// shrinking the heap as it did when every cell was freed (a second
 /// reader's burst of 200,000 submits, joined, then idle: 34 MB resident
@@ -559,13 +561,31 @@ pub(crate) fn trim_cells() -> bool {
     return false;
 }
 
+/// Cell magazines freed since the allocator last handed memory back.
+#[cfg(not(loom))]
+static TRIMMED: AtomicUsize = AtomicUsize::new(0);
+
+/// How many freed magazines (of 64 blocks: 8 KiB each) make it worth
+/// handing the allocator's free memory back: 4 MiB.
+#[cfg(not(loom))]
+const RELEASE_AFTER_MAGAZINES: usize = 512;
+
 /// [`trim_cells`], handing free memory back only with `release`.
 #[cfg(not(loom))]
 fn trim_cells_then(release: bool) -> bool {
     let (took, more) = CELL_DEPOT.trim_one();
+    let trimmed = if took {
+        TRIMMED.fetch_add(1, Ordering::Relaxed) + 1
+    } else {
+        TRIMMED.load(Ordering::Relaxed)
+    };
     // Only the thread that took the last magazine (a second reader counted
-    // 16 calls in 8 idle spells of 2 workers).
-    if release && took && !more {
+    // 16 calls in 8 idle spells of 2 workers), and only after a burst's
+    // worth: `malloc_trim` walks the whole heap (~0.4 ms here), which a
+    // few magazines freed after a fire-and-forget burst are not worth (the
+    // idle benchmark's idle second read 0.49 ms once that way).
+    if release && took && !more && trimmed >= RELEASE_AFTER_MAGAZINES {
+        TRIMMED.store(0, Ordering::Relaxed);
         release_free_memory();
     }
     if !more {
