@@ -89,7 +89,8 @@ impl<T> Header<T> {
             result: UnsafeCell::new(None),
             owner,
             pool,
-            refs: Self::first_ref(),
+            // One: the first holder's (`rc.rs`).
+            refs: AtomicUsize::new(1),
         }
     }
 

@@ -3,7 +3,7 @@
 //! lives in a recycled block (`slots.rs`, "Task cells") rather than in
 //! memory of its own from the allocator.
 //!
-//! The count lives in the cell's header ([`Header::refs`]) and works as
+//! The count lives in the cell's header (`Header::refs`, `cell.rs`) and works as
 //! `Arc`'s strong count does (there is no weak count): a new holder adds
 //! one (`Relaxed`: it already holds a count, which keeps the cell alive);
 //! a holder that lets go takes one away with `Release`, and the one that
@@ -16,7 +16,7 @@ use std::alloc::Layout;
 use std::ops::Deref;
 use std::ptr::NonNull;
 
-use super::cell::{Cell, Header, TaskCell};
+use super::cell::{Cell, TaskCell};
 use crate::slots;
 use crate::sync::{AtomicUsize, Ordering, fence};
 
@@ -34,13 +34,6 @@ impl<F, T> Counted for TaskCell<F, T> {
 impl<T> Counted for dyn Cell<T> + '_ {
     fn refs(&self) -> &AtomicUsize {
         &self.header().refs
-    }
-}
-
-impl<T> Header<T> {
-    /// The count of a new cell: one, its first holder's.
-    pub(super) fn first_ref() -> AtomicUsize {
-        AtomicUsize::new(1)
     }
 }
 
@@ -128,40 +121,22 @@ impl<C: ?Sized + Counted> Clone for CellRc<C> {
     }
 }
 
-impl<C: ?Sized + Counted> CellRc<C> {
-    /// Gives up one count of the cell at `ptr`, freeing it with the last.
-    ///
-    /// # Safety
-    ///
-    /// The caller holds a count of the cell, gives it up here, and uses
-    /// `ptr` no more.
+impl<C: ?Sized + Counted> Drop for CellRc<C> {
     #[inline]
-    unsafe fn let_go(ptr: NonNull<C>) -> bool {
-        // SAFETY: the count the caller holds keeps the cell alive here.
-        let refs = unsafe { ptr.as_ref() }.refs();
+    fn drop(&mut self) {
         // Release: this holder's uses of the cell happen before the drop by
         // whoever takes the last count (pairs with the fence below).
-        if refs.fetch_sub(1, Ordering::Release) != 1 {
-            return false;
+        if self.refs().fetch_sub(1, Ordering::Release) != 1 {
+            return;
         }
         // Acquire: pairs with every other holder's release above.
         fence(Ordering::Acquire);
         // SAFETY: the cell is alive (this was its last count) and nobody
         // else refers to it any more; its layout is read before the drop.
         unsafe {
-            let layout = Layout::for_value(ptr.as_ref());
-            std::ptr::drop_in_place(ptr.as_ptr());
-            slots::free_cell(ptr.cast(), layout);
+            let layout = Layout::for_value(self.ptr.as_ref());
+            std::ptr::drop_in_place(self.ptr.as_ptr());
+            slots::free_cell(self.ptr.cast(), layout);
         }
-        true
-    }
-}
-
-impl<C: ?Sized + Counted> Drop for CellRc<C> {
-    #[inline]
-    fn drop(&mut self) {
-        // SAFETY: a reference's own count, given up once (`drop` runs
-        // once).
-        unsafe { Self::let_go(self.ptr) };
     }
 }
