@@ -193,6 +193,9 @@ pub(crate) struct ReadyQueue {
 struct Ready {
     indices: VecDeque<usize>,
     waiter: Option<Thread>,
+    /// How many indices wake the waiter; 0 reads as 1. More than one only
+    /// during [`ReadyQueue::wait_for_count`].
+    wake_at: usize,
 }
 
 impl ReadyQueue {
@@ -200,7 +203,11 @@ impl ReadyQueue {
         let waiter = {
             let mut inner = self.inner.lock();
             inner.indices.push_back(index);
-            inner.waiter.clone()
+            if inner.indices.len() >= inner.wake_at.max(1) {
+                inner.waiter.clone()
+            } else {
+                None
+            }
         };
         if let Some(thread) = waiter {
             thread.unpark();
@@ -209,6 +216,25 @@ impl ReadyQueue {
 
     pub(crate) fn pop(&self) -> Option<usize> {
         self.inner.lock().indices.pop_front()
+    }
+
+    /// On a thread outside the pool: waits until `count` indices are
+    /// queued, or until `deadline`; the pushes before the `count`th wake
+    /// nobody (`Pool::map_unordered`'s gathering consumer, `map.rs`,
+    /// "Waking the consumer"). Returns whether `count` were reached.
+    ///
+    /// The count and the waiter are set under the lock every push takes,
+    /// and the wait looks again after each unpark, so the push that reaches
+    /// the count either sees both or comes before the first look.
+    pub(crate) fn wait_for_count(&self, count: usize, deadline: Instant) -> bool {
+        {
+            let mut inner = self.inner.lock();
+            inner.waiter = Some(current_thread());
+            inner.wake_at = count;
+        }
+        let reached = park_until(|| self.inner.lock().indices.len() >= count, Some(deadline));
+        self.inner.lock().wake_at = 0;
+        reached
     }
 
     /// Has the task behind `header` push `index` here when it ends (at once

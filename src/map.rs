@@ -62,13 +62,22 @@
 //! against 20–28 (the 2 ms floor once a map). A consumer on a worker never
 //! gathers: its wait runs the chunks itself.
 //!
+//! [`MapUnordered`]'s consumer gathers the same way: finding no chunk
+//! ready, it waits for half a window of them to be ready
+//! ([`ReadyQueue::wait_for_count`]: the chunks that end before wake
+//! nobody), bounded by the same limit (for half a window's items at the
+//! last chunk's pace) and given up the same way.
+//!
 //! Measured on 2 workers, primes below 2,000,000 in 200 items of 0.1–1.2
 //! ms (the `primes` row of `--bench pool`, ~85 chunks a call), the consumer
 //! timed by its own CPU clock and the workers by a timestamp around every
 //! item, 25 calls interleaved with rayon's `par_iter`: the consumer went from
 //! 77 sleeps and 0.83–1.03 ms of CPU a call to 18–24 sleeps and 0.32–0.45
 //! ms. The workers' time between items fell from 0.78–1.0 ms to 0.33–0.6 ms,
-//! and the call from 0.5–0.7 ms over rayon's time to 0.1–0.4 ms over.
+//! and the call from 0.5–0.7 ms over rayon's time to 0.1–0.4 ms over. The
+//! unordered map on the same items, 15 calls a run, two runs each way: 82–87
+//! sleeps and 0.84–0.90 ms of the consumer's CPU a call without gathering,
+//! 24–25 and 0.30–0.43 ms with it.
 //!
 //! # Buffers
 //!
@@ -109,7 +118,14 @@
 //! Chunks run on the pool's workers. One exception: a consumer on a thread
 //! outside the pool, waiting for a chunk that no worker has started while
 //! every worker is busy, runs that chunk itself rather than sleep (see
-//! `help_with_chunk`): then the map never stalls behind other work. While it
+//! `help_with_chunk`): then the map never stalls behind other work. The
+//! unordered map's consumer does so only for the oldest chunk in flight, as
+//! the ordered map's waits for nothing else: a newer chunk that no worker
+//! has started waits only for workers busy with this map's older chunks,
+//! and running it on the consumer put one thread more than there are
+//! workers on the map (primes below 2,000,000 in 200 items, 2 workers: 37
+//! ms of the consumer's CPU a call, and the call 2.7 % longer, 79.4 ms
+//! against the ordered map's 77.3, before the rule; 76.3–77.9 after). While it
 //! does, [`Pool::current`] on that thread names the mapping pool (a scoped
 //! thread-local, reset when the chunk ends), but
 //! [`Pool::current_worker_index`] is `None` and whatever `on_worker_start`
@@ -556,6 +572,33 @@ where
     fn input_hint(&self) -> (usize, Option<usize>) {
         self.input.size_hint()
     }
+
+    /// How many chunks a consumer that found none ready waits for at once
+    /// (half the window; see "Waking the consumer" in the module docs), or
+    /// `None` when it waits for the next one alone: chunks are long or still
+    /// growing, a gathering wait of this map ran out before (`stalled`), the
+    /// window is too small to keep the workers busy meanwhile, or the
+    /// consumer is a worker, whose wait runs the chunks itself and is woken
+    /// by nobody.
+    fn gather_half(&self, stalled: bool, in_flight: usize) -> Option<usize> {
+        let half = self.window / 2;
+        let gathers = self.gather
+            && !stalled
+            && half >= 2
+            && in_flight > half
+            && WorkerThread::current().is_none();
+        gathers.then_some(half)
+    }
+
+    /// The longest a gathering wait lasts ([`GATHER_LIMIT`]): twice what
+    /// `items` take one after another at the last chunk's pace.
+    fn gather_limit(&self, items: usize) -> Duration {
+        let (low, high) = GATHER_LIMIT;
+        u32::try_from(2 * items)
+            .ok()
+            .and_then(|n| self.per_item.checked_mul(n))
+            .map_or(high, |limit| limit.clamp(low, high))
+    }
 }
 
 /// A spare buffer for a chunk of `size` items, or a new one. A spare more
@@ -713,27 +756,21 @@ where
     /// out, the map gathers no more: its items may wait for the consumer,
     /// and each gathering wait would cost them the limit.
     fn gather(&mut self) {
-        let half = self.feeder.window / 2;
-        if !self.feeder.gather
-            || self.gather_stalled
-            || half < 2
-            || self.in_flight.len() <= half
-            || WorkerThread::current().is_some()
-            || self.in_flight[0].1.is_finished()
-        {
+        let Some(half) = self
+            .feeder
+            .gather_half(self.gather_stalled, self.in_flight.len())
+        else {
+            return;
+        };
+        if self.in_flight[0].1.is_finished() {
             return;
         }
-        // Twice what the items up to the later chunk take one after
-        // another, at the last chunk's pace: chunks in flight differ in
-        // size while the sizes settle.
+        // The items up to the later chunk: chunks in flight differ in size
+        // while the sizes settle.
         let ahead: usize = self.in_flight.iter().take(half).map(|(len, _)| len).sum();
-        let (low, high) = GATHER_LIMIT;
-        let limit = u32::try_from(2 * ahead)
-            .ok()
-            .and_then(|n| self.feeder.per_item.checked_mul(n))
-            .map_or(high, |limit| limit.clamp(low, high));
+        let deadline = Instant::now() + self.feeder.gather_limit(ahead);
         let (_, later) = &self.in_flight[half - 1];
-        self.gather_stalled = !later.wait_until(Some(Instant::now() + limit));
+        self.gather_stalled = !later.wait_until(Some(deadline));
     }
 
     /// The next value, or `Err` when `deadline` passes first.
@@ -1055,6 +1092,9 @@ pub struct MapUnordered<'a, I: Iterator, F, T> {
     next_id: usize,
     ready: Arc<ReadyQueue>,
     current: Delivered<T>,
+    /// A gathering wait ran out ([`gather`](Self::gather)), as
+    /// [`Map`]'s.
+    gather_stalled: bool,
 }
 
 impl<'a, I, F, T> MapUnordered<'a, I, F, T>
@@ -1072,6 +1112,7 @@ where
             next_id: 0,
             ready: Arc::new(ReadyQueue::default()),
             current: Delivered::empty(),
+            gather_stalled: false,
         }
     }
 
@@ -1147,6 +1188,25 @@ where
         }
     }
 
+    /// On a thread outside the pool that found no chunk ready: waits for
+    /// half a window of them, for at most [`GATHER_LIMIT`], when chunks are
+    /// short ([`Map::gather`], "Waking the consumer" in the module docs).
+    /// Returns whether it waited; once a wait runs out, the map gathers no
+    /// more.
+    fn gather(&mut self) -> bool {
+        let Some(half) = self
+            .feeder
+            .gather_half(self.gather_stalled, self.in_flight.len())
+        else {
+            return false;
+        };
+        // Chunks in flight are about the same size once sizes settle.
+        let ahead = self.in_flight_items * half / self.in_flight.len();
+        let deadline = Instant::now() + self.feeder.gather_limit(ahead);
+        self.gather_stalled = !self.ready.wait_for_count(half, deadline);
+        true
+    }
+
     /// The next value, or `Err` when `deadline` passes first.
     fn next_until(&mut self, deadline: Option<Instant>) -> Option<Result<T, Timeout>> {
         loop {
@@ -1161,15 +1221,25 @@ where
                 if let Some(id) = self.ready.pop() {
                     break id;
                 }
-                // Off the pool, with every worker busy, run an unstarted
-                // chunk here rather than sleep (see `help_with_chunk`).
-                if deadline.is_none()
-                    && self
+                if deadline.is_none() {
+                    // Off the pool, with every worker busy, run the oldest
+                    // chunk here if no worker has started it, rather than
+                    // sleep (see `help_with_chunk`). Only the oldest: a
+                    // newer chunk waits only for workers busy with this
+                    // map's older chunks, and running it here would put
+                    // one more thread than there are workers on them.
+                    let oldest = self
                         .in_flight
-                        .values()
-                        .any(|(_, handle)| help_with_chunk(&self.feeder.pool, handle))
-                {
-                    continue;
+                        .keys()
+                        .min()
+                        .and_then(|id| self.in_flight.get(id));
+                    if oldest.is_some_and(|(_, handle)| help_with_chunk(&self.feeder.pool, handle))
+                    {
+                        continue;
+                    }
+                    if self.gather() {
+                        continue;
+                    }
                 }
                 let in_flight = &self.in_flight;
                 let claim = |worker: &WorkerThread| {
