@@ -21,7 +21,7 @@
 //! | `map_cheap`      | ordered map of 10,000,000 cheap items into a `Vec`        | item            |
 //! | `map_heavy`      | ordered map of 200,000 items of ~2 µs into a `Vec`        | item            |
 //! | `unbalanced`     | 10,000 tasks: 99 % ~5 µs, 1 % ~2 ms, fixed seed; corepool joins each, or `wait`s for all then joins (`corepool_wait_all`) | task |
-//! | `primes`         | count primes below 2,000,000 by trial division, 200 chunks | chunk          |
+//! | `primes`         | count primes below 2,000,000 by trial division, 200 chunks; `corepool_unordered` with `map_unordered` | chunk |
 //!
 //! The spin work behind "~2 µs" is a fixed number of iterations of a
 //! dependent multiply-xorshift chain, so every run and every commit does the
@@ -563,11 +563,23 @@ fn primes(c: &mut Criterion) {
             .map(primes_in_chunk)
             .sum::<usize>()
     };
+    // In completion order, as `Pool.imap_unordered`.
+    let on_corepool_unordered = || {
+        pools
+            .corepool
+            .map_unordered(0..chunks, primes_in_chunk)
+            .sum::<usize>()
+    };
     let sequential = || (0..chunks).map(primes_in_chunk).sum::<usize>();
 
     let expected = sequential();
     assert_eq!(on_corepool(), expected, "primes: corepool");
     assert_eq!(on_corepool_par(), expected, "primes: corepool par");
+    assert_eq!(
+        on_corepool_unordered(),
+        expected,
+        "primes: corepool unordered"
+    );
     assert_eq!(on_rayon(), expected, "primes: rayon");
     assert_eq!(on_threadpool(), expected, "primes: threadpool");
     assert_eq!(on_scope(), expected, "primes: std scope");
@@ -577,6 +589,7 @@ fn primes(c: &mut Criterion) {
     group.throughput(Throughput::Elements(chunks as u64));
     group.bench_function("corepool", |b| b.iter(on_corepool));
     group.bench_function("corepool_par", |b| b.iter(on_corepool_par));
+    group.bench_function("corepool_unordered", |b| b.iter(on_corepool_unordered));
     group.bench_function("rayon", |b| b.iter(on_rayon));
     group.bench_function("threadpool", |b| b.iter(on_threadpool));
     group.bench_function("std_scope", |b| b.iter(on_scope));
