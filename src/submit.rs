@@ -50,8 +50,9 @@ where
     // SAFETY: for `'a = 'static` nothing is borrowed. For a scope's tasks,
     // the scope does not return before every task it submitted has ended
     // (scope.rs), and a queue never touches a job's closure or result after
-    // the job has ended.
-    let job = unsafe { TaskCell::new_ref(&cell) };
+    // the job has ended. The cell was made above and only `cell` refers to
+    // it: nothing is shared before the pushes below.
+    let job = unsafe { TaskCell::new_ref_unshared(&cell) };
     if let Some(latch) = scope.filter(|latch| latch.wants_foreign(local.is_some())) {
         // SAFETY: as above.
         latch.add_foreign(unsafe { TaskCell::new_ref(&cell) });

@@ -522,7 +522,27 @@ where
     /// (for a scope's tasks: the scope waits for them; see `scope.rs`). After
     /// that the queue touches nothing but the counts and the empty slots.
     pub(crate) unsafe fn new_ref(cell: &CellRc<Self>) -> JobRef {
-        let ptr = cell.clone().into_raw();
+        // SAFETY: as this function's.
+        unsafe { Self::ref_from(cell.clone()) }
+    }
+
+    /// [`new_ref`](Self::new_ref) for a cell just made: its count is set
+    /// rather than added to ([`CellRc::clone_unshared`]).
+    ///
+    /// # Safety
+    ///
+    /// As `new_ref`, and as `clone_unshared`: `cell` is the cell's only
+    /// reference and was never shared with another thread.
+    pub(crate) unsafe fn new_ref_unshared(cell: &CellRc<Self>) -> JobRef {
+        // SAFETY: the caller vouches for both contracts.
+        unsafe { Self::ref_from(cell.clone_unshared()) }
+    }
+
+    /// # Safety
+    ///
+    /// As `new_ref`; `counted` is a reference of its own.
+    unsafe fn ref_from(counted: CellRc<Self>) -> JobRef {
+        let ptr = counted.into_raw();
         // SAFETY: the count the raw pointer carries keeps the cell alive
         // until a table function gives it up; the cell is `Send + Sync`.
         unsafe { JobRef::new(ptr.cast(), Self::VTABLE) }

@@ -42,14 +42,18 @@ fn cancel_racing_with_start() {
 
 /// A blocked `join` (register a thread waker, park) racing with the run
 /// through a queue reference that frees its count: the joiner is woken
-/// and gets the value; loom reports a deadlock if a wake-up is lost.
+/// and gets the value; loom reports a deadlock if a wake-up is lost. The
+/// queue reference is made as `submit` makes it (`new_ref_unshared`, the
+/// count stored), and whichever holder lets go last frees the cell, the
+/// joiner through `CellRc`'s count-of-one path when the run let go first.
 #[test]
 fn join_racing_with_completion() {
     loom::model(|| {
         let runs = Arc::new(LoomUsize::new(0));
         let cell = counting_cell(&runs);
-        // SAFETY: nothing is borrowed.
-        let job = unsafe { TaskCell::new_ref(&cell) };
+        // SAFETY: nothing is borrowed, and the cell was just made: `cell`
+        // is its only reference and no other thread has seen it.
+        let job = unsafe { TaskCell::new_ref_unshared(&cell) };
         let handle = Handle::new(cell);
         let runner = loom::thread::spawn(move || job.execute());
         assert_eq!(handle.join().unwrap(), 7);

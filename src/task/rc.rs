@@ -60,6 +60,24 @@ impl<F, T> CellRc<TaskCell<F, T>> {
         CellRc { ptr }
     }
 
+    /// A second reference to a cell that no other thread can reach yet:
+    /// the count is set to two with a plain store rather than added to, as
+    /// `clone` does. Whatever shares the cell afterwards (a queue push)
+    /// publishes the store with it.
+    ///
+    /// # Safety
+    ///
+    /// This is the cell's only reference (its count is one), and it was
+    /// never shared: no other thread holds or can reach the cell, so none
+    /// reads or changes the count meanwhile. (Were there another holder,
+    /// the store would lose its count and the cell would be freed under
+    /// it.)
+    pub(crate) unsafe fn clone_unshared(&self) -> Self {
+        debug_assert_eq!(self.refs().load(Ordering::Relaxed), 1);
+        self.refs().store(2, Ordering::Relaxed);
+        CellRc { ptr: self.ptr }
+    }
+
     /// The same reference with the cell's type erased (the count moves
     /// with it).
     pub(crate) fn erase<'a>(self) -> CellRc<dyn Cell<T> + 'a>
@@ -124,13 +142,22 @@ impl<C: ?Sized + Counted> Clone for CellRc<C> {
 impl<C: ?Sized + Counted> Drop for CellRc<C> {
     #[inline]
     fn drop(&mut self) {
-        // Release: this holder's uses of the cell happen before the drop by
-        // whoever takes the last count (pairs with the fence below).
-        if self.refs().fetch_sub(1, Ordering::Release) != 1 {
-            return;
+        // A count of one is this reference's alone: no other holder is left
+        // to add or take one, so the cell is dropped without a
+        // read-modify-write (a handle joined after its task ended, the
+        // usual last holder, pays one locked instruction fewer). Acquire:
+        // pairs with the release below of every holder that let go before,
+        // as the fence does.
+        if self.refs().load(Ordering::Acquire) != 1 {
+            // Release: this holder's uses of the cell happen before the drop
+            // by whoever takes the last count (pairs with the fence below and
+            // with the load above).
+            if self.refs().fetch_sub(1, Ordering::Release) != 1 {
+                return;
+            }
+            // Acquire: pairs with every other holder's release above.
+            fence(Ordering::Acquire);
         }
-        // Acquire: pairs with every other holder's release above.
-        fence(Ordering::Acquire);
         // SAFETY: the cell is alive (this was its last count) and nobody
         // else refers to it any more; its layout is read before the drop.
         unsafe {
