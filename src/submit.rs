@@ -17,7 +17,8 @@ use crate::unwind;
 
 /// Allocates a task's cell, queues it (or refuses it after shutdown) and
 /// returns the typed handle. One allocation; the queue's reference is a
-/// reference-count increment of the same cell.
+/// second count of the same cell (stored, not added: nobody else can see
+/// the cell yet).
 pub(crate) fn submit_cell<'a, F, T>(
     registry: &Registry,
     f: F,

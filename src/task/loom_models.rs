@@ -44,8 +44,9 @@ fn cancel_racing_with_start() {
 /// through a queue reference that frees its count: the joiner is woken
 /// and gets the value; loom reports a deadlock if a wake-up is lost. The
 /// queue reference is made as `submit` makes it (`new_ref_unshared`, the
-/// count stored), and whichever holder lets go last frees the cell, the
-/// joiner through `CellRc`'s count-of-one path when the run let go first.
+/// count stored), and the joiner may take `CellRc`'s count-of-one path
+/// when the run let go first (loom explores the interleavings, but does not
+/// see the cell freed: `rc.rs` says what checked that path's ordering).
 #[test]
 fn join_racing_with_completion() {
     loom::model(|| {

@@ -8,9 +8,19 @@
 //! one (`Relaxed`: it already holds a count, which keeps the cell alive);
 //! a holder that lets go takes one away with `Release`, and the one that
 //! takes the last away makes an `Acquire` fence before it drops the cell,
-//! so that every holder's use of the cell happens before the drop. The
-//! memory goes back through `slots::free_cell` with the layout it was
-//! allocated with (`Layout::for_value` of the same type, erased or not).
+//! so that every holder's use of the cell happens before the drop. Two
+//! shortcuts: a holder that reads the count at one (`Acquire`, as
+//! `Arc::get_mut` reads it) is the only one left and drops the cell without
+//! taking its one away, since every other holder's decrement came before
+//! in the count's release sequence; and `submit` gives a cell just made
+//! its queue reference by storing two (`clone_unshared`), since no other
+//! thread can see the count yet. Loom's models do not see the cell freed,
+//! so they are no check of these orderings; a second reader (helper-87)
+//! checked the count-of-one load under ThreadSanitizer, which reported the
+//! result slot freed under a worker's read once the load was made
+//! `Relaxed`, and nothing with `Acquire`. The memory goes back through
+//! `slots::free_cell` with the layout it was allocated with
+//! (`Layout::for_value` of the same type, erased or not).
 
 use std::alloc::Layout;
 use std::ops::Deref;
