@@ -1216,7 +1216,7 @@ where
             return false;
         };
         // Chunks in flight are about the same size once sizes settle.
-        let ahead = self.in_flight_items * half / self.in_flight.len();
+        let ahead = self.in_flight_items.saturating_mul(half) / self.in_flight.len();
         let deadline = Instant::now() + self.feeder.gather_limit(ahead);
         self.gather_stalled = !self.ready.wait_for_count(half, deadline);
         true
