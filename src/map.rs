@@ -609,7 +609,7 @@ where
     /// `items` take one after another at the last chunk's pace.
     fn gather_limit(&self, items: usize) -> Duration {
         let (low, high) = GATHER_LIMIT;
-        u32::try_from(2 * items)
+        u32::try_from(items.saturating_mul(2))
             .ok()
             .and_then(|n| self.per_item.checked_mul(n))
             .map_or(high, |limit| limit.clamp(low, high))
