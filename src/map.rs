@@ -1243,12 +1243,9 @@ where
                     // newer chunk waits only for workers busy with this
                     // map's older chunks, and running it here would put
                     // one more thread than there are workers on them.
-                    let oldest = self
-                        .in_flight
-                        .keys()
-                        .min()
-                        .and_then(|id| self.in_flight.get(id));
-                    if oldest.is_some_and(|(_, handle)| help_with_chunk(&self.feeder.pool, handle))
+                    let oldest = self.in_flight.iter().min_by_key(|(id, _)| **id);
+                    if oldest
+                        .is_some_and(|(_, (_, handle))| help_with_chunk(&self.feeder.pool, handle))
                     {
                         continue;
                     }

@@ -515,10 +515,7 @@ pub(crate) fn worker_exiting(registry: &Arc<Registry>) {
         // A pool that is leaving wakes nobody for the depot: the next
         // worker to park with no chore is named instead.
         let mut trimmer = TRIMMER.lock();
-        if trimmer
-            .as_ref()
-            .is_some_and(|weak| std::ptr::eq(weak.as_ptr(), Arc::as_ptr(registry)))
-        {
+        if names(&trimmer, registry) {
             *trimmer = None;
         }
         drop(trimmer);
@@ -574,19 +571,18 @@ const RELEASE_AFTER_MAGAZINES: usize = 512;
 #[cfg(not(loom))]
 fn trim_cells_then(release: bool) -> bool {
     let (took, more) = CELL_DEPOT.trim_one();
-    let trimmed = if took {
-        TRIMMED.fetch_add(1, Ordering::Relaxed) + 1
-    } else {
-        TRIMMED.load(Ordering::Relaxed)
-    };
-    // Only the thread that took the last magazine (a second reader counted
-    // 16 calls in 8 idle spells of 2 workers), and only after a burst's
-    // worth: `malloc_trim` walks the whole heap (~0.4 ms here), which a
-    // few magazines freed after a fire-and-forget burst are not worth (the
-    // idle benchmark's idle second read 0.49 ms once that way).
-    if release && took && !more && trimmed >= RELEASE_AFTER_MAGAZINES {
-        TRIMMED.store(0, Ordering::Relaxed);
-        release_free_memory();
+    if took {
+        let trimmed = TRIMMED.fetch_add(1, Ordering::Relaxed) + 1;
+        // Only the thread that took the last magazine (a second reader
+        // counted 16 calls in 8 idle spells of 2 workers), and only after a
+        // burst's worth: `malloc_trim` walks the whole heap (~0.4 ms here),
+        // which a few magazines freed after a fire-and-forget burst are not
+        // worth (the idle benchmark's idle second read 0.49 ms once that
+        // way).
+        if release && !more && trimmed >= RELEASE_AFTER_MAGAZINES {
+            TRIMMED.store(0, Ordering::Relaxed);
+            release_free_memory();
+        }
     }
     if !more {
         // Emptied: the next stock asks for a chore again.
@@ -603,6 +599,14 @@ fn trim_cells_then(release: bool) -> bool {
 #[cfg(not(loom))]
 static TRIMMER: Mutex<Option<Weak<Registry>>> = Mutex::new(None);
 
+/// Whether `trimmer` (what [`TRIMMER`] holds) names `registry`'s pool.
+#[cfg(not(loom))]
+fn names(trimmer: &Option<Weak<Registry>>, registry: &Arc<Registry>) -> bool {
+    trimmer
+        .as_ref()
+        .is_some_and(|weak| std::ptr::eq(weak.as_ptr(), Arc::as_ptr(registry)))
+}
+
 /// A worker parks with no chore: its pool is named in [`TRIMMER`], to be
 /// woken to empty the cell depot (a look at the slot, and a store only
 /// where it names another pool), and a wake-up sent for the depot is
@@ -613,13 +617,10 @@ pub(crate) fn parked_without_chore(registry: &Arc<Registry>) {
         // The latest to park is named: a pool named before may have shut
         // down or be busy for good (a third reader's reproducers left 28
         // MB in the depot that way while another pool idled).
-        if let Some(mut trimmer) = TRIMMER.try_lock() {
-            let named = trimmer
-                .as_ref()
-                .is_some_and(|weak| std::ptr::eq(weak.as_ptr(), Arc::as_ptr(registry)));
-            if !named {
-                *trimmer = Some(Arc::downgrade(registry));
-            }
+        if let Some(mut trimmer) = TRIMMER.try_lock()
+            && !names(&trimmer, registry)
+        {
+            *trimmer = Some(Arc::downgrade(registry));
         }
         // A wake-up sent for the depot has been spent (this worker may be
         // the one woken): the next stock sends another. SeqCst: pairs with
