@@ -84,9 +84,11 @@
 //! depot empty ([`TRIM_ASKED`]), and a worker parking with no chore looks
 //! at the depot in its last look before it sleeps. Where no live pool is
 //! named (the one named has left, or no worker has parked yet), the
-//! stocking thread empties the depot itself. The last worker of the process empties it as
-//! it exits, and a thread outside the pool stocks it only while a worker
-//! is alive. The price: bursts of submits more than
+//! stocking thread empties the depot itself, and so it does where the
+//! pool named has no worker asleep or searching (all busy). Every worker
+//! empties it as it exits (a worker woken for it may find its pool
+//! shutting down), and a thread outside the pool stocks it only while a
+//! worker is alive. The price: bursts of submits more than
 //! half a second apart fault their cells in again, as every burst did
 //! before (200,000 submits joined, bursts 700 ms apart: 61–86 ms a burst,
 //! 58–68 with `Arc` cells; 300 ms apart: 35–42, against 62–69).
@@ -506,9 +508,17 @@ pub(crate) fn worker_started() {
     WORKERS_ALIVE.fetch_add(1, Ordering::SeqCst);
 }
 
-/// A worker thread leaves: the last one empties the cell depot, and a
-/// thread outside the pool that stocks it later sees none alive (see
-/// `free_cell`).
+/// A worker thread leaves: it empties the cell depot, and a thread outside
+/// the pool that stocks it after the last one has left sees none alive
+/// (see `free_cell`).
+///
+/// Every exiting worker empties it, not only the last: a worker woken for
+/// the depot ([`wake_trimmer`]) that finds its pool shutting down exits
+/// instead of parking with the chore, and the wake-up was the depot's only
+/// one ([`TRIM_ASKED`] stays set, and the depot is never found empty again
+/// to ask for another). A third reader (helper-88) left 41 MB allocated for
+/// good that way, beside another pool parked with no chore. Emptying it
+/// also clears `TRIM_ASKED`; an empty depot costs a look under its lock.
 pub(crate) fn worker_exiting(registry: &Arc<Registry>) {
     #[cfg(not(loom))]
     {
@@ -519,9 +529,11 @@ pub(crate) fn worker_exiting(registry: &Arc<Registry>) {
             *trimmer = None;
         }
         drop(trimmer);
-        if WORKERS_ALIVE.fetch_sub(1, Ordering::SeqCst) == 1 {
-            drain_cells(true);
-        }
+        // SeqCst: pairs with `free_cell`'s loads (see there); the drain
+        // comes after the decrement, so the last worker's sees every
+        // magazine stocked while a worker was alive.
+        WORKERS_ALIVE.fetch_sub(1, Ordering::SeqCst);
+        drain_cells(true);
     }
     #[cfg(loom)]
     let _ = registry;
@@ -640,16 +652,21 @@ pub(crate) fn parked_without_chore(registry: &Arc<Registry>) {
 static TRIM_ASKED: AtomicBool = AtomicBool::new(false);
 
 /// Wakes a sleeping worker of [`TRIMMER`]'s pool, so that it parks again
-/// with the chore that empties the cell depot. Where no pool is named, or
-/// the one named is shutting down, nobody would empty it: this thread
-/// does, and the next worker to park with no chore is named.
+/// with the chore that empties the cell depot. Where no pool is named, the
+/// one named is shutting down, or none of its workers is asleep or
+/// searching (all busy: none would park soon, and a second reader's pool
+/// busy for 6 s held 41 MB meanwhile), nobody would empty it soon: this
+/// thread does, and the next worker to park with no chore is named. (A
+/// searching worker parks with the chore: a chore-less park's last look
+/// includes the depot.)
 #[cfg(not(loom))]
 fn wake_trimmer() {
     if TRIM_ASKED.swap(true, Ordering::SeqCst) {
         return;
     }
     let registry = TRIMMER.lock().as_ref().and_then(Weak::upgrade);
-    let woken = registry.is_some_and(|registry| !registry.sleep.notify_one());
+    let woken =
+        registry.is_some_and(|registry| registry.sleep.is_hungry() && !registry.sleep.notify_one());
     if !woken {
         // Without `malloc_trim`: this may happen at every refill while
         // no worker is named (a pool's start), where a walk of the heap
