@@ -4,8 +4,10 @@
 //! # Submitting
 //!
 //! A task submitted on one of the pool's own workers goes to that worker's
-//! deque (cache-hot, no contention); from any other thread it goes to the
-//! injector. Either way the pusher then runs [`Sleep::notify_one`], which wakes
+//! deque (cache-hot, no contention); from any other thread it goes to that
+//! thread's lane (`lanes.rs`: a single-producer queue, so the push is plain
+//! stores), or to the injector where the thread has none (every lane taken)
+//! and for an `install`. Either way the pusher then runs [`Sleep::notify_one`], which wakes
 //! a sleeper if nobody is searching.
 //!
 //! An `install` made on a worker of another pool is a *hop*, and goes to
@@ -59,6 +61,7 @@ use crossbeam_deque::{Injector, Steal, Stealer};
 
 use crate::blocking::BlockingLane;
 use crate::job::{JobRef, JoinFrame, Ran, SLOT_BUSY};
+use crate::lanes::Lanes;
 use crate::sleep::Sleep;
 use crate::slots::Depot;
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
@@ -132,6 +135,9 @@ pub(crate) struct Registry {
     pub(crate) pinning: Pinning,
     pub(crate) cpus: Vec<Option<usize>>,
     pub(crate) injector: Injector<JobRef>,
+    /// Tasks submitted from threads outside the pool, a queue per thread
+    /// (`lanes.rs`).
+    pub(crate) lanes: std::sync::Arc<Lanes>,
     /// Installs made on workers of other pools, which wait for them (see
     /// "Submitting").
     pub(crate) hops: Injector<JobRef>,
@@ -181,6 +187,7 @@ impl Registry {
             pinning: settings.pinning,
             cpus: settings.cpus,
             injector: Injector::new(),
+            lanes: Lanes::new(),
             hops: Injector::new(),
             hop_waiters: Mutex::new(Vec::new()),
             stealers: stealers.into_boxed_slice(),
@@ -247,6 +254,23 @@ impl Registry {
         !self.sleep.notify_one()
     }
 
+    /// [`push`](Self::push) for a task or a spawned job: from a thread
+    /// outside the pool, onto that thread's lane (`lanes.rs`) where it has
+    /// one. (An `install` keeps to `push` and the injector: one job a
+    /// call, which its caller waits for at once.)
+    #[inline]
+    pub(crate) fn push_task(&self, job: JobRef, local: Option<&WorkerThread>) -> bool {
+        match local {
+            Some(worker) => worker.push_local(job),
+            None => {
+                if let Err(job) = self.lanes.push(job) {
+                    self.injector.push(job);
+                }
+            }
+        }
+        !self.sleep.notify_one()
+    }
+
     /// Queues a hop (an `install` made on a worker of another pool) and
     /// wakes a worker as [`push`](Self::push) does; also unparks every
     /// worker waiting past the helping limit, which may be all that is
@@ -307,7 +331,7 @@ impl Registry {
             })
     }
 
-    /// Whether the injector or a worker's deque holds a task: [`has_work`]
+    /// Whether the injector, a lane or a worker's deque holds a task: [`has_work`]
     /// without the fork-join halves exposed in the workers' slots, which a
     /// blocked helper's look leaves out (sleep.rs, step 8).
     ///
@@ -315,10 +339,11 @@ impl Registry {
     pub(crate) fn has_queued_work(&self) -> bool {
         !self.hops.is_empty()
             || !self.injector.is_empty()
+            || self.lanes.has_work()
             || self.stealers.iter().any(|s| !s.is_empty())
     }
 
-    /// Takes one task from the injector or any worker's deque, for a thread
+    /// Takes one task from the injector, a lane or any worker's deque, for a thread
     /// that is not a worker (it has no deque to steal a batch into).
     fn steal_any(&self) -> Option<JobRef> {
         if let Some(job) = self.take_hop() {
@@ -327,6 +352,11 @@ impl Registry {
         loop {
             let mut retry = false;
             match self.injector.steal() {
+                Steal::Success(job) => return Some(job),
+                Steal::Retry => retry = true,
+                Steal::Empty => {}
+            }
+            match self.lanes.steal(0, None) {
                 Steal::Success(job) => return Some(job),
                 Steal::Retry => retry = true,
                 Steal::Empty => {}
