@@ -5,8 +5,8 @@
 //!
 //! A task submitted on one of the pool's own workers goes to that worker's
 //! deque (cache-hot, no contention); from any other thread it goes to that
-//! thread's lane (`lanes.rs`: a single-producer queue, so the push is plain
-//! stores), or to the injector where the thread has none (every lane taken)
+//! thread's inlet (`inlets.rs`: a single-producer queue, so the push is plain
+//! stores), or to the injector where the thread has none (every inlet taken)
 //! and for an `install`. Either way the pusher then runs [`Sleep::notify_one`], which wakes
 //! a sleeper if nobody is searching.
 //!
@@ -60,8 +60,8 @@
 use crossbeam_deque::{Injector, Steal, Stealer};
 
 use crate::blocking::BlockingLane;
+use crate::inlets::Inlets;
 use crate::job::{JobRef, JoinFrame, Ran, SLOT_BUSY};
-use crate::lanes::Lanes;
 use crate::sleep::Sleep;
 use crate::slots::Depot;
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Condvar, Mutex, Ordering};
@@ -136,8 +136,8 @@ pub(crate) struct Registry {
     pub(crate) cpus: Vec<Option<usize>>,
     pub(crate) injector: Injector<JobRef>,
     /// Tasks submitted from threads outside the pool, a queue per thread
-    /// (`lanes.rs`).
-    pub(crate) lanes: std::sync::Arc<Lanes>,
+    /// (`inlets.rs`).
+    pub(crate) inlets: std::sync::Arc<Inlets>,
     /// Installs made on workers of other pools, which wait for them (see
     /// "Submitting").
     pub(crate) hops: Injector<JobRef>,
@@ -187,7 +187,7 @@ impl Registry {
             pinning: settings.pinning,
             cpus: settings.cpus,
             injector: Injector::new(),
-            lanes: Lanes::new(),
+            inlets: Inlets::new(),
             hops: Injector::new(),
             hop_waiters: Mutex::new(Vec::new()),
             stealers: stealers.into_boxed_slice(),
@@ -255,7 +255,7 @@ impl Registry {
     }
 
     /// [`push`](Self::push) for a task or a spawned job: from a thread
-    /// outside the pool, onto that thread's lane (`lanes.rs`) where it has
+    /// outside the pool, onto that thread's inlet (`inlets.rs`) where it has
     /// one. (An `install` keeps to `push` and the injector: one job a
     /// call, which its caller waits for at once.)
     #[inline]
@@ -263,7 +263,7 @@ impl Registry {
         match local {
             Some(worker) => worker.push_local(job),
             None => {
-                if let Err(job) = self.lanes.push(job) {
+                if let Err(job) = self.inlets.push(job) {
                     self.injector.push(job);
                 }
             }
@@ -331,20 +331,21 @@ impl Registry {
             })
     }
 
-    /// Whether the injector, a lane or a worker's deque holds a task: [`has_work`]
-    /// without the fork-join halves exposed in the workers' slots, which a
-    /// blocked helper's look leaves out (sleep.rs, step 8).
+    /// Whether the injector, an inlet or a worker's deque holds a task:
+    /// [`has_work`] without the fork-join halves exposed in the workers'
+    /// slots, which a blocked helper's look leaves out (sleep.rs, step 8).
     ///
     /// [`has_work`]: Self::has_work
     pub(crate) fn has_queued_work(&self) -> bool {
         !self.hops.is_empty()
             || !self.injector.is_empty()
-            || self.lanes.has_work()
+            || self.inlets.has_work()
             || self.stealers.iter().any(|s| !s.is_empty())
     }
 
-    /// Takes one task from the injector, a lane or any worker's deque, for a thread
-    /// that is not a worker (it has no deque to steal a batch into).
+    /// Takes one task from the injector, an inlet or any worker's deque, for
+    /// a thread that is not a worker (it has no deque to steal a batch
+    /// into).
     fn steal_any(&self) -> Option<JobRef> {
         if let Some(job) = self.take_hop() {
             return Some(job);
@@ -356,7 +357,7 @@ impl Registry {
                 Steal::Retry => retry = true,
                 Steal::Empty => {}
             }
-            match self.lanes.steal(0, None) {
+            match self.inlets.steal(0, None) {
                 Steal::Success(job) => return Some(job),
                 Steal::Retry => retry = true,
                 Steal::Empty => {}

@@ -16,7 +16,7 @@
 //!    returns. An `AbortIfPanic` guard makes sure nothing unwinds out of
 //!    `scope` before that.
 //! 5. A task submitted into a scope from a thread that is not one of the
-//!    pool's workers goes to that thread's lane (`lanes.rs`) or the
+//!    pool's workers goes to that thread's inlet (`inlets.rs`) or the
 //!    injector. When the scope's owner is itself a
 //!    worker of the pool, a second reference to the task is also listed on
 //!    the latch, and the owner is unparked: waiting, it runs listed tasks
@@ -97,7 +97,7 @@ pub(crate) struct ScopeLatch {
     /// submitted from other threads are then also listed in `foreign`.
     owner_is_worker: bool,
     /// Step 5: second references to tasks queued from outside the pool (a
-    /// lane or the injector), so that the
+    /// inlet or the injector), so that the
     /// owner, waiting, can run them itself.
     foreign: Mutex<Vec<JobRef>>,
 }

@@ -67,7 +67,7 @@ const SEARCH_LOOKS: u32 = 28;
 const SPINS_PER_LOOK: u32 = 8;
 
 /// How many tasks the only worker of a one-worker pool takes from the
-/// injector (or a lane, `lanes.rs`) at once: one compare-exchange for
+/// injector (or an inlet, `inlets.rs`) at once: one compare-exchange for
 /// several tasks (taking one at a time measured 2× slower per task
 /// submitted from outside). With one worker
 /// a batch keeps submission order (the deque hands a batch back in the order
@@ -127,8 +127,8 @@ pub(crate) struct WorkerThread {
     frame: Cell<u64>,
     frames_started: Cell<u64>,
     /// Counts this worker's looks for shared work: which of the injector
-    /// and the lanes a look tries first (they alternate, so that neither
-    /// starves the other), and the lane it starts at.
+    /// and the inlets a look tries first (they alternate, so that neither
+    /// starves the other), and the inlet it starts at.
     looks: Cell<u32>,
     /// This worker's line of `Registry::joins`: the newest fork-join frame
     /// running on this thread (a list through each frame's parent; see
@@ -768,15 +768,15 @@ impl WorkerThread {
         }
     }
 
-    /// One pass: the injector and the lanes of threads outside the pool
-    /// (`lanes.rs`; which of the two comes first alternates from pass to
+    /// One pass: the injector and the inlets of threads outside the pool
+    /// (`inlets.rs`; which of the two comes first alternates from pass to
     /// pass), then a fork-join half another worker has exposed, then a
     /// batch stolen from another worker's deque, starting at a random
     /// victim.
     ///
     /// Tasks submitted from outside start in submission order: with two or
-    /// more workers each takes *one* task from the injector or a lane at a
-    /// time, so the order in which one thread's tasks leave its lane (or the
+    /// more workers each takes *one* task from the injector or an inlet at a
+    /// time, so the order in which one thread's tasks leave its inlet (or the
     /// injector) is the order in which they start (a batch parked in one
     /// worker's deque let another worker start later tasks first: 0, 4, 1,
     /// 5, … with batches of 4 on two workers, and a short task submitted
@@ -794,9 +794,9 @@ impl WorkerThread {
             let look = self.looks.get().wrapping_add(1);
             self.looks.set(look);
             let batch = self.alone.then_some(&self.deque);
-            for lanes in [look & 1 == 0, look & 1 != 0] {
-                let taken = if lanes {
-                    registry.lanes.steal((look >> 1) as usize, batch)
+            for inlets in [look & 1 == 0, look & 1 != 0] {
+                let taken = if inlets {
+                    registry.inlets.steal((look >> 1) as usize, batch)
                 } else if let Some(into) = batch {
                     registry
                         .injector

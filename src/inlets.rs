@@ -1,4 +1,4 @@
-//! Outside lanes: a queue of its own for each thread outside the pool that
+//! Inlets: a queue of its own for each thread outside the pool that
 //! submits, so that a submit from outside is two plain stores, not a
 //! compare-exchange on a line the workers keep reading.
 //!
@@ -17,44 +17,44 @@
 //!
 //! # The protocol
 //!
-//! A pool has [`LANES`] lanes, each a FIFO `crossbeam_deque` worker end
+//! A pool has [`INLETS`] inlets, each a FIFO `crossbeam_deque` worker end
 //! (the producer side) and its stealer. The stealers stay in the pool for
 //! its whole life; the worker ends are handed out.
 //!
-//! 1. **Claim.** A thread outside the pool that submits takes a free lane's
-//!    worker end (its `spare`, under the lane's lock), sets the lane's bit in
+//! 1. **Claim.** A thread outside the pool that submits takes a free inlet's
+//!    worker end (its `spare`, under the inlet's lock), sets the inlet's bit in
 //!    `active`, and keeps the end in a thread-local list, keyed by the
-//!    pool's lanes. With every lane taken it pushes to the injector, and
+//!    pool's inlets. With every inlet taken it pushes to the injector, and
 //!    tries to claim again every [`RETRY_CLAIM`] submits.
-//! 2. **Push.** The owner pushes on its lane's worker end; the pusher then
+//! 2. **Push.** The owner pushes on its inlet's worker end; the pusher then
 //!    runs the pool's wake-up check (a `SeqCst` fence, then the sleepers'
 //!    word: `sleep.rs`), as for the injector. The bit is set before the
 //!    push, so a worker whose look comes after that fence sees both.
 //! 3. **Take.** A worker's look for shared work reads `active` and tries
-//!    each lane whose bit is set, one task at a time (a one-worker pool: a
+//!    each inlet whose bit is set, one task at a time (a one-worker pool: a
 //!    small batch), in FIFO order: one thread's tasks start in the order it
-//!    submitted them. The look alternates between lanes first and the
+//!    submitted them. The look alternates between inlets first and the
 //!    injector first, so neither can starve the other. Shutdown's drains
-//!    and the sleepers' last looks count the lanes as they count the
+//!    and the sleepers' last looks count the inlets as they count the
 //!    injector.
 //! 4. **Release.** When the thread ends (its thread-local list is dropped),
-//!    each worker end goes back to its lane's `spare`. Whatever it still
-//!    holds stays reachable through the lane's stealer: nothing is lost, and
-//!    the next owner's tasks queue behind it. Under the lane's lock, the
-//!    bit is cleared if the lane is empty (as its owner sees it: `front`
+//!    each worker end goes back to its inlet's `spare`. Whatever it still
+//!    holds stays reachable through the inlet's stealer: nothing is lost, and
+//!    the next owner's tasks queue behind it. Under the inlet's lock, the
+//!    bit is cleared if the inlet is empty (as its owner sees it: `front`
 //!    caught up with `back`, every task taken), and a claim sets it under
 //!    the same lock, so a clear never hides a task: nothing is pushed on a
-//!    lane between its release and its next claim.
-//! 5. **A pool dropped first.** The thread-local list holds the lanes
+//!    inlet between its release and its next claim.
+//! 5. **A pool dropped first.** The thread-local list holds the inlets
 //!    weakly: a pool that is gone frees its stealers, and the entry is
 //!    pruned at the thread's next claim or at its end, dropping the worker
 //!    end and anything it still holds (only a task refused by a shutdown
 //!    that raced with its push can be left there: its submit took it back
 //!    already, and the drop releases the queue's reference).
 //!
-//! A thread's own pushes are what makes a lane useful: the lanes add no
+//! A thread's own pushes are what makes an inlet useful: the inlets add no
 //! cost to a pool that is never fed from outside (no bit set: one load a
-//! look), and one lane's steal to a pool fed from one thread.
+//! look), and one inlet's steal to a pool fed from one thread.
 
 // Layer: sched (`lib.rs`, "Layers"). It may use the base layer and the other
 // sched files.
@@ -68,47 +68,47 @@ use crate::job::JobRef;
 use crate::sync::{AtomicUsize, Mutex, Ordering};
 use crate::worker::INJECTOR_BATCH;
 
-/// Lanes per pool: threads outside it that submit at once beyond this many
+/// Inlets per pool: threads outside it that submit at once beyond this many
 /// use the injector.
-pub(crate) const LANES: usize = 8;
+pub(crate) const INLETS: usize = 8;
 
-/// Submits between two tries to claim a lane, for a thread that found every
-/// lane taken.
+/// Submits between two tries to claim an inlet, for a thread that found every
+/// inlet taken.
 const RETRY_CLAIM: u32 = 1024;
 
-/// One pool's lanes.
-pub(crate) struct Lanes {
-    lanes: Box<[Lane]>,
-    /// Bit `i`: lane `i` is claimed, or was released holding tasks.
+/// One pool's inlets.
+pub(crate) struct Inlets {
+    inlets: Box<[Inlet]>,
+    /// Bit `i`: inlet `i` is claimed, or was released holding tasks.
     active: AtomicUsize,
 }
 
-struct Lane {
-    /// The producer's end while no thread owns the lane.
+struct Inlet {
+    /// The producer's end while no thread owns the inlet.
     spare: Mutex<Option<Worker<JobRef>>>,
     stealer: Stealer<JobRef>,
 }
 
-impl std::fmt::Debug for Lanes {
+impl std::fmt::Debug for Inlets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Lanes")
+        f.debug_struct("Inlets")
             .field("active", &self.active.load(Ordering::Relaxed))
             .finish_non_exhaustive()
     }
 }
 
-/// A lane this thread owns, or the lack of one, for one pool.
+/// An inlet this thread owns, or the lack of one, for one pool.
 struct Owned {
-    lanes: Weak<Lanes>,
-    lane: Option<(usize, Worker<JobRef>)>,
-    /// Submits left before the next try to claim (when `lane` is `None`).
+    inlets: Weak<Inlets>,
+    inlet: Option<(usize, Worker<JobRef>)>,
+    /// Submits left before the next try to claim (when `inlet` is `None`).
     retry_in: u32,
 }
 
 impl Drop for Owned {
     fn drop(&mut self) {
-        if let (Some((index, end)), Some(lanes)) = (self.lane.take(), self.lanes.upgrade()) {
-            lanes.release(index, end);
+        if let (Some((index, end)), Some(inlets)) = (self.inlet.take(), self.inlets.upgrade()) {
+            inlets.release(index, end);
         }
         // A pool that is gone: the end drops here with whatever it holds.
     }
@@ -118,34 +118,34 @@ thread_local! {
     static OWNED: RefCell<Vec<Owned>> = const { RefCell::new(Vec::new()) };
 }
 
-impl Lanes {
-    pub(crate) fn new() -> Arc<Lanes> {
-        let lanes = (0..LANES)
+impl Inlets {
+    pub(crate) fn new() -> Arc<Inlets> {
+        let inlets = (0..INLETS)
             .map(|_| {
                 let end = Worker::new_fifo();
-                Lane {
+                Inlet {
                     stealer: end.stealer(),
                     spare: Mutex::new(Some(end)),
                 }
             })
             .collect();
-        Arc::new(Lanes {
-            lanes,
+        Arc::new(Inlets {
+            inlets,
             active: AtomicUsize::new(0),
         })
     }
 
-    /// Pushes `job` on this thread's lane of these lanes, claiming one if
+    /// Pushes `job` on this thread's inlet of these inlets, claiming one if
     /// it has none (step 1). Gives the job back where the thread has no
-    /// lane (every lane taken, or its thread-locals torn down): the caller
+    /// inlet (every inlet taken, or its thread-locals torn down): the caller
     /// then uses the injector. The caller runs the wake-up check after.
-    pub(crate) fn push(self: &Arc<Lanes>, job: JobRef) -> Result<(), JobRef> {
+    pub(crate) fn push(self: &Arc<Inlets>, job: JobRef) -> Result<(), JobRef> {
         let mut job = Some(job);
         let mut pruned = Vec::new();
         let _ = OWNED.try_with(|owned| {
             let mut owned = owned.borrow_mut();
             let key = Arc::as_ptr(self);
-            let at = match owned.iter().position(|o| Weak::as_ptr(&o.lanes) == key) {
+            let at = match owned.iter().position(|o| Weak::as_ptr(&o.inlets) == key) {
                 Some(at) => at,
                 None => {
                     // A new pool for this thread: drop the entries of pools
@@ -153,33 +153,33 @@ impl Lanes {
                     // they hold may run destructors that submit).
                     let mut i = 0;
                     while i < owned.len() {
-                        if owned[i].lanes.strong_count() == 0 {
+                        if owned[i].inlets.strong_count() == 0 {
                             pruned.push(owned.swap_remove(i));
                         } else {
                             i += 1;
                         }
                     }
                     owned.push(Owned {
-                        lanes: Arc::downgrade(self),
-                        lane: None,
+                        inlets: Arc::downgrade(self),
+                        inlet: None,
                         retry_in: 0,
                     });
                     owned.len() - 1
                 }
             };
             let entry = &mut owned[at];
-            if entry.lane.is_none() {
+            if entry.inlet.is_none() {
                 if entry.retry_in > 0 {
                     entry.retry_in -= 1;
                     return;
                 }
-                entry.lane = self.claim();
-                if entry.lane.is_none() {
+                entry.inlet = self.claim();
+                if entry.inlet.is_none() {
                     entry.retry_in = RETRY_CLAIM;
                     return;
                 }
             }
-            if let Some((_, end)) = &entry.lane {
+            if let Some((_, end)) = &entry.inlet {
                 if let Some(job) = job.take() {
                     end.push(job);
                 }
@@ -192,12 +192,12 @@ impl Lanes {
         }
     }
 
-    /// Step 1: takes a free lane's producer end and marks the lane active.
+    /// Step 1: takes a free inlet's producer end and marks the inlet active.
     fn claim(&self) -> Option<(usize, Worker<JobRef>)> {
-        for (index, lane) in self.lanes.iter().enumerate() {
-            let mut spare = lane.spare.lock();
+        for (index, inlet) in self.inlets.iter().enumerate() {
+            let mut spare = inlet.spare.lock();
             if let Some(end) = spare.take() {
-                // Relaxed: ordered before this thread's pushes on the lane
+                // Relaxed: ordered before this thread's pushes on the inlet
                 // and the SeqCst fence after each (step 2); under the lock,
                 // after any release's clear.
                 self.active.fetch_or(1 << index, Ordering::Relaxed);
@@ -207,20 +207,20 @@ impl Lanes {
         None
     }
 
-    /// Step 4: gives a producer end back, clearing the lane's bit if every
+    /// Step 4: gives a producer end back, clearing the inlet's bit if every
     /// task pushed on it has been taken.
     fn release(&self, index: usize, end: Worker<JobRef>) {
-        let mut spare = self.lanes[index].spare.lock();
+        let mut spare = self.inlets[index].spare.lock();
         if end.is_empty() {
             // Relaxed: under the lock a claim sets the bit under, and no
-            // task is pushed on the lane before that claim.
+            // task is pushed on the inlet before that claim.
             self.active.fetch_and(!(1 << index), Ordering::Relaxed);
         }
         *spare = Some(end);
     }
 
-    /// Takes a task from an active lane, trying them from `start` on. With
-    /// `batch`, a few more of that lane's tasks go onto that deque, as many
+    /// Takes a task from an active inlet, trying them from `start` on. With
+    /// `batch`, a few more of that inlet's tasks go onto that deque, as many
     /// as a one-worker pool takes from the injector at once (where a batch
     /// keeps the order).
     pub(crate) fn steal(&self, start: usize, batch: Option<&Worker<JobRef>>) -> Steal<JobRef> {
@@ -232,12 +232,12 @@ impl Lanes {
             return Steal::Empty;
         }
         let mut retry = false;
-        let start = start % LANES;
-        for index in (start..LANES).chain(0..start) {
+        let start = start % INLETS;
+        for index in (start..INLETS).chain(0..start) {
             if active & (1 << index) == 0 {
                 continue;
             }
-            let stealer = &self.lanes[index].stealer;
+            let stealer = &self.inlets[index].stealer;
             let stolen = match batch {
                 Some(into) => stealer.steal_batch_with_limit_and_pop(into, INJECTOR_BATCH),
                 None => stealer.steal(),
@@ -251,14 +251,14 @@ impl Lanes {
         if retry { Steal::Retry } else { Steal::Empty }
     }
 
-    /// Whether an active lane holds a task.
+    /// Whether an active inlet holds a task.
     pub(crate) fn has_work(&self) -> bool {
         // Relaxed: as in `steal`.
         let active = self.active.load(Ordering::Relaxed);
         active != 0
-            && (0..LANES)
+            && (0..INLETS)
                 .filter(|index| active & (1 << index) != 0)
-                .any(|index| !self.lanes[index].stealer.is_empty())
+                .any(|index| !self.inlets[index].stealer.is_empty())
     }
 }
 
@@ -283,10 +283,10 @@ mod tests {
         }
     }
 
-    fn run_all(lanes: &Lanes) -> usize {
+    fn run_all(inlets: &Inlets) -> usize {
         let mut taken = 0;
         loop {
-            match lanes.steal(0, None) {
+            match inlets.steal(0, None) {
                 Steal::Success(job) => {
                     job.execute();
                     taken += 1;
@@ -298,10 +298,10 @@ mod tests {
     }
 
     #[test]
-    fn a_lane_released_with_tasks_stays_active_until_they_are_taken() {
-        let lanes = Lanes::new();
+    fn a_inlet_released_with_tasks_stays_active_until_they_are_taken() {
+        let inlets = Inlets::new();
         let ran = Arc::new(StdAtomicUsize::new(0));
-        let (shared, count) = (Arc::clone(&lanes), Arc::clone(&ran));
+        let (shared, count) = (Arc::clone(&inlets), Arc::clone(&ran));
         std::thread::spawn(move || {
             for _ in 0..3 {
                 assert!(shared.push(counting(&count)).is_ok());
@@ -310,14 +310,14 @@ mod tests {
         })
         .join()
         .unwrap();
-        // The thread ended holding three tasks: the lane is still active.
-        assert_eq!(lanes.active.load(Ordering::Relaxed), 1);
-        assert!(lanes.has_work());
-        assert_eq!(run_all(&lanes), 3);
+        // The thread ended holding three tasks: the inlet is still active.
+        assert_eq!(inlets.active.load(Ordering::Relaxed), 1);
+        assert!(inlets.has_work());
+        assert_eq!(run_all(&inlets), 3);
         assert_eq!(ran.load(std::sync::atomic::Ordering::Relaxed), 3);
-        assert!(!lanes.has_work());
+        assert!(!inlets.has_work());
         // The next owner finds it empty and, ending, clears its bit.
-        let shared = Arc::clone(&lanes);
+        let shared = Arc::clone(&inlets);
         std::thread::spawn(move || {
             let count = Arc::new(StdAtomicUsize::new(0));
             assert!(shared.push(counting(&count)).is_ok());
@@ -325,20 +325,21 @@ mod tests {
         })
         .join()
         .unwrap();
-        assert_eq!(lanes.active.load(Ordering::Relaxed), 0);
+        assert_eq!(inlets.active.load(Ordering::Relaxed), 0);
     }
 
     #[test]
-    fn threads_beyond_the_lanes_get_their_jobs_back_for_the_injector() {
-        let lanes = Lanes::new();
+    fn threads_beyond_the_inlets_get_their_jobs_back_for_the_injector() {
+        let inlets = Inlets::new();
         let ran = Arc::new(StdAtomicUsize::new(0));
-        let hold = Arc::new(std::sync::Barrier::new(LANES + 2));
-        let threads: Vec<_> = (0..LANES + 1)
+        let hold = Arc::new(std::sync::Barrier::new(INLETS + 2));
+        let threads: Vec<_> = (0..INLETS + 1)
             .map(|_| {
-                let (lanes, ran, hold) = (Arc::clone(&lanes), Arc::clone(&ran), Arc::clone(&hold));
+                let (inlets, ran, hold) =
+                    (Arc::clone(&inlets), Arc::clone(&ran), Arc::clone(&hold));
                 std::thread::spawn(move || {
-                    let pushed = lanes.push(counting(&ran));
-                    // Every thread holds its lane until all have pushed.
+                    let pushed = inlets.push(counting(&ran));
+                    // Every thread holds its inlet until all have pushed.
                     hold.wait();
                     match pushed {
                         Ok(()) => true,
@@ -351,16 +352,16 @@ mod tests {
             })
             .collect();
         hold.wait();
-        let laned = threads.into_iter().map(|t| t.join().unwrap());
-        assert_eq!(laned.filter(|&laned| laned).count(), LANES);
-        assert_eq!(run_all(&lanes), LANES);
-        assert_eq!(ran.load(std::sync::atomic::Ordering::Relaxed), LANES + 1);
+        let got_one = threads.into_iter().map(|t| t.join().unwrap());
+        assert_eq!(got_one.filter(|&got_one| got_one).count(), INLETS);
+        assert_eq!(run_all(&inlets), INLETS);
+        assert_eq!(ran.load(std::sync::atomic::Ordering::Relaxed), INLETS + 1);
     }
 
     #[test]
     fn an_entry_for_a_pool_that_is_gone_is_pruned_with_what_it_holds() {
         let unrun = Arc::new(StdAtomicUsize::new(0));
-        let first = Lanes::new();
+        let first = Inlets::new();
         assert!(first.push(counting(&unrun)).is_ok());
         drop(first);
         // The entry still holds the producer end, and the job keeps its
@@ -368,7 +369,7 @@ mod tests {
         // dropping the job unrun.
         assert_eq!(Arc::strong_count(&unrun), 2);
         let ran = Arc::new(StdAtomicUsize::new(0));
-        let second = Lanes::new();
+        let second = Inlets::new();
         assert!(second.push(counting(&ran)).is_ok());
         assert_eq!(Arc::strong_count(&unrun), 1);
         assert_eq!(unrun.load(std::sync::atomic::Ordering::Relaxed), 0);
