@@ -377,3 +377,57 @@ mod tests {
         assert_eq!(ran.load(std::sync::atomic::Ordering::Relaxed), 1);
     }
 }
+
+#[cfg(all(test, loom))]
+mod loom_models {
+    use super::*;
+    use crate::job::HeapJob;
+    use crate::sleep::Sleep;
+
+    /// Step 4 racing with step 1 and a worker going to sleep: the inlet's
+    /// last owner gives it back empty (clearing its bit) while a new owner
+    /// claims it (setting the bit) and pushes; the only worker loops until
+    /// it takes the task, sleeping when its look finds nothing. A clear
+    /// that hid the task, or a bit the sleeper's look missed, would leave
+    /// the worker asleep for good: a deadlock loom reports.
+    ///
+    /// The inlets' claim and release are called directly (their thread-local
+    /// list is std's, not loom's); the deque's own atomics are crossbeam's,
+    /// which loom runs but does not reorder: the model checks the bit, the
+    /// lock and the fences around them.
+    #[test]
+    fn a_claim_racing_with_a_release_and_a_sleeper_loses_no_task() {
+        loom::model(|| {
+            let sleep = Arc::new(Sleep::new(1));
+            let inlets = Inlets::new();
+            let (index, old_end) = inlets.claim().expect("a free inlet");
+            let worker = {
+                let (sleep, inlets) = (Arc::clone(&sleep), Arc::clone(&inlets));
+                loom::thread::spawn(move || {
+                    loop {
+                        if let Steal::Success(job) = inlets.steal(0, None) {
+                            job.execute();
+                            break;
+                        }
+                        let _ = sleep.sleep(0, || inlets.has_work(), None);
+                    }
+                    sleep.stop_searching(|| false);
+                })
+            };
+            let releaser = {
+                let inlets = Arc::clone(&inlets);
+                loom::thread::spawn(move || inlets.release(index, old_end))
+            };
+            // The new owner: whichever inlet it gets (the released one, or
+            // the next), its push must reach the worker.
+            let (new_index, end) = inlets.claim().expect("a free inlet");
+            // SAFETY: the closure borrows nothing.
+            end.push(unsafe { HeapJob::new_ref(|| {}, 0, None) });
+            sleep.notify_one();
+            worker.join().unwrap();
+            releaser.join().unwrap();
+            // Give the end back, as the thread's end would.
+            inlets.release(new_index, end);
+        });
+    }
+}
