@@ -18,8 +18,8 @@
 //!    (`Registry::exposed`, one per worker), this frame goes there: the
 //!    oldest frame not yet published is always the one exposed. A worker
 //!    looking for work (idle, or waiting for a stolen half) that finds the
-//!    injector and the inlets empty *claims* an exposed frame (swaps the
-//!    slot to null) and runs its `b`, before it steals from the deques
+//!    injector empty *claims* an exposed frame (swaps the slot to null) and
+//!    runs its `b`, before it steals from the deques
 //!    (`WorkerThread::steal_shared` says why). Exposing is a store, a `SeqCst` fence
 //!    and a look at the sleepers (waking one if nobody searches), once per
 //!    outermost join, not per join; the joins nested inside an exposed one
@@ -65,8 +65,7 @@
 //! and `b` waited until `a` ended (a join of two 300 ms halves, the other
 //! worker busy for the first 200 ms, took 600 ms), or forever when `a`
 //! waits on something `b` produces. The exposure slot answers both: the
-//! idle worker claims `b` as soon as its search gets past the injector and
-//! the inlets,
+//! idle worker claims `b` as soon as its search gets past the injector,
 //! with no help from the busy one. The race that matters is a worker going to
 //! sleep as a frame is exposed: the exposer does *store; fence; look at the
 //! sleepers*, the sleeper *announce; fence; look at the queues and slots*

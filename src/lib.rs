@@ -30,12 +30,10 @@
 //! ## How it schedules
 //!
 //! Each worker owns a LIFO deque (`crossbeam-deque`); the pool has one global
-//! injector. A worker pops its own deque, then takes a task from the
-//! injector or from a thread's inlet, then steals half of a random victim's
-//! deque, then spins briefly and parks. Tasks submitted on a worker go to
-//! its own deque; tasks from other threads go to that thread's inlet (a FIFO
-//! queue of its own, `src/inlets.rs`), or to the injector when every inlet is
-//! taken. An idle pool's workers are all parked:
+//! injector. A worker pops its own deque, then takes a batch from the
+//! injector, then steals half of a random victim's deque, then spins briefly
+//! and parks. Tasks submitted on a worker go to its own deque; tasks from
+//! other threads go to the injector. An idle pool's workers are all parked:
 //! it burns no CPU. The parking protocol is written out in `src/sleep.rs`,
 //! the task state machine in `src/task/`, shutdown in `src/registry.rs`.
 
@@ -56,7 +54,7 @@ struct ReadmeDoctests;
 // | layer | files | may use |
 // |---|---|---|
 // | base | topology, sync, util, error, unwind, clock | std and the dependencies |
-// | sched | job, sleep, slots, inlets, registry, worker, blocking | base |
+// | sched | job, sleep, slots, registry, worker, blocking | base |
 // | cell | task/ (state word; cell; handles), cancel, wait | sched, base |
 // | many | join, scope, submit, install, map, completion, group, shared, promise, par/ | cell, sched, base, and the `Pool` type |
 // | face | pool, builder, global, prelude, this file | everything below |
@@ -80,7 +78,6 @@ mod util;
 
 // sched
 mod blocking;
-mod inlets;
 mod job;
 mod registry;
 mod sleep;

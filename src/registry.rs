@@ -4,10 +4,8 @@
 //! # Submitting
 //!
 //! A task submitted on one of the pool's own workers goes to that worker's
-//! deque (cache-hot, no contention); from any other thread it goes to that
-//! thread's inlet (`inlets.rs`: a single-producer queue, so the push is plain
-//! stores), or to the injector where the thread has none (every inlet taken)
-//! and for an `install`. Either way the pusher then runs [`Sleep::notify_one`], which wakes
+//! deque (cache-hot, no contention); from any other thread it goes to the
+//! injector. Either way the pusher then runs [`Sleep::notify_one`], which wakes
 //! a sleeper if nobody is searching.
 //!
 //! An `install` made on a worker of another pool is a *hop*, and goes to
@@ -60,7 +58,6 @@
 use crossbeam_deque::{Injector, Steal, Stealer};
 
 use crate::blocking::BlockingLane;
-use crate::inlets::Inlets;
 use crate::job::{JobRef, JoinFrame, Ran, SLOT_BUSY};
 use crate::sleep::Sleep;
 use crate::slots::Depot;
@@ -135,9 +132,6 @@ pub(crate) struct Registry {
     pub(crate) pinning: Pinning,
     pub(crate) cpus: Vec<Option<usize>>,
     pub(crate) injector: Injector<JobRef>,
-    /// Tasks submitted from threads outside the pool, a queue per thread
-    /// (`inlets.rs`).
-    pub(crate) inlets: std::sync::Arc<Inlets>,
     /// Installs made on workers of other pools, which wait for them (see
     /// "Submitting").
     pub(crate) hops: Injector<JobRef>,
@@ -187,7 +181,6 @@ impl Registry {
             pinning: settings.pinning,
             cpus: settings.cpus,
             injector: Injector::new(),
-            inlets: Inlets::new(),
             hops: Injector::new(),
             hop_waiters: Mutex::new(Vec::new()),
             stealers: stealers.into_boxed_slice(),
@@ -254,23 +247,6 @@ impl Registry {
         !self.sleep.notify_one()
     }
 
-    /// [`push`](Self::push) for a task or a spawned job: from a thread
-    /// outside the pool, onto that thread's inlet (`inlets.rs`) where it has
-    /// one. (An `install` keeps to `push` and the injector: one job a
-    /// call, which its caller waits for at once.)
-    #[inline]
-    pub(crate) fn push_task(&self, job: JobRef, local: Option<&WorkerThread>) -> bool {
-        match local {
-            Some(worker) => worker.push_local(job),
-            None => {
-                if let Err(job) = self.inlets.push(job) {
-                    self.injector.push(job);
-                }
-            }
-        }
-        !self.sleep.notify_one()
-    }
-
     /// Queues a hop (an `install` made on a worker of another pool) and
     /// wakes a worker as [`push`](Self::push) does; also unparks every
     /// worker waiting past the helping limit, which may be all that is
@@ -331,21 +307,19 @@ impl Registry {
             })
     }
 
-    /// Whether the injector, an inlet or a worker's deque holds a task:
-    /// [`has_work`] without the fork-join halves exposed in the workers'
-    /// slots, which a blocked helper's look leaves out (sleep.rs, step 8).
+    /// Whether the injector or a worker's deque holds a task: [`has_work`]
+    /// without the fork-join halves exposed in the workers' slots, which a
+    /// blocked helper's look leaves out (sleep.rs, step 8).
     ///
     /// [`has_work`]: Self::has_work
     pub(crate) fn has_queued_work(&self) -> bool {
         !self.hops.is_empty()
             || !self.injector.is_empty()
-            || self.inlets.has_work()
             || self.stealers.iter().any(|s| !s.is_empty())
     }
 
-    /// Takes one task from the injector, an inlet or any worker's deque, for
-    /// a thread that is not a worker (it has no deque to steal a batch
-    /// into).
+    /// Takes one task from the injector or any worker's deque, for a thread
+    /// that is not a worker (it has no deque to steal a batch into).
     fn steal_any(&self) -> Option<JobRef> {
         if let Some(job) = self.take_hop() {
             return Some(job);
@@ -353,11 +327,6 @@ impl Registry {
         loop {
             let mut retry = false;
             match self.injector.steal() {
-                Steal::Success(job) => return Some(job),
-                Steal::Retry => retry = true,
-                Steal::Empty => {}
-            }
-            match self.inlets.steal(0, None) {
                 Steal::Success(job) => return Some(job),
                 Steal::Retry => retry = true,
                 Steal::Empty => {}

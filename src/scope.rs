@@ -16,8 +16,7 @@
 //!    returns. An `AbortIfPanic` guard makes sure nothing unwinds out of
 //!    `scope` before that.
 //! 5. A task submitted into a scope from a thread that is not one of the
-//!    pool's workers goes to that thread's inlet (`inlets.rs`) or the
-//!    injector. When the scope's owner is itself a
+//!    pool's workers goes to the injector. When the scope's owner is itself a
 //!    worker of the pool, a second reference to the task is also listed on
 //!    the latch, and the owner is unparked: waiting, it runs listed tasks
 //!    that have not started (a task cell runs once whichever reference runs
@@ -96,8 +95,7 @@ pub(crate) struct ScopeLatch {
     /// Whether the scope's owner is a worker of the scope's pool: its tasks
     /// submitted from other threads are then also listed in `foreign`.
     owner_is_worker: bool,
-    /// Step 5: second references to tasks queued from outside the pool (a
-    /// inlet or the injector), so that the
+    /// Step 5: second references to tasks queued on the injector, so that the
     /// owner, waiting, can run them itself.
     foreign: Mutex<Vec<JobRef>>,
 }
@@ -157,7 +155,7 @@ impl ScopeLatch {
         self.owner_is_worker && !from_own_worker
     }
 
-    /// Step 5: lists a second reference to a task queued from outside and
+    /// Step 5: lists a second reference to a task queued on the injector and
     /// wakes the owner, who may be waiting with nothing else to run.
     pub(crate) fn add_foreign(&self, job: JobRef) {
         self.foreign.lock().push(job);

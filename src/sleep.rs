@@ -13,14 +13,14 @@
 //! A worker is in one of three states: *running* a task (not counted),
 //! *searching*, or *sleeping*.
 //!
-//! 1. **Push.** Whoever pushes a task (into the injector, an inlet of a
-//!    thread outside the pool, or a worker's own deque) then calls [`Sleep::notify_one`]: a `SeqCst` fence, a load of
+//! 1. **Push.** Whoever pushes a task (into the injector or a worker's own
+//!    deque) then calls [`Sleep::notify_one`]: a `SeqCst` fence, a load of
 //!    `state`, and a wake only when *no* worker is searching and some worker
 //!    sleeps. A searcher will find the task; waking a second thread for it
 //!    would only burn CPU.
 //! 2. **Search.** A running worker whose own deque is empty counts itself
-//!    searching ([`Sleep::start_searching`]) and looks in the injector, the
-//!    inlets and the other workers' deques.
+//!    searching ([`Sleep::start_searching`]) and looks in the injector and the
+//!    other workers' deques.
 //! 3. **Found.** A searcher that finds work stops searching
 //!    ([`Sleep::stop_searching`]). If it was the last searcher and the queues
 //!    still hold work, it wakes one more worker (the waking chain of tokio's
@@ -194,7 +194,7 @@
 //!    itself in `helpers` ([`Sleep::block_helping`]): under that lock it
 //!    adds itself and counts itself in `helpers_blocked` (a `SeqCst`
 //!    read-modify-write), then, after a `SeqCst` fence, looks at the queues
-//!    (the injector, the inlets and the deques) once more, and parks only if they are
+//!    (the injector and the deques) once more, and parks only if they are
 //!    empty. Not at the exposure slots, which exposures do not wake helpers
 //!    for either (below): beside a loop of tiny joins another worker's slot
 //!    holds a frame now and then (each exposed, then taken back), and a

@@ -58,7 +58,7 @@ where
         // SAFETY: as above.
         latch.add_foreign(unsafe { TaskCell::new_ref(&cell) });
     }
-    if !registry.push_task(job, local) {
+    if !registry.push(job, local) {
         // Shutdown raced with the push (registry.rs): take the task back,
         // unless a draining worker started it already. A scope's task is
         // taken back by running it here (the queued reference then finds
@@ -119,7 +119,7 @@ where
             unsafe { HeapJob::new_ref(f, origin, local) }
         }
     };
-    if !registry.push_task(job, local) {
+    if !registry.push(job, local) {
         registry.refused_after_push();
     }
 }

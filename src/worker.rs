@@ -67,13 +67,12 @@ const SEARCH_LOOKS: u32 = 28;
 const SPINS_PER_LOOK: u32 = 8;
 
 /// How many tasks the only worker of a one-worker pool takes from the
-/// injector (or an inlet, `inlets.rs`) at once: one compare-exchange for
-/// several tasks (taking one at a time measured 2× slower per task
-/// submitted from outside). With one worker
+/// injector at once: one compare-exchange for several tasks (taking one at a
+/// time measured 2× slower per task submitted from outside). With one worker
 /// a batch keeps submission order (the deque hands a batch back in the order
 /// it was taken); with more, workers take one task at a time, see
 /// [`WorkerThread::steal_shared`].
-pub(crate) const INJECTOR_BATCH: usize = 4;
+const INJECTOR_BATCH: usize = 4;
 
 /// How long a waiting worker first blocks on the awaited task before it looks
 /// for other work again; it doubles each time nothing turns up, up to
@@ -126,10 +125,6 @@ pub(crate) struct WorkerThread {
     /// origin); see [`WorkerThread::pop_descendant`].
     frame: Cell<u64>,
     frames_started: Cell<u64>,
-    /// Counts this worker's looks for shared work: which of the injector
-    /// and the inlets a look tries first (they alternate, so that neither
-    /// starves the other), and the inlet it starts at.
-    looks: Cell<u32>,
     /// This worker's line of `Registry::joins`: the newest fork-join frame
     /// running on this thread (a list through each frame's parent; see
     /// `join.rs`), which a rescue reads (`job.rs`, "Rescue"). A pointer into
@@ -230,7 +225,6 @@ impl WorkerThread {
             thread: crate::sync::current_thread(),
             frame: Cell::new((index as u64 + 1) << FRAME_BITS),
             frames_started: Cell::new(0),
-            looks: Cell::new(0),
             joins: &registry.joins[index].0,
             slot: &registry.exposed[index].0,
             fence_needed: crate::sync::light_barrier_needs_fence(),
@@ -768,20 +762,18 @@ impl WorkerThread {
         }
     }
 
-    /// One pass: the injector and the inlets of threads outside the pool
-    /// (`inlets.rs`; which of the two comes first alternates from pass to
-    /// pass), then a fork-join half another worker has exposed, then a
-    /// batch stolen from another worker's deque, starting at a random
-    /// victim.
+    /// One pass: the injector, then a fork-join half another worker has
+    /// exposed, then a batch stolen from another worker's deque, starting
+    /// at a random victim.
     ///
     /// Tasks submitted from outside start in submission order: with two or
-    /// more workers each takes *one* task from the injector or an inlet at a
-    /// time, so the order in which one thread's tasks leave its inlet (or the
-    /// injector) is the order in which they start (a batch parked in one
-    /// worker's deque let another worker start later tasks first: 0, 4, 1,
-    /// 5, … with batches of 4 on two workers, and a short task submitted
-    /// second started after a long one submitted third). A one-worker pool
-    /// takes [`INJECTOR_BATCH`] at once: there the batch keeps the order.
+    /// more workers each takes *one* task from the injector at a time, so the
+    /// order in which tasks leave the injector is the order in which they
+    /// start (a batch parked in one worker's deque let another worker start
+    /// later tasks first: 0, 4, 1, 5, … with batches of 4 on two workers, and
+    /// a short task submitted second started after a long one submitted
+    /// third). A one-worker pool takes [`INJECTOR_BATCH`] at once: there the
+    /// batch keeps the order.
     fn steal_shared(&self) -> Option<JobRef> {
         let registry = &*self.registry;
         // First, an install from a worker of another pool, which is blocked
@@ -791,24 +783,17 @@ impl WorkerThread {
         }
         loop {
             let mut retry = false;
-            let look = self.looks.get().wrapping_add(1);
-            self.looks.set(look);
-            let batch = self.alone.then_some(&self.deque);
-            for inlets in [look & 1 == 0, look & 1 != 0] {
-                let taken = if inlets {
-                    registry.inlets.steal((look >> 1) as usize, batch)
-                } else if let Some(into) = batch {
-                    registry
-                        .injector
-                        .steal_batch_with_limit_and_pop(into, INJECTOR_BATCH)
-                } else {
-                    registry.injector.steal()
-                };
-                match taken {
-                    Steal::Success(job) => return Some(job),
-                    Steal::Retry => retry = true,
-                    Steal::Empty => {}
-                }
+            let injected = if self.alone {
+                registry
+                    .injector
+                    .steal_batch_with_limit_and_pop(&self.deque, INJECTOR_BATCH)
+            } else {
+                registry.injector.steal()
+            };
+            match injected {
+                Steal::Success(job) => return Some(job),
+                Steal::Retry => retry = true,
+                Steal::Empty => {}
             }
             let n = registry.stealers.len();
             let start = if n > 1 { self.rng.below(n) } else { 0 };

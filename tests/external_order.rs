@@ -56,3 +56,75 @@ fn no_task_starts_ahead_of_its_turn() {
         }
     });
 }
+
+/// The order holds across threads: tasks that thread B submits after
+/// thread A has told it that A's are queued start after A's, both threads
+/// still alive (`ThreadPoolExecutor` has one queue; so does the pool's
+/// outside path). Per-thread queues, tried once, started B's first
+/// (BENCHMARKS.md, "Per-thread queues for submits from outside").
+#[test]
+fn tasks_a_second_thread_submits_after_the_first_start_after_its_tasks() {
+    watchdog(60, || {
+        for workers in [1, 2] {
+            let pool = Pool::builder().workers(workers).build().unwrap();
+            for _ in 0..10 {
+                let gate = Gate::new();
+                let (busy_tx, busy) = std::sync::mpsc::channel();
+                let blockers: Vec<_> = (0..workers)
+                    .map(|_| {
+                        let (gate, busy_tx) = (gate.clone(), busy_tx.clone());
+                        pool.submit(move || {
+                            busy_tx.send(()).unwrap();
+                            gate.wait();
+                        })
+                    })
+                    .collect();
+                for _ in 0..workers {
+                    busy.recv().unwrap();
+                }
+                let next = Arc::new(AtomicUsize::new(0));
+                let (a_queued, b_go) = std::sync::mpsc::channel::<()>();
+                // Both threads stay alive until both have submitted.
+                let both_in = Arc::new(std::sync::Barrier::new(3));
+                let submitter =
+                    |ids: std::ops::Range<usize>,
+                     wait: Option<std::sync::mpsc::Receiver<()>>,
+                     tell: Option<std::sync::mpsc::Sender<()>>| {
+                        let (pool, next, both_in) = (pool.clone(), next.clone(), both_in.clone());
+                        std::thread::spawn(move || {
+                            if let Some(wait) = wait {
+                                wait.recv().unwrap();
+                            }
+                            let tasks: Vec<_> = ids
+                                .map(|i| {
+                                    let next = next.clone();
+                                    pool.submit(move || (i, next.fetch_add(1, Ordering::SeqCst)))
+                                })
+                                .collect();
+                            if let Some(tell) = tell {
+                                tell.send(()).unwrap();
+                            }
+                            both_in.wait();
+                            tasks
+                        })
+                    };
+                let a = submitter(0..12, None, Some(a_queued));
+                let b = submitter(12..24, Some(b_go), None);
+                both_in.wait();
+                let mut tasks = a.join().unwrap();
+                tasks.extend(b.join().unwrap());
+                gate.open();
+                for blocker in blockers {
+                    blocker.join().unwrap();
+                }
+                for task in tasks {
+                    let (i, position) = task.join().unwrap();
+                    assert!(
+                        position + workers > i,
+                        "task {i} started at position {position} with {workers} workers"
+                    );
+                }
+            }
+        }
+    });
+}

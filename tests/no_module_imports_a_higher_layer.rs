@@ -23,7 +23,7 @@ const LAYER_NAMES: [&str; 6] = ["base", "sched", "cell", "many", "face", "above"
 fn layer_of(module: &str) -> Option<u8> {
     Some(match module {
         "topology" | "sync" | "util" | "error" | "unwind" | "clock" => BASE,
-        "job" | "sleep" | "slots" | "inlets" | "registry" | "worker" | "blocking" => SCHED,
+        "job" | "sleep" | "slots" | "registry" | "worker" | "blocking" => SCHED,
         "task" | "cancel" | "wait" => CELL,
         "join" | "scope" | "submit" | "install" | "map" | "completion" | "group" | "par"
         | "shared" | "promise" => MANY,

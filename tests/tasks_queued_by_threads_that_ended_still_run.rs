@@ -1,9 +1,9 @@
-//! A thread outside the pool queues its tasks on an inlet of its own
-//! (`src/inlets.rs`), which goes back to the pool when the thread ends. What
-//! it still holds then must run, in its order, ahead of what the inlet's next
-//! owner queues; threads beyond the inlets' number use the shared injector;
-//! a shutdown drains every inlet; and a thread that fed many pools, each
-//! dropped in turn, keeps working.
+//! Tasks queued from threads outside the pool that have ended since must
+//! run, in the order they were queued (one thread after another), however
+//! many such threads there were at once; a shutdown runs what they left;
+//! and a thread that fed many pools, each dropped in turn, keeps working.
+//! (Written for per-thread queues, tried and not kept: BENCHMARKS.md,
+//! "Per-thread queues for submits from outside"; they hold for any queue.)
 mod common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,7 +34,7 @@ fn hold_workers(pool: &Pool, workers: usize, gate: &Gate) -> Vec<corepool::Task<
 #[test]
 fn threads_that_end_one_after_another_leave_their_tasks_in_order() {
     watchdog(60, || {
-        // One worker: it takes an inlet's tasks in order, so the order they
+        // One worker: it takes the queued tasks in order, so the order they
         // ran in is the order they were queued in.
         let pool = Arc::new(Pool::builder().workers(1).build().unwrap());
         let gate = Gate::new();
@@ -42,8 +42,7 @@ fn threads_that_end_one_after_another_leave_their_tasks_in_order() {
         let held = hold_workers(&pool, 1, &gate);
         let ran = Arc::new(Mutex::new(Vec::new()));
         let (ran_tx, ran_rx) = std::sync::mpsc::channel();
-        // Each thread ends before the next starts: each takes the inlet the
-        // one before gave back, still holding that one's tasks.
+        // Each thread ends before the next starts, its tasks still queued.
         for thread in 0..12 {
             let (pool, ran, ran_tx) = (Arc::clone(&pool), Arc::clone(&ran), ran_tx.clone());
             std::thread::spawn(move || {
@@ -73,7 +72,7 @@ fn threads_that_end_one_after_another_leave_their_tasks_in_order() {
 }
 
 #[test]
-fn more_threads_than_inlets_at_once_lose_nothing() {
+fn many_threads_at_once_lose_nothing() {
     watchdog(60, || {
         for workers in [1, 2] {
             let pool = Arc::new(Pool::builder().workers(workers).build().unwrap());
@@ -82,8 +81,8 @@ fn more_threads_than_inlets_at_once_lose_nothing() {
             let held = hold_workers(&pool, workers, &gate);
             let ran = Arc::new(AtomicUsize::new(0));
             let order = Arc::new(Mutex::new(Vec::new()));
-            // 20 threads (more than the inlets) submit at once and end with
-            // their tasks still queued; every inlet is given back full.
+            // 20 threads submit at once and end with their tasks still
+            // queued.
             let all_in = Arc::new(std::sync::Barrier::new(20));
             let threads: Vec<_> = (0..20)
                 .map(|thread| {
@@ -180,7 +179,7 @@ fn a_thread_that_feeds_many_pools_in_turn_keeps_working() {
                 .collect();
             let sum: u64 = tasks.into_iter().map(|t| t.join().unwrap()).sum();
             assert_eq!(sum, round * 2000 + 190);
-            // Submits after shutdown are refused, inlet or not.
+            // Submits after shutdown are refused.
             pool.shutdown();
             let refused = pool.submit(|| 1);
             assert!(refused.join().is_err());
