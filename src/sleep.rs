@@ -18,9 +18,18 @@
 //!    `state`, and a wake only when *no* worker is searching and some worker
 //!    sleeps. A searcher will find the task; waking a second thread for it
 //!    would only burn CPU.
-//! 2. **Search.** A running worker whose own deque is empty counts itself
-//!    searching ([`Sleep::start_searching`]) and looks in the injector and the
-//!    other workers' deques.
+//! 2. **Search.** A running worker whose own deque is empty first takes one
+//!    look at the shared queues still counted running, as it pops its own
+//!    deque; finding nothing, it counts itself searching
+//!    ([`Sleep::start_searching`]) and looks in the injector and the other
+//!    workers' deques. A worker going from task to task through the
+//!    injector so leaves `state` alone, the line every push reads after its
+//!    fence: 200,000 tiny tasks submitted from outside, each joined, took
+//!    33.1–35.2 ms a round counting every look and 26.3–29.2 with the
+//!    first look uncounted (a throwaway probe, alternated six times). The
+//!    uncounted look needs no rule of its own: a push meanwhile sees a
+//!    running worker, and wakes a sleeper or relies on a searcher as for
+//!    any other.
 //! 3. **Found.** A searcher that finds work stops searching
 //!    ([`Sleep::stop_searching`]). If it was the last searcher and the queues
 //!    still hold work, it wakes one more worker (the waking chain of tokio's

@@ -423,6 +423,16 @@ impl WorkerThread {
                 continue;
             }
             if !searching {
+                // One look at the shared queues before counting itself
+                // searching, as it popped its own deque: a worker going from
+                // task to task through the injector touches the sleepers'
+                // word (which every submit reads) only when it runs dry.
+                // Uncounted, it is simply a running worker (`sleep.rs`, step
+                // 2): a push meanwhile wakes a sleeper as if it were busy.
+                if let Some(job) = self.steal_shared() {
+                    self.execute(job);
+                    continue;
+                }
                 searching = true;
                 sleep.start_searching();
             }
