@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{Gate, watchdog};
+use common::{Gate, hold_workers, watchdog};
 use corepool::Pool;
 
 #[test]
@@ -18,19 +18,7 @@ fn no_task_starts_ahead_of_its_turn() {
             let pool = Pool::builder().workers(workers).build().unwrap();
             for _ in 0..20 {
                 let gate = Gate::new();
-                let (busy_tx, busy) = std::sync::mpsc::channel();
-                let blockers: Vec<_> = (0..workers)
-                    .map(|_| {
-                        let (gate, busy_tx) = (gate.clone(), busy_tx.clone());
-                        pool.submit(move || {
-                            busy_tx.send(()).unwrap();
-                            gate.wait();
-                        })
-                    })
-                    .collect();
-                for _ in 0..workers {
-                    busy.recv().unwrap();
-                }
+                let blockers = hold_workers(&pool, workers, &gate);
                 let next = Arc::new(AtomicUsize::new(0));
                 let tasks: Vec<_> = (0..24usize)
                     .map(|i| {
@@ -69,19 +57,7 @@ fn tasks_a_second_thread_submits_after_the_first_start_after_its_tasks() {
             let pool = Pool::builder().workers(workers).build().unwrap();
             for _ in 0..10 {
                 let gate = Gate::new();
-                let (busy_tx, busy) = std::sync::mpsc::channel();
-                let blockers: Vec<_> = (0..workers)
-                    .map(|_| {
-                        let (gate, busy_tx) = (gate.clone(), busy_tx.clone());
-                        pool.submit(move || {
-                            busy_tx.send(()).unwrap();
-                            gate.wait();
-                        })
-                    })
-                    .collect();
-                for _ in 0..workers {
-                    busy.recv().unwrap();
-                }
+                let blockers = hold_workers(&pool, workers, &gate);
                 let next = Arc::new(AtomicUsize::new(0));
                 let (a_queued, b_go) = std::sync::mpsc::channel::<()>();
                 // Both threads stay alive until both have submitted.

@@ -9,27 +9,8 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use common::{Gate, OpenOnDrop, watchdog};
+use common::{Gate, OpenOnDrop, hold_workers, watchdog};
 use corepool::Pool;
-
-/// Holds each of `pool`'s workers in a task until `gate` opens, and returns
-/// once all of them are held.
-fn hold_workers(pool: &Pool, workers: usize, gate: &Gate) -> Vec<corepool::Task<()>> {
-    let (busy_tx, busy) = std::sync::mpsc::channel();
-    let held: Vec<_> = (0..workers)
-        .map(|_| {
-            let (gate, busy_tx) = (gate.clone(), busy_tx.clone());
-            pool.submit(move || {
-                busy_tx.send(()).unwrap();
-                gate.wait();
-            })
-        })
-        .collect();
-    for _ in 0..workers {
-        busy.recv().unwrap();
-    }
-    held
-}
 
 #[test]
 fn threads_that_end_one_after_another_leave_their_tasks_in_order() {

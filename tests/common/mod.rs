@@ -438,3 +438,22 @@ pub fn drain_catching<T>(mut next: impl FnMut() -> Option<T>) -> (Vec<T>, usize)
         }
     }
 }
+
+/// Holds each of `pool`'s workers in a task until `gate` opens, and returns
+/// once all of them are held.
+pub fn hold_workers(pool: &corepool::Pool, workers: usize, gate: &Gate) -> Vec<corepool::Task<()>> {
+    let (busy_tx, busy) = std::sync::mpsc::channel();
+    let held: Vec<_> = (0..workers)
+        .map(|_| {
+            let (gate, busy_tx) = (gate.clone(), busy_tx.clone());
+            pool.submit(move || {
+                busy_tx.send(()).unwrap();
+                gate.wait();
+            })
+        })
+        .collect();
+    for _ in 0..workers {
+        busy.recv().unwrap();
+    }
+    held
+}
