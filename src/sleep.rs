@@ -29,7 +29,12 @@
 //!    first look uncounted (a throwaway probe, alternated six times). The
 //!    uncounted look needs no rule of its own: a push meanwhile sees a
 //!    running worker, and wakes a sleeper or relies on a searcher as for
-//!    any other.
+//!    any other. What it gives up (helper-90, not reproduced): a worker
+//!    going from task to task was, at each step, the last searcher, whose
+//!    stop woke a blocked helper (step 8) for any work left; now a frame
+//!    exposed beside a blocked helper while the other workers feed on a
+//!    never-empty injector waits for the helper's poll (at most
+//!    `HELP_POLL_MAX`, 5 ms), a wait step 8 accepts already.
 //! 3. **Found.** A searcher that finds work stops searching
 //!    ([`Sleep::stop_searching`]). If it was the last searcher and the queues
 //!    still hold work, it wakes one more worker (the waking chain of tokio's
