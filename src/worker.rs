@@ -436,8 +436,11 @@ impl WorkerThread {
                 searching = true;
                 sleep.start_searching();
             }
-            // One look at the shared queues first: a task taken from the
-            // injector or stolen costs no more than before lingering. Only
+            // One look at the shared queues first (again right after the
+            // uncounted look: skipping it measured no faster, and it takes
+            // a task pushed in between without `search_on`'s spins): a task
+            // taken from the injector or stolen costs no more than before
+            // lingering. Only
             // then, `sleep.rs` step 6: while the pool lingers, at most one
             // worker fewer than the pool has searches for a round that polls
             // more often (a split is taken within a microsecond), then looks
