@@ -103,6 +103,16 @@
 //!    last step takes the remainder when cutting it would leave less than a
 //!    step, so `fold`'s `init()` and
 //!    `map_init`'s state always cover at least `with_min_len` items.
+//!    **Except after forced splits.** Where `with_max_len` cut an input
+//!    longer than its bound, the caller chose the pieces' size, there are
+//!    at least two of them, each a fork a hungry worker can take, and a
+//!    leaf runs whole, as rayon's do. Walking such leaves in steps and
+//!    re-splitting their rests for a searching worker cut rayon-demo's
+//!    increment-all with `with_max_len(100)` (1,024 leaves of 100 `usize`s
+//!    a call) into pieces of a few items and ran it at 1.11–1.17× rayon's
+//!    time; run whole, 0.54× (two alternations, `demos_ratio 7
+//!    increment-all-max`, 2026-12-06). Re-splitting was most of it: steps
+//!    without the re-split ran at 0.82×.
 //! 8. **Aligned cuts.** A vector loop over a piece that starts one item off
 //!    a 16- or 32-byte boundary splits its loads and stores across cache
 //!    lines: the walk's steps once started at item 1, 3, 7, … and ran adding
@@ -216,7 +226,9 @@ struct Splitter {
     reset: usize,
     /// Parts shorter than twice this are never split (≥ 1).
     min_len: usize,
-    /// Parts longer than this are always split (unless `min_len` forbids).
+    /// Parts longer than this are always split (unless `min_len` forbids);
+    /// `usize::MAX` unless the input was longer (`drive`), so that any
+    /// other value means the caller chose the pieces' size (step 7).
     max_len: usize,
 }
 
@@ -416,11 +428,17 @@ where
         return consumer.leaf(input, 0);
     }
     let budget = pool.workers().saturating_mul(SPLITS_PER_WORKER);
+    let max_len = max_len.max(1);
     let splitter = Splitter {
         splits: budget,
         reset: budget,
         min_len,
-        max_len: max_len.max(1),
+        // A bound the input is within changes nothing: no bound (step 7).
+        max_len: if input.part_len() > max_len {
+            max_len
+        } else {
+            usize::MAX
+        },
     };
     if input.part_len() > splitter.max_len || input.part_len() <= EAGER_MAX_ITEMS {
         // `with_max_len` asks for pieces, and few items are split at once:
@@ -958,7 +976,7 @@ where
 {
     let len = part.part_len();
     let step = aligned_len(len / LEAF_STEPS).max(splitter.min_len).max(1);
-    if len < 2 * step || consumer.full() {
+    if len < 2 * step || consumer.full() || splitter.max_len != usize::MAX {
         return consumer.leaf(part, offset);
     }
     let sleep = &pool.registry().sleep;

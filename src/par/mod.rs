@@ -322,7 +322,11 @@ impl<'p, S: IntoPar, F: Pipe<S::Item>> Par<'p, S, F> {
 
     /// Splits any piece longer than `max_len` items (default: no limit; 0
     /// counts as 1), whatever the splitter's budget, unless that would make
-    /// a piece shorter than [`with_min_len`](Par::with_min_len)'s.
+    /// a piece shorter than [`with_min_len`](Par::with_min_len)'s. Where the
+    /// input is longer than `max_len`, each piece then runs whole on one
+    /// thread, as rayon's do: the bound chooses the pieces' size, and no
+    /// piece is cut further for a worker that goes idle while it runs (the
+    /// other pieces are there for it to take).
     ///
     /// ```
     /// let pool = corepool::Pool::builder().workers(2).build()?;
