@@ -723,6 +723,19 @@ impl Sleep {
         self.state.fetch_add(ONE_SEARCHING, Ordering::Relaxed);
     }
 
+    /// Step 4a: a searcher that found nothing stops counting itself
+    /// searching, to yield its CPU as a running worker and look again. The
+    /// fence pairs with a pusher's in `notify_one`, as a sleeper's does: a
+    /// push that still saw this worker searching, and woke nobody for it,
+    /// is seen by the look that follows.
+    pub(crate) fn step_back(&self) {
+        // SeqCst: ordered against the pushers' fences, as in `sleep`.
+        let prev = self.state.fetch_sub(ONE_SEARCHING, Ordering::SeqCst);
+        debug_assert!(searching(prev) > 0);
+        // SeqCst fence: pairs with the fence in `notify_one`.
+        fence(Ordering::SeqCst);
+    }
+
     /// Step 3. `has_work` looks at the shared queues; it is called only when
     /// this was the last searcher.
     pub(crate) fn stop_searching(&self, has_work: impl FnOnce() -> bool) {

@@ -505,6 +505,24 @@ impl WorkerThread {
             if lingering {
                 continue;
             }
+            // `sleep.rs`, step 4a: before it sleeps, one yield of its CPU,
+            // uncounted, then a look. A thread that shares this worker's CPU
+            // (a caller feeding the pool) runs meanwhile, and the worker
+            // finds its work after the yield instead of parking and being
+            // woken for it, a wake-up that would preempt that caller.
+            searching = false;
+            sleep.step_back();
+            if let Some(job) = self.steal_shared() {
+                self.execute(job);
+                continue;
+            }
+            crate::sync::yield_now();
+            if let Some(job) = self.steal_shared() {
+                self.execute(job);
+                continue;
+            }
+            searching = true;
+            sleep.start_searching();
             // Parked a while, it frees the recycled job blocks it holds,
             // and the process's spare cell blocks (`sleep.rs`, step 7;
             // `slots.rs`), a piece at a time. One that parks with no chore
