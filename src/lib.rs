@@ -32,7 +32,8 @@
 //! Each worker owns a LIFO deque (`crossbeam-deque`); the pool has one global
 //! injector. A worker pops its own deque, then takes one task from the
 //! injector (a small batch when it is the pool's only worker), then steals
-//! half of a random victim's deque, then spins briefly and parks. Tasks
+//! half of a random victim's deque, then spins briefly, yields its CPU
+//! once and parks. Tasks
 //! submitted on a worker go to its own deque; tasks from other threads go
 //! to the injector. An idle pool's workers are all parked:
 //! it burns no CPU. The parking protocol is written out in `src/sleep.rs`,
