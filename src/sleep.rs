@@ -70,7 +70,14 @@
 //!    35.6–41.8 in seven of those eight runs. Its price is a system call and
 //!    two looks per idle spell: one tiny task a millisecond (`--bench
 //!    idle`, trickle) cost 53–57 ms of CPU a second against 48–50 (rayon:
-//!    ~150). No task is lost by it: the worker still sleeps only through
+//!    ~150). A task the look after the step back finds is taken as a
+//!    searcher takes one (step 3): if this was the last searcher and work
+//!    is left, it wakes a worker for it, since pushes that saw it
+//!    searching woke nobody and may have been more than one (helper-91:
+//!    two such pushes left the second task queued beside a sleeper, and
+//!    a first task that waited for the second hung; model-checked,
+//!    `loom_models::two_pushes_before_a_step_back_leave_no_task_beside_a_sleeper`).
+//!    No task is lost by it: the worker still sleeps only through
 //!    step 4, whose read-modify-write and fence come before its last look,
 //!    so a push that saw it searching at any point before (and woke
 //!    nobody) has its task seen by that look, as in "Why no wake-up is
@@ -761,12 +768,38 @@ impl Sleep {
     /// fence pairs with a pusher's in `notify_one`, as a sleeper's does: a
     /// push that still saw this worker searching, and woke nobody for it,
     /// is seen by the look that follows.
-    pub(crate) fn step_back(&self) {
+    /// Returns whether it was the last searcher: then the caller, if its
+    /// next look finds work, applies step 3's rule with
+    /// [`found_after_step_back`](Self::found_after_step_back).
+    pub(crate) fn step_back(&self) -> bool {
         // SeqCst: ordered against the pushers' fences, as in `sleep`.
         let prev = self.state.fetch_sub(ONE_SEARCHING, Ordering::SeqCst);
         debug_assert!(searching(prev) > 0);
         // SeqCst fence: pairs with the fence in `notify_one`.
         fence(Ordering::SeqCst);
+        searching(prev) == 1
+    }
+
+    /// Step 4a: the look right after a step back found work. Pushes that
+    /// saw this worker searching woke nobody, and there may have been more
+    /// than one: if it was the last searcher (`was_last`, from
+    /// [`step_back`](Self::step_back), whose fence this follows), step 3's
+    /// rule wakes a worker for what is left (helper-91: two pushes just
+    /// before the step back left the second task queued beside a sleeper,
+    /// for ever when the first waited for it).
+    pub(crate) fn found_after_step_back(&self, was_last: bool, has_work: impl FnOnce() -> bool) {
+        if was_last {
+            self.wake_for_work_left(has_work);
+        }
+    }
+
+    /// Step 3's rule, for the last searcher to stop, after its `SeqCst`
+    /// update and fence: work still queued wakes a sleeper, or else a
+    /// blocked helper (step 8).
+    fn wake_for_work_left(&self, has_work: impl FnOnce() -> bool) {
+        if has_work() && !self.wake_one() && self.has_blocked_helper() {
+            self.wake_helper();
+        }
     }
 
     /// Step 3. `has_work` looks at the shared queues; it is called only when
@@ -777,9 +810,7 @@ impl Sleep {
         debug_assert!(searching(prev) > 0);
         if searching(prev) == 1 {
             fence(Ordering::SeqCst);
-            if has_work() && !self.wake_one() && self.has_blocked_helper() {
-                self.wake_helper();
-            }
+            self.wake_for_work_left(has_work);
         }
     }
 
@@ -1214,6 +1245,62 @@ mod loom_models {
             work.store(true, Ordering::SeqCst);
             sleep.notify_one();
             worker.join().unwrap();
+        });
+    }
+
+    /// Step 4a with two pushes just before the step back: both may see
+    /// the stepping worker 0 searching and wake nobody; it takes one at the
+    /// look after its step back, and worker 1, asleep, must be woken for
+    /// the other (step 3's rule, `found_after_step_back`; without it loom
+    /// reports worker 1 parked beside the task, helper-91's finding). Each
+    /// worker takes one task and ends.
+    #[test]
+    fn two_pushes_before_a_step_back_leave_no_task_beside_a_sleeper() {
+        let mut model = loom::model::Builder::new();
+        model.preemption_bound = Some(3);
+        model.check(|| {
+            let sleep = Arc::new(Sleep::new(2));
+            let jobs = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+            fn take(jobs: &loom::sync::atomic::AtomicUsize) -> bool {
+                jobs.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+            }
+            // A counted searcher's loop: take one task, or sleep for one.
+            fn search_then_sleep(
+                index: usize,
+                sleep: &Sleep,
+                jobs: &loom::sync::atomic::AtomicUsize,
+            ) {
+                loop {
+                    if take(jobs) {
+                        sleep.stop_searching(|| jobs.load(Ordering::SeqCst) > 0);
+                        return;
+                    }
+                    let _ = sleep.sleep(index, || jobs.load(Ordering::SeqCst) > 0, None);
+                }
+            }
+            let sleeper = {
+                let (sleep, jobs) = (sleep.clone(), jobs.clone());
+                loom::thread::spawn(move || search_then_sleep(1, &sleep, &jobs))
+            };
+            let stepper = {
+                let (sleep, jobs) = (sleep.clone(), jobs.clone());
+                loom::thread::spawn(move || {
+                    let was_last = sleep.step_back();
+                    if take(&jobs) {
+                        sleep.found_after_step_back(was_last, || jobs.load(Ordering::SeqCst) > 0);
+                        return;
+                    }
+                    sleep.start_searching();
+                    search_then_sleep(0, &sleep, &jobs);
+                })
+            };
+            for _ in 0..2 {
+                jobs.fetch_add(1, Ordering::SeqCst);
+                sleep.notify_one();
+            }
+            stepper.join().unwrap();
+            sleeper.join().unwrap();
         });
     }
 

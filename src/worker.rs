@@ -511,8 +511,13 @@ impl WorkerThread {
             // finds its work after the yield instead of parking and being
             // woken for it, a wake-up that would preempt that caller.
             searching = false;
-            sleep.step_back();
+            let was_last = sleep.step_back();
             if let Some(job) = self.steal_shared() {
+                // As a searcher that finds work does (step 3): pushes that
+                // counted on this worker may have left more than this task.
+                // (After the yield no such rule is needed: every push since
+                // the step back saw it uncounted and woke for itself.)
+                sleep.found_after_step_back(was_last, || self.registry.has_work());
                 self.execute(job);
                 continue;
             }
