@@ -65,9 +65,10 @@
 //!    pushed after the yield, where it used to park and be woken for
 //!    them by a push, a wake-up that preempted the pushing thread.
 //!    200,000 tiny tasks submitted from outside, each joined (`--bench
-//!    pool -- submit_outside`, the two builds alternated four times):
-//!    27.2–29.0 ms a round before, 22.9–27.7 after, with rayon at
-//!    35.6–41.8 in seven of those eight runs. Its price is a system call and
+//!    pool -- submit_outside`, the two builds alternated eight times, the
+//!    final code): medians 29.2 ms a round before and 26.5 after, faster
+//!    in seven pairs of eight, 0.52–0.77× rayon where its side read its
+//!    usual 35–42 ms. Its price is a system call and
 //!    two looks per idle spell: one tiny task a millisecond (`--bench
 //!    idle`, trickle) cost 53–57 ms of CPU a second against 48–50 (rayon:
 //!    ~150). A task the look after the step back finds is taken as a
