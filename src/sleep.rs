@@ -70,8 +70,9 @@
 //!    in seven pairs of eight, 0.52–0.77× rayon where its side read its
 //!    usual 35–42 ms. Its price is a system call and
 //!    two looks per idle spell: one tiny task a millisecond (`--bench
-//!    idle`, trickle) cost 53–57 ms of CPU a second against 48–50 (rayon:
-//!    ~150). A task the look after the step back finds is taken as a
+//!    idle`, trickle) cost 53–57 ms of CPU a second against 48–50 in the
+//!    alternation at 47e0b6e (rayon: ~150), and 43 at the final code in a
+//!    quieter minute (rayon 162). A task the look after the step back finds is taken as a
 //!    searcher takes one (step 3): if this was the last searcher and work
 //!    is left, it wakes a worker for it, since pushes that saw it
 //!    searching woke nobody and may have been more than one (helper-91:

@@ -516,7 +516,8 @@ impl WorkerThread {
                 // As a searcher that finds work does (step 3): pushes that
                 // counted on this worker may have left more than this task.
                 // (After the yield no such rule is needed: every push since
-                // the step back saw it uncounted and woke for itself.)
+                // the step back saw it uncounted, and woke a sleeper or a
+                // blocked helper itself, or found every worker running.)
                 sleep.found_after_step_back(was_last, || self.registry.has_work());
                 self.execute(job);
                 continue;
