@@ -862,6 +862,18 @@ impl WorkerThread {
                     Steal::Success(job) => {
                         let taken = 1 + self.deque.len().saturating_sub(before);
                         Counters::bump(&registry.counters[self.index].0.stolen, taken as u64);
+                        if taken > 1 {
+                            // The rest of the batch is pushed on this deque
+                            // as a task is: while it moved it was in neither
+                            // deque, and a worker going to sleep may have
+                            // looked at both meanwhile. A worker that steals
+                            // uncounted (`sleep.rs`, steps 2 and 4a) has no
+                            // step 3 to wake anyone for it (helper-93), so it
+                            // tells the pool as any push does; a counted
+                            // searcher's `notify_one` sees itself and wakes
+                            // nobody, and its step 3 covers the batch.
+                            registry.sleep.notify_one();
+                        }
                         return Some(job);
                     }
                     Steal::Retry => retry = true,
