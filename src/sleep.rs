@@ -17,7 +17,10 @@
 //!    deque) then calls [`Sleep::notify_one`]: a `SeqCst` fence, a load of
 //!    `state`, and a wake only when *no* worker is searching and some worker
 //!    sleeps. A searcher will find the task; waking a second thread for it
-//!    would only burn CPU.
+//!    would only burn CPU. A batch stolen from another worker's deque counts
+//!    as a push onto the thief's (`worker.rs`, `steal_shared`): while
+//!    crossbeam moves it, it is in neither deque, and a worker going to
+//!    sleep may look at both meanwhile.
 //! 2. **Search.** A running worker whose own deque is empty first takes one
 //!    look at the shared queues still counted running, as it pops its own
 //!    deque; finding nothing, it counts itself searching
