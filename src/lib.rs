@@ -30,7 +30,7 @@
 //! ## How it schedules
 //!
 //! Each worker owns a LIFO deque (`crossbeam-deque`); the pool has one global
-//! injector. A worker pops its own deque, then takes one task from the
+//! injector (`src/injector.rs`: a FIFO of recycled blocks). A worker pops its own deque, then takes one task from the
 //! injector (a small batch when it is the pool's only worker), then steals
 //! half of a random victim's deque, then spins briefly, yields its CPU
 //! once and parks. Tasks
@@ -55,7 +55,7 @@ struct ReadmeDoctests;
 //
 // | layer | files | may use |
 // |---|---|---|
-// | base | topology, sync, util, error, unwind, clock | std and the dependencies |
+// | base | topology, sync, util, error, unwind, clock, injector | std and the dependencies |
 // | sched | job, sleep, slots, registry, worker, blocking | base |
 // | cell | task/ (state word; cell; handles), cancel, wait | sched, base |
 // | many | join, scope, submit, install, map, completion, group, shared, promise, par/ | cell, sched, base, and the `Pool` type |
@@ -73,6 +73,7 @@ struct ReadmeDoctests;
 // base
 mod clock;
 mod error;
+mod injector;
 mod sync;
 pub mod topology;
 mod unwind;

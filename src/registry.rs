@@ -55,9 +55,10 @@
 // fork-join frame to publish, the pool's handle) reaches it type-erased,
 // through tables the layers above fill in (`job.rs`).
 
-use crossbeam_deque::{Injector, Steal, Stealer};
+use crossbeam_deque::{Steal, Stealer};
 
 use crate::blocking::BlockingLane;
+use crate::injector::Injector;
 use crate::job::{JobRef, JoinFrame, Ran, SLOT_BUSY};
 use crate::sleep::Sleep;
 use crate::slots::Depot;

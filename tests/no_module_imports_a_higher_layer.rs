@@ -22,7 +22,7 @@ const LAYER_NAMES: [&str; 6] = ["base", "sched", "cell", "many", "face", "above"
 /// test: a new file must say where it sits.
 fn layer_of(module: &str) -> Option<u8> {
     Some(match module {
-        "topology" | "sync" | "util" | "error" | "unwind" | "clock" => BASE,
+        "topology" | "sync" | "util" | "error" | "unwind" | "clock" | "injector" => BASE,
         "job" | "sleep" | "slots" | "registry" | "worker" | "blocking" => SCHED,
         "task" | "cancel" | "wait" => CELL,
         "join" | "scope" | "submit" | "install" | "map" | "completion" | "group" | "par"
