@@ -304,6 +304,10 @@ impl<T> Injector<T> {
     /// A block for the next lap: a spare if there is one (step 4).
     fn fresh_block(&self) -> *mut Block<T> {
         for spare in self.spares.0.iter() {
+            // A plain load first: an empty slot costs no locked instruction.
+            if spare.load(Ordering::Relaxed).is_null() {
+                continue;
+            }
             // Acquire: pairs with the release that parked it, after its reset.
             let block = spare.swap(ptr::null_mut(), Ordering::Acquire);
             if !block.is_null() {

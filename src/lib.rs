@@ -30,8 +30,9 @@
 //! ## How it schedules
 //!
 //! Each worker owns a LIFO deque (`crossbeam-deque`); the pool has one global
-//! injector (`src/injector.rs`: a FIFO of recycled blocks). A worker pops its own deque, then takes one task from the
-//! injector (a small batch when it is the pool's only worker), then steals
+//! injector (`src/injector.rs`: a FIFO of recycled blocks). A worker pops
+//! its own deque, then takes one task from the injector (a small batch
+//! when it is the pool's only worker), then steals
 //! half of a random victim's deque, then spins briefly, yields its CPU
 //! once and parks. Tasks
 //! submitted on a worker go to its own deque; tasks from other threads go
